@@ -1,0 +1,23 @@
+//! Named bounds on every message, queue and request. Each is a hard limit: input over it
+//! is refused with a typed error, never buffered.
+
+/// Largest canonical message accepted from the network or the API, in bytes (4 MiB).
+pub const MAX_MESSAGE_BYTES: usize = 4 * 1024 * 1024;
+/// Largest single transaction, in canonical bytes (64 KiB).
+pub const MAX_TX_BYTES: usize = 64 * 1024;
+/// Most signatures on one transaction envelope.
+pub const MAX_TX_SIGNERS: usize = 8;
+/// Most fields in one record (and salts in one envelope).
+pub const MAX_RECORD_FIELDS: usize = 64;
+/// Longest text field, in bytes.
+pub const MAX_TEXT_BYTES: usize = 16 * 1024;
+/// Most items (violations, ids) in one list field of a record.
+pub const MAX_LIST_ITEMS: usize = 256;
+/// Most transactions in one block.
+pub const MAX_BLOCK_TXS: usize = 5_000;
+/// Largest block body, in canonical bytes (3 MiB, under the message bound).
+pub const MAX_BLOCK_BYTES: usize = 3 * 1024 * 1024;
+/// Most transactions in one submitted or gossiped batch.
+pub const MAX_BATCH_TXS: usize = 1_000;
+/// Longest chain id, in bytes.
+pub const MAX_CHAIN_ID_BYTES: usize = 64;

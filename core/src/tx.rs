@@ -1,0 +1,325 @@
+//! The transaction envelope (DESIGN §3 "Keys", §4 field commitments).
+//!
+//! A [`Transaction`] is a [`TxPayload`] (chain id, sequence, `effective_at`, body, field
+//! salts and field-commitment root) plus one or more (signer, signature) pairs. The
+//! transaction id is the hash of the payload alone, so it does not depend on signature
+//! bytes: a re-signed or malleated copy is the same transaction. Each signer signs
+//! `"safeledger/tx/v1" ‖ chain_id ‖ tx_id`.
+//!
+//! `sequence` belongs to the first signer (the submitting officer): it must be strictly
+//! greater than that signer's last committed sequence (gaps allowed), which makes
+//! resubmission idempotent and replays impossible. Further signers co-sign.
+
+use crate::encoding::to_canonical;
+use crate::hash::{Domain, Hash};
+use crate::keys::{PublicKey, SecretKey, Signature, SignatureError};
+use crate::limits::{MAX_CHAIN_ID_BYTES, MAX_RECORD_FIELDS, MAX_TX_BYTES, MAX_TX_SIGNERS};
+use crate::merkle;
+use crate::records::{FieldError, TxBody};
+use crate::time::Timestamp;
+use serde::{Deserialize, Serialize};
+
+/// Signing domain of transaction signatures.
+pub const TX_SIGNING_DOMAIN: &[u8] = b"safeledger/tx/v1";
+
+/// A transaction id: [`Domain::Transaction`] hash of the canonical payload.
+pub type TxId = Hash;
+
+/// A 128-bit salt of one committed field.
+pub type Salt = [u8; 16];
+
+/// What the signers sign (through its id).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TxPayload {
+    /// The chain this transaction is for; other chains refuse it.
+    pub chain_id: String,
+    /// The first signer's sequence number: strictly above its last committed one.
+    pub sequence: u64,
+    /// When the act happened (inspection date, decision date); never after its block's time.
+    pub effective_at: Timestamp,
+    /// The record.
+    pub body: TxBody,
+    /// One salt per field of `body.fields()`, in order (public fields: salts travel here).
+    pub field_salts: Vec<Salt>,
+    /// Merkle root over the field leaves H_field(salt ‖ name ‖ value).
+    pub field_root: Hash,
+}
+
+/// One signer's signature.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TxSignature {
+    /// The officer key.
+    pub signer: PublicKey,
+    /// ed25519 over `TX_SIGNING_DOMAIN ‖ chain_id ‖ tx_id`.
+    pub signature: Signature,
+}
+
+/// A signed transaction.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Transaction {
+    /// The signed content.
+    pub payload: TxPayload,
+    /// Signatures, the submitting officer's first.
+    pub signatures: Vec<TxSignature>,
+}
+
+/// Why a transaction failed a stateless check.
+#[derive(Debug, thiserror::Error, PartialEq, Eq, Clone)]
+pub enum TxError {
+    /// Over [`MAX_TX_BYTES`].
+    #[error("transaction of {0} bytes exceeds the limit of {MAX_TX_BYTES}")]
+    TooLarge(usize),
+    /// Chain id differs from this network's.
+    #[error("chain id {got:?} is not this network's {want:?}")]
+    WrongChain {
+        /// In the transaction.
+        got: String,
+        /// This network's.
+        want: String,
+    },
+    /// No signatures, or more than [`MAX_TX_SIGNERS`].
+    #[error("a transaction needs 1..={MAX_TX_SIGNERS} signatures, got {0}")]
+    SignerCount(usize),
+    /// The same key signed twice.
+    #[error("signer {0} appears twice")]
+    DuplicateSigner(PublicKey),
+    /// A signature fails strict verification.
+    #[error("signature of {signer} does not verify: {source}")]
+    Signature {
+        /// The signer.
+        signer: PublicKey,
+        /// Why.
+        source: SignatureError,
+    },
+    /// Salt count differs from the body's field count.
+    #[error("{salts} field salts for {fields} fields")]
+    SaltCount {
+        /// Salts given.
+        salts: usize,
+        /// Fields in the body.
+        fields: usize,
+    },
+    /// The committed field root does not match the body and salts.
+    #[error("field_root does not match the record's fields")]
+    FieldRoot,
+    /// A field breaks a bound.
+    #[error(transparent)]
+    Field(#[from] FieldError),
+    /// Sequence 0 is reserved ("nothing committed yet").
+    #[error("sequence must be at least 1")]
+    ZeroSequence,
+}
+
+/// The leaf of one field: H_field(salt ‖ name ‖ canonical value) (DESIGN §4).
+pub fn field_leaf(salt: &Salt, name: &str, value: &[u8]) -> Hash {
+    let name_len = (name.len() as u32).to_le_bytes();
+    Domain::Field.hash_parts(&[salt, &name_len, name.as_bytes(), value])
+}
+
+/// The field-commitment root of `body` under `salts` (one per field, in order).
+pub fn field_root(body: &TxBody, salts: &[Salt]) -> Result<Hash, TxError> {
+    let fields = body.fields();
+    if fields.len() != salts.len() || salts.len() > MAX_RECORD_FIELDS {
+        return Err(TxError::SaltCount {
+            salts: salts.len(),
+            fields: fields.len(),
+        });
+    }
+    let leaves: Vec<Hash> = fields
+        .iter()
+        .zip(salts)
+        .map(|((name, value), salt)| merkle::leaf_hash(&field_leaf(salt, name, value).0))
+        .collect();
+    Ok(merkle::root(&leaves))
+}
+
+impl TxPayload {
+    /// A payload with fresh salts from the caller's CSPRNG and the matching field root.
+    pub fn new<R: rand::RngCore + rand::CryptoRng>(
+        chain_id: &str,
+        sequence: u64,
+        effective_at: Timestamp,
+        body: TxBody,
+        rng: &mut R,
+    ) -> TxPayload {
+        let n = body.fields().len();
+        let field_salts: Vec<Salt> = (0..n)
+            .map(|_| {
+                let mut s = [0u8; 16];
+                rng.fill_bytes(&mut s);
+                s
+            })
+            .collect();
+        let field_root = field_root(&body, &field_salts).unwrap_or(Hash::ZERO);
+        TxPayload {
+            chain_id: chain_id.to_string(),
+            sequence,
+            effective_at,
+            body,
+            field_salts,
+            field_root,
+        }
+    }
+
+    /// The transaction id.
+    pub fn id(&self) -> TxId {
+        Domain::Transaction.hash(&to_canonical(self))
+    }
+}
+
+fn signing_bytes(chain_id: &str, id: &TxId) -> Vec<u8> {
+    let mut m = Vec::with_capacity(TX_SIGNING_DOMAIN.len() + chain_id.len() + 33);
+    m.extend_from_slice(TX_SIGNING_DOMAIN);
+    m.push(chain_id.len() as u8);
+    m.extend_from_slice(chain_id.as_bytes());
+    m.extend_from_slice(&id.0);
+    m
+}
+
+impl Transaction {
+    /// Signs `payload` with each key in order (the first is the submitter).
+    pub fn sign(payload: TxPayload, keys: &[&SecretKey]) -> Transaction {
+        let id = payload.id();
+        let msg = signing_bytes(&payload.chain_id, &id);
+        let signatures = keys
+            .iter()
+            .map(|k| TxSignature {
+                signer: k.public(),
+                signature: k.sign(&msg),
+            })
+            .collect();
+        Transaction {
+            payload,
+            signatures,
+        }
+    }
+
+    /// The transaction id (payload only).
+    pub fn id(&self) -> TxId {
+        self.payload.id()
+    }
+
+    /// The submitting officer (first signer), if any.
+    pub fn submitter(&self) -> Option<&PublicKey> {
+        self.signatures.first().map(|s| &s.signer)
+    }
+
+    /// The leaf this transaction contributes to a block's `tx_root` and the ledger tree:
+    /// `tx_id ‖ H(signatures)`, so the block commits to the exact signatures executed.
+    pub fn leaf_data(&self) -> [u8; 64] {
+        let sigs = Domain::TxSignatures.hash(&to_canonical(&self.signatures));
+        let mut out = [0u8; 64];
+        out[..32].copy_from_slice(&self.id().0);
+        out[32..].copy_from_slice(&sigs.0);
+        out
+    }
+
+    /// Every stateless check: size, chain id, signer count and uniqueness, strict
+    /// signatures, field bounds, salts and field root. Does not check that signers are
+    /// known (that needs the registry) or the sequence against state.
+    pub fn check_stateless(&self, chain_id: &str) -> Result<(), TxError> {
+        let size = to_canonical(self).len();
+        if size > MAX_TX_BYTES {
+            return Err(TxError::TooLarge(size));
+        }
+        let p = &self.payload;
+        if p.chain_id != chain_id || p.chain_id.len() > MAX_CHAIN_ID_BYTES {
+            return Err(TxError::WrongChain {
+                got: p.chain_id.chars().take(MAX_CHAIN_ID_BYTES).collect(),
+                want: chain_id.to_string(),
+            });
+        }
+        if p.sequence == 0 {
+            return Err(TxError::ZeroSequence);
+        }
+        let n = self.signatures.len();
+        if n == 0 || n > MAX_TX_SIGNERS {
+            return Err(TxError::SignerCount(n));
+        }
+        for (i, s) in self.signatures.iter().enumerate() {
+            if self.signatures[..i].iter().any(|o| o.signer == s.signer) {
+                return Err(TxError::DuplicateSigner(s.signer));
+            }
+        }
+        p.body.check_bounds()?;
+        if field_root(&p.body, &p.field_salts)? != p.field_root {
+            return Err(TxError::FieldRoot);
+        }
+        let msg = signing_bytes(&p.chain_id, &p.id());
+        for s in &self.signatures {
+            s.signer
+                .verify(&msg, &s.signature)
+                .map_err(|source| TxError::Signature {
+                    signer: s.signer,
+                    source,
+                })?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use crate::ids::EnterpriseId;
+    use crate::records::{Penalty, PenaltyGrade};
+    use rand::SeedableRng;
+
+    pub(crate) fn sample(chain: &str, key: &SecretKey, seq: u64) -> Transaction {
+        let mut rng = rand::rngs::StdRng::seed_from_u64(seq);
+        let body = TxBody::Penalty(Penalty {
+            enterprise: EnterpriseId::parse("us-osha-insp:1").unwrap(),
+            case_id: "1".into(),
+            grade: PenaltyGrade::Minor,
+            kind: "citation".into(),
+            amount_minor: None,
+            reason: "test".into(),
+        });
+        let p = TxPayload::new(chain, seq, Timestamp(1), body, &mut rng);
+        Transaction::sign(p, &[key])
+    }
+
+    #[test]
+    fn signed_transaction_passes_and_tampering_fails() {
+        let k = SecretKey::from_bytes(&[1; 32]);
+        let tx = sample("c", &k, 1);
+        assert_eq!(tx.check_stateless("c"), Ok(()));
+        assert!(matches!(
+            tx.check_stateless("other"),
+            Err(TxError::WrongChain { .. })
+        ));
+        let mut t = tx.clone();
+        t.payload.sequence = 2;
+        assert!(matches!(
+            t.check_stateless("c"),
+            Err(TxError::Signature { .. })
+        ));
+        let mut t = tx.clone();
+        if let TxBody::Penalty(p) = &mut t.payload.body {
+            p.reason = "changed".into();
+        }
+        assert_eq!(t.check_stateless("c"), Err(TxError::FieldRoot));
+        let mut t = tx.clone();
+        t.payload.field_salts.pop();
+        assert!(matches!(
+            t.check_stateless("c"),
+            Err(TxError::SaltCount { .. })
+        ));
+        let mut t = tx.clone();
+        t.signatures.push(t.signatures[0].clone());
+        assert!(matches!(
+            t.check_stateless("c"),
+            Err(TxError::DuplicateSigner(_))
+        ));
+    }
+
+    #[test]
+    fn id_ignores_signatures_but_leaf_commits_to_them() {
+        let k1 = SecretKey::from_bytes(&[1; 32]);
+        let k2 = SecretKey::from_bytes(&[2; 32]);
+        let a = sample("c", &k1, 1);
+        let b = Transaction::sign(a.payload.clone(), &[&k1, &k2]);
+        assert_eq!(a.id(), b.id());
+        assert_ne!(a.leaf_data(), b.leaf_data());
+    }
+}

@@ -19,6 +19,7 @@ pub mod keys;
 pub mod limits;
 pub mod merkle;
 pub mod records;
+pub mod result;
 pub mod time;
 pub mod tx;
 
@@ -29,5 +30,6 @@ pub use genesis::{Agency, Genesis, Validator, ValidatorSet};
 pub use hash::{Domain, Hash};
 pub use keys::{PublicKey, SecretKey, Signature, SignatureError};
 pub use records::TxBody;
+pub use result::{Outcome, TxResult};
 pub use time::Timestamp;
 pub use tx::{Transaction, TxId, TxPayload, TxSignature};

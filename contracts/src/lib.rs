@@ -1,1 +1,117 @@
-//! placeholder
+//! # safeledger-contracts
+//!
+//! Deterministic execution of an ordered block of transactions (DESIGN §3 "Order, then
+//! execute"). Consensus orders transactions that passed stateless checks; this crate then
+//! applies each in order against a key-value view of committed state and records a
+//! [`TxResult`] for every one: [`Outcome::Accepted`], or [`Outcome::Refused`] naming the
+//! rule, its parameter values and the records behind it (DESIGN §5). Refusals are results
+//! on the ledger, never dropped.
+//!
+//! Bird's-eye view: [`Executor::execute_block`] takes committed state ([`StateRead`]), a
+//! [`BlockContext`] (height, block time) and the block's transactions, and returns the
+//! results in block order plus the block's writes. The node persists the writes and puts
+//! [`results_root`] and [`next_state_root`] into the next header. [`Executor::check_tx`]
+//! runs the same rules for the mempool's early feedback, without writes.
+//!
+//! Code map: [`state`] (the read trait and the in-block overlay), [`keys`] (state key
+//! layout), [`model`] (the values stored), [`query`] (reads for the node's API),
+//! [`executor`] (the per-transaction pipeline), [`rules`] (one module per rule).
+//!
+//! Invariants: no I/O, no clock, no randomness, no `HashMap`/`HashSet`, no floats
+//! (`clippy.toml` disallows the clocks and the hash maps); never depends on tokio, libp2p, sled
+//! or tonic. The same state, context and transactions give the same results and writes on
+//! every node.
+
+#![warn(missing_docs)]
+
+pub mod executor;
+pub mod keys;
+pub mod model;
+pub mod query;
+pub mod rules;
+pub mod state;
+
+#[cfg(test)]
+pub(crate) mod testkit;
+
+pub use executor::{BlockContext, BlockExecution, Executor, Outcome, TxResult};
+pub use model::{
+    AccidentSummary, AgencyEntry, EnterpriseState, InspectionSummary, LicenceState, LicenceStatus,
+    PenaltySummary, RecordRef, SequenceState,
+};
+pub use query::{enterprise, enterprise_records, enterprise_records_from, last_sequence};
+pub use rules::{Refusal, RuleParams};
+pub use state::StateRead;
+
+use safeledger_core::hash::{Domain, Hash};
+use safeledger_core::{to_canonical, Genesis};
+use std::collections::BTreeMap;
+
+pub use safeledger_core::result::{result_leaf, results_root};
+
+/// The state root after a block: [`Domain::State`] hash of `prev.0 ‖ to_canonical(writes)`
+/// (`writes` in key order, `None` = delete). This is DESIGN §4's "deterministic
+/// incremental hash of state changes at first": it commits to the whole history of writes
+/// since genesis, not to a state map, so it proves nothing about a single key. Every block
+/// advances it, even one without writes.
+pub fn next_state_root(prev: Hash, writes: &BTreeMap<Vec<u8>, Option<Vec<u8>>>) -> Hash {
+    Domain::State.hash_parts(&[&prev.0, &to_canonical(writes)])
+}
+
+/// The state root before block 1: [`Domain::State`] hash of `"genesis" ‖ genesis.hash()`.
+/// State itself starts empty (officers and roles come from the genesis document), so the
+/// root only binds the chain of [`next_state_root`]s to this genesis.
+pub fn genesis_state_root(genesis: &Genesis) -> Hash {
+    Domain::State.hash_parts(&[b"genesis", &genesis.hash().0])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testkit::tx_id_of;
+
+    fn result(n: u8, outcome: Outcome) -> TxResult {
+        TxResult {
+            tx_id: tx_id_of(n),
+            outcome,
+        }
+    }
+
+    #[test]
+    fn results_root_changes_when_any_outcome_changes() {
+        let base: Vec<TxResult> = (0..7).map(|i| result(i, Outcome::Accepted)).collect();
+        let root = results_root(&base);
+        for i in 0..base.len() {
+            let mut changed = base.clone();
+            changed[i].outcome = Outcome::Refused {
+                rule: "R0-sequence".into(),
+                reason: "x".into(),
+            };
+            assert_ne!(results_root(&changed), root, "index {i}");
+            let mut reworded = changed.clone();
+            reworded[i].outcome = Outcome::Refused {
+                rule: "R0-sequence".into(),
+                reason: "y".into(),
+            };
+            assert_ne!(results_root(&reworded), results_root(&changed));
+        }
+        let mut swapped = base.clone();
+        swapped.swap(0, 1);
+        assert_ne!(results_root(&swapped), root);
+        assert_eq!(results_root(&[]), merkle::empty_root());
+    }
+
+    #[test]
+    fn state_root_chains_and_depends_on_every_write() {
+        let mut w = BTreeMap::new();
+        w.insert(b"a".to_vec(), Some(b"1".to_vec()));
+        let g = Hash::ZERO;
+        let r1 = next_state_root(g, &w);
+        assert_eq!(r1, next_state_root(g, &w.clone()));
+        assert_ne!(r1, next_state_root(Domain::State.hash(b"other"), &w));
+        let mut deleted = w.clone();
+        deleted.insert(b"a".to_vec(), None);
+        assert_ne!(r1, next_state_root(g, &deleted));
+        assert_ne!(next_state_root(g, &BTreeMap::new()), g);
+    }
+}

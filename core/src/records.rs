@@ -209,7 +209,7 @@ pub struct AccidentReport {
 
 /// What a transaction records.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
 pub enum TxBody {
     /// See [`EnterpriseRecord`].
     EnterpriseRecord(EnterpriseRecord),

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 
 /// Accepted, or refused by a named rule with its reason.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "outcome", rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
 pub enum Outcome {
     /// The record took effect.
     Accepted,
@@ -33,9 +33,13 @@ pub struct TxResult {
 
 /// RFC 9162 root over `results`, leaf data = canonical encoding of each result.
 pub fn results_root(results: &[TxResult]) -> Hash {
-    let leaves: Vec<Hash> = results
-        .iter()
-        .map(|r| merkle::leaf_hash(&to_canonical(r)))
-        .collect();
+    let leaves: Vec<Hash> = results.iter().map(result_leaf).collect();
     merkle::root(&leaves)
+}
+
+/// The Merkle leaf hash of one result: `leaf_hash(to_canonical(result))` (RFC 9162 §2.1.1).
+/// An auditor recomputes it to check a result's inclusion in the next header's
+/// `results_root`.
+pub fn result_leaf(result: &TxResult) -> Hash {
+    merkle::leaf_hash(&to_canonical(result))
 }

@@ -314,6 +314,17 @@ pub(crate) mod tests {
     }
 
     #[test]
+    fn canonical_round_trip_of_a_transaction() {
+        let k = SecretKey::from_bytes(&[1; 32]);
+        let tx = sample("c", &k, 1);
+        let bytes = to_canonical(&tx);
+        let back: Transaction = crate::from_canonical(&bytes).unwrap();
+        assert_eq!(back, tx);
+        let json = serde_json::to_string(&tx).unwrap();
+        assert_eq!(serde_json::from_str::<Transaction>(&json).unwrap(), tx);
+    }
+
+    #[test]
     fn id_ignores_signatures_but_leaf_commits_to_them() {
         let k1 = SecretKey::from_bytes(&[1; 32]);
         let k2 = SecretKey::from_bytes(&[2; 32]);

@@ -98,7 +98,7 @@ mod tests {
         let mut swapped = base.clone();
         swapped.swap(0, 1);
         assert_ne!(results_root(&swapped), root);
-        assert_eq!(results_root(&[]), merkle::empty_root());
+        assert_eq!(results_root(&[]), safeledger_core::merkle::empty_root());
     }
 
     #[test]

@@ -4,3 +4,9 @@
 //! through `safeledger-contracts`, the tonic gRPC service, and the `safeledger` binary.
 
 pub mod consensus;
+pub mod grpc;
+pub mod ledger;
+pub mod mempool;
+pub mod node;
+pub mod store;
+pub mod wire;

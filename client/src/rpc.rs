@@ -1,0 +1,378 @@
+//! gRPC client of the node API with fail-over between nodes.
+//!
+//! Submission semantics (DESIGN §3): a transaction is acknowledged only when a node reports
+//! it committed, with its height and result. Until then [`LedgerClient::submit_and_wait`]
+//! resubmits to the next node; the per-signer sequence makes resubmission idempotent.
+
+use crate::proto::{self, ledger_client::LedgerClient as Raw};
+use safeledger_core::block::CommitCertificate;
+use safeledger_core::encoding::from_canonical;
+use safeledger_core::{Block, Hash, PublicKey, Transaction, TxId, TxResult};
+use std::time::Duration;
+use tonic::transport::{Channel, Endpoint};
+
+/// Largest gRPC message the client accepts or sends (bytes).
+pub const MAX_GRPC_MESSAGE_BYTES: usize = 16 * 1024 * 1024;
+
+/// Client errors.
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    /// No endpoint answered.
+    #[error("no node reachable (tried {0})")]
+    Unreachable(String),
+    /// The node answered with an error status.
+    #[error("node error: {0}")]
+    Status(#[from] tonic::Status),
+    /// A reply did not decode.
+    #[error("malformed reply: {0}")]
+    Decode(String),
+    /// Transactions not committed before the deadline.
+    #[error("{0} transactions not committed before the deadline")]
+    Timeout(usize),
+    /// Endpoint URL invalid.
+    #[error("invalid endpoint {0}")]
+    Endpoint(String),
+}
+
+/// A transaction's commitment as reported by a node.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Committed {
+    /// Transaction id.
+    pub tx_id: TxId,
+    /// Height of the block holding it.
+    pub height: u64,
+    /// Position in the block.
+    pub index: u32,
+    /// Execution result.
+    pub result: TxResult,
+}
+
+/// Node status.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct Status {
+    /// Endpoint that answered.
+    pub endpoint: String,
+    /// Chain id.
+    pub chain_id: String,
+    /// Agency running the node.
+    pub agency: String,
+    /// Node key (hex).
+    pub node_key: String,
+    /// Last committed height.
+    pub height: u64,
+    /// Last block hash.
+    pub last_block_hash: Hash,
+    /// State root after the last block.
+    pub state_root: Hash,
+    /// Last block time, ms since the epoch.
+    pub last_block_time_ms: u64,
+    /// Current consensus round.
+    pub round: u32,
+    /// Transactions in the mempool.
+    pub mempool_txs: u32,
+    /// Connected peers.
+    pub peers: u32,
+    /// Transactions committed since genesis.
+    pub committed_txs: u64,
+}
+
+fn hash_of(b: &[u8]) -> Result<Hash, ClientError> {
+    let arr: [u8; 32] = b
+        .try_into()
+        .map_err(|_| ClientError::Decode(format!("hash of {} bytes", b.len())))?;
+    Ok(Hash(arr))
+}
+
+/// A client over one or more node endpoints (`http://host:port`), failing over in order.
+pub struct LedgerClient {
+    endpoints: Vec<String>,
+    current: usize,
+    raw: Option<Raw<Channel>>,
+    connect_timeout: Duration,
+}
+
+impl LedgerClient {
+    /// A client over `endpoints`; connects lazily.
+    pub fn new(endpoints: Vec<String>) -> LedgerClient {
+        LedgerClient {
+            endpoints,
+            current: 0,
+            raw: None,
+            connect_timeout: Duration::from_secs(3),
+        }
+    }
+
+    /// The endpoint in use.
+    pub fn endpoint(&self) -> &str {
+        self.endpoints
+            .get(self.current)
+            .map(String::as_str)
+            .unwrap_or("")
+    }
+
+    async fn raw(&mut self) -> Result<Raw<Channel>, ClientError> {
+        if let Some(r) = &self.raw {
+            return Ok(r.clone());
+        }
+        let n = self.endpoints.len();
+        for k in 0..n {
+            let i = (self.current + k) % n;
+            let url = self.endpoints[i].clone();
+            let ep = Endpoint::from_shared(url.clone())
+                .map_err(|_| ClientError::Endpoint(url.clone()))?
+                .connect_timeout(self.connect_timeout)
+                .tcp_nodelay(true);
+            if let Ok(ch) = ep.connect().await {
+                let raw = Raw::new(ch)
+                    .max_decoding_message_size(MAX_GRPC_MESSAGE_BYTES)
+                    .max_encoding_message_size(MAX_GRPC_MESSAGE_BYTES);
+                self.current = i;
+                self.raw = Some(raw.clone());
+                return Ok(raw);
+            }
+        }
+        Err(ClientError::Unreachable(self.endpoints.join(", ")))
+    }
+
+    /// Drops the current connection and moves to the next endpoint.
+    pub fn fail_over(&mut self) {
+        self.raw = None;
+        if !self.endpoints.is_empty() {
+            self.current = (self.current + 1) % self.endpoints.len();
+        }
+    }
+
+    /// Runs `f` against the current node, failing over on transport errors (each endpoint
+    /// tried once).
+    async fn call<T, F, Fut>(&mut self, f: F) -> Result<T, ClientError>
+    where
+        F: Fn(Raw<Channel>) -> Fut,
+        Fut: std::future::Future<Output = Result<T, tonic::Status>>,
+    {
+        let tries = self.endpoints.len().max(1);
+        let mut last = None;
+        for _ in 0..tries {
+            let raw = match self.raw().await {
+                Ok(r) => r,
+                Err(e) => return Err(e),
+            };
+            match f(raw).await {
+                Ok(v) => return Ok(v),
+                Err(s) if is_transport(&s) => {
+                    last = Some(s);
+                    self.fail_over();
+                }
+                Err(s) => return Err(ClientError::Status(s)),
+            }
+        }
+        Err(last
+            .map(ClientError::Status)
+            .unwrap_or_else(|| ClientError::Unreachable(self.endpoints.join(", "))))
+    }
+
+    /// The node's status.
+    pub async fn status(&mut self) -> Result<Status, ClientError> {
+        let r = self
+            .call(|mut c| async move { c.status(proto::StatusRequest {}).await })
+            .await?
+            .into_inner();
+        Ok(Status {
+            endpoint: self.endpoint().to_string(),
+            chain_id: r.chain_id,
+            agency: r.agency,
+            node_key: r.node_key,
+            height: r.height,
+            last_block_hash: hash_of(&r.last_block_hash)?,
+            state_root: hash_of(&r.state_root)?,
+            last_block_time_ms: r.last_block_time_ms,
+            round: r.round,
+            mempool_txs: r.mempool_txs,
+            peers: r.peers,
+            committed_txs: r.committed_txs,
+        })
+    }
+
+    /// Admits `txs` at the current node (in order). Returns per-transaction admission.
+    pub async fn submit(&mut self, txs: &[Transaction]) -> Result<Vec<proto::Admission>, ClientError> {
+        let encoded: Vec<Vec<u8>> = txs.iter().map(safeledger_core::to_canonical).collect();
+        let r = self
+            .call(|mut c| {
+                let txs = encoded.clone();
+                async move { c.submit_batch(proto::SubmitBatchRequest { txs }).await }
+            })
+            .await?
+            .into_inner();
+        Ok(r.admissions)
+    }
+
+    /// Waits at the current node until `ids` are committed or `timeout` passes; returns the
+    /// committed ones.
+    pub async fn await_commit(
+        &mut self,
+        ids: &[TxId],
+        timeout: Duration,
+    ) -> Result<Vec<Committed>, ClientError> {
+        let tx_ids: Vec<Vec<u8>> = ids.iter().map(|h| h.0.to_vec()).collect();
+        let timeout_ms = timeout.as_millis().min(u32::MAX as u128) as u32;
+        let r = self
+            .call(|mut c| {
+                let tx_ids = tx_ids.clone();
+                async move {
+                    c.await_commit(proto::AwaitCommitRequest { tx_ids, timeout_ms })
+                        .await
+                }
+            })
+            .await?
+            .into_inner();
+        r.committed
+            .into_iter()
+            .filter(|c| c.committed)
+            .map(|c| {
+                Ok(Committed {
+                    tx_id: hash_of(&c.tx_id)?,
+                    height: c.height,
+                    index: c.index,
+                    result: from_canonical(&c.result)
+                        .map_err(|e| ClientError::Decode(e.to_string()))?,
+                })
+            })
+            .collect()
+    }
+
+    /// Submits `txs` and waits until every one is committed, failing over to the next node
+    /// when one stops answering, until `deadline` passes. Returns results in input order.
+    pub async fn submit_and_wait(
+        &mut self,
+        txs: &[Transaction],
+        deadline: Duration,
+    ) -> Result<Vec<Committed>, ClientError> {
+        let start = std::time::Instant::now();
+        let ids: Vec<TxId> = txs.iter().map(Transaction::id).collect();
+        let mut done: std::collections::BTreeMap<TxId, Committed> = Default::default();
+        let mut need_submit = true;
+        while done.len() < ids.len() {
+            if start.elapsed() > deadline {
+                return Err(ClientError::Timeout(ids.len() - done.len()));
+            }
+            let pending: Vec<Transaction> = txs
+                .iter()
+                .zip(&ids)
+                .filter(|(_, id)| !done.contains_key(id))
+                .map(|(t, _)| t.clone())
+                .collect();
+            if need_submit {
+                if let Err(e) = self.submit(&pending).await {
+                    tracing::warn!(error = %e, endpoint = self.endpoint(), "submit failed; failing over");
+                    self.fail_over();
+                    tokio::time::sleep(Duration::from_millis(200)).await;
+                    continue;
+                }
+                need_submit = false;
+            }
+            let pending_ids: Vec<TxId> = pending.iter().map(Transaction::id).collect();
+            match self.await_commit(&pending_ids, Duration::from_secs(5)).await {
+                Ok(c) => {
+                    let progressed = !c.is_empty();
+                    for x in c {
+                        done.insert(x.tx_id, x);
+                    }
+                    if !progressed {
+                        // Nothing committed in a while: resubmit (idempotent) in case the
+                        // node lost its mempool.
+                        need_submit = true;
+                    }
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, endpoint = self.endpoint(), "await failed; failing over");
+                    self.fail_over();
+                    need_submit = true;
+                    tokio::time::sleep(Duration::from_millis(200)).await;
+                }
+            }
+        }
+        Ok(ids.iter().filter_map(|id| done.remove(id)).collect())
+    }
+
+    /// A block (0 = latest) with its certificate and results.
+    pub async fn block(
+        &mut self,
+        height: u64,
+    ) -> Result<(Block, CommitCertificate, Vec<TxResult>), ClientError> {
+        let r = self
+            .call(|mut c| async move { c.get_block(proto::GetBlockRequest { height }).await })
+            .await?
+            .into_inner();
+        let dec = |e: safeledger_core::DecodeError| ClientError::Decode(e.to_string());
+        Ok((
+            from_canonical(&r.block).map_err(dec)?,
+            from_canonical(&r.certificate).map_err(dec)?,
+            from_canonical(&r.results).map_err(dec)?,
+        ))
+    }
+
+    /// A committed transaction with (height, index) and result.
+    pub async fn transaction(
+        &mut self,
+        id: TxId,
+    ) -> Result<(Transaction, u64, u32, TxResult), ClientError> {
+        let r = self
+            .call(|mut c| async move {
+                c.get_transaction(proto::GetTransactionRequest {
+                    tx_id: id.0.to_vec(),
+                })
+                .await
+            })
+            .await?
+            .into_inner();
+        let dec = |e: safeledger_core::DecodeError| ClientError::Decode(e.to_string());
+        Ok((
+            from_canonical(&r.tx).map_err(dec)?,
+            r.height,
+            r.index,
+            from_canonical(&r.result).map_err(dec)?,
+        ))
+    }
+
+    /// An enterprise's state and timeline as JSON.
+    pub async fn enterprise(
+        &mut self,
+        id: &str,
+        timeline_limit: u32,
+    ) -> Result<serde_json::Value, ClientError> {
+        let id = id.to_string();
+        let r = self
+            .call(|mut c| {
+                let enterprise_id = id.clone();
+                async move {
+                    c.get_enterprise(proto::GetEnterpriseRequest {
+                        enterprise_id,
+                        timeline_limit,
+                    })
+                    .await
+                }
+            })
+            .await?
+            .into_inner();
+        serde_json::from_str(&r.json).map_err(|e| ClientError::Decode(e.to_string()))
+    }
+
+    /// The last committed sequence of `signer`.
+    pub async fn sequence(&mut self, signer: &PublicKey) -> Result<u64, ClientError> {
+        let signer = signer.0.to_vec();
+        let r = self
+            .call(|mut c| {
+                let signer = signer.clone();
+                async move { c.get_sequence(proto::GetSequenceRequest { signer }).await }
+            })
+            .await?
+            .into_inner();
+        Ok(r.sequence)
+    }
+}
+
+fn is_transport(s: &tonic::Status) -> bool {
+    matches!(
+        s.code(),
+        tonic::Code::Unavailable | tonic::Code::Unknown | tonic::Code::Cancelled
+    )
+}

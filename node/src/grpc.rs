@@ -1,0 +1,288 @@
+//! The tonic gRPC service of `client/proto/safeledger.proto`.
+//!
+//! Every request is bounded: at most [`MAX_BATCH_TXS`] transactions per batch, messages of
+//! at most [`MAX_GRPC_MESSAGE_BYTES`], waits of at most [`MAX_AWAIT`]. Malformed input gets
+//! `INVALID_ARGUMENT` with the reason; a full mempool `RESOURCE_EXHAUSTED`.
+
+use crate::ledger::StoreView;
+use crate::mempool::AdmitError;
+use crate::node::Shared;
+use safeledger_client::proto::{self, ledger_server};
+use safeledger_core::encoding::{from_canonical_bounded, to_canonical};
+use safeledger_core::ids::EnterpriseId;
+use safeledger_core::limits::{MAX_BATCH_TXS, MAX_TX_BYTES};
+use safeledger_core::{Hash, PublicKey, Transaction};
+use std::net::SocketAddr;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Duration;
+use tonic::{Request, Response, Status};
+
+/// Largest gRPC message accepted or sent (bytes).
+pub const MAX_GRPC_MESSAGE_BYTES: usize = 16 * 1024 * 1024;
+/// Longest AwaitCommit wait.
+pub const MAX_AWAIT: Duration = Duration::from_secs(30);
+/// Most ids in one AwaitCommit.
+pub const MAX_AWAIT_IDS: usize = 10_000;
+/// Most timeline entries returned with an enterprise.
+pub const MAX_TIMELINE: usize = 1_000;
+
+/// The service.
+pub struct LedgerService {
+    shared: Arc<Shared>,
+}
+
+fn hash_arg(b: &[u8], what: &str) -> Result<Hash, Status> {
+    let a: [u8; 32] = b
+        .try_into()
+        .map_err(|_| Status::invalid_argument(format!("{what} must be 32 bytes")))?;
+    Ok(Hash(a))
+}
+
+fn internal<E: std::fmt::Display>(e: E) -> Status {
+    Status::internal(e.to_string())
+}
+
+/// Binds `addr` and serves until the task is aborted. Returns the bound address.
+pub async fn serve(
+    shared: Arc<Shared>,
+    addr: SocketAddr,
+) -> anyhow::Result<(SocketAddr, tokio::task::JoinHandle<()>)> {
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|e| anyhow::anyhow!("binding gRPC on {addr}: {e}"))?;
+    let bound = listener.local_addr()?;
+    let svc = ledger_server::LedgerServer::new(LedgerService { shared })
+        .max_decoding_message_size(MAX_GRPC_MESSAGE_BYTES)
+        .max_encoding_message_size(MAX_GRPC_MESSAGE_BYTES);
+    let incoming = tokio_stream::wrappers::TcpListenerStream::new(listener);
+    let task = tokio::spawn(async move {
+        if let Err(e) = tonic::transport::Server::builder()
+            .concurrency_limit_per_connection(64)
+            .add_service(svc)
+            .serve_with_incoming(incoming)
+            .await
+        {
+            tracing::error!(error = %e, "gRPC server stopped");
+        }
+    });
+    Ok((bound, task))
+}
+
+#[tonic::async_trait]
+impl ledger_server::Ledger for LedgerService {
+    async fn status(
+        &self,
+        _req: Request<proto::StatusRequest>,
+    ) -> Result<Response<proto::StatusReply>, Status> {
+        let s = self.shared.status.borrow().clone();
+        let pool = self
+            .shared
+            .mempool
+            .lock()
+            .map(|p| p.len())
+            .unwrap_or(0);
+        Ok(Response::new(proto::StatusReply {
+            chain_id: self.shared.genesis.chain_id.clone(),
+            agency: self.shared.agency.clone(),
+            node_key: self.shared.node_key.to_hex(),
+            height: s.height,
+            last_block_hash: s.block_hash.0.to_vec(),
+            state_root: s.state_root.0.to_vec(),
+            last_block_time_ms: s.block_time.0,
+            round: self.shared.round.load(Ordering::Relaxed),
+            mempool_txs: pool as u32,
+            peers: self.shared.peers.load(Ordering::Relaxed),
+            committed_txs: s.committed_txs,
+        }))
+    }
+
+    async fn submit_batch(
+        &self,
+        req: Request<proto::SubmitBatchRequest>,
+    ) -> Result<Response<proto::SubmitBatchReply>, Status> {
+        let raw = req.into_inner().txs;
+        if raw.is_empty() {
+            return Err(Status::invalid_argument("empty batch"));
+        }
+        if raw.len() > MAX_BATCH_TXS {
+            return Err(Status::invalid_argument(format!(
+                "batch of {} transactions exceeds the limit of {MAX_BATCH_TXS}",
+                raw.len()
+            )));
+        }
+        let mut txs = Vec::with_capacity(raw.len());
+        for (i, b) in raw.iter().enumerate() {
+            let tx: Transaction = from_canonical_bounded(b, MAX_TX_BYTES).map_err(|e| {
+                Status::invalid_argument(format!("transaction {i} does not decode: {e}"))
+            })?;
+            txs.push(tx);
+        }
+        let shared = self.shared.clone();
+        let results = tokio::task::spawn_blocking(move || shared.admit(txs))
+            .await
+            .map_err(internal)?;
+        if results
+            .iter()
+            .all(|(_, r)| matches!(r, Err(AdmitError::Full(..))))
+        {
+            return Err(Status::resource_exhausted(
+                "mempool full: retry after some blocks commit",
+            ));
+        }
+        let admissions = results
+            .into_iter()
+            .map(|(id, r)| proto::Admission {
+                tx_id: id.0.to_vec(),
+                admitted: r.is_ok(),
+                already_committed: matches!(r, Err(AdmitError::Committed)),
+                error: r.err().map(|e| e.to_string()).unwrap_or_default(),
+            })
+            .collect();
+        Ok(Response::new(proto::SubmitBatchReply { admissions }))
+    }
+
+    async fn await_commit(
+        &self,
+        req: Request<proto::AwaitCommitRequest>,
+    ) -> Result<Response<proto::AwaitCommitReply>, Status> {
+        let req = req.into_inner();
+        if req.tx_ids.len() > MAX_AWAIT_IDS {
+            return Err(Status::invalid_argument(format!(
+                "at most {MAX_AWAIT_IDS} ids per request"
+            )));
+        }
+        let ids: Vec<Hash> = req
+            .tx_ids
+            .iter()
+            .map(|b| hash_arg(b, "tx_id"))
+            .collect::<Result<_, _>>()?;
+        let deadline =
+            tokio::time::Instant::now() + Duration::from_millis(req.timeout_ms as u64).min(MAX_AWAIT);
+        let mut status = self.shared.status.clone();
+        let store = &self.shared.store;
+        let mut found: Vec<Option<(u64, u32)>> = vec![None; ids.len()];
+        loop {
+            for (i, id) in ids.iter().enumerate() {
+                if found[i].is_none() {
+                    found[i] = store.tx_location(id).map_err(internal)?;
+                }
+            }
+            if found.iter().all(Option::is_some) {
+                break;
+            }
+            match tokio::time::timeout_at(deadline, status.changed()).await {
+                Ok(Ok(())) => continue,
+                _ => break,
+            }
+        }
+        let mut committed = Vec::with_capacity(ids.len());
+        for (id, loc) in ids.iter().zip(found) {
+            let mut c = proto::Committed {
+                tx_id: id.0.to_vec(),
+                ..Default::default()
+            };
+            if let Some((h, i)) = loc {
+                let results = store.results(h).map_err(internal)?.unwrap_or_default();
+                if let Some(r) = results.get(i as usize) {
+                    c.committed = true;
+                    c.height = h;
+                    c.index = i;
+                    c.result = to_canonical(r);
+                }
+            }
+            committed.push(c);
+        }
+        Ok(Response::new(proto::AwaitCommitReply { committed }))
+    }
+
+    async fn get_block(
+        &self,
+        req: Request<proto::GetBlockRequest>,
+    ) -> Result<Response<proto::GetBlockReply>, Status> {
+        let mut h = req.into_inner().height;
+        let store = &self.shared.store;
+        if h == 0 {
+            h = self.shared.status.borrow().height;
+        }
+        let block = store
+            .block_bytes(h)
+            .map_err(internal)?
+            .ok_or_else(|| Status::not_found(format!("no block at height {h}")))?;
+        let cert = store
+            .certificate(h)
+            .map_err(internal)?
+            .ok_or_else(|| Status::not_found(format!("no certificate at height {h}")))?;
+        let results = store.results(h).map_err(internal)?.unwrap_or_default();
+        Ok(Response::new(proto::GetBlockReply {
+            block,
+            certificate: to_canonical(&cert),
+            results: to_canonical(&results),
+        }))
+    }
+
+    async fn get_transaction(
+        &self,
+        req: Request<proto::GetTransactionRequest>,
+    ) -> Result<Response<proto::GetTransactionReply>, Status> {
+        let id = hash_arg(&req.into_inner().tx_id, "tx_id")?;
+        let store = &self.shared.store;
+        let (h, i) = store
+            .tx_location(&id)
+            .map_err(internal)?
+            .ok_or_else(|| Status::not_found(format!("transaction {id} is not committed")))?;
+        let block = store
+            .block(h)
+            .map_err(internal)?
+            .ok_or_else(|| Status::internal("indexed block missing"))?;
+        let tx = block
+            .txs
+            .get(i as usize)
+            .ok_or_else(|| Status::internal("index out of range"))?;
+        let results = store.results(h).map_err(internal)?.unwrap_or_default();
+        let result = results
+            .get(i as usize)
+            .ok_or_else(|| Status::internal("result missing"))?;
+        Ok(Response::new(proto::GetTransactionReply {
+            tx: to_canonical(tx),
+            height: h,
+            index: i,
+            result: to_canonical(result),
+        }))
+    }
+
+    async fn get_enterprise(
+        &self,
+        req: Request<proto::GetEnterpriseRequest>,
+    ) -> Result<Response<proto::GetEnterpriseReply>, Status> {
+        let req = req.into_inner();
+        let id = EnterpriseId::parse(&req.enterprise_id)
+            .map_err(|e| Status::invalid_argument(e.to_string()))?;
+        let view = StoreView(&self.shared.store);
+        let state = safeledger_contracts::enterprise(&view, &id)
+            .ok_or_else(|| Status::not_found(format!("no enterprise {id} on the ledger")))?;
+        let limit = match req.timeline_limit as usize {
+            0 => 100,
+            n => n.min(MAX_TIMELINE),
+        };
+        let timeline = safeledger_contracts::enterprise_records(&view, &id, limit);
+        let json = serde_json::json!({ "state": state, "timeline": timeline });
+        Ok(Response::new(proto::GetEnterpriseReply {
+            json: json.to_string(),
+        }))
+    }
+
+    async fn get_sequence(
+        &self,
+        req: Request<proto::GetSequenceRequest>,
+    ) -> Result<Response<proto::GetSequenceReply>, Status> {
+        let b = req.into_inner().signer;
+        let k: [u8; 32] = b
+            .as_slice()
+            .try_into()
+            .map_err(|_| Status::invalid_argument("signer must be 32 bytes"))?;
+        let view = StoreView(&self.shared.store);
+        let sequence = safeledger_contracts::last_sequence(&view, &PublicKey(k));
+        Ok(Response::new(proto::GetSequenceReply { sequence }))
+    }
+}

@@ -1,0 +1,279 @@
+//! The replicated application: builds and judges blocks for the consensus core, and
+//! commits decided blocks (execute through `safeledger-contracts`, then one atomic store
+//! batch).
+//!
+//! Header h carries `state_root` and `results_root` of block h−1 (DESIGN §3), so
+//! `valid(v)` compares them with this node's own execution of h−1, which finished when
+//! h−1 was committed.
+
+use crate::consensus::BlockSource;
+use crate::mempool::Mempool;
+use crate::store::{Store, StoreError, Tip};
+use safeledger_contracts::{BlockContext, Executor, StateRead};
+use safeledger_core::block::{tx_leaves, tx_root, CommitCertificate, Header, HEADER_VERSION};
+use safeledger_core::encoding::to_canonical;
+use safeledger_core::merkle::CompactRange;
+use safeledger_core::result::results_root;
+use safeledger_core::{Block, Genesis, PublicKey, Timestamp, TxResult};
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::{Arc, Mutex};
+
+/// Contract state read from the store.
+pub struct StoreView<'a>(pub &'a Store);
+
+impl StateRead for StoreView<'_> {
+    fn get(&self, key: &[u8]) -> Option<Vec<u8>> {
+        self.0.state_get(key)
+    }
+}
+
+/// Why a block was judged invalid (logged; `valid(v)` itself returns a bool).
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[error("invalid block at height {height}: {why}")]
+pub struct InvalidBlock {
+    /// Height of the block.
+    pub height: u64,
+    /// First check that failed.
+    pub why: String,
+}
+
+/// The application state of one node.
+pub struct Ledger {
+    /// The genesis document.
+    pub genesis: Genesis,
+    /// The store.
+    pub store: Store,
+    /// The last committed block's summary.
+    pub tip: Tip,
+    executor: Executor,
+    mempool: Arc<Mutex<Mempool>>,
+    me: PublicKey,
+    officers: BTreeSet<PublicKey>,
+}
+
+/// The tip before block 1.
+pub fn genesis_tip(genesis: &Genesis) -> Tip {
+    Tip {
+        height: 0,
+        block_hash: genesis.hash(),
+        block_time: genesis.genesis_time,
+        state_root: safeledger_contracts::genesis_state_root(genesis),
+        results_root: results_root(&[]),
+        ledger: CompactRange::default(),
+        committed_txs: 0,
+        validators: genesis.validator_set(),
+    }
+}
+
+impl Ledger {
+    /// Opens the application over `store`, initialising it from `genesis` when new.
+    pub fn open(
+        genesis: Genesis,
+        store: Store,
+        mempool: Arc<Mutex<Mempool>>,
+        me: PublicKey,
+    ) -> Result<Ledger, StoreError> {
+        let tip = match store.tip()? {
+            Some(t) => t,
+            None => {
+                let t = genesis_tip(&genesis);
+                store.init_tip(&t)?;
+                t
+            }
+        };
+        let officers = genesis
+            .agencies
+            .iter()
+            .flat_map(|a| a.officer_keys.iter().copied())
+            .collect();
+        Ok(Ledger {
+            executor: Executor::new(&genesis),
+            genesis,
+            store,
+            tip,
+            mempool,
+            me,
+            officers,
+        })
+    }
+
+    /// True when `key` is a registered officer.
+    pub fn is_officer(&self, key: &PublicKey) -> bool {
+        self.officers.contains(key)
+    }
+
+    /// The officer registry (for admission checks outside the ledger's lock).
+    pub fn officers(&self) -> BTreeSet<PublicKey> {
+        self.officers.clone()
+    }
+
+    /// Every check of `valid(v)` (TENDERMINT.md "Validity"); the first failure is named.
+    pub fn check_block(&self, block: &Block) -> Result<(), InvalidBlock> {
+        let h = &block.header;
+        let bad = |why: String| {
+            Err(InvalidBlock {
+                height: h.height,
+                why,
+            })
+        };
+        let p = &self.genesis.consensus;
+        if h.version != HEADER_VERSION {
+            return bad(format!("version {}", h.version));
+        }
+        if h.chain_id != self.genesis.chain_id {
+            return bad("chain id".into());
+        }
+        if h.height != self.tip.height + 1 {
+            return bad(format!("height, expected {}", self.tip.height + 1));
+        }
+        if h.prev_hash != self.tip.block_hash {
+            return bad("prev_hash".into());
+        }
+        if h.time <= self.tip.block_time {
+            return bad("time not after the previous block's".into());
+        }
+        if self.tip.validators.power_of(&h.proposer) == 0 {
+            return bad("proposer is not a validator".into());
+        }
+        if h.validators_hash != self.tip.validators.hash()
+            || h.next_validators_hash != self.tip.validators.hash()
+        {
+            return bad("validators_hash".into());
+        }
+        if h.state_root != self.tip.state_root {
+            return bad("state_root differs from this node's execution".into());
+        }
+        if h.results_root != self.tip.results_root {
+            return bad("results_root differs from this node's execution".into());
+        }
+        if block.txs.len() > p.max_block_txs as usize || h.tx_count as usize != block.txs.len() {
+            return bad("tx_count".into());
+        }
+        let leaves = tx_leaves(&block.txs);
+        if safeledger_core::merkle::root(&leaves) != h.tx_root {
+            return bad("tx_root".into());
+        }
+        let mut ledger = self.tip.ledger.clone();
+        for l in &leaves {
+            ledger.append(*l);
+        }
+        if ledger.size != h.ledger_size || ledger.root() != h.ledger_root {
+            return bad("ledger_root".into());
+        }
+        let body_bytes: usize = block.txs.iter().map(|t| to_canonical(t).len()).sum();
+        if body_bytes as u64 > p.max_block_bytes {
+            return bad("block body too large".into());
+        }
+        let mut ids = BTreeSet::new();
+        let pool = self.mempool.lock().unwrap_or_else(|e| e.into_inner());
+        for tx in &block.txs {
+            let id = tx.id();
+            if !ids.insert(id) {
+                return bad(format!("transaction {id} twice"));
+            }
+            if matches!(self.store.tx_location(&id), Ok(Some(_))) {
+                return bad(format!("transaction {id} already committed"));
+            }
+            if !pool.was_verified(tx) {
+                if let Err(e) = tx.check_stateless(&self.genesis.chain_id) {
+                    return bad(format!("transaction {id}: {e}"));
+                }
+            }
+            if let Some(s) = tx.signatures.iter().find(|s| !self.is_officer(&s.signer)) {
+                return bad(format!("transaction {id}: unknown signer {}", s.signer));
+            }
+        }
+        Ok(())
+    }
+
+    /// Commits a decided block: executes it, stores block, certificate, results, state
+    /// and the new tip atomically, and prunes the mempool. Returns the results.
+    pub fn commit(
+        &mut self,
+        block: &Block,
+        cert: &CommitCertificate,
+    ) -> Result<Vec<TxResult>, StoreError> {
+        let ctx = BlockContext {
+            height: block.header.height,
+            time: block.header.time,
+        };
+        let exec = self
+            .executor
+            .execute_block(&StoreView(&self.store), &ctx, &block.txs);
+        let state_root = safeledger_contracts::next_state_root(self.tip.state_root, &exec.writes);
+        let mut ledger = self.tip.ledger.clone();
+        for l in tx_leaves(&block.txs) {
+            ledger.append(l);
+        }
+        let tip = Tip {
+            height: block.header.height,
+            block_hash: block.hash(),
+            block_time: block.header.time,
+            state_root,
+            results_root: results_root(&exec.results),
+            ledger,
+            committed_txs: self.tip.committed_txs + block.txs.len() as u64,
+            validators: self.tip.validators.clone(),
+        };
+        self.store
+            .commit(block, cert, &exec.results, &exec.writes, &tip)?;
+        self.tip = tip;
+        let view = StoreView(&self.store);
+        let updated: BTreeMap<PublicKey, u64> = block
+            .txs
+            .iter()
+            .filter_map(|t| t.submitter().copied())
+            .map(|s| (s, safeledger_contracts::last_sequence(&view, &s)))
+            .collect();
+        let ids: Vec<_> = block.txs.iter().map(|t| t.id()).collect();
+        self.mempool
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove_committed(&ids, &updated);
+        Ok(exec.results)
+    }
+}
+
+impl BlockSource for Ledger {
+    fn build_block(&mut self, height: u64, _round: u32, now: Timestamp) -> Block {
+        let p = &self.genesis.consensus;
+        let txs = self
+            .mempool
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .reap(p.max_block_txs as usize, p.max_block_bytes as usize);
+        let leaves = tx_leaves(&txs);
+        let mut ledger = self.tip.ledger.clone();
+        for l in &leaves {
+            ledger.append(*l);
+        }
+        let time = Timestamp(now.0.max(self.tip.block_time.0 + 1));
+        let header = Header {
+            version: HEADER_VERSION,
+            chain_id: self.genesis.chain_id.clone(),
+            height,
+            time,
+            prev_hash: self.tip.block_hash,
+            tx_root: tx_root(&txs),
+            tx_count: txs.len() as u32,
+            ledger_root: ledger.root(),
+            ledger_size: ledger.size,
+            state_root: self.tip.state_root,
+            results_root: self.tip.results_root,
+            validators_hash: self.tip.validators.hash(),
+            next_validators_hash: self.tip.validators.hash(),
+            proposer: self.me,
+        };
+        Block { header, txs }
+    }
+
+    fn validate(&mut self, block: &Block) -> bool {
+        match self.check_block(block) {
+            Ok(()) => true,
+            Err(e) => {
+                tracing::warn!(height = block.header.height, error = %e, "block judged invalid");
+                false
+            }
+        }
+    }
+}

@@ -1,0 +1,660 @@
+//! The driver: owns the consensus core, the ledger and the network, and performs the
+//! core's effects — persist (fsync) before send, broadcast, timers, commit — in order.
+//!
+//! One task runs the event loop, so the core and the ledger are never touched
+//! concurrently. gRPC handlers share only the store (read-only), the mempool (behind a
+//! mutex) and status snapshots.
+
+use crate::consensus::{Consensus, Effect, Input, PrivState, Timeout};
+use crate::ledger::Ledger;
+use crate::mempool::{AdmitError, Mempool};
+use crate::store::{write_durable, Store};
+use crate::wire::{Gossip, SyncRequest, SyncResponse, MAX_PUSH_VOTES, MAX_SYNC_BLOCKS, MAX_SYNC_BYTES};
+use anyhow::{anyhow, Context};
+use safeledger_core::block::CommitCertificate;
+use safeledger_core::encoding::{from_canonical, to_canonical};
+use safeledger_core::limits::MAX_MESSAGE_BYTES;
+use safeledger_core::{Block, Genesis, Hash, PublicKey, SecretKey, Timestamp, Transaction};
+use safeledger_network::{NetEvent, NetworkConfig, NetworkHandle, PeerInfo, Topic};
+use std::collections::{BTreeMap, BTreeSet};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use tokio::sync::{mpsc, watch, Notify};
+
+/// How long to wait before proposing when the mempool is empty (idle networks make about
+/// one empty block per interval). Shorter than the propose timeout, so idle heights do not
+/// change rounds.
+pub const IDLE_BLOCK_INTERVAL: Duration = Duration::from_millis(1_000);
+/// Driver tick: status polls, sync checks, re-sends.
+pub const TICK: Duration = Duration::from_millis(500);
+/// A height with no decision for this long gets its messages re-sent to peers.
+pub const RESEND_AFTER: Duration = Duration::from_millis(1_500);
+/// Capacity of the internal timeout channel.
+pub const TIMEOUT_CHANNEL: usize = 1_024;
+/// Name of the persisted signing-state file in the data directory.
+pub const PRIV_STATE_FILE: &str = "priv_state.bin";
+
+/// What a node needs to run.
+#[derive(Clone, Debug)]
+pub struct NodeConfig {
+    /// The genesis document.
+    pub genesis: Genesis,
+    /// This node's agency id.
+    pub agency: String,
+    /// The node key (libp2p identity and consensus signing key).
+    pub node_key: SecretKey,
+    /// Data directory (sled store and signing state).
+    pub data_dir: PathBuf,
+    /// libp2p listen multiaddr.
+    pub p2p_listen: String,
+    /// gRPC listen address.
+    pub grpc_listen: SocketAddr,
+}
+
+/// A snapshot of the node's progress, for the API.
+#[derive(Clone, Debug, Default)]
+pub struct NodeStatus {
+    /// Last committed height.
+    pub height: u64,
+    /// Its block hash.
+    pub block_hash: Hash,
+    /// State root after it.
+    pub state_root: Hash,
+    /// Its time.
+    pub block_time: Timestamp,
+    /// Transactions committed since genesis.
+    pub committed_txs: u64,
+}
+
+/// State shared between the driver and the gRPC service.
+pub struct Shared {
+    /// Genesis.
+    pub genesis: Genesis,
+    /// This node's agency.
+    pub agency: String,
+    /// The node key's public half.
+    pub node_key: PublicKey,
+    /// The store (reads only outside the driver).
+    pub store: Store,
+    /// The mempool.
+    pub mempool: Arc<Mutex<Mempool>>,
+    /// Registered officers.
+    pub officers: BTreeSet<PublicKey>,
+    /// Committed progress; changes wake commit waiters.
+    pub status: watch::Receiver<NodeStatus>,
+    /// Current round.
+    pub round: AtomicU32,
+    /// Connected peers.
+    pub peers: AtomicU32,
+    /// Network handle (for gossiping admitted transactions).
+    pub net: NetworkHandle,
+    /// Signalled when transactions are admitted.
+    pub txs_arrived: Notify,
+}
+
+impl Shared {
+    /// Admits transactions (in order) and gossips the admitted ones as one batch.
+    pub fn admit(&self, txs: Vec<Transaction>) -> Vec<(Hash, Result<bool, AdmitError>)> {
+        let view = crate::ledger::StoreView(&self.store);
+        let mut out = Vec::with_capacity(txs.len());
+        let mut fresh = Vec::new();
+        {
+            let mut pool = self.mempool.lock().unwrap_or_else(|e| e.into_inner());
+            for tx in txs {
+                let id = tx.id();
+                let r = pool.admit(
+                    tx.clone(),
+                    &self.genesis.chain_id,
+                    |k| self.officers.contains(k),
+                    |k| safeledger_contracts::last_sequence(&view, k),
+                    |id| matches!(self.store.tx_location(id), Ok(Some(_))),
+                );
+                if matches!(r, Ok(true)) {
+                    fresh.push(tx);
+                }
+                out.push((id, r));
+            }
+        }
+        if !fresh.is_empty() {
+            let n = fresh.len();
+            if let Err(e) = self
+                .net
+                .publish(Topic::Transactions, to_canonical(&Gossip::Txs(fresh)))
+            {
+                tracing::debug!(error = %e, txs = n, "gossip of admitted transactions failed");
+            }
+            self.txs_arrived.notify_one();
+        }
+        out
+    }
+}
+
+/// Loads the signing state; a missing file is a fresh validator.
+fn load_priv_state(path: &std::path::Path) -> anyhow::Result<PrivState> {
+    match std::fs::read(path) {
+        Ok(b) => from_canonical(&b).map_err(|e| {
+            anyhow!(
+                "{} is corrupt ({e}); refusing to start, since signing without it could \
+                 double-sign. Restore it or ask the operators how to rejoin.",
+                path.display()
+            )
+        }),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(PrivState::default()),
+        Err(e) => Err(e).with_context(|| format!("reading {}", path.display())),
+    }
+}
+
+fn now() -> Timestamp {
+    let ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0);
+    Timestamp(ms)
+}
+
+/// A running node: its shared state and the handle to stop it.
+pub struct RunningNode {
+    /// Shared state (store, mempool, status).
+    pub shared: Arc<Shared>,
+    /// The gRPC address actually bound.
+    pub grpc_addr: SocketAddr,
+    stop: watch::Sender<bool>,
+    driver: tokio::task::JoinHandle<anyhow::Result<()>>,
+    grpc: tokio::task::JoinHandle<()>,
+}
+
+impl RunningNode {
+    /// Stops the node and waits for its tasks to end (the store is flushed).
+    pub async fn stop(self) -> anyhow::Result<()> {
+        let _ = self.stop.send(true);
+        self.shared.net.shutdown();
+        let r = self.driver.await;
+        self.grpc.abort();
+        let _ = self.grpc.await;
+        let _ = self.shared.store_flush();
+        match r {
+            Ok(x) => x,
+            Err(e) => Err(anyhow!("driver task failed: {e}")),
+        }
+    }
+
+    /// Waits until the driver ends (an error stops the node).
+    pub async fn wait(&mut self) -> anyhow::Result<()> {
+        match (&mut self.driver).await {
+            Ok(x) => x,
+            Err(e) => Err(anyhow!("driver task failed: {e}")),
+        }
+    }
+}
+
+impl Shared {
+    fn store_flush(&self) -> anyhow::Result<()> {
+        self.store.flush()?;
+        Ok(())
+    }
+}
+
+/// Starts a node: store, ledger, network, gRPC and the consensus driver.
+pub async fn start(config: NodeConfig) -> anyhow::Result<RunningNode> {
+    config
+        .genesis
+        .validate()
+        .context("genesis is not valid")?;
+    std::fs::create_dir_all(&config.data_dir)
+        .with_context(|| format!("creating {}", config.data_dir.display()))?;
+    let store = Store::open(&config.data_dir.join("store"))
+        .with_context(|| format!("opening the store in {}", config.data_dir.display()))?;
+    let priv_path = config.data_dir.join(PRIV_STATE_FILE);
+    let guard = load_priv_state(&priv_path)?;
+    let me = config.node_key.public();
+    let mempool = Arc::new(Mutex::new(Mempool::default()));
+    let ledger = Ledger::open(config.genesis.clone(), store.clone(), mempool.clone(), me)?;
+
+    let peers: Vec<PeerInfo> = config
+        .genesis
+        .agencies
+        .iter()
+        .filter(|a| a.power > 0)
+        .map(|a| PeerInfo {
+            key: a.node_key,
+            addr: a.p2p_addr.clone(),
+        })
+        .collect();
+    let (net, net_rx) = safeledger_network::start(NetworkConfig {
+        node_key: config.node_key.clone(),
+        listen_addr: config.p2p_listen.clone(),
+        peers,
+        chain_id: config.genesis.chain_id.clone(),
+        max_message_bytes: MAX_MESSAGE_BYTES,
+        request_timeout: Duration::from_secs(10),
+    })
+    .await
+    .map_err(|e| anyhow!("starting the p2p network on {}: {e}", config.p2p_listen))?;
+
+    let initial = NodeStatus {
+        height: ledger.tip.height,
+        block_hash: ledger.tip.block_hash,
+        state_root: ledger.tip.state_root,
+        block_time: ledger.tip.block_time,
+        committed_txs: ledger.tip.committed_txs,
+    };
+    let (status_tx, status_rx) = watch::channel(initial);
+    let shared = Arc::new(Shared {
+        officers: ledger.officers(),
+        genesis: config.genesis.clone(),
+        agency: config.agency.clone(),
+        node_key: me,
+        store,
+        mempool,
+        status: status_rx,
+        round: AtomicU32::new(0),
+        peers: AtomicU32::new(0),
+        net: net.clone(),
+        txs_arrived: Notify::new(),
+    });
+
+    let (grpc_addr, grpc) = crate::grpc::serve(shared.clone(), config.grpc_listen).await?;
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let core = Consensus::new(
+        &config.genesis.chain_id,
+        config.node_key.clone(),
+        config.genesis.consensus.clone(),
+        ledger.tip.validators.clone(),
+        ledger.tip.height + 1,
+        guard,
+    );
+    let driver = Driver {
+        core,
+        ledger,
+        net,
+        shared: shared.clone(),
+        status_tx,
+        priv_path,
+        peer_heights: BTreeMap::new(),
+        syncing: false,
+        height_started: Instant::now(),
+        next_height_at: None,
+    };
+    let driver = tokio::spawn(driver.run(net_rx, stop_rx));
+    tracing::info!(agency = %config.agency, grpc = %grpc_addr, p2p = %config.p2p_listen, "node started");
+    Ok(RunningNode {
+        shared,
+        grpc_addr,
+        stop: stop_tx,
+        driver,
+        grpc,
+    })
+}
+
+struct Driver {
+    core: Consensus,
+    ledger: Ledger,
+    net: NetworkHandle,
+    shared: Arc<Shared>,
+    status_tx: watch::Sender<NodeStatus>,
+    priv_path: PathBuf,
+    peer_heights: BTreeMap<PublicKey, u64>,
+    syncing: bool,
+    height_started: Instant,
+    next_height_at: Option<Instant>,
+}
+
+enum SyncDone {
+    Status(PublicKey, u64),
+    Blocks(PublicKey, Vec<(Block, CommitCertificate)>),
+    Failed(PublicKey),
+}
+
+impl Driver {
+    async fn run(
+        mut self,
+        mut net_rx: mpsc::Receiver<NetEvent>,
+        mut stop: watch::Receiver<bool>,
+    ) -> anyhow::Result<()> {
+        let (timeout_tx, mut timeout_rx) = mpsc::channel::<Timeout>(TIMEOUT_CHANNEL);
+        let (sync_tx, mut sync_rx) = mpsc::channel::<SyncDone>(64);
+        let mut tick = tokio::time::interval(TICK);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let shared = self.shared.clone();
+        let height = self.core.height();
+        let vals = self.core.validators().clone();
+        let fx = self.core.start_height(height, vals, now(), &mut self.ledger);
+        self.perform(fx, &timeout_tx)?;
+        loop {
+            let wake = self.next_height_at;
+            tokio::select! {
+                _ = stop.changed() => break,
+                ev = net_rx.recv() => match ev {
+                    Some(ev) => self.on_net(ev, &timeout_tx)?,
+                    None => break,
+                },
+                Some(t) = timeout_rx.recv() => {
+                    let (fx, _) = self.core.handle(Input::Timeout(t), now(), &mut self.ledger);
+                    self.perform(fx, &timeout_tx)?;
+                }
+                Some(done) = sync_rx.recv() => self.on_sync(done, &timeout_tx)?,
+                _ = async {
+                    match wake {
+                        Some(at) => tokio::time::sleep_until(at.into()).await,
+                        None => std::future::pending().await,
+                    }
+                } => {
+                    self.next_height_at = None;
+                    self.start_next_height(&timeout_tx)?;
+                }
+                _ = shared.txs_arrived.notified(), if wake.is_some() => {
+                    // Transactions arrived while idle: propose after the commit timeout.
+                    let soon = Instant::now()
+                        + Duration::from_millis(self.ledger.genesis.consensus.timeout_commit_ms);
+                    if wake.is_some_and(|w| w > soon) {
+                        self.next_height_at = Some(soon);
+                    }
+                }
+                _ = tick.tick() => self.on_tick(&sync_tx),
+            }
+        }
+        Ok(())
+    }
+
+    fn publish_status(&self) {
+        let t = &self.ledger.tip;
+        let _ = self.status_tx.send(NodeStatus {
+            height: t.height,
+            block_hash: t.block_hash,
+            state_root: t.state_root,
+            block_time: t.block_time,
+            committed_txs: t.committed_txs,
+        });
+        self.shared.round.store(self.core.round(), Ordering::Relaxed);
+    }
+
+    /// Performs effects in order; Persist is durable before anything after it is sent.
+    fn perform(&mut self, fx: Vec<Effect>, timeouts: &mpsc::Sender<Timeout>) -> anyhow::Result<()> {
+        for e in fx {
+            match e {
+                Effect::Persist(state) => {
+                    write_durable(&self.priv_path, &to_canonical(&state)).with_context(|| {
+                        format!(
+                            "persisting signing state to {}; stopping rather than risk a \
+                             double-sign",
+                            self.priv_path.display()
+                        )
+                    })?;
+                }
+                Effect::BroadcastProposal(p, b) => {
+                    let _ = self
+                        .net
+                        .publish(Topic::Consensus, to_canonical(&Gossip::Proposal(p, b)));
+                }
+                Effect::BroadcastVote(v) => {
+                    let _ = self
+                        .net
+                        .publish(Topic::Consensus, to_canonical(&Gossip::Vote(v)));
+                }
+                Effect::ScheduleTimeout(t, ms) => {
+                    let tx = timeouts.clone();
+                    tokio::spawn(async move {
+                        tokio::time::sleep(Duration::from_millis(ms)).await;
+                        let _ = tx.send(t).await;
+                    });
+                }
+                Effect::Decide(block, cert) => {
+                    self.commit(&block, &cert)?;
+                }
+            }
+        }
+        self.shared.round.store(self.core.round(), Ordering::Relaxed);
+        Ok(())
+    }
+
+    fn commit(&mut self, block: &Block, cert: &CommitCertificate) -> anyhow::Result<()> {
+        let h = block.header.height;
+        let results = self
+            .ledger
+            .commit(block, cert)
+            .with_context(|| format!("committing block {h}"))?;
+        let refused = results
+            .iter()
+            .filter(|r| !matches!(r.outcome, safeledger_core::Outcome::Accepted))
+            .count();
+        tracing::info!(
+            height = h,
+            round = cert.round,
+            txs = block.txs.len(),
+            refused,
+            hash = %block.hash().short(),
+            "committed"
+        );
+        self.publish_status();
+        let pool_empty = self
+            .shared
+            .mempool
+            .lock()
+            .map(|p| p.is_empty())
+            .unwrap_or(true);
+        let wait = if pool_empty {
+            IDLE_BLOCK_INTERVAL
+        } else {
+            Duration::from_millis(self.ledger.genesis.consensus.timeout_commit_ms)
+        };
+        self.next_height_at = Some(Instant::now() + wait);
+        Ok(())
+    }
+
+    fn start_next_height(&mut self, timeouts: &mpsc::Sender<Timeout>) -> anyhow::Result<()> {
+        let h = self.ledger.tip.height + 1;
+        if self.core.height() == h && !self.core.decided() {
+            return Ok(());
+        }
+        let vals = self.ledger.tip.validators.clone();
+        self.height_started = Instant::now();
+        let fx = self.core.start_height(h, vals, now(), &mut self.ledger);
+        self.perform(fx, timeouts)
+    }
+
+    fn on_net(&mut self, ev: NetEvent, timeouts: &mpsc::Sender<Timeout>) -> anyhow::Result<()> {
+        match ev {
+            NetEvent::Gossip { topic, source, data } => {
+                let msg: Gossip = match from_canonical(&data) {
+                    Ok(m) => m,
+                    Err(e) => {
+                        tracing::debug!(%source, ?topic, error = %e, "undecodable gossip dropped");
+                        return Ok(());
+                    }
+                };
+                match msg {
+                    Gossip::Txs(txs) => {
+                        let _ = self.shared.admit(txs);
+                    }
+                    Gossip::Proposal(p, b) => self.feed(source, Input::Proposal(p, b), timeouts)?,
+                    Gossip::Vote(v) => self.feed(source, Input::Vote(v), timeouts)?,
+                }
+            }
+            NetEvent::Request { peer, data, reply } => {
+                let resp = match from_canonical::<SyncRequest>(&data) {
+                    Err(e) => SyncResponse::Error(format!("undecodable request: {e}")),
+                    Ok(SyncRequest::Status) => SyncResponse::Status {
+                        height: self.ledger.tip.height,
+                        block_hash: self.ledger.tip.block_hash,
+                    },
+                    Ok(SyncRequest::Blocks { from, max }) => self.serve_blocks(from, max),
+                    Ok(SyncRequest::Push { proposals, votes }) => {
+                        for (p, b) in proposals.into_iter().take(16) {
+                            self.feed(peer, Input::Proposal(p, b), timeouts)?;
+                        }
+                        for v in votes.into_iter().take(MAX_PUSH_VOTES) {
+                            self.feed(peer, Input::Vote(v), timeouts)?;
+                        }
+                        SyncResponse::Ack
+                    }
+                };
+                reply.send(to_canonical(&resp));
+            }
+            NetEvent::PeerConnected(k) => {
+                let n = self.shared.peers.fetch_add(1, Ordering::Relaxed) + 1;
+                tracing::info!(peer = %k.to_hex()[..8].to_string(), peers = n, "peer connected");
+            }
+            NetEvent::PeerDisconnected(k) => {
+                let _ = self
+                    .shared
+                    .peers
+                    .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| Some(n.saturating_sub(1)));
+                tracing::info!(peer = %k.to_hex()[..8].to_string(), "peer disconnected");
+            }
+        }
+        Ok(())
+    }
+
+    fn feed(&mut self, from: PublicKey, input: Input, timeouts: &mpsc::Sender<Timeout>) -> anyhow::Result<()> {
+        let h = match &input {
+            Input::Proposal(p, _) => p.height,
+            Input::Vote(v) => v.height,
+            Input::Timeout(_) => 0,
+        };
+        if h > self.ledger.tip.height + 1 {
+            // A peer is ahead: it committed at least h - 1.
+            let e = self.peer_heights.entry(from).or_default();
+            *e = (*e).max(h - 1);
+        }
+        let (fx, r) = self.core.handle(input, now(), &mut self.ledger);
+        if let Err(e) = r {
+            tracing::trace!(error = %e, "consensus message ignored");
+        }
+        self.perform(fx, timeouts)
+    }
+
+    fn serve_blocks(&self, from: u64, max: u32) -> SyncResponse {
+        let mut out = Vec::new();
+        let mut bytes = 0usize;
+        let last = self.ledger.tip.height;
+        let max = max.min(MAX_SYNC_BLOCKS) as u64;
+        let mut h = from.max(1);
+        while h <= last && (out.len() as u64) < max {
+            let (Ok(Some(b)), Ok(Some(c))) = (self.ledger.store.block(h), self.ledger.store.certificate(h)) else {
+                break;
+            };
+            let size = to_canonical(&b).len();
+            if !out.is_empty() && bytes + size > MAX_SYNC_BYTES {
+                break;
+            }
+            bytes += size;
+            out.push((b, c));
+            h += 1;
+        }
+        SyncResponse::Blocks(out)
+    }
+
+    fn on_tick(&mut self, sync_tx: &mpsc::Sender<SyncDone>) {
+        // Poll peers' heights; fetch blocks from one that is ahead.
+        let peers: Vec<PublicKey> = self
+            .ledger
+            .tip
+            .validators
+            .validators
+            .iter()
+            .map(|v| v.key)
+            .filter(|k| *k != self.shared.node_key)
+            .collect();
+        for p in &peers {
+            let net = self.net.clone();
+            let tx = sync_tx.clone();
+            let p = *p;
+            tokio::spawn(async move {
+                let r = net.request(p, to_canonical(&SyncRequest::Status)).await;
+                let done = match r.ok().and_then(|b| from_canonical::<SyncResponse>(&b).ok()) {
+                    Some(SyncResponse::Status { height, .. }) => SyncDone::Status(p, height),
+                    _ => SyncDone::Failed(p),
+                };
+                let _ = tx.send(done).await;
+            });
+        }
+        let tip = self.ledger.tip.height;
+        if !self.syncing {
+            if let Some((peer, _)) = self
+                .peer_heights
+                .iter()
+                .filter(|(_, h)| **h > tip)
+                .max_by_key(|(_, h)| **h)
+            {
+                self.syncing = true;
+                let net = self.net.clone();
+                let tx = sync_tx.clone();
+                let peer = *peer;
+                tokio::spawn(async move {
+                    let req = SyncRequest::Blocks {
+                        from: tip + 1,
+                        max: MAX_SYNC_BLOCKS,
+                    };
+                    let r = net.request(peer, to_canonical(&req)).await;
+                    let done = match r.ok().and_then(|b| from_canonical::<SyncResponse>(&b).ok()) {
+                        Some(SyncResponse::Blocks(bs)) => SyncDone::Blocks(peer, bs),
+                        _ => SyncDone::Failed(peer),
+                    };
+                    let _ = tx.send(done).await;
+                });
+            }
+        }
+        // Vote sync: a height that is not deciding gets our messages re-sent to peers.
+        if !self.core.decided() && self.height_started.elapsed() > RESEND_AFTER {
+            let (proposals, votes) = self.core.resend_set();
+            let req = to_canonical(&SyncRequest::Push { proposals, votes });
+            for p in peers {
+                let net = self.net.clone();
+                let req = req.clone();
+                tokio::spawn(async move {
+                    let _ = net.request(p, req).await;
+                });
+            }
+        }
+    }
+
+    fn on_sync(&mut self, done: SyncDone, timeouts: &mpsc::Sender<Timeout>) -> anyhow::Result<()> {
+        match done {
+            SyncDone::Status(p, h) => {
+                self.peer_heights.insert(p, h);
+            }
+            SyncDone::Failed(p) => {
+                self.syncing = false;
+                tracing::debug!(peer = %p.to_hex()[..8].to_string(), "sync request failed");
+            }
+            SyncDone::Blocks(p, blocks) => {
+                self.syncing = false;
+                let mut applied = 0;
+                for (block, cert) in blocks {
+                    let h = block.header.height;
+                    if h != self.ledger.tip.height + 1 {
+                        continue;
+                    }
+                    let hash = block.hash();
+                    let vals = self.ledger.tip.validators.clone();
+                    if let Err(e) = cert.verify(&self.ledger.genesis.chain_id, h, &hash, &vals) {
+                        tracing::warn!(peer = %p.to_hex()[..8].to_string(), height = h, error = %e, "sync peer served a bad certificate; dropping it");
+                        self.peer_heights.remove(&p);
+                        break;
+                    }
+                    if let Err(e) = self.ledger.check_block(&block) {
+                        tracing::warn!(peer = %p.to_hex()[..8].to_string(), error = %e, "sync peer served an invalid block; dropping it");
+                        self.peer_heights.remove(&p);
+                        break;
+                    }
+                    self.ledger
+                        .commit(&block, &cert)
+                        .with_context(|| format!("committing synced block {h}"))?;
+                    applied += 1;
+                }
+                if applied > 0 {
+                    tracing::info!(height = self.ledger.tip.height, blocks = applied, "synced");
+                    self.publish_status();
+                    if self.core.height() <= self.ledger.tip.height {
+                        self.next_height_at = None;
+                        self.start_next_height(timeouts)?;
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,68 @@
+//! Messages between nodes, in canonical encoding (core::encoding), bounded by
+//! [`safeledger_core::limits::MAX_MESSAGE_BYTES`].
+//!
+//! Gossip carries proposals with their blocks, votes, and transaction batches; the
+//! request-response protocol carries status, block sync (blocks with their commit
+//! certificates, in batches) and the periodic re-send of consensus messages that gossipsub
+//! would suppress as repeats (TENDERMINT.md "Message ids and re-sends").
+
+use safeledger_core::block::CommitCertificate;
+use safeledger_core::{Block, Hash, Proposal, Transaction, Vote};
+use serde::{Deserialize, Serialize};
+
+/// Most blocks in one sync response.
+pub const MAX_SYNC_BLOCKS: u32 = 32;
+/// Most bytes of blocks in one sync response (at least one block is always sent).
+pub const MAX_SYNC_BYTES: usize = 3 * 1024 * 1024;
+/// Most votes in one re-send.
+pub const MAX_PUSH_VOTES: usize = 1_024;
+
+/// A gossip message.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub enum Gossip {
+    /// A proposal and its block.
+    Proposal(Proposal, Block),
+    /// A vote.
+    Vote(Vote),
+    /// A batch of transactions admitted by the sender.
+    Txs(Vec<Transaction>),
+}
+
+/// A request to a peer.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub enum SyncRequest {
+    /// The peer's committed height and hash.
+    Status,
+    /// Committed blocks from `from`, at most `max`.
+    Blocks {
+        /// First height wanted.
+        from: u64,
+        /// Most blocks wanted.
+        max: u32,
+    },
+    /// Consensus messages the sender holds for its current height (vote sync).
+    Push {
+        /// Proposals with their blocks.
+        proposals: Vec<(Proposal, Block)>,
+        /// Votes.
+        votes: Vec<Vote>,
+    },
+}
+
+/// A reply.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub enum SyncResponse {
+    /// Committed height and its block hash.
+    Status {
+        /// Height.
+        height: u64,
+        /// Block hash.
+        block_hash: Hash,
+    },
+    /// Blocks with their certificates, in height order.
+    Blocks(Vec<(Block, CommitCertificate)>),
+    /// Request taken.
+    Ack,
+    /// Request refused.
+    Error(String),
+}

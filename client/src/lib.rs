@@ -1,1 +1,15 @@
-//! placeholder
+//! # safeledger-client
+//!
+//! What officers and auditors use to reach the ledger: the gRPC client with fail-over
+//! ([`rpc`]), the importer of public regulator records ([`import`]), and the generated
+//! protocol types ([`proto`]). Depends only on `safeledger-core`: never on the node,
+//! network or contracts crates.
+
+pub mod import;
+pub mod rpc;
+
+/// Types and service stubs generated from `proto/safeledger.proto`.
+#[allow(missing_docs, clippy::all)]
+pub mod proto {
+    tonic::include_proto!("safeledger.v1");
+}

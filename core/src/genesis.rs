@@ -61,13 +61,13 @@ pub struct ConsensusParams {
 impl Default for ConsensusParams {
     fn default() -> Self {
         ConsensusParams {
-            timeout_propose_ms: 1_000,
+            timeout_propose_ms: 3_000,
             timeout_propose_delta_ms: 500,
-            timeout_prevote_ms: 500,
-            timeout_prevote_delta_ms: 250,
-            timeout_precommit_ms: 500,
-            timeout_precommit_delta_ms: 250,
-            timeout_commit_ms: 50,
+            timeout_prevote_ms: 1_000,
+            timeout_prevote_delta_ms: 500,
+            timeout_precommit_ms: 1_000,
+            timeout_precommit_delta_ms: 500,
+            timeout_commit_ms: 100,
             max_block_txs: 2_000,
             max_block_bytes: 2 * 1024 * 1024,
             max_clock_drift_ms: 10_000,

@@ -10,3 +10,4 @@ pub mod mempool;
 pub mod node;
 pub mod store;
 pub mod wire;
+pub mod cli;

@@ -1,0 +1,288 @@
+//! `safeledger demo`: the main job. Initialises a four-agency network, starts four node
+//! processes on loopback with sled stores under `--dir`, imports the real data, waits
+//! until every transaction is committed, checks that all four nodes agree on height, block
+//! hash and state root, and prints a summary. A node process that dies during the run
+//! (killed by an operator, say) is restarted and catches up.
+
+use super::home::{self, Home};
+use super::submit;
+use anyhow::{bail, Context};
+use safeledger_client::import::plan_import_limited;
+use safeledger_client::rpc::LedgerClient;
+use safeledger_core::{Outcome, SecretKey, Transaction, TxPayload};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::process::{Child, Command};
+
+/// Options of the demo.
+pub struct DemoOptions {
+    /// Network directory; a fresh temporary one when `None`.
+    pub dir: Option<PathBuf>,
+    /// The data folder.
+    pub data: PathBuf,
+    /// At most this many rows of each file (all when `None`).
+    pub limit: Option<usize>,
+    /// Leave the network up after the summary, until Ctrl-C.
+    pub keep_running: bool,
+}
+
+/// Node processes of a network directory, restarted when they exit.
+pub struct Supervisor {
+    stop: Arc<AtomicBool>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+fn spawn_node(exe: &Path, dir: &Path, agency: &str) -> anyhow::Result<Child> {
+    let log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(dir.join(agency).join("node.log"))?;
+    let child = Command::new(exe)
+        .args(["node", "start", "--home"])
+        .arg(dir)
+        .args(["--agency", agency])
+        .env("RUST_LOG", std::env::var("RUST_LOG").unwrap_or_else(|_| "info".into()))
+        .stdin(std::process::Stdio::null())
+        .stdout(log.try_clone()?)
+        .stderr(log)
+        .kill_on_drop(true)
+        .spawn()
+        .with_context(|| format!("starting the node of {agency}"))?;
+    Ok(child)
+}
+
+impl Supervisor {
+    /// Starts one `safeledger node start` process per agency of `home`.
+    pub fn start(home: &Home) -> anyhow::Result<Supervisor> {
+        let exe = std::env::current_exe().context("locating the safeledger binary")?;
+        let dir = home.dir.clone();
+        let agencies: Vec<String> = home.genesis.agencies.iter().map(|a| a.id.clone()).collect();
+        let mut children = Vec::new();
+        for a in &agencies {
+            children.push((a.clone(), spawn_node(&exe, &dir, a)?));
+        }
+        let stop = Arc::new(AtomicBool::new(false));
+        let stop2 = stop.clone();
+        let task = tokio::spawn(async move {
+            loop {
+                for (agency, child) in children.iter_mut() {
+                    if stop2.load(Ordering::Relaxed) {
+                        break;
+                    }
+                    if let Ok(Some(status)) = child.try_wait() {
+                        eprintln!("node {agency} exited ({status}); restarting it");
+                        tokio::time::sleep(Duration::from_millis(500)).await;
+                        match spawn_node(&exe, &dir, agency) {
+                            Ok(c) => *child = c,
+                            Err(e) => eprintln!("could not restart {agency}: {e:#}"),
+                        }
+                    }
+                }
+                if stop2.load(Ordering::Relaxed) {
+                    for (_, child) in children.iter_mut() {
+                        let _ = child.start_kill();
+                    }
+                    for (_, child) in children.iter_mut() {
+                        let _ = child.wait().await;
+                    }
+                    return;
+                }
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+        });
+        Ok(Supervisor { stop, task })
+    }
+
+    /// Stops every node process and waits for them.
+    pub async fn stop(self) {
+        self.stop.store(true, Ordering::Relaxed);
+        let _ = self.task.await;
+    }
+}
+
+/// Waits until every endpoint answers Status.
+pub async fn wait_ready(endpoints: &[String], within: Duration) -> anyhow::Result<()> {
+    let start = Instant::now();
+    for e in endpoints {
+        loop {
+            let mut c = LedgerClient::new(vec![e.clone()]);
+            if c.status().await.is_ok() {
+                break;
+            }
+            if start.elapsed() > within {
+                bail!("node at {e} did not answer within {within:?}; see its node.log");
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+    Ok(())
+}
+
+/// Compares the nodes: the same height, block hash and state root. Empty blocks keep
+/// coming while idle, so statuses are polled until one snapshot agrees; failing that, the
+/// headers at the lowest common height are compared.
+pub async fn check_agreement(endpoints: &[String]) -> anyhow::Result<(u64, String, String)> {
+    let start = Instant::now();
+    loop {
+        let mut statuses = Vec::new();
+        for e in endpoints {
+            let mut c = LedgerClient::new(vec![e.clone()]);
+            statuses.push(c.status().await.with_context(|| format!("status of {e}"))?);
+        }
+        let first = &statuses[0];
+        if statuses.iter().all(|s| {
+            s.height == first.height
+                && s.last_block_hash == first.last_block_hash
+                && s.state_root == first.state_root
+        }) {
+            return Ok((
+                first.height,
+                first.last_block_hash.to_hex(),
+                first.state_root.to_hex(),
+            ));
+        }
+        if start.elapsed() > Duration::from_secs(20) {
+            let h = statuses.iter().map(|s| s.height).min().unwrap_or(0);
+            let mut hashes = Vec::new();
+            for e in endpoints {
+                let mut c = LedgerClient::new(vec![e.clone()]);
+                let (b, _, _) = c.block(h).await?;
+                hashes.push((b.hash(), b.header.state_root));
+            }
+            if hashes.iter().all(|x| *x == hashes[0]) {
+                return Ok((h, hashes[0].0.to_hex(), hashes[0].1.to_hex()));
+            }
+            bail!("nodes disagree at height {h}: {hashes:?}");
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Signs import items with each agency's officer key, sequences from `first_seq`.
+pub fn sign_items(
+    home: &Home,
+    items: &[safeledger_client::import::ImportItem],
+    first_seq: &BTreeMap<String, u64>,
+) -> anyhow::Result<Vec<Transaction>> {
+    let mut keys: BTreeMap<String, SecretKey> = BTreeMap::new();
+    for a in &home.genesis.agencies {
+        keys.insert(a.id.clone(), home.officer_key(&a.id)?);
+    }
+    let mut seq: BTreeMap<String, u64> = first_seq.clone();
+    let mut rng = rand::rngs::OsRng;
+    let mut out = Vec::with_capacity(items.len());
+    for it in items {
+        let key = keys
+            .get(&it.agency)
+            .with_context(|| format!("no officer key for agency {}", it.agency))?;
+        let s = seq.entry(it.agency.clone()).or_insert(1);
+        let payload = TxPayload::new(
+            &home.genesis.chain_id,
+            *s,
+            it.effective_at,
+            it.body.clone(),
+            &mut rng,
+        );
+        *s += 1;
+        out.push(Transaction::sign(payload, &[key]));
+    }
+    Ok(out)
+}
+
+/// Runs the demo; returns Ok when every transaction committed and all nodes agree.
+pub async fn run(opts: DemoOptions) -> anyhow::Result<()> {
+    let t0 = Instant::now();
+    let (dir, _tmp) = match &opts.dir {
+        Some(d) => (d.clone(), None),
+        None => {
+            let t = tempfile::Builder::new()
+                .prefix("safeledger-demo-")
+                .tempdir()?;
+            (t.path().to_path_buf(), Some(t))
+        }
+    };
+    let home = home::init(&dir, home::DEFAULT_CHAIN_ID)?;
+    println!("network directory: {}", dir.display());
+    let sup = Supervisor::start(&home)?;
+    let endpoints = home.endpoints();
+    let result = async {
+        wait_ready(&endpoints, Duration::from_secs(30)).await?;
+        println!("4 agency nodes up: {}", endpoints.join(" "));
+        let data = opts.data.clone();
+        let limit = opts.limit.unwrap_or(usize::MAX);
+        let plan = tokio::task::spawn_blocking(move || plan_import_limited(&data, limit))
+            .await??;
+        println!(
+            "planned: {} rows read, {} records to submit, {} rows rejected, {} duplicate rows skipped",
+            plan.rows_read,
+            plan.items.len(),
+            plan.rejected.len(),
+            plan.duplicates_skipped
+        );
+        let txs = sign_items(&home, &plan.items, &BTreeMap::new())?;
+        let t_submit = Instant::now();
+        let report = submit::submit_all(endpoints.clone(), txs, true).await?;
+        let secs = t_submit.elapsed().as_secs_f64();
+        let (height, hash, state_root) = check_agreement(&endpoints).await?;
+        let accepted = report
+            .committed
+            .values()
+            .filter(|c| c.result.outcome == Outcome::Accepted)
+            .count();
+        let mut by_rule: BTreeMap<String, u64> = BTreeMap::new();
+        for c in report.committed.values() {
+            if let Outcome::Refused { rule, .. } = &c.result.outcome {
+                *by_rule.entry(rule.clone()).or_default() += 1;
+            }
+        }
+        println!();
+        println!("== safeledger demo summary ==");
+        println!("rows read                {}", plan.rows_read);
+        println!("records submitted        {}", plan.items.len());
+        println!("committed                {}", report.committed.len());
+        println!("  accepted               {accepted}");
+        println!(
+            "  refused by rule        {}",
+            report.committed.len() - accepted
+        );
+        for (rule, n) in &by_rule {
+            println!("    {rule:<22} {n}");
+        }
+        println!("rejected rows            {}", plan.rejected.len());
+        for (reason, n) in plan.rejected_counts() {
+            println!("    {reason:<22} {n}");
+        }
+        println!("duplicate rows skipped   {}", plan.duplicates_skipped);
+        for (err, n) in &report.not_admitted {
+            println!("not admitted             {n}: {err}");
+        }
+        println!("blocks                   {height}");
+        println!("seconds                  {secs:.1} (import), {:.1} (total)", t0.elapsed().as_secs_f64());
+        println!(
+            "committed tx/s           {:.0}",
+            report.committed.len() as f64 / secs.max(0.001)
+        );
+        println!("agreement                4/4 nodes at height {height}, block {hash}, state root {state_root}");
+        if report.committed.len() + report.not_admitted.values().sum::<u64>() as usize
+            != plan.items.len()
+        {
+            bail!("not every submitted record was committed");
+        }
+        if opts.keep_running {
+            println!("\nnetwork left running; query it with `safeledger status --home {}`; Ctrl-C stops it", dir.display());
+            tokio::signal::ctrl_c().await?;
+        }
+        Ok(())
+    }
+    .await;
+    sup.stop().await;
+    if opts.keep_running {
+        if let Some(t) = _tmp {
+            let _ = t.keep();
+        }
+    }
+    result
+}

@@ -1,0 +1,182 @@
+//! A network directory, as `safeledger init` (or `demo --dir`) writes it:
+//!
+//! ```text
+//! DIR/genesis.json            the genesis document (public keys and addresses only)
+//! DIR/<agency>/node.key       the node key seed, hex (secret; mode 0600)
+//! DIR/<agency>/officer.key    the agency's first officer key seed, hex (secret; mode 0600)
+//! DIR/<agency>/data/          the node's sled store and signing state
+//! ```
+//!
+//! A real network is assembled from each agency's public keys; `init` makes every key for
+//! a local network on loopback.
+
+use anyhow::{anyhow, bail, Context};
+use safeledger_client::import::AGENCIES;
+use safeledger_core::genesis::{Agency, ConsensusParams};
+use safeledger_core::records::TxKind;
+use safeledger_core::{Genesis, SecretKey, Timestamp};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+/// Chain id of networks made by `init`.
+pub const DEFAULT_CHAIN_ID: &str = "safeledger-demo";
+
+/// A loaded network directory.
+pub struct Home {
+    /// The directory.
+    pub dir: PathBuf,
+    /// Its genesis.
+    pub genesis: Genesis,
+}
+
+/// Picks a free TCP port on 127.0.0.1 (bind port 0, read it, release it).
+pub fn free_port() -> anyhow::Result<u16> {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").context("finding a free port")?;
+    Ok(l.local_addr()?.port())
+}
+
+fn write_secret(path: &Path, key: &SecretKey) -> anyhow::Result<()> {
+    std::fs::write(path, key.to_hex() + "\n")
+        .with_context(|| format!("writing {}", path.display()))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))?;
+    }
+    Ok(())
+}
+
+/// The demo's role table (R1): which transaction kinds each role may submit.
+pub fn demo_roles() -> BTreeMap<String, Vec<TxKind>> {
+    let mut r = BTreeMap::new();
+    r.insert(
+        "licensing".to_string(),
+        vec![TxKind::EnterpriseRecord, TxKind::LicenceDecision],
+    );
+    r.insert(
+        "inspection".to_string(),
+        vec![
+            TxKind::EnterpriseRecord,
+            TxKind::InspectionRecord,
+            TxKind::Penalty,
+        ],
+    );
+    r.insert(
+        "accident_investigation".to_string(),
+        vec![
+            TxKind::EnterpriseRecord,
+            TxKind::AccidentReport,
+            TxKind::Penalty,
+        ],
+    );
+    r
+}
+
+/// Creates a four-agency network directory on loopback with fresh keys and free ports.
+pub fn init(dir: &Path, chain_id: &str) -> anyhow::Result<Home> {
+    if dir.join("genesis.json").exists() {
+        bail!(
+            "{} already holds a network (genesis.json exists); choose another --dir",
+            dir.display()
+        );
+    }
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    let mut rng = rand::rngs::OsRng;
+    let mut agencies = Vec::new();
+    for (id, name, role) in AGENCIES {
+        let node = SecretKey::generate(&mut rng);
+        let officer = SecretKey::generate(&mut rng);
+        let adir = dir.join(id);
+        std::fs::create_dir_all(adir.join("data"))?;
+        write_secret(&adir.join("node.key"), &node)?;
+        write_secret(&adir.join("officer.key"), &officer)?;
+        agencies.push(Agency {
+            id: id.to_string(),
+            name: name.to_string(),
+            role: role.to_string(),
+            node_key: node.public(),
+            officer_keys: vec![officer.public()],
+            p2p_addr: format!("/ip4/127.0.0.1/tcp/{}", free_port()?),
+            grpc_addr: format!("http://127.0.0.1:{}", free_port()?),
+            power: 1,
+        });
+    }
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0);
+    let genesis = Genesis {
+        chain_id: chain_id.to_string(),
+        genesis_time: Timestamp(now.saturating_sub(1_000)),
+        agencies,
+        roles: demo_roles(),
+        consensus: ConsensusParams::default(),
+    };
+    genesis.validate()?;
+    let json = serde_json::to_string_pretty(&genesis)?;
+    std::fs::write(dir.join("genesis.json"), json + "\n")?;
+    Ok(Home {
+        dir: dir.to_path_buf(),
+        genesis,
+    })
+}
+
+/// Reads a genesis file. Errors name the file and what is wrong.
+pub fn read_genesis(path: &Path) -> anyhow::Result<Genesis> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let g: Genesis = serde_json::from_str(&text)
+        .with_context(|| format!("{} is not a valid genesis document", path.display()))?;
+    g.validate()
+        .with_context(|| format!("{} is not a valid genesis document", path.display()))?;
+    Ok(g)
+}
+
+/// Reads a hex key file.
+pub fn read_key(path: &Path) -> anyhow::Result<SecretKey> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    SecretKey::from_hex(text.trim())
+        .map_err(|e| anyhow!("{} is not a 64-hex-digit key: {e}", path.display()))
+}
+
+impl Home {
+    /// Loads a network directory.
+    pub fn load(dir: &Path) -> anyhow::Result<Home> {
+        let genesis = read_genesis(&dir.join("genesis.json")).with_context(|| {
+            format!(
+                "{} is not a network directory (run `safeledger init --dir {}` first)",
+                dir.display(),
+                dir.display()
+            )
+        })?;
+        Ok(Home {
+            dir: dir.to_path_buf(),
+            genesis,
+        })
+    }
+
+    /// gRPC endpoints of every agency, in genesis order.
+    pub fn endpoints(&self) -> Vec<String> {
+        self.genesis
+            .agencies
+            .iter()
+            .map(|a| a.grpc_addr.clone())
+            .collect()
+    }
+
+    /// The agency's directory.
+    pub fn agency_dir(&self, agency: &str) -> PathBuf {
+        self.dir.join(agency)
+    }
+
+    /// The agency's officer key.
+    pub fn officer_key(&self, agency: &str) -> anyhow::Result<SecretKey> {
+        read_key(&self.agency_dir(agency).join("officer.key"))
+    }
+
+    /// The agency's node key.
+    pub fn node_key(&self, agency: &str) -> anyhow::Result<SecretKey> {
+        read_key(&self.agency_dir(agency).join("node.key"))
+    }
+}

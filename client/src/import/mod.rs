@@ -16,17 +16,18 @@
 //! | `osha-fatality-reports` | the three `fat*.csv` files | `us-osha` | accident reports, penalties |
 //!
 //! Invariants of a plan:
-//! - every data row read yields at least one item, or exactly one [`RejectedRow`], or is
-//!   counted in [`ImportPlan::duplicates_skipped`] (a row repeating a record already
+//! - every data row read yields at least one item (an SF violation row: is itemised in,
+//!   or at least counted by, one inspection record), or exactly one [`RejectedRow`], or
+//!   is counted in [`ImportPlan::duplicates_skipped`] (a row repeating a record already
 //!   planned from an earlier row of the same file);
 //! - every enterprise a record is about has one enterprise record, ordered before all
 //!   other records about it: its effective date is the earliest of its own date and the
 //!   dates of those records, and enterprise records come first among equal dates;
-//! - items are sorted by effective date; ties keep source order (the order of
-//!   `plan::SOURCES`, Chicago then SF then OSHA), then line, then the order of the records a row yields;
+//! - items are sorted by effective date; ties keep source order (`plan::SOURCES`:
+//!   Chicago, then SF, then OSHA), then line, then the order of the records a row yields;
 //! - text fields are trimmed and cut to [`MAX_TEXT_BYTES`], lists to [`MAX_LIST_ITEMS`];
 //!   no row content can make the importer panic or abort: only a missing file or folder,
-//!   an I/O error or a header without a required column do.
+//!   an I/O error, an empty file or a header without a required column do.
 //!
 //! [`MAX_TEXT_BYTES`]: safeledger_core::limits::MAX_TEXT_BYTES
 //! [`MAX_LIST_ITEMS`]: safeledger_core::limits::MAX_LIST_ITEMS

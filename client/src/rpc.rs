@@ -193,7 +193,10 @@ impl LedgerClient {
     }
 
     /// Admits `txs` at the current node (in order). Returns per-transaction admission.
-    pub async fn submit(&mut self, txs: &[Transaction]) -> Result<Vec<proto::Admission>, ClientError> {
+    pub async fn submit(
+        &mut self,
+        txs: &[Transaction],
+    ) -> Result<Vec<proto::Admission>, ClientError> {
         let encoded: Vec<Vec<u8>> = txs.iter().map(safeledger_core::to_canonical).collect();
         let r = self
             .call(|mut c| {
@@ -270,7 +273,10 @@ impl LedgerClient {
                 need_submit = false;
             }
             let pending_ids: Vec<TxId> = pending.iter().map(Transaction::id).collect();
-            match self.await_commit(&pending_ids, Duration::from_secs(5)).await {
+            match self
+                .await_commit(&pending_ids, Duration::from_secs(5))
+                .await
+            {
                 Ok(c) => {
                     let progressed = !c.is_empty();
                     for x in c {

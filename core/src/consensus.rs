@@ -160,8 +160,13 @@ impl Proposal {
         valid_round: Option<u32>,
         block_hash: Hash,
     ) -> Proposal {
-        let signature =
-            key.sign(&Self::sign_bytes(chain_id, height, round, valid_round, block_hash));
+        let signature = key.sign(&Self::sign_bytes(
+            chain_id,
+            height,
+            round,
+            valid_round,
+            block_hash,
+        ));
         Proposal {
             height,
             round,

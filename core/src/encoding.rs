@@ -86,7 +86,10 @@ mod tests {
         let v: (u64, String) = (7, "licence".into());
         let b = to_canonical(&v);
         assert_eq!(from_canonical::<(u64, String)>(&b), Ok(v));
-        assert_eq!(from_canonical::<(u64, String)>(&[]), Err(DecodeError::Empty));
+        assert_eq!(
+            from_canonical::<(u64, String)>(&[]),
+            Err(DecodeError::Empty)
+        );
         let mut wrong = b.clone();
         wrong[0] = 9;
         assert_eq!(

@@ -145,7 +145,10 @@ mod tests {
         let a = Domain::Transaction.hash(b"x");
         let b = Domain::Header.hash(b"x");
         assert_ne!(a, b);
-        assert_eq!(Domain::Field.hash(b"ab"), Domain::Field.hash_parts(&[b"a", b"b"]));
+        assert_eq!(
+            Domain::Field.hash(b"ab"),
+            Domain::Field.hash_parts(&[b"a", b"b"])
+        );
     }
 
     #[test]

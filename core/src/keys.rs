@@ -243,7 +243,10 @@ mod tests {
         let pk = sk.public();
         let sig = sk.sign(b"licence");
         assert!(pk.verify(b"licence", &sig).is_ok());
-        assert_eq!(pk.verify(b"licencf", &sig), Err(SignatureError::BadSignature));
+        assert_eq!(
+            pk.verify(b"licencf", &sig),
+            Err(SignatureError::BadSignature)
+        );
         let mut bad = sig;
         bad.0[0] ^= 1;
         assert!(pk.verify(b"licence", &bad).is_err());

@@ -10,9 +10,7 @@ use crate::time::Timestamp;
 use serde::{Deserialize, Serialize};
 
 /// The kinds of transaction; genesis maps each agency role to the kinds it may submit (R1).
-#[derive(
-    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
-)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum TxKind {
     /// [`EnterpriseRecord`].

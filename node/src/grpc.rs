@@ -76,12 +76,7 @@ impl ledger_server::Ledger for LedgerService {
         _req: Request<proto::StatusRequest>,
     ) -> Result<Response<proto::StatusReply>, Status> {
         let s = self.shared.status.borrow().clone();
-        let pool = self
-            .shared
-            .mempool
-            .lock()
-            .map(|p| p.len())
-            .unwrap_or(0);
+        let pool = self.shared.mempool.lock().map(|p| p.len()).unwrap_or(0);
         Ok(Response::new(proto::StatusReply {
             chain_id: self.shared.genesis.chain_id.clone(),
             agency: self.shared.agency.clone(),
@@ -157,8 +152,8 @@ impl ledger_server::Ledger for LedgerService {
             .iter()
             .map(|b| hash_arg(b, "tx_id"))
             .collect::<Result<_, _>>()?;
-        let deadline =
-            tokio::time::Instant::now() + Duration::from_millis(req.timeout_ms as u64).min(MAX_AWAIT);
+        let deadline = tokio::time::Instant::now()
+            + Duration::from_millis(req.timeout_ms as u64).min(MAX_AWAIT);
         let mut status = self.shared.status.clone();
         let store = &self.shared.store;
         let mut found: Vec<Option<(u64, u32)>> = vec![None; ids.len()];

@@ -3,6 +3,7 @@
 //! Consensus (a sans-IO Tendermint core and its driver), mempool, sled stores, execution
 //! through `safeledger-contracts`, the tonic gRPC service, and the `safeledger` binary.
 
+pub mod cli;
 pub mod consensus;
 pub mod grpc;
 pub mod ledger;
@@ -10,4 +11,3 @@ pub mod mempool;
 pub mod node;
 pub mod store;
 pub mod wire;
-pub mod cli;

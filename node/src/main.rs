@@ -13,7 +13,11 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 #[derive(Parser)]
-#[command(name = "safeledger", version, about = "A BFT ledger for workplace-safety regulators")]
+#[command(
+    name = "safeledger",
+    version,
+    about = "A BFT ledger for workplace-safety regulators"
+)]
 struct Cli {
     #[command(subcommand)]
     cmd: Cmd,
@@ -227,7 +231,11 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.cmd {
         Cmd::Init { dir, chain_id } => {
             let h = home::init(&dir, &chain_id)?;
-            println!("created network {} in {}", h.genesis.chain_id, dir.display());
+            println!(
+                "created network {} in {}",
+                h.genesis.chain_id,
+                dir.display()
+            );
             for a in &h.genesis.agencies {
                 println!("  {:<14} grpc {}  p2p {}", a.id, a.grpc_addr, a.p2p_addr);
             }
@@ -306,7 +314,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             };
             let mut c = LedgerClient::new(h.endpoints());
             let seq = c.sequence(&key.public()).await? + 1;
-            let payload = TxPayload::new(&h.genesis.chain_id, seq, eff, body, &mut rand::rngs::OsRng);
+            let payload =
+                TxPayload::new(&h.genesis.chain_id, seq, eff, body, &mut rand::rngs::OsRng);
             let tx = Transaction::sign(payload, &[&key]);
             let id = tx.id();
             let admissions = c.submit(std::slice::from_ref(&tx)).await?;
@@ -318,11 +327,20 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let r = c
                 .submit_and_wait(&[tx], std::time::Duration::from_secs(60))
                 .await?;
-            let Some(r) = r.first() else { bail!("no result") };
+            let Some(r) = r.first() else {
+                bail!("no result")
+            };
             if output == Output::Json {
-                print_json(&serde_json::json!({"tx_id": id, "height": r.height, "index": r.index, "result": r.result}))?;
+                print_json(
+                    &serde_json::json!({"tx_id": id, "height": r.height, "index": r.index, "result": r.result}),
+                )?;
             } else {
-                println!("{id} committed at height {} index {}: {}", r.height, r.index, outcome_text(&r.result.outcome));
+                println!(
+                    "{id} committed at height {} index {}: {}",
+                    r.height,
+                    r.index,
+                    outcome_text(&r.result.outcome)
+                );
             }
         }
         Cmd::Tx {
@@ -331,14 +349,21 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let id = Hash::from_hex(&id)?;
             let (tx, h, i, r) = target.client()?.transaction(id).await?;
             if target.output == Output::Json {
-                print_json(&serde_json::json!({"tx_id": id, "height": h, "index": i, "tx": tx, "result": r}))?;
+                print_json(
+                    &serde_json::json!({"tx_id": id, "height": h, "index": i, "tx": tx, "result": r}),
+                )?;
             } else {
                 println!("{id} at height {h} index {i}: {}", outcome_text(&r.outcome));
                 println!("{}", serde_json::to_string_pretty(&tx.payload.body)?);
             }
         }
         Cmd::Enterprise {
-            cmd: EnterpriseCmd::Show { id, timeline, target },
+            cmd:
+                EnterpriseCmd::Show {
+                    id,
+                    timeline,
+                    target,
+                },
         } => {
             let v = target.client()?.enterprise(&id, timeline).await?;
             print_json(&v)?;
@@ -348,17 +373,41 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         } => {
             let (b, cert, results) = target.client()?.block(height.unwrap_or(0)).await?;
             if target.output == Output::Json {
-                print_json(&serde_json::json!({"hash": b.hash(), "block": b, "certificate": cert, "results": results}))?;
+                print_json(
+                    &serde_json::json!({"hash": b.hash(), "block": b, "certificate": cert, "results": results}),
+                )?;
             } else {
                 let hd = &b.header;
                 println!("block {} hash {}", hd.height, b.hash());
-                println!("  time {} proposer {}", hd.time.0, &hd.proposer.to_hex()[..16]);
+                println!(
+                    "  time {} proposer {}",
+                    hd.time.0,
+                    &hd.proposer.to_hex()[..16]
+                );
                 println!("  txs {} tx_root {}", hd.tx_count, hd.tx_root);
-                println!("  ledger_size {} ledger_root {}", hd.ledger_size, hd.ledger_root);
-                println!("  state_root {} results_root {} (of block {})", hd.state_root, hd.results_root, hd.height.saturating_sub(1));
-                println!("  certificate: round {} with {} precommits", cert.round, cert.signatures.len());
-                let refused = results.iter().filter(|r| r.outcome != Outcome::Accepted).count();
-                println!("  results: {} accepted, {refused} refused", results.len() - refused);
+                println!(
+                    "  ledger_size {} ledger_root {}",
+                    hd.ledger_size, hd.ledger_root
+                );
+                println!(
+                    "  state_root {} results_root {} (of block {})",
+                    hd.state_root,
+                    hd.results_root,
+                    hd.height.saturating_sub(1)
+                );
+                println!(
+                    "  certificate: round {} with {} precommits",
+                    cert.round,
+                    cert.signatures.len()
+                );
+                let refused = results
+                    .iter()
+                    .filter(|r| r.outcome != Outcome::Accepted)
+                    .count();
+                println!(
+                    "  results: {} accepted, {refused} refused",
+                    results.len() - refused
+                );
             }
         }
         Cmd::Import { home, data, limit } => {
@@ -372,7 +421,11 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             }
             let txs = demo::sign_items(&h, &plan.items, &first)?;
             let report = submit::submit_all(h.endpoints(), txs, true).await?;
-            let accepted = report.committed.values().filter(|c| c.result.outcome == Outcome::Accepted).count();
+            let accepted = report
+                .committed
+                .values()
+                .filter(|c| c.result.outcome == Outcome::Accepted)
+                .count();
             println!(
                 "rows read {}, committed {} (accepted {accepted}, refused {}), rejected rows {}",
                 plan.rows_read,

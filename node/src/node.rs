@@ -9,7 +9,9 @@ use crate::consensus::{Consensus, Effect, Input, PrivState, Timeout};
 use crate::ledger::Ledger;
 use crate::mempool::{AdmitError, Mempool};
 use crate::store::{write_durable, Store};
-use crate::wire::{Gossip, SyncRequest, SyncResponse, MAX_PUSH_VOTES, MAX_SYNC_BLOCKS, MAX_SYNC_BYTES};
+use crate::wire::{
+    Gossip, SyncRequest, SyncResponse, MAX_PUSH_VOTES, MAX_SYNC_BLOCKS, MAX_SYNC_BYTES,
+};
 use anyhow::{anyhow, Context};
 use safeledger_core::block::CommitCertificate;
 use safeledger_core::encoding::{from_canonical, to_canonical};
@@ -199,10 +201,7 @@ impl Shared {
 
 /// Starts a node: store, ledger, network, gRPC and the consensus driver.
 pub async fn start(config: NodeConfig) -> anyhow::Result<RunningNode> {
-    config
-        .genesis
-        .validate()
-        .context("genesis is not valid")?;
+    config.genesis.validate().context("genesis is not valid")?;
     std::fs::create_dir_all(&config.data_dir)
         .with_context(|| format!("creating {}", config.data_dir.display()))?;
     let store = Store::open(&config.data_dir.join("store"))
@@ -321,7 +320,9 @@ impl Driver {
         let shared = self.shared.clone();
         let height = self.core.height();
         let vals = self.core.validators().clone();
-        let fx = self.core.start_height(height, vals, now(), &mut self.ledger);
+        let fx = self
+            .core
+            .start_height(height, vals, now(), &mut self.ledger);
         self.perform(fx, &timeout_tx)?;
         loop {
             let wake = self.next_height_at;
@@ -368,7 +369,9 @@ impl Driver {
             block_time: t.block_time,
             committed_txs: t.committed_txs,
         });
-        self.shared.round.store(self.core.round(), Ordering::Relaxed);
+        self.shared
+            .round
+            .store(self.core.round(), Ordering::Relaxed);
     }
 
     /// Performs effects in order; Persist is durable before anything after it is sent.
@@ -387,7 +390,7 @@ impl Driver {
                 Effect::BroadcastProposal(p, b) => {
                     let _ = self
                         .net
-                        .publish(Topic::Consensus, to_canonical(&Gossip::Proposal(p, b)));
+                        .publish(Topic::Consensus, to_canonical(&Gossip::Proposal(p, Box::new(b))));
                 }
                 Effect::BroadcastVote(v) => {
                     let _ = self
@@ -406,7 +409,9 @@ impl Driver {
                 }
             }
         }
-        self.shared.round.store(self.core.round(), Ordering::Relaxed);
+        self.shared
+            .round
+            .store(self.core.round(), Ordering::Relaxed);
         Ok(())
     }
 
@@ -457,7 +462,11 @@ impl Driver {
 
     fn on_net(&mut self, ev: NetEvent, timeouts: &mpsc::Sender<Timeout>) -> anyhow::Result<()> {
         match ev {
-            NetEvent::Gossip { topic, source, data } => {
+            NetEvent::Gossip {
+                topic,
+                source,
+                data,
+            } => {
                 let msg: Gossip = match from_canonical(&data) {
                     Ok(m) => m,
                     Err(e) => {
@@ -483,7 +492,7 @@ impl Driver {
                     Ok(SyncRequest::Blocks { from, max }) => self.serve_blocks(from, max),
                     Ok(SyncRequest::Push { proposals, votes }) => {
                         for (p, b) in proposals.into_iter().take(16) {
-                            self.feed(peer, Input::Proposal(p, b), timeouts)?;
+                            self.feed(peer, Input::Proposal(p, Box::new(b)), timeouts)?;
                         }
                         for v in votes.into_iter().take(MAX_PUSH_VOTES) {
                             self.feed(peer, Input::Vote(v), timeouts)?;
@@ -501,14 +510,21 @@ impl Driver {
                 let _ = self
                     .shared
                     .peers
-                    .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| Some(n.saturating_sub(1)));
+                    .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| {
+                        Some(n.saturating_sub(1))
+                    });
                 tracing::info!(peer = %k.to_hex()[..8].to_string(), "peer disconnected");
             }
         }
         Ok(())
     }
 
-    fn feed(&mut self, from: PublicKey, input: Input, timeouts: &mpsc::Sender<Timeout>) -> anyhow::Result<()> {
+    fn feed(
+        &mut self,
+        from: PublicKey,
+        input: Input,
+        timeouts: &mpsc::Sender<Timeout>,
+    ) -> anyhow::Result<()> {
         let h = match &input {
             Input::Proposal(p, _) => p.height,
             Input::Vote(v) => v.height,
@@ -533,7 +549,9 @@ impl Driver {
         let max = max.min(MAX_SYNC_BLOCKS) as u64;
         let mut h = from.max(1);
         while h <= last && (out.len() as u64) < max {
-            let (Ok(Some(b)), Ok(Some(c))) = (self.ledger.store.block(h), self.ledger.store.certificate(h)) else {
+            let (Ok(Some(b)), Ok(Some(c))) =
+                (self.ledger.store.block(h), self.ledger.store.certificate(h))
+            else {
                 break;
             };
             let size = to_canonical(&b).len();

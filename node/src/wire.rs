@@ -21,7 +21,7 @@ pub const MAX_PUSH_VOTES: usize = 1_024;
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub enum Gossip {
     /// A proposal and its block.
-    Proposal(Proposal, Block),
+    Proposal(Proposal, Box<Block>),
     /// A vote.
     Vote(Vote),
     /// A batch of transactions admitted by the sender.

@@ -117,8 +117,11 @@ impl Cluster {
         (0..n)
             .map(|k| {
                 let body = TxBody::EnterpriseRecord(EnterpriseRecord {
-                    enterprise: EnterpriseId::namespaced("test", &format!("e{}", first_seq + k as u64))
-                        .expect("id"),
+                    enterprise: EnterpriseId::namespaced(
+                        "test",
+                        &format!("e{}", first_seq + k as u64),
+                    )
+                    .expect("id"),
                     name: format!("Enterprise {k}"),
                     address: "1 Test St".into(),
                     linked_ids: vec![],

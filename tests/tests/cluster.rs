@@ -70,7 +70,11 @@ async fn full_restart_resumes_at_the_same_height_and_hashes() {
     let after_heights = c.wait_height(top + 1, Duration::from_secs(60)).await;
     assert!(after_heights.iter().all(|h| *h > top), "{after_heights:?}");
     for i in 0..4 {
-        assert_eq!(c.hashes(i, top).await, before, "node {i} lost or changed blocks");
+        assert_eq!(
+            c.hashes(i, top).await,
+            before,
+            "node {i} lost or changed blocks"
+        );
     }
     // Committed transactions are still found with their results.
     let (_, h, _, r) = c.client().transaction(done[0].tx_id).await.expect("found");

@@ -44,7 +44,10 @@ fn spawn_node(exe: &Path, dir: &Path, agency: &str) -> anyhow::Result<Child> {
         .args(["node", "start", "--home"])
         .arg(dir)
         .args(["--agency", agency])
-        .env("RUST_LOG", std::env::var("RUST_LOG").unwrap_or_else(|_| "info".into()))
+        .env(
+            "RUST_LOG",
+            std::env::var("RUST_LOG").unwrap_or_else(|_| "info".into()),
+        )
         .stdin(std::process::Stdio::null())
         .stdout(log.try_clone()?)
         .stderr(log)

@@ -57,7 +57,7 @@ pub struct Timeout {
 #[derive(Clone, Debug)]
 pub enum Input {
     /// A proposal with its block.
-    Proposal(Proposal, Block),
+    Proposal(Proposal, Box<Block>),
     /// A prevote or precommit.
     Vote(Vote),
     /// An expired timeout.
@@ -282,7 +282,11 @@ impl Consensus {
         let props = self
             .proposals
             .range(lo..)
-            .filter_map(|(_, p)| self.blocks.get(&p.block_hash).map(|b| (p.clone(), b.clone())))
+            .filter_map(|(_, p)| {
+                self.blocks
+                    .get(&p.block_hash)
+                    .map(|b| (p.clone(), b.clone()))
+            })
             .collect();
         let votes = self
             .votes
@@ -321,7 +325,7 @@ impl Consensus {
         }
     }
 
-    fn accept_proposal(&mut self, p: Proposal, block: Block) -> Result<(), Rejected> {
+    fn accept_proposal(&mut self, p: Proposal, block: Box<Block>) -> Result<(), Rejected> {
         let want = self.vals.proposer(p.height, p.round).key;
         if p.proposer != want {
             return Err(Rejected::WrongProposer {
@@ -337,7 +341,7 @@ impl Consensus {
         }
         p.verify(&self.chain_id)
             .map_err(|_| Rejected::BadSignature(p.proposer))?;
-        self.blocks.insert(p.block_hash, block);
+        self.blocks.insert(p.block_hash, *block);
         self.proposals.insert(p.round, p);
         Ok(())
     }
@@ -464,9 +468,10 @@ impl Consensus {
         self.round = round;
         self.step = Step::Propose;
         if self.vals.proposer(self.height, round).key == self.me {
-            let (block, valid_round) = match self.valid.and_then(|(v, vr)| {
-                self.blocks.get(&v).map(|b| (b.clone(), Some(vr)))
-            }) {
+            let (block, valid_round) = match self
+                .valid
+                .and_then(|(v, vr)| self.blocks.get(&v).map(|b| (b.clone(), Some(vr))))
+            {
                 Some(x) => x,
                 None => (app.build_block(self.height, round, now), None),
             };
@@ -643,10 +648,8 @@ impl Consensus {
                 {
                     return false;
                 }
-                let ok = self.is_valid(v, app)
-                    && self
-                        .locked
-                        .is_none_or(|(lv, lr)| lr <= vr || lv == v);
+                let ok =
+                    self.is_valid(v, app) && self.locked.is_none_or(|(lv, lr)| lr <= vr || lv == v);
                 self.vote(VoteType::Prevote, ok.then_some(v), fx);
                 self.step = Step::Prevote;
                 true

@@ -109,7 +109,9 @@ impl Cluster {
         for i in 0..self.nodes.len() {
             let n = &mut self.nodes[i];
             let vals = n.core.validators().clone();
-            let fx = n.core.start_height(1, vals, Timestamp(self.now), &mut n.app);
+            let fx = n
+                .core
+                .start_height(1, vals, Timestamp(self.now), &mut n.app);
             self.apply(i, fx);
         }
     }
@@ -121,7 +123,8 @@ impl Cluster {
                 Effect::BroadcastProposal(p, b) => {
                     for j in 0..self.nodes.len() {
                         if j != i {
-                            self.inbox.push_back((j, Input::Proposal(p.clone(), b.clone())));
+                            self.inbox
+                                .push_back((j, Input::Proposal(p.clone(), Box::new(b.clone()))));
                         }
                     }
                 }
@@ -141,7 +144,9 @@ impl Cluster {
                     self.nodes[i].decided_times.push(b.header.time.0);
                     let h = b.header.height + 1;
                     let n = &mut self.nodes[i];
-                    let fx = n.core.start_height(h, vals, Timestamp(self.now), &mut n.app);
+                    let fx = n
+                        .core
+                        .start_height(h, vals, Timestamp(self.now), &mut n.app);
                     self.apply(i, fx);
                 }
             }
@@ -174,7 +179,9 @@ impl Cluster {
                     continue;
                 }
                 let n = &mut self.nodes[j];
-                let (fx, _) = n.core.handle(Input::Timeout(t), Timestamp(self.now), &mut n.app);
+                let (fx, _) = n
+                    .core
+                    .handle(Input::Timeout(t), Timestamp(self.now), &mut n.app);
                 self.apply(j, fx);
             } else {
                 return;
@@ -249,15 +256,28 @@ fn locked_validator_prevotes_nil_for_other_value() {
     let ks = keys(4);
     let vs = valset(&ks);
     let me = ks[0].clone();
-    let mut core = Consensus::new("t", me.clone(), ConsensusParams::default(), vs.clone(), 1, PrivState::default());
-    let mut app = MockApp { me: me.public(), invalid: BTreeSet::new() };
+    let mut core = Consensus::new(
+        "t",
+        me.clone(),
+        ConsensusParams::default(),
+        vs.clone(),
+        1,
+        PrivState::default(),
+    );
+    let mut app = MockApp {
+        me: me.public(),
+        invalid: BTreeSet::new(),
+    };
     let now = Timestamp(1_000_000);
     core.start_height(1, vs.clone(), now, &mut app);
     // Round 0 proposer is index 1.
-    let mut app1 = MockApp { me: ks[1].public(), invalid: BTreeSet::new() };
+    let mut app1 = MockApp {
+        me: ks[1].public(),
+        invalid: BTreeSet::new(),
+    };
     let b0 = app1.build_block(1, 0, now);
     let p0 = Proposal::new("t", &ks[1], 1, 0, None, b0.hash());
-    let _ = core.handle(Input::Proposal(p0, b0.clone()), now, &mut app);
+    let _ = core.handle(Input::Proposal(p0, Box::new(b0.clone())), now, &mut app);
     for k in &ks[1..] {
         let v = Vote::new("t", k, 1, 0, VoteType::Prevote, Some(b0.hash()));
         let _ = core.handle(Input::Vote(v), now, &mut app);
@@ -266,15 +286,22 @@ fn locked_validator_prevotes_nil_for_other_value() {
     assert_eq!(core.priv_state().lock_at(1), Some((b0.hash(), 0)));
     // Round 1: precommit timeout moves us on; proposer of round 1 is index 2 with a new block.
     let _ = core.handle(
-        Input::Timeout(Timeout { height: 1, round: 0, step: Step::Precommit }),
+        Input::Timeout(Timeout {
+            height: 1,
+            round: 0,
+            step: Step::Precommit,
+        }),
         now,
         &mut app,
     );
     assert_eq!(core.round(), 1);
-    let mut app2 = MockApp { me: ks[2].public(), invalid: BTreeSet::new() };
+    let mut app2 = MockApp {
+        me: ks[2].public(),
+        invalid: BTreeSet::new(),
+    };
     let b1 = app2.build_block(1, 1, Timestamp(now.0 + 5));
     let p1 = Proposal::new("t", &ks[2], 1, 1, None, b1.hash());
-    let (fx, r) = core.handle(Input::Proposal(p1, b1), now, &mut app);
+    let (fx, r) = core.handle(Input::Proposal(p1, Box::new(b1)), now, &mut app);
     assert_eq!(r, Ok(()));
     let prevote = fx.iter().find_map(|e| match e {
         Effect::BroadcastVote(v) => Some(v.clone()),
@@ -291,12 +318,26 @@ fn restarted_validator_resends_identical_vote_and_never_conflicts() {
     let vs = valset(&ks);
     let me = ks[0].clone();
     let now = Timestamp(1_000_000);
-    let mut app = MockApp { me: me.public(), invalid: BTreeSet::new() };
-    let mut core = Consensus::new("t", me.clone(), ConsensusParams::default(), vs.clone(), 1, PrivState::default());
+    let mut app = MockApp {
+        me: me.public(),
+        invalid: BTreeSet::new(),
+    };
+    let mut core = Consensus::new(
+        "t",
+        me.clone(),
+        ConsensusParams::default(),
+        vs.clone(),
+        1,
+        PrivState::default(),
+    );
     core.start_height(1, vs.clone(), now, &mut app);
     // Propose timeout: prevote nil at (1, 0).
     let (fx, _) = core.handle(
-        Input::Timeout(Timeout { height: 1, round: 0, step: Step::Propose }),
+        Input::Timeout(Timeout {
+            height: 1,
+            round: 0,
+            step: Step::Propose,
+        }),
         now,
         &mut app,
     );
@@ -311,12 +352,22 @@ fn restarted_validator_resends_identical_vote_and_never_conflicts() {
     let (persisted, sent) = (persisted.expect("persisted"), sent.expect("sent"));
     // Crash and restart from the persisted state; a proposal arrives that we would
     // otherwise prevote for: we must re-send the identical nil prevote instead.
-    let mut core2 = Consensus::new("t", me.clone(), ConsensusParams::default(), vs.clone(), 1, persisted);
+    let mut core2 = Consensus::new(
+        "t",
+        me.clone(),
+        ConsensusParams::default(),
+        vs.clone(),
+        1,
+        persisted,
+    );
     core2.start_height(1, vs.clone(), now, &mut app);
-    let mut app1 = MockApp { me: ks[1].public(), invalid: BTreeSet::new() };
+    let mut app1 = MockApp {
+        me: ks[1].public(),
+        invalid: BTreeSet::new(),
+    };
     let b0 = app1.build_block(1, 0, now);
     let p0 = Proposal::new("t", &ks[1], 1, 0, None, b0.hash());
-    let (fx, _) = core2.handle(Input::Proposal(p0, b0), now, &mut app);
+    let (fx, _) = core2.handle(Input::Proposal(p0, Box::new(b0)), now, &mut app);
     let resent = fx.iter().find_map(|e| match e {
         Effect::BroadcastVote(v) => Some(v.clone()),
         _ => None,

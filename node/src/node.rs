@@ -388,9 +388,10 @@ impl Driver {
                     })?;
                 }
                 Effect::BroadcastProposal(p, b) => {
-                    let _ = self
-                        .net
-                        .publish(Topic::Consensus, to_canonical(&Gossip::Proposal(p, Box::new(b))));
+                    let _ = self.net.publish(
+                        Topic::Consensus,
+                        to_canonical(&Gossip::Proposal(p, Box::new(b))),
+                    );
                 }
                 Effect::BroadcastVote(v) => {
                     let _ = self

@@ -29,6 +29,9 @@ pub enum ClientError {
     /// Transactions not committed before the deadline.
     #[error("{0} transactions not committed before the deadline")]
     Timeout(usize),
+    /// A node refused a transaction for good (its reason).
+    #[error("transaction {0} refused: {1}")]
+    Refused(TxId, String),
     /// Endpoint URL invalid.
     #[error("invalid endpoint {0}")]
     Endpoint(String),
@@ -45,6 +48,18 @@ pub struct Committed {
     pub index: u32,
     /// Execution result.
     pub result: TxResult,
+}
+
+/// Admission errors starting with this are transient (retry later), not refusals.
+pub const MEMPOOL_FULL_PREFIX: &str = "mempool full";
+
+/// What became of submitted transactions.
+#[derive(Clone, Debug, Default)]
+pub struct SubmitOutcome {
+    /// Committed, in input order.
+    pub committed: Vec<Committed>,
+    /// Refused at admission for good: (id, reason), in input order.
+    pub refused: Vec<(TxId, String)>,
 }
 
 /// Node status.
@@ -244,35 +259,69 @@ impl LedgerClient {
 
     /// Submits `txs` and waits until every one is committed, failing over to the next node
     /// when one stops answering, until `deadline` passes. Returns results in input order.
+    /// A transaction the nodes refuse for good (bad signature, stale sequence, ...) is an
+    /// error; see [`LedgerClient::submit_and_wait_detailed`] to handle those.
     pub async fn submit_and_wait(
         &mut self,
         txs: &[Transaction],
         deadline: Duration,
     ) -> Result<Vec<Committed>, ClientError> {
+        let out = self.submit_and_wait_detailed(txs, deadline).await?;
+        if let Some((id, why)) = out.refused.first() {
+            return Err(ClientError::Refused(*id, why.clone()));
+        }
+        Ok(out.committed)
+    }
+
+    /// Like [`LedgerClient::submit_and_wait`], but transactions refused at admission for
+    /// good (anything but a full mempool) are returned in `refused` instead of waited for.
+    pub async fn submit_and_wait_detailed(
+        &mut self,
+        txs: &[Transaction],
+        deadline: Duration,
+    ) -> Result<SubmitOutcome, ClientError> {
         let start = std::time::Instant::now();
         let ids: Vec<TxId> = txs.iter().map(Transaction::id).collect();
         let mut done: std::collections::BTreeMap<TxId, Committed> = Default::default();
+        let mut refused: std::collections::BTreeMap<TxId, String> = Default::default();
         let mut need_submit = true;
-        while done.len() < ids.len() {
+        while done.len() + refused.len() < ids.len() {
             if start.elapsed() > deadline {
-                return Err(ClientError::Timeout(ids.len() - done.len()));
+                return Err(ClientError::Timeout(ids.len() - done.len() - refused.len()));
             }
             let pending: Vec<Transaction> = txs
                 .iter()
                 .zip(&ids)
-                .filter(|(_, id)| !done.contains_key(id))
+                .filter(|(_, id)| !done.contains_key(id) && !refused.contains_key(id))
                 .map(|(t, _)| t.clone())
                 .collect();
             if need_submit {
-                if let Err(e) = self.submit(&pending).await {
-                    tracing::warn!(error = %e, endpoint = self.endpoint(), "submit failed; failing over");
-                    self.fail_over();
-                    tokio::time::sleep(Duration::from_millis(200)).await;
-                    continue;
+                match self.submit(&pending).await {
+                    Ok(admissions) => {
+                        for (tx, a) in pending.iter().zip(admissions) {
+                            let full = a.error.starts_with(MEMPOOL_FULL_PREFIX);
+                            if !a.admitted && !a.already_committed && !full {
+                                refused.insert(tx.id(), a.error);
+                            }
+                        }
+                    }
+                    Err(e) => {
+                        tracing::warn!(error = %e, endpoint = self.endpoint(), "submit failed; failing over");
+                        self.fail_over();
+                        tokio::time::sleep(Duration::from_millis(200)).await;
+                        continue;
+                    }
                 }
                 need_submit = false;
             }
-            let pending_ids: Vec<TxId> = pending.iter().map(Transaction::id).collect();
+            let pending_ids: Vec<TxId> = pending
+                .iter()
+                .map(Transaction::id)
+                .filter(|id| !refused.contains_key(id))
+                .collect();
+            if pending_ids.is_empty() {
+                continue;
+            }
             match self
                 .await_commit(&pending_ids, Duration::from_secs(5))
                 .await
@@ -296,7 +345,13 @@ impl LedgerClient {
                 }
             }
         }
-        Ok(ids.iter().filter_map(|id| done.remove(id)).collect())
+        Ok(SubmitOutcome {
+            committed: ids.iter().filter_map(|id| done.remove(id)).collect(),
+            refused: ids
+                .iter()
+                .filter_map(|id| refused.remove(id).map(|e| (*id, e)))
+                .collect(),
+        })
     }
 
     /// A block (0 = latest) with its certificate and results.

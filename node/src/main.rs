@@ -419,8 +419,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 let k = h.officer_key(&a.id)?;
                 first.insert(a.id.clone(), c.sequence(&k.public()).await? + 1);
             }
-            let txs = demo::sign_items(&h, &plan.items, &first)?;
-            let report = submit::submit_all(h.endpoints(), txs, true).await?;
+            let (txs, resign) = demo::sign_items(&h, &plan.items, &first)?;
+            let report = submit::submit_all(h.endpoints(), txs, true, Some(resign)).await?;
             let accepted = report
                 .committed
                 .values()

@@ -9,7 +9,7 @@ use super::submit;
 use anyhow::{bail, Context};
 use safeledger_client::import::plan_import_limited;
 use safeledger_client::rpc::LedgerClient;
-use safeledger_core::{Outcome, SecretKey, Transaction, TxPayload};
+use safeledger_core::{Outcome, PublicKey, SecretKey, Transaction, TxPayload};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -164,12 +164,14 @@ pub async fn check_agreement(endpoints: &[String]) -> anyhow::Result<(u64, Strin
     }
 }
 
-/// Signs import items with each agency's officer key, sequences from `first_seq`.
+/// Signs import items with each agency's officer key, sequences from `first_seq`. Returns
+/// the transactions and a re-signer that signs a dead transaction's record again with the
+/// next unused sequence of its signer.
 pub fn sign_items(
     home: &Home,
     items: &[safeledger_client::import::ImportItem],
     first_seq: &BTreeMap<String, u64>,
-) -> anyhow::Result<Vec<Transaction>> {
+) -> anyhow::Result<(Vec<Transaction>, submit::Resigner)> {
     let mut keys: BTreeMap<String, SecretKey> = BTreeMap::new();
     for a in &home.genesis.agencies {
         keys.insert(a.id.clone(), home.officer_key(&a.id)?);
@@ -192,7 +194,30 @@ pub fn sign_items(
         *s += 1;
         out.push(Transaction::sign(payload, &[key]));
     }
-    Ok(out)
+    let mut next: BTreeMap<PublicKey, (SecretKey, u64)> = BTreeMap::new();
+    for (agency, key) in keys {
+        let n = seq.get(&agency).copied().unwrap_or(1);
+        next.insert(key.public(), (key, n));
+    }
+    let resign: submit::Resigner = Box::new(move |tx: &Transaction| {
+        let Some(signer) = tx.submitter().copied() else {
+            return tx.clone();
+        };
+        let Some((key, n)) = next.get_mut(&signer) else {
+            return tx.clone();
+        };
+        let p = &tx.payload;
+        let payload = TxPayload::new(
+            &p.chain_id,
+            *n,
+            p.effective_at,
+            p.body.clone(),
+            &mut rand::rngs::OsRng,
+        );
+        *n += 1;
+        Transaction::sign(payload, &[&*key])
+    });
+    Ok((out, resign))
 }
 
 /// Runs the demo; returns Ok when every transaction committed and all nodes agree.
@@ -225,9 +250,9 @@ pub async fn run(opts: DemoOptions) -> anyhow::Result<()> {
             plan.rejected.len(),
             plan.duplicates_skipped
         );
-        let txs = sign_items(&home, &plan.items, &BTreeMap::new())?;
+        let (txs, resign) = sign_items(&home, &plan.items, &BTreeMap::new())?;
         let t_submit = Instant::now();
-        let report = submit::submit_all(endpoints.clone(), txs, true).await?;
+        let report = submit::submit_all(endpoints.clone(), txs, true, Some(resign)).await?;
         let secs = t_submit.elapsed().as_secs_f64();
         let (height, hash, state_root) = check_agreement(&endpoints).await?;
         let accepted = report
@@ -259,6 +284,12 @@ pub async fn run(opts: DemoOptions) -> anyhow::Result<()> {
             println!("    {reason:<22} {n}");
         }
         println!("duplicate rows skipped   {}", plan.duplicates_skipped);
+        if report.resigned > 0 {
+            println!(
+                "re-signed                {} (their first signing died with a node)",
+                report.resigned
+            );
+        }
         for (err, n) in &report.not_admitted {
             println!("not admitted             {n}: {err}");
         }

@@ -2,6 +2,11 @@
 //! "Submission semantics"): batches are admitted in order over one connection, then
 //! waited for concurrently; a node that stops answering is failed over, and unacknowledged
 //! transactions are resubmitted (idempotent by id and sequence).
+//!
+//! A transaction whose batch was lost with a node while later batches of the same signer
+//! committed can never commit (its sequence is no longer above the signer's last). Such a
+//! transaction is dead for good — no node will ever admit or execute it — so, when the
+//! caller gives a re-signer, it is signed again with a fresh sequence and submitted anew.
 
 use indicatif::{ProgressBar, ProgressStyle};
 use safeledger_client::rpc::{Committed, LedgerClient};
@@ -16,28 +21,45 @@ pub const BATCH: usize = 500;
 pub const WINDOW: usize = 8;
 /// Give up on a batch after this long without it committing.
 pub const BATCH_DEADLINE: Duration = Duration::from_secs(600);
+/// Rounds of re-signing dead transactions before giving up on them.
+pub const MAX_RESIGN_ROUNDS: usize = 3;
+
+/// Signs a dead transaction's record again with a fresh sequence.
+pub type Resigner = Box<dyn FnMut(&Transaction) -> Transaction + Send>;
 
 /// What happened to the submitted transactions.
 #[derive(Default)]
 pub struct SubmitReport {
     /// Committed, with results, by id.
     pub committed: BTreeMap<TxId, Committed>,
-    /// Refused at admission (never committed), by error text.
+    /// Refused at admission for good (never committed), by error text.
     pub not_admitted: BTreeMap<String, u64>,
+    /// Transactions signed again with a fresh sequence after their first signing died.
+    pub resigned: u64,
 }
 
-async fn wait_batch(
-    endpoints: Vec<String>,
-    start_at: usize,
-    txs: Vec<Transaction>,
-) -> Result<Vec<Committed>, String> {
+type Waited = Result<(Vec<Committed>, Vec<(Transaction, String)>), String>;
+
+async fn wait_batch(endpoints: Vec<String>, start_at: usize, txs: Vec<Transaction>) -> Waited {
     let mut c = LedgerClient::new(endpoints);
     for _ in 0..start_at {
         c.fail_over();
     }
-    c.submit_and_wait(&txs, BATCH_DEADLINE)
+    let out = c
+        .submit_and_wait_detailed(&txs, BATCH_DEADLINE)
         .await
-        .map_err(|e| e.to_string())
+        .map_err(|e| e.to_string())?;
+    let by_id: BTreeMap<TxId, &Transaction> = txs.iter().map(|t| (t.id(), t)).collect();
+    let refused = out
+        .refused
+        .into_iter()
+        .filter_map(|(id, e)| by_id.get(&id).map(|t| ((*t).clone(), e)))
+        .collect();
+    Ok((out.committed, refused))
+}
+
+fn is_dead_sequence(err: &str) -> bool {
+    err.contains("sequence")
 }
 
 /// Submits `txs` in order to `endpoints` (failing over) and waits for all of them.
@@ -45,6 +67,7 @@ pub async fn submit_all(
     endpoints: Vec<String>,
     txs: Vec<Transaction>,
     show_progress: bool,
+    mut resign: Option<Resigner>,
 ) -> anyhow::Result<SubmitReport> {
     let pb = if show_progress {
         let pb = ProgressBar::new(txs.len() as u64);
@@ -61,62 +84,85 @@ pub async fn submit_all(
     };
     let mut report = SubmitReport::default();
     let mut admit = LedgerClient::new(endpoints.clone());
-    let mut waiting: JoinSet<Result<Vec<Committed>, String>> = JoinSet::new();
-    let n_endpoints = endpoints.len().max(1);
-    for batch in txs.chunks(BATCH) {
-        let started = Instant::now();
-        let admissions = loop {
-            match admit.submit(batch).await {
-                Ok(a) => break a,
-                Err(e) => {
-                    if started.elapsed() > Duration::from_secs(120) {
-                        anyhow::bail!("no node admitted a batch for 120 s: {e}");
+    let mut todo = txs;
+    for round in 0..=MAX_RESIGN_ROUNDS {
+        let mut dead: Vec<(Transaction, String)> = Vec::new();
+        let mut waiting: JoinSet<Waited> = JoinSet::new();
+        for batch in todo.chunks(BATCH) {
+            let started = Instant::now();
+            let admissions = loop {
+                match admit.submit(batch).await {
+                    Ok(a) => break a,
+                    Err(e) => {
+                        if started.elapsed() > Duration::from_secs(120) {
+                            anyhow::bail!("no node admitted a batch for 120 s: {e}");
+                        }
+                        pb.set_message(format!("{}: {e}; failing over", admit.endpoint()));
+                        admit.fail_over();
+                        tokio::time::sleep(Duration::from_millis(300)).await;
                     }
-                    pb.set_message(format!("{}: {e}; failing over", admit.endpoint()));
-                    admit.fail_over();
-                    tokio::time::sleep(Duration::from_millis(300)).await;
+                }
+            };
+            let mut pending = Vec::with_capacity(batch.len());
+            for (tx, a) in batch.iter().zip(admissions) {
+                if a.admitted || a.already_committed || a.error.starts_with("mempool full") {
+                    pending.push(tx.clone());
+                } else {
+                    dead.push((tx.clone(), a.error));
                 }
             }
-        };
-        let mut pending = Vec::with_capacity(batch.len());
-        for (tx, a) in batch.iter().zip(admissions) {
-            if a.admitted || a.already_committed {
-                pending.push(tx.clone());
-            } else {
-                *report.not_admitted.entry(a.error).or_default() += 1;
-                pb.inc(1);
+            let at = endpoints
+                .iter()
+                .position(|e| e == admit.endpoint())
+                .unwrap_or(0);
+            waiting.spawn(wait_batch(endpoints.clone(), at, pending));
+            while waiting.len() >= WINDOW {
+                collect(&mut waiting, &mut report, &mut dead, &pb).await?;
             }
         }
-        let at = endpoints
-            .iter()
-            .position(|e| e == admit.endpoint())
-            .unwrap_or(0)
-            % n_endpoints;
-        waiting.spawn(wait_batch(endpoints.clone(), at, pending));
-        while waiting.len() >= WINDOW {
-            collect(&mut waiting, &mut report, &pb).await?;
+        while !waiting.is_empty() {
+            collect(&mut waiting, &mut report, &mut dead, &pb).await?;
         }
-    }
-    while !waiting.is_empty() {
-        collect(&mut waiting, &mut report, &pb).await?;
+        todo = Vec::new();
+        for (tx, err) in dead {
+            match resign.as_mut() {
+                Some(f) if is_dead_sequence(&err) && round < MAX_RESIGN_ROUNDS => {
+                    report.resigned += 1;
+                    todo.push(f(&tx));
+                }
+                _ => {
+                    *report.not_admitted.entry(err).or_default() += 1;
+                    pb.inc(1);
+                }
+            }
+        }
+        if todo.is_empty() {
+            break;
+        }
+        pb.set_message(format!(
+            "re-signing {} transactions whose batch was lost",
+            todo.len()
+        ));
     }
     pb.finish_and_clear();
     Ok(report)
 }
 
 async fn collect(
-    waiting: &mut JoinSet<Result<Vec<Committed>, String>>,
+    waiting: &mut JoinSet<Waited>,
     report: &mut SubmitReport,
+    dead: &mut Vec<(Transaction, String)>,
     pb: &ProgressBar,
 ) -> anyhow::Result<()> {
     if let Some(r) = waiting.join_next().await {
-        let committed = r
+        let (committed, refused) = r
             .map_err(|e| anyhow::anyhow!("waiter failed: {e}"))?
             .map_err(|e| anyhow::anyhow!("transactions not committed: {e}"))?;
         pb.inc(committed.len() as u64);
         for c in committed {
             report.committed.insert(c.tx_id, c);
         }
+        dead.extend(refused);
     }
     Ok(())
 }

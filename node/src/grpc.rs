@@ -114,7 +114,7 @@ impl ledger_server::Ledger for LedgerService {
             txs.push(tx);
         }
         let shared = self.shared.clone();
-        let results = tokio::task::spawn_blocking(move || shared.admit(txs))
+        let results = tokio::task::spawn_blocking(move || shared.admit(txs, true))
             .await
             .map_err(internal)?;
         if results

@@ -9,5 +9,7 @@ pub mod grpc;
 pub mod ledger;
 pub mod mempool;
 pub mod node;
+pub mod partition;
 pub mod store;
+pub mod wal;
 pub mod wire;

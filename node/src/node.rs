@@ -8,7 +8,9 @@
 use crate::consensus::{Consensus, Effect, Input, PrivState, Timeout};
 use crate::ledger::Ledger;
 use crate::mempool::{AdmitError, Mempool};
+use crate::partition::PeerFilter;
 use crate::store::{write_durable, Store};
+use crate::wal::Wal;
 use crate::wire::{
     Gossip, SyncRequest, SyncResponse, MAX_PUSH_VOTES, MAX_SYNC_BLOCKS, MAX_SYNC_BYTES,
 };
@@ -38,6 +40,10 @@ pub const RESEND_AFTER: Duration = Duration::from_millis(1_500);
 pub const TIMEOUT_CHANNEL: usize = 1_024;
 /// Name of the persisted signing-state file in the data directory.
 pub const PRIV_STATE_FILE: &str = "priv_state.bin";
+/// Directory of the consensus write-ahead log in the data directory.
+pub const WAL_DIR: &str = "wal";
+/// How long a sync peer that served bad data or stalled is skipped.
+pub const SYNC_BAN: Duration = Duration::from_secs(10);
 
 /// What a node needs to run.
 #[derive(Clone, Debug)]
@@ -98,8 +104,14 @@ pub struct Shared {
 }
 
 impl Shared {
-    /// Admits transactions (in order) and gossips the admitted ones as one batch.
-    pub fn admit(&self, txs: Vec<Transaction>) -> Vec<(Hash, Result<bool, AdmitError>)> {
+    /// Admits transactions (in order). Those submitted by a client (`from_client`) that
+    /// were new here are gossiped as one batch; those that came by gossip are not
+    /// re-published (gossipsub already relays them).
+    pub fn admit(
+        &self,
+        txs: Vec<Transaction>,
+        from_client: bool,
+    ) -> Vec<(Hash, Result<bool, AdmitError>)> {
         let view = crate::ledger::StoreView(&self.store);
         let mut out = Vec::with_capacity(txs.len());
         let mut fresh = Vec::new();
@@ -121,6 +133,9 @@ impl Shared {
             }
         }
         if !fresh.is_empty() {
+            self.txs_arrived.notify_one();
+        }
+        if !fresh.is_empty() && from_client {
             let n = fresh.len();
             if let Err(e) = self
                 .net
@@ -128,7 +143,6 @@ impl Shared {
             {
                 tracing::debug!(error = %e, txs = n, "gossip of admitted transactions failed");
             }
-            self.txs_arrived.notify_one();
         }
         out
     }
@@ -207,7 +221,15 @@ pub async fn start(config: NodeConfig) -> anyhow::Result<RunningNode> {
     let store = Store::open(&config.data_dir.join("store"))
         .with_context(|| format!("opening the store in {}", config.data_dir.display()))?;
     let priv_path = config.data_dir.join(PRIV_STATE_FILE);
-    let guard = load_priv_state(&priv_path)?;
+    // A node key with no signing state (a new validator, or a wiped data directory with a
+    // kept key) signs nothing until peers holding more than 1/3 of the power have told it
+    // their heights; then nothing at or below the highest (ARCHITECTURE.md, "Wiped data
+    // directory").
+    let fresh_key = !priv_path.exists();
+    let mut guard = load_priv_state(&priv_path)?;
+    if fresh_key {
+        guard.min_sign_height = u64::MAX;
+    }
     let me = config.node_key.public();
     let mempool = Arc::new(Mutex::new(Mempool::default()));
     let ledger = Ledger::open(config.genesis.clone(), store.clone(), mempool.clone(), me)?;
@@ -265,7 +287,14 @@ pub async fn start(config: NodeConfig) -> anyhow::Result<RunningNode> {
         ledger.tip.height + 1,
         guard,
     );
+    let wal_dir = config.data_dir.join(WAL_DIR);
     let driver = Driver {
+        wal: Wal::open(&wal_dir).with_context(|| format!("opening {}", wal_dir.display()))?,
+        wal_dir,
+        filter: PeerFilter::from_env(),
+        banned: BTreeMap::new(),
+        awaiting_heights: fresh_key.then(BTreeMap::new),
+        node_key: config.node_key.clone(),
         core,
         ledger,
         net,
@@ -289,6 +318,13 @@ pub async fn start(config: NodeConfig) -> anyhow::Result<RunningNode> {
 }
 
 struct Driver {
+    wal: Wal,
+    wal_dir: PathBuf,
+    filter: PeerFilter,
+    banned: BTreeMap<PublicKey, Instant>,
+    /// Heights reported by peers while a fresh key waits to learn where it may sign.
+    awaiting_heights: Option<BTreeMap<PublicKey, u64>>,
+    node_key: SecretKey,
     core: Consensus,
     ledger: Ledger,
     net: NetworkHandle,
@@ -305,6 +341,7 @@ enum SyncDone {
     Status(PublicKey, u64),
     Blocks(PublicKey, Vec<(Block, CommitCertificate)>),
     Failed(PublicKey),
+    BlocksFailed(PublicKey),
 }
 
 impl Driver {
@@ -320,10 +357,28 @@ impl Driver {
         let shared = self.shared.clone();
         let height = self.core.height();
         let vals = self.core.validators().clone();
+        self.wal.start_height(height)?;
         let fx = self
             .core
             .start_height(height, vals, now(), &mut self.ledger);
         self.perform(fx, &timeout_tx)?;
+        let logged = Wal::read(&self.wal_dir, height);
+        if !logged.is_empty() {
+            tracing::info!(
+                height,
+                messages = logged.len(),
+                "replaying the consensus log"
+            );
+        }
+        for m in logged {
+            let input = match m {
+                Gossip::Proposal(p, b) => Input::Proposal(p, b),
+                Gossip::Vote(v) => Input::Vote(v),
+                Gossip::Txs(_) => continue,
+            };
+            let (fx, _) = self.core.handle(input, now(), &mut self.ledger);
+            self.perform(fx, &timeout_tx)?;
+        }
         loop {
             let wake = self.next_height_at;
             tokio::select! {
@@ -388,15 +443,14 @@ impl Driver {
                     })?;
                 }
                 Effect::BroadcastProposal(p, b) => {
-                    let _ = self.net.publish(
-                        Topic::Consensus,
-                        to_canonical(&Gossip::Proposal(p, Box::new(b))),
-                    );
+                    let msg = Gossip::Proposal(p, Box::new(b));
+                    self.log(&msg);
+                    let _ = self.net.publish(Topic::Consensus, to_canonical(&msg));
                 }
                 Effect::BroadcastVote(v) => {
-                    let _ = self
-                        .net
-                        .publish(Topic::Consensus, to_canonical(&Gossip::Vote(v)));
+                    let msg = Gossip::Vote(v);
+                    self.log(&msg);
+                    let _ = self.net.publish(Topic::Consensus, to_canonical(&msg));
                 }
                 Effect::ScheduleTimeout(t, ms) => {
                     let tx = timeouts.clone();
@@ -414,6 +468,12 @@ impl Driver {
             .round
             .store(self.core.round(), Ordering::Relaxed);
         Ok(())
+    }
+
+    fn log(&mut self, msg: &Gossip) {
+        if let Err(e) = self.wal.append(msg) {
+            tracing::warn!(error = %e, "consensus log append failed");
+        }
     }
 
     fn commit(&mut self, block: &Block, cert: &CommitCertificate) -> anyhow::Result<()> {
@@ -457,12 +517,17 @@ impl Driver {
         }
         let vals = self.ledger.tip.validators.clone();
         self.height_started = Instant::now();
+        self.wal.start_height(h)?;
         let fx = self.core.start_height(h, vals, now(), &mut self.ledger);
         self.perform(fx, timeouts)
     }
 
     fn on_net(&mut self, ev: NetEvent, timeouts: &mpsc::Sender<Timeout>) -> anyhow::Result<()> {
         match ev {
+            NetEvent::Gossip { source, .. } if self.filter.blocks(&source) => {}
+            NetEvent::Request { peer, reply, .. } if self.filter.blocks(&peer) => {
+                reply.send(to_canonical(&SyncResponse::Error("partitioned".into())));
+            }
             NetEvent::Gossip {
                 topic,
                 source,
@@ -477,7 +542,7 @@ impl Driver {
                 };
                 match msg {
                     Gossip::Txs(txs) => {
-                        let _ = self.shared.admit(txs);
+                        let _ = self.shared.admit(txs, false);
                     }
                     Gossip::Proposal(p, b) => self.feed(source, Input::Proposal(p, b), timeouts)?,
                     Gossip::Vote(v) => self.feed(source, Input::Vote(v), timeouts)?,
@@ -536,10 +601,77 @@ impl Driver {
             let e = self.peer_heights.entry(from).or_default();
             *e = (*e).max(h - 1);
         }
+        let logged = (h == self.core.height()).then(|| match &input {
+            Input::Proposal(p, b) => Some(Gossip::Proposal(p.clone(), b.clone())),
+            Input::Vote(v) => Some(Gossip::Vote(v.clone())),
+            Input::Timeout(_) => None,
+        });
         let (fx, r) = self.core.handle(input, now(), &mut self.ledger);
-        if let Err(e) = r {
-            tracing::trace!(error = %e, "consensus message ignored");
+        match r {
+            Ok(()) => {
+                if let Some(Some(m)) = logged {
+                    self.log(&m);
+                }
+            }
+            Err(e) => tracing::trace!(error = %e, "consensus message ignored"),
         }
+        self.perform(fx, timeouts)
+    }
+
+    /// Peers we may talk to now: validators but us, not cut by the test filter.
+    fn live_peers(&self) -> Vec<PublicKey> {
+        self.ledger
+            .tip
+            .validators
+            .validators
+            .iter()
+            .map(|v| v.key)
+            .filter(|k| *k != self.shared.node_key && !self.filter.blocks(k))
+            .collect()
+    }
+
+    fn ban(&mut self, p: PublicKey, why: &str) {
+        tracing::warn!(peer = %p.to_hex()[..8].to_string(), why, "sync peer skipped for a while");
+        self.peer_heights.remove(&p);
+        self.banned.insert(p, Instant::now() + SYNC_BAN);
+    }
+
+    /// A fresh key learns where it may sign: once peers holding more than 1/3 of the power
+    /// (at least one honest) reported their heights, it signs nothing at or below the
+    /// highest report or its own tip.
+    fn settle_fresh_key(&mut self, timeouts: &mpsc::Sender<Timeout>) -> anyhow::Result<()> {
+        let Some(reports) = &self.awaiting_heights else {
+            return Ok(());
+        };
+        let vals = &self.ledger.tip.validators;
+        let power: u64 = reports.keys().map(|k| vals.power_of(k)).sum();
+        if !vals.is_one_third(power) {
+            return Ok(());
+        }
+        let highest = reports.values().copied().max().unwrap_or(0);
+        let min = highest.max(self.ledger.tip.height) + 1;
+        self.awaiting_heights = None;
+        let mut guard = self.core.priv_state().clone();
+        guard.min_sign_height = min;
+        write_durable(&self.priv_path, &to_canonical(&guard))
+            .with_context(|| format!("persisting {}", self.priv_path.display()))?;
+        tracing::info!(
+            min_sign_height = min,
+            "fresh signing state: peers reported their heights"
+        );
+        self.core = Consensus::new(
+            &self.ledger.genesis.chain_id,
+            self.node_key.clone(),
+            self.ledger.genesis.consensus.clone(),
+            self.ledger.tip.validators.clone(),
+            self.ledger.tip.height + 1,
+            guard,
+        );
+        self.next_height_at = None;
+        let h = self.ledger.tip.height + 1;
+        let vals = self.ledger.tip.validators.clone();
+        self.wal.start_height(h)?;
+        let fx = self.core.start_height(h, vals, now(), &mut self.ledger);
         self.perform(fx, timeouts)
     }
 
@@ -567,16 +699,11 @@ impl Driver {
     }
 
     fn on_tick(&mut self, sync_tx: &mpsc::Sender<SyncDone>) {
+        self.filter.refresh();
+        let now_i = Instant::now();
+        self.banned.retain(|_, until| *until > now_i);
         // Poll peers' heights; fetch blocks from one that is ahead.
-        let peers: Vec<PublicKey> = self
-            .ledger
-            .tip
-            .validators
-            .validators
-            .iter()
-            .map(|v| v.key)
-            .filter(|k| *k != self.shared.node_key)
-            .collect();
+        let peers = self.live_peers();
         for p in &peers {
             let net = self.net.clone();
             let tx = sync_tx.clone();
@@ -595,7 +722,9 @@ impl Driver {
             if let Some((peer, _)) = self
                 .peer_heights
                 .iter()
-                .filter(|(_, h)| **h > tip)
+                .filter(|(p, h)| {
+                    **h > tip && !self.banned.contains_key(p) && !self.filter.blocks(p)
+                })
                 .max_by_key(|(_, h)| **h)
             {
                 self.syncing = true;
@@ -610,7 +739,7 @@ impl Driver {
                     let r = net.request(peer, to_canonical(&req)).await;
                     let done = match r.ok().and_then(|b| from_canonical::<SyncResponse>(&b).ok()) {
                         Some(SyncResponse::Blocks(bs)) => SyncDone::Blocks(peer, bs),
-                        _ => SyncDone::Failed(peer),
+                        _ => SyncDone::BlocksFailed(peer),
                     };
                     let _ = tx.send(done).await;
                 });
@@ -633,14 +762,25 @@ impl Driver {
     fn on_sync(&mut self, done: SyncDone, timeouts: &mpsc::Sender<Timeout>) -> anyhow::Result<()> {
         match done {
             SyncDone::Status(p, h) => {
+                if let Some(reports) = self.awaiting_heights.as_mut() {
+                    reports.insert(p, h);
+                    self.settle_fresh_key(timeouts)?;
+                }
                 self.peer_heights.insert(p, h);
             }
             SyncDone::Failed(p) => {
+                tracing::trace!(peer = %p.to_hex()[..8].to_string(), "status request failed");
+            }
+            SyncDone::BlocksFailed(p) => {
                 self.syncing = false;
-                tracing::debug!(peer = %p.to_hex()[..8].to_string(), "sync request failed");
+                self.ban(p, "block request failed or timed out");
             }
             SyncDone::Blocks(p, blocks) => {
                 self.syncing = false;
+                let claimed = self.peer_heights.get(&p).copied().unwrap_or(0);
+                if blocks.is_empty() && claimed > self.ledger.tip.height {
+                    self.ban(p, "claimed a higher height but served no blocks");
+                }
                 let mut applied = 0;
                 for (block, cert) in blocks {
                     let h = block.header.height;
@@ -650,13 +790,11 @@ impl Driver {
                     let hash = block.hash();
                     let vals = self.ledger.tip.validators.clone();
                     if let Err(e) = cert.verify(&self.ledger.genesis.chain_id, h, &hash, &vals) {
-                        tracing::warn!(peer = %p.to_hex()[..8].to_string(), height = h, error = %e, "sync peer served a bad certificate; dropping it");
-                        self.peer_heights.remove(&p);
+                        self.ban(p, &format!("bad certificate at height {h}: {e}"));
                         break;
                     }
                     if let Err(e) = self.ledger.check_block(&block) {
-                        tracing::warn!(peer = %p.to_hex()[..8].to_string(), error = %e, "sync peer served an invalid block; dropping it");
-                        self.peer_heights.remove(&p);
+                        self.ban(p, &format!("invalid block: {e}"));
                         break;
                     }
                     self.ledger

@@ -1,0 +1,485 @@
+//! Process-level fault tests: four real `safeledger node` processes on loopback, faults
+//! injected from outside (SIGKILL, SIGSTOP/SIGCONT, a 2/2 split through the test-only peer
+//! filter, rolling restarts, a wiped data directory) while a client submits load.
+//!
+//! Each test checks: heights advance (except during a 2/2 split), every node ends with
+//! identical block hashes, every acknowledged transaction (reported committed to its
+//! client) is committed exactly once at the same height on every node.
+//!
+//! CI runs a short smoke of each; `SAFELEDGER_FAULT_ROUNDS=20 cargo nextest run -p
+//! safeledger-node --test faults` runs the full suite (20 kills). Randomised choices print
+//! `SEED=<n>`; set `SAFELEDGER_FAULT_SEED` to replay them.
+
+use rand::{Rng, SeedableRng};
+use safeledger_client::rpc::LedgerClient;
+use safeledger_core::records::{EnterpriseRecord, TxBody};
+use safeledger_core::{ids::EnterpriseId, SecretKey, Timestamp, Transaction, TxId, TxPayload};
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+const EXE: &str = env!("CARGO_BIN_EXE_safeledger");
+
+struct ProcNet {
+    _dir: tempfile::TempDir,
+    home: PathBuf,
+    agencies: Vec<String>,
+    endpoints: Vec<String>,
+    node_keys: Vec<String>,
+    children: Vec<Option<Child>>,
+}
+
+fn signal(pid: u32, sig: &str) {
+    let _ = Command::new("kill").args([sig, &pid.to_string()]).status();
+}
+
+impl ProcNet {
+    fn start() -> ProcNet {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let home = dir.path().join("net");
+        let ok = Command::new(EXE)
+            .args(["init", "--dir"])
+            .arg(&home)
+            .stdout(Stdio::null())
+            .status()
+            .expect("init");
+        assert!(ok.success());
+        let gpath = home.join("genesis.json");
+        let mut g: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&gpath).expect("genesis")).expect("json");
+        g["consensus"]["timeout_propose_ms"] = 1_500.into();
+        g["consensus"]["timeout_prevote_ms"] = 500.into();
+        g["consensus"]["timeout_precommit_ms"] = 500.into();
+        std::fs::write(&gpath, serde_json::to_string_pretty(&g).expect("json")).expect("write");
+        let agencies: Vec<String> = g["agencies"]
+            .as_array()
+            .expect("agencies")
+            .iter()
+            .map(|a| a["id"].as_str().unwrap_or_default().to_string())
+            .collect();
+        let endpoints = g["agencies"]
+            .as_array()
+            .expect("agencies")
+            .iter()
+            .map(|a| a["grpc_addr"].as_str().unwrap_or_default().to_string())
+            .collect();
+        let node_keys = g["agencies"]
+            .as_array()
+            .expect("agencies")
+            .iter()
+            .map(|a| a["node_key"].as_str().unwrap_or_default().to_string())
+            .collect();
+        let mut net = ProcNet {
+            _dir: dir,
+            home,
+            children: agencies.iter().map(|_| None).collect(),
+            agencies,
+            endpoints,
+            node_keys,
+        };
+        for i in 0..4 {
+            net.spawn(i);
+        }
+        net
+    }
+
+    fn agency_dir(&self, i: usize) -> PathBuf {
+        self.home.join(&self.agencies[i])
+    }
+
+    fn spawn(&mut self, i: usize) {
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.agency_dir(i).join("node.log"))
+            .expect("log");
+        let child = Command::new(EXE)
+            .args(["node", "start", "--home"])
+            .arg(&self.home)
+            .args(["--agency", &self.agencies[i]])
+            .env(
+                "SAFELEDGER_TEST_PARTITION_FILE",
+                self.agency_dir(i).join("partition"),
+            )
+            .env("RUST_LOG", "info")
+            .stdout(log.try_clone().expect("log"))
+            .stderr(log)
+            .spawn()
+            .expect("spawn node");
+        self.children[i] = Some(child);
+    }
+
+    fn kill9(&mut self, i: usize) {
+        if let Some(mut c) = self.children[i].take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+
+    fn pid(&self, i: usize) -> u32 {
+        self.children[i].as_ref().map(Child::id).expect("running")
+    }
+
+    fn terminate(&mut self, i: usize) {
+        if let Some(mut c) = self.children[i].take() {
+            signal(c.id(), "-INT");
+            let deadline = Instant::now() + Duration::from_secs(10);
+            while Instant::now() < deadline {
+                if let Ok(Some(_)) = c.try_wait() {
+                    return;
+                }
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+
+    /// Cuts every link between `a` and `b` (both directions).
+    fn split(&self, a: &[usize], b: &[usize]) {
+        for (side, other) in [(a, b), (b, a)] {
+            let keys: Vec<&str> = other.iter().map(|j| self.node_keys[*j].as_str()).collect();
+            for i in side {
+                std::fs::write(self.agency_dir(*i).join("partition"), keys.join("\n"))
+                    .expect("partition file");
+            }
+        }
+    }
+
+    fn heal(&self) {
+        for i in 0..4 {
+            let _ = std::fs::remove_file(self.agency_dir(i).join("partition"));
+        }
+    }
+
+    fn officer(&self, i: usize) -> SecretKey {
+        let t = std::fs::read_to_string(self.agency_dir(i).join("officer.key")).expect("key");
+        SecretKey::from_hex(t.trim()).expect("key hex")
+    }
+
+    fn chain_id(&self) -> String {
+        "safeledger-demo".to_string()
+    }
+}
+
+impl Drop for ProcNet {
+    fn drop(&mut self) {
+        for i in 0..self.children.len() {
+            if let Some(c) = self.children[i].as_ref() {
+                signal(c.id(), "-CONT");
+            }
+            self.kill9(i);
+        }
+    }
+}
+
+async fn status(endpoint: &str) -> Option<safeledger_client::rpc::Status> {
+    let mut c = LedgerClient::new(vec![endpoint.to_string()]);
+    tokio::time::timeout(Duration::from_secs(2), c.status())
+        .await
+        .ok()
+        .and_then(Result::ok)
+}
+
+async fn heights(net: &ProcNet) -> Vec<Option<u64>> {
+    let mut out = Vec::new();
+    for e in &net.endpoints {
+        out.push(status(e).await.map(|s| s.height));
+    }
+    out
+}
+
+async fn wait_all_at_least(net: &ProcNet, h: u64, within: Duration) -> Vec<Option<u64>> {
+    let start = Instant::now();
+    loop {
+        let hs = heights(net).await;
+        if hs.iter().all(|x| x.is_some_and(|x| x >= h)) || start.elapsed() > within {
+            return hs;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+/// Acknowledged transactions: id → (height, index) as reported to the client.
+type Acks = Arc<Mutex<BTreeMap<TxId, (u64, u32)>>>;
+
+/// Submits batches of enterprise records by agency `who` until `stop`; records every ack.
+fn start_load(
+    net: &ProcNet,
+    who: usize,
+    stop: Arc<Mutex<bool>>,
+) -> (Acks, tokio::task::JoinHandle<()>) {
+    let acks: Acks = Default::default();
+    let key = net.officer(who);
+    let chain = net.chain_id();
+    let endpoints = net.endpoints.clone();
+    let a2 = acks.clone();
+    let task = tokio::spawn(async move {
+        let mut client = LedgerClient::new(endpoints);
+        let mut seq = 1u64;
+        let mut rng = rand::rngs::OsRng;
+        while !*stop.lock().expect("lock") {
+            let txs: Vec<Transaction> = (0..20)
+                .map(|k| {
+                    let body = TxBody::EnterpriseRecord(EnterpriseRecord {
+                        enterprise: EnterpriseId::namespaced("load", &format!("e{}", seq + k))
+                            .expect("id"),
+                        name: "load".into(),
+                        address: "loopback".into(),
+                        linked_ids: vec![],
+                    });
+                    let p = TxPayload::new(&chain, seq + k, Timestamp(1_000), body, &mut rng);
+                    Transaction::sign(p, &[&key])
+                })
+                .collect();
+            seq += 20;
+            // A batch lost with a killed node can die (its sequences fall below the
+            // signer's committed ones): those are refused, never acknowledged, and the
+            // load moves on; what is acknowledged must stay committed.
+            if let Ok(out) = client
+                .submit_and_wait_detailed(&txs, Duration::from_secs(60))
+                .await
+            {
+                let mut a = a2.lock().expect("lock");
+                for c in out.committed {
+                    a.insert(c.tx_id, (c.height, c.index));
+                }
+            }
+        }
+    });
+    (acks, task)
+}
+
+/// Every node agrees on every block up to the lowest height (equal hashes at that height
+/// mean equal chains: each header commits to its predecessor), and every acknowledged
+/// transaction is committed exactly once, at its acknowledged place.
+async fn check_ledgers(net: &ProcNet, acks: &BTreeMap<TxId, (u64, u32)>) {
+    let top = acks.values().map(|(h, _)| *h).max().unwrap_or(1);
+    let hs = wait_all_at_least(net, top, Duration::from_secs(90)).await;
+    assert!(
+        hs.iter().all(|h| h.is_some_and(|h| h >= top)),
+        "nodes did not reach height {top}: {hs:?}"
+    );
+    let min = hs.iter().flatten().copied().min().unwrap_or(0);
+    let mut tip_hashes = Vec::new();
+    for e in &net.endpoints {
+        let (b, _, _) = LedgerClient::new(vec![e.clone()])
+            .block(min)
+            .await
+            .expect("block");
+        tip_hashes.push(b.hash());
+    }
+    assert!(
+        tip_hashes.iter().all(|h| *h == tip_hashes[0]),
+        "nodes disagree at height {min}: {tip_hashes:?}"
+    );
+    let mut c = LedgerClient::new(vec![net.endpoints[0].clone()]);
+    let mut places: BTreeMap<TxId, Vec<(u64, u32)>> = BTreeMap::new();
+    for h in 1..=min {
+        let (b, _, _) = c.block(h).await.expect("block");
+        for (i, tx) in b.txs.iter().enumerate() {
+            places.entry(tx.id()).or_default().push((h, i as u32));
+        }
+    }
+    for (id, at) in acks {
+        assert_eq!(places.get(id), Some(&vec![*at]), "acknowledged tx {id}");
+    }
+    assert!(
+        places.values().all(|v| v.len() == 1),
+        "a transaction committed twice"
+    );
+}
+
+fn seed() -> u64 {
+    let s = std::env::var("SAFELEDGER_FAULT_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| rand::rngs::OsRng.gen());
+    eprintln!("SEED={s}");
+    s
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cluster_process_sigkill_random_validators_loses_no_acknowledged_transaction() {
+    let rounds: usize = std::env::var("SAFELEDGER_FAULT_ROUNDS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(3);
+    let mut rng = rand::rngs::StdRng::seed_from_u64(seed());
+    let mut net = ProcNet::start();
+    wait_all_at_least(&net, 1, Duration::from_secs(30)).await;
+    let stop = Arc::new(Mutex::new(false));
+    let (acks, load) = start_load(&net, 0, stop.clone());
+    for _ in 0..rounds {
+        tokio::time::sleep(Duration::from_millis(rng.gen_range(200..1_500))).await;
+        let victim = rng.gen_range(0..4);
+        net.kill9(victim);
+        tokio::time::sleep(Duration::from_millis(rng.gen_range(300..1_500))).await;
+        net.spawn(victim);
+    }
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    *stop.lock().expect("lock") = true;
+    let _ = load.await;
+    let acks = acks.lock().expect("lock").clone();
+    assert!(!acks.is_empty(), "no transaction was acknowledged");
+    check_ledgers(&net, &acks).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cluster_process_sigstop_the_proposer_then_resume() {
+    let net = ProcNet::start();
+    let hs = wait_all_at_least(&net, 2, Duration::from_secs(30)).await;
+    let h = hs.iter().flatten().copied().max().unwrap_or(2);
+    // Equal power: the proposer of (h, round 0) is validator (h mod 4).
+    let victim = ((h + 1) % 4) as usize;
+    signal(net.pid(victim), "-STOP");
+    let others: Vec<usize> = (0..4).filter(|i| *i != victim).collect();
+    let start = Instant::now();
+    let target = h + 3;
+    loop {
+        let mut ok = true;
+        for i in &others {
+            ok &= status(&net.endpoints[*i])
+                .await
+                .is_some_and(|s| s.height >= target);
+        }
+        if ok {
+            break;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "no progress with the proposer paused"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    signal(net.pid(victim), "-CONT");
+    let hs = wait_all_at_least(&net, target + 1, Duration::from_secs(60)).await;
+    assert!(hs.iter().all(|x| x.is_some_and(|x| x > target)), "{hs:?}");
+    check_ledgers(&net, &BTreeMap::new()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cluster_process_two_two_split_halts_commits_and_they_resume_after_heal() {
+    let net = ProcNet::start();
+    wait_all_at_least(&net, 2, Duration::from_secs(30)).await;
+    net.split(&[0, 1], &[2, 3]);
+    // Let in-flight heights settle, then heights must stand still.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let before: Vec<u64> = heights(&net).await.into_iter().flatten().collect();
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    let during: Vec<u64> = heights(&net).await.into_iter().flatten().collect();
+    assert_eq!(
+        before.iter().max(),
+        during.iter().max(),
+        "a 2/2 split must not commit: {before:?} → {during:?}"
+    );
+    net.heal();
+    let top = *during.iter().max().unwrap_or(&0);
+    let hs = wait_all_at_least(&net, top + 2, Duration::from_secs(90)).await;
+    assert!(
+        hs.iter().all(|x| x.is_some_and(|x| x >= top + 2)),
+        "no progress after heal: {hs:?}"
+    );
+    check_ledgers(&net, &BTreeMap::new()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cluster_process_rolling_restart_of_all_four_under_load() {
+    let mut net = ProcNet::start();
+    wait_all_at_least(&net, 1, Duration::from_secs(30)).await;
+    let stop = Arc::new(Mutex::new(false));
+    let (acks, load) = start_load(&net, 1, stop.clone());
+    for i in 0..4 {
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        net.terminate(i);
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        net.spawn(i);
+        let hs = heights(&net).await;
+        let top = hs.iter().flatten().copied().max().unwrap_or(0);
+        wait_all_at_least(&net, top, Duration::from_secs(60)).await;
+    }
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    *stop.lock().expect("lock") = true;
+    let _ = load.await;
+    let acks = acks.lock().expect("lock").clone();
+    assert!(!acks.is_empty());
+    check_ledgers(&net, &acks).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cluster_process_sigkill_mid_height_and_restart_reaches_the_tip() {
+    let mut net = ProcNet::start();
+    wait_all_at_least(&net, 2, Duration::from_secs(30)).await;
+    net.kill9(3);
+    let hs = heights(&net).await;
+    let top = hs.iter().flatten().copied().max().unwrap_or(0);
+    wait_all_at_least_of(&net, &[0, 1, 2], top + 3).await;
+    net.spawn(3);
+    let now_top = heights(&net)
+        .await
+        .iter()
+        .flatten()
+        .copied()
+        .max()
+        .unwrap_or(0);
+    // Within a bounded time, the restarted node is at the tip, not one height short.
+    let hs = wait_all_at_least(&net, now_top + 2, Duration::from_secs(60)).await;
+    assert!(
+        hs.iter().all(|x| x.is_some_and(|x| x >= now_top + 2)),
+        "{hs:?}"
+    );
+    check_ledgers(&net, &BTreeMap::new()).await;
+}
+
+async fn wait_all_at_least_of(net: &ProcNet, nodes: &[usize], h: u64) {
+    let start = Instant::now();
+    loop {
+        let mut ok = true;
+        for i in nodes {
+            ok &= status(&net.endpoints[*i])
+                .await
+                .is_some_and(|s| s.height >= h);
+        }
+        if ok {
+            return;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "nodes {nodes:?} stalled below {h}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cluster_process_wiped_data_dir_with_kept_key_signs_nothing_below_peers() {
+    let mut net = ProcNet::start();
+    wait_all_at_least(&net, 3, Duration::from_secs(30)).await;
+    net.kill9(2);
+    let data = net.agency_dir(2).join("data");
+    std::fs::remove_dir_all(&data).expect("wipe");
+    let seen = heights(&net)
+        .await
+        .iter()
+        .flatten()
+        .copied()
+        .max()
+        .unwrap_or(0);
+    net.spawn(2);
+    let hs = wait_all_at_least(&net, seen + 3, Duration::from_secs(60)).await;
+    assert!(
+        hs.iter().all(|x| x.is_some_and(|x| x >= seen + 3)),
+        "{hs:?}"
+    );
+    let raw = std::fs::read(data.join("priv_state.bin")).expect("signing state written");
+    let state: safeledger_node::consensus::PrivState =
+        safeledger_core::from_canonical(&raw).expect("decodes");
+    assert!(
+        state.min_sign_height > seen,
+        "a wiped node may sign only above {seen}, got {}",
+        state.min_sign_height
+    );
+    check_ledgers(&net, &BTreeMap::new()).await;
+}

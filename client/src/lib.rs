@@ -5,6 +5,7 @@
 //! protocol types ([`proto`]). Depends only on `safeledger-core`: never on the node,
 //! network or contracts crates.
 
+pub mod audit;
 pub mod import;
 pub mod rpc;
 
@@ -12,4 +13,8 @@ pub mod rpc;
 #[allow(missing_docs, clippy::all)]
 pub mod proto {
     tonic::include_proto!("safeledger.v1");
+
+    /// The encoded `FileDescriptorSet` of the API, for gRPC server reflection.
+    pub const FILE_DESCRIPTOR_SET: &[u8] =
+        include_bytes!(concat!(env!("OUT_DIR"), "/safeledger_descriptor.bin"));
 }

@@ -417,6 +417,30 @@ impl LedgerClient {
         serde_json::from_str(&r.json).map_err(|e| ClientError::Decode(e.to_string()))
     }
 
+    /// A rule-contract query (see the proto's `Query`): JSON.
+    pub async fn query(
+        &mut self,
+        kind: &str,
+        agency: &str,
+        enterprise_id: &str,
+        limit: u32,
+    ) -> Result<serde_json::Value, ClientError> {
+        let req = proto::QueryRequest {
+            kind: kind.to_string(),
+            agency: agency.to_string(),
+            enterprise_id: enterprise_id.to_string(),
+            limit,
+        };
+        let r = self
+            .call(|mut c| {
+                let req = req.clone();
+                async move { c.query(req).await }
+            })
+            .await?
+            .into_inner();
+        serde_json::from_str(&r.json).map_err(|e| ClientError::Decode(e.to_string()))
+    }
+
     /// The last committed sequence of `signer`.
     pub async fn sequence(&mut self, signer: &PublicKey) -> Result<u64, ClientError> {
         let signer = signer.0.to_vec();

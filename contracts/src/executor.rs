@@ -1,32 +1,39 @@
 //! The per-transaction pipeline (DESIGN §3 "Order, then execute").
 //!
-//! For each transaction of a block, in order:
+//! At the start of each block, watched rectification deadlines at or before the block
+//! time escalate (R8, [`crate::rules::escalation`]). Then, for each transaction, in order:
 //!
-//! 1. R0-signer — the submitter is a registered officer. Refusal advances nothing.
+//! 1. R0-signer — the submitter is a current officer (genesis or registered on chain, not
+//!    revoked, of an active agency). Refusal advances nothing.
 //! 2. R0-sequence — its sequence is above the submitter's last committed one. Refusal
 //!    advances nothing.
 //! 3. From here on the submitter's sequence advances whatever the outcome, and the
 //!    transaction's own writes are staged apart and kept only if it is accepted:
-//!    R0-signer for co-signers, R1-permission, R0-effective-date, R0-enterprise
-//!    (or, for an enterprise record, R0-linked-ids), then the record's own rules
-//!    (licence lifecycle, R0-duplicate) and its state transition, and finally its entry on
-//!    the enterprise's timeline.
+//!    R0-signer for co-signers, R1-permission, R0-effective-date; then by kind:
+//!    - officer actions ([`crate::registry`]) and governance ([`crate::governance`]);
+//!    - records about an enterprise: R0-enterprise (or, for an enterprise record,
+//!      R0-linked-ids), the record's own rules and state transition (licence lifecycle
+//!      then R6, R2, R3; findings; corrections and appeals; assistance), R5/R9
+//!      reassessment, then every deployed policy that judges the kind
+//!      ([`crate::policy`]), and finally the entry on the enterprise's timeline.
 //!
-//! The first refusal wins. Later transactions of a block see earlier ones' writes.
+//! The first refusal wins. Later transactions of a block see earlier ones' writes. Rule
+//! parameters are read from state for every transaction, so a governance change applies
+//! from the next transaction on.
 
 use crate::keys;
-use crate::model::{EnterpriseState, RecordRef};
-use crate::rules::permission::Permissions;
-use crate::rules::signer::Officers;
+use crate::model::{EnterpriseState, RecordLocation, RecordRef};
+use crate::policy::{self, ProgramCache};
+use crate::registry::Registry;
 use crate::rules::{
-    duplicate, effective_date, enterprise, findings, licence, sequence, RecordContext, Refusal,
-    RuleParams,
+    assessment, blacklist, collective, correction, duplicate, effective_date, enterprise,
+    escalation, findings, licence, restriction, sequence, RecordContext, Refusal, RuleParams,
 };
 use crate::state::{Overlay, StateRead};
-use safeledger_core::records::TxBody;
+use crate::{assistance, governance};
+use safeledger_core::records::{LicenceDecisionKind, PenaltyGrade, TxBody, TxKind};
 use safeledger_core::{Genesis, Timestamp, Transaction};
-
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// The block being executed: its height and its time (the proposer's, DESIGN §3 "Block
 /// time"), in ms since the Unix epoch. Execution reads no other clock.
@@ -43,7 +50,7 @@ pub use safeledger_core::result::{Outcome, TxResult};
 impl From<Refusal> for Outcome {
     fn from(r: Refusal) -> Outcome {
         Outcome::Refused {
-            rule: r.rule.to_string(),
+            rule: r.rule.into_owned(),
             reason: r.reason,
         }
     }
@@ -59,13 +66,14 @@ pub struct BlockExecution {
     pub writes: BTreeMap<Vec<u8>, Option<Vec<u8>>>,
 }
 
-/// Executes transactions under the genesis's officers and role permissions and the rule
-/// parameters. Holds no state of its own: the same inputs give the same outputs.
+/// Executes transactions under the genesis's agencies, officers and role table as
+/// changed on chain, and the governed rule parameters. Holds no state of its own (its
+/// cache of compiled policies changes no outcome): the same inputs give the same outputs.
 #[derive(Clone, Debug)]
 pub struct Executor {
-    officers: Officers,
-    permissions: Permissions,
+    registry: Registry,
     params: RuleParams,
+    programs: ProgramCache,
 }
 
 impl Executor {
@@ -74,23 +82,30 @@ impl Executor {
         Executor::with_params(genesis, RuleParams::default())
     }
 
-    /// An executor for `genesis` with the given rule parameters.
+    /// An executor for `genesis` whose rule parameters, until governance sets them in
+    /// state, are `params`.
     pub fn with_params(genesis: &Genesis, params: RuleParams) -> Executor {
         Executor {
-            officers: Officers::from_genesis(genesis),
-            permissions: Permissions::from_genesis(genesis),
+            registry: Registry::from_genesis(genesis),
             params,
+            programs: ProgramCache::default(),
         }
     }
 
-    /// The rule parameters in force.
-    pub fn params(&self) -> &RuleParams {
-        &self.params
+    /// The rule parameters in force over `state`.
+    pub fn params(&self, state: &dyn StateRead) -> RuleParams {
+        RuleParams::load(state, &self.params)
     }
 
-    /// Executes `txs` in order over committed `state` (DESIGN §3 "Order, then execute").
-    /// Every transaction gets a result; nothing is dropped. `txs` are assumed to have
-    /// passed `Transaction::check_stateless`; a transaction without signatures is refused
+    /// The agency and officer registry.
+    pub fn registry(&self) -> &Registry {
+        &self.registry
+    }
+
+    /// Executes `txs` in order over committed `state` (DESIGN §3 "Order, then execute"),
+    /// after firing the deadlines due by the block time. Every transaction gets a result;
+    /// nothing is dropped. `txs` are assumed to have passed
+    /// `Transaction::check_stateless`; a transaction without signatures is refused
     /// (R0-signer), never a panic.
     ///
     /// # Panics
@@ -103,6 +118,8 @@ impl Executor {
         txs: &[Transaction],
     ) -> BlockExecution {
         let mut block = Overlay::new(state);
+        let params = self.params(&block);
+        escalation::run(&mut block, ctx.height, ctx.time, &params);
         let results = txs
             .iter()
             .enumerate()
@@ -122,8 +139,8 @@ impl Executor {
 
     /// The mempool's pre-check: the outcome `tx` would have if it were the first
     /// transaction of a block at `ctx` over committed `state` (same rules as execution,
-    /// nothing written). The node passes the next height and its local time. The outcome
-    /// recorded at execution is the one that counts.
+    /// nothing written, no escalations). The node passes the next height and its local
+    /// time. The outcome recorded at execution is the one that counts.
     pub fn check_tx(&self, state: &dyn StateRead, ctx: &BlockContext, tx: &Transaction) -> Outcome {
         let mut scratch = Overlay::new(state);
         self.execute_tx(&mut scratch, ctx, 0, tx)
@@ -136,7 +153,7 @@ impl Executor {
         index: u32,
         tx: &Transaction,
     ) -> Outcome {
-        let (submitter, agency) = match self.officers.submitter(tx) {
+        let (submitter, agency) = match self.registry.submitter(block, tx) {
             Ok(s) => s,
             Err(r) => return r.into(),
         };
@@ -144,12 +161,15 @@ impl Executor {
         if let Err(r) = sequence::check(block, submitter, seq) {
             return r.into();
         }
+        let signers: BTreeSet<_> = tx.signatures.iter().map(|s| s.signer).collect();
         let rc = RecordContext {
             tx_id: tx.id(),
-            agency,
+            agency: &agency,
             effective_at: tx.payload.effective_at,
             height: ctx.height,
             index,
+            block_time: ctx.time,
+            signers: signers.len(),
         };
         let staged = {
             let mut staged = Overlay::new(&*block);
@@ -177,39 +197,186 @@ impl Executor {
     ) -> Result<(), Refusal> {
         let body = &tx.payload.body;
         let kind = body.kind();
-        self.officers.check_cosigners(tx, rc.agency)?;
-        self.permissions.check(rc.agency, kind)?;
+        self.registry.check_cosigners(view, tx, rc.agency)?;
+        self.registry.check_permission(view, rc.agency, kind)?;
         effective_date::check(rc.effective_at, ctx.time)?;
+        let params = self.params(view);
+        match body {
+            TxBody::OfficerAction(a) => {
+                self.registry
+                    .apply_officer_action(view, a, rc.agency, rc.tx_id, rc.height)?;
+                self.run_policies(view, rc, tx, None)
+            }
+            TxBody::GovernanceProposal(g) => {
+                governance::propose(view, &self.registry, &params, g, rc)
+            }
+            TxBody::GovernanceVote(v) => governance::vote(view, &self.registry, &params, v, rc),
+            _ => self.apply_enterprise_record(view, rc, tx, &params),
+        }
+    }
+
+    /// A record about an enterprise.
+    fn apply_enterprise_record(
+        &self,
+        view: &mut Overlay<'_>,
+        rc: &RecordContext<'_>,
+        tx: &Transaction,
+        params: &RuleParams,
+    ) -> Result<(), Refusal> {
+        let body = &tx.payload.body;
+        let kind = body.kind();
         let mut ent = match body {
             TxBody::EnterpriseRecord(r) => {
                 let existing = crate::query::enterprise(view, &r.enterprise);
-                enterprise::apply_record(existing, r, rc, &self.params)?
+                enterprise::apply_record(existing, r, rc, params)?
             }
-            _ => enterprise::require_known(view, body.enterprise(), kind)?,
+            _ => match body.enterprise() {
+                Some(id) => enterprise::require_known(view, id, kind)?,
+                None => unreachable!("records without an enterprise are handled by apply"),
+            },
         };
+        let before = ent.clone();
+        let mut reassess = true;
+        let mut deadlines = Vec::new();
         match body {
-            TxBody::EnterpriseRecord(_) => {}
-            TxBody::LicenceDecision(d) => licence::apply(&mut ent, d, rc, &self.params)?,
+            TxBody::EnterpriseRecord(_) => reassess = false,
+            TxBody::LicenceDecision(d) => {
+                reassess = false;
+                licence::apply(&mut ent, d, rc, params)?;
+                collective::check(&ent, d, rc, params)?;
+                if matches!(
+                    d.kind,
+                    LicenceDecisionKind::Grant | LicenceDecisionKind::Renew
+                ) {
+                    restriction::check_grant(&before, &d.licence_number, rc, params)?;
+                }
+            }
             TxBody::InspectionRecord(r) => {
                 duplicate::claim(view, kind, &ent.id, "inspection_id", &r.inspection_id, rc)?;
-                findings::inspection(&mut ent.inspections, r, rc);
+                deadlines = findings::inspection(&mut ent, r, rc)?;
             }
             TxBody::Penalty(r) => {
                 duplicate::claim(view, kind, &ent.id, "case_id", &r.case_id, rc)?;
-                findings::penalty(&mut ent.penalties, r, rc);
+                findings::penalty(&mut ent, r, rc);
+                if r.grade == PenaltyGrade::Severe {
+                    restriction::review_tasks(view, &ent, rc);
+                }
             }
             TxBody::AccidentReport(r) => {
                 duplicate::claim(view, kind, &ent.id, "report_id", &r.report_id, rc)?;
-                findings::accident(&mut ent.accidents, r, rc);
+                findings::accident(&mut ent, r, rc, params)?;
+            }
+            TxBody::RectificationReport(r) => findings::rectification(&mut ent, r, rc)?,
+            TxBody::PenaltyClearance(r) => findings::clearance(&mut ent, r, rc)?,
+            TxBody::BlacklistAction(a) => blacklist::apply(&mut ent, a, rc, params)?,
+            TxBody::Correction(c) => {
+                deadlines = correction::correct(view, &mut ent, c, rc, params)?;
+            }
+            TxBody::Appeal(a) => {
+                reassess = false;
+                correction::appeal(view, &mut ent, a, rc)?;
+            }
+            TxBody::AppealOutcome(o) => correction::outcome(view, &mut ent, o, rc)?,
+            TxBody::AssistanceRequest(r) => {
+                reassess = false;
+                assistance::request(view, &self.registry, r, rc, params)?;
+            }
+            TxBody::AssistanceResponse(r) => {
+                reassess = false;
+                assistance::respond(view, r, rc)?;
+            }
+            TxBody::OfficerAction(_)
+            | TxBody::GovernanceProposal(_)
+            | TxBody::GovernanceVote(_) => {
+                unreachable!("records without an enterprise are handled by apply")
             }
         }
+        if reassess {
+            findings::prune(&mut ent, params);
+            assessment::recompute(&mut ent, rc.effective_at, rc.tx_id, params);
+        }
+        self.run_policies(view, rc, tx, Some(&before))?;
+        escalation::watch(view, deadlines);
         append_to_timeline(view, &mut ent, rc, tx);
         view.put(keys::enterprise(&ent.id), &ent);
         Ok(())
     }
+
+    /// Every active policy that judges this kind (issue 4 part 7); `before` is the
+    /// enterprise as it stood before the transaction.
+    fn run_policies(
+        &self,
+        view: &Overlay<'_>,
+        rc: &RecordContext<'_>,
+        tx: &Transaction,
+        before: Option<&EnterpriseState>,
+    ) -> Result<(), Refusal> {
+        let kind: TxKind = tx.payload.body.kind();
+        let policies: Vec<_> = policy::active(view)
+            .into_iter()
+            .filter(|p| p.spec.applies_to.contains(&kind))
+            .collect();
+        if policies.is_empty() {
+            return Ok(());
+        }
+        let agencies: BTreeMap<String, serde_json::Value> = self
+            .registry
+            .agencies(view)
+            .into_iter()
+            .map(|(id, a)| {
+                (
+                    id,
+                    serde_json::json!({ "role": a.role, "active": a.active }),
+                )
+            })
+            .collect();
+        let input = serde_json::json!({
+            "tx": {
+                "id": rc.tx_id.to_hex(),
+                "kind": kind.name(),
+                "agency": rc.agency,
+                "effective_at": rc.effective_at.0,
+                "signers": rc.signers,
+                "body": tx.payload.body,
+            }
+        })
+        .to_string();
+        let data = serde_json::json!({ "enterprise": before, "agencies": agencies }).to_string();
+        for p in policies {
+            let name = &p.spec.name;
+            let verdict = self.programs.get(&p.spec).and_then(|program| {
+                policy::evaluate(&program, name, p.spec.max_instructions, &input, &data)
+            });
+            match verdict {
+                Ok(reasons) if reasons.is_empty() => {}
+                Ok(reasons) => {
+                    return Err(Refusal::policy(
+                        name,
+                        format!(
+                            "{} (policy {name} deployed by proposal {})",
+                            reasons.join("; "),
+                            p.proposal
+                        ),
+                    ))
+                }
+                Err(e) => {
+                    return Err(Refusal::policy(
+                        name,
+                        format!(
+                            "policy {name} could not judge the transaction within \
+                             max_instructions = {}: {e}",
+                            p.spec.max_instructions
+                        ),
+                    ))
+                }
+            }
+        }
+        Ok(())
+    }
 }
 
-/// Writes the accepted record as the enterprise's next timeline entry.
+/// Writes the accepted record as the enterprise's next timeline entry and where to find
+/// it by transaction id.
 fn append_to_timeline(
     view: &mut Overlay<'_>,
     ent: &mut EnterpriseState,
@@ -223,10 +390,21 @@ fn append_to_timeline(
         kind: tx.payload.body.kind(),
         agency: rc.agency.to_string(),
         effective_at: rc.effective_at,
+        signers: tx.signatures.iter().map(|s| s.signer).collect(),
+        corrected_by: None,
     };
     view.put(keys::record(&ent.id, ent.record_count), &entry);
+    let loc = RecordLocation {
+        enterprise: ent.id.clone(),
+        index: ent.record_count,
+    };
+    view.put(keys::record_location(&rc.tx_id), &loc);
     ent.record_count += 1;
 }
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_admin;
+#[cfg(test)]
+mod tests_domain;

@@ -7,6 +7,20 @@
 //! | `ent/` ‖ enterprise id                           | [`crate::model::EnterpriseState`]  |
 //! | `erec/` ‖ enterprise id ‖ `/` ‖ n as 16 hex digits | [`crate::model::RecordRef`] (n from 0) |
 //! | `dup/` ‖ canonical (kind, agency, enterprise, local id) | [`safeledger_core::TxId`] of the first record |
+//! | `rec/` ‖ tx id (32 raw bytes)                    | [`crate::model::RecordLocation`]   |
+//! | `params`                                         | [`crate::RuleParams`] (governed)   |
+//! | `off/` ‖ officer public key (32 raw bytes)       | [`crate::registry::OfficerState`]  |
+//! | `agencies`                                       | [`crate::registry::Agencies`] (after the first governance change) |
+//! | `gov/` ‖ proposal id                             | [`crate::governance::ProposalState`] |
+//! | `gov-validators`                                 | `Vec<`[`crate::governance::ValidatorChange`]`>` for the node |
+//! | `asst/` ‖ canonical (from agency, request id)    | [`crate::assistance::AssistanceState`] |
+//! | `asstq/` ‖ addressed agency                      | `Vec<(String, String)>` open requests (from, id) |
+//! | `pol/` ‖ policy name                             | [`crate::policy::PolicyState`]     |
+//! | `pol-index`                                      | `BTreeSet<String>` active policy names |
+//! | `dlq/` ‖ UTC day number (16 hex digits)          | `Vec<`[`crate::rules::escalation::Deadline`]`>` |
+//! | `dlq-cursor`                                     | `u64`: the last day whose deadlines were processed |
+//! | `inbox/` ‖ canonical (agency, n)                 | [`crate::rules::restriction::ReviewTask`] |
+//! | `inboxn/` ‖ agency                               | `u64`: tasks in the agency's inbox |
 //!
 //! Enterprise ids never contain `/` (their syntax is `[A-Za-z0-9._:-]`), so `ent/` and
 //! `erec/` keys are unambiguous; the `dup/` suffix is length-prefixed canonical bytes
@@ -24,6 +38,16 @@ pub const ENTERPRISE_PREFIX: &[u8] = b"ent/";
 pub const RECORD_PREFIX: &[u8] = b"erec/";
 /// Prefix of duplicate-detection keys.
 pub const DUPLICATE_PREFIX: &[u8] = b"dup/";
+/// The governed rule parameters.
+pub const PARAMS: &[u8] = b"params";
+/// The agency registry, once governance changed it.
+pub const AGENCIES: &[u8] = b"agencies";
+/// Validator-set changes passed by governance, for the node to apply.
+pub const VALIDATOR_CHANGES: &[u8] = b"gov-validators";
+/// Names of the active policies.
+pub const POLICY_INDEX: &[u8] = b"pol-index";
+/// The last UTC day whose deadlines were processed.
+pub const DEADLINE_CURSOR: &[u8] = b"dlq-cursor";
 
 fn join(prefix: &[u8], rest: &[u8]) -> Vec<u8> {
     let mut k = Vec::with_capacity(prefix.len() + rest.len());
@@ -56,6 +80,51 @@ pub fn duplicate(kind: TxKind, agency: &str, enterprise: &EnterpriseId, local_id
         DUPLICATE_PREFIX,
         &to_canonical(&(kind, agency, enterprise, local_id)),
     )
+}
+
+/// `rec/` ‖ tx id: where an accepted record about an enterprise lives.
+pub fn record_location(tx: &safeledger_core::TxId) -> Vec<u8> {
+    join(b"rec/", &tx.0)
+}
+
+/// `off/` ‖ officer key.
+pub fn officer(key: &PublicKey) -> Vec<u8> {
+    join(b"off/", key.as_bytes())
+}
+
+/// `gov/` ‖ proposal id.
+pub fn proposal(id: &str) -> Vec<u8> {
+    join(b"gov/", id.as_bytes())
+}
+
+/// `asst/` ‖ canonical (from agency, request id).
+pub fn assistance(from: &str, request_id: &str) -> Vec<u8> {
+    join(b"asst/", &to_canonical(&(from, request_id)))
+}
+
+/// `asstq/` ‖ addressed agency: its open requests.
+pub fn assistance_queue(agency: &str) -> Vec<u8> {
+    join(b"asstq/", agency.as_bytes())
+}
+
+/// `pol/` ‖ policy name.
+pub fn policy(name: &str) -> Vec<u8> {
+    join(b"pol/", name.as_bytes())
+}
+
+/// `dlq/<day:016x>`: deadlines falling on UTC day `day` (days since the epoch).
+pub fn deadlines(day: u64) -> Vec<u8> {
+    join(b"dlq/", format!("{day:016x}").as_bytes())
+}
+
+/// `inbox/` ‖ canonical (agency, n): the agency's n-th review task (0-based).
+pub fn inbox(agency: &str, n: u64) -> Vec<u8> {
+    join(b"inbox/", &to_canonical(&(agency, n)))
+}
+
+/// `inboxn/` ‖ agency: how many review tasks it has.
+pub fn inbox_count(agency: &str) -> Vec<u8> {
+    join(b"inboxn/", agency.as_bytes())
 }
 
 #[cfg(test)]

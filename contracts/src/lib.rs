@@ -14,8 +14,12 @@
 //! runs the same rules for the mempool's early feedback, without writes.
 //!
 //! Code map: [`state`] (the read trait and the in-block overlay), [`keys`] (state key
-//! layout), [`model`] (the values stored), [`query`] (reads for the node's API),
-//! [`executor`] (the per-transaction pipeline), [`rules`] (one module per rule).
+//! layout), [`model`] (the values stored about enterprises), [`params`] (the governed
+//! rule parameters), [`registry`] (agencies, roles, officers), [`query`] (reads for the
+//! node's API), [`executor`] (the per-transaction pipeline), [`rules`] (one module per
+//! rule), [`assistance`] (requests between agencies, R7), [`governance`] (proposals and
+//! votes), [`policy`] (Rego policies on regorus's instruction-limited VM), [`clock`]
+//! (calendar months).
 //!
 //! Invariants: no I/O, no clock, no randomness, no `HashMap`/`HashSet`, no floats
 //! (`clippy.toml` disallows the clocks and the hash maps); never depends on tokio, libp2p, sled
@@ -24,10 +28,16 @@
 
 #![warn(missing_docs)]
 
+pub mod assistance;
+pub mod clock;
 pub mod executor;
+pub mod governance;
 pub mod keys;
 pub mod model;
+pub mod params;
+pub mod policy;
 pub mod query;
+pub mod registry;
 pub mod rules;
 pub mod state;
 
@@ -36,11 +46,17 @@ pub(crate) mod testkit;
 
 pub use executor::{BlockContext, BlockExecution, Executor, Outcome, TxResult};
 pub use model::{
-    AccidentSummary, AgencyEntry, EnterpriseState, InspectionSummary, LicenceState, LicenceStatus,
-    PenaltySummary, RecordRef, SequenceState,
+    AccidentSummary, AgencyEntry, Assessment, CreditGrade, EnterpriseState, Finding, FindingKind,
+    InspectionSummary, LicenceState, LicenceStatus, LicenceStatusAt, PenaltySummary, RecordRef,
+    RiskLevel, SequenceState,
 };
-pub use query::{enterprise, enterprise_records, enterprise_records_from, last_sequence};
-pub use rules::{Refusal, RuleParams};
+pub use params::RuleParams;
+pub use query::{
+    cross_agency_timeline, decisions, enterprise, enterprise_records, enterprise_records_from,
+    last_sequence, open_requests, overdue_requests,
+};
+pub use registry::Registry;
+pub use rules::Refusal;
 pub use state::StateRead;
 
 use safeledger_core::hash::{Domain, Hash};

@@ -57,6 +57,11 @@ impl<'a> Overlay<'a> {
         self.put_raw(key, to_canonical(value));
     }
 
+    /// Deletes `key`.
+    pub fn delete(&mut self, key: Vec<u8>) {
+        self.writes.insert(key, None);
+    }
+
     /// Applies writes staged over this overlay (a child's [`Overlay::into_writes`]).
     pub fn absorb(&mut self, writes: Writes) {
         self.writes.extend(writes);

@@ -7,8 +7,8 @@ use safeledger_core::genesis::{Agency, ConsensusParams};
 use safeledger_core::hash::{Domain, Hash};
 use safeledger_core::ids::EnterpriseId;
 use safeledger_core::records::{
-    AccidentReport, EnterpriseRecord, InspectionOutcome, InspectionRecord, LicenceDecision,
-    LicenceDecisionKind, Penalty, PenaltyGrade, TxKind,
+    AccidentLevel, AccidentReport, EnterpriseRecord, InspectionOutcome, InspectionRecord,
+    LicenceDecision, LicenceDecisionKind, Penalty, PenaltyGrade, TxKind,
 };
 use safeledger_core::{Genesis, SecretKey, Timestamp, Transaction, TxBody, TxPayload};
 use std::collections::BTreeMap;
@@ -40,23 +40,24 @@ pub fn genesis() -> Genesis {
     };
     let mut roles = BTreeMap::new();
     roles.insert("emergency_management".into(), TxKind::ALL.to_vec());
-    roles.insert(
-        "fire_rescue".into(),
-        vec![
-            TxKind::EnterpriseRecord,
-            TxKind::InspectionRecord,
-            TxKind::Penalty,
-        ],
-    );
-    roles.insert(
-        "market_supervision".into(),
-        vec![
-            TxKind::EnterpriseRecord,
-            TxKind::LicenceDecision,
-            TxKind::InspectionRecord,
-            TxKind::Penalty,
-        ],
-    );
+    let common = [
+        TxKind::EnterpriseRecord,
+        TxKind::InspectionRecord,
+        TxKind::Penalty,
+        TxKind::RectificationReport,
+        TxKind::PenaltyClearance,
+        TxKind::Correction,
+        TxKind::AppealOutcome,
+        TxKind::OfficerAction,
+        TxKind::AssistanceRequest,
+        TxKind::AssistanceResponse,
+        TxKind::GovernanceProposal,
+        TxKind::GovernanceVote,
+    ];
+    roles.insert("fire_rescue".into(), common.to_vec());
+    let mut market = common.to_vec();
+    market.push(TxKind::LicenceDecision);
+    roles.insert("market_supervision".into(), market);
     let g = Genesis {
         chain_id: CHAIN.into(),
         genesis_time: day(0),
@@ -134,6 +135,7 @@ pub fn licence(
         valid_until: until,
         industry: None,
         reason: "test".into(),
+        applied_at: None,
     })
 }
 
@@ -146,6 +148,7 @@ pub fn inspection(id: u32, inspection_id: &str, outcome: InspectionOutcome) -> T
         score: None,
         violation_counts: [0, 0, 0],
         violations: vec![],
+        follow_up_of: None,
     })
 }
 
@@ -170,5 +173,109 @@ pub fn accident(id: u32, report_id: &str, deaths: u32, injuries: u32) -> TxBody 
         direct_loss_minor: None,
         location: "site".into(),
         description: "test".into(),
+        level: AccidentLevel::classify(deaths, injuries, None),
+        concealed: false,
     })
+}
+
+/// A chain in memory: state, executor, per-officer sequences and the height.
+pub struct Chain {
+    pub state: BTreeMap<Vec<u8>, Vec<u8>>,
+    pub exec: Executor,
+    pub height: u64,
+    /// Block `h` runs at `day(base + h)`.
+    pub base: u64,
+    seq: BTreeMap<u8, u64>,
+}
+
+impl Default for Chain {
+    fn default() -> Self {
+        Chain::new()
+    }
+}
+
+impl Chain {
+    /// Empty state under the test genesis.
+    pub fn new() -> Chain {
+        Chain {
+            state: BTreeMap::new(),
+            exec: executor(),
+            height: 0,
+            base: 3000,
+            seq: BTreeMap::new(),
+        }
+    }
+
+    /// `body` signed by `officers` (the first submits, with its next sequence), effective
+    /// at `day(at)`.
+    pub fn tx(&mut self, officers: &[u8], at: u64, body: TxBody) -> Transaction {
+        let s = self.seq.entry(officers[0]).or_insert(0);
+        *s += 1;
+        let keys: Vec<SecretKey> = officers.iter().map(|&n| officer(n)).collect();
+        let refs: Vec<&SecretKey> = keys.iter().collect();
+        signed(&refs, *s, day(at), body)
+    }
+
+    /// Executes the next block at `time` and applies its writes.
+    pub fn block_at(&mut self, time: Timestamp, txs: &[Transaction]) -> Vec<crate::Outcome> {
+        self.height += 1;
+        let ctx = BlockContext {
+            height: self.height,
+            time,
+        };
+        let out = self.exec.execute_block(&self.state, &ctx, txs);
+        for (k, v) in out.writes {
+            match v {
+                Some(v) => self.state.insert(k, v),
+                None => self.state.remove(&k),
+            };
+        }
+        out.results.into_iter().map(|r| r.outcome).collect()
+    }
+
+    /// Executes the next block at `day(base + height)`.
+    pub fn run(&mut self, txs: &[Transaction]) -> Vec<crate::Outcome> {
+        let t = day(self.base + 1 + self.height);
+        self.block_at(t, txs)
+    }
+
+    /// One transaction in its own block; its outcome.
+    pub fn one(&mut self, officers: &[u8], at: u64, body: TxBody) -> crate::Outcome {
+        let tx = self.tx(officers, at, body);
+        self.run(&[tx]).remove(0)
+    }
+
+    /// One transaction that must be accepted; returns it.
+    pub fn ok(&mut self, officers: &[u8], at: u64, body: TxBody) -> Transaction {
+        let tx = self.tx(officers, at, body);
+        let out = self.run(std::slice::from_ref(&tx)).remove(0);
+        assert_eq!(
+            out,
+            crate::Outcome::Accepted,
+            "{:?}",
+            tx.payload.body.kind()
+        );
+        tx
+    }
+
+    /// The enterprise `n`.
+    pub fn ent(&self, n: u32) -> crate::EnterpriseState {
+        crate::query::enterprise(&self.state, &ent(n)).expect("enterprise exists")
+    }
+}
+
+/// The rule of a refusal (`None` when accepted).
+pub fn rule_of(o: &crate::Outcome) -> Option<&str> {
+    match o {
+        crate::Outcome::Accepted => None,
+        crate::Outcome::Refused { rule, .. } => Some(rule),
+    }
+}
+
+/// The reason of a refusal.
+pub fn reason_of(o: &crate::Outcome) -> &str {
+    match o {
+        crate::Outcome::Accepted => panic!("accepted, expected a refusal"),
+        crate::Outcome::Refused { reason, .. } => reason,
+    }
 }

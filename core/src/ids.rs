@@ -1,5 +1,7 @@
 //! Enterprise identifiers: the unified social credit code (GB 32100-2015) or, for imported
-//! foreign data, a namespaced id such as `us-chi-bacp:12345`.
+//! foreign data, a namespaced id such as `us-chi-bacp:12345`; and industry codes of the
+//! national industry classification GB/T 4754-2017, always written with the standard's
+//! version (`GB/T 4754-2017:C2671`), or a namespaced foreign code.
 
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -141,6 +143,121 @@ pub fn validate_uscc(code: &str) -> Result<(), IdError> {
     Ok(())
 }
 
+/// The version of the industry classification this ledger validates.
+pub const GBT_4754_2017: &str = "GB/T 4754-2017";
+
+/// Sections of GB/T 4754-2017 with their first and last two-digit division.
+const GBT_4754_2017_SECTIONS: [(char, u8, u8); 20] = [
+    ('A', 1, 5),
+    ('B', 6, 12),
+    ('C', 13, 43),
+    ('D', 44, 46),
+    ('E', 47, 50),
+    ('F', 51, 52),
+    ('G', 53, 60),
+    ('H', 61, 62),
+    ('I', 63, 65),
+    ('J', 66, 69),
+    ('K', 70, 70),
+    ('L', 71, 72),
+    ('M', 73, 75),
+    ('N', 76, 79),
+    ('O', 80, 82),
+    ('P', 83, 83),
+    ('Q', 84, 85),
+    ('R', 86, 90),
+    ('S', 91, 96),
+    ('T', 97, 97),
+];
+
+/// An industry code with the classification it belongs to: `GB/T 4754-2017:<code>` where
+/// `<code>` is a section letter, optionally followed by the two-digit division (which must
+/// lie in the section's range), a third digit (group) and a fourth (class) — e.g. `B`,
+/// `C26`, `C267`, `C2671`; or `namespace:code` for a foreign classification (e.g.
+/// `us-naics-2017:722511`), which is kept but not checked beyond its syntax.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct IndustryCode {
+    /// The classification and its version, e.g. [`GBT_4754_2017`].
+    pub standard: String,
+    /// The code within it.
+    pub code: String,
+}
+
+/// Why an industry code was refused.
+#[derive(Debug, thiserror::Error, PartialEq, Eq, Clone)]
+#[error("industry code {code:?} is invalid: {why}")]
+pub struct IndustryCodeError {
+    /// The text.
+    pub code: String,
+    /// What is wrong.
+    pub why: &'static str,
+}
+
+impl IndustryCode {
+    /// Parses `standard:code`; a `GB/T 4754-2017` code is checked against the standard's
+    /// sections and division ranges.
+    pub fn parse(s: &str) -> Result<IndustryCode, IndustryCodeError> {
+        let err = |why| IndustryCodeError {
+            code: s.to_string(),
+            why,
+        };
+        let (standard, code) = s
+            .rsplit_once(':')
+            .ok_or_else(|| err("no classification: write `GB/T 4754-2017:<code>`"))?;
+        if code.is_empty() || code.len() > 16 || standard.is_empty() || standard.len() > 64 {
+            return Err(err("empty or too long"));
+        }
+        if standard == GBT_4754_2017 {
+            check_gbt_4754_2017(code).map_err(err)?;
+        } else if standard.starts_with("GB/T 4754") {
+            return Err(err("only the 2017 version of GB/T 4754 is supported"));
+        } else if !code
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-'))
+        {
+            return Err(err("foreign code outside [A-Za-z0-9.-]"));
+        }
+        Ok(IndustryCode {
+            standard: standard.to_string(),
+            code: code.to_string(),
+        })
+    }
+
+    /// True when this is a GB/T 4754-2017 code at or below `prefix` (a section, division,
+    /// group or class of the same standard), e.g. `C2671` is within `C26` and `C`.
+    pub fn is_within(&self, prefix: &str) -> bool {
+        self.standard == GBT_4754_2017 && self.code.starts_with(prefix)
+    }
+}
+
+impl fmt::Display for IndustryCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}", self.standard, self.code)
+    }
+}
+
+/// Checks a GB/T 4754-2017 code (without the standard prefix): section letter, then
+/// 0, 2, 3 or 4 digits whose first two are a division of that section.
+pub fn check_gbt_4754_2017(code: &str) -> Result<(), &'static str> {
+    let mut chars = code.chars();
+    let section = chars.next().ok_or("empty")?;
+    let &(_, lo, hi) = GBT_4754_2017_SECTIONS
+        .iter()
+        .find(|(c, _, _)| *c == section)
+        .ok_or("section is not a letter A–T")?;
+    let digits = chars.as_str();
+    if !digits.bytes().all(|b| b.is_ascii_digit()) || ![0, 2, 3, 4].contains(&digits.len()) {
+        return Err("after the section letter: a 2-digit division, 3-digit group or 4-digit class");
+    }
+    if digits.len() >= 2 {
+        let division: u8 = digits[..2].parse().map_err(|_| "division")?;
+        if !(lo..=hi).contains(&division) {
+            return Err("division outside its section's range");
+        }
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -160,6 +277,40 @@ mod tests {
                 assert!(validate_uscc(&s).is_err(), "{s} passed");
             }
         }
+    }
+
+    #[test]
+    fn lowercase_short_long_and_foreign_codes_fail() {
+        assert!(validate_uscc("91350100m000100Y43").is_err());
+        assert!(validate_uscc("91350100M000100Y4").is_err());
+        assert!(validate_uscc("91350100M000100Y433").is_err());
+        assert!(EnterpriseId::parse("91350100M000100Y43").is_ok());
+        assert!(EnterpriseId::parse("91350100M000100Y44").is_err());
+        // With a namespace the id is foreign and not checked as a code.
+        assert!(EnterpriseId::parse("us-osha-insp:91350100M000100Y44").is_ok());
+    }
+
+    #[test]
+    fn industry_codes_carry_the_standard_version_and_divisions_match_sections() {
+        let c = IndustryCode::parse("GB/T 4754-2017:C2671").unwrap();
+        assert_eq!(c.to_string(), "GB/T 4754-2017:C2671");
+        assert!(c.is_within("C26") && c.is_within("C") && !c.is_within("B"));
+        for ok in ["B", "B06", "E47", "E50", "C13", "C43", "T97", "S96", "K70"] {
+            assert!(
+                IndustryCode::parse(&format!("GB/T 4754-2017:{ok}")).is_ok(),
+                "{ok}"
+            );
+        }
+        for bad in ["C12", "B13", "E51", "U", "C2", "C26711", "c26", "T98", ""] {
+            assert!(
+                IndustryCode::parse(&format!("GB/T 4754-2017:{bad}")).is_err(),
+                "{bad}"
+            );
+        }
+        assert!(IndustryCode::parse("C26").is_err(), "version missing");
+        assert!(IndustryCode::parse("GB/T 4754-2011:C26").is_err());
+        let f = IndustryCode::parse("us-naics-2017:722511").unwrap();
+        assert!(!f.is_within("7"));
     }
 
     #[test]

@@ -12,16 +12,22 @@
 pub mod block;
 pub mod consensus;
 pub mod encoding;
+pub mod envelope;
+pub mod evidence;
 pub mod genesis;
 pub mod hash;
 pub mod ids;
 pub mod keys;
+pub mod ledger_tree;
+pub mod lightclient;
 pub mod limits;
 pub mod merkle;
+pub mod proof;
 pub mod records;
 pub mod result;
 pub mod time;
 pub mod tx;
+pub mod view;
 
 pub use block::{Block, CommitCertificate, CommitSig, Header};
 pub use consensus::{Proposal, Vote, VoteType};

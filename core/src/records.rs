@@ -3,6 +3,24 @@
 //! Each record names the enterprise it is about by [`EnterpriseId`]. Amounts are integers
 //! in minor units (cents, fen); dates are [`Timestamp`]s. [`TxBody::fields`] lists the
 //! record's fields as (name, canonical value bytes) for field commitments (DESIGN §4).
+//!
+//! Canonical encoding is postcard: enums stay externally tagged and new kinds and variants
+//! are appended, never inserted, so that earlier encodings keep their meaning.
+//! [`lifecycle`] holds the follow-up records (rectification, clearance, blacklist,
+//! correction, appeal, accident level); [`admin`] the records about the network itself
+//! (officers, assistance, governance).
+
+pub mod admin;
+pub mod lifecycle;
+
+pub use admin::{
+    AssistanceRequest, AssistanceResponse, GovernanceAction, GovernanceProposal, GovernanceVote,
+    OfficerAction, OfficerActionKind, PolicySpec, PolicyTest,
+};
+pub use lifecycle::{
+    AccidentLevel, Appeal, AppealOutcome, AppealTarget, AppealVerdict, BlacklistAction,
+    BlacklistActionKind, Correction, CorrectionAction, PenaltyClearance, RectificationReport,
+};
 
 use crate::ids::EnterpriseId;
 use crate::limits::{MAX_LIST_ITEMS, MAX_TEXT_BYTES};
@@ -23,16 +41,49 @@ pub enum TxKind {
     Penalty,
     /// [`AccidentReport`].
     AccidentReport,
+    /// [`RectificationReport`].
+    RectificationReport,
+    /// [`PenaltyClearance`].
+    PenaltyClearance,
+    /// [`BlacklistAction`].
+    BlacklistAction,
+    /// [`Correction`].
+    Correction,
+    /// [`Appeal`].
+    Appeal,
+    /// [`AppealOutcome`].
+    AppealOutcome,
+    /// [`OfficerAction`].
+    OfficerAction,
+    /// [`AssistanceRequest`].
+    AssistanceRequest,
+    /// [`AssistanceResponse`].
+    AssistanceResponse,
+    /// [`GovernanceProposal`].
+    GovernanceProposal,
+    /// [`GovernanceVote`].
+    GovernanceVote,
 }
 
 impl TxKind {
     /// Every kind, in order.
-    pub const ALL: [TxKind; 5] = [
+    pub const ALL: [TxKind; 16] = [
         TxKind::EnterpriseRecord,
         TxKind::LicenceDecision,
         TxKind::InspectionRecord,
         TxKind::Penalty,
         TxKind::AccidentReport,
+        TxKind::RectificationReport,
+        TxKind::PenaltyClearance,
+        TxKind::BlacklistAction,
+        TxKind::Correction,
+        TxKind::Appeal,
+        TxKind::AppealOutcome,
+        TxKind::OfficerAction,
+        TxKind::AssistanceRequest,
+        TxKind::AssistanceResponse,
+        TxKind::GovernanceProposal,
+        TxKind::GovernanceVote,
     ];
 
     /// snake_case name, as in genesis and the CLI.
@@ -43,7 +94,23 @@ impl TxKind {
             TxKind::InspectionRecord => "inspection_record",
             TxKind::Penalty => "penalty",
             TxKind::AccidentReport => "accident_report",
+            TxKind::RectificationReport => "rectification_report",
+            TxKind::PenaltyClearance => "penalty_clearance",
+            TxKind::BlacklistAction => "blacklist_action",
+            TxKind::Correction => "correction",
+            TxKind::Appeal => "appeal",
+            TxKind::AppealOutcome => "appeal_outcome",
+            TxKind::OfficerAction => "officer_action",
+            TxKind::AssistanceRequest => "assistance_request",
+            TxKind::AssistanceResponse => "assistance_response",
+            TxKind::GovernanceProposal => "governance_proposal",
+            TxKind::GovernanceVote => "governance_vote",
         }
+    }
+
+    /// The kind with this snake_case name.
+    pub fn from_name(name: &str) -> Option<TxKind> {
+        TxKind::ALL.into_iter().find(|k| k.name() == name)
     }
 }
 
@@ -95,6 +162,11 @@ pub struct LicenceDecision {
     pub industry: Option<String>,
     /// Free-text grounds.
     pub reason: String,
+    /// When the application this decision answers was filed. A renewal shows it here so
+    /// that the rule "renewal applied for at least 3 months before expiry" (Regulations on
+    /// Work Safety Licences art. 9; DESIGN §5) can be checked; `None` when not recorded
+    /// (the public data never publishes it).
+    pub applied_at: Option<Timestamp>,
 }
 
 /// Severity of one violation or hazard found in an inspection.
@@ -105,7 +177,8 @@ pub enum Severity {
     Low,
     /// Serious / moderate risk.
     Moderate,
-    /// Critical / high risk: a major hazard.
+    /// Critical / high risk: a major hazard (重大事故隐患). Low and moderate are general
+    /// hazards (一般事故隐患).
     High,
 }
 
@@ -154,6 +227,9 @@ pub struct InspectionRecord {
     pub violation_counts: [u32; 3],
     /// Violations itemised.
     pub violations: Vec<Violation>,
+    /// For a re-inspection: the same agency's id of the inspection it follows up. A
+    /// re-inspection that passes closes that inspection's open hazards.
+    pub follow_up_of: Option<String>,
 }
 
 /// How severe a penalty is (DESIGN §5: minor → rectification notice; severe → suspension
@@ -203,6 +279,12 @@ pub struct AccidentReport {
     pub location: String,
     /// What happened (sensitive: may hold personal data).
     pub description: String,
+    /// The level (State Council Order 493 art. 3), a public field derived by the
+    /// recording agency; execution refuses one that [`AccidentLevel::classify`] disagrees
+    /// with.
+    pub level: AccidentLevel,
+    /// The investigating agency found the accident concealed (瞒报): R4 blacklists.
+    pub concealed: bool,
 }
 
 /// What a transaction records.
@@ -219,6 +301,28 @@ pub enum TxBody {
     Penalty(Penalty),
     /// See [`AccidentReport`].
     AccidentReport(AccidentReport),
+    /// See [`RectificationReport`].
+    RectificationReport(RectificationReport),
+    /// See [`PenaltyClearance`].
+    PenaltyClearance(PenaltyClearance),
+    /// See [`BlacklistAction`].
+    BlacklistAction(BlacklistAction),
+    /// See [`Correction`].
+    Correction(Correction),
+    /// See [`Appeal`].
+    Appeal(Appeal),
+    /// See [`AppealOutcome`].
+    AppealOutcome(AppealOutcome),
+    /// See [`OfficerAction`].
+    OfficerAction(OfficerAction),
+    /// See [`AssistanceRequest`].
+    AssistanceRequest(AssistanceRequest),
+    /// See [`AssistanceResponse`].
+    AssistanceResponse(AssistanceResponse),
+    /// See [`GovernanceProposal`].
+    GovernanceProposal(GovernanceProposal),
+    /// See [`GovernanceVote`].
+    GovernanceVote(GovernanceVote),
 }
 
 /// A record field that breaks a stateless bound.
@@ -255,6 +359,17 @@ fn enc<T: Serialize>(v: &T) -> Vec<u8> {
     crate::to_canonical(v)
 }
 
+fn nonempty(field: &'static str, s: &str) -> Result<(), FieldError> {
+    text(field, s)?;
+    if s.trim().is_empty() {
+        return Err(FieldError {
+            field,
+            why: "is blank".into(),
+        });
+    }
+    Ok(())
+}
+
 impl TxBody {
     /// The kind of this body.
     pub fn kind(&self) -> TxKind {
@@ -264,21 +379,44 @@ impl TxBody {
             TxBody::InspectionRecord(_) => TxKind::InspectionRecord,
             TxBody::Penalty(_) => TxKind::Penalty,
             TxBody::AccidentReport(_) => TxKind::AccidentReport,
+            TxBody::RectificationReport(_) => TxKind::RectificationReport,
+            TxBody::PenaltyClearance(_) => TxKind::PenaltyClearance,
+            TxBody::BlacklistAction(_) => TxKind::BlacklistAction,
+            TxBody::Correction(_) => TxKind::Correction,
+            TxBody::Appeal(_) => TxKind::Appeal,
+            TxBody::AppealOutcome(_) => TxKind::AppealOutcome,
+            TxBody::OfficerAction(_) => TxKind::OfficerAction,
+            TxBody::AssistanceRequest(_) => TxKind::AssistanceRequest,
+            TxBody::AssistanceResponse(_) => TxKind::AssistanceResponse,
+            TxBody::GovernanceProposal(_) => TxKind::GovernanceProposal,
+            TxBody::GovernanceVote(_) => TxKind::GovernanceVote,
         }
     }
 
-    /// The enterprise the record is about.
-    pub fn enterprise(&self) -> &EnterpriseId {
-        match self {
+    /// The enterprise the record is about; `None` for officer and governance records.
+    pub fn enterprise(&self) -> Option<&EnterpriseId> {
+        Some(match self {
             TxBody::EnterpriseRecord(r) => &r.enterprise,
             TxBody::LicenceDecision(r) => &r.enterprise,
             TxBody::InspectionRecord(r) => &r.enterprise,
             TxBody::Penalty(r) => &r.enterprise,
             TxBody::AccidentReport(r) => &r.enterprise,
-        }
+            TxBody::RectificationReport(r) => &r.enterprise,
+            TxBody::PenaltyClearance(r) => &r.enterprise,
+            TxBody::BlacklistAction(r) => &r.enterprise,
+            TxBody::Correction(r) => &r.enterprise,
+            TxBody::Appeal(r) => &r.enterprise,
+            TxBody::AppealOutcome(r) => &r.enterprise,
+            TxBody::AssistanceRequest(r) => &r.enterprise,
+            TxBody::AssistanceResponse(r) => &r.enterprise,
+            TxBody::OfficerAction(_)
+            | TxBody::GovernanceProposal(_)
+            | TxBody::GovernanceVote(_) => return None,
+        })
     }
 
-    /// Stateless bounds on text lengths and list sizes. Errors name the field.
+    /// Stateless bounds on text lengths and list sizes, and fields that must not be blank.
+    /// Errors name the field.
     pub fn check_bounds(&self) -> Result<(), FieldError> {
         match self {
             TxBody::EnterpriseRecord(r) => {
@@ -305,6 +443,7 @@ impl TxBody {
             TxBody::InspectionRecord(r) => {
                 text("inspection_id", &r.inspection_id)?;
                 text("inspection_type", &r.inspection_type)?;
+                text("follow_up_of", r.follow_up_of.as_deref().unwrap_or(""))?;
                 if r.score.is_some_and(|s| s > 100) {
                     return Err(FieldError {
                         field: "score",
@@ -329,6 +468,90 @@ impl TxBody {
                 text("location", &r.location)?;
                 text("description", &r.description)
             }
+            TxBody::RectificationReport(r) => {
+                nonempty("inspection_id", &r.inspection_id)?;
+                list("codes", &r.codes)?;
+                r.codes.iter().try_for_each(|c| text("codes", c))?;
+                text("description", &r.description)
+            }
+            TxBody::PenaltyClearance(r) => {
+                nonempty("case_id", &r.case_id)?;
+                text("reason", &r.reason)
+            }
+            TxBody::BlacklistAction(r) => nonempty("reason", &r.reason),
+            TxBody::Correction(r) => {
+                nonempty("reason", &r.reason)?;
+                match &r.action {
+                    CorrectionAction::Amend(body) => {
+                        if matches!(**body, TxBody::Correction(_)) {
+                            return Err(FieldError {
+                                field: "action",
+                                why: "a correction cannot amend into a correction".into(),
+                            });
+                        }
+                        body.check_bounds()
+                    }
+                    CorrectionAction::Withdraw => Ok(()),
+                }
+            }
+            TxBody::Appeal(r) => {
+                nonempty("appeal_id", &r.appeal_id)?;
+                if let AppealTarget::Licence(n) = &r.target {
+                    nonempty("target", n)?;
+                }
+                text("grounds", &r.grounds)
+            }
+            TxBody::AppealOutcome(r) => {
+                nonempty("appeal_id", &r.appeal_id)?;
+                text("reason", &r.reason)
+            }
+            TxBody::OfficerAction(r) => text("name", &r.name),
+            TxBody::AssistanceRequest(r) => {
+                nonempty("request_id", &r.request_id)?;
+                nonempty("to_agency", &r.to_agency)?;
+                nonempty("subject", &r.subject)?;
+                if r.due_in_hours == Some(0) {
+                    return Err(FieldError {
+                        field: "due_in_hours",
+                        why: "is zero".into(),
+                    });
+                }
+                Ok(())
+            }
+            TxBody::AssistanceResponse(r) => {
+                nonempty("from_agency", &r.from_agency)?;
+                nonempty("request_id", &r.request_id)?;
+                nonempty("answer", &r.answer)
+            }
+            TxBody::GovernanceProposal(r) => {
+                nonempty("proposal_id", &r.proposal_id)?;
+                text("reason", &r.reason)?;
+                match &r.action {
+                    GovernanceAction::AddAgency { id, name, role, .. } => {
+                        nonempty("id", id)?;
+                        text("name", name)?;
+                        nonempty("role", role)
+                    }
+                    GovernanceAction::RemoveAgency { id } => nonempty("id", id),
+                    GovernanceAction::SetRuleParam { name, value } => {
+                        nonempty("name", name)?;
+                        text("value", value)
+                    }
+                    GovernanceAction::DeployPolicy(p) => {
+                        nonempty("name", &p.name)?;
+                        nonempty("source", &p.source)?;
+                        list("applies_to", &p.applies_to)?;
+                        list("tests", &p.tests)?;
+                        for t in &p.tests {
+                            text("tests", &t.input_json)?;
+                            text("tests", &t.data_json)?;
+                        }
+                        Ok(())
+                    }
+                    GovernanceAction::RetirePolicy { name } => nonempty("name", name),
+                }
+            }
+            TxBody::GovernanceVote(r) => nonempty("proposal_id", &r.proposal_id),
         }
     }
 
@@ -336,49 +559,115 @@ impl TxBody {
     /// field commitment (DESIGN §4). The first field is always `type`.
     pub fn fields(&self) -> Vec<(&'static str, Vec<u8>)> {
         let mut f: Vec<(&'static str, Vec<u8>)> = vec![("type", enc(&self.kind()))];
+        let mut push = |name: &'static str, bytes: Vec<u8>| f.push((name, bytes));
         match self {
             TxBody::EnterpriseRecord(r) => {
-                f.push(("enterprise", enc(&r.enterprise)));
-                f.push(("name", enc(&r.name)));
-                f.push(("address", enc(&r.address)));
-                f.push(("linked_ids", enc(&r.linked_ids)));
+                push("enterprise", enc(&r.enterprise));
+                push("name", enc(&r.name));
+                push("address", enc(&r.address));
+                push("linked_ids", enc(&r.linked_ids));
             }
             TxBody::LicenceDecision(r) => {
-                f.push(("enterprise", enc(&r.enterprise)));
-                f.push(("licence_number", enc(&r.licence_number)));
-                f.push(("licence_type", enc(&r.licence_type)));
-                f.push(("kind", enc(&r.kind)));
-                f.push(("valid_from", enc(&r.valid_from)));
-                f.push(("valid_until", enc(&r.valid_until)));
-                f.push(("industry", enc(&r.industry)));
-                f.push(("reason", enc(&r.reason)));
+                push("enterprise", enc(&r.enterprise));
+                push("licence_number", enc(&r.licence_number));
+                push("licence_type", enc(&r.licence_type));
+                push("kind", enc(&r.kind));
+                push("valid_from", enc(&r.valid_from));
+                push("valid_until", enc(&r.valid_until));
+                push("industry", enc(&r.industry));
+                push("reason", enc(&r.reason));
+                push("applied_at", enc(&r.applied_at));
             }
             TxBody::InspectionRecord(r) => {
-                f.push(("enterprise", enc(&r.enterprise)));
-                f.push(("inspection_id", enc(&r.inspection_id)));
-                f.push(("inspection_type", enc(&r.inspection_type)));
-                f.push(("outcome", enc(&r.outcome)));
-                f.push(("score", enc(&r.score)));
-                f.push(("violation_counts", enc(&r.violation_counts)));
-                f.push(("violations", enc(&r.violations)));
+                push("enterprise", enc(&r.enterprise));
+                push("inspection_id", enc(&r.inspection_id));
+                push("inspection_type", enc(&r.inspection_type));
+                push("outcome", enc(&r.outcome));
+                push("score", enc(&r.score));
+                push("violation_counts", enc(&r.violation_counts));
+                push("violations", enc(&r.violations));
+                push("follow_up_of", enc(&r.follow_up_of));
             }
             TxBody::Penalty(r) => {
-                f.push(("enterprise", enc(&r.enterprise)));
-                f.push(("case_id", enc(&r.case_id)));
-                f.push(("grade", enc(&r.grade)));
-                f.push(("kind", enc(&r.kind)));
-                f.push(("amount_minor", enc(&r.amount_minor)));
-                f.push(("reason", enc(&r.reason)));
+                push("enterprise", enc(&r.enterprise));
+                push("case_id", enc(&r.case_id));
+                push("grade", enc(&r.grade));
+                push("kind", enc(&r.kind));
+                push("amount_minor", enc(&r.amount_minor));
+                push("reason", enc(&r.reason));
             }
             TxBody::AccidentReport(r) => {
-                f.push(("enterprise", enc(&r.enterprise)));
-                f.push(("report_id", enc(&r.report_id)));
-                f.push(("category", enc(&r.category)));
-                f.push(("deaths", enc(&r.deaths)));
-                f.push(("serious_injuries", enc(&r.serious_injuries)));
-                f.push(("direct_loss_minor", enc(&r.direct_loss_minor)));
-                f.push(("location", enc(&r.location)));
-                f.push(("description", enc(&r.description)));
+                push("enterprise", enc(&r.enterprise));
+                push("report_id", enc(&r.report_id));
+                push("category", enc(&r.category));
+                push("deaths", enc(&r.deaths));
+                push("serious_injuries", enc(&r.serious_injuries));
+                push("direct_loss_minor", enc(&r.direct_loss_minor));
+                push("location", enc(&r.location));
+                push("description", enc(&r.description));
+                push("level", enc(&r.level));
+                push("concealed", enc(&r.concealed));
+            }
+            TxBody::RectificationReport(r) => {
+                push("enterprise", enc(&r.enterprise));
+                push("inspection_id", enc(&r.inspection_id));
+                push("codes", enc(&r.codes));
+                push("description", enc(&r.description));
+            }
+            TxBody::PenaltyClearance(r) => {
+                push("enterprise", enc(&r.enterprise));
+                push("case_id", enc(&r.case_id));
+                push("reason", enc(&r.reason));
+            }
+            TxBody::BlacklistAction(r) => {
+                push("enterprise", enc(&r.enterprise));
+                push("action", enc(&r.action));
+                push("reason", enc(&r.reason));
+            }
+            TxBody::Correction(r) => {
+                push("enterprise", enc(&r.enterprise));
+                push("target", enc(&r.target));
+                push("action", enc(&r.action));
+                push("reason", enc(&r.reason));
+            }
+            TxBody::Appeal(r) => {
+                push("enterprise", enc(&r.enterprise));
+                push("appeal_id", enc(&r.appeal_id));
+                push("target", enc(&r.target));
+                push("grounds", enc(&r.grounds));
+            }
+            TxBody::AppealOutcome(r) => {
+                push("enterprise", enc(&r.enterprise));
+                push("appeal_id", enc(&r.appeal_id));
+                push("verdict", enc(&r.verdict));
+                push("reason", enc(&r.reason));
+            }
+            TxBody::OfficerAction(r) => {
+                push("officer", enc(&r.officer));
+                push("action", enc(&r.action));
+                push("name", enc(&r.name));
+            }
+            TxBody::AssistanceRequest(r) => {
+                push("request_id", enc(&r.request_id));
+                push("to_agency", enc(&r.to_agency));
+                push("enterprise", enc(&r.enterprise));
+                push("subject", enc(&r.subject));
+                push("due_in_hours", enc(&r.due_in_hours));
+            }
+            TxBody::AssistanceResponse(r) => {
+                push("from_agency", enc(&r.from_agency));
+                push("request_id", enc(&r.request_id));
+                push("enterprise", enc(&r.enterprise));
+                push("answer", enc(&r.answer));
+            }
+            TxBody::GovernanceProposal(r) => {
+                push("proposal_id", enc(&r.proposal_id));
+                push("action", enc(&r.action));
+                push("reason", enc(&r.reason));
+            }
+            TxBody::GovernanceVote(r) => {
+                push("proposal_id", enc(&r.proposal_id));
+                push("approve", enc(&r.approve));
             }
         }
         f

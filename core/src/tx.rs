@@ -161,19 +161,20 @@ impl TxPayload {
         }
     }
 
-    /// The transaction id.
+    /// The transaction id: the hash of chain id, sequence, `effective_at` and `field_root`
+    /// ([`crate::envelope::tx_id`]); body and salts are bound through `field_root`.
     pub fn id(&self) -> TxId {
-        Domain::Transaction.hash(&to_canonical(self))
+        crate::envelope::tx_id(
+            &self.chain_id,
+            self.sequence,
+            self.effective_at,
+            &self.field_root,
+        )
     }
 }
 
 fn signing_bytes(chain_id: &str, id: &TxId) -> Vec<u8> {
-    let mut m = Vec::with_capacity(TX_SIGNING_DOMAIN.len() + chain_id.len() + 33);
-    m.extend_from_slice(TX_SIGNING_DOMAIN);
-    m.push(chain_id.len() as u8);
-    m.extend_from_slice(chain_id.as_bytes());
-    m.extend_from_slice(&id.0);
-    m
+    crate::envelope::signing_bytes(chain_id, id)
 }
 
 impl Transaction {

@@ -10,7 +10,7 @@ use crate::node::Shared;
 use safeledger_client::proto::{self, ledger_server};
 use safeledger_core::encoding::{from_canonical_bounded, to_canonical};
 use safeledger_core::ids::EnterpriseId;
-use safeledger_core::limits::{MAX_BATCH_TXS, MAX_TX_BYTES};
+use safeledger_core::limits::{MAX_BATCH_TXS, MAX_RECORD_FIELDS, MAX_TX_BYTES};
 use safeledger_core::{Hash, PublicKey, Transaction};
 use std::net::SocketAddr;
 use std::sync::atomic::Ordering;
@@ -56,9 +56,19 @@ pub async fn serve(
         .max_decoding_message_size(MAX_GRPC_MESSAGE_BYTES)
         .max_encoding_message_size(MAX_GRPC_MESSAGE_BYTES);
     let incoming = tokio_stream::wrappers::TcpListenerStream::new(listener);
+    let (health, health_svc) = tonic_health::server::health_reporter();
+    health
+        .set_serving::<ledger_server::LedgerServer<LedgerService>>()
+        .await;
+    let reflection = tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(proto::FILE_DESCRIPTOR_SET)
+        .build_v1()
+        .map_err(|e| anyhow::anyhow!("gRPC reflection: {e}"))?;
     let task = tokio::spawn(async move {
         if let Err(e) = tonic::transport::Server::builder()
             .concurrency_limit_per_connection(64)
+            .add_service(health_svc)
+            .add_service(reflection)
             .add_service(svc)
             .serve_with_incoming(incoming)
             .await
@@ -279,5 +289,136 @@ impl ledger_server::Ledger for LedgerService {
         let view = StoreView(&self.shared.store);
         let sequence = safeledger_contracts::last_sequence(&view, &PublicKey(k));
         Ok(Response::new(proto::GetSequenceReply { sequence }))
+    }
+
+    async fn get_view(
+        &self,
+        req: Request<proto::GetViewRequest>,
+    ) -> Result<Response<proto::GetViewReply>, Status> {
+        let req = req.into_inner();
+        let id = hash_arg(&req.tx_id, "tx_id")?;
+        if req.reveal.len() > MAX_RECORD_FIELDS {
+            return Err(Status::invalid_argument(format!(
+                "at most {MAX_RECORD_FIELDS} fields to reveal"
+            )));
+        }
+        let anchor = (req.anchor_tree_size > 0).then_some(req.anchor_tree_size);
+        let shared = self.shared.clone();
+        let view = tokio::task::spawn_blocking(move || {
+            crate::audit::view(&shared.store, &shared.genesis, &id, &req.reveal, anchor)
+        })
+        .await
+        .map_err(internal)?
+        .map_err(audit_status)?;
+        Ok(Response::new(proto::GetViewReply {
+            json: safeledger_core::view::encode(&view),
+        }))
+    }
+
+    async fn get_checkpoint(
+        &self,
+        req: Request<proto::GetCheckpointRequest>,
+    ) -> Result<Response<proto::GetCheckpointReply>, Status> {
+        let height = req.into_inner().height;
+        let cp = crate::audit::checkpoint(&self.shared.store, &self.shared.genesis, height)
+            .map_err(audit_status)?;
+        Ok(Response::new(proto::GetCheckpointReply {
+            json: safeledger_core::view::encode(&cp),
+        }))
+    }
+
+    async fn get_consistency_proof(
+        &self,
+        req: Request<proto::GetConsistencyProofRequest>,
+    ) -> Result<Response<proto::GetConsistencyProofReply>, Status> {
+        let req = req.into_inner();
+        let proof = crate::audit::consistency(&self.shared.store, req.first_size, req.second_size)
+            .map_err(audit_status)?;
+        Ok(Response::new(proto::GetConsistencyProofReply {
+            hashes: proof.iter().map(|h| h.0.to_vec()).collect(),
+        }))
+    }
+
+    async fn get_ledger_inclusion(
+        &self,
+        req: Request<proto::GetLedgerInclusionRequest>,
+    ) -> Result<Response<proto::GetLedgerInclusionReply>, Status> {
+        let req = req.into_inner();
+        let id = hash_arg(&req.tx_id, "tx_id")?;
+        let l = crate::audit::ledger_inclusion(&self.shared.store, &id, req.tree_size)
+            .map_err(audit_status)?;
+        Ok(Response::new(proto::GetLedgerInclusionReply {
+            index: l.index,
+            tree_size: l.tree_size,
+            hashes: l.proof.iter().map(|h| h.0.to_vec()).collect(),
+        }))
+    }
+
+    async fn query(
+        &self,
+        req: Request<proto::QueryRequest>,
+    ) -> Result<Response<proto::QueryReply>, Status> {
+        use safeledger_contracts::{assistance, query};
+        let req = req.into_inner();
+        let view = StoreView(&self.shared.store);
+        let now = self.shared.status.borrow().block_time;
+        let limit = match req.limit as usize {
+            0 => 100,
+            n => n.min(MAX_TIMELINE),
+        };
+        let enterprise = || {
+            EnterpriseId::parse(&req.enterprise_id)
+                .map_err(|e| Status::invalid_argument(e.to_string()))
+        };
+        let agency = || {
+            if self.shared.genesis.agency(&req.agency).is_none() {
+                return Err(Status::invalid_argument(format!(
+                    "agency {:?} is not in the genesis",
+                    req.agency
+                )));
+            }
+            Ok(req.agency.as_str())
+        };
+        let json = match req.kind.as_str() {
+            "assistance_open" => {
+                serde_json::to_value(assistance::open_requests(&view, agency()?, now))
+            }
+            "assistance_overdue" => {
+                serde_json::to_value(assistance::overdue_requests(&view, agency()?, now))
+            }
+            "inbox" => serde_json::to_value(query::inbox(&view, agency()?, 0, limit)),
+            "decisions" => {
+                serde_json::to_value(query::decisions(&view, &enterprise()?, &[], limit))
+            }
+            "timeline" => {
+                serde_json::to_value(query::cross_agency_timeline(&view, &enterprise()?, limit))
+            }
+            "assessment" => {
+                let params = safeledger_contracts::RuleParams::load(&view, &Default::default());
+                serde_json::to_value(query::assessment_at(&view, &enterprise()?, now, &params))
+            }
+            other => {
+                return Err(Status::invalid_argument(format!(
+                    "unknown query {other:?}: assistance_open, assistance_overdue, inbox, \
+                     decisions, timeline, assessment"
+                )))
+            }
+        }
+        .map_err(internal)?;
+        Ok(Response::new(proto::QueryReply {
+            json: json.to_string(),
+        }))
+    }
+}
+
+/// The gRPC status of an audit error.
+fn audit_status(e: crate::audit::AuditError) -> Status {
+    use crate::audit::AuditError as E;
+    match e {
+        E::NotFound(m) => Status::not_found(m),
+        E::NotYet(m) => Status::failed_precondition(m),
+        E::Unsupported(m) => Status::unimplemented(m),
+        E::Invalid(m) => Status::invalid_argument(m),
+        E::Store(e) => Status::internal(e.to_string()),
     }
 }

@@ -14,6 +14,7 @@ use safeledger_core::block::{tx_leaves, tx_root, CommitCertificate, Header, HEAD
 use safeledger_core::encoding::to_canonical;
 use safeledger_core::merkle::CompactRange;
 use safeledger_core::result::results_root;
+use safeledger_core::tx::field_root;
 use safeledger_core::{Block, Genesis, PublicKey, Timestamp, TxResult};
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex};
@@ -49,6 +50,18 @@ pub struct Ledger {
     mempool: Arc<Mutex<Mempool>>,
     me: PublicKey,
     officers: BTreeSet<PublicKey>,
+}
+
+/// True when `key` is a genesis officer or has an on-chain officer record.
+pub fn is_known_officer(
+    genesis_officers: &BTreeSet<PublicKey>,
+    store: &Store,
+    key: &PublicKey,
+) -> bool {
+    genesis_officers.contains(key)
+        || store
+            .state_get(&safeledger_contracts::keys::officer(key))
+            .is_some()
 }
 
 /// The tip before block 1.
@@ -97,9 +110,11 @@ impl Ledger {
         })
     }
 
-    /// True when `key` is a registered officer.
+    /// True when `key` was ever registered as an officer — in genesis or on chain (revoked
+    /// or not: execution refuses a revoked officer with R1-officer and records it). This
+    /// is the "known signer" of `valid(v)`: committed state of h−1 only, so deterministic.
     pub fn is_officer(&self, key: &PublicKey) -> bool {
-        self.officers.contains(key)
+        is_known_officer(&self.officers, &self.store, key)
     }
 
     /// The officer registry (for admission checks outside the ledger's lock).
@@ -178,6 +193,14 @@ impl Ledger {
                 if let Err(e) = tx.check_stateless(&self.genesis.chain_id) {
                     return bad(format!("transaction {id}: {e}"));
                 }
+            } else if field_root(&tx.payload.body, &tx.payload.field_salts).ok()
+                != Some(tx.payload.field_root)
+            {
+                // The id and leaf commit to the body only through field_root (core
+                // envelope.rs): a copy with the verified leaf but another body is refused.
+                return bad(format!(
+                    "transaction {id}: field_root does not match its fields"
+                ));
             }
             if let Some(s) = tx.signatures.iter().find(|s| !self.is_officer(&s.signer)) {
                 return bad(format!("transaction {id}: unknown signer {}", s.signer));

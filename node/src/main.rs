@@ -64,6 +64,16 @@ enum Cmd {
         /// Chain id.
         #[arg(long, default_value = home::DEFAULT_CHAIN_ID)]
         chain_id: String,
+        /// Fixed IP addresses of the four nodes, comma-separated (containers); by default
+        /// 127.0.0.1 with free ports.
+        #[arg(long, value_delimiter = ',')]
+        hosts: Option<Vec<String>>,
+        /// p2p port on each host (with --hosts).
+        #[arg(long, default_value_t = 26656)]
+        p2p_port: u16,
+        /// gRPC port on each host (with --hosts).
+        #[arg(long, default_value_t = 50051)]
+        grpc_port: u16,
     },
     /// Run a node.
     Node {
@@ -82,6 +92,24 @@ enum Cmd {
         #[command(subcommand)]
         cmd: EnterpriseCmd,
     },
+    /// Rule-contract queries: assistance_open / assistance_overdue / inbox (--agency),
+    /// decisions / timeline / assessment (--enterprise).
+    Query {
+        /// What to ask.
+        #[arg(value_parser = ["assistance_open", "assistance_overdue", "inbox", "decisions", "timeline", "assessment"])]
+        kind: String,
+        /// The agency (assistance and inbox queries).
+        #[arg(long, default_value = "")]
+        agency: String,
+        /// The enterprise id (decisions, timeline, assessment).
+        #[arg(long, default_value = "")]
+        enterprise: String,
+        /// Most entries.
+        #[arg(long, default_value_t = 100)]
+        limit: u32,
+        #[command(flatten)]
+        target: Target,
+    },
     /// Blocks.
     Block {
         #[command(subcommand)]
@@ -99,6 +127,11 @@ enum Cmd {
         #[arg(long)]
         limit: Option<usize>,
     },
+    /// Auditors: desensitized views, offline verification, checkpoints, consistency.
+    Audit {
+        #[command(subcommand)]
+        cmd: AuditCmd,
+    },
     /// The main job: a four-agency network on loopback importing all of data/.
     Demo {
         /// Network directory to create (a fresh temporary directory by default).
@@ -114,6 +147,23 @@ enum Cmd {
         #[arg(long)]
         keep_running: bool,
     },
+    /// Run the deterministic consensus simulation (many seeds); exits non-zero on any
+    /// violated property, printing SEED=<n> for each.
+    Sim(SimArgs),
+}
+
+/// Arguments of `safeledger sim`.
+#[derive(Args)]
+struct SimArgs {
+    /// How many seeds to run.
+    #[arg(long, default_value_t = 100)]
+    seeds: u64,
+    /// Validators in every run (by default each seed chooses 4 to 7).
+    #[arg(long, value_parser = clap::value_parser!(u16).range(1..=64))]
+    validators: Option<u16>,
+    /// The first seed.
+    #[arg(long, default_value_t = 0)]
+    start_seed: u64,
 }
 
 #[derive(Subcommand)]
@@ -126,6 +176,13 @@ enum NodeCmd {
         /// The agency whose node this is.
         #[arg(long)]
         agency: String,
+        /// Serve /healthz and Prometheus /metrics over HTTP here (e.g. 0.0.0.0:9100).
+        #[arg(long, env = "SAFELEDGER_METRICS_ADDR")]
+        metrics_addr: Option<std::net::SocketAddr>,
+        /// Log filter (tracing EnvFilter syntax, e.g. `info` or `debug,libp2p=warn`);
+        /// RUST_LOG is used when this is not given.
+        #[arg(long, env = "SAFELEDGER_LOG")]
+        log_level: Option<String>,
     },
 }
 
@@ -183,6 +240,64 @@ enum BlockCmd {
     },
 }
 
+#[derive(Subcommand)]
+enum AuditCmd {
+    /// Fetch a view of a committed transaction revealing some fields; the others are shown
+    /// as digests. Verified against genesis before writing when --home is given.
+    View {
+        /// Transaction id (hex).
+        #[arg(long)]
+        tx: String,
+        /// Fields to reveal, comma-separated (the record type is always revealed).
+        #[arg(long, value_delimiter = ',')]
+        reveal: Vec<String>,
+        /// Where to write the view.
+        #[arg(long)]
+        out: PathBuf,
+        /// Also prove the transaction in the ledger tree of this checkpoint.
+        #[arg(long)]
+        anchor: Option<PathBuf>,
+        #[command(flatten)]
+        target: Target,
+    },
+    /// Verify a view offline against a genesis file: exit 0 when valid, otherwise exit 1
+    /// naming the first element that failed.
+    Verify {
+        /// The view file.
+        view: PathBuf,
+        /// The genesis file, the only thing trusted.
+        #[arg(long)]
+        genesis: PathBuf,
+        /// A checkpoint to trust as well (verified from genesis first).
+        #[arg(long)]
+        checkpoint: Option<PathBuf>,
+    },
+    /// Fetch a checkpoint: a certified header with its commit certificate.
+    Checkpoint {
+        /// Height (the latest when omitted).
+        #[arg(long)]
+        height: Option<u64>,
+        /// Where to write it (printed when omitted).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        #[command(flatten)]
+        target: Target,
+    },
+    /// Fetch and verify the consistency proof between two checkpoints' ledgers.
+    Consistency {
+        /// The older checkpoint file.
+        old: PathBuf,
+        /// The newer checkpoint file.
+        new: PathBuf,
+        /// Verify both checkpoints from this genesis file (the network directory's by
+        /// default with --home).
+        #[arg(long)]
+        genesis: Option<PathBuf>,
+        #[command(flatten)]
+        target: Target,
+    },
+}
+
 fn print_json(v: &impl serde::Serialize) -> anyhow::Result<()> {
     println!("{}", serde_json::to_string_pretty(v)?);
     Ok(())
@@ -207,9 +322,11 @@ fn outcome_text(o: &Outcome) -> String {
     }
 }
 
-fn init_tracing() {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,libp2p_gossipsub=error"));
+fn init_tracing(level: Option<&str>) {
+    let filter = level
+        .and_then(|l| tracing_subscriber::EnvFilter::try_new(l).ok())
+        .or_else(|| tracing_subscriber::EnvFilter::try_from_default_env().ok())
+        .unwrap_or_else(|| tracing_subscriber::EnvFilter::new("info,libp2p_gossipsub=error"));
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
@@ -229,8 +346,22 @@ async fn main() -> std::process::ExitCode {
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.cmd {
-        Cmd::Init { dir, chain_id } => {
-            let h = home::init(&dir, &chain_id)?;
+        Cmd::Init {
+            dir,
+            chain_id,
+            hosts,
+            p2p_port,
+            grpc_port,
+        } => {
+            let h = home::init_with(
+                &dir,
+                &chain_id,
+                &home::Addressing {
+                    hosts,
+                    p2p_port,
+                    grpc_port,
+                },
+            )?;
             println!(
                 "created network {} in {}",
                 h.genesis.chain_id,
@@ -245,9 +376,15 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             );
         }
         Cmd::Node {
-            cmd: NodeCmd::Start { home, agency },
+            cmd:
+                NodeCmd::Start {
+                    home,
+                    agency,
+                    metrics_addr,
+                    log_level,
+                },
         } => {
-            init_tracing();
+            init_tracing(log_level.as_deref());
             let h = home::Home::load(&home)?;
             let a = h
                 .genesis
@@ -266,6 +403,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 data_dir: h.agency_dir(&agency).join("data"),
                 p2p_listen: a.p2p_addr.clone(),
                 grpc_listen: grpc,
+                metrics_listen: metrics_addr,
             };
             let mut node = safeledger_node::node::start(config).await?;
             tokio::select! {
@@ -368,6 +506,19 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let v = target.client()?.enterprise(&id, timeline).await?;
             print_json(&v)?;
         }
+        Cmd::Query {
+            kind,
+            agency,
+            enterprise,
+            limit,
+            target,
+        } => {
+            let v = target
+                .client()?
+                .query(&kind, &agency, &enterprise, limit)
+                .await?;
+            print_json(&v)?;
+        }
         Cmd::Block {
             cmd: BlockCmd::Show { height, target },
         } => {
@@ -434,6 +585,62 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 plan.rejected.len()
             );
         }
+        Cmd::Audit { cmd } => {
+            use safeledger_client::audit::cli as audit;
+            let endpoints_of =
+                |t: &Target| -> anyhow::Result<(Vec<String>, Option<safeledger_core::Genesis>)> {
+                    match (&t.node, &t.home) {
+                        (Some(n), _) => Ok((vec![n.clone()], None)),
+                        (None, Some(h)) => {
+                            let h = home::Home::load(h)?;
+                            Ok((h.endpoints(), Some(h.genesis)))
+                        }
+                        (None, None) => {
+                            bail!("say which node to ask: --node <URL> or --home <DIR>")
+                        }
+                    }
+                };
+            match cmd {
+                AuditCmd::View {
+                    tx,
+                    reveal,
+                    out,
+                    anchor,
+                    target,
+                } => {
+                    let (eps, g) = endpoints_of(&target)?;
+                    audit::view(eps, g.as_ref(), &tx, &reveal, &out, anchor.as_deref()).await?;
+                }
+                AuditCmd::Verify {
+                    view,
+                    genesis,
+                    checkpoint,
+                } => {
+                    audit::verify(&view, &genesis, checkpoint.as_deref())?;
+                }
+                AuditCmd::Checkpoint {
+                    height,
+                    out,
+                    target,
+                } => {
+                    let (eps, g) = endpoints_of(&target)?;
+                    audit::checkpoint(eps, g.as_ref(), height.unwrap_or(0), out.as_deref()).await?;
+                }
+                AuditCmd::Consistency {
+                    old,
+                    new,
+                    genesis,
+                    target,
+                } => {
+                    let (eps, g) = endpoints_of(&target)?;
+                    let g = match genesis {
+                        Some(p) => Some(audit::load_genesis(&p)?),
+                        None => g,
+                    };
+                    audit::consistency(eps, g.as_ref(), &old, &new).await?;
+                }
+            }
+        }
         Cmd::Demo {
             dir,
             data,
@@ -453,6 +660,37 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 keep_running,
             })
             .await?;
+        }
+        Cmd::Sim(a) => {
+            let started = std::time::Instant::now();
+            let (mut failed, mut heights, mut sim_ms) = (0u64, 0u64, 0u64);
+            for seed in a.start_seed..a.start_seed.saturating_add(a.seeds) {
+                let r = match a.validators {
+                    Some(n) => safeledger_node::sim::run_seed_with(seed, n.into()),
+                    None => safeledger_node::sim::run_seed(seed),
+                };
+                match r {
+                    Ok(r) => (heights, sim_ms) = (heights + r.heights, sim_ms + r.sim_ms),
+                    Err(f) => {
+                        failed += 1;
+                        let v = a.validators.map(|n| format!(" --validators {n}"));
+                        println!("{f}");
+                        println!(
+                            "  replay: safeledger sim --seeds 1 --start-seed {seed}{}",
+                            v.unwrap_or_default()
+                        );
+                    }
+                }
+            }
+            println!(
+                "{} seeds, {failed} failed: {heights} heights decided, {} s simulated, in {:.1} s",
+                a.seeds,
+                sim_ms / 1_000,
+                started.elapsed().as_secs_f64()
+            );
+            if failed > 0 {
+                bail!("{failed} seeds violated a property");
+            }
         }
     }
     Ok(())

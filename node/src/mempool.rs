@@ -24,7 +24,7 @@ pub enum AdmitError {
     /// Failed a stateless check.
     #[error(transparent)]
     Invalid(#[from] TxError),
-    /// The signer is not a registered officer.
+    /// The signer is not a registered officer (or was revoked).
     #[error("signer {0} is not a registered officer")]
     UnknownSigner(PublicKey),
     /// Sequence not above the signer's last committed one.
@@ -41,6 +41,19 @@ pub enum AdmitError {
     /// Pool full.
     #[error("mempool full ({0} transactions or {1} bytes)")]
     Full(usize, usize),
+}
+
+impl AdmitError {
+    /// A short stable name of the refusal, for metrics (`admission_<kind>`).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            AdmitError::Invalid(_) => "admission_invalid",
+            AdmitError::UnknownSigner(_) => "admission_unknown_signer",
+            AdmitError::StaleSequence { .. } => "admission_stale_sequence",
+            AdmitError::Committed => "admission_already_committed",
+            AdmitError::Full(..) => "admission_mempool_full",
+        }
+    }
 }
 
 /// The pool.

@@ -60,6 +60,8 @@ pub struct NodeConfig {
     pub p2p_listen: String,
     /// gRPC listen address.
     pub grpc_listen: SocketAddr,
+    /// Where to serve `/healthz` and `/metrics` over HTTP (none: not served).
+    pub metrics_listen: Option<SocketAddr>,
 }
 
 /// A snapshot of the node's progress, for the API.
@@ -101,6 +103,10 @@ pub struct Shared {
     pub net: NetworkHandle,
     /// Signalled when transactions are admitted.
     pub txs_arrived: Notify,
+    /// Prometheus metrics.
+    pub metrics: Arc<crate::ops::Metrics>,
+    /// The officer registry (genesis and on-chain), for admission.
+    pub registry: safeledger_contracts::Registry,
 }
 
 impl Shared {
@@ -122,12 +128,21 @@ impl Shared {
                 let r = pool.admit(
                     tx.clone(),
                     &self.genesis.chain_id,
-                    |k| self.officers.contains(k),
+                    |k| {
+                        crate::ledger::is_known_officer(&self.officers, &self.store, k)
+                            && self.registry.officer_agency(&view, k).is_ok()
+                    },
                     |k| safeledger_contracts::last_sequence(&view, k),
                     |id| matches!(self.store.tx_location(id), Ok(Some(_))),
                 );
-                if matches!(r, Ok(true)) {
-                    fresh.push(tx);
+                match &r {
+                    Ok(true) => fresh.push(tx),
+                    Ok(false) => {}
+                    Err(e) => self
+                        .metrics
+                        .txs_rejected
+                        .with_label_values(&[e.kind()])
+                        .inc(),
                 }
                 out.push((id, r));
             }
@@ -177,6 +192,9 @@ pub struct RunningNode {
     pub shared: Arc<Shared>,
     /// The gRPC address actually bound.
     pub grpc_addr: SocketAddr,
+    /// The metrics/health HTTP address actually bound, if served.
+    pub metrics_addr: Option<SocketAddr>,
+    ops: Option<tokio::task::JoinHandle<()>>,
     stop: watch::Sender<bool>,
     driver: tokio::task::JoinHandle<anyhow::Result<()>>,
     grpc: tokio::task::JoinHandle<()>,
@@ -190,6 +208,10 @@ impl RunningNode {
         let r = self.driver.await;
         self.grpc.abort();
         let _ = self.grpc.await;
+        if let Some(ops) = self.ops {
+            ops.abort();
+            let _ = ops.await;
+        }
         let _ = self.shared.store_flush();
         match r {
             Ok(x) => x,
@@ -275,7 +297,18 @@ pub async fn start(config: NodeConfig) -> anyhow::Result<RunningNode> {
         peers: AtomicU32::new(0),
         net: net.clone(),
         txs_arrived: Notify::new(),
+        metrics: Arc::new(crate::ops::Metrics::new()),
+        registry: safeledger_contracts::Executor::new(&config.genesis)
+            .registry()
+            .clone(),
     });
+    let (metrics_addr, ops) = match config.metrics_listen {
+        Some(addr) => {
+            let (a, t) = crate::ops::serve_http(shared.metrics.clone(), addr).await?;
+            (Some(a), Some(t))
+        }
+        None => (None, None),
+    };
 
     let (grpc_addr, grpc) = crate::grpc::serve(shared.clone(), config.grpc_listen).await?;
     let (stop_tx, stop_rx) = watch::channel(false);
@@ -306,11 +339,21 @@ pub async fn start(config: NodeConfig) -> anyhow::Result<RunningNode> {
         height_started: Instant::now(),
         next_height_at: None,
     };
-    let driver = tokio::spawn(driver.run(net_rx, stop_rx));
+    let metrics = shared.metrics.clone();
+    let driver = tokio::spawn(async move {
+        let r = driver.run(net_rx, stop_rx).await;
+        metrics.driver_alive.store(false, Ordering::Relaxed);
+        if let Err(e) = &r {
+            tracing::error!(error = %format!("{e:#}"), "node stopped");
+        }
+        r
+    });
     tracing::info!(agency = %config.agency, grpc = %grpc_addr, p2p = %config.p2p_listen, "node started");
     Ok(RunningNode {
         shared,
         grpc_addr,
+        metrics_addr,
+        ops,
         stop: stop_tx,
         driver,
         grpc,
@@ -417,6 +460,12 @@ impl Driver {
 
     fn publish_status(&self) {
         let t = &self.ledger.tip;
+        let m = &self.shared.metrics;
+        m.height.set(t.height as i64);
+        if let Ok(pool) = self.shared.mempool.lock() {
+            m.mempool_txs.set(pool.len() as i64);
+            m.mempool_bytes.set(pool.bytes() as i64);
+        }
         let _ = self.status_tx.send(NodeStatus {
             height: t.height,
             block_hash: t.block_hash,
@@ -462,11 +511,13 @@ impl Driver {
                 Effect::Decide(block, cert) => {
                     self.commit(&block, &cert)?;
                 }
+                Effect::Evidence(e) => tracing::warn!(?e, "double-sign evidence"),
             }
         }
         self.shared
             .round
             .store(self.core.round(), Ordering::Relaxed);
+        self.shared.metrics.round.set(self.core.round() as i64);
         Ok(())
     }
 
@@ -482,10 +533,11 @@ impl Driver {
             .ledger
             .commit(block, cert)
             .with_context(|| format!("committing block {h}"))?;
-        let refused = results
-            .iter()
-            .filter(|r| !matches!(r.outcome, safeledger_core::Outcome::Accepted))
-            .count();
+        self.shared
+            .metrics
+            .commit_latency
+            .observe(self.height_started.elapsed().as_secs_f64());
+        let refused = self.count_results(&results);
         tracing::info!(
             height = h,
             round = cert.round,
@@ -508,6 +560,22 @@ impl Driver {
         };
         self.next_height_at = Some(Instant::now() + wait);
         Ok(())
+    }
+
+    /// Counts committed transactions and rule refusals in the metrics; returns refusals.
+    fn count_results(&self, results: &[safeledger_core::TxResult]) -> usize {
+        let m = &self.shared.metrics;
+        m.txs_committed.inc_by(results.len() as u64);
+        let mut refused = 0;
+        for r in results {
+            if let safeledger_core::Outcome::Refused { rule, .. } = &r.outcome {
+                refused += 1;
+                m.txs_rejected
+                    .with_label_values(&[&format!("rule_{rule}")])
+                    .inc();
+            }
+        }
+        refused
     }
 
     fn start_next_height(&mut self, timeouts: &mpsc::Sender<Timeout>) -> anyhow::Result<()> {
@@ -570,6 +638,7 @@ impl Driver {
             }
             NetEvent::PeerConnected(k) => {
                 let n = self.shared.peers.fetch_add(1, Ordering::Relaxed) + 1;
+                self.shared.metrics.peers.set(n as i64);
                 tracing::info!(peer = %k.to_hex()[..8].to_string(), peers = n, "peer connected");
             }
             NetEvent::PeerDisconnected(k) => {
@@ -579,6 +648,10 @@ impl Driver {
                     .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| {
                         Some(n.saturating_sub(1))
                     });
+                self.shared
+                    .metrics
+                    .peers
+                    .set(self.shared.peers.load(Ordering::Relaxed) as i64);
                 tracing::info!(peer = %k.to_hex()[..8].to_string(), "peer disconnected");
             }
         }
@@ -797,9 +870,12 @@ impl Driver {
                         self.ban(p, &format!("invalid block: {e}"));
                         break;
                     }
-                    self.ledger
+                    let results = self
+                        .ledger
                         .commit(&block, &cert)
                         .with_context(|| format!("committing synced block {h}"))?;
+                    self.count_results(&results);
+                    self.shared.metrics.blocks_synced.inc();
                     applied += 1;
                 }
                 if applied > 0 {

@@ -4,7 +4,9 @@
 //!
 //! Keys: `b/<height BE>` block, `c/<height BE>` certificate, `r/<height BE>` results,
 //! `t/<tx id>` → (height, index), `s/<contract key>` → contract state value, `m/tip` →
-//! [`Tip`]. Values are canonical encodings (core::encoding).
+//! [`Tip`], `l/<level u8><index BE>` → the 32-byte root of a completed perfect subtree of the
+//! ledger tree (level 0: the leaf hash of ledger index `index`), for RFC 9162 inclusion and
+//! consistency proofs. Values are canonical encodings (core::encoding), tree nodes raw.
 
 use safeledger_core::block::CommitCertificate;
 use safeledger_core::encoding::{from_canonical, to_canonical};
@@ -65,6 +67,13 @@ pub struct Store {
 fn hkey(prefix: &[u8], h: u64) -> Vec<u8> {
     let mut k = prefix.to_vec();
     k.extend_from_slice(&h.to_be_bytes());
+    k
+}
+
+fn lkey(level: u8, index: u64) -> Vec<u8> {
+    let mut k = b"l/".to_vec();
+    k.push(level);
+    k.extend_from_slice(&index.to_be_bytes());
     k
 }
 
@@ -134,6 +143,20 @@ impl Store {
         self.get(&k)
     }
 
+    /// A stored node of the ledger tree (see the module docs), if stored.
+    pub fn ledger_node(&self, level: u8, index: u64) -> Result<Option<Hash>, StoreError> {
+        let k = lkey(level, index);
+        match self.db.get(&k)? {
+            None => Ok(None),
+            Some(v) => <[u8; 32]>::try_from(v.as_ref())
+                .map(|a| Some(Hash(a)))
+                .map_err(|_| StoreError::Corrupt {
+                    key: format!("l/{level}/{index}"),
+                    why: format!("{} bytes, not 32", v.len()),
+                }),
+        }
+    }
+
     /// A contract state value.
     pub fn state_get(&self, key: &[u8]) -> Option<Vec<u8>> {
         let mut k = b"s/".to_vec();
@@ -174,6 +197,19 @@ impl Store {
                 Some(v) => batch.insert(k, v.clone()),
                 None => batch.remove(k),
             }
+        }
+        // Ledger-tree nodes completed by this block's leaves, from the previous tip's range.
+        let mut range = self.tip()?.map(|t| t.ledger).unwrap_or_default();
+        for leaf in safeledger_core::block::tx_leaves(&block.txs) {
+            for n in range.append_nodes(leaf) {
+                batch.insert(lkey(n.level, n.index), n.hash.0.to_vec());
+            }
+        }
+        if range != tip.ledger {
+            tracing::warn!(
+                height = h,
+                "ledger tree nodes do not continue the stored tip"
+            );
         }
         batch.insert(b"m/tip".to_vec(), to_canonical(tip));
         self.db.apply_batch(batch)?;

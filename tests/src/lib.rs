@@ -53,6 +53,7 @@ impl Cluster {
                 .trim_start_matches("http://")
                 .parse()
                 .expect("grpc addr"),
+            metrics_listen: Some(([127, 0, 0, 1], 0).into()),
         }
     }
 

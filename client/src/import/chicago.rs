@@ -16,7 +16,10 @@
 //!   licence before its term; the reason marks it as a cancellation, not an enforcement
 //!   revocation. The data gives no revocation date: the revoke is effective at the latest
 //!   CDPH inspection date under that term (the last day the licence is known in use),
-//!   bounded to the term, else at the term start.
+//!   bounded to the term, else at the term start. For `REA` a third record follows, the
+//!   appeal against that revocation (appeal id `REA-<term>`, target the licence's latest
+//!   decision, by `chicago-bacp`); its outcome is not published;
+//! - no decision shows an application date (`applied_at` is `None`): the data has none.
 //!
 //! Repeated rows of an already planned term count as duplicates. Rows with blank BACP
 //! columns (no licence matched to the inspection) are rejected as `MissingId("ID")`.
@@ -38,7 +41,8 @@ use super::plan::{namespaced, Builder, Origin, SOURCES};
 use super::{ImportError, RejectReason, CHICAGO_BACP, CHICAGO_CDPH};
 use safeledger_core::ids::EnterpriseId;
 use safeledger_core::records::{
-    InspectionOutcome, InspectionRecord, LicenceDecision, LicenceDecisionKind, TxBody,
+    Appeal, AppealTarget, InspectionOutcome, InspectionRecord, LicenceDecision,
+    LicenceDecisionKind, TxBody,
 };
 use safeledger_core::Timestamp;
 use std::collections::{HashMap, HashSet};
@@ -243,6 +247,7 @@ fn plan_term(
             valid_until,
             industry: None,
             reason,
+            applied_at: None,
         })
     };
     b.push(
@@ -271,6 +276,18 @@ fn plan_term(
             at,
             decision(LicenceDecisionKind::Revoke, None, None, reason),
         );
+        if status == "REA" {
+            let appeal = TxBody::Appeal(Appeal {
+                enterprise: id.clone(),
+                appeal_id: format!("REA-{term}"),
+                target: AppealTarget::Licence(licence.to_string()),
+                grounds: format!(
+                    "BACP licence term {term}: revocation appealed (status REA); outcome not \
+                     published"
+                ),
+            });
+            b.push(origin, 2, CHICAGO_BACP, at, appeal);
+        }
     }
     let address = join_address(get("ADDRESS"), get("CITY"), get("STATE"), get("ZIP_CODE"));
     b.offer_enterprise(
@@ -330,6 +347,7 @@ fn parse_inspection(
             score: None,
             violation_counts,
             violations: Vec::new(),
+            follow_up_of: None,
         },
         name: get("DBA_Name").to_string(),
         address: join_address(get("Address"), get("City"), get("State"), get("Zip")),

@@ -15,8 +15,12 @@
 //! | `sf-restaurant-inspections` | `businesses_plus.csv`, `inspections_plus.csv`, `violations_plus.csv` | `sf-dph` | enterprises, inspections |
 //! | `osha-fatality-reports` | the three `fat*.csv` files | `us-osha` | accident reports, penalties |
 //!
+//! Before the records, a plan holds three governance items (line 0 of
+//! `policies/inspection_blocks_renewal.rego`) that deploy the demo's Rego policy
+//! ([`policy`]); they read no row.
+//!
 //! Invariants of a plan:
-//! - every data row read yields at least one item (an SF violation row: is itemised in,
+//! - every data row read yields at least one item (governance items come from no row) (an SF violation row: is itemised in,
 //!   or at least counted by, one inspection record), or exactly one [`RejectedRow`], or
 //!   is counted in [`ImportPlan::duplicates_skipped`] (a row repeating a record already
 //!   planned from an earlier row of the same file);
@@ -37,6 +41,7 @@ mod csvfile;
 mod dates;
 mod osha;
 mod plan;
+pub mod policy;
 mod sf;
 
 use safeledger_core::records::{TxBody, TxKind};
@@ -69,6 +74,55 @@ pub const AGENCIES: [(&str, &str, &str); 4] = [
         "accident_investigation",
     ),
 ];
+
+/// The demo's role table (R1): which transaction kinds each role of [`AGENCIES`] may
+/// submit. Every role manages its own officers, corrects its own records, decides appeals
+/// against them, exchanges assistance requests and takes part in governance.
+pub fn demo_roles() -> BTreeMap<String, Vec<TxKind>> {
+    let common = [
+        TxKind::EnterpriseRecord,
+        TxKind::Correction,
+        TxKind::AppealOutcome,
+        TxKind::OfficerAction,
+        TxKind::AssistanceRequest,
+        TxKind::AssistanceResponse,
+        TxKind::GovernanceProposal,
+        TxKind::GovernanceVote,
+    ];
+    let with = |extra: &[TxKind]| {
+        let mut v = common.to_vec();
+        v.extend_from_slice(extra);
+        v
+    };
+    let mut r = BTreeMap::new();
+    r.insert(
+        "licensing".to_string(),
+        with(&[
+            TxKind::LicenceDecision,
+            TxKind::Appeal,
+            TxKind::BlacklistAction,
+        ]),
+    );
+    r.insert(
+        "inspection".to_string(),
+        with(&[
+            TxKind::InspectionRecord,
+            TxKind::Penalty,
+            TxKind::RectificationReport,
+            TxKind::PenaltyClearance,
+        ]),
+    );
+    r.insert(
+        "accident_investigation".to_string(),
+        with(&[
+            TxKind::AccidentReport,
+            TxKind::Penalty,
+            TxKind::PenaltyClearance,
+            TxKind::BlacklistAction,
+        ]),
+    );
+    r
+}
 
 /// One record to submit, with where it came from.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -253,5 +307,11 @@ fn plan_with_limit(data_dir: &Path, limit: Option<usize>) -> Result<ImportPlan, 
     chicago::import(&data_dir.join(chicago::FOLDER), limit, &mut b)?;
     sf::import(&data_dir.join(sf::FOLDER), limit, &mut b)?;
     osha::import(&data_dir.join(osha::FOLDER), limit, &mut b)?;
-    Ok(b.finish())
+    let mut plan = b.finish();
+    if let Some(first) = plan.items.first().map(|i| i.effective_at) {
+        let mut items = policy::governance_items(first);
+        items.append(&mut plan.items);
+        plan.items = items;
+    }
+    Ok(plan)
 }

@@ -14,6 +14,8 @@
 //!   dropped; the 2016–2017 office suffix such as `.015` is kept), else `<file>:<line>`;
 //!   a report id already used by an earlier row is suffixed `-2`, `-3`, … so that ids
 //!   stay unique (some rows share an inspection number).
+//! - level: State Council Order 493 art. 3 of the deaths and serious injuries (no loss
+//!   figure is published); never found concealed (the data says nothing of it).
 //! - location: the employer text after its first comma (city, state, ZIP or street), or
 //!   `City, ST` in the 2017–2023 file.
 //!
@@ -43,7 +45,7 @@ use super::dates::date_field;
 use super::plan::{namespaced, Builder, Origin, SOURCES};
 use super::{ImportError, RejectReason, US_OSHA};
 use safeledger_core::ids::{EnterpriseId, MAX_ENTERPRISE_ID_BYTES};
-use safeledger_core::records::{AccidentReport, Penalty, PenaltyGrade, TxBody};
+use safeledger_core::records::{AccidentLevel, AccidentReport, Penalty, PenaltyGrade, TxBody};
 use safeledger_core::Timestamp;
 use std::collections::HashMap;
 use std::path::Path;
@@ -285,6 +287,8 @@ fn plan_accident(
         direct_loss_minor: None,
         location: clip(&location),
         description: a.description,
+        level: AccidentLevel::classify(a.deaths, a.serious_injuries, None),
+        concealed: false,
     });
     b.push(a.origin, 0, US_OSHA, a.at, body);
     if let Some(reason) = a.citation {

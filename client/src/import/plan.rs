@@ -172,8 +172,10 @@ impl Builder {
         } = self;
         let mut first_use: BTreeMap<&EnterpriseId, Timestamp> = BTreeMap::new();
         for p in &pending {
-            let e = first_use.entry(p.body.enterprise()).or_insert(p.at);
-            *e = (*e).min(p.at);
+            if let Some(id) = p.body.enterprise() {
+                let e = first_use.entry(id).or_insert(p.at);
+                *e = (*e).min(p.at);
+            }
         }
         let mut records = Vec::with_capacity(enterprises.len());
         for (id, c) in enterprises {

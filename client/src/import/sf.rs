@@ -12,6 +12,10 @@
 //! `PlaceholderDate`, `DateOutOfRange`). A row repeating a `business_id` is a duplicate:
 //! its certificate is merged as a further linked id, its application date if earlier.
 //!
+//! A `Reinspection/Followup` (or `Complaint Reinspection/Followup`) inspection follows up
+//! (`follow_up_of`) the latest inspection of the same business on an earlier date, if
+//! any: it closes that inspection's hazards it does not find again.
+//!
 //! `inspections_plus.csv`: each row → an inspection record effective at `date`
 //! (YYYYMMDD), type `type`, score `Score` when present (0..=100, else the row is
 //! malformed), outcome no-verdict (SF scores, it does not pass or fail; a high-risk
@@ -95,6 +99,7 @@ pub(super) fn import(dir: &Path, limit: Option<usize>, b: &mut Builder) -> Resul
     let businesses = parse_businesses(&businesses, b);
     let mut inspections = parse_inspections(&inspections, b);
     join_violations(&violations, &mut inspections, b);
+    link_follow_ups(&mut inspections);
 
     let mut first_inspection: HashMap<&str, Timestamp> = HashMap::new();
     for i in &inspections {
@@ -257,8 +262,36 @@ fn parse_inspection(
             score,
             violation_counts: [0; 3],
             violations: Vec::new(),
+            follow_up_of: None,
         },
     })
+}
+
+/// A re-inspection (`type` containing "Reinspection/Followup") follows up the latest
+/// inspection of the same business on an earlier date.
+fn link_follow_ups(inspections: &mut [Inspection]) {
+    let mut by_business: HashMap<String, Vec<(Timestamp, String)>> = HashMap::new();
+    for i in inspections.iter() {
+        by_business
+            .entry(i.business_id.clone())
+            .or_default()
+            .push((i.at, i.record.inspection_id.clone()));
+    }
+    for v in by_business.values_mut() {
+        v.sort();
+    }
+    for i in inspections.iter_mut() {
+        if !i.record.inspection_type.contains("Reinspection/Followup") {
+            continue;
+        }
+        let earlier = by_business.get(&i.business_id).and_then(|v| {
+            v.iter()
+                .filter(|(at, _)| *at < i.at)
+                .max_by_key(|(at, _)| *at)
+                .map(|(_, id)| id.clone())
+        });
+        i.record.follow_up_of = earlier;
+    }
 }
 
 fn join_violations(t: &Table, inspections: &mut [Inspection], b: &mut Builder) {

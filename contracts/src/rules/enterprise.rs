@@ -5,7 +5,7 @@
 
 use super::{RecordContext, Refusal, RuleParams, R0_ENTERPRISE, R0_LINKED_IDS};
 use crate::model::{
-    AccidentSummary, AgencyEntry, EnterpriseState, InspectionSummary, PenaltySummary,
+    AccidentSummary, AgencyEntry, Assessment, EnterpriseState, InspectionSummary, PenaltySummary,
 };
 use crate::query;
 use crate::state::StateRead;
@@ -64,10 +64,15 @@ pub fn apply_record(
         penalties: PenaltySummary::default(),
         accidents: AccidentSummary::default(),
         record_count: 0,
+        findings: Vec::new(),
+        listings: Vec::new(),
+        appeals: Vec::new(),
+        assessment: Assessment::default(),
+        escalations: Vec::new(),
     });
     let before = ent.linked_ids.len();
     ent.linked_ids.extend(rec.linked_ids.iter().cloned());
-    if ent.linked_ids.len() > params.max_linked_ids {
+    if ent.linked_ids.len() as u64 > params.max_linked_ids {
         return Err(Refusal::new(
             R0_LINKED_IDS,
             format!(

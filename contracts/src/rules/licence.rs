@@ -19,11 +19,25 @@
 //! R0-licence-term: a grant or renewal names the end of its term, and the term —
 //! `valid_until − valid_from`, with `valid_from` defaulting to the decision's
 //! `effective_at` — is at most [`RuleParams::max_licence_term_days`] days.
+//!
+//! R0-renewal-lead: a renewal shows when it was applied for in `applied_at` (Regulations
+//! on Work Safety Licences art. 9: apply at least 3 months before expiry). When the
+//! licence is held on the ledger with a term end, `applied_at` must be no later than
+//! [`RuleParams::renewal_lead_months`] calendar months before that end, and never after
+//! the decision itself. A renewal without `applied_at` does not show its application date
+//! (the public data never publishes one) and is judged on the other rules only.
+//!
+//! Expiry is not a status: it is computed from block time by
+//! [`LicenceState::status_at`] (DESIGN §5 "Two clocks").
+//!
+//! A suspension or revocation remembers the status it replaced, so that an appeal
+//! overturning it restores that status ([`crate::rules::correction`]).
 
 use super::{
     when, RecordContext, Refusal, RuleParams, R0_LICENCE_AGENCY, R0_LICENCE_STATUS,
-    R0_LICENCE_TERM, R0_LICENCE_UNKNOWN,
+    R0_LICENCE_TERM, R0_LICENCE_UNKNOWN, R0_RENEWAL_LEAD,
 };
+use crate::clock::sub_months;
 use crate::model::{EnterpriseState, LicenceState, LicenceStatus};
 use safeledger_core::records::{LicenceDecision, LicenceDecisionKind};
 use safeledger_core::time::DAY_MS;
@@ -90,8 +104,15 @@ pub fn apply(
         },
         (LicenceDecisionKind::Deny, _) => LicenceStatus::Denied,
     };
+    let industry = d
+        .industry
+        .clone()
+        .or_else(|| existing.and_then(|l| l.industry.clone()));
     match d.kind {
         LicenceDecisionKind::Grant | LicenceDecisionKind::Renew => {
+            if d.kind == LicenceDecisionKind::Renew {
+                renewal_lead(ent, d, existing, rc, params)?;
+            }
             let (from, until) = term(ent, d, rc, params)?;
             ent.licences.insert(
                 d.licence_number.clone(),
@@ -102,6 +123,9 @@ pub fn apply(
                     valid_until: Some(until),
                     last_decision: rc.tx_id,
                     agency: rc.agency.to_string(),
+                    industry,
+                    prior: None,
+                    escalated_by: None,
                 },
             );
         }
@@ -116,15 +140,69 @@ pub fn apply(
                     valid_until: None,
                     last_decision: rc.tx_id,
                     agency: rc.agency.to_string(),
+                    industry,
+                    prior: None,
+                    escalated_by: None,
                 },
             );
         }
         LicenceDecisionKind::Suspend | LicenceDecisionKind::Revoke => {
             if let Some(l) = ent.licences.get_mut(&d.licence_number) {
+                l.prior = Some((l.status, l.last_decision));
                 l.status = new_status;
                 l.last_decision = rc.tx_id;
+                l.escalated_by = None;
+                l.industry = industry;
             }
         }
+    }
+    Ok(())
+}
+
+/// R0-renewal-lead: see the module docs.
+fn renewal_lead(
+    ent: &EnterpriseState,
+    d: &LicenceDecision,
+    existing: Option<&LicenceState>,
+    rc: &RecordContext<'_>,
+    params: &RuleParams,
+) -> Result<(), Refusal> {
+    let Some(applied) = d.applied_at else {
+        return Ok(());
+    };
+    if applied > rc.effective_at {
+        return Err(Refusal::new(
+            R0_RENEWAL_LEAD,
+            format!(
+                "licence {} of enterprise {}: applied_at {} is after the decision's \
+                 effective date {}",
+                d.licence_number,
+                ent.id,
+                when(applied),
+                when(rc.effective_at)
+            ),
+        ));
+    }
+    let Some((expiry, held_by)) =
+        existing.and_then(|l| l.valid_until.map(|u| (u, l.last_decision)))
+    else {
+        return Ok(());
+    };
+    let months = params.renewal_lead_months;
+    let latest = sub_months(expiry, months);
+    if applied > latest {
+        return Err(Refusal::new(
+            R0_RENEWAL_LEAD,
+            format!(
+                "licence {} of enterprise {} expires {} (tx {held_by}); a renewal must be \
+                 applied for by {} (renewal_lead_months = {months}) but was applied for {}",
+                d.licence_number,
+                ent.id,
+                when(expiry),
+                when(latest),
+                when(applied)
+            ),
+        ));
     }
     Ok(())
 }

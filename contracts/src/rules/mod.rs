@@ -3,25 +3,38 @@
 //! Each rule is a function that either passes or returns a [`Refusal`] naming the rule
 //! (its `R…` name, a constant below), its parameter values and the records behind it.
 //! Rules run in a fixed order (see [`crate::executor`]): the first refusal wins. Rule
-//! parameters live in [`RuleParams`] (on chain and governed, DESIGN §5; for now they come
-//! from [`RuleParams::default`]).
+//! parameters live in [`RuleParams`], on chain and governed.
 //!
-//! This slice holds the R0 family (ledger integrity: signer, sequence, effective date,
-//! enterprise existence, licence lifecycle, duplicates, linked ids) and R1 (permissions).
+//! | rule | module | refuses / does |
+//! |---|---|---|
+//! | R0 (ledger integrity) | `signer` (in [`crate::registry`]), [`sequence`], [`effective_date`], [`enterprise`], [`licence`], [`duplicate`], [`findings`] | unknown or revoked signers, replays, future effective dates, unknown enterprises, bad licence terms and transitions, late renewal applications, bad industry codes, wrong accident levels, duplicate ids, dangling references |
+//! | R1 | [`crate::registry`], [`correction`], [`crate::assistance`] | kinds outside the role; corrections, appeal outcomes and assistance responses from the wrong agency; officers of another agency |
+//! | R2 | [`restriction`] | grants and renewals for a blacklisted (grade D) enterprise |
+//! | R3 | [`restriction`] | grants and renewals during an uncleared severe penalty; review tasks |
+//! | R4 | [`findings`], [`blacklist`] | blacklists on a concealed accident; early removal refused |
+//! | R5, R9 | [`assessment`] | risk level and credit grade, with the records behind them |
+//! | R6 | [`collective`] | high-risk licence decisions with fewer than k officers |
+//! | R7 | [`crate::assistance`] | deadlines; open/answered/overdue from block time |
+//! | R8 | [`escalation`] | unrectified hazards past their deadline suspend the licences |
 
+pub mod assessment;
+pub mod blacklist;
+pub mod collective;
+pub mod correction;
 pub mod duplicate;
 pub mod effective_date;
 pub mod enterprise;
+pub mod escalation;
 pub mod findings;
 pub mod licence;
-pub mod permission;
+pub mod restriction;
 pub mod sequence;
-pub mod signer;
 
+pub use crate::params::RuleParams;
 use safeledger_core::{Timestamp, TxId};
-use serde::{Deserialize, Serialize};
+use std::borrow::Cow;
 
-/// Submitter or co-signer is not a registered officer of the submitter's agency.
+/// Submitter or co-signer is not a current officer of the submitter's agency.
 pub const R0_SIGNER: &str = "R0-signer";
 /// Sequence not strictly above the submitter's last committed one.
 pub const R0_SEQUENCE: &str = "R0-sequence";
@@ -41,15 +54,44 @@ pub const R0_LICENCE_UNKNOWN: &str = "R0-licence-unknown";
 pub const R0_LICENCE_AGENCY: &str = "R0-licence-agency";
 /// A decision its licence's current status does not allow (e.g. renewing a revoked one).
 pub const R0_LICENCE_STATUS: &str = "R0-licence-status";
+/// A renewal applied for later than [`RuleParams::renewal_lead_months`] before expiry.
+pub const R0_RENEWAL_LEAD: &str = "R0-renewal-lead";
+/// An industry code that is not `GB/T 4754-2017:<code>` or a namespaced foreign code.
+pub const R0_INDUSTRY: &str = "R0-industry";
+/// An accident level that disagrees with State Council Order 493 art. 3.
+pub const R0_ACCIDENT_LEVEL: &str = "R0-accident-level";
 /// The same agency's id for an inspection, case or accident report, recorded twice.
 pub const R0_DUPLICATE: &str = "R0-duplicate";
+/// A record naming another that the ledger does not hold (inspection, case, appeal,
+/// request, proposal), or that cannot take it (e.g. a second outcome).
+pub const R0_REFERENCE: &str = "R0-reference";
+/// Registering a key that is an officer already, or revoking another agency's officer.
+pub const R1_OFFICER: &str = "R1-officer";
+/// A correction by an agency other than the recording one (DESIGN §5 R1).
+pub const R1_CORRECTION: &str = "R1-correction";
+/// An appeal outcome by an agency other than the one whose record was appealed.
+pub const R1_APPEAL: &str = "R1-appeal-outcome";
+/// An assistance response from an agency other than the addressed one (DESIGN §5 R1).
+pub const R1_ASSISTANCE: &str = "R1-assistance-response";
+/// A licence grant or renewal for a blacklisted enterprise, credit grade D (R2).
+pub const R2_BLACKLIST: &str = "R2-blacklist";
+/// A licence grant or renewal during an uncleared severe penalty (R3).
+pub const R3_SEVERE_PENALTY: &str = "R3-severe-penalty";
+/// A blacklist removal before [`RuleParams::blacklist_removal_after_months`] (R4).
+pub const R4_BLACKLIST_REMOVAL: &str = "R4-blacklist-removal";
+/// A high-risk licence decision signed by fewer than [`RuleParams::collective_k`] (R6).
+pub const R6_COLLECTIVE: &str = "R6-collective-decision";
+/// A governance proposal or vote that cannot apply (closed, duplicate, invalid action).
+pub const G_GOVERNANCE: &str = "G-governance";
+/// A policy that fails to compile, exceeds its budget or fails its tests at deployment.
+pub const G_POLICY: &str = "G-policy";
 
 /// Why a rule refused a transaction: becomes [`crate::Outcome::Refused`].
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[error("{rule}: {reason}")]
 pub struct Refusal {
-    /// The rule's name, one of the constants of this module.
-    pub rule: &'static str,
+    /// The rule's name: one of the constants of this module, or `policy:<name>`.
+    pub rule: Cow<'static, str>,
     /// Parameter values and the records (tx ids) behind the refusal, in words.
     pub reason: String,
 }
@@ -57,26 +99,17 @@ pub struct Refusal {
 impl Refusal {
     /// A refusal by `rule`.
     pub fn new(rule: &'static str, reason: String) -> Refusal {
-        Refusal { rule, reason }
+        Refusal {
+            rule: Cow::Borrowed(rule),
+            reason,
+        }
     }
-}
 
-/// The parameters of the rules (DESIGN §5: on chain and governed; defaults shown there).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct RuleParams {
-    /// Longest licence term a grant or renewal may set, in days (R0-licence-term). DESIGN
-    /// §5: "a grant runs at most 3 years"; default 1096 = 3 × 365 + one leap day.
-    pub max_licence_term_days: u64,
-    /// Most linked ids an enterprise may hold over all agencies (R0-linked-ids); keeps the
-    /// enterprise value bounded. Default 256 (`core::limits::MAX_LIST_ITEMS`).
-    pub max_linked_ids: usize,
-}
-
-impl Default for RuleParams {
-    fn default() -> Self {
-        RuleParams {
-            max_licence_term_days: 1096,
-            max_linked_ids: safeledger_core::limits::MAX_LIST_ITEMS,
+    /// A refusal by a deployed policy: rule `policy:<name>`.
+    pub fn policy(name: &str, reason: String) -> Refusal {
+        Refusal {
+            rule: Cow::Owned(format!("policy:{name}")),
+            reason,
         }
     }
 }
@@ -94,6 +127,10 @@ pub struct RecordContext<'a> {
     pub height: u64,
     /// Position in the block.
     pub index: u32,
+    /// The block's time (deadlines run against it).
+    pub block_time: Timestamp,
+    /// Distinct signers of the transaction (R6).
+    pub signers: usize,
 }
 
 /// A time in refusal reasons: `YYYY-MM-DD (N ms)`.

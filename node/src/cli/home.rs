@@ -46,34 +46,43 @@ fn write_secret(path: &Path, key: &SecretKey) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The demo's role table (R1): which transaction kinds each role may submit.
+/// The demo's role table (R1): which transaction kinds each role may submit
+/// ([`safeledger_client::import::demo_roles`], beside the demo's agencies).
 pub fn demo_roles() -> BTreeMap<String, Vec<TxKind>> {
-    let mut r = BTreeMap::new();
-    r.insert(
-        "licensing".to_string(),
-        vec![TxKind::EnterpriseRecord, TxKind::LicenceDecision],
-    );
-    r.insert(
-        "inspection".to_string(),
-        vec![
-            TxKind::EnterpriseRecord,
-            TxKind::InspectionRecord,
-            TxKind::Penalty,
-        ],
-    );
-    r.insert(
-        "accident_investigation".to_string(),
-        vec![
-            TxKind::EnterpriseRecord,
-            TxKind::AccidentReport,
-            TxKind::Penalty,
-        ],
-    );
-    r
+    safeledger_client::import::demo_roles()
+}
+
+/// Where the nodes of a new network listen.
+#[derive(Clone, Debug, Default)]
+pub struct Addressing {
+    /// One host (IP address) per agency, in order; `None`: 127.0.0.1 with free ports.
+    pub hosts: Option<Vec<String>>,
+    /// p2p port on each host (with `hosts`).
+    pub p2p_port: u16,
+    /// gRPC port on each host (with `hosts`).
+    pub grpc_port: u16,
 }
 
 /// Creates a four-agency network directory on loopback with fresh keys and free ports.
 pub fn init(dir: &Path, chain_id: &str) -> anyhow::Result<Home> {
+    init_with(dir, chain_id, &Addressing::default())
+}
+
+/// Creates a four-agency network directory with fresh keys; `addr` says where the nodes
+/// listen (fixed IP addresses for containers, or loopback with free ports).
+pub fn init_with(dir: &Path, chain_id: &str, addr: &Addressing) -> anyhow::Result<Home> {
+    if let Some(h) = &addr.hosts {
+        if h.len() != AGENCIES.len() {
+            bail!("--hosts needs {} addresses, one per agency", AGENCIES.len());
+        }
+        for host in h {
+            host.parse::<std::net::IpAddr>().with_context(|| {
+                format!(
+                    "{host} is not an IP address (names are not resolved inside the static image)"
+                )
+            })?;
+        }
+    }
     if dir.join("genesis.json").exists() {
         bail!(
             "{} already holds a network (genesis.json exists); choose another --dir",
@@ -83,7 +92,7 @@ pub fn init(dir: &Path, chain_id: &str) -> anyhow::Result<Home> {
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     let mut rng = rand::rngs::OsRng;
     let mut agencies = Vec::new();
-    for (id, name, role) in AGENCIES {
+    for (i, (id, name, role)) in AGENCIES.into_iter().enumerate() {
         let node = SecretKey::generate(&mut rng);
         let officer = SecretKey::generate(&mut rng);
         let adir = dir.join(id);
@@ -96,8 +105,14 @@ pub fn init(dir: &Path, chain_id: &str) -> anyhow::Result<Home> {
             role: role.to_string(),
             node_key: node.public(),
             officer_keys: vec![officer.public()],
-            p2p_addr: format!("/ip4/127.0.0.1/tcp/{}", free_port()?),
-            grpc_addr: format!("http://127.0.0.1:{}", free_port()?),
+            p2p_addr: match &addr.hosts {
+                Some(h) => format!("/ip4/{}/tcp/{}", h[i], addr.p2p_port),
+                None => format!("/ip4/127.0.0.1/tcp/{}", free_port()?),
+            },
+            grpc_addr: match &addr.hosts {
+                Some(h) => format!("http://{}:{}", h[i], addr.grpc_port),
+                None => format!("http://127.0.0.1:{}", free_port()?),
+            },
             power: 1,
         });
     }

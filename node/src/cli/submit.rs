@@ -3,6 +3,11 @@
 //! waited for concurrently; a node that stops answering is failed over, and unacknowledged
 //! transactions are resubmitted (idempotent by id and sequence).
 //!
+//! Each batch is admitted at two nodes, in the same order at both (admission is
+//! idempotent, and the second node would otherwise verify the same transactions when they
+//! arrive by gossip): if the first dies before gossiping the batch, the second still
+//! proposes it in order.
+//!
 //! A transaction whose batch was lost with a node while later batches of the same signer
 //! committed can never commit (its sequence is no longer above the signer's last). Such a
 //! transaction is dead for good — no node will ever admit or execute it — so, when the
@@ -84,6 +89,9 @@ pub async fn submit_all(
     };
     let mut report = SubmitReport::default();
     let mut admit = LedgerClient::new(endpoints.clone());
+    // A second admission path, one endpoint further on.
+    let mut backup = LedgerClient::new(endpoints.clone());
+    backup.fail_over();
     let mut todo = txs;
     for round in 0..=MAX_RESIGN_ROUNDS {
         let mut dead: Vec<(Transaction, String)> = Vec::new();
@@ -103,6 +111,14 @@ pub async fn submit_all(
                     }
                 }
             };
+            if endpoints.len() > 1 {
+                if backup.endpoint() == admit.endpoint() {
+                    backup.fail_over();
+                }
+                if backup.submit(batch).await.is_err() {
+                    backup.fail_over();
+                }
+            }
             let mut pending = Vec::with_capacity(batch.len());
             for (tx, a) in batch.iter().zip(admissions) {
                 if a.admitted || a.already_committed || a.error.starts_with("mempool full") {

@@ -3,11 +3,17 @@
 //!
 //! Every proposal and vote is signed through [`PrivState`]. It signs a message only if its
 //! (height, round, step) is above the last signed one; for the same (height, round, step)
-//! it returns the stored message unchanged, so after a crash the node re-sends the
-//! identical bytes and never signs a conflicting message. The driver makes the state
-//! durable (fsync + atomic rename) before any message leaves the node.
+//! — or an earlier step of the last signed round — it returns the stored message
+//! unchanged, so after a crash the node re-sends the identical bytes and never signs a
+//! conflicting message. The driver makes the state durable (fsync + atomic rename) before
+//! any message leaves the node.
+//!
+//! Keeping the earlier messages of the last round matters for liveness: a validator that
+//! crashes after precommitting may be the only holder of its prevote of that round (the
+//! network lost it); without it, that round's prevote quorum can never form once it
+//! restarts, and the height stalls (found by the simulation).
 
-use safeledger_core::{Hash, Proposal, SecretKey, Vote, VoteType};
+use safeledger_core::{Block, Hash, Proposal, SecretKey, Vote, VoteType};
 use serde::{Deserialize, Serialize};
 
 /// A signed consensus message kept for identical re-sending.
@@ -41,8 +47,17 @@ impl SignedMessage {
 pub struct PrivState {
     /// The last message signed.
     pub last_signed: Option<SignedMessage>,
+    /// The messages signed before `last_signed` in its (height, round), in step order
+    /// (at most a proposal and a prevote).
+    pub earlier_in_round: Vec<SignedMessage>,
     /// The lock: (height, locked round, locked value), as of the last precommit signed.
     pub locked: Option<(u64, u32, Hash)>,
+    /// The locked block itself while the lock's height runs (set by the core with the
+    /// precommit that locks; dropped when a later height is signed). A restarted validator
+    /// locked on a block that no other correct validator kept could otherwise never
+    /// re-propose it, and would prevote nil on everything else: the height stalls (found
+    /// by the simulation).
+    pub locked_block: Option<Block>,
     /// Height below which this node must not sign (set after a data wipe; see
     /// ARCHITECTURE.md). 0 when unset.
     pub min_sign_height: u64,
@@ -58,6 +73,15 @@ impl PrivState {
             .map(|(_, r, _)| r)
     }
 
+    /// The messages this validator signed at `height` that the state still holds (the
+    /// last one and the earlier ones of its round).
+    pub fn signed_at(&self, height: u64) -> impl Iterator<Item = &SignedMessage> {
+        self.earlier_in_round
+            .iter()
+            .chain(self.last_signed.iter())
+            .filter(move |m| m.hrs().0 == height)
+    }
+
     /// The persisted lock (value, round) if it was taken at `height`.
     pub fn lock_at(&self, height: u64) -> Option<(Hash, u32)> {
         self.locked
@@ -65,7 +89,8 @@ impl PrivState {
             .map(|(_, r, v)| (v, r))
     }
 
-    /// Whether (height, round, step) may be signed, or must re-send (`Some(stored)`), or
+    /// Whether (height, round, step) may be signed (`Ok(None)`), or must re-send
+    /// (`Ok(Some(stored))`: the last signed step, or an earlier one of the same round), or
     /// must be refused (`Err`).
     fn check(&self, hrs: (u64, u32, u8)) -> Result<Option<SignedMessage>, ()> {
         if hrs.0 < self.min_sign_height {
@@ -76,9 +101,30 @@ impl PrivState {
             Some(m) => match m.hrs().cmp(&hrs) {
                 std::cmp::Ordering::Less => Ok(None),
                 std::cmp::Ordering::Equal => Ok(Some(m.clone())),
-                std::cmp::Ordering::Greater => Err(()),
+                std::cmp::Ordering::Greater => self
+                    .earlier_in_round
+                    .iter()
+                    .find(|e| e.hrs() == hrs)
+                    .cloned()
+                    .map(Some)
+                    .ok_or(()),
             },
         }
+    }
+
+    /// Records a freshly signed message as the last one.
+    fn record(&mut self, m: SignedMessage) {
+        let (h, r, _) = m.hrs();
+        if self.locked.is_some_and(|(lh, _, _)| lh < h) {
+            self.locked_block = None;
+        }
+        match self.last_signed.take() {
+            Some(last) if (last.hrs().0, last.hrs().1) == (h, r) => {
+                self.earlier_in_round.push(last)
+            }
+            _ => self.earlier_in_round.clear(),
+        }
+        self.last_signed = Some(m);
     }
 
     /// Signs a vote unless that would conflict. Returns `(vote, fresh)`: `fresh` is false
@@ -106,7 +152,7 @@ impl PrivState {
             Ok(Some(SignedMessage::Proposal(_))) => (None, false),
             Ok(None) => {
                 let v = Vote::new(chain_id, key, height, round, t, value);
-                self.last_signed = Some(SignedMessage::Vote(v.clone()));
+                self.record(SignedMessage::Vote(v.clone()));
                 if t == VoteType::Precommit && value.is_some() {
                     self.locked = lock.map(|(h, r)| (height, r, h));
                 }
@@ -132,9 +178,46 @@ impl PrivState {
             Ok(Some(SignedMessage::Vote(_))) => None,
             Ok(None) => {
                 let p = Proposal::new(chain_id, key, height, round, valid_round, block_hash);
-                self.last_signed = Some(SignedMessage::Proposal(p.clone()));
+                self.record(SignedMessage::Proposal(p.clone()));
                 Some((p, true))
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn earlier_steps_of_the_last_round_are_re_sent_identically_and_older_ones_refused() {
+        let k = SecretKey::from_bytes(&[3; 32]);
+        let v = Some(Hash([1; 32]));
+        let mut g = PrivState::default();
+        let (pv, fresh) = g.sign_vote("c", &k, 5, 2, VoteType::Prevote, v, None);
+        assert!(fresh);
+        let (pc, _) = g.sign_vote("c", &k, 5, 2, VoteType::Precommit, v, v.map(|h| (h, 2)));
+        // After the precommit, the prevote of the same round comes back unchanged ...
+        assert_eq!(
+            g.sign_vote("c", &k, 5, 2, VoteType::Prevote, None, None),
+            (pv, false)
+        );
+        assert_eq!(
+            g.sign_vote("c", &k, 5, 2, VoteType::Precommit, None, None),
+            (pc, false)
+        );
+        // ... a proposal never signed in that round, and earlier rounds, are refused.
+        assert_eq!(g.sign_proposal("c", &k, 5, 2, None, Hash([2; 32])), None);
+        assert_eq!(
+            g.sign_vote("c", &k, 5, 1, VoteType::Prevote, v, None),
+            (None, false)
+        );
+        // A new round forgets the old one's messages.
+        let _ = g.sign_vote("c", &k, 5, 3, VoteType::Prevote, None, None);
+        assert_eq!(g.earlier_in_round, Vec::new());
+        assert_eq!(
+            g.sign_vote("c", &k, 5, 2, VoteType::Prevote, v, None),
+            (None, false)
+        );
     }
 }

@@ -4,21 +4,37 @@
 //! consensus" (arXiv:1807.04938), as restated line by line in `shared/TENDERMINT.md`.
 //! Inputs are proposals, votes and timeouts ([`Input`]); outputs are [`Effect`]s the driver
 //! performs in order: persist what was signed (before anything is sent), broadcast,
-//! schedule a timeout, decide. The core never touches a socket, a clock or a disk: the
+//! schedule a timeout, decide, report double-sign evidence. The core never touches a
+//! socket, a clock or a disk: the
 //! current time comes in with each call, and block building and validity come from the
 //! [`BlockSource`] the driver passes in.
 //!
 //! Invariants (asserted): a height decides at most once; a vote is signed only through the
 //! [`PrivState`] guard, which never signs two different messages for one
 //! (height, round, step) and re-sends the identical message instead.
+//!
+//! The deterministic simulation (`crate::sim`) runs this core; fixes it prompted are
+//! documented where they live: [`MAX_VOTES_PER_SIGNER`] (an equivocator's votes count
+//! for each value), [`Consensus::resend_set`] (re-send the proof of a lock), the late
+//! polka and the proposer's propose timeout (`rules.rs`), the bounded, checked
+//! next-height buffer (`intake.rs`), and the earlier steps of the last round in
+//! [`PrivState`].
+//!
+//! Message intake (signature checks, the bounded next-height buffer and double-sign
+//! detection) lives in `intake.rs`; the upon rules of Algorithm 1 in `rules.rs`.
 
 mod guard;
+mod intake;
+mod rules;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_intake;
 
 pub use guard::{PrivState, SignedMessage};
 
 use safeledger_core::block::CommitCertificate;
+use safeledger_core::evidence::DoubleSign;
 use safeledger_core::genesis::{ConsensusParams, ValidatorSet};
 use safeledger_core::{Block, Hash, Proposal, PublicKey, SecretKey, Timestamp, Vote, VoteType};
 use serde::{Deserialize, Serialize};
@@ -27,7 +43,16 @@ use std::collections::{BTreeMap, BTreeSet};
 /// Most rounds ahead of the current one for which votes are kept (bounds memory; rule 8
 /// only needs them to exist for some round ahead).
 pub const MAX_ROUNDS_AHEAD: u32 = 16;
-/// Most messages of the next height kept until that height starts.
+/// Most distinct votes kept per validator and (round, vote type): its first one, plus
+/// conflicting ones (double-signing) for values that matter here — nil or the block of a
+/// proposal held. Algorithm 1 counts an equivocating validator's prevote for v in v's
+/// tally even when it also prevoted something else; keeping only its first vote would let
+/// it show one validator a polka (and make it lock) that no other validator can ever
+/// count, stalling the height (found by the simulation, twin validators).
+pub const MAX_VOTES_PER_SIGNER: usize = 4;
+/// Most messages of the next height kept until that height starts (in all; each validator
+/// also has at most one proposal and two votes per round, for at most
+/// [`MAX_ROUNDS_AHEAD`] + 1 rounds).
 pub const MAX_NEXT_HEIGHT_BUFFER: usize = 1_024;
 
 /// A step of a round (Algorithm 1, `step_p`).
@@ -78,6 +103,10 @@ pub enum Effect {
     /// The block is decided (rule 7) with this commit certificate. The driver commits it,
     /// then calls [`Consensus::start_height`] for the next height.
     Decide(Block, CommitCertificate),
+    /// A validator signed two different messages for one (height, round, step)
+    /// (TENDERMINT.md "Evidence"). Reported once per validator and (round, step) of a
+    /// height; both messages' signatures were checked. The driver commits it as evidence.
+    Evidence(DoubleSign),
 }
 
 /// Building and judging blocks: supplied by the driver.
@@ -114,12 +143,42 @@ pub enum Rejected {
     /// The block does not hash to the proposal's block hash.
     #[error("block does not match the proposal's hash")]
     BlockMismatch,
-    /// Already have a message from this validator for this slot.
+    /// Already have this message.
     #[error("duplicate")]
     Duplicate,
+    /// A second, different message of this validator for one (height, round, step): kept
+    /// out of the counts and reported as [`Effect::Evidence`].
+    #[error("{0} signed two different messages for one step")]
+    Equivocation(PublicKey),
     /// Next-height buffer full.
     #[error("next-height buffer full")]
     BufferFull,
+}
+
+/// Checks the signatures of received proposals and votes.
+///
+/// The default, [`Ed25519`], verifies each one strictly (`Proposal::verify`,
+/// `Vote::verify`). The simulation (`crate::sim`) puts a cache shared by its nodes in front
+/// of the same check, to verify each distinct message once instead of once per node. An
+/// implementation must never accept a signature that [`Ed25519`] refuses.
+pub trait SignatureCheck: Send {
+    /// True when the vote's signature is valid under `chain_id`.
+    fn vote(&mut self, chain_id: &str, vote: &Vote) -> bool;
+    /// True when the proposal's signature is valid under `chain_id`.
+    fn proposal(&mut self, chain_id: &str, proposal: &Proposal) -> bool;
+}
+
+/// Strict ed25519 verification of every message (the production check).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Ed25519;
+
+impl SignatureCheck for Ed25519 {
+    fn vote(&mut self, chain_id: &str, vote: &Vote) -> bool {
+        vote.verify(chain_id).is_ok()
+    }
+    fn proposal(&mut self, chain_id: &str, proposal: &Proposal) -> bool {
+        proposal.verify(chain_id).is_ok()
+    }
 }
 
 /// Upon rules that fire once per round ("the first time").
@@ -146,11 +205,44 @@ pub struct Consensus {
     proposals: BTreeMap<u32, Proposal>,
     blocks: BTreeMap<Hash, Block>,
     validity: BTreeMap<Hash, bool>,
-    votes: BTreeMap<(u32, VoteType), BTreeMap<PublicKey, Vote>>,
+    /// Votes by (round, type), then validator: its distinct votes, first received first.
+    votes: BTreeMap<(u32, VoteType), BTreeMap<PublicKey, Vec<Vote>>>,
     fired: BTreeSet<(Once, u32)>,
-    next_height: Vec<Input>,
+    /// Signature-checked messages of the next height, one per (round, step, signer).
+    next_height: BTreeMap<(u32, u8, PublicKey), Input>,
+    /// (signer, round, step) already reported as evidence at this height.
+    reported: BTreeSet<(PublicKey, u32, u8)>,
     guard: PrivState,
     started: bool,
+    sigs: Box<dyn SignatureCheck>,
+}
+
+impl std::fmt::Debug for Consensus {
+    /// Height, round, step, lock, valid value, decided, the rounds holding proposals, the
+    /// voters per (round, type) and the next-height buffer's size: for logs and failing
+    /// simulations.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let votes: Vec<(u32, VoteType, usize)> = self
+            .votes
+            .iter()
+            .map(|((r, t), m)| (*r, *t, m.len()))
+            .collect();
+        f.debug_struct("Consensus")
+            .field("height", &self.height)
+            .field("round", &self.round)
+            .field("step", &self.step)
+            .field("locked", &self.locked)
+            .field("valid", &self.valid)
+            .field("decided", &self.decided)
+            .field("proposals", &self.proposals.keys().collect::<Vec<_>>())
+            .field("votes", &votes)
+            .field("buffered", &self.next_height.len())
+            .field(
+                "last_signed",
+                &self.guard.last_signed.as_ref().map(|m| m.hrs()),
+            )
+            .finish()
+    }
 }
 
 impl Consensus {
@@ -182,10 +274,18 @@ impl Consensus {
             validity: BTreeMap::new(),
             votes: BTreeMap::new(),
             fired: BTreeSet::new(),
-            next_height: Vec::new(),
+            next_height: BTreeMap::new(),
+            reported: BTreeSet::new(),
             guard,
             started: false,
+            sigs: Box::new(Ed25519),
         }
+    }
+
+    /// Replaces the signature check (default [`Ed25519`]); see [`SignatureCheck`].
+    pub fn with_signature_check(mut self, sigs: Box<dyn SignatureCheck>) -> Consensus {
+        self.sigs = sigs;
+        self
     }
 
     /// Current height.
@@ -227,7 +327,9 @@ impl Consensus {
         self.height = height;
         self.vals = vals;
         self.locked = self.guard.lock_at(height);
-        self.valid = None;
+        // validRound ≥ lockedRound holds in Algorithm 1 (line 38 sets both); after a restart
+        // the lock is all that survived, so it is also the valid value.
+        self.valid = self.locked;
         self.decided = false;
         self.started = true;
         self.proposals.clear();
@@ -235,18 +337,43 @@ impl Consensus {
         self.validity.clear();
         self.votes.clear();
         self.fired.clear();
+        self.reported.clear();
+        // After a restart: our own signed votes of this height and the locked block come
+        // back from the persisted state, so that they are counted and re-sent
+        // (`resend_set`) and the locked value can be re-proposed.
+        let own: Vec<Vote> = self
+            .guard
+            .signed_at(height)
+            .filter_map(|m| match m {
+                SignedMessage::Vote(v) => Some(v.clone()),
+                SignedMessage::Proposal(_) => None,
+            })
+            .collect();
+        for v in own {
+            self.votes
+                .entry((v.round, v.vote_type))
+                .or_default()
+                .entry(v.validator)
+                .or_default()
+                .push(v);
+        }
+        if let (Some((v, _)), Some(b)) = (self.locked, &self.guard.locked_block) {
+            if b.hash() == v {
+                self.blocks.insert(v, b.clone());
+            }
+        }
         let resume_round = self.guard.round_at(height).unwrap_or(0);
         let mut fx = Vec::new();
         self.start_round(resume_round, now, app, &mut fx);
         let buffered = std::mem::take(&mut self.next_height);
-        for input in buffered {
+        for input in buffered.into_values() {
             let same = match &input {
                 Input::Proposal(p, _) => p.height == height,
                 Input::Vote(v) => v.height == height,
                 Input::Timeout(_) => false,
             };
             if same {
-                let _ = self.accept(input);
+                let _ = self.accept(input, true, &mut fx);
             }
         }
         self.process(now, app, &mut fx);
@@ -254,7 +381,9 @@ impl Consensus {
     }
 
     /// Handles one input; returns the effects to perform in order. Messages for other
-    /// heights, from non-validators or with bad signatures are ignored (see [`Rejected`]).
+    /// heights or rounds too far ahead, from non-validators, or with bad signatures are
+    /// ignored and change nothing (see [`Rejected`]); a double-sign is reported as
+    /// [`Effect::Evidence`].
     pub fn handle(
         &mut self,
         input: Input,
@@ -267,449 +396,50 @@ impl Consensus {
             self.process(now, app, &mut fx);
             return (fx, Ok(()));
         }
-        let r = self.accept(input);
+        let r = self.accept(input, false, &mut fx);
         if r.is_ok() && !self.decided {
             self.process(now, app, &mut fx);
         }
         (fx, r)
     }
 
-    /// The messages a peer that missed them would need: the proposals and all votes held
-    /// for the current and previous round of this height (re-sent over request-response,
-    /// since gossipsub suppresses repeats; TENDERMINT.md "Message ids and re-sends").
+    /// The messages a peer that missed them would need (re-sent over request-response,
+    /// since gossipsub suppresses repeats; TENDERMINT.md "Message ids and re-sends"): the
+    /// proposals and all votes held for the current and previous round of this height, and
+    /// the proof of our valid value and of our lock — the proposal of validRound /
+    /// lockedRound and the prevotes for that value in that round. Without the latter, a
+    /// value locked in a round whose prevotes some peers never saw can be re-proposed
+    /// (rule 2 needs those prevotes) only while that round is the current or previous one,
+    /// and a lock taken behind a partition stalls the height once the rounds move on.
     pub fn resend_set(&self) -> (Vec<(Proposal, Block)>, Vec<Vote>) {
         let lo = self.round.saturating_sub(1);
+        let pol: BTreeSet<(u32, Hash)> = [self.valid, self.locked]
+            .into_iter()
+            .flatten()
+            .filter(|(_, r)| *r < lo)
+            .map(|(v, r)| (r, v))
+            .collect();
         let props = self
             .proposals
-            .range(lo..)
+            .iter()
+            .filter(|(r, p)| **r >= lo || pol.contains(&(**r, p.block_hash)))
             .filter_map(|(_, p)| {
                 self.blocks
                     .get(&p.block_hash)
                     .map(|b| (p.clone(), b.clone()))
             })
             .collect();
-        let votes = self
+        let mut votes: Vec<Vote> = self
             .votes
             .iter()
             .filter(|((r, _), _)| *r >= lo)
-            .flat_map(|(_, m)| m.values().cloned())
+            .flat_map(|(_, m)| m.values().flatten().cloned())
             .collect();
+        for (r, v) in pol {
+            if let Some(m) = self.votes.get(&(r, VoteType::Prevote)) {
+                votes.extend(m.values().flatten().filter(|x| x.value == Some(v)).cloned());
+            }
+        }
         (props, votes)
-    }
-
-    // ---- message intake -------------------------------------------------------------
-
-    fn accept(&mut self, input: Input) -> Result<(), Rejected> {
-        let (height, round) = match &input {
-            Input::Proposal(p, _) => (p.height, p.round),
-            Input::Vote(v) => (v.height, v.round),
-            Input::Timeout(_) => return Ok(()),
-        };
-        if height == self.height + 1 || (!self.started && height == self.height) {
-            if self.next_height.len() >= MAX_NEXT_HEIGHT_BUFFER {
-                return Err(Rejected::BufferFull);
-            }
-            self.next_height.push(input);
-            return Ok(());
-        }
-        if height != self.height || self.decided {
-            return Err(Rejected::WrongHeight(height, self.height));
-        }
-        if round > self.round.saturating_add(MAX_ROUNDS_AHEAD) {
-            return Err(Rejected::RoundTooFar(round, self.round));
-        }
-        match input {
-            Input::Proposal(p, block) => self.accept_proposal(p, block),
-            Input::Vote(v) => self.accept_vote(v),
-            Input::Timeout(_) => Ok(()),
-        }
-    }
-
-    fn accept_proposal(&mut self, p: Proposal, block: Box<Block>) -> Result<(), Rejected> {
-        let want = self.vals.proposer(p.height, p.round).key;
-        if p.proposer != want {
-            return Err(Rejected::WrongProposer {
-                got: p.proposer,
-                want,
-            });
-        }
-        if self.proposals.contains_key(&p.round) {
-            return Err(Rejected::Duplicate);
-        }
-        if block.hash() != p.block_hash {
-            return Err(Rejected::BlockMismatch);
-        }
-        p.verify(&self.chain_id)
-            .map_err(|_| Rejected::BadSignature(p.proposer))?;
-        self.blocks.insert(p.block_hash, *block);
-        self.proposals.insert(p.round, p);
-        Ok(())
-    }
-
-    fn accept_vote(&mut self, v: Vote) -> Result<(), Rejected> {
-        if self.vals.power_of(&v.validator) == 0 {
-            return Err(Rejected::NotValidator(v.validator));
-        }
-        let slot = self.votes.entry((v.round, v.vote_type)).or_default();
-        if slot.contains_key(&v.validator) {
-            return Err(Rejected::Duplicate);
-        }
-        v.verify(&self.chain_id)
-            .map_err(|_| Rejected::BadSignature(v.validator))?;
-        slot.insert(v.validator, v);
-        Ok(())
-    }
-
-    // ---- helpers ---------------------------------------------------------------------
-
-    fn power_for(&self, round: u32, t: VoteType, value: Option<Hash>) -> u64 {
-        self.votes
-            .get(&(round, t))
-            .map(|m| {
-                m.values()
-                    .filter(|v| v.value == value)
-                    .map(|v| self.vals.power_of(&v.validator))
-                    .sum()
-            })
-            .unwrap_or(0)
-    }
-
-    fn power_any(&self, round: u32, t: VoteType) -> u64 {
-        self.votes
-            .get(&(round, t))
-            .map(|m| m.keys().map(|k| self.vals.power_of(k)).sum())
-            .unwrap_or(0)
-    }
-
-    fn is_valid(&mut self, hash: Hash, app: &mut dyn BlockSource) -> bool {
-        if let Some(v) = self.validity.get(&hash) {
-            return *v;
-        }
-        let ok = match self.blocks.get(&hash) {
-            Some(b) => app.validate(b),
-            None => return false,
-        };
-        self.validity.insert(hash, ok);
-        ok
-    }
-
-    fn timely(&self, hash: &Hash, now: Timestamp) -> bool {
-        let Some(b) = self.blocks.get(hash) else {
-            return false;
-        };
-        let t = b.header.time.0;
-        let drift = self.params.max_clock_drift_ms;
-        t <= now.0.saturating_add(drift) && t.saturating_add(drift) >= now.0
-    }
-
-    fn timeout_ms(&self, step: Step) -> u64 {
-        let r = self.round as u64;
-        let p = &self.params;
-        match step {
-            Step::Propose => p.timeout_propose_ms + r * p.timeout_propose_delta_ms,
-            Step::Prevote => p.timeout_prevote_ms + r * p.timeout_prevote_delta_ms,
-            Step::Precommit => p.timeout_precommit_ms + r * p.timeout_precommit_delta_ms,
-        }
-    }
-
-    fn schedule(&self, step: Step, fx: &mut Vec<Effect>) {
-        let t = Timeout {
-            height: self.height,
-            round: self.round,
-            step,
-        };
-        fx.push(Effect::ScheduleTimeout(t, self.timeout_ms(step)));
-    }
-
-    /// Signs (through the guard) and records our own vote, and emits persist + broadcast.
-    /// Returns the value actually voted (which after a restart may be the stored one).
-    fn vote(&mut self, t: VoteType, value: Option<Hash>, fx: &mut Vec<Effect>) -> Option<Hash> {
-        if self.vals.power_of(&self.me) == 0 {
-            return value;
-        }
-        let lock = match (t, value) {
-            (VoteType::Precommit, Some(v)) => Some((v, self.round)),
-            _ => self.locked,
-        };
-        let (vote, fresh) = self.guard.sign_vote(
-            &self.chain_id,
-            &self.key,
-            self.height,
-            self.round,
-            t,
-            value,
-            lock,
-        );
-        let voted = vote.as_ref().map(|v| v.value).unwrap_or(value);
-        if let Some(v) = vote {
-            if fresh {
-                fx.push(Effect::Persist(self.guard.clone()));
-            }
-            self.votes
-                .entry((v.round, v.vote_type))
-                .or_default()
-                .entry(v.validator)
-                .or_insert_with(|| v.clone());
-            fx.push(Effect::BroadcastVote(v));
-        }
-        voted
-    }
-
-    // ---- Algorithm 1 -------------------------------------------------------------------
-
-    /// StartRound (lines 11–21).
-    fn start_round(
-        &mut self,
-        round: u32,
-        now: Timestamp,
-        app: &mut dyn BlockSource,
-        fx: &mut Vec<Effect>,
-    ) {
-        self.round = round;
-        self.step = Step::Propose;
-        if self.vals.proposer(self.height, round).key == self.me {
-            let (block, valid_round) = match self
-                .valid
-                .and_then(|(v, vr)| self.blocks.get(&v).map(|b| (b.clone(), Some(vr))))
-            {
-                Some(x) => x,
-                None => (app.build_block(self.height, round, now), None),
-            };
-            let hash = block.hash();
-            if let Some((p, fresh)) = self.guard.sign_proposal(
-                &self.chain_id,
-                &self.key,
-                self.height,
-                round,
-                valid_round,
-                hash,
-            ) {
-                if fresh {
-                    fx.push(Effect::Persist(self.guard.clone()));
-                }
-                if p.block_hash == hash {
-                    self.blocks.insert(hash, block.clone());
-                    self.proposals.insert(round, p.clone());
-                    fx.push(Effect::BroadcastProposal(p, block));
-                } else if let Some(b) = self.blocks.get(&p.block_hash).cloned() {
-                    self.proposals.insert(round, p.clone());
-                    fx.push(Effect::BroadcastProposal(p, b));
-                }
-            }
-        } else {
-            self.schedule(Step::Propose, fx);
-        }
-    }
-
-    fn on_timeout(
-        &mut self,
-        t: Timeout,
-        now: Timestamp,
-        app: &mut dyn BlockSource,
-        fx: &mut Vec<Effect>,
-    ) {
-        if self.decided || t.height != self.height || t.round != self.round {
-            return;
-        }
-        match t.step {
-            // OnTimeoutPropose (57–60).
-            Step::Propose if self.step == Step::Propose => {
-                self.vote(VoteType::Prevote, None, fx);
-                self.step = Step::Prevote;
-            }
-            // OnTimeoutPrevote (61–64).
-            Step::Prevote if self.step == Step::Prevote => {
-                self.vote(VoteType::Precommit, None, fx);
-                self.step = Step::Precommit;
-            }
-            // OnTimeoutPrecommit (65–67).
-            Step::Precommit => {
-                let next = self.round + 1;
-                self.start_round(next, now, app, fx);
-            }
-            _ => {}
-        }
-    }
-
-    /// Applies every upon rule until none fires.
-    fn process(&mut self, now: Timestamp, app: &mut dyn BlockSource, fx: &mut Vec<Effect>) {
-        // Each iteration either changes (round, step, fired, decided) or stops; the number of
-        // such changes per input is bounded by the rounds held (≤ MAX_ROUNDS_AHEAD + 2).
-        for _ in 0..(4 * (MAX_ROUNDS_AHEAD as usize + 4)) {
-            if self.decided {
-                return;
-            }
-            if self.try_decide(app, fx) {
-                return;
-            }
-            if self.try_round_skip(now, app, fx) {
-                continue;
-            }
-            if self.try_proposal_rules(now, app, fx) {
-                continue;
-            }
-            if self.try_vote_rules(app, fx) {
-                continue;
-            }
-            return;
-        }
-    }
-
-    /// Rule 7 (lines 49–54): a proposal for v from the proposer of any round r, a quorum
-    /// of precommits for v in r, v valid → decide.
-    fn try_decide(&mut self, app: &mut dyn BlockSource, fx: &mut Vec<Effect>) -> bool {
-        let candidates: Vec<(u32, Hash)> = self
-            .proposals
-            .iter()
-            .map(|(r, p)| (*r, p.block_hash))
-            .collect();
-        for (r, v) in candidates {
-            if !self
-                .vals
-                .is_quorum(self.power_for(r, VoteType::Precommit, Some(v)))
-            {
-                continue;
-            }
-            if !self.is_valid(v, app) {
-                continue;
-            }
-            let precommits: Vec<Vote> = self
-                .votes
-                .get(&(r, VoteType::Precommit))
-                .map(|m| m.values().filter(|x| x.value == Some(v)).cloned().collect())
-                .unwrap_or_default();
-            let cert = CommitCertificate::from_votes(self.height, r, v, &precommits);
-            let Some(block) = self.blocks.get(&v).cloned() else {
-                continue;
-            };
-            assert!(!self.decided, "a height decides at most once");
-            self.decided = true;
-            fx.push(Effect::Decide(block, cert));
-            return true;
-        }
-        false
-    }
-
-    /// Rule 8 (lines 55–56): messages of a higher round from more than 1/3 of the power.
-    fn try_round_skip(
-        &mut self,
-        now: Timestamp,
-        app: &mut dyn BlockSource,
-        fx: &mut Vec<Effect>,
-    ) -> bool {
-        let mut by_round: BTreeMap<u32, BTreeSet<PublicKey>> = BTreeMap::new();
-        for ((r, _), m) in self.votes.range((self.round + 1, VoteType::Prevote)..) {
-            by_round.entry(*r).or_default().extend(m.keys().copied());
-        }
-        for (r, p) in self.proposals.range(self.round + 1..) {
-            by_round.entry(*r).or_default().insert(p.proposer);
-        }
-        let target = by_round.iter().rev().find(|(_, who)| {
-            self.vals
-                .is_one_third(who.iter().map(|k| self.vals.power_of(k)).sum())
-        });
-        if let Some((r, _)) = target {
-            let r = *r;
-            self.start_round(r, now, app, fx);
-            return true;
-        }
-        false
-    }
-
-    /// Rules 1 and 2 (lines 22–33), in step propose.
-    fn try_proposal_rules(
-        &mut self,
-        now: Timestamp,
-        app: &mut dyn BlockSource,
-        fx: &mut Vec<Effect>,
-    ) -> bool {
-        if self.step != Step::Propose {
-            return false;
-        }
-        let Some(p) = self.proposals.get(&self.round).cloned() else {
-            return false;
-        };
-        let v = p.block_hash;
-        match p.valid_round {
-            None => {
-                // Rule 1: a fresh proposal; the timeliness check applies here only.
-                let ok = self.is_valid(v, app)
-                    && self.timely(&v, now)
-                    && self.locked.is_none_or(|(lv, _)| lv == v);
-                self.vote(VoteType::Prevote, ok.then_some(v), fx);
-                self.step = Step::Prevote;
-                true
-            }
-            Some(vr) if vr < self.round => {
-                // Rule 2: needs a prevote quorum for v in round vr.
-                if !self
-                    .vals
-                    .is_quorum(self.power_for(vr, VoteType::Prevote, Some(v)))
-                {
-                    return false;
-                }
-                let ok =
-                    self.is_valid(v, app) && self.locked.is_none_or(|(lv, lr)| lr <= vr || lv == v);
-                self.vote(VoteType::Prevote, ok.then_some(v), fx);
-                self.step = Step::Prevote;
-                true
-            }
-            Some(_) => false,
-        }
-    }
-
-    /// Rules 3–6 (lines 34–48).
-    fn try_vote_rules(&mut self, app: &mut dyn BlockSource, fx: &mut Vec<Effect>) -> bool {
-        let r = self.round;
-        // Rule 4: proposal for v in this round, v valid, prevote quorum for v, step ≥ prevote.
-        if self.step >= Step::Prevote && !self.fired.contains(&(Once::PrevoteQuorumValue, r)) {
-            if let Some(p) = self.proposals.get(&r).cloned() {
-                let v = p.block_hash;
-                if self
-                    .vals
-                    .is_quorum(self.power_for(r, VoteType::Prevote, Some(v)))
-                    && self.is_valid(v, app)
-                {
-                    self.fired.insert((Once::PrevoteQuorumValue, r));
-                    if self.step == Step::Prevote {
-                        let voted = self.vote(VoteType::Precommit, Some(v), fx);
-                        if voted == Some(v) {
-                            self.locked = Some((v, r));
-                        }
-                        self.step = Step::Precommit;
-                    }
-                    self.valid = Some((v, r));
-                    return true;
-                }
-            }
-        }
-        if self.step == Step::Prevote {
-            // Rule 5: prevote quorum for nil.
-            if self
-                .vals
-                .is_quorum(self.power_for(r, VoteType::Prevote, None))
-            {
-                self.vote(VoteType::Precommit, None, fx);
-                self.step = Step::Precommit;
-                return true;
-            }
-            // Rule 3: any prevote quorum, first time: schedule the prevote timeout.
-            if !self.fired.contains(&(Once::PrevoteTimeout, r))
-                && self.vals.is_quorum(self.power_any(r, VoteType::Prevote))
-            {
-                self.fired.insert((Once::PrevoteTimeout, r));
-                self.schedule(Step::Prevote, fx);
-                return true;
-            }
-        }
-        // Rule 6: any precommit quorum, first time: schedule the precommit timeout.
-        if !self.fired.contains(&(Once::PrecommitTimeout, r))
-            && self.vals.is_quorum(self.power_any(r, VoteType::Precommit))
-        {
-            self.fired.insert((Once::PrecommitTimeout, r));
-            self.schedule(Step::Precommit, fx);
-            return true;
-        }
-        false
     }
 }

@@ -6,9 +6,9 @@ use safeledger_core::block::Header;
 use safeledger_core::genesis::Validator;
 use std::collections::VecDeque;
 
-struct MockApp {
-    me: PublicKey,
-    invalid: BTreeSet<u64>,
+pub(super) struct MockApp {
+    pub(super) me: PublicKey,
+    pub(super) invalid: BTreeSet<u64>,
 }
 
 impl BlockSource for MockApp {
@@ -53,13 +53,13 @@ struct Cluster {
     now: u64,
 }
 
-fn keys(n: usize) -> Vec<SecretKey> {
+pub(super) fn keys(n: usize) -> Vec<SecretKey> {
     (0..n)
         .map(|i| SecretKey::from_bytes(&[i as u8 + 1; 32]))
         .collect()
 }
 
-fn valset(keys: &[SecretKey]) -> ValidatorSet {
+pub(super) fn valset(keys: &[SecretKey]) -> ValidatorSet {
     ValidatorSet {
         validators: keys
             .iter()
@@ -136,6 +136,7 @@ impl Cluster {
                     }
                 }
                 Effect::ScheduleTimeout(t, ms) => self.timeouts.push((self.now + ms, i, t)),
+                Effect::Evidence(e) => panic!("evidence in an honest cluster: {e:?}"),
                 Effect::Decide(b, cert) => {
                     let vals = self.nodes[i].core.validators().clone();
                     cert.verify("t", b.header.height, &b.hash(), &vals)

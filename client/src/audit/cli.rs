@@ -1,0 +1,191 @@
+//! The `safeledger audit` commands: `view`, `verify`, `checkpoint`, `consistency`.
+
+use super::{check_consistency, AuditClient};
+use anyhow::{bail, Context};
+use safeledger_core::view::{decode, encode, Checkpoint, Verified, Verifier, View};
+use safeledger_core::{Genesis, Hash, Outcome};
+use std::path::Path;
+
+fn read(path: &Path) -> anyhow::Result<Vec<u8>> {
+    std::fs::read(path).with_context(|| format!("reading {}", path.display()))
+}
+
+/// Reads and validates a genesis file.
+pub fn load_genesis(path: &Path) -> anyhow::Result<Genesis> {
+    let g: Genesis = serde_json::from_slice(&read(path)?)
+        .with_context(|| format!("{} is not a genesis document", path.display()))?;
+    g.validate()?;
+    Ok(g)
+}
+
+/// Reads a checkpoint file (decoded, not verified).
+pub fn load_checkpoint(path: &Path) -> anyhow::Result<Checkpoint> {
+    decode(&read(path)?).with_context(|| format!("{} is not a checkpoint", path.display()))
+}
+
+/// A human summary of a verified view.
+pub fn render(v: &Verified) -> String {
+    let mut s = format!(
+        "VALID: transaction {} ({}) at height {} index {} (ledger index {}), effective {}\n",
+        v.tx_id,
+        v.kind.name(),
+        v.height,
+        v.index,
+        v.ledger_index,
+        v.effective_at.date_string()
+    );
+    for (key, agency) in &v.signers {
+        let who = agency
+            .as_deref()
+            .unwrap_or("an officer registered on chain");
+        s.push_str(&format!("  signed by {} ({who})\n", key.to_hex()));
+    }
+    for (name, value) in &v.revealed {
+        let shown = value
+            .as_ref()
+            .map(|j| j.to_string())
+            .unwrap_or_else(|| "(not decodable by this version)".into());
+        s.push_str(&format!("  {name} = {shown}\n"));
+    }
+    if !v.hidden.is_empty() {
+        s.push_str(&format!("  hidden: {}\n", v.hidden.join(", ")));
+    }
+    let outcome = match &v.outcome {
+        Outcome::Accepted => "accepted".to_string(),
+        Outcome::Refused { rule, reason } => format!("refused by {rule}: {reason}"),
+    };
+    s.push_str(&format!("  result: {outcome}\n"));
+    s.push_str(&format!(
+        "  certified by the commit certificate of header {}{}\n",
+        v.certified_height,
+        if v.from_checkpoint {
+            " (a trusted checkpoint)"
+        } else {
+            " from genesis"
+        }
+    ));
+    s
+}
+
+/// `audit view`: fetch a view, verify it when the genesis is known, write it to `out`.
+pub async fn view(
+    endpoints: Vec<String>,
+    genesis: Option<&Genesis>,
+    tx: &str,
+    reveal: &[String],
+    out: &Path,
+    anchor: Option<&Path>,
+) -> anyhow::Result<()> {
+    let id = Hash::from_hex(tx).context("--tx must be a transaction id (64 hex characters)")?;
+    let client = AuditClient::new(endpoints);
+    let anchor_cp = anchor.map(load_checkpoint).transpose()?;
+    let v = client
+        .view(id, reveal, anchor_cp.as_ref().map(|c| c.header.ledger_size))
+        .await?;
+    if let Some(g) = genesis {
+        let mut verifier = Verifier::new(g);
+        if let Some(cp) = &anchor_cp {
+            verifier
+                .trust_checkpoint(cp)
+                .context("the anchor checkpoint does not verify")?;
+        }
+        verifier
+            .verify(&v)
+            .context("the node's view does not verify against genesis")?;
+    }
+    std::fs::write(out, encode(&v) + "\n").with_context(|| format!("writing {}", out.display()))?;
+    println!("wrote the view of {id} to {}", out.display());
+    Ok(())
+}
+
+/// `audit verify`: verify a view file offline; on success print what it shows.
+pub fn verify(view: &Path, genesis: &Path, checkpoint: Option<&Path>) -> anyhow::Result<()> {
+    let g = load_genesis(genesis)?;
+    let mut verifier = Verifier::new(&g);
+    if let Some(cp) = checkpoint {
+        let cp = load_checkpoint(cp)?;
+        verifier
+            .trust_checkpoint(&cp)
+            .map_err(|e| anyhow::anyhow!("INVALID checkpoint: {e}"))?;
+    }
+    let bytes = read(view)?;
+    let result = decode::<View>(&bytes).and_then(|v| verifier.verify(&v));
+    match result {
+        Ok(v) => {
+            print!("{}", render(&v));
+            Ok(())
+        }
+        Err(e) => bail!("INVALID {}: {e}", view.display()),
+    }
+}
+
+/// `audit checkpoint`: fetch the checkpoint of `height` (0: latest), verify it when the
+/// genesis is known, print or write it.
+pub async fn checkpoint(
+    endpoints: Vec<String>,
+    genesis: Option<&Genesis>,
+    height: u64,
+    out: Option<&Path>,
+) -> anyhow::Result<()> {
+    let cp = AuditClient::new(endpoints).checkpoint(height).await?;
+    if let Some(g) = genesis {
+        Verifier::new(g)
+            .verify_checkpoint(&cp)
+            .context("the node's checkpoint does not verify against genesis")?;
+    }
+    let text = encode(&cp) + "\n";
+    match out {
+        Some(p) => {
+            std::fs::write(p, text).with_context(|| format!("writing {}", p.display()))?;
+            println!(
+                "wrote the checkpoint of height {} (ledger size {}) to {}",
+                cp.header.height,
+                cp.header.ledger_size,
+                p.display()
+            );
+        }
+        None => print!("{text}"),
+    }
+    Ok(())
+}
+
+/// `audit consistency`: verify both checkpoints (when the genesis is known), fetch the
+/// consistency proof between their ledger trees and verify it.
+pub async fn consistency(
+    endpoints: Vec<String>,
+    genesis: Option<&Genesis>,
+    old: &Path,
+    new: &Path,
+) -> anyhow::Result<()> {
+    let (a, b) = (load_checkpoint(old)?, load_checkpoint(new)?);
+    match genesis {
+        Some(g) => {
+            let v = Verifier::new(g);
+            v.verify_checkpoint(&a)
+                .map_err(|e| anyhow::anyhow!("INVALID {}: {e}", old.display()))?;
+            v.verify_checkpoint(&b)
+                .map_err(|e| anyhow::anyhow!("INVALID {}: {e}", new.display()))?;
+        }
+        None => eprintln!("note: no genesis given; the checkpoints' certificates are not checked"),
+    }
+    let (first, second) = (a.header.ledger_size, b.header.ledger_size);
+    if first > second {
+        bail!(
+            "{} (ledger size {first}) is newer than {} ({second}): swap them",
+            old.display(),
+            new.display()
+        );
+    }
+    let proof = AuditClient::new(endpoints)
+        .consistency(first, second)
+        .await?;
+    check_consistency(&a, &b, &proof)
+        .map_err(|e| anyhow::anyhow!("INCONSISTENT: ledger {first} → {second}: {e}"))?;
+    println!(
+        "CONSISTENT: the ledger of height {} ({first} transactions) is a prefix of the ledger of height {} ({second} transactions); proof of {} hashes",
+        a.header.height,
+        b.header.height,
+        proof.len()
+    );
+    Ok(())
+}

@@ -1,0 +1,185 @@
+//! What auditors use (DESIGN §4, issue 5): fetching views, checkpoints and consistency
+//! proofs from any node, and verifying them offline against the genesis file.
+//!
+//! Verification itself is `safeledger_core::view` (views, checkpoints),
+//! `safeledger_core::ledger_tree` (RFC 9162 §2.1.4 consistency) and
+//! `safeledger_core::lightclient`; this module adds the network calls and the CLI commands
+//! (`safeledger audit ...`, in [`cli`]).
+
+pub mod cli;
+
+use crate::proto;
+use crate::proto::ledger_client::LedgerClient as Raw;
+use safeledger_core::ledger_tree::verify_consistency;
+use safeledger_core::merkle::Blake3Tree;
+use safeledger_core::proof::ProofError;
+use safeledger_core::view::{decode, Checkpoint, LedgerInclusion, View, ViewError};
+use safeledger_core::{Hash, TxId};
+use std::time::Duration;
+use tonic::transport::{Channel, Endpoint};
+
+/// Largest gRPC reply accepted (bytes).
+pub const MAX_AUDIT_REPLY_BYTES: usize = 16 * 1024 * 1024;
+
+/// Why an audit call failed.
+#[derive(Debug, thiserror::Error)]
+pub enum AuditClientError {
+    /// No endpoint answered.
+    #[error("no node reachable (tried {0})")]
+    Unreachable(String),
+    /// The node refused the request.
+    #[error("node error: {0}")]
+    Status(#[from] tonic::Status),
+    /// The node's document does not decode.
+    #[error("the node sent a malformed document: {0}")]
+    Document(#[from] ViewError),
+    /// A proof hash is not 32 bytes.
+    #[error("the node sent a malformed proof")]
+    Malformed,
+}
+
+/// Fetches audit documents from the first reachable of `endpoints`.
+pub struct AuditClient {
+    endpoints: Vec<String>,
+}
+
+fn is_transport(s: &tonic::Status) -> bool {
+    matches!(
+        s.code(),
+        tonic::Code::Unavailable | tonic::Code::Unknown | tonic::Code::Cancelled
+    )
+}
+
+fn hashes(raw: &[Vec<u8>]) -> Result<Vec<Hash>, AuditClientError> {
+    raw.iter()
+        .map(|b| {
+            <[u8; 32]>::try_from(b.as_slice())
+                .map(Hash)
+                .map_err(|_| AuditClientError::Malformed)
+        })
+        .collect()
+}
+
+impl AuditClient {
+    /// A client over `endpoints` (`http://host:port`).
+    pub fn new(endpoints: Vec<String>) -> AuditClient {
+        AuditClient { endpoints }
+    }
+
+    /// Runs `f` on each endpoint in turn until one answers (transport errors move on).
+    async fn call<T, F, Fut>(&self, f: F) -> Result<T, AuditClientError>
+    where
+        F: Fn(Raw<Channel>) -> Fut,
+        Fut: std::future::Future<Output = Result<T, tonic::Status>>,
+    {
+        for url in &self.endpoints {
+            let Ok(ep) = Endpoint::from_shared(url.clone()) else {
+                continue;
+            };
+            let Ok(ch) = ep.connect_timeout(Duration::from_secs(3)).connect().await else {
+                continue;
+            };
+            let raw = Raw::new(ch).max_decoding_message_size(MAX_AUDIT_REPLY_BYTES);
+            match f(raw).await {
+                Ok(v) => return Ok(v),
+                Err(s) if is_transport(&s) => continue,
+                Err(s) => return Err(s.into()),
+            }
+        }
+        Err(AuditClientError::Unreachable(self.endpoints.join(", ")))
+    }
+
+    /// The view of `tx` revealing `reveal`, anchored in the ledger tree of `anchor` leaves
+    /// when given. The document is decoded, not verified.
+    pub async fn view(
+        &self,
+        tx: TxId,
+        reveal: &[String],
+        anchor: Option<u64>,
+    ) -> Result<View, AuditClientError> {
+        let req = proto::GetViewRequest {
+            tx_id: tx.0.to_vec(),
+            reveal: reveal.to_vec(),
+            anchor_tree_size: anchor.unwrap_or(0),
+        };
+        let r = self
+            .call(|mut c| {
+                let req = req.clone();
+                async move { c.get_view(req).await }
+            })
+            .await?;
+        Ok(decode(r.into_inner().json.as_bytes())?)
+    }
+
+    /// The checkpoint of `height` (0: the latest). Decoded, not verified.
+    pub async fn checkpoint(&self, height: u64) -> Result<Checkpoint, AuditClientError> {
+        let r = self
+            .call(|mut c| async move {
+                c.get_checkpoint(proto::GetCheckpointRequest { height })
+                    .await
+            })
+            .await?;
+        Ok(decode(r.into_inner().json.as_bytes())?)
+    }
+
+    /// The consistency proof between ledger sizes `first` and `second`.
+    pub async fn consistency(
+        &self,
+        first: u64,
+        second: u64,
+    ) -> Result<Vec<Hash>, AuditClientError> {
+        let r = self
+            .call(|mut c| async move {
+                c.get_consistency_proof(proto::GetConsistencyProofRequest {
+                    first_size: first,
+                    second_size: second,
+                })
+                .await
+            })
+            .await?;
+        hashes(&r.into_inner().hashes)
+    }
+}
+
+impl AuditClient {
+    /// The RFC 9162 §2.1.3 inclusion proof of transaction `tx` in the ledger tree of
+    /// `tree_size` leaves (check it with
+    /// `safeledger_core::ledger_tree::verify_inclusion` against a certified `ledger_root`).
+    pub async fn ledger_inclusion(
+        &self,
+        tx: TxId,
+        tree_size: u64,
+    ) -> Result<LedgerInclusion, AuditClientError> {
+        let r = self
+            .call(|mut c| async move {
+                c.get_ledger_inclusion(proto::GetLedgerInclusionRequest {
+                    tx_id: tx.0.to_vec(),
+                    tree_size,
+                })
+                .await
+            })
+            .await?
+            .into_inner();
+        Ok(LedgerInclusion {
+            tree_size: r.tree_size,
+            index: r.index,
+            proof: hashes(&r.hashes)?,
+        })
+    }
+}
+
+/// Checks that the ledger of checkpoint `old` is a prefix of the ledger of `new` with an
+/// RFC 9162 §2.1.4 consistency proof (sizes and roots from the certified headers).
+pub fn check_consistency(
+    old: &Checkpoint,
+    new: &Checkpoint,
+    proof: &[Hash],
+) -> Result<(), ProofError> {
+    verify_consistency::<Blake3Tree>(
+        old.header.ledger_size,
+        new.header.ledger_size,
+        &old.header.ledger_root,
+        &new.header.ledger_root,
+        proof,
+    )
+}

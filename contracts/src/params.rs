@@ -1,0 +1,192 @@
+//! The rule parameters (DESIGN §5: "parameters are on chain and governed; defaults
+//! shown"). They live in state under [`crate::keys::PARAMS`]; until governance first sets
+//! one, the executor's defaults apply. A governance proposal changes one parameter by name
+//! ([`RuleParams::set`]).
+
+use crate::keys;
+use crate::state::{read, StateRead};
+use serde::{Deserialize, Serialize};
+
+/// Every rule parameter. Months are calendar months on UTC dates.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RuleParams {
+    /// Longest licence term a grant or renewal may set, in days (R0-licence-term). DESIGN
+    /// §5: "a grant runs at most 3 years"; default 1096 = 3 × 365 + one leap day.
+    pub max_licence_term_days: u64,
+    /// Most linked ids an enterprise may hold over all agencies (R0-linked-ids); keeps the
+    /// enterprise value bounded. Default 256 (`core::limits::MAX_LIST_ITEMS`).
+    pub max_linked_ids: u64,
+    /// A renewal that shows its application date must have applied at least this many
+    /// months before the expiry of the current term (R0-renewal-lead; Regulations on Work
+    /// Safety Licences art. 9: "3 months before expiry"). Default 3.
+    pub renewal_lead_months: u64,
+    /// A blacklist listing lasts this many months (R4: "listed 3 years"). Default 36.
+    pub blacklist_months: u64,
+    /// Removal from the blacklist may be requested this many months after listing (R4).
+    /// Default 12.
+    pub blacklist_removal_after_months: u64,
+    /// A severe penalty restricts licence grants and renewals for this many months unless
+    /// cleared earlier (R3). Default 12.
+    pub severe_penalty_months: u64,
+    /// Consecutive failed inspections that make the risk red (R5). Default 3.
+    pub red_consecutive_failed: u64,
+    /// Consecutive failed inspections that make the risk orange (R9). Default 2.
+    pub orange_consecutive_failed: u64,
+    /// An accident this recent (months) makes the risk orange (R9). Default 12.
+    pub orange_accident_months: u64,
+    /// Window of grade C conditions, months (R9). Default 24.
+    pub credit_c_months: u64,
+    /// Window of grade B conditions, months (R9). Default 12.
+    pub credit_b_months: u64,
+    /// Grade C when the rectification rate in the C window is below this, basis points
+    /// (R9: "under 80 %"). Default 8000.
+    pub min_rectification_rate_bp: u64,
+    /// Days between routine inspections at risk below red; red halves it (R5: "red
+    /// doubles the inspection frequency"). Default 365.
+    pub inspection_interval_days: u64,
+    /// Distinct officers of the licensing agency who must sign a licence decision in a
+    /// high-risk industry (R6). Default 2.
+    pub collective_k: u64,
+    /// High-risk industries: GB/T 4754-2017 sections, divisions, groups or classes (R6).
+    /// Default B (mining), E (construction), C26 (chemical raw materials and products,
+    /// holding explosives, pyrotechnics and fireworks, group 267).
+    pub high_risk_industries: Vec<String>,
+    /// Hours until an assistance request is due when it names none (R7). Default 24.
+    pub assistance_due_hours: u64,
+    /// Most findings kept per enterprise beyond the windows' needs; bounds state size.
+    /// Default 512.
+    pub max_findings: u64,
+    /// Most instructions a deployed policy may use per evaluation. Default 200,000.
+    pub max_policy_instructions: u64,
+}
+
+impl Default for RuleParams {
+    fn default() -> Self {
+        RuleParams {
+            max_licence_term_days: 1096,
+            max_linked_ids: safeledger_core::limits::MAX_LIST_ITEMS as u64,
+            renewal_lead_months: 3,
+            blacklist_months: 36,
+            blacklist_removal_after_months: 12,
+            severe_penalty_months: 12,
+            red_consecutive_failed: 3,
+            orange_consecutive_failed: 2,
+            orange_accident_months: 12,
+            credit_c_months: 24,
+            credit_b_months: 12,
+            min_rectification_rate_bp: 8000,
+            inspection_interval_days: 365,
+            collective_k: 2,
+            high_risk_industries: vec!["B".into(), "E".into(), "C26".into()],
+            assistance_due_hours: 24,
+            max_findings: 512,
+            max_policy_instructions: 200_000,
+        }
+    }
+}
+
+/// Why a parameter change was refused.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("rule parameter {name}: {why}")]
+pub struct ParamError {
+    /// The name given.
+    pub name: String,
+    /// What is wrong.
+    pub why: String,
+}
+
+impl RuleParams {
+    /// The parameters in force: the governed value in state, else `defaults`.
+    pub fn load(state: &dyn StateRead, defaults: &RuleParams) -> RuleParams {
+        read(state, keys::PARAMS).unwrap_or_else(|| defaults.clone())
+    }
+
+    /// The longest window any rule reads findings over, in months: findings older than
+    /// this before the newest one no longer change an outcome.
+    pub fn history_months(&self) -> u64 {
+        self.credit_c_months
+            .max(self.credit_b_months)
+            .max(self.severe_penalty_months)
+            .max(self.orange_accident_months)
+    }
+
+    /// Sets parameter `name` from its text form (an integer; for
+    /// `high_risk_industries` a comma-separated list of GB/T 4754-2017 codes). Values must
+    /// keep the rules meaningful: counts and windows at least 1, rates at most 10,000 bp.
+    pub fn set(&mut self, name: &str, value: &str) -> Result<(), ParamError> {
+        let err = |why: String| ParamError {
+            name: name.to_string(),
+            why,
+        };
+        if name == "high_risk_industries" {
+            let mut list = Vec::new();
+            for code in value.split(',').map(str::trim).filter(|c| !c.is_empty()) {
+                safeledger_core::ids::check_gbt_4754_2017(code)
+                    .map_err(|why| err(format!("{code:?}: {why}")))?;
+                list.push(code.to_string());
+            }
+            self.high_risk_industries = list;
+            return Ok(());
+        }
+        let v: u64 = value
+            .trim()
+            .parse()
+            .map_err(|_| err(format!("{value:?} is not a whole number")))?;
+        let slot = match name {
+            "max_licence_term_days" => &mut self.max_licence_term_days,
+            "max_linked_ids" => &mut self.max_linked_ids,
+            "renewal_lead_months" => &mut self.renewal_lead_months,
+            "blacklist_months" => &mut self.blacklist_months,
+            "blacklist_removal_after_months" => &mut self.blacklist_removal_after_months,
+            "severe_penalty_months" => &mut self.severe_penalty_months,
+            "red_consecutive_failed" => &mut self.red_consecutive_failed,
+            "orange_consecutive_failed" => &mut self.orange_consecutive_failed,
+            "orange_accident_months" => &mut self.orange_accident_months,
+            "credit_c_months" => &mut self.credit_c_months,
+            "credit_b_months" => &mut self.credit_b_months,
+            "min_rectification_rate_bp" => &mut self.min_rectification_rate_bp,
+            "inspection_interval_days" => &mut self.inspection_interval_days,
+            "collective_k" => &mut self.collective_k,
+            "assistance_due_hours" => &mut self.assistance_due_hours,
+            "max_findings" => &mut self.max_findings,
+            "max_policy_instructions" => &mut self.max_policy_instructions,
+            _ => return Err(err("no such parameter".into())),
+        };
+        let bounds = match name {
+            "min_rectification_rate_bp" => 0..=10_000,
+            "max_linked_ids" => 1..=safeledger_core::limits::MAX_LIST_ITEMS as u64 * 16,
+            "collective_k" => 1..=safeledger_core::limits::MAX_TX_SIGNERS as u64,
+            "max_policy_instructions" => 1..=10_000_000,
+            "max_findings" => 16..=4096,
+            _ => 1..=100_000,
+        };
+        if !bounds.contains(&v) {
+            return Err(err(format!(
+                "{v} is outside {}..={}",
+                bounds.start(),
+                bounds.end()
+            )));
+        }
+        *slot = v;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parameters_are_set_by_name_within_bounds() {
+        let mut p = RuleParams::default();
+        p.set("collective_k", "3").unwrap();
+        assert_eq!(p.collective_k, 3);
+        assert!(p.set("collective_k", "0").is_err());
+        assert!(p.set("collective_k", "x").is_err());
+        assert!(p.set("no_such", "1").is_err());
+        p.set("high_risk_industries", "B, C2671").unwrap();
+        assert_eq!(p.high_risk_industries, ["B", "C2671"]);
+        assert!(p.set("high_risk_industries", "C12").is_err());
+        assert_eq!(RuleParams::default().history_months(), 24);
+    }
+}

@@ -1,0 +1,280 @@
+//! Who may sign and submit (DESIGN §3 "Keys", §5 R1): agencies with their roles, and
+//! officer keys with their agency.
+//!
+//! Genesis gives the first agencies, roles and officer keys. Agencies register and revoke
+//! their own officers on chain ([`OfficerState`] under `off/<key>`), and governance adds
+//! or removes agencies ([`Agencies`] under `agencies`, written on the first change). A key
+//! with an `off/` entry is judged by it alone; any other key by genesis.
+
+use crate::keys;
+use crate::rules::{Refusal, R0_SIGNER, R1_OFFICER, R1_PERMISSION};
+use crate::state::{read, Overlay, StateRead};
+use safeledger_core::records::{OfficerAction, OfficerActionKind, TxKind};
+use safeledger_core::{Genesis, PublicKey, Transaction, TxId};
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, BTreeSet};
+
+/// An officer key registered or revoked on chain.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OfficerState {
+    /// The officer's agency.
+    pub agency: String,
+    /// Name or badge, as registered.
+    pub name: String,
+    /// The registration (`None` for a genesis officer).
+    pub registered: Option<(TxId, u64)>,
+    /// The revocation and its height: signatures are refused from it on.
+    pub revoked: Option<(TxId, u64)>,
+}
+
+/// One agency of the registry.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AgencyState {
+    /// Role (a key of the genesis role table).
+    pub role: String,
+    /// Display name.
+    pub name: String,
+    /// False once removed by governance.
+    pub active: bool,
+    /// The proposal that added or removed it (`None` for a genesis agency never changed).
+    pub changed_by: Option<String>,
+}
+
+/// The agency registry.
+pub type Agencies = BTreeMap<String, AgencyState>;
+
+/// Genesis data the registry falls back to: officer keys, agencies and the role table.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Registry {
+    genesis_officers: BTreeMap<PublicKey, String>,
+    genesis_agencies: Agencies,
+    roles: BTreeMap<String, BTreeSet<TxKind>>,
+}
+
+impl Registry {
+    /// From the genesis document. A key listed by two agencies (which `Genesis::validate`
+    /// refuses) counts for the first.
+    pub fn from_genesis(genesis: &Genesis) -> Registry {
+        let mut genesis_officers = BTreeMap::new();
+        for a in &genesis.agencies {
+            for k in &a.officer_keys {
+                genesis_officers.entry(*k).or_insert_with(|| a.id.clone());
+            }
+        }
+        let genesis_agencies = genesis
+            .agencies
+            .iter()
+            .map(|a| {
+                let st = AgencyState {
+                    role: a.role.clone(),
+                    name: a.name.clone(),
+                    active: true,
+                    changed_by: None,
+                };
+                (a.id.clone(), st)
+            })
+            .collect();
+        let roles = genesis
+            .roles
+            .iter()
+            .map(|(r, k)| (r.clone(), k.iter().copied().collect()))
+            .collect();
+        Registry {
+            genesis_officers,
+            genesis_agencies,
+            roles,
+        }
+    }
+
+    /// The agency registry in force.
+    pub fn agencies(&self, state: &dyn StateRead) -> Agencies {
+        read(state, keys::AGENCIES).unwrap_or_else(|| self.genesis_agencies.clone())
+    }
+
+    /// Ids of the active agencies.
+    pub fn active_agencies(&self, state: &dyn StateRead) -> Vec<String> {
+        self.agencies(state)
+            .into_iter()
+            .filter(|(_, a)| a.active)
+            .map(|(id, _)| id)
+            .collect()
+    }
+
+    /// True when the role table defines `role`.
+    pub fn has_role(&self, role: &str) -> bool {
+        self.roles.contains_key(role)
+    }
+
+    /// True when `key` is an officer in genesis.
+    pub fn is_genesis_officer(&self, key: &PublicKey) -> bool {
+        self.genesis_officers.contains_key(key)
+    }
+
+    /// The officer's agency, or why its signature does not count: unknown, revoked, or of
+    /// a removed agency.
+    pub fn officer_agency(&self, state: &dyn StateRead, key: &PublicKey) -> Result<String, String> {
+        let agency = match read::<OfficerState>(state, &keys::officer(key)) {
+            Some(OfficerState {
+                revoked: Some((tx, height)),
+                agency,
+                ..
+            }) => {
+                return Err(format!(
+                    "officer {key} of agency {agency} was revoked by tx {tx} at height {height}"
+                ))
+            }
+            Some(o) => o.agency,
+            None => match self.genesis_officers.get(key) {
+                Some(a) => a.clone(),
+                None => return Err(format!("{key} is not a registered officer of any agency")),
+            },
+        };
+        match self.agencies(state).get(&agency) {
+            Some(a) if a.active => Ok(agency),
+            Some(a) => Err(format!(
+                "officer {key}'s agency {agency} was removed by proposal {}",
+                a.changed_by.as_deref().unwrap_or("?")
+            )),
+            None => Err(format!("officer {key}'s agency {agency} is not registered")),
+        }
+    }
+
+    /// R0-signer for the submitter: its agency. Refusal consumes no sequence.
+    pub fn submitter<'t>(
+        &self,
+        state: &dyn StateRead,
+        tx: &'t Transaction,
+    ) -> Result<(&'t PublicKey, String), Refusal> {
+        let Some(key) = tx.submitter() else {
+            return Err(Refusal::new(
+                R0_SIGNER,
+                "the transaction has no signer".into(),
+            ));
+        };
+        self.officer_agency(state, key)
+            .map(|a| (key, a))
+            .map_err(|why| Refusal::new(R0_SIGNER, format!("submitter: {why}")))
+    }
+
+    /// R0-signer for co-signers: each is a current officer of `agency`.
+    pub fn check_cosigners(
+        &self,
+        state: &dyn StateRead,
+        tx: &Transaction,
+        agency: &str,
+    ) -> Result<(), Refusal> {
+        for s in tx.signatures.iter().skip(1) {
+            match self.officer_agency(state, &s.signer) {
+                Ok(a) if a == agency => {}
+                Ok(other) => {
+                    return Err(Refusal::new(
+                        R0_SIGNER,
+                        format!(
+                            "co-signer {} is an officer of agency {other}, not of the \
+                             submitter's agency {agency}",
+                            s.signer
+                        ),
+                    ))
+                }
+                Err(why) => return Err(Refusal::new(R0_SIGNER, format!("co-signer: {why}"))),
+            }
+        }
+        Ok(())
+    }
+
+    /// R1-permission: `agency`'s role lists `kind`.
+    pub fn check_permission(
+        &self,
+        state: &dyn StateRead,
+        agency: &str,
+        kind: TxKind,
+    ) -> Result<(), Refusal> {
+        let role = self
+            .agencies(state)
+            .get(agency)
+            .map(|a| a.role.clone())
+            .unwrap_or_else(|| "(none)".into());
+        let empty = BTreeSet::new();
+        let kinds = self.roles.get(&role).unwrap_or(&empty);
+        if kinds.contains(&kind) {
+            return Ok(());
+        }
+        let allowed: Vec<&str> = kinds.iter().map(|k| k.name()).collect();
+        Err(Refusal::new(
+            R1_PERMISSION,
+            format!(
+                "agency {agency} (role {role}) may not submit {}; its role allows [{}]",
+                kind.name(),
+                allowed.join(", ")
+            ),
+        ))
+    }
+
+    /// Applies an officer registration or revocation by `agency` (DESIGN §3 "Keys": by
+    /// the officer's own agency). R1-officer refuses registering a key that is already an
+    /// officer (or was revoked: keys are not reused) and revoking one of another agency or
+    /// one already revoked.
+    pub fn apply_officer_action(
+        &self,
+        view: &mut Overlay<'_>,
+        a: &OfficerAction,
+        agency: &str,
+        tx_id: TxId,
+        height: u64,
+    ) -> Result<(), Refusal> {
+        let key = keys::officer(&a.officer);
+        let current = read::<OfficerState>(view, &key).or_else(|| {
+            self.genesis_officers
+                .get(&a.officer)
+                .map(|ag| OfficerState {
+                    agency: ag.clone(),
+                    name: String::new(),
+                    registered: None,
+                    revoked: None,
+                })
+        });
+        let refuse = |why: String| Err(Refusal::new(R1_OFFICER, why));
+        match (a.action, current) {
+            (OfficerActionKind::Register, None) => {
+                let st = OfficerState {
+                    agency: agency.to_string(),
+                    name: a.name.clone(),
+                    registered: Some((tx_id, height)),
+                    revoked: None,
+                };
+                view.put(key, &st);
+                Ok(())
+            }
+            (OfficerActionKind::Register, Some(o)) => refuse(format!(
+                "key {} is already an officer of agency {}{}; keys are not re-registered",
+                a.officer,
+                o.agency,
+                o.revoked
+                    .map(|(t, h)| format!(" (revoked by tx {t} at height {h})"))
+                    .unwrap_or_default()
+            )),
+            (OfficerActionKind::Revoke, None) => {
+                refuse(format!("key {} is not a registered officer", a.officer))
+            }
+            (OfficerActionKind::Revoke, Some(o)) if o.agency != agency => refuse(format!(
+                "officer {} belongs to agency {}; only its own agency may revoke it, not \
+                 {agency}",
+                a.officer, o.agency
+            )),
+            (OfficerActionKind::Revoke, Some(mut o)) => {
+                if let Some((t, h)) = o.revoked {
+                    return refuse(format!(
+                        "officer {} was already revoked by tx {t} at height {h}",
+                        a.officer
+                    ));
+                }
+                o.revoked = Some((tx_id, height));
+                if o.name.is_empty() {
+                    o.name.clone_from(&a.name);
+                }
+                view.put(key, &o);
+                Ok(())
+            }
+        }
+    }
+}

@@ -1,0 +1,253 @@
+//! Corrections and appeals (DESIGN §5: "correction (amend or withdraw an earlier record,
+//! with reason; the original stays)", "appeal and its outcome").
+//!
+//! The original record stays on the ledger and on the timeline, marked `corrected_by`;
+//! what rules read follows the correction:
+//! - A correction names its target by transaction id. Only the recording agency may
+//!   correct (R1-correction). Findings (inspections, penalties, accident reports) can be
+//!   withdrawn — they no longer count — or amended: the finding is rebuilt from the
+//!   amended record (same kind, same enterprise; all checks of that kind apply) and keeps
+//!   the original's identity and dates. Other kinds are corrected by a further record of
+//!   their own kind (a licence decision by a new decision, a blacklist entry by a removal)
+//!   and are refused here (R0-reference), as is a target already set aside.
+//! - An appeal names a record, or a licence (its latest decision). Its outcome comes from
+//!   the agency whose record was appealed (R1-appeal-outcome). An overturned finding no
+//!   longer counts; an overturned suspension or revocation restores the licence's prior
+//!   status when it is still the licence's latest decision; an overturned blacklist
+//!   entry ends the listing.
+
+use super::{findings, RecordContext, Refusal, RuleParams, R0_REFERENCE, R1_APPEAL, R1_CORRECTION};
+use crate::keys;
+use crate::model::{AppealState, EnterpriseState, FindingStatus, RecordLocation, RecordRef};
+use crate::rules::escalation::Deadline;
+use crate::state::{read, Overlay, StateRead};
+use safeledger_core::records::{
+    Appeal, AppealOutcome, AppealTarget, AppealVerdict, Correction, CorrectionAction, TxBody,
+    TxKind,
+};
+use safeledger_core::TxId;
+
+/// The timeline entry of `target` if it is a record about `ent`.
+fn located(
+    state: &dyn StateRead,
+    ent: &EnterpriseState,
+    target: &TxId,
+) -> Result<(u64, RecordRef), Refusal> {
+    let loc: Option<RecordLocation> = read(state, &keys::record_location(target));
+    match loc {
+        Some(l) if l.enterprise == ent.id => {
+            let r: RecordRef = read(state, &keys::record(&l.enterprise, l.index))
+                .unwrap_or_else(|| panic!("corrupted state: record {target} not on timeline"));
+            Ok((l.index, r))
+        }
+        _ => Err(Refusal::new(
+            R0_REFERENCE,
+            format!(
+                "tx {target} is not an accepted record about enterprise {}",
+                ent.id
+            ),
+        )),
+    }
+}
+
+fn mark(view: &mut Overlay<'_>, ent: &EnterpriseState, index: u64, by: TxId) {
+    let key = keys::record(&ent.id, index);
+    if let Some(mut r) = read::<RecordRef>(view, &key) {
+        r.corrected_by = Some(by);
+        view.put(key, &r);
+    }
+}
+
+const FINDING_KINDS: [TxKind; 3] = [
+    TxKind::InspectionRecord,
+    TxKind::Penalty,
+    TxKind::AccidentReport,
+];
+
+/// Applies a correction; returns deadlines of an amended inspection to watch (R8).
+pub fn correct(
+    view: &mut Overlay<'_>,
+    ent: &mut EnterpriseState,
+    c: &Correction,
+    rc: &RecordContext<'_>,
+    params: &RuleParams,
+) -> Result<Vec<Deadline>, Refusal> {
+    let (index, target) = located(view, ent, &c.target)?;
+    if target.agency != rc.agency {
+        return Err(Refusal::new(
+            R1_CORRECTION,
+            format!(
+                "tx {} was recorded by agency {}; only it may correct it, not {}",
+                c.target, target.agency, rc.agency
+            ),
+        ));
+    }
+    if !FINDING_KINDS.contains(&target.kind) {
+        return Err(Refusal::new(
+            R0_REFERENCE,
+            format!(
+                "tx {} is a {}: it is corrected by a further record of its kind, not by a \
+                 correction",
+                c.target,
+                target.kind.name()
+            ),
+        ));
+    }
+    let mut deadlines = Vec::new();
+    let pos = ent.findings.iter().position(|f| f.tx_id == c.target);
+    if let Some(pos) = pos {
+        let f = &ent.findings[pos];
+        if !f.standing() {
+            return Err(Refusal::new(
+                R0_REFERENCE,
+                format!("tx {} was already set aside ({:?})", c.target, f.status),
+            ));
+        }
+        match &c.action {
+            CorrectionAction::Withdraw => {
+                ent.findings[pos].status = FindingStatus::Withdrawn(rc.tx_id);
+            }
+            CorrectionAction::Amend(body) => {
+                if body.kind() != target.kind || body.enterprise() != Some(&ent.id) {
+                    return Err(Refusal::new(
+                        R0_REFERENCE,
+                        format!(
+                            "an amendment of tx {} must be a {} about enterprise {}",
+                            c.target,
+                            target.kind.name(),
+                            ent.id
+                        ),
+                    ));
+                }
+                let old = ent.findings.remove(pos);
+                let counters = (
+                    ent.inspections.clone(),
+                    ent.penalties.clone(),
+                    ent.accidents.clone(),
+                );
+                let as_original = RecordContext {
+                    tx_id: old.tx_id,
+                    agency: rc.agency,
+                    effective_at: old.at,
+                    height: rc.height,
+                    index: rc.index,
+                    block_time: old.committed_at,
+                    signers: rc.signers,
+                };
+                match &**body {
+                    TxBody::InspectionRecord(r) => {
+                        deadlines = findings::inspection(ent, r, &as_original)?;
+                    }
+                    TxBody::Penalty(r) => findings::penalty(ent, r, &as_original),
+                    TxBody::AccidentReport(r) => {
+                        findings::accident(ent, r, &as_original, params)?;
+                    }
+                    _ => {}
+                }
+                (ent.inspections, ent.penalties, ent.accidents) = counters;
+                if let Some(f) = ent.findings.iter_mut().find(|f| f.tx_id == old.tx_id) {
+                    f.amended_by = Some(rc.tx_id);
+                }
+            }
+        }
+    }
+    mark(view, ent, index, rc.tx_id);
+    Ok(deadlines)
+}
+
+/// Records an appeal against a record or a licence's latest decision.
+pub fn appeal(
+    view: &mut Overlay<'_>,
+    ent: &mut EnterpriseState,
+    a: &Appeal,
+    rc: &RecordContext<'_>,
+) -> Result<(), Refusal> {
+    let target = match &a.target {
+        AppealTarget::Record(tx) => *tx,
+        AppealTarget::Licence(number) => match ent.licences.get(number) {
+            Some(l) => l.last_decision,
+            None => {
+                return Err(Refusal::new(
+                    R0_REFERENCE,
+                    format!("enterprise {} holds no licence {number:?}", ent.id),
+                ))
+            }
+        },
+    };
+    let (_, r) = located(view, ent, &target)?;
+    if ent
+        .appeals
+        .iter()
+        .any(|p| p.agency == rc.agency && p.appeal_id == a.appeal_id)
+    {
+        return Err(Refusal::new(
+            super::R0_DUPLICATE,
+            format!(
+                "agency {} already recorded appeal {:?} about enterprise {}",
+                rc.agency, a.appeal_id, ent.id
+            ),
+        ));
+    }
+    ent.appeals.push(AppealState {
+        agency: rc.agency.to_string(),
+        appeal_id: a.appeal_id.clone(),
+        tx_id: rc.tx_id,
+        target,
+        target_agency: r.agency,
+        lodged_at: rc.effective_at,
+        outcome: None,
+    });
+    Ok(())
+}
+
+/// Records an appeal's outcome and, when overturned, sets the appealed record aside.
+pub fn outcome(
+    view: &mut Overlay<'_>,
+    ent: &mut EnterpriseState,
+    o: &AppealOutcome,
+    rc: &RecordContext<'_>,
+) -> Result<(), Refusal> {
+    let pending = |p: &&mut AppealState| p.appeal_id == o.appeal_id && p.outcome.is_none();
+    let Some(p) = ent.appeals.iter_mut().rev().find(pending) else {
+        return Err(Refusal::new(
+            R0_REFERENCE,
+            format!(
+                "enterprise {} has no pending appeal {:?}",
+                ent.id, o.appeal_id
+            ),
+        ));
+    };
+    if p.target_agency != rc.agency {
+        return Err(Refusal::new(
+            R1_APPEAL,
+            format!(
+                "appeal {:?} (tx {}) is against a record of agency {}; only it records the \
+                 outcome, not {}",
+                o.appeal_id, p.tx_id, p.target_agency, rc.agency
+            ),
+        ));
+    }
+    p.outcome = Some((rc.tx_id, o.verdict));
+    let target = p.target;
+    if o.verdict == AppealVerdict::Upheld {
+        return Ok(());
+    }
+    if let Some(f) = ent.findings.iter_mut().find(|f| f.tx_id == target) {
+        f.status = FindingStatus::Overturned(rc.tx_id);
+    }
+    for l in ent.licences.values_mut() {
+        if l.last_decision == target {
+            if let Some((status, decision)) = l.prior.take() {
+                l.status = status;
+                l.last_decision = decision;
+            }
+        }
+    }
+    for l in ent.listings.iter_mut().filter(|l| l.tx_id == target) {
+        l.removed.get_or_insert((rc.tx_id, rc.effective_at));
+    }
+    if let Ok((index, _)) = located(view, ent, &target) {
+        mark(view, ent, index, rc.tx_id);
+    }
+    Ok(())
+}

@@ -1,0 +1,121 @@
+//! R2 and R3: what bars a licence grant or renewal, judged at the decision's effective
+//! date (DESIGN §5 "Two clocks": rules between acts use effective dates).
+//!
+//! - R2-blacklist: the enterprise is blacklisted (credit grade D) at that date.
+//! - R3-severe-penalty: a standing severe penalty by any agency, effective no later than
+//!   the decision and less than [`RuleParams::severe_penalty_months`] before it, that its
+//!   penalizing agency has not cleared by then. When a severe penalty is recorded, every
+//!   agency holding a licence of the enterprise gets a [`ReviewTask`] in its inbox.
+
+use super::{when, RecordContext, Refusal, RuleParams, R2_BLACKLIST, R3_SEVERE_PENALTY};
+use crate::clock::add_months;
+use crate::keys;
+use crate::model::{EnterpriseState, FindingKind, LicenceStatus};
+use crate::state::{read, Overlay};
+use safeledger_core::ids::EnterpriseId;
+use safeledger_core::records::PenaltyGrade;
+use safeledger_core::{Timestamp, TxId};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeSet;
+
+/// R2 and R3 for a grant or renewal of `licence` effective at `rc.effective_at`.
+pub fn check_grant(
+    ent: &EnterpriseState,
+    licence: &str,
+    rc: &RecordContext<'_>,
+    params: &RuleParams,
+) -> Result<(), Refusal> {
+    let t = rc.effective_at;
+    if let Some(l) = ent.listings.iter().find(|l| l.active_at(t)) {
+        return Err(Refusal::new(
+            R2_BLACKLIST,
+            format!(
+                "enterprise {} is blacklisted (credit grade D) from {} until {} by tx {} of \
+                 agency {} ({}; blacklist_months = {}); licence {licence} cannot be granted \
+                 or renewed on {}",
+                ent.id,
+                when(l.from),
+                when(l.until),
+                l.tx_id,
+                l.agency,
+                l.reason,
+                params.blacklist_months,
+                when(t)
+            ),
+        ));
+    }
+    let months = params.severe_penalty_months;
+    for f in ent.findings.iter().filter(|f| f.standing() && f.at <= t) {
+        if let FindingKind::Penalty {
+            case_id,
+            grade: PenaltyGrade::Severe,
+            cleared,
+        } = &f.what
+        {
+            let until = add_months(f.at, months);
+            let cleared_by_then = cleared.is_some_and(|(_, at)| at <= t);
+            if t < until && !cleared_by_then {
+                return Err(Refusal::new(
+                    R3_SEVERE_PENALTY,
+                    format!(
+                        "severe penalty {case_id:?} by agency {} (tx {}, effective {}) \
+                         restricts licence grants and renewals of enterprise {} until it is \
+                         cleared or {} (severe_penalty_months = {months}); licence {licence} \
+                         on {}",
+                        f.agency,
+                        f.tx_id,
+                        when(f.at),
+                        ent.id,
+                        when(until),
+                        when(t)
+                    ),
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// A task in a licensing agency's inbox: review a licence after a severe penalty (R3).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReviewTask {
+    /// The enterprise.
+    pub enterprise: EnterpriseId,
+    /// The licences the agency holds of it.
+    pub licences: Vec<String>,
+    /// The severe penalty.
+    pub penalty: TxId,
+    /// Its agency.
+    pub penalizing_agency: String,
+    /// Its effective date.
+    pub at: Timestamp,
+}
+
+/// Puts a review task in the inbox of every agency holding an active or suspended licence
+/// of the enterprise.
+pub fn review_tasks(view: &mut Overlay<'_>, ent: &EnterpriseState, rc: &RecordContext<'_>) {
+    let agencies: BTreeSet<&str> = ent
+        .licences
+        .values()
+        .filter(|l| matches!(l.status, LicenceStatus::Active | LicenceStatus::Suspended))
+        .map(|l| l.agency.as_str())
+        .collect();
+    for agency in agencies {
+        let licences = ent
+            .licences
+            .iter()
+            .filter(|(_, l)| l.agency == agency)
+            .map(|(n, _)| n.clone())
+            .collect();
+        let n: u64 = read(view, &keys::inbox_count(agency)).unwrap_or(0);
+        let task = ReviewTask {
+            enterprise: ent.id.clone(),
+            licences,
+            penalty: rc.tx_id,
+            penalizing_agency: rc.agency.to_string(),
+            at: rc.effective_at,
+        };
+        view.put(keys::inbox(agency, n), &task);
+        view.put(keys::inbox_count(agency), &(n + 1));
+    }
+}

@@ -1,0 +1,112 @@
+//! The rules applied to the real public data (issue 4 "Done when"): the importer's plan of
+//! `data/` executed through the [`Executor`] in memory, blocks of 2,000 in plan order at
+//! a block time after every effective date, under the demo's genesis (four agencies,
+//! `demo_roles`). The refusal counts per rule are pinned so that a change to them is
+//! always deliberate.
+
+use rand::SeedableRng;
+use safeledger_client::import::{self, plan_import, AGENCIES};
+use safeledger_contracts::{BlockContext, Executor, Outcome};
+use safeledger_core::genesis::{Agency, ConsensusParams};
+use safeledger_core::{Genesis, SecretKey, Timestamp, Transaction, TxPayload};
+use std::collections::BTreeMap;
+use std::path::Path;
+
+#[test]
+fn refusals_per_rule_on_the_shipped_data_are_pinned() {
+    let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("../data");
+    let plan = plan_import(&data).expect("the shipped data imports");
+    let keys: BTreeMap<&str, SecretKey> = AGENCIES
+        .iter()
+        .enumerate()
+        .map(|(i, a)| (a.0, SecretKey::from_bytes(&[i as u8 + 10; 32])))
+        .collect();
+    let genesis = Genesis {
+        chain_id: "safeledger-demo".into(),
+        genesis_time: Timestamp(0),
+        agencies: AGENCIES
+            .iter()
+            .enumerate()
+            .map(|(i, (id, name, role))| Agency {
+                id: id.to_string(),
+                name: name.to_string(),
+                role: role.to_string(),
+                node_key: SecretKey::from_bytes(&[i as u8 + 100; 32]).public(),
+                officer_keys: vec![keys[id].public()],
+                p2p_addr: "/ip4/127.0.0.1/tcp/1".into(),
+                grpc_addr: "http://127.0.0.1:2".into(),
+                power: 1,
+            })
+            .collect(),
+        roles: import::demo_roles(),
+        consensus: ConsensusParams::default(),
+    };
+    genesis.validate().unwrap();
+    let mut rng = rand::rngs::StdRng::seed_from_u64(1);
+    let mut seq: BTreeMap<&str, u64> = BTreeMap::new();
+    let txs: Vec<Transaction> = plan
+        .items
+        .iter()
+        .map(|it| {
+            let s = seq
+                .entry(keys.get_key_value(it.agency.as_str()).unwrap().0)
+                .or_insert(0);
+            *s += 1;
+            let p = TxPayload::new(
+                &genesis.chain_id,
+                *s,
+                it.effective_at,
+                it.body.clone(),
+                &mut rng,
+            );
+            Transaction::sign(p, &[&keys[it.agency.as_str()]])
+        })
+        .collect();
+    let exec = Executor::new(&genesis);
+    let mut state: BTreeMap<Vec<u8>, Vec<u8>> = BTreeMap::new();
+    let start = Timestamp::from_ymd(2024, 1, 1).unwrap();
+    let mut by_rule: BTreeMap<String, u64> = BTreeMap::new();
+    let mut accepted = 0u64;
+    for (h, block) in txs.chunks(2_000).enumerate() {
+        let ctx = BlockContext {
+            height: h as u64 + 1,
+            time: Timestamp(start.0 + h as u64 * 1_000),
+        };
+        let out = exec.execute_block(&state, &ctx, block);
+        for r in out.results {
+            match r.outcome {
+                Outcome::Accepted => accepted += 1,
+                Outcome::Refused { rule, .. } => *by_rule.entry(rule).or_default() += 1,
+            }
+        }
+        for (k, v) in out.writes {
+            match v {
+                Some(v) => state.insert(k, v),
+                None => state.remove(&k),
+            };
+        }
+    }
+    let refused: Vec<(&str, u64)> = by_rule.iter().map(|(k, v)| (k.as_str(), *v)).collect();
+    println!(
+        "committed {} accepted {accepted} refused {refused:?}",
+        txs.len()
+    );
+    // 125,191 records of rows, the REA appeal, and the policy's proposal and two votes.
+    assert_eq!(txs.len(), 125_195);
+    assert_eq!(accepted, 124_826);
+    assert_eq!(
+        refused,
+        vec![
+            // BACP decisions on a licence its own data shows revoked (as before issue 4).
+            ("R0-licence-status", 106),
+            // Terms over 1096 days.
+            ("R0-licence-term", 4),
+            // 1 revocation of a licence never granted on the ledger, and 3 more whose only
+            // earlier term was a renewal the policy refused.
+            ("R0-licence-unknown", 4),
+            // Renewals within 90 days after a CDPH failed inspection with a critical
+            // violation (the Rego policy deployed by governance at the start).
+            ("policy:inspection-blocks-renewal", 255),
+        ]
+    );
+}

@@ -1,0 +1,147 @@
+//! Records about the network itself (DESIGN §5): officer registration and revocation,
+//! assistance requests and responses, and governance proposals and votes.
+
+use crate::ids::EnterpriseId;
+use crate::keys::PublicKey;
+use crate::records::TxKind;
+use serde::{Deserialize, Serialize};
+
+/// Register or revoke an officer key.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OfficerActionKind {
+    /// The key becomes an officer of the submitter's agency.
+    Register,
+    /// The key's signatures are refused from this transaction on.
+    Revoke,
+}
+
+/// An agency registers or revokes one of its own officers' keys (DESIGN §3 "Keys").
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OfficerAction {
+    /// The officer's key.
+    pub officer: PublicKey,
+    /// Register or revoke.
+    pub action: OfficerActionKind,
+    /// The officer's name or badge, for accountability queries.
+    pub name: String,
+}
+
+/// A request for assistance from one agency to another about an enterprise (R7).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AssistanceRequest {
+    /// The requesting agency's id for the request (unique per agency).
+    pub request_id: String,
+    /// The addressed agency.
+    pub to_agency: String,
+    /// The enterprise concerned.
+    pub enterprise: EnterpriseId,
+    /// What is asked.
+    pub subject: String,
+    /// Hours until the answer is due, counted from the block that commits the request;
+    /// `None` takes the governed default (24 h).
+    pub due_in_hours: Option<u32>,
+}
+
+/// The addressed agency answers an assistance request (R1, R7).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AssistanceResponse {
+    /// The requesting agency.
+    pub from_agency: String,
+    /// Its id for the request.
+    pub request_id: String,
+    /// The enterprise concerned (as in the request).
+    pub enterprise: EnterpriseId,
+    /// The answer.
+    pub answer: String,
+}
+
+/// One test case a policy must pass at deployment (issue 4 part 7): an input document and
+/// the enterprise data, as JSON, and whether the policy must deny it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PolicyTest {
+    /// `input` document, JSON.
+    pub input_json: String,
+    /// `data` document, JSON.
+    pub data_json: String,
+    /// True when the policy must return at least one deny reason.
+    pub expect_deny: bool,
+}
+
+/// A Rego policy to deploy (evaluated with `regorus`'s bytecode VM under an instruction
+/// limit).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PolicySpec {
+    /// Unique name; the refusing rule is `policy:<name>`.
+    pub name: String,
+    /// Rego source; its package is `safeledger.<name>` with `_` for `-`, and it defines a
+    /// set `deny` of reason strings.
+    pub source: String,
+    /// Transaction kinds it judges.
+    pub applies_to: Vec<TxKind>,
+    /// Instruction budget per evaluation (at most the governed maximum).
+    pub max_instructions: u64,
+    /// Cases that must pass within budget at deployment.
+    pub tests: Vec<PolicyTest>,
+}
+
+/// What a governance proposal would do when passed.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum GovernanceAction {
+    /// Admit an agency with a role of the genesis role table and its first officer key.
+    AddAgency {
+        /// Agency id.
+        id: String,
+        /// Display name.
+        name: String,
+        /// Role (a key of the genesis role table).
+        role: String,
+        /// The agency's first officer key.
+        officer: PublicKey,
+        /// Its node key (validator-set change, applied by the node).
+        node_key: PublicKey,
+        /// Voting power (0: not a validator).
+        power: u64,
+    },
+    /// Remove an agency: its officers' signatures are refused from then on.
+    RemoveAgency {
+        /// Agency id.
+        id: String,
+    },
+    /// Set one rule parameter by name to a value in its text form.
+    SetRuleParam {
+        /// Parameter name (a field of the contracts' `RuleParams`).
+        name: String,
+        /// New value: an integer, or a comma-separated list.
+        value: String,
+    },
+    /// Deploy (or replace) a Rego policy.
+    DeployPolicy(PolicySpec),
+    /// Retire a deployed policy.
+    RetirePolicy {
+        /// Its name.
+        name: String,
+    },
+}
+
+/// A proposal by an agency; the proposer's submission counts as its yes vote.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GovernanceProposal {
+    /// Unique proposal id.
+    pub proposal_id: String,
+    /// What it does.
+    pub action: GovernanceAction,
+    /// Why.
+    pub reason: String,
+}
+
+/// An agency's vote on an open proposal; a proposal passes once more than 2/3 of the
+/// agencies voted yes.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GovernanceVote {
+    /// The proposal.
+    pub proposal_id: String,
+    /// Yes or no.
+    pub approve: bool,
+}

@@ -1,0 +1,322 @@
+//! The fields of each record type, as committed ([`crate::records::TxBody::fields`]): their
+//! names in commitment order and how to decode a field's canonical bytes for display.
+//!
+//! The verifier checks a view's field count and revealed names against this table, names the
+//! hidden fields from it, and shows a revealed value as JSON decoded from the committed bytes.
+
+use crate::encoding::from_canonical_bounded;
+use crate::ids::EnterpriseId;
+use crate::limits::MAX_TX_BYTES;
+use crate::records::{
+    AccidentLevel, AppealTarget, AppealVerdict, BlacklistActionKind, CorrectionAction,
+    GovernanceAction, InspectionOutcome, LicenceDecisionKind, OfficerActionKind, PenaltyGrade,
+    TxKind, Violation,
+};
+use crate::time::Timestamp;
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+/// The field names of a record of `kind`, in commitment order (the first is `type`).
+pub fn field_names(kind: TxKind) -> &'static [&'static str] {
+    match kind {
+        TxKind::EnterpriseRecord => &["type", "enterprise", "name", "address", "linked_ids"],
+        TxKind::LicenceDecision => &[
+            "type",
+            "enterprise",
+            "licence_number",
+            "licence_type",
+            "kind",
+            "valid_from",
+            "valid_until",
+            "industry",
+            "reason",
+            "applied_at",
+        ],
+        TxKind::InspectionRecord => &[
+            "type",
+            "enterprise",
+            "inspection_id",
+            "inspection_type",
+            "outcome",
+            "score",
+            "violation_counts",
+            "violations",
+            "follow_up_of",
+        ],
+        TxKind::Penalty => &[
+            "type",
+            "enterprise",
+            "case_id",
+            "grade",
+            "kind",
+            "amount_minor",
+            "reason",
+        ],
+        TxKind::AccidentReport => &[
+            "type",
+            "enterprise",
+            "report_id",
+            "category",
+            "deaths",
+            "serious_injuries",
+            "direct_loss_minor",
+            "location",
+            "description",
+            "level",
+            "concealed",
+        ],
+        TxKind::RectificationReport => &[
+            "type",
+            "enterprise",
+            "inspection_id",
+            "codes",
+            "description",
+        ],
+        TxKind::PenaltyClearance => &["type", "enterprise", "case_id", "reason"],
+        TxKind::BlacklistAction => &["type", "enterprise", "action", "reason"],
+        TxKind::Correction => &["type", "enterprise", "target", "action", "reason"],
+        TxKind::Appeal => &["type", "enterprise", "appeal_id", "target", "grounds"],
+        TxKind::AppealOutcome => &["type", "enterprise", "appeal_id", "verdict", "reason"],
+        TxKind::OfficerAction => &["type", "officer", "action", "name"],
+        TxKind::AssistanceRequest => &[
+            "type",
+            "request_id",
+            "to_agency",
+            "enterprise",
+            "subject",
+            "due_in_hours",
+        ],
+        TxKind::AssistanceResponse => {
+            &["type", "from_agency", "request_id", "enterprise", "answer"]
+        }
+        TxKind::GovernanceProposal => &["type", "proposal_id", "action", "reason"],
+        TxKind::GovernanceVote => &["type", "proposal_id", "approve"],
+    }
+}
+
+fn dec<T: DeserializeOwned + Serialize>(bytes: &[u8]) -> Result<serde_json::Value, String> {
+    let v: T = from_canonical_bounded(bytes, MAX_TX_BYTES).map_err(|e| e.to_string())?;
+    serde_json::to_value(&v).map_err(|e| e.to_string())
+}
+
+/// The record type committed in the `type` field's canonical bytes.
+pub fn decode_kind(bytes: &[u8]) -> Result<TxKind, String> {
+    from_canonical_bounded(bytes, MAX_TX_BYTES).map_err(|e| e.to_string())
+}
+
+/// The JSON of field `name` of a `kind` record decoded from its canonical bytes; `None` when
+/// the table does not know the field.
+pub fn decode_value(
+    kind: TxKind,
+    name: &str,
+    bytes: &[u8],
+) -> Option<Result<serde_json::Value, String>> {
+    use TxKind as K;
+    Some(match (kind, name) {
+        (_, "type") => dec::<TxKind>(bytes),
+        (_, "enterprise") => dec::<EnterpriseId>(bytes),
+        (K::EnterpriseRecord, "name" | "address") => dec::<String>(bytes),
+        (K::EnterpriseRecord, "linked_ids") => dec::<Vec<String>>(bytes),
+        (K::LicenceDecision, "licence_number" | "licence_type" | "reason") => dec::<String>(bytes),
+        (K::LicenceDecision, "kind") => dec::<LicenceDecisionKind>(bytes),
+        (K::LicenceDecision, "valid_from" | "valid_until") => dec::<Option<Timestamp>>(bytes),
+        (K::LicenceDecision, "industry") => dec::<Option<String>>(bytes),
+        (K::InspectionRecord, "inspection_id" | "inspection_type") => dec::<String>(bytes),
+        (K::InspectionRecord, "outcome") => dec::<InspectionOutcome>(bytes),
+        (K::InspectionRecord, "score") => dec::<Option<u32>>(bytes),
+        (K::InspectionRecord, "violation_counts") => dec::<[u32; 3]>(bytes),
+        (K::InspectionRecord, "violations") => dec::<Vec<Violation>>(bytes),
+        (K::Penalty, "case_id" | "kind" | "reason") => dec::<String>(bytes),
+        (K::Penalty, "grade") => dec::<PenaltyGrade>(bytes),
+        (K::Penalty, "amount_minor") => dec::<Option<u64>>(bytes),
+        (K::AccidentReport, "report_id" | "category" | "location" | "description") => {
+            dec::<String>(bytes)
+        }
+        (K::AccidentReport, "deaths" | "serious_injuries") => dec::<u32>(bytes),
+        (K::AccidentReport, "direct_loss_minor") => dec::<Option<u64>>(bytes),
+        (K::LicenceDecision, "applied_at") => dec::<Option<Timestamp>>(bytes),
+        (K::InspectionRecord, "follow_up_of") => dec::<Option<String>>(bytes),
+        (K::AccidentReport, "level") => dec::<AccidentLevel>(bytes),
+        (K::AccidentReport, "concealed") | (K::GovernanceVote, "approve") => dec::<bool>(bytes),
+        (K::RectificationReport, "codes") => dec::<Vec<String>>(bytes),
+        (K::BlacklistAction, "action") => dec::<BlacklistActionKind>(bytes),
+        (K::Correction, "target") => dec::<crate::hash::Hash>(bytes),
+        (K::Correction, "action") => dec::<CorrectionAction>(bytes),
+        (K::Appeal, "target") => dec::<AppealTarget>(bytes),
+        (K::AppealOutcome, "verdict") => dec::<AppealVerdict>(bytes),
+        (K::OfficerAction, "officer") => dec::<crate::keys::PublicKey>(bytes),
+        (K::OfficerAction, "action") => dec::<OfficerActionKind>(bytes),
+        (K::AssistanceRequest, "due_in_hours") => dec::<Option<u32>>(bytes),
+        (K::GovernanceProposal, "action") => dec::<GovernanceAction>(bytes),
+        (
+            K::RectificationReport
+            | K::PenaltyClearance
+            | K::BlacklistAction
+            | K::Correction
+            | K::Appeal
+            | K::AppealOutcome
+            | K::OfficerAction
+            | K::AssistanceRequest
+            | K::AssistanceResponse
+            | K::GovernanceProposal
+            | K::GovernanceVote,
+            _,
+        ) => dec::<String>(bytes),
+        _ => return None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::records::*;
+
+    fn e() -> EnterpriseId {
+        EnterpriseId::parse("us-osha-insp:1").unwrap()
+    }
+
+    fn samples() -> Vec<TxBody> {
+        vec![
+            TxBody::EnterpriseRecord(EnterpriseRecord {
+                enterprise: e(),
+                name: "Acme".into(),
+                address: "1 Main St".into(),
+                linked_ids: vec!["x:1".into()],
+            }),
+            TxBody::LicenceDecision(LicenceDecision {
+                enterprise: e(),
+                licence_number: "L1".into(),
+                licence_type: "Retail".into(),
+                kind: LicenceDecisionKind::Grant,
+                valid_from: Some(Timestamp(1)),
+                valid_until: Some(Timestamp(2)),
+                industry: Some("B".into()),
+                reason: "ok".into(),
+                applied_at: None,
+            }),
+            TxBody::InspectionRecord(InspectionRecord {
+                enterprise: e(),
+                inspection_id: "I1".into(),
+                inspection_type: "routine".into(),
+                outcome: InspectionOutcome::Fail,
+                score: Some(60),
+                violation_counts: [1, 0, 0],
+                violations: vec![Violation {
+                    code: "V1".into(),
+                    severity: Severity::Low,
+                    description: "d".into(),
+                    rectify_by: None,
+                }],
+                follow_up_of: None,
+            }),
+            TxBody::Penalty(Penalty {
+                enterprise: e(),
+                case_id: "C1".into(),
+                grade: PenaltyGrade::Severe,
+                kind: "fine".into(),
+                amount_minor: Some(100),
+                reason: "r".into(),
+            }),
+            TxBody::AccidentReport(AccidentReport {
+                enterprise: e(),
+                report_id: "A1".into(),
+                category: "fatality".into(),
+                deaths: 1,
+                serious_injuries: 2,
+                direct_loss_minor: None,
+                location: "here".into(),
+                description: "what".into(),
+                level: AccidentLevel::General,
+                concealed: false,
+            }),
+            TxBody::RectificationReport(RectificationReport {
+                enterprise: e(),
+                inspection_id: "I1".into(),
+                codes: vec!["V1".into()],
+                description: "fixed".into(),
+            }),
+            TxBody::PenaltyClearance(PenaltyClearance {
+                enterprise: e(),
+                case_id: "C1".into(),
+                reason: "paid".into(),
+            }),
+            TxBody::BlacklistAction(BlacklistAction {
+                enterprise: e(),
+                action: BlacklistActionKind::Enter,
+                reason: "r".into(),
+            }),
+            TxBody::Correction(Correction {
+                enterprise: e(),
+                target: crate::hash::Hash([7; 32]),
+                action: CorrectionAction::Withdraw,
+                reason: "typo".into(),
+            }),
+            TxBody::Appeal(Appeal {
+                enterprise: e(),
+                appeal_id: "A1".into(),
+                target: AppealTarget::Licence("L1".into()),
+                grounds: "g".into(),
+            }),
+            TxBody::AppealOutcome(AppealOutcome {
+                enterprise: e(),
+                appeal_id: "A1".into(),
+                verdict: AppealVerdict::Upheld,
+                reason: "r".into(),
+            }),
+            TxBody::OfficerAction(OfficerAction {
+                officer: crate::keys::PublicKey([3; 32]),
+                action: OfficerActionKind::Register,
+                name: "n".into(),
+            }),
+            TxBody::AssistanceRequest(AssistanceRequest {
+                request_id: "R1".into(),
+                to_agency: "fire".into(),
+                enterprise: e(),
+                subject: "s".into(),
+                due_in_hours: Some(24),
+            }),
+            TxBody::AssistanceResponse(AssistanceResponse {
+                from_agency: "em".into(),
+                request_id: "R1".into(),
+                enterprise: e(),
+                answer: "a".into(),
+            }),
+            TxBody::GovernanceProposal(GovernanceProposal {
+                proposal_id: "P1".into(),
+                action: GovernanceAction::RetirePolicy { name: "p".into() },
+                reason: "r".into(),
+            }),
+            TxBody::GovernanceVote(GovernanceVote {
+                proposal_id: "P1".into(),
+                approve: true,
+            }),
+        ]
+    }
+
+    #[test]
+    fn table_matches_the_committed_fields_of_every_record_type() {
+        let bodies = samples();
+        assert_eq!(
+            bodies.len(),
+            TxKind::ALL.len(),
+            "a record type has no sample"
+        );
+        for body in bodies {
+            let kind = body.kind();
+            let fields = body.fields();
+            let names: Vec<&str> = fields.iter().map(|(n, _)| *n).collect();
+            assert_eq!(names, field_names(kind), "{kind:?}");
+            let json = serde_json::to_value(&body).unwrap();
+            let inner = &json[kind.name()];
+            for (name, bytes) in &fields {
+                let got = decode_value(kind, name, bytes).expect("known").unwrap();
+                let want = if *name == "type" {
+                    serde_json::to_value(kind).unwrap()
+                } else {
+                    inner[*name].clone()
+                };
+                assert_eq!(got, want, "{kind:?}.{name}");
+            }
+        }
+    }
+}

@@ -1,0 +1,157 @@
+//! Operations: Prometheus metrics and an HTTP endpoint with `/healthz` and `/metrics`.
+//!
+//! Metrics are named `safeledger_*` (CONVENTIONS.md). The HTTP endpoint is optional
+//! (`safeledger node start --metrics-addr`), plain HTTP/1.1 via axum; the gRPC port also
+//! serves the standard gRPC health service (`grpc.health.v1`) and server reflection.
+
+use prometheus::{
+    Encoder, Histogram, HistogramOpts, IntCounter, IntCounterVec, IntGauge, Opts, Registry,
+    TextEncoder,
+};
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+/// The node's metrics.
+pub struct Metrics {
+    registry: Registry,
+    /// Last committed height.
+    pub height: IntGauge,
+    /// Current consensus round.
+    pub round: IntGauge,
+    /// Seconds from the start of a height to its commit.
+    pub commit_latency: Histogram,
+    /// Transactions committed since start.
+    pub txs_committed: IntCounter,
+    /// Transactions in the mempool.
+    pub mempool_txs: IntGauge,
+    /// Bytes in the mempool.
+    pub mempool_bytes: IntGauge,
+    /// Connected validator peers.
+    pub peers: IntGauge,
+    /// Blocks committed through block sync (not decided locally).
+    pub blocks_synced: IntCounter,
+    /// Transactions refused, by reason: admission errors (`admission_*`) and rule
+    /// refusals at execution (`rule_<name>`).
+    pub txs_rejected: IntCounterVec,
+    /// False once the driver stopped (health turns 503).
+    pub driver_alive: AtomicBool,
+}
+
+fn must<T>(r: prometheus::Result<T>) -> T {
+    match r {
+        Ok(v) => v,
+        Err(e) => panic!("metric definition is invalid: {e}"),
+    }
+}
+
+impl Metrics {
+    /// Registers every metric in a fresh registry.
+    pub fn new() -> Metrics {
+        let registry = Registry::new();
+        let g = |name: &str, help: &str| {
+            let m = must(IntGauge::new(name, help));
+            must(registry.register(Box::new(m.clone())));
+            m
+        };
+        let c = |name: &str, help: &str| {
+            let m = must(IntCounter::new(name, help));
+            must(registry.register(Box::new(m.clone())));
+            m
+        };
+        let height = g("safeledger_height", "Last committed height");
+        let round = g("safeledger_round", "Current consensus round");
+        let mempool_txs = g("safeledger_mempool_txs", "Transactions in the mempool");
+        let mempool_bytes = g("safeledger_mempool_bytes", "Bytes in the mempool");
+        let peers = g("safeledger_peers", "Connected validator peers");
+        let txs_committed = c("safeledger_txs_committed_total", "Transactions committed");
+        let blocks_synced = c(
+            "safeledger_blocks_synced_total",
+            "Blocks committed through block sync",
+        );
+        let commit_latency = must(Histogram::with_opts(
+            HistogramOpts::new(
+                "safeledger_commit_latency_seconds",
+                "Seconds from the start of a height to its commit",
+            )
+            .buckets(vec![0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0]),
+        ));
+        must(registry.register(Box::new(commit_latency.clone())));
+        let txs_rejected = must(IntCounterVec::new(
+            Opts::new(
+                "safeledger_txs_rejected_total",
+                "Transactions refused at admission or by a rule at execution",
+            ),
+            &["reason"],
+        ));
+        must(registry.register(Box::new(txs_rejected.clone())));
+        Metrics {
+            registry,
+            height,
+            round,
+            commit_latency,
+            txs_committed,
+            mempool_txs,
+            mempool_bytes,
+            peers,
+            blocks_synced,
+            txs_rejected,
+            driver_alive: AtomicBool::new(true),
+        }
+    }
+
+    /// The Prometheus text exposition of every metric.
+    pub fn render(&self) -> String {
+        let mut buf = Vec::new();
+        let _ = TextEncoder::new().encode(&self.registry.gather(), &mut buf);
+        String::from_utf8_lossy(&buf).into_owned()
+    }
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Metrics::new()
+    }
+}
+
+/// Serves `/healthz` (200 `ok` while the driver runs, else 503) and `/metrics` on `addr`.
+/// Returns the bound address.
+pub async fn serve_http(
+    metrics: Arc<Metrics>,
+    addr: SocketAddr,
+) -> anyhow::Result<(SocketAddr, tokio::task::JoinHandle<()>)> {
+    use axum::{http::StatusCode, routing::get, Router};
+    let m1 = metrics.clone();
+    let m2 = metrics;
+    let app = Router::new()
+        .route(
+            "/healthz",
+            get(move || {
+                let m = m1.clone();
+                async move {
+                    if m.driver_alive.load(Ordering::Relaxed) {
+                        (StatusCode::OK, "ok\n")
+                    } else {
+                        (StatusCode::SERVICE_UNAVAILABLE, "driver stopped\n")
+                    }
+                }
+            }),
+        )
+        .route(
+            "/metrics",
+            get(move || {
+                let m = m2.clone();
+                async move { ([("content-type", "text/plain; version=0.0.4")], m.render()) }
+            }),
+        );
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|e| anyhow::anyhow!("binding the metrics endpoint on {addr}: {e}"))?;
+    let bound = listener.local_addr()?;
+    let task = tokio::spawn(async move {
+        if let Err(e) = axum::serve(listener, app).await {
+            tracing::error!(error = %e, "metrics endpoint stopped");
+        }
+    });
+    Ok((bound, task))
+}

@@ -511,7 +511,10 @@ impl Driver {
                 Effect::Decide(block, cert) => {
                     self.commit(&block, &cert)?;
                 }
-                Effect::Evidence(e) => tracing::warn!(?e, "double-sign evidence"),
+                Effect::Evidence(e) => {
+                    self.shared.metrics.evidence.inc();
+                    tracing::warn!(?e, "double-sign evidence");
+                }
             }
         }
         self.shared

@@ -34,6 +34,9 @@ pub struct Metrics {
     /// Transactions refused, by reason: admission errors (`admission_*`) and rule
     /// refusals at execution (`rule_<name>`).
     pub txs_rejected: IntCounterVec,
+    /// Double-sign evidence this node detected (two signed messages of one validator for
+    /// one height, round and step).
+    pub evidence: IntCounter,
     /// False once the driver stopped (health turns 503).
     pub driver_alive: AtomicBool,
 }
@@ -69,6 +72,10 @@ impl Metrics {
             "safeledger_blocks_synced_total",
             "Blocks committed through block sync",
         );
+        let evidence = c(
+            "safeledger_evidence_total",
+            "Double-sign evidence detected (conflicting signed messages of one validator)",
+        );
         let commit_latency = must(Histogram::with_opts(
             HistogramOpts::new(
                 "safeledger_commit_latency_seconds",
@@ -96,6 +103,7 @@ impl Metrics {
             peers,
             blocks_synced,
             txs_rejected,
+            evidence,
             driver_alive: AtomicBool::new(true),
         }
     }

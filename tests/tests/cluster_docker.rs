@@ -303,6 +303,32 @@ async fn check(net: &DockerNet, acks: &BTreeMap<TxId, (u64, u32)>) {
     for (id, at) in acks {
         assert_eq!(places.get(id), Some(&vec![*at]), "acknowledged tx {id}");
     }
+    assert!(
+        places.values().all(|v| v.len() == 1),
+        "a transaction committed twice"
+    );
+    // No node saw a validator sign two conflicting messages.
+    for i in 1..=4 {
+        let m = metrics(net.port_base, i).await;
+        assert!(
+            m.lines().any(|l| l == "safeledger_evidence_total 0"),
+            "node {i} reports double-sign evidence or no metric:\n{m}"
+        );
+    }
+}
+
+async fn metrics(port_base: u16, i: u16) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let addr = format!("127.0.0.1:{port_base}0{i}");
+    let mut s = tokio::net::TcpStream::connect(&addr)
+        .await
+        .expect("metrics port");
+    s.write_all(b"GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        .await
+        .expect("write");
+    let mut out = String::new();
+    s.read_to_string(&mut out).await.expect("read");
+    out
 }
 
 fn full() -> bool {

@@ -195,3 +195,35 @@ impl Home {
         read_key(&self.agency_dir(agency).join("node.key"))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn container_hosts_must_be_ip_addresses_not_names() {
+        let d = tempfile::tempdir().expect("tempdir");
+        let names = Addressing {
+            hosts: Some(vec![
+                "validator-1".into(),
+                "b".into(),
+                "c".into(),
+                "d".into(),
+            ]),
+            p2p_port: 26656,
+            grpc_port: 50051,
+        };
+        let e = init_with(&d.path().join("a"), "c", &names)
+            .err()
+            .expect("refused");
+        assert!(format!("{e:#}").contains("not an IP address"), "{e:#}");
+        let ips = Addressing {
+            hosts: Some((11..15).map(|i| format!("172.28.0.{i}")).collect()),
+            p2p_port: 26656,
+            grpc_port: 50051,
+        };
+        let h = init_with(&d.path().join("b"), "c", &ips).expect("init");
+        assert_eq!(h.genesis.agencies[0].p2p_addr, "/ip4/172.28.0.11/tcp/26656");
+        assert_eq!(h.genesis.agencies[3].grpc_addr, "http://172.28.0.14:50051");
+    }
+}

@@ -3,15 +3,17 @@
 //!
 //! Every proposal and vote is signed through [`PrivState`]. It signs a message only if its
 //! (height, round, step) is above the last signed one; for the same (height, round, step)
-//! — or an earlier step of the last signed round — it returns the stored message
-//! unchanged, so after a crash the node re-sends the identical bytes and never signs a
-//! conflicting message. The driver makes the state durable (fsync + atomic rename) before
-//! any message leaves the node.
+//! — or an earlier one it still holds — it returns the stored message unchanged, so after
+//! a crash the node re-sends the identical bytes and never signs a conflicting message.
+//! The driver makes the state durable (fsync + atomic rename) before any message leaves
+//! the node.
 //!
-//! Keeping the earlier messages of the last round matters for liveness: a validator that
-//! crashes after precommitting may be the only holder of its prevote of that round (the
-//! network lost it); without it, that round's prevote quorum can never form once it
-//! restarts, and the height stalls (found by the simulation).
+//! What else it keeps is what a restarted validator needs to stay live when only this
+//! state survives (each found by the simulation, each a permanent stall without it): its
+//! messages of the last two rounds of the height (a peer may still need its prevote or
+//! precommit of the previous round to reach a quorum, and the network may have lost it),
+//! and with the lock the locked block and the prevotes that justify it (else nobody can
+//! re-propose the locked value, and the validator prevotes nil on everything else).
 
 use safeledger_core::{Block, Hash, Proposal, SecretKey, Vote, VoteType};
 use serde::{Deserialize, Serialize};
@@ -47,9 +49,9 @@ impl SignedMessage {
 pub struct PrivState {
     /// The last message signed.
     pub last_signed: Option<SignedMessage>,
-    /// The messages signed before `last_signed` in its (height, round), in step order
-    /// (at most a proposal and a prevote).
-    pub earlier_in_round: Vec<SignedMessage>,
+    /// The other messages signed at the height of `last_signed`, in its round and the
+    /// round before, in signing order (at most five).
+    pub recent: Vec<SignedMessage>,
     /// The lock: (height, locked round, locked value), as of the last precommit signed.
     pub locked: Option<(u64, u32, Hash)>,
     /// The locked block itself while the lock's height runs (set by the core with the
@@ -58,6 +60,9 @@ pub struct PrivState {
     /// re-propose it, and would prevote nil on everything else: the height stalls (found
     /// by the simulation).
     pub locked_block: Option<Block>,
+    /// The proof of the lock while its height runs: the prevotes for the locked value in
+    /// the locked round (more than 2/3 of the power), set and dropped with `locked_block`.
+    pub lock_proof: Vec<Vote>,
     /// Height below which this node must not sign (set after a data wipe; see
     /// ARCHITECTURE.md). 0 when unset.
     pub min_sign_height: u64,
@@ -73,10 +78,9 @@ impl PrivState {
             .map(|(_, r, _)| r)
     }
 
-    /// The messages this validator signed at `height` that the state still holds (the
-    /// last one and the earlier ones of its round).
+    /// The messages this validator signed at `height` that the state still holds.
     pub fn signed_at(&self, height: u64) -> impl Iterator<Item = &SignedMessage> {
-        self.earlier_in_round
+        self.recent
             .iter()
             .chain(self.last_signed.iter())
             .filter(move |m| m.hrs().0 == height)
@@ -90,8 +94,8 @@ impl PrivState {
     }
 
     /// Whether (height, round, step) may be signed (`Ok(None)`), or must re-send
-    /// (`Ok(Some(stored))`: the last signed step, or an earlier one of the same round), or
-    /// must be refused (`Err`).
+    /// (`Ok(Some(stored))`: the last signed one, or an earlier one still held), or must be
+    /// refused (`Err`).
     fn check(&self, hrs: (u64, u32, u8)) -> Result<Option<SignedMessage>, ()> {
         if hrs.0 < self.min_sign_height {
             return Err(());
@@ -102,7 +106,7 @@ impl PrivState {
                 std::cmp::Ordering::Less => Ok(None),
                 std::cmp::Ordering::Equal => Ok(Some(m.clone())),
                 std::cmp::Ordering::Greater => self
-                    .earlier_in_round
+                    .recent
                     .iter()
                     .find(|e| e.hrs() == hrs)
                     .cloned()
@@ -117,13 +121,15 @@ impl PrivState {
         let (h, r, _) = m.hrs();
         if self.locked.is_some_and(|(lh, _, _)| lh < h) {
             self.locked_block = None;
+            self.lock_proof.clear();
         }
-        match self.last_signed.take() {
-            Some(last) if (last.hrs().0, last.hrs().1) == (h, r) => {
-                self.earlier_in_round.push(last)
-            }
-            _ => self.earlier_in_round.clear(),
+        if let Some(last) = self.last_signed.take() {
+            self.recent.push(last);
         }
+        self.recent.retain(|x| {
+            let (xh, xr, _) = x.hrs();
+            xh == h && xr.saturating_add(1) >= r
+        });
         self.last_signed = Some(m);
     }
 
@@ -190,7 +196,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn earlier_steps_of_the_last_round_are_re_sent_identically_and_older_ones_refused() {
+    fn steps_of_the_last_two_rounds_are_re_sent_identically_and_older_ones_refused() {
         let k = SecretKey::from_bytes(&[3; 32]);
         let v = Some(Hash([1; 32]));
         let mut g = PrivState::default();
@@ -200,7 +206,7 @@ mod tests {
         // After the precommit, the prevote of the same round comes back unchanged ...
         assert_eq!(
             g.sign_vote("c", &k, 5, 2, VoteType::Prevote, None, None),
-            (pv, false)
+            (pv.clone(), false)
         );
         assert_eq!(
             g.sign_vote("c", &k, 5, 2, VoteType::Precommit, None, None),
@@ -212,12 +218,16 @@ mod tests {
             g.sign_vote("c", &k, 5, 1, VoteType::Prevote, v, None),
             (None, false)
         );
-        // A new round forgets the old one's messages.
+        // The previous round is still held in round 3; from round 4 on it is forgotten.
         let _ = g.sign_vote("c", &k, 5, 3, VoteType::Prevote, None, None);
-        assert_eq!(g.earlier_in_round, Vec::new());
-        assert_eq!(
-            g.sign_vote("c", &k, 5, 2, VoteType::Prevote, v, None),
-            (None, false)
-        );
+        let again = g.sign_vote("c", &k, 5, 2, VoteType::Prevote, v, None);
+        assert_eq!(again, (pv, false));
+        let _ = g.sign_vote("c", &k, 5, 4, VoteType::Prevote, None, None);
+        assert_eq!(g.recent.len(), 1);
+        let refused = g.sign_vote("c", &k, 5, 2, VoteType::Prevote, v, None);
+        assert_eq!(refused, (None, false));
+        // A new height forgets the old one's messages.
+        let _ = g.sign_vote("c", &k, 6, 0, VoteType::Prevote, None, None);
+        assert_eq!(g.recent, Vec::new());
     }
 }

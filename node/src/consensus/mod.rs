@@ -338,10 +338,10 @@ impl Consensus {
         self.votes.clear();
         self.fired.clear();
         self.reported.clear();
-        // After a restart: our own signed votes of this height and the locked block come
-        // back from the persisted state, so that they are counted and re-sent
-        // (`resend_set`) and the locked value can be re-proposed.
-        let own: Vec<Vote> = self
+        // After a restart: our own signed votes of this height, the locked block and the
+        // prevotes that justify the lock come back from the persisted state, so that they
+        // are counted and re-sent (`resend_set`) and the locked value can be re-proposed.
+        let mut kept: Vec<Vote> = self
             .guard
             .signed_at(height)
             .filter_map(|m| match m {
@@ -349,13 +349,19 @@ impl Consensus {
                 SignedMessage::Proposal(_) => None,
             })
             .collect();
-        for v in own {
-            self.votes
+        if self.locked.is_some() {
+            kept.extend(self.guard.lock_proof.iter().cloned());
+        }
+        for v in kept.into_iter().filter(|v| v.height == height) {
+            let slot = self
+                .votes
                 .entry((v.round, v.vote_type))
                 .or_default()
                 .entry(v.validator)
-                .or_default()
-                .push(v);
+                .or_default();
+            if !slot.iter().any(|x| x.value == v.value) {
+                slot.push(v);
+            }
         }
         if let (Some((v, _)), Some(b)) = (self.locked, &self.guard.locked_block) {
             if b.hash() == v {

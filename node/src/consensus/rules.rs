@@ -97,6 +97,16 @@ impl Consensus {
             if fresh {
                 if let (VoteType::Precommit, Some(h)) = (t, v.value) {
                     self.guard.locked_block = self.blocks.get(&h).cloned();
+                    self.guard.lock_proof = self
+                        .votes
+                        .get(&(v.round, VoteType::Prevote))
+                        .map(|m| {
+                            m.values()
+                                .filter_map(|vs| vs.iter().find(|x| x.value == Some(h)))
+                                .cloned()
+                                .collect()
+                        })
+                        .unwrap_or_default();
                 }
                 fx.push(Effect::Persist(self.guard.clone()));
             }

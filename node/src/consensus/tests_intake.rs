@@ -441,4 +441,12 @@ fn a_restarted_locked_validator_re_proposes_its_locked_value() {
         _ => None,
     });
     assert_eq!(re, Some((Some(0), b.hash())));
+    // Rounds later, it still re-sends the persisted proof of its lock.
+    let (_, votes) = core.resend_set();
+    let proof: BTreeSet<PublicKey> = votes
+        .iter()
+        .filter(|v| v.round == 0 && v.vote_type == VoteType::Prevote && v.value == Some(b.hash()))
+        .map(|v| v.validator)
+        .collect();
+    assert_eq!(proof, ks[..3].iter().map(|k| k.public()).collect());
 }

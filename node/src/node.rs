@@ -744,11 +744,7 @@ impl Driver {
             guard,
         );
         self.next_height_at = None;
-        let h = self.ledger.tip.height + 1;
-        let vals = self.ledger.tip.validators.clone();
-        self.wal.start_height(h)?;
-        let fx = self.core.start_height(h, vals, now(), &mut self.ledger);
-        self.perform(fx, timeouts)
+        self.start_next_height(timeouts)
     }
 
     fn serve_blocks(&self, from: u64, max: u32) -> SyncResponse {

@@ -15,7 +15,7 @@ pub mod lifecycle;
 
 pub use admin::{
     AssistanceRequest, AssistanceResponse, GovernanceAction, GovernanceProposal, GovernanceVote,
-    OfficerAction, OfficerActionKind, PolicySpec, PolicyTest,
+    OfficerAction, OfficerActionKind, PolicySpec, PolicyTest, ValidatorEvidence,
 };
 pub use lifecycle::{
     AccidentLevel, Appeal, AppealOutcome, AppealTarget, AppealVerdict, BlacklistAction,
@@ -63,11 +63,13 @@ pub enum TxKind {
     GovernanceProposal,
     /// [`GovernanceVote`].
     GovernanceVote,
+    /// [`ValidatorEvidence`].
+    ValidatorEvidence,
 }
 
 impl TxKind {
     /// Every kind, in order.
-    pub const ALL: [TxKind; 16] = [
+    pub const ALL: [TxKind; 17] = [
         TxKind::EnterpriseRecord,
         TxKind::LicenceDecision,
         TxKind::InspectionRecord,
@@ -84,6 +86,7 @@ impl TxKind {
         TxKind::AssistanceResponse,
         TxKind::GovernanceProposal,
         TxKind::GovernanceVote,
+        TxKind::ValidatorEvidence,
     ];
 
     /// snake_case name, as in genesis and the CLI.
@@ -105,6 +108,7 @@ impl TxKind {
             TxKind::AssistanceResponse => "assistance_response",
             TxKind::GovernanceProposal => "governance_proposal",
             TxKind::GovernanceVote => "governance_vote",
+            TxKind::ValidatorEvidence => "validator_evidence",
         }
     }
 
@@ -323,6 +327,8 @@ pub enum TxBody {
     GovernanceProposal(GovernanceProposal),
     /// See [`GovernanceVote`].
     GovernanceVote(GovernanceVote),
+    /// See [`ValidatorEvidence`].
+    ValidatorEvidence(ValidatorEvidence),
 }
 
 /// A record field that breaks a stateless bound.
@@ -390,6 +396,7 @@ impl TxBody {
             TxBody::AssistanceResponse(_) => TxKind::AssistanceResponse,
             TxBody::GovernanceProposal(_) => TxKind::GovernanceProposal,
             TxBody::GovernanceVote(_) => TxKind::GovernanceVote,
+            TxBody::ValidatorEvidence(_) => TxKind::ValidatorEvidence,
         }
     }
 
@@ -411,7 +418,8 @@ impl TxBody {
             TxBody::AssistanceResponse(r) => &r.enterprise,
             TxBody::OfficerAction(_)
             | TxBody::GovernanceProposal(_)
-            | TxBody::GovernanceVote(_) => return None,
+            | TxBody::GovernanceVote(_)
+            | TxBody::ValidatorEvidence(_) => return None,
         })
     }
 
@@ -549,9 +557,11 @@ impl TxBody {
                         Ok(())
                     }
                     GovernanceAction::RetirePolicy { name } => nonempty("name", name),
+                    GovernanceAction::SetValidator { agency, .. } => nonempty("agency", agency),
                 }
             }
             TxBody::GovernanceVote(r) => nonempty("proposal_id", &r.proposal_id),
+            TxBody::ValidatorEvidence(r) => nonempty("offender_agency", &r.offender_agency),
         }
     }
 
@@ -668,6 +678,10 @@ impl TxBody {
             TxBody::GovernanceVote(r) => {
                 push("proposal_id", enc(&r.proposal_id));
                 push("approve", enc(&r.approve));
+            }
+            TxBody::ValidatorEvidence(r) => {
+                push("offender_agency", enc(&r.offender_agency));
+                push("evidence", enc(&r.evidence));
             }
         }
         f

@@ -93,10 +93,11 @@ enum Cmd {
         cmd: EnterpriseCmd,
     },
     /// Rule-contract queries: assistance_open / assistance_overdue / inbox (--agency),
-    /// decisions / timeline / assessment (--enterprise).
+    /// decisions / timeline / assessment (--enterprise); evidence (recorded double-signs);
+    /// validators (the sets of the next two heights and changes passed lately).
     Query {
         /// What to ask.
-        #[arg(value_parser = ["assistance_open", "assistance_overdue", "inbox", "decisions", "timeline", "assessment"])]
+        #[arg(value_parser = ["assistance_open", "assistance_overdue", "inbox", "decisions", "timeline", "assessment", "evidence", "validators"])]
         kind: String,
         /// The agency (assistance and inbox queries).
         #[arg(long, default_value = "")]
@@ -404,6 +405,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 p2p_listen: a.p2p_addr.clone(),
                 grpc_listen: grpc,
                 metrics_listen: metrics_addr,
+                max_gossip_bytes: safeledger_core::limits::MAX_GOSSIP_BYTES,
             };
             let mut node = safeledger_node::node::start(config).await?;
             tokio::select! {

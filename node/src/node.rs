@@ -115,6 +115,8 @@ pub struct Shared {
     pub metrics: Arc<crate::ops::Metrics>,
     /// The officer registry (genesis and on-chain), for admission.
     pub registry: safeledger_contracts::Registry,
+    /// Private field values this node holds (its agency's, and those granted to it).
+    pub private: crate::private_store::PrivateStore,
 }
 
 impl Shared {
@@ -330,7 +332,10 @@ pub async fn start(config: NodeConfig) -> anyhow::Result<RunningNode> {
         committed_txs: ledger.tip.committed_txs,
     };
     let (status_tx, status_rx) = watch::channel(initial);
+    let private = crate::private_store::PrivateStore::open(store.db(), &config.data_dir)
+        .context("opening the private field store")?;
     let shared = Arc::new(Shared {
+        private,
         officers: ledger.officers(),
         genesis: config.genesis.clone(),
         agency: config.agency.clone(),

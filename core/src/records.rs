@@ -63,11 +63,13 @@ pub enum TxKind {
     GovernanceProposal,
     /// [`GovernanceVote`].
     GovernanceVote,
+    /// [`LicenceApplication`].
+    LicenceApplication,
 }
 
 impl TxKind {
     /// Every kind, in order.
-    pub const ALL: [TxKind; 16] = [
+    pub const ALL: [TxKind; 17] = [
         TxKind::EnterpriseRecord,
         TxKind::LicenceDecision,
         TxKind::InspectionRecord,
@@ -84,6 +86,7 @@ impl TxKind {
         TxKind::AssistanceResponse,
         TxKind::GovernanceProposal,
         TxKind::GovernanceVote,
+        TxKind::LicenceApplication,
     ];
 
     /// snake_case name, as in genesis and the CLI.
@@ -105,6 +108,7 @@ impl TxKind {
             TxKind::AssistanceResponse => "assistance_response",
             TxKind::GovernanceProposal => "governance_proposal",
             TxKind::GovernanceVote => "governance_vote",
+            TxKind::LicenceApplication => "licence_application",
         }
     }
 
@@ -167,6 +171,43 @@ pub struct LicenceDecision {
     /// Work Safety Licences art. 9; DESIGN §5) can be checked; `None` when not recorded
     /// (the public data never publishes it).
     pub applied_at: Option<Timestamp>,
+    /// The [`LicenceApplication`] this decision answers (grant, deny or renew only), by
+    /// transaction id; `None` when the application is not on the ledger (imports). When
+    /// set, the application's filing date is the one the renewal lead rule judges.
+    /// Appended after `applied_at`: the postcard encoding of a decision changed with it
+    /// (issue 4), and JSON may omit it.
+    #[serde(default)]
+    pub application: Option<crate::tx::TxId>,
+}
+
+/// What an application asks for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LicenceApplicationKind {
+    /// A new licence.
+    New,
+    /// A further term of the licence `licence_number` (Regulations on Work Safety Licences
+    /// art. 9: filed at least 3 months before the current term ends).
+    Renewal,
+}
+
+/// An enterprise's application for a licence or its renewal, as filed with (and recorded
+/// by) the licensing agency (DESIGN §5 "licence application"). The transaction's
+/// `effective_at` is the filing date.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LicenceApplication {
+    /// The applicant.
+    pub enterprise: EnterpriseId,
+    /// The licensing agency's id for the application (unique per agency and enterprise).
+    pub application_id: String,
+    /// New licence or renewal.
+    pub kind: LicenceApplicationKind,
+    /// The licence renewed (required for a renewal), or the number reserved for a new one.
+    pub licence_number: Option<String>,
+    /// The licence type applied for.
+    pub licence_type: String,
+    /// Industry code (GB/T 4754-2017 or a namespaced foreign code), if known.
+    pub industry: Option<String>,
 }
 
 /// Severity of one violation or hazard found in an inspection.
@@ -323,6 +364,8 @@ pub enum TxBody {
     GovernanceProposal(GovernanceProposal),
     /// See [`GovernanceVote`].
     GovernanceVote(GovernanceVote),
+    /// See [`LicenceApplication`].
+    LicenceApplication(LicenceApplication),
 }
 
 /// A record field that breaks a stateless bound.
@@ -390,6 +433,7 @@ impl TxBody {
             TxBody::AssistanceResponse(_) => TxKind::AssistanceResponse,
             TxBody::GovernanceProposal(_) => TxKind::GovernanceProposal,
             TxBody::GovernanceVote(_) => TxKind::GovernanceVote,
+            TxBody::LicenceApplication(_) => TxKind::LicenceApplication,
         }
     }
 
@@ -409,6 +453,7 @@ impl TxBody {
             TxBody::AppealOutcome(r) => &r.enterprise,
             TxBody::AssistanceRequest(r) => &r.enterprise,
             TxBody::AssistanceResponse(r) => &r.enterprise,
+            TxBody::LicenceApplication(r) => &r.enterprise,
             TxBody::OfficerAction(_)
             | TxBody::GovernanceProposal(_)
             | TxBody::GovernanceVote(_) => return None,
@@ -430,6 +475,17 @@ impl TxBody {
                 text("licence_type", &r.licence_type)?;
                 text("industry", r.industry.as_deref().unwrap_or(""))?;
                 text("reason", &r.reason)?;
+                if r.application.is_some()
+                    && matches!(
+                        r.kind,
+                        LicenceDecisionKind::Suspend | LicenceDecisionKind::Revoke
+                    )
+                {
+                    return Err(FieldError {
+                        field: "application",
+                        why: "only a grant, denial or renewal answers an application".into(),
+                    });
+                }
                 if let (Some(a), Some(b)) = (r.valid_from, r.valid_until) {
                     if b < a {
                         return Err(FieldError {
@@ -552,6 +608,19 @@ impl TxBody {
                 }
             }
             TxBody::GovernanceVote(r) => nonempty("proposal_id", &r.proposal_id),
+            TxBody::LicenceApplication(r) => {
+                nonempty("application_id", &r.application_id)?;
+                nonempty("licence_type", &r.licence_type)?;
+                text("industry", r.industry.as_deref().unwrap_or(""))?;
+                match (&r.licence_number, r.kind) {
+                    (Some(n), _) => nonempty("licence_number", n),
+                    (None, LicenceApplicationKind::Renewal) => Err(FieldError {
+                        field: "licence_number",
+                        why: "a renewal application names the licence it renews".into(),
+                    }),
+                    (None, LicenceApplicationKind::New) => Ok(()),
+                }
+            }
         }
     }
 
@@ -577,6 +646,7 @@ impl TxBody {
                 push("industry", enc(&r.industry));
                 push("reason", enc(&r.reason));
                 push("applied_at", enc(&r.applied_at));
+                push("application", enc(&r.application));
             }
             TxBody::InspectionRecord(r) => {
                 push("enterprise", enc(&r.enterprise));
@@ -668,6 +738,14 @@ impl TxBody {
             TxBody::GovernanceVote(r) => {
                 push("proposal_id", enc(&r.proposal_id));
                 push("approve", enc(&r.approve));
+            }
+            TxBody::LicenceApplication(r) => {
+                push("enterprise", enc(&r.enterprise));
+                push("application_id", enc(&r.application_id));
+                push("kind", enc(&r.kind));
+                push("licence_number", enc(&r.licence_number));
+                push("licence_type", enc(&r.licence_type));
+                push("industry", enc(&r.industry));
             }
         }
         f

@@ -751,3 +751,6 @@ impl TxBody {
         f
     }
 }
+
+#[cfg(test)]
+mod tests;

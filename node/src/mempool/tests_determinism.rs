@@ -90,7 +90,7 @@ fn records(a: usize, h: u64, shared: bool) -> Vec<TxBody> {
             enterprise: e.clone(),
             inspection_id: format!("I-{a}-{h}-{k}"),
             inspection_type: "routine".into(),
-            outcome: if (h + k) % 2 == 0 {
+            outcome: if (h + k).is_multiple_of(2) {
                 InspectionOutcome::Fail
             } else {
                 InspectionOutcome::Pass

@@ -164,6 +164,8 @@ fn wrong_amendment(c: &Correction, target: &RecordRef, ent: &EnterpriseState) ->
 /// that still count ([`licence::replace_and_rebuild`]). An amendment keeps the licence
 /// number and the original's effective date; R0-licence-term, R0-industry and R6 (with
 /// the correction's signers) apply to it, and R2 and R3 to an amended grant or renewal.
+/// The amendment's `application` and `applied_at` are not re-judged: the application the
+/// original answered stays answered by it.
 fn correct_licence(
     ent: &mut EnterpriseState,
     c: &Correction,

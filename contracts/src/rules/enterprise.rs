@@ -133,7 +133,8 @@ pub const MAX_RECORD_HISTORY: usize = 16;
 /// Recomputes what the enterprise records say from those that count: each agency's name,
 /// address and linked ids from its latest record (ids merged over all of them), the
 /// enterprise's name and address from the latest record by any agency, its linked ids as
-/// the union over agencies. An agency none of whose records counts keeps empty fields.
+/// the union over agencies. An agency none of whose records counts keeps empty fields;
+/// the enterprise keeps its last name and address when no record by any agency counts.
 pub fn recompute(ent: &mut EnterpriseState) {
     let mut latest: Option<(u64, String, String)> = None;
     let mut all = BTreeSet::new();

@@ -351,3 +351,65 @@ fn a_corrected_enterprise_record_changes_name_and_linked_ids() {
     let timeline = query::enterprise_records(&c.state, &ent(1), 10);
     assert!(timeline[0].corrected_by.is_some() && timeline[1].corrected_by.is_some());
 }
+
+#[test]
+fn a_licence_keeps_its_latest_decisions_correctable_and_folds_older_ones() {
+    let mut c = chain();
+    let max = crate::rules::licence::MAX_LICENCE_HISTORY as u64;
+    let first = c.ok(&[0], 10, grant("L1", 10, 20));
+    let mut last = first.clone();
+    for n in 1..=max + 4 {
+        last = c.ok(&[0], 10 + n, renew("L1", 10 + n, 20 + n));
+    }
+    let l = &c.ent(1).licences["L1"];
+    assert_eq!(l.history.len() as u64, max);
+    assert!(
+        l.base.is_some(),
+        "the oldest decisions folded into the base"
+    );
+    assert_eq!(l.valid_until, Some(day(20 + max + 4)));
+    // The grant fell out of the history: it is corrected by a further decision now.
+    let old = c.one(
+        &[0],
+        100,
+        correction(1, first.id(), CorrectionAction::Withdraw),
+    );
+    assert_eq!(rule_of(&old), Some(rules::R0_REFERENCE));
+    assert!(reason_of(&old).contains(&format!("last {max} decisions")));
+    // Withdrawing the latest renewal restores the term before it.
+    c.ok(
+        &[0],
+        100,
+        correction(1, last.id(), CorrectionAction::Withdraw),
+    );
+    let l = &c.ent(1).licences["L1"];
+    assert_eq!(l.valid_until, Some(day(20 + max + 3)));
+    assert_eq!(l.status, LicenceStatus::Active);
+}
+
+#[test]
+fn withdrawing_decisions_recomputes_the_licence_from_those_that_remain() {
+    let mut c = chain();
+    c.ok(&[0], 100, grant("L1", 100, 400));
+    let s = c.ok(&[0], 150, licence(1, "L1", L::Suspend, None, None));
+    let r = c.ok(&[0], 200, renew("L1", 200, 500));
+    assert_eq!(c.ent(1).licences["L1"].status, LicenceStatus::Active);
+    // Withdraw the renewal: the suspension is the licence's status again.
+    c.ok(&[0], 201, correction(1, r.id(), CorrectionAction::Withdraw));
+    let l = &c.ent(1).licences["L1"];
+    assert_eq!(
+        (l.status, l.last_decision),
+        (LicenceStatus::Suspended, s.id())
+    );
+    assert_eq!(l.valid_until, Some(day(400)));
+    assert_eq!(
+        query::licence_status(&c.state, &ent(1), "L1", day(300)),
+        Some(LicenceStatusAt::Suspended)
+    );
+    // Withdraw the suspension too: active under the grant's term.
+    c.ok(&[0], 202, correction(1, s.id(), CorrectionAction::Withdraw));
+    assert_eq!(
+        query::licence_status(&c.state, &ent(1), "L1", day(300)),
+        Some(LicenceStatusAt::Active)
+    );
+}

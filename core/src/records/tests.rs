@@ -1,6 +1,7 @@
 //! JSON forms of records and the fields their stateless checks name.
 
 use super::*;
+use crate::limits::MAX_TEXT_BYTES;
 
 fn parse(json: &str) -> TxBody {
     serde_json::from_str(json).expect("a record")

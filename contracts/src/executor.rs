@@ -74,6 +74,8 @@ pub struct BlockExecution {
 #[derive(Clone, Debug)]
 pub struct Executor {
     registry: Registry,
+    chain_id: String,
+    genesis_validators: safeledger_core::ValidatorSet,
     params: RuleParams,
     programs: ProgramCache,
 }
@@ -89,6 +91,8 @@ impl Executor {
     pub fn with_params(genesis: &Genesis, params: RuleParams) -> Executor {
         Executor {
             registry: Registry::from_genesis(genesis),
+            chain_id: genesis.chain_id.clone(),
+            genesis_validators: genesis.validator_set(),
             params,
             programs: ProgramCache::default(),
         }
@@ -155,6 +159,9 @@ impl Executor {
         index: u32,
         tx: &Transaction,
     ) -> Outcome {
+        if let TxBody::ValidatorEvidence(ev) = &tx.payload.body {
+            return self.execute_evidence(block, ctx, tx, ev);
+        }
         let (submitter, agency) = match self.registry.submitter(block, tx) {
             Ok(s) => s,
             Err(r) => return r.into(),
@@ -186,6 +193,46 @@ impl Executor {
             Err(r) => r.into(),
         };
         sequence::advance(block, submitter, seq, rc.tx_id, ctx.height);
+        outcome
+    }
+
+    /// A validator-evidence report, signed by one node key ([`crate::evidence`]).
+    fn execute_evidence(
+        &self,
+        block: &mut Overlay<'_>,
+        ctx: &BlockContext,
+        tx: &Transaction,
+        ev: &safeledger_core::records::ValidatorEvidence,
+    ) -> Outcome {
+        let Some(reporter) = tx.submitter().copied() else {
+            return Refusal::new(crate::rules::R0_SIGNER, "no signature".into()).into();
+        };
+        let seq = tx.payload.sequence;
+        if let Err(r) = sequence::check(block, &reporter, seq) {
+            return r.into();
+        }
+        let tx_id = tx.id();
+        let staged = {
+            let mut staged = Overlay::new(&*block);
+            crate::evidence::apply(
+                &mut staged,
+                &self.chain_id,
+                &self.genesis_validators,
+                &reporter,
+                ev,
+                tx_id,
+                ctx.height,
+            )
+            .map(|()| staged.into_writes())
+        };
+        let outcome = match staged {
+            Ok(writes) => {
+                block.absorb(writes);
+                Outcome::Accepted
+            }
+            Err(r) => r.into(),
+        };
+        sequence::advance(block, &reporter, seq, tx_id, ctx.height);
         outcome
     }
 
@@ -294,7 +341,8 @@ impl Executor {
             }
             TxBody::OfficerAction(_)
             | TxBody::GovernanceProposal(_)
-            | TxBody::GovernanceVote(_) => {
+            | TxBody::GovernanceVote(_)
+            | TxBody::ValidatorEvidence(_) => {
                 unreachable!("records without an enterprise are handled by apply")
             }
         }

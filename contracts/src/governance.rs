@@ -7,8 +7,9 @@
 //! refused, G-governance or G-policy) and again when it passes (state may have changed;
 //! then the proposal fails with the reason). Passing applies it:
 //! - add an agency (with a role of the genesis role table and its first officer key) or
-//!   remove one (its officers' signatures are refused from then on); a validator-set
-//!   change is queued under `gov-validators` for the node to apply;
+//!   remove one (its officers' signatures are refused from then on), or change an agency's
+//!   validator (power, node key); each queues a validator-set change under
+//!   `gov-validators`, stamped with the height that passed it, for the node to apply;
 //! - set one rule parameter ([`RuleParams::set`]);
 //! - deploy or retire a Rego policy ([`crate::policy`]).
 
@@ -48,6 +49,10 @@ pub struct ProposalState {
     /// Status.
     pub status: ProposalStatus,
 }
+
+/// Most voting power one validator may be given by governance (keeps the total far from
+/// overflow; genesis allows a total up to `u64::MAX / 4`).
+pub const MAX_VALIDATOR_POWER: u64 = 1 << 40;
 
 /// A validator-set change passed by governance, for the node's validator-set mechanism.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -126,6 +131,26 @@ fn validate(
                 Some(p) if p.active => Ok(()),
                 _ => bad(format!("no active policy {name:?}")),
             }
+        }
+        GovernanceAction::SetValidator {
+            agency,
+            node_key,
+            power,
+        } => {
+            if !registry.active_agencies(view).contains(agency) {
+                return bad(format!("agency {agency:?} is not active"));
+            }
+            if let Some(k) = node_key {
+                if k.validate().is_err() {
+                    return bad(format!("node key {k} is not a usable ed25519 key"));
+                }
+            }
+            if *power > MAX_VALIDATOR_POWER {
+                return bad(format!(
+                    "power {power} exceeds the limit of {MAX_VALIDATOR_POWER}"
+                ));
+            }
+            Ok(())
         }
     }
 }
@@ -207,6 +232,20 @@ fn apply(
             let mut names: BTreeSet<String> = read(view, keys::POLICY_INDEX).unwrap_or_default();
             names.insert(spec.name.clone());
             view.put(keys::POLICY_INDEX.to_vec(), &names);
+        }
+        GovernanceAction::SetValidator {
+            agency,
+            node_key,
+            power,
+        } => {
+            changes.push(ValidatorChange {
+                agency: agency.clone(),
+                node_key: *node_key,
+                power: *power,
+                proposal: id.to_string(),
+                height: rc.height,
+            });
+            view.put(keys::VALIDATOR_CHANGES.to_vec(), &changes);
         }
         GovernanceAction::RetirePolicy { name } => {
             if let Some(mut p) = read::<PolicyState>(view, &keys::policy(name)) {
@@ -322,4 +361,68 @@ pub fn vote(
     tally(view, registry, params, &v.proposal_id, &mut p, rc);
     view.put(key, &p);
     Ok(())
+}
+
+/// The changes passed at `height` (a block's execution queues them with its height).
+pub fn changes_passed_at(state: &dyn StateRead, height: u64) -> Vec<ValidatorChange> {
+    validator_changes(state)
+        .into_iter()
+        .filter(|c| c.height == height)
+        .collect()
+}
+
+/// Applies governance changes to a validator set, in order, deterministically:
+/// - power 0 takes the agency's validator out of the set;
+/// - otherwise the agency's validator gets the new power (and the new node key when one is
+///   given); an agency without a validator joins at the end of the set, which needs a node
+///   key.
+///
+/// A change that would leave an unusable set (empty, a key held twice, more than
+/// [`safeledger_core::lightclient::MAX_VALIDATORS`], power out of range — the checks of
+/// [`safeledger_core::lightclient::check_set`]) or that lacks a needed key is skipped, and
+/// its reason is returned with it. Every node applies the same changes to the same set, so
+/// every node skips the same ones.
+pub fn apply_validator_changes(
+    set: &safeledger_core::ValidatorSet,
+    changes: &[ValidatorChange],
+) -> (
+    safeledger_core::ValidatorSet,
+    Vec<(ValidatorChange, String)>,
+) {
+    use safeledger_core::Validator;
+    let mut out = set.clone();
+    let mut skipped = Vec::new();
+    for c in changes {
+        let mut next = out.clone();
+        let pos = next.validators.iter().position(|v| v.agency == c.agency);
+        match (pos, c.power, c.node_key) {
+            (Some(i), 0, _) => {
+                next.validators.remove(i);
+            }
+            (None, 0, _) => {
+                skipped.push((c.clone(), "the agency has no validator".into()));
+                continue;
+            }
+            (Some(i), p, k) => {
+                next.validators[i].power = p;
+                if let Some(k) = k {
+                    next.validators[i].key = k;
+                }
+            }
+            (None, p, Some(k)) => next.validators.push(Validator {
+                agency: c.agency.clone(),
+                key: k,
+                power: p,
+            }),
+            (None, _, None) => {
+                skipped.push((c.clone(), "a new validator needs a node key".into()));
+                continue;
+            }
+        }
+        match safeledger_core::lightclient::check_set(&next) {
+            Ok(()) => out = next,
+            Err(e) => skipped.push((c.clone(), e.to_string())),
+        }
+    }
+    (out, skipped)
 }

@@ -21,6 +21,8 @@
 //! | `dlq-cursor`                                     | `u64`: the last day whose deadlines were processed |
 //! | `inbox/` ‖ canonical (agency, n)                 | [`crate::rules::restriction::ReviewTask`] |
 //! | `inboxn/` ‖ agency                               | `u64`: tasks in the agency's inbox |
+//! | `evid/` ‖ canonical (offender key, (height, round, step)) | [`crate::evidence::EvidenceState`] |
+//! | `evid-index`                                     | `Vec<`[`crate::evidence::EvidenceState`]`>` in commit order |
 //! | `app/` ‖ tx id (32 raw bytes)                    | [`crate::rules::application::ApplicationState`] |
 //!
 //! Enterprise ids never contain `/` (their syntax is `[A-Za-z0-9._:-]`), so `ent/` and

@@ -30,6 +30,7 @@
 
 pub mod assistance;
 pub mod clock;
+pub mod evidence;
 pub mod executor;
 pub mod governance;
 pub mod keys;

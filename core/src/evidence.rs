@@ -105,10 +105,21 @@ impl DoubleSign {
         }
     }
 
-    /// Checks the evidence offline: one signer, a validator of `vals` (the set of the
-    /// evidence's height), one (height, round, step), different content, canonical order,
-    /// and both signatures valid under `chain_id`.
+    /// Checks the evidence offline: [`DoubleSign::verify_messages`], and the signer is a
+    /// validator of `vals` (the set of the evidence's height).
     pub fn verify(&self, chain_id: &str, vals: &ValidatorSet) -> Result<(), EvidenceError> {
+        self.verify_messages(chain_id)?;
+        let who = self.offender();
+        if vals.power_of(&who) == 0 {
+            return Err(EvidenceError::NotValidator(who));
+        }
+        Ok(())
+    }
+
+    /// Checks the two messages alone: one signer, one (height, round, step), different
+    /// content, canonical order, and both signatures valid under `chain_id`. Says nothing
+    /// about whether the signer was a validator.
+    pub fn verify_messages(&self, chain_id: &str) -> Result<(), EvidenceError> {
         let rebuilt = match self {
             DoubleSign::Votes(a, b) => {
                 if a.validator != b.validator {
@@ -135,9 +146,6 @@ impl DoubleSign {
             Some(_) => {}
         }
         let who = self.offender();
-        if vals.power_of(&who) == 0 {
-            return Err(EvidenceError::NotValidator(who));
-        }
         let ok = match self {
             DoubleSign::Votes(a, b) => a.verify(chain_id).is_ok() && b.verify(chain_id).is_ok(),
             DoubleSign::Proposals(a, b) => a.verify(chain_id).is_ok() && b.verify(chain_id).is_ok(),
@@ -146,6 +154,22 @@ impl DoubleSign {
             return Err(EvidenceError::BadSignature(who));
         }
         Ok(())
+    }
+
+    /// The (height, round, step) slot both messages are for, as a stable key: step 0 is the
+    /// proposal, 1 the prevote, 2 the precommit.
+    pub fn slot(&self) -> (u64, u32, u8) {
+        match self {
+            DoubleSign::Proposals(a, _) => (a.height, a.round, 0),
+            DoubleSign::Votes(a, _) => (
+                a.height,
+                a.round,
+                match a.vote_type {
+                    crate::consensus::VoteType::Prevote => 1,
+                    crate::consensus::VoteType::Precommit => 2,
+                },
+            ),
+        }
     }
 }
 

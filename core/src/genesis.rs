@@ -110,7 +110,7 @@ pub struct Validator {
 }
 
 /// The validators of a height, in a fixed order; quorum is > 2/3 of the total power.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ValidatorSet {
     /// Validators in genesis order.
     pub validators: Vec<Validator>,

@@ -3,6 +3,10 @@
 
 /// Largest canonical message accepted from the network or the API, in bytes (4 MiB).
 pub const MAX_MESSAGE_BYTES: usize = 4 * 1024 * 1024;
+/// Largest gossip message, in bytes (1 MiB). A proposal whose block does not fit is
+/// gossiped without it, and peers fetch the block over request-response (bounded by
+/// [`MAX_MESSAGE_BYTES`]), so blocks up to [`MAX_BLOCK_BYTES`] reach every node.
+pub const MAX_GOSSIP_BYTES: usize = 1024 * 1024;
 /// Largest single transaction, in canonical bytes (64 KiB).
 pub const MAX_TX_BYTES: usize = 64 * 1024;
 /// Most signatures on one transaction envelope.

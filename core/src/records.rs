@@ -16,7 +16,7 @@ pub mod lifecycle;
 
 pub use admin::{
     AssistanceRequest, AssistanceResponse, GovernanceAction, GovernanceProposal, GovernanceVote,
-    OfficerAction, OfficerActionKind, PolicySpec, PolicyTest,
+    OfficerAction, OfficerActionKind, PolicySpec, PolicyTest, ValidatorEvidence,
 };
 pub use lifecycle::{
     AccidentLevel, Appeal, AppealOutcome, AppealTarget, AppealVerdict, BlacklistAction,
@@ -63,13 +63,15 @@ pub enum TxKind {
     GovernanceProposal,
     /// [`GovernanceVote`].
     GovernanceVote,
+    /// [`ValidatorEvidence`].
+    ValidatorEvidence,
     /// [`LicenceApplication`].
     LicenceApplication,
 }
 
 impl TxKind {
     /// Every kind, in order.
-    pub const ALL: [TxKind; 17] = [
+    pub const ALL: [TxKind; 18] = [
         TxKind::EnterpriseRecord,
         TxKind::LicenceDecision,
         TxKind::InspectionRecord,
@@ -86,6 +88,7 @@ impl TxKind {
         TxKind::AssistanceResponse,
         TxKind::GovernanceProposal,
         TxKind::GovernanceVote,
+        TxKind::ValidatorEvidence,
         TxKind::LicenceApplication,
     ];
 
@@ -108,6 +111,7 @@ impl TxKind {
             TxKind::AssistanceResponse => "assistance_response",
             TxKind::GovernanceProposal => "governance_proposal",
             TxKind::GovernanceVote => "governance_vote",
+            TxKind::ValidatorEvidence => "validator_evidence",
             TxKind::LicenceApplication => "licence_application",
         }
     }
@@ -364,6 +368,8 @@ pub enum TxBody {
     GovernanceProposal(GovernanceProposal),
     /// See [`GovernanceVote`].
     GovernanceVote(GovernanceVote),
+    /// See [`ValidatorEvidence`].
+    ValidatorEvidence(ValidatorEvidence),
     /// See [`LicenceApplication`].
     LicenceApplication(LicenceApplication),
 }
@@ -402,6 +408,7 @@ impl TxBody {
             TxBody::AssistanceResponse(_) => TxKind::AssistanceResponse,
             TxBody::GovernanceProposal(_) => TxKind::GovernanceProposal,
             TxBody::GovernanceVote(_) => TxKind::GovernanceVote,
+            TxBody::ValidatorEvidence(_) => TxKind::ValidatorEvidence,
             TxBody::LicenceApplication(_) => TxKind::LicenceApplication,
         }
     }
@@ -425,7 +432,8 @@ impl TxBody {
             TxBody::LicenceApplication(r) => &r.enterprise,
             TxBody::OfficerAction(_)
             | TxBody::GovernanceProposal(_)
-            | TxBody::GovernanceVote(_) => return None,
+            | TxBody::GovernanceVote(_)
+            | TxBody::ValidatorEvidence(_) => return None,
         })
     }
 
@@ -543,6 +551,10 @@ impl TxBody {
             TxBody::GovernanceVote(r) => {
                 push("proposal_id", enc(&r.proposal_id));
                 push("approve", enc(&r.approve));
+            }
+            TxBody::ValidatorEvidence(r) => {
+                push("offender_agency", enc(&r.offender_agency));
+                push("evidence", enc(&r.evidence));
             }
             TxBody::LicenceApplication(r) => {
                 push("enterprise", enc(&r.enterprise));

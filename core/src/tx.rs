@@ -91,6 +91,10 @@ pub enum TxError {
         /// Why.
         source: SignatureError,
     },
+    /// Validator evidence whose messages do not prove a double-sign (see
+    /// [`crate::evidence::DoubleSign::verify_messages`]).
+    #[error("evidence: {0}")]
+    Evidence(#[from] crate::evidence::EvidenceError),
     /// Salt count differs from the body's field count.
     #[error("{salts} field salts for {fields} fields")]
     SaltCount {
@@ -242,6 +246,14 @@ impl Transaction {
                 return Err(TxError::DuplicateSigner(s.signer));
             }
         }
+        if let crate::records::TxBody::ValidatorEvidence(e) = &p.body {
+            // Signed by the one reporting node key; the messages must prove a double-sign
+            // under this chain id (membership in the set is checked at execution).
+            if n != 1 {
+                return Err(TxError::SignerCount(n));
+            }
+            e.evidence.verify_messages(chain_id)?;
+        }
         p.body.check_bounds()?;
         if field_root(&p.body, &p.field_salts)? != p.field_root {
             return Err(TxError::FieldRoot);
@@ -278,6 +290,52 @@ pub(crate) mod tests {
         });
         let p = TxPayload::new(chain, seq, Timestamp(1), body, &mut rng);
         Transaction::sign(p, &[key])
+    }
+
+    #[test]
+    fn validator_evidence_needs_one_signer_and_a_proven_conflict() {
+        use crate::consensus::{Vote, VoteType};
+        use crate::evidence::{DoubleSign, EvidenceError};
+        use crate::records::ValidatorEvidence;
+        let node = SecretKey::from_bytes(&[4; 32]);
+        let offender = SecretKey::from_bytes(&[5; 32]);
+        let a = Vote::new("c", &offender, 3, 0, VoteType::Precommit, None);
+        let b = Vote::new(
+            "c",
+            &offender,
+            3,
+            0,
+            VoteType::Precommit,
+            Some(Hash([9; 32])),
+        );
+        let build = |e: DoubleSign, keys: &[&SecretKey]| {
+            let mut rng = rand::rngs::StdRng::seed_from_u64(7);
+            let body = TxBody::ValidatorEvidence(ValidatorEvidence {
+                offender_agency: "a".into(),
+                evidence: e,
+            });
+            Transaction::sign(TxPayload::new("c", 1, Timestamp(1), body, &mut rng), keys)
+        };
+        let good = DoubleSign::from_votes(a.clone(), b.clone()).unwrap();
+        assert_eq!(build(good.clone(), &[&node]).check_stateless("c"), Ok(()));
+        assert_eq!(
+            build(good, &[&node, &offender]).check_stateless("c"),
+            Err(TxError::SignerCount(2))
+        );
+        let same = DoubleSign::Votes(a.clone(), a.clone());
+        assert_eq!(
+            build(same, &[&node]).check_stateless("c"),
+            Err(TxError::Evidence(EvidenceError::NotConflicting))
+        );
+        let mut forged = b.clone();
+        forged.signature.0[0] ^= 1;
+        let forged = DoubleSign::from_votes(a, forged).unwrap();
+        assert_eq!(
+            build(forged, &[&node]).check_stateless("c"),
+            Err(TxError::Evidence(EvidenceError::BadSignature(
+                offender.public()
+            )))
+        );
     }
 
     #[test]

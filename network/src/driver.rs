@@ -29,6 +29,7 @@ pub(crate) struct Driver {
     /// Topic hashes, indexed as [`Topic::Transactions`], [`Topic::Consensus`].
     pub(crate) topics: [gossipsub::TopicHash; 2],
     pub(crate) max_message_bytes: usize,
+    pub(crate) max_gossip_bytes: usize,
     pub(crate) events: mpsc::Sender<NetEvent>,
     /// Peer events that found the event channel full (bounded by
     /// [`MAX_PENDING_PEER_EVENTS`]).
@@ -313,7 +314,7 @@ impl Driver {
                 let topic = self.topic_of(&message.topic);
                 let accepted = match (source, topic) {
                     (Some(source), Some(topic))
-                        if relayed_by_member && message.data.len() <= self.max_message_bytes =>
+                        if relayed_by_member && message.data.len() <= self.max_gossip_bytes =>
                     {
                         Some((source, topic))
                     }

@@ -123,6 +123,7 @@ pub struct NetworkHandle {
     pub(crate) commands: mpsc::Sender<Command>,
     pub(crate) local_key: PublicKey,
     pub(crate) max_message_bytes: usize,
+    pub(crate) max_gossip_bytes: usize,
     pub(crate) request_timeout: Duration,
     pub(crate) shutdown: watch::Sender<bool>,
     pub(crate) stopped: watch::Receiver<bool>,
@@ -138,7 +139,7 @@ impl std::fmt::Debug for NetworkHandle {
 }
 
 impl NetworkHandle {
-    /// Queues `data` (at most `max_message_bytes`) for gossip on `topic` without waiting.
+    /// Queues `data` (at most `max_gossip_bytes`) for gossip on `topic` without waiting.
     ///
     /// `Ok` means queued, not delivered: gossip is best effort. If no validator is
     /// connected and subscribed yet, the message reaches nobody (counted in
@@ -148,7 +149,12 @@ impl NetworkHandle {
     /// Errors: [`NetError::TooLarge`], [`NetError::Busy`] (command queue full),
     /// [`NetError::Closed`].
     pub fn publish(&self, topic: Topic, data: Vec<u8>) -> Result<(), NetError> {
-        self.check_size(data.len())?;
+        if data.len() > self.max_gossip_bytes {
+            return Err(NetError::TooLarge {
+                len: data.len(),
+                max: self.max_gossip_bytes,
+            });
+        }
         self.commands
             .try_send(Command::Publish { topic, data })
             .map_err(|e| match e {
@@ -222,6 +228,11 @@ impl NetworkHandle {
         let mut stopped = self.stopped.clone();
         // An error means the task is gone, which is what we wait for.
         let _ = stopped.wait_for(|s| *s).await;
+    }
+
+    /// Largest payload [`NetworkHandle::publish`] takes, in bytes.
+    pub fn max_gossip_bytes(&self) -> usize {
+        self.max_gossip_bytes
     }
 
     fn check_size(&self, len: usize) -> Result<(), NetError> {

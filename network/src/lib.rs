@@ -88,8 +88,11 @@ pub struct NetworkConfig {
     /// Chain id; topic names are `safeledger/<chain_id>/txs` and
     /// `safeledger/<chain_id>/consensus`.
     pub chain_id: String,
-    /// Largest gossip payload and largest request or response, in bytes (1..=u32::MAX).
+    /// Largest request or response, in bytes (1..=u32::MAX).
     pub max_message_bytes: usize,
+    /// Largest gossip payload, in bytes (1..=`max_message_bytes`). Larger data (a big
+    /// block) travels over request-response instead.
+    pub max_gossip_bytes: usize,
     /// How long an outbound request waits for its response (and an inbound one for the
     /// node's reply) before failing with [`NetError::Timeout`]. Must be non-zero.
     pub request_timeout: Duration,

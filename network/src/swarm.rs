@@ -126,6 +126,7 @@ pub async fn start(
         members,
         topics: [topics[0].hash(), topics[1].hash()],
         max_message_bytes: config.max_message_bytes,
+        max_gossip_bytes: config.max_gossip_bytes,
         events: event_tx,
         pending_peer_events: VecDeque::new(),
         outbound: HashMap::new(),
@@ -141,6 +142,7 @@ pub async fn start(
         commands: command_tx,
         local_key,
         max_message_bytes: config.max_message_bytes,
+        max_gossip_bytes: config.max_gossip_bytes,
         request_timeout: config.request_timeout,
         shutdown: shutdown_tx,
         stopped: stopped_rx,
@@ -155,6 +157,12 @@ fn validate(config: &NetworkConfig) -> Result<(), NetError> {
             "max_message_bytes must be in 1..={}, got {}",
             u32::MAX,
             config.max_message_bytes
+        )));
+    }
+    if config.max_gossip_bytes == 0 || config.max_gossip_bytes > config.max_message_bytes {
+        return Err(NetError::Config(format!(
+            "max_gossip_bytes must be in 1..={}, got {}",
+            config.max_message_bytes, config.max_gossip_bytes
         )));
     }
     if config.request_timeout.is_zero() {
@@ -179,7 +187,7 @@ fn build_behaviour(
         .flood_publish(true)
         .max_transmit_size(
             config
-                .max_message_bytes
+                .max_gossip_bytes
                 .saturating_add(GOSSIP_ENVELOPE_OVERHEAD),
         )
         .message_id_fn(message_id)

@@ -72,6 +72,7 @@ async fn start_nodes(keys: &[SecretKey], members: usize, chain_id: &str) -> Vec<
                 peers: peers.clone(),
                 chain_id: chain_id.to_string(),
                 max_message_bytes: MAX_MESSAGE_BYTES,
+                max_gossip_bytes: MAX_MESSAGE_BYTES,
                 request_timeout: REQUEST_TIMEOUT,
             };
             match start(config.clone()).await {

@@ -14,7 +14,7 @@ use safeledger_core::proof::ProofError;
 use safeledger_core::view::{
     build_view, BuildError, Checkpoint, LedgerInclusion, View, ViewSource,
 };
-use safeledger_core::{Genesis, Hash, TxId};
+use safeledger_core::{Hash, TxId};
 
 /// Why an audit request could not be served.
 #[derive(Debug, thiserror::Error)]
@@ -71,16 +71,35 @@ impl NodeSource for StoreTree<'_> {
     }
 }
 
-/// The validator-set path from genesis to `header`. The set never changes yet, so the path
-/// is empty while the header names the genesis set.
-pub fn validator_path(genesis: &Genesis, header: &Header) -> Result<Vec<SetChange>, AuditError> {
-    if header.validators_hash == genesis.validator_set().hash() {
-        return Ok(Vec::new());
+/// The validator-set path from genesis to `header`: one [`SetChange`] per header below it
+/// whose `next_validators_hash` changed the set (ascending), each with its certificate and
+/// the set it committed to (the light-client model of `safeledger_core::lightclient`).
+pub fn validator_path(store: &Store, header: &Header) -> Result<Vec<SetChange>, AuditError> {
+    let below = header.height.saturating_sub(1);
+    let heights =
+        store.validator_change_heights(below, safeledger_core::lightclient::MAX_PATH_STEPS + 1)?;
+    if heights.len() > safeledger_core::lightclient::MAX_PATH_STEPS {
+        return Err(AuditError::Unsupported(format!(
+            "more than {} validator-set changes before height {}",
+            safeledger_core::lightclient::MAX_PATH_STEPS,
+            header.height
+        )));
     }
-    Err(AuditError::Unsupported(
-        "the header names a validator set other than genesis; set changes are not indexed yet"
-            .into(),
-    ))
+    let mut path = Vec::with_capacity(heights.len());
+    for h in heights {
+        let missing = |what: &str| AuditError::NotFound(format!("{what} of set change {h}"));
+        let block = store.block(h)?.ok_or_else(|| missing("block"))?;
+        let certificate = store
+            .certificate(h)?
+            .ok_or_else(|| missing("certificate"))?;
+        let next_validators = store.validator_change(h)?.ok_or_else(|| missing("set"))?;
+        path.push(SetChange {
+            header: block.header,
+            certificate,
+            next_validators,
+        });
+    }
+    Ok(path)
 }
 
 fn tip_height(store: &Store) -> Result<u64, AuditError> {
@@ -92,7 +111,7 @@ fn ledger_size(store: &Store) -> Result<u64, AuditError> {
 }
 
 /// The checkpoint of `height` (0: the last committed block).
-pub fn checkpoint(store: &Store, genesis: &Genesis, height: u64) -> Result<Checkpoint, AuditError> {
+pub fn checkpoint(store: &Store, height: u64) -> Result<Checkpoint, AuditError> {
     let h = if height == 0 {
         tip_height(store)?
     } else {
@@ -104,7 +123,7 @@ pub fn checkpoint(store: &Store, genesis: &Genesis, height: u64) -> Result<Check
     let cert = store
         .certificate(h)?
         .ok_or_else(|| AuditError::NotFound(format!("no certificate at height {h}")))?;
-    let path = validator_path(genesis, &block.header)?;
+    let path = validator_path(store, &block.header)?;
     Ok(Checkpoint::new(block.header, cert, path))
 }
 
@@ -162,7 +181,6 @@ pub fn consistency(store: &Store, first: u64, second: u64) -> Result<Vec<Hash>, 
 /// in the tree of `anchor` leaves when given.
 pub fn view(
     store: &Store,
-    genesis: &Genesis,
     id: &TxId,
     reveal: &[String],
     anchor: Option<u64>,
@@ -200,7 +218,7 @@ pub fn view(
         results: &results,
         result_header: &next.header,
         certificate: &cert,
-        validator_path: validator_path(genesis, &next.header)?,
+        validator_path: validator_path(store, &next.header)?,
         ledger,
     };
     Ok(build_view(&src, reveal)?)
@@ -237,7 +255,7 @@ mod tests {
     fn committed_blocks_store_the_tree_nodes_that_proofs_need() {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(dir.path()).unwrap();
-        let genesis: Genesis = serde_json::from_value(serde_json::json!({
+        let genesis: safeledger_core::Genesis = serde_json::from_value(serde_json::json!({
             "chain_id": "c", "genesis_time": 0, "agencies": [], "roles": {},
             "consensus": safeledger_core::genesis::ConsensusParams::default(),
         }))

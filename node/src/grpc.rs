@@ -305,7 +305,7 @@ impl ledger_server::Ledger for LedgerService {
         let anchor = (req.anchor_tree_size > 0).then_some(req.anchor_tree_size);
         let shared = self.shared.clone();
         let view = tokio::task::spawn_blocking(move || {
-            crate::audit::view(&shared.store, &shared.genesis, &id, &req.reveal, anchor)
+            crate::audit::view(&shared.store, &id, &req.reveal, anchor)
         })
         .await
         .map_err(internal)?
@@ -320,8 +320,7 @@ impl ledger_server::Ledger for LedgerService {
         req: Request<proto::GetCheckpointRequest>,
     ) -> Result<Response<proto::GetCheckpointReply>, Status> {
         let height = req.into_inner().height;
-        let cp = crate::audit::checkpoint(&self.shared.store, &self.shared.genesis, height)
-            .map_err(audit_status)?;
+        let cp = crate::audit::checkpoint(&self.shared.store, height).map_err(audit_status)?;
         Ok(Response::new(proto::GetCheckpointReply {
             json: safeledger_core::view::encode(&cp),
         }))
@@ -397,10 +396,28 @@ impl ledger_server::Ledger for LedgerService {
                 let params = safeledger_contracts::RuleParams::load(&view, &Default::default());
                 serde_json::to_value(query::assessment_at(&view, &enterprise()?, now, &params))
             }
+            "evidence" => {
+                let all = safeledger_contracts::evidence::recorded(&view);
+                let skip = all.len().saturating_sub(limit);
+                serde_json::to_value(&all[skip..])
+            }
+            "validators" => match self.shared.store.tip() {
+                Ok(Some(t)) => Ok(serde_json::json!({
+                    "height": t.height + 1,
+                    "validators": t.validators,
+                    "next_validators": t.next_validators,
+                    "pending_changes": safeledger_contracts::governance::validator_changes(&view)
+                        .into_iter()
+                        .filter(|c| c.height >= t.height.saturating_sub(1))
+                        .collect::<Vec<_>>(),
+                })),
+                Ok(None) => Ok(serde_json::Value::Null),
+                Err(e) => return Err(Status::internal(e.to_string())),
+            },
             other => {
                 return Err(Status::invalid_argument(format!(
                     "unknown query {other:?}: assistance_open, assistance_overdue, inbox, \
-                     decisions, timeline, assessment"
+                     decisions, timeline, assessment, evidence, validators"
                 )))
             }
         }

@@ -9,13 +9,18 @@
 use crate::consensus::BlockSource;
 use crate::mempool::Mempool;
 use crate::store::{Store, StoreError, Tip};
+use safeledger_contracts::governance::{apply_validator_changes, ValidatorChange};
 use safeledger_contracts::{BlockContext, Executor, StateRead};
 use safeledger_core::block::{tx_leaves, tx_root, CommitCertificate, Header, HEADER_VERSION};
-use safeledger_core::encoding::to_canonical;
+use safeledger_core::encoding::{from_canonical, to_canonical};
+use safeledger_core::evidence::DoubleSign;
 use safeledger_core::merkle::CompactRange;
+use safeledger_core::records::ValidatorEvidence;
 use safeledger_core::result::results_root;
 use safeledger_core::tx::field_root;
-use safeledger_core::{Block, Genesis, PublicKey, Timestamp, TxResult};
+use safeledger_core::{
+    Block, Genesis, PublicKey, SecretKey, Timestamp, Transaction, TxBody, TxPayload, TxResult,
+};
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex};
 
@@ -75,6 +80,7 @@ pub fn genesis_tip(genesis: &Genesis) -> Tip {
         ledger: CompactRange::default(),
         committed_txs: 0,
         validators: genesis.validator_set(),
+        next_validators: genesis.validator_set(),
     }
 }
 
@@ -150,10 +156,11 @@ impl Ledger {
         if self.tip.validators.power_of(&h.proposer) == 0 {
             return bad("proposer is not a validator".into());
         }
-        if h.validators_hash != self.tip.validators.hash()
-            || h.next_validators_hash != self.tip.validators.hash()
-        {
+        if h.validators_hash != self.tip.validators.hash() {
             return bad("validators_hash".into());
+        }
+        if h.next_validators_hash != self.tip.next_validators.hash() {
+            return bad("next_validators_hash".into());
         }
         if h.state_root != self.tip.state_root {
             return bad("state_root differs from this node's execution".into());
@@ -202,7 +209,15 @@ impl Ledger {
                     "transaction {id}: field_root does not match its fields"
                 ));
             }
-            if let Some(s) = tx.signatures.iter().find(|s| !self.is_officer(&s.signer)) {
+            // Validator evidence is signed by a node key: check_stateless verified its one
+            // signature and the two messages; execution checks the reporter and offender
+            // against the validator sets (contracts evidence.rs).
+            let evidence = matches!(tx.payload.body, TxBody::ValidatorEvidence(_));
+            if let Some(s) = tx
+                .signatures
+                .iter()
+                .find(|s| !evidence && !self.is_officer(&s.signer))
+            {
                 return bad(format!("transaction {id}: unknown signer {}", s.signer));
             }
         }
@@ -228,6 +243,33 @@ impl Ledger {
         for l in tx_leaves(&block.txs) {
             ledger.append(l);
         }
+        // Validator-set changes passed by this block take effect at h + 2: header h + 1
+        // names them in next_validators_hash (the CometBFT schedule).
+        let changes = match exec
+            .writes
+            .get(safeledger_contracts::keys::VALIDATOR_CHANGES)
+        {
+            Some(Some(v)) => from_canonical::<Vec<ValidatorChange>>(v).unwrap_or_default(),
+            _ => Vec::new(),
+        };
+        let passed: Vec<ValidatorChange> = changes
+            .into_iter()
+            .filter(|c| c.height == block.header.height)
+            .collect();
+        let (next_validators, skipped) =
+            apply_validator_changes(&self.tip.next_validators, &passed);
+        for (c, why) in &skipped {
+            tracing::warn!(height = block.header.height, agency = %c.agency, proposal = %c.proposal, why, "validator-set change skipped");
+        }
+        if !passed.is_empty() {
+            tracing::info!(
+                height = block.header.height,
+                effective = block.header.height + 2,
+                validators = next_validators.validators.len(),
+                power = next_validators.total_power(),
+                "validator-set change passed"
+            );
+        }
         let tip = Tip {
             height: block.header.height,
             block_hash: block.hash(),
@@ -236,7 +278,8 @@ impl Ledger {
             results_root: results_root(&exec.results),
             ledger,
             committed_txs: self.tip.committed_txs + block.txs.len() as u64,
-            validators: self.tip.validators.clone(),
+            validators: self.tip.next_validators.clone(),
+            next_validators,
         };
         self.store
             .commit(block, cert, &exec.results, &exec.writes, &tip)?;
@@ -254,6 +297,75 @@ impl Ledger {
             .unwrap_or_else(|e| e.into_inner())
             .remove_committed(&ids, &updated);
         Ok(exec.results)
+    }
+}
+
+impl Ledger {
+    /// The validator-evidence transaction this node (`key`, a validator) submits for a
+    /// double-sign its consensus core detected, with sequence `sequence`; `None` when the
+    /// offender was not a validator at the evidence's height. Salts are derived from the
+    /// evidence and the reporter (the fields are public), so the same report is the same
+    /// transaction on every run — the simulator replays it exactly.
+    pub fn evidence_tx(
+        &self,
+        e: &DoubleSign,
+        key: &SecretKey,
+        sequence: u64,
+    ) -> Option<Transaction> {
+        use rand::SeedableRng;
+        let vals = safeledger_contracts::evidence::validator_set_at(
+            &self.genesis.validator_set(),
+            &StoreView(&self.store),
+            e.height(),
+        );
+        let offender_agency = vals.get(&e.offender())?.agency.clone();
+        let seed = safeledger_core::Domain::Transaction.hash_parts(&[
+            b"evidence salts",
+            &to_canonical(e),
+            &key.public().0,
+        ]);
+        let mut rng = rand_chacha::ChaCha20Rng::from_seed(seed.0);
+        let body = TxBody::ValidatorEvidence(ValidatorEvidence {
+            offender_agency,
+            evidence: e.clone(),
+        });
+        let p = TxPayload::new(
+            &self.genesis.chain_id,
+            sequence,
+            self.tip.block_time,
+            body,
+            &mut rng,
+        );
+        Some(Transaction::sign(p, &[key]))
+    }
+
+    /// Admits a transaction this node signed itself (validator evidence) into the mempool,
+    /// with the usual stateless, sequence and duplicate checks.
+    pub fn admit_own(&self, tx: Transaction) -> Result<bool, crate::mempool::AdmitError> {
+        let view = StoreView(&self.store);
+        self.mempool
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .admit(
+                tx,
+                &self.genesis.chain_id,
+                |_| true,
+                |k| safeledger_contracts::last_sequence(&view, k),
+                |id| matches!(self.store.tx_location(id), Ok(Some(_))),
+            )
+    }
+
+    /// The next unused sequence of `signer`: one above its last committed transaction and
+    /// above any of its transactions waiting in the mempool.
+    pub fn next_sequence(&self, signer: &PublicKey) -> u64 {
+        let committed = safeledger_contracts::last_sequence(&StoreView(&self.store), signer);
+        let pending = self
+            .mempool
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .max_sequence(signer)
+            .unwrap_or(0);
+        committed.max(pending) + 1
     }
 }
 
@@ -284,7 +396,7 @@ impl BlockSource for Ledger {
             state_root: self.tip.state_root,
             results_root: self.tip.results_root,
             validators_hash: self.tip.validators.hash(),
-            next_validators_hash: self.tip.validators.hash(),
+            next_validators_hash: self.tip.next_validators.hash(),
             proposer: self.me,
         };
         Block { header, txs }

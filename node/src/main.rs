@@ -8,7 +8,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use safeledger_client::import::plan_import_limited;
 use safeledger_client::rpc::{Committed, LedgerClient};
 use safeledger_core::{Hash, Outcome, Timestamp, TxBody};
-use safeledger_node::cli::{assistance, demo, home, submit};
+use safeledger_node::cli::{assistance, bench, demo, home, submit};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
@@ -93,10 +93,11 @@ enum Cmd {
         cmd: EnterpriseCmd,
     },
     /// Rule-contract queries: assistance_open / assistance_overdue / inbox (--agency),
-    /// decisions / timeline / assessment (--enterprise).
+    /// decisions / timeline / assessment (--enterprise); evidence (recorded double-signs);
+    /// validators (the sets of the next two heights and changes passed lately).
     Query {
         /// What to ask.
-        #[arg(value_parser = ["assistance_open", "assistance_overdue", "inbox", "decisions", "timeline", "assessment"])]
+        #[arg(value_parser = ["assistance_open", "assistance_overdue", "inbox", "decisions", "timeline", "assessment", "evidence", "validators"])]
         kind: String,
         /// The agency (assistance and inbox queries).
         #[arg(long, default_value = "")]
@@ -155,6 +156,33 @@ enum Cmd {
     /// Run the deterministic consensus simulation (many seeds); exits non-zero on any
     /// violated property, printing SEED=<n> for each.
     Sim(SimArgs),
+    /// Measure final throughput and latency of a four-validator network on loopback under
+    /// open-loop load of pre-signed real records, against this machine's ed25519
+    /// verification ceiling; writes <out>/bench.json and a plot per rate.
+    Bench {
+        /// Offered load, transactions per second.
+        #[arg(long, default_value_t = 5_000)]
+        rate: u64,
+        /// Several offered loads, comma-separated (one fresh network each); reports where
+        /// latency bends.
+        #[arg(long, value_delimiter = ',')]
+        sweep: Vec<u64>,
+        /// Length of the load window, seconds.
+        #[arg(long, default_value_t = 20)]
+        seconds: u64,
+        /// Interval between load batches, milliseconds.
+        #[arg(long, default_value_t = 20)]
+        batch_ms: u64,
+        /// The data folder.
+        #[arg(long, default_value = "data")]
+        data: PathBuf,
+        /// At most this many rows of each data file.
+        #[arg(long)]
+        limit: Option<usize>,
+        /// Where results go.
+        #[arg(long, default_value = "bench-out")]
+        out: PathBuf,
+    },
 }
 
 /// Arguments of `safeledger sim`.
@@ -512,6 +540,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 p2p_listen: a.p2p_addr.clone(),
                 grpc_listen: grpc,
                 metrics_listen: metrics_addr,
+                max_gossip_bytes: safeledger_core::limits::MAX_GOSSIP_BYTES,
             };
             let mut node = safeledger_node::node::start(config).await?;
             tokio::select! {
@@ -731,6 +760,35 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 data,
                 limit,
                 keep_running,
+            })
+            .await?;
+        }
+        Cmd::Bench {
+            rate,
+            sweep,
+            seconds,
+            batch_ms,
+            data,
+            limit,
+            out,
+        } => {
+            if !data.is_dir() {
+                bail!(
+                    "data folder {} not found: run from the repository root or pass --data",
+                    data.display()
+                );
+            }
+            if rate == 0 || seconds == 0 || batch_ms == 0 || sweep.contains(&0) {
+                bail!("--rate, --sweep rates, --seconds and --batch-ms must be positive");
+            }
+            bench::run(bench::BenchOptions {
+                rate,
+                sweep,
+                seconds,
+                batch_ms,
+                data,
+                limit,
+                out,
             })
             .await?;
         }

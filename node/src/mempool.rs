@@ -133,6 +133,16 @@ impl Mempool {
         Ok(true)
     }
 
+    /// The highest sequence of `signer`'s transactions waiting here, if any (a linear scan;
+    /// used for the rare transactions a node signs itself).
+    pub fn max_sequence(&self, signer: &PublicKey) -> Option<u64> {
+        self.txs
+            .values()
+            .filter(|(t, _)| t.submitter() == Some(signer))
+            .map(|(t, _)| t.payload.sequence)
+            .max()
+    }
+
     /// Up to `max_txs` transactions totalling at most `max_bytes`, in arrival order with
     /// each signer's transactions in sequence order. They stay in the pool until
     /// [`Mempool::remove_committed`].

@@ -17,8 +17,9 @@ use crate::wire::{
 use anyhow::{anyhow, Context};
 use safeledger_core::block::CommitCertificate;
 use safeledger_core::encoding::{from_canonical, to_canonical};
+use safeledger_core::evidence::DoubleSign;
 use safeledger_core::limits::MAX_MESSAGE_BYTES;
-use safeledger_core::{Block, Genesis, Hash, PublicKey, SecretKey, Timestamp, Transaction};
+use safeledger_core::{Block, Genesis, Hash, PublicKey, SecretKey, Timestamp, Transaction, TxBody};
 use safeledger_network::{NetEvent, NetworkConfig, NetworkHandle, PeerInfo, Topic};
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::SocketAddr;
@@ -42,6 +43,10 @@ pub const TIMEOUT_CHANNEL: usize = 1_024;
 pub const PRIV_STATE_FILE: &str = "priv_state.bin";
 /// Directory of the consensus write-ahead log in the data directory.
 pub const WAL_DIR: &str = "wal";
+/// Bytes kept free for the batch framing when transactions are split for gossip.
+pub const GOSSIP_BATCH_SLACK: usize = 1_024;
+/// Most rounds of one height whose large proposal's block a node fetches.
+pub const MAX_PROPOSAL_FETCHES: usize = 64;
 /// How long a sync peer that served bad data or stalled is skipped.
 pub const SYNC_BAN: Duration = Duration::from_secs(10);
 
@@ -62,6 +67,9 @@ pub struct NodeConfig {
     pub grpc_listen: SocketAddr,
     /// Where to serve `/healthz` and `/metrics` over HTTP (none: not served).
     pub metrics_listen: Option<SocketAddr>,
+    /// Largest gossip message in bytes (normally
+    /// [`safeledger_core::limits::MAX_GOSSIP_BYTES`]; at most `MAX_MESSAGE_BYTES`).
+    pub max_gossip_bytes: usize,
 }
 
 /// A snapshot of the node's progress, for the API.
@@ -119,16 +127,32 @@ impl Shared {
         from_client: bool,
     ) -> Vec<(Hash, Result<bool, AdmitError>)> {
         let view = crate::ledger::StoreView(&self.store);
+        // Validator evidence is signed by a node key: admitted from the validators of the
+        // next two heights only (execution checks the reporter deterministically).
+        let node_keys: BTreeSet<PublicKey> = match self.store.tip() {
+            Ok(Some(t)) => t
+                .validators
+                .validators
+                .iter()
+                .chain(&t.next_validators.validators)
+                .map(|v| v.key)
+                .collect(),
+            _ => BTreeSet::new(),
+        };
         let mut out = Vec::with_capacity(txs.len());
         let mut fresh = Vec::new();
         {
             let mut pool = self.mempool.lock().unwrap_or_else(|e| e.into_inner());
             for tx in txs {
                 let id = tx.id();
+                let evidence = matches!(tx.payload.body, TxBody::ValidatorEvidence(_));
                 let r = pool.admit(
                     tx.clone(),
                     &self.genesis.chain_id,
                     |k| {
+                        if evidence {
+                            return node_keys.contains(k);
+                        }
                         crate::ledger::is_known_officer(&self.officers, &self.store, k)
                             && self.registry.officer_agency(&view, k).is_ok()
                     },
@@ -151,12 +175,32 @@ impl Shared {
             self.txs_arrived.notify_one();
         }
         if !fresh.is_empty() && from_client {
-            let n = fresh.len();
-            if let Err(e) = self
+            // Batches under the gossip limit (a transaction is far smaller than it).
+            let limit = self
                 .net
-                .publish(Topic::Transactions, to_canonical(&Gossip::Txs(fresh)))
-            {
-                tracing::debug!(error = %e, txs = n, "gossip of admitted transactions failed");
+                .max_gossip_bytes()
+                .saturating_sub(GOSSIP_BATCH_SLACK);
+            let mut batch: Vec<Transaction> = Vec::new();
+            let mut bytes = 0;
+            let mut batches = Vec::new();
+            for tx in fresh {
+                let size = to_canonical(&tx).len();
+                if !batch.is_empty() && bytes + size > limit {
+                    batches.push(std::mem::take(&mut batch));
+                    bytes = 0;
+                }
+                bytes += size;
+                batch.push(tx);
+            }
+            batches.push(batch);
+            for b in batches {
+                let n = b.len();
+                if let Err(e) = self
+                    .net
+                    .publish(Topic::Transactions, to_canonical(&Gossip::Txs(b)))
+                {
+                    tracing::debug!(error = %e, txs = n, "gossip of admitted transactions failed");
+                }
             }
         }
         out
@@ -272,6 +316,7 @@ pub async fn start(config: NodeConfig) -> anyhow::Result<RunningNode> {
         peers,
         chain_id: config.genesis.chain_id.clone(),
         max_message_bytes: MAX_MESSAGE_BYTES,
+        max_gossip_bytes: config.max_gossip_bytes,
         request_timeout: Duration::from_secs(10),
     })
     .await
@@ -338,6 +383,9 @@ pub async fn start(config: NodeConfig) -> anyhow::Result<RunningNode> {
         syncing: false,
         height_started: Instant::now(),
         next_height_at: None,
+        reported: BTreeSet::new(),
+        fetching: (0, BTreeSet::new()),
+        sync_tx: None,
     };
     let metrics = shared.metrics.clone();
     let driver = tokio::spawn(async move {
@@ -378,6 +426,12 @@ struct Driver {
     syncing: bool,
     height_started: Instant,
     next_height_at: Option<Instant>,
+    /// Double-signs this process already reported (offender, (height, round, step)).
+    reported: BTreeSet<(PublicKey, (u64, u32, u8))>,
+    /// Rounds of the current height whose large proposal's block is being fetched.
+    fetching: (u64, BTreeSet<u32>),
+    /// Where background requests report back (set when the loop starts).
+    sync_tx: Option<mpsc::Sender<SyncDone>>,
 }
 
 enum SyncDone {
@@ -385,6 +439,7 @@ enum SyncDone {
     Blocks(PublicKey, Vec<(Block, CommitCertificate)>),
     Failed(PublicKey),
     BlocksFailed(PublicKey),
+    Proposal(PublicKey, safeledger_core::Proposal, Box<Block>),
 }
 
 impl Driver {
@@ -395,6 +450,7 @@ impl Driver {
     ) -> anyhow::Result<()> {
         let (timeout_tx, mut timeout_rx) = mpsc::channel::<Timeout>(TIMEOUT_CHANNEL);
         let (sync_tx, mut sync_rx) = mpsc::channel::<SyncDone>(64);
+        self.sync_tx = Some(sync_tx.clone());
         let mut tick = tokio::time::interval(TICK);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let shared = self.shared.clone();
@@ -417,7 +473,7 @@ impl Driver {
             let input = match m {
                 Gossip::Proposal(p, b) => Input::Proposal(p, b),
                 Gossip::Vote(v) => Input::Vote(v),
-                Gossip::Txs(_) => continue,
+                Gossip::Txs(_) | Gossip::ProposalRef(_) => continue,
             };
             let (fx, _) = self.core.handle(input, now(), &mut self.ledger);
             self.perform(fx, &timeout_tx)?;
@@ -494,7 +550,23 @@ impl Driver {
                 Effect::BroadcastProposal(p, b) => {
                     let msg = Gossip::Proposal(p, Box::new(b));
                     self.log(&msg);
-                    let _ = self.net.publish(Topic::Consensus, to_canonical(&msg));
+                    let bytes = to_canonical(&msg);
+                    let bytes = if bytes.len() > self.net.max_gossip_bytes() {
+                        // Too large to gossip: peers fetch the block from us.
+                        let Gossip::Proposal(p, _) = msg else {
+                            unreachable!("built above")
+                        };
+                        tracing::debug!(
+                            height = p.height,
+                            round = p.round,
+                            bytes = bytes.len(),
+                            "proposal gossiped without its block"
+                        );
+                        to_canonical(&Gossip::ProposalRef(p))
+                    } else {
+                        bytes
+                    };
+                    let _ = self.net.publish(Topic::Consensus, bytes);
                 }
                 Effect::BroadcastVote(v) => {
                     let msg = Gossip::Vote(v);
@@ -513,7 +585,13 @@ impl Driver {
                 }
                 Effect::Evidence(e) => {
                     self.shared.metrics.evidence.inc();
-                    tracing::warn!(?e, "double-sign evidence");
+                    tracing::warn!(
+                        offender = %e.offender(),
+                        height = e.height(),
+                        round = e.round(),
+                        "double-sign detected"
+                    );
+                    self.report_evidence(&e);
                 }
             }
         }
@@ -522,6 +600,32 @@ impl Driver {
             .store(self.core.round(), Ordering::Relaxed);
         self.shared.metrics.round.set(self.core.round() as i64);
         Ok(())
+    }
+
+    /// Submits a detected double-sign as a validator-evidence transaction signed with the
+    /// node key (validators only; once per offence per process, and not when the ledger
+    /// holds it already). It enters the mempool and is gossiped like a client's.
+    fn report_evidence(&mut self, e: &DoubleSign) {
+        let me = self.shared.node_key;
+        if self.ledger.tip.validators.power_of(&me) == 0 {
+            return;
+        }
+        let slot = (e.offender(), e.slot());
+        let recorded = safeledger_contracts::evidence::key(&slot.0, slot.1);
+        if !self.reported.insert(slot) || self.ledger.store.state_get(&recorded).is_some() {
+            return;
+        }
+        let seq = self.ledger.next_sequence(&me);
+        let Some(tx) = self.ledger.evidence_tx(e, &self.node_key, seq) else {
+            tracing::debug!("evidence against a key outside its height's validator set");
+            return;
+        };
+        for (id, r) in self.shared.admit(vec![tx], true) {
+            match r {
+                Ok(_) => tracing::info!(tx = %id, "validator evidence submitted"),
+                Err(err) => tracing::warn!(tx = %id, error = %err, "validator evidence refused"),
+            }
+        }
     }
 
     fn log(&mut self, msg: &Gossip) {
@@ -617,6 +721,7 @@ impl Driver {
                     }
                     Gossip::Proposal(p, b) => self.feed(source, Input::Proposal(p, b), timeouts)?,
                     Gossip::Vote(v) => self.feed(source, Input::Vote(v), timeouts)?,
+                    Gossip::ProposalRef(p) => self.fetch_proposal(source, p),
                 }
             }
             NetEvent::Request { peer, data, reply } => {
@@ -627,6 +732,12 @@ impl Driver {
                         block_hash: self.ledger.tip.block_hash,
                     },
                     Ok(SyncRequest::Blocks { from, max }) => self.serve_blocks(from, max),
+                    Ok(SyncRequest::Proposal { height, round }) => {
+                        match self.core.proposal_with_block(height, round) {
+                            Some((p, b)) => SyncResponse::Proposal(p, Box::new(b)),
+                            None => SyncResponse::Error("no such proposal here".into()),
+                        }
+                    }
                     Ok(SyncRequest::Push { proposals, votes }) => {
                         for (p, b) in proposals.into_iter().take(16) {
                             self.feed(peer, Input::Proposal(p, Box::new(b)), timeouts)?;
@@ -694,6 +805,44 @@ impl Driver {
         self.perform(fx, timeouts)
     }
 
+    /// A proposal too large to gossip came without its block: fetch the block from the
+    /// peer that sent it, then from the proposer (once per height and round; only for the
+    /// current height). The core checks the pair as any other proposal.
+    fn fetch_proposal(&mut self, source: PublicKey, p: safeledger_core::Proposal) {
+        if p.height != self.core.height() || self.core.decided() {
+            return;
+        }
+        if self.fetching.0 != p.height {
+            self.fetching = (p.height, BTreeSet::new());
+        }
+        if self.fetching.1.len() >= MAX_PROPOSAL_FETCHES || !self.fetching.1.insert(p.round) {
+            return;
+        }
+        let Some(tx) = self.sync_tx.clone() else {
+            return;
+        };
+        let net = self.net.clone();
+        let req = to_canonical(&SyncRequest::Proposal {
+            height: p.height,
+            round: p.round,
+        });
+        let mut from = vec![source];
+        if p.proposer != source && p.proposer != self.shared.node_key {
+            from.push(p.proposer);
+        }
+        tokio::spawn(async move {
+            for peer in from {
+                let r = net.request(peer, req.clone()).await;
+                if let Some(SyncResponse::Proposal(p, b)) =
+                    r.ok().and_then(|b| from_canonical::<SyncResponse>(&b).ok())
+                {
+                    let _ = tx.send(SyncDone::Proposal(peer, p, b)).await;
+                    return;
+                }
+            }
+        });
+    }
+
     /// Peers we may talk to now: validators but us, not cut by the test filter.
     fn live_peers(&self) -> Vec<PublicKey> {
         self.ledger
@@ -708,6 +857,7 @@ impl Driver {
 
     fn ban(&mut self, p: PublicKey, why: &str) {
         tracing::warn!(peer = %p.to_hex()[..8].to_string(), why, "sync peer skipped for a while");
+        self.shared.metrics.sync_bans.inc();
         self.peer_heights.remove(&p);
         self.banned.insert(p, Instant::now() + SYNC_BAN);
     }
@@ -820,12 +970,33 @@ impl Driver {
         // Vote sync: a height that is not deciding gets our messages re-sent to peers.
         if !self.core.decided() && self.height_started.elapsed() > RESEND_AFTER {
             let (proposals, votes) = self.core.resend_set();
-            let req = to_canonical(&SyncRequest::Push { proposals, votes });
+            let one = to_canonical(&SyncRequest::Push {
+                proposals: proposals.clone(),
+                votes: votes.clone(),
+            });
+            // Large blocks: the votes in one request, each proposal in its own.
+            let reqs: Vec<Vec<u8>> = if one.len() <= MAX_MESSAGE_BYTES {
+                vec![one]
+            } else {
+                std::iter::once(SyncRequest::Push {
+                    proposals: Vec::new(),
+                    votes,
+                })
+                .chain(proposals.into_iter().map(|p| SyncRequest::Push {
+                    proposals: vec![p],
+                    votes: Vec::new(),
+                }))
+                .map(|r| to_canonical(&r))
+                .filter(|b| b.len() <= MAX_MESSAGE_BYTES)
+                .collect()
+            };
             for p in peers {
                 let net = self.net.clone();
-                let req = req.clone();
+                let reqs = reqs.clone();
                 tokio::spawn(async move {
-                    let _ = net.request(p, req).await;
+                    for req in reqs {
+                        let _ = net.request(p, req).await;
+                    }
                 });
             }
         }
@@ -839,6 +1010,10 @@ impl Driver {
                     self.settle_fresh_key(timeouts)?;
                 }
                 self.peer_heights.insert(p, h);
+            }
+            SyncDone::Proposal(peer, p, b) => {
+                self.shared.metrics.proposal_fetches.inc();
+                self.feed(peer, Input::Proposal(p, b), timeouts)?;
             }
             SyncDone::Failed(p) => {
                 tracing::trace!(peer = %p.to_hex()[..8].to_string(), "status request failed");

@@ -37,6 +37,10 @@ pub struct Metrics {
     /// Double-sign evidence this node detected (two signed messages of one validator for
     /// one height, round and step).
     pub evidence: IntCounter,
+    /// Blocks of proposals too large to gossip, fetched over request-response.
+    pub proposal_fetches: IntCounter,
+    /// Sync peers skipped for a while after serving bad data, no data, or stalling.
+    pub sync_bans: IntCounter,
     /// False once the driver stopped (health turns 503).
     pub driver_alive: AtomicBool,
 }
@@ -76,6 +80,14 @@ impl Metrics {
             "safeledger_evidence_total",
             "Double-sign evidence detected (conflicting signed messages of one validator)",
         );
+        let proposal_fetches = c(
+            "safeledger_proposal_blocks_fetched_total",
+            "Blocks of proposals too large to gossip, fetched from a peer",
+        );
+        let sync_bans = c(
+            "safeledger_sync_peer_bans_total",
+            "Sync peers skipped after serving bad or no data or stalling",
+        );
         let commit_latency = must(Histogram::with_opts(
             HistogramOpts::new(
                 "safeledger_commit_latency_seconds",
@@ -104,6 +116,8 @@ impl Metrics {
             blocks_synced,
             txs_rejected,
             evidence,
+            sync_bans,
+            proposal_fetches,
             driver_alive: AtomicBool::new(true),
         }
     }

@@ -4,7 +4,10 @@
 //!
 //! Keys: `b/<height BE>` block, `c/<height BE>` certificate, `r/<height BE>` results,
 //! `t/<tx id>` → (height, index), `s/<contract key>` → contract state value, `m/tip` →
-//! [`Tip`], `l/<level u8><index BE>` → the 32-byte root of a completed perfect subtree of the
+//! [`Tip`] (without its `next_validators`), `m/nextvals` → the tip's `next_validators`,
+//! `v/<height BE>` → the validator set header `height` committed to in
+//! `next_validators_hash` where that differs from its `validators_hash` (the validator-set
+//! changes, for light-client paths), `l/<level u8><index BE>` → the 32-byte root of a completed perfect subtree of the
 //! ledger tree (level 0: the leaf hash of ledger index `index`), for RFC 9162 inclusion and
 //! consistency proofs. Values are canonical encodings (core::encoding), tree nodes raw.
 
@@ -27,6 +30,10 @@ pub enum StoreError {
     /// sled failed.
     #[error("storage: {0}")]
     Sled(#[from] sled::Error),
+    /// The durable sync after a commit failed (the height may not survive a power loss;
+    /// the node stops rather than sign the next one).
+    #[error("fsync of the store: {0}")]
+    Sync(std::io::Error),
     /// A stored value did not decode: the data directory is corrupt.
     #[error("corrupt stored value under {key}: {why}")]
     Corrupt {
@@ -54,14 +61,64 @@ pub struct Tip {
     pub ledger: CompactRange,
     /// Transactions committed since genesis.
     pub committed_txs: u64,
-    /// Validator set of the next height.
+    /// Validator set of the next height (height + 1).
     pub validators: ValidatorSet,
+    /// Validator set of height + 2: `validators` with the changes governance passed in
+    /// this block applied (stored under `m/nextvals`, so tips written before set changes
+    /// existed still decode; absent means equal to `validators`).
+    #[serde(skip)]
+    pub next_validators: ValidatorSet,
 }
 
 /// The node's store.
 #[derive(Clone)]
 pub struct Store {
     db: sled::Db,
+    durable: std::sync::Arc<Durable>,
+}
+
+/// What [`Store::commit`] fsyncs after sled's flush: sled writes its log with
+/// `sync_file_range`, which neither flushes the device cache nor the file's metadata, and
+/// never syncs blob files (sled issue 1452), so a power loss could drop a block the node
+/// already acted on. An `fdatasync` of the log file and an `fsync` of every new blob file
+/// and of the blob directory make a committed height durable before the next one starts.
+struct Durable {
+    dir: std::path::PathBuf,
+    /// Blob files already synced.
+    synced_blobs: std::sync::Mutex<std::collections::BTreeSet<std::ffi::OsString>>,
+}
+
+impl Durable {
+    fn sync(&self) -> std::io::Result<()> {
+        std::fs::File::open(self.dir.join("db"))?.sync_data()?;
+        let blobs = self.dir.join("blobs");
+        let entries = match std::fs::read_dir(&blobs) {
+            Ok(e) => e,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+            Err(e) => return Err(e),
+        };
+        let mut synced = self.synced_blobs.lock().unwrap_or_else(|e| e.into_inner());
+        let mut present = std::collections::BTreeSet::new();
+        let mut new = false;
+        for e in entries {
+            let name = e?.file_name();
+            if !synced.contains(&name) {
+                match std::fs::File::open(blobs.join(&name)) {
+                    Ok(f) => f.sync_all()?,
+                    // sled removed it meanwhile (garbage collection).
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+                    Err(e) => return Err(e),
+                }
+                new = true;
+            }
+            present.insert(name);
+        }
+        if new {
+            std::fs::File::open(&blobs)?.sync_all()?;
+        }
+        *synced = present;
+        Ok(())
+    }
 }
 
 fn hkey(prefix: &[u8], h: u64) -> Vec<u8> {
@@ -92,7 +149,11 @@ impl Store {
             .cache_capacity(SLED_CACHE_BYTES)
             .flush_every_ms(Some(1_000))
             .open()?;
-        Ok(Store { db })
+        let durable = std::sync::Arc::new(Durable {
+            dir: dir.to_path_buf(),
+            synced_blobs: Default::default(),
+        });
+        Ok(Store { db, durable })
     }
 
     fn get<T: serde::de::DeserializeOwned>(&self, key: &[u8]) -> Result<Option<T>, StoreError> {
@@ -104,7 +165,13 @@ impl Store {
 
     /// The tip, if any block (or the genesis tip) was stored.
     pub fn tip(&self) -> Result<Option<Tip>, StoreError> {
-        self.get(b"m/tip")
+        let Some(mut tip) = self.get::<Tip>(b"m/tip")? else {
+            return Ok(None);
+        };
+        tip.next_validators = self
+            .get(b"m/nextvals")?
+            .unwrap_or_else(|| tip.validators.clone());
+        Ok(Some(tip))
     }
 
     /// Stores the genesis tip (height 0) if the store is new.
@@ -114,6 +181,38 @@ impl Store {
             .ok();
         self.db.flush()?;
         Ok(())
+    }
+
+    /// The validator set header `height` committed to in `next_validators_hash`, stored
+    /// only where it differs from that header's own set (a set change).
+    pub fn validator_change(&self, height: u64) -> Result<Option<ValidatorSet>, StoreError> {
+        self.get(&hkey(b"v/", height))
+    }
+
+    /// Heights (ascending, at most `max`) of the headers that changed the validator set,
+    /// up to and including `through`.
+    pub fn validator_change_heights(
+        &self,
+        through: u64,
+        max: usize,
+    ) -> Result<Vec<u64>, StoreError> {
+        let mut out = Vec::new();
+        for kv in self.db.range(hkey(b"v/", 0)..=hkey(b"v/", through)) {
+            let (k, _) = kv?;
+            let h = k
+                .get(2..10)
+                .and_then(|b| <[u8; 8]>::try_from(b).ok())
+                .map(u64::from_be_bytes)
+                .ok_or_else(|| StoreError::Corrupt {
+                    key: String::from_utf8_lossy(&k).into_owned(),
+                    why: "bad validator-change key".into(),
+                })?;
+            out.push(h);
+            if out.len() >= max {
+                break;
+            }
+        }
+        Ok(out)
     }
 
     /// Block at `height`.
@@ -171,7 +270,8 @@ impl Store {
     }
 
     /// Commits one height atomically: block, certificate, results, transaction index, state
-    /// writes and the new tip; then flushes.
+    /// writes, the new tip and (at a set change) the next validator set; then flushes and
+    /// fsyncs (see `Durable`), so the height survives a power loss before the next starts.
     pub fn commit(
         &self,
         block: &Block,
@@ -212,8 +312,14 @@ impl Store {
             );
         }
         batch.insert(b"m/tip".to_vec(), to_canonical(tip));
+        batch.insert(b"m/nextvals".to_vec(), to_canonical(&tip.next_validators));
+        if block.header.next_validators_hash != block.header.validators_hash {
+            // Header h commits to the set of h + 1: the new tip's `validators`.
+            batch.insert(hkey(b"v/", h), to_canonical(&tip.validators));
+        }
         self.db.apply_batch(batch)?;
         self.db.flush()?;
+        self.durable.sync().map_err(StoreError::Sync)?;
         Ok(())
     }
 }

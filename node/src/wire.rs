@@ -3,8 +3,11 @@
 //!
 //! Gossip carries proposals with their blocks, votes, and transaction batches; the
 //! request-response protocol carries status, block sync (blocks with their commit
-//! certificates, in batches) and the periodic re-send of consensus messages that gossipsub
-//! would suppress as repeats (TENDERMINT.md "Message ids and re-sends").
+//! certificates, in batches), the periodic re-send of consensus messages that gossipsub
+//! would suppress as repeats (TENDERMINT.md "Message ids and re-sends"), and the blocks of
+//! proposals too large to gossip: such a proposal is gossiped as [`Gossip::ProposalRef`]
+//! and each peer fetches its block with [`SyncRequest::Proposal`] from the peer that sent
+//! it (then from the proposer).
 
 use safeledger_core::block::CommitCertificate;
 use safeledger_core::{Block, Hash, Proposal, Transaction, Vote};
@@ -26,6 +29,9 @@ pub enum Gossip {
     Vote(Vote),
     /// A batch of transactions admitted by the sender.
     Txs(Vec<Transaction>),
+    /// A proposal whose block exceeds the gossip limit: fetch the block with
+    /// [`SyncRequest::Proposal`].
+    ProposalRef(Proposal),
 }
 
 /// A request to a peer.
@@ -47,6 +53,13 @@ pub enum SyncRequest {
         /// Votes.
         votes: Vec<Vote>,
     },
+    /// The proposal the peer holds for (height, round), with its block.
+    Proposal {
+        /// Height.
+        height: u64,
+        /// Round.
+        round: u32,
+    },
 }
 
 /// A reply.
@@ -65,4 +78,6 @@ pub enum SyncResponse {
     Ack,
     /// Request refused.
     Error(String),
+    /// A proposal with its block.
+    Proposal(Proposal, Box<Block>),
 }

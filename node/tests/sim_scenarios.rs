@@ -196,6 +196,38 @@ fn a_double_voting_validator_is_reported_and_agreement_holds() {
 }
 
 #[test]
+fn a_double_vote_is_committed_as_evidence_naming_the_validator() {
+    // Over the real ledger: honest nodes that see validator 2's twin double-vote submit
+    // validator-evidence transactions; the first committed one is accepted and names
+    // validator 2's agency on every honest node, later reports of the same offence are
+    // refused as duplicates.
+    let mut sc = Scenario::clean("double-vote-evidence-committed", 4, 20);
+    sc.byzantine.insert(2, Byzantine::Twin);
+    sc.skew_ms = vec![0, 0, -800, 0, 800];
+    sc.net.delay_ms = (1, 400);
+    sc.ledger = true;
+    let mut w = World::new(sc, 7);
+    let r = sim::run_world(&mut w, 7).unwrap_or_else(|f| panic!("{f}"));
+    assert!(r.evidence > 0, "{r:?}");
+    let offender = w.nodes[2].key.public();
+    let first = w.nodes[0].app.recorded_evidence();
+    assert!(!first.is_empty(), "no evidence committed: {r:?}");
+    for e in &first {
+        assert_eq!(e.offender, offender);
+        assert_eq!(e.offender_agency, "v2", "{e:?}");
+    }
+    for i in [1, 3] {
+        let theirs = w.nodes[i].app.recorded_evidence();
+        let common = theirs.len().min(first.len());
+        assert_eq!(
+            theirs[..common],
+            first[..common],
+            "node {i} recorded other evidence"
+        );
+    }
+}
+
+#[test]
 fn junk_from_a_byzantine_validator_changes_no_outcome() {
     // Bad signatures, votes for unknown blocks, far-future heights and rounds, forged
     // votes, non-validator votes, proposals from a non-proposer.
@@ -236,6 +268,50 @@ fn a_restarted_node_catches_up_by_verified_block_sync_despite_a_lying_peer() {
     assert!(w.nodes[0].app.height() > behind);
     assert!(w.stats.synced_blocks > 0);
     assert!(w.check.sync_refusals > 0, "the liar was asked and refused");
+}
+
+#[test]
+fn a_sync_at_the_height_a_node_is_already_at_changes_nothing_in_its_consensus_state() {
+    // Node 0 is mid-height; a peer serves it the blocks it already has (up to its own
+    // tip). Its consensus state — height, round, step, signing state, the messages it
+    // would re-send — and its committed tip are unchanged.
+    let mut sc = Scenario::clean("sync-at-own-height", 4, 40);
+    sc.ledger = false;
+    let mut w = World::new(sc, 11);
+    ok(w.start());
+    assert!(ok(w.run_until(NEVER, |w| all_at_least(
+        w,
+        &[0, 1, 2, 3],
+        5
+    ))));
+    let snapshot = |w: &World| {
+        let c = w.nodes[0].core.as_ref().expect("node 0 runs");
+        (
+            c.height(),
+            c.round(),
+            c.step(),
+            c.decided(),
+            c.priv_state().clone(),
+            format!("{:?}", c.resend_set()),
+            w.nodes[0].app.height(),
+            w.nodes[0].app.tip_hash(),
+        )
+    };
+    let before = snapshot(&w);
+    let mine = w.nodes[0].app.height();
+    let blocks: Vec<_> = (1..=mine)
+        .filter_map(|h| w.nodes[1].app.committed(h))
+        .collect();
+    assert!(!blocks.is_empty());
+    ok(w.deliver_sync(0, 1, blocks));
+    assert_eq!(snapshot(&w), before);
+    // And the network goes on deciding afterwards.
+    let t = w.now;
+    assert!(ok(w.run_until(t + 30_000, |w| all_at_least(
+        w,
+        &[0, 1, 2, 3],
+        mine + 3
+    ))));
 }
 
 #[test]

@@ -15,12 +15,19 @@ pub struct Cluster {
     pub home: Home,
     /// Running nodes by agency index (None when stopped).
     pub nodes: Vec<Option<RunningNode>>,
+    /// The nodes' gossip limit in bytes (the production default unless a test lowers it).
+    pub max_gossip_bytes: usize,
     _dir: tempfile::TempDir,
 }
 
 impl Cluster {
     /// Creates the network with short timeouts and starts all four nodes.
     pub async fn start() -> Cluster {
+        Cluster::start_with_gossip_limit(safeledger_core::limits::MAX_GOSSIP_BYTES).await
+    }
+
+    /// As [`Cluster::start`], with the nodes' gossip limit set to `max_gossip_bytes`.
+    pub async fn start_with_gossip_limit(max_gossip_bytes: usize) -> Cluster {
         let dir = tempfile::tempdir().expect("tempdir");
         let mut home = home::init(&dir.path().join("net"), "safeledger-test").expect("init");
         let c = &mut home.genesis.consensus;
@@ -31,6 +38,7 @@ impl Cluster {
         let mut cluster = Cluster {
             home,
             nodes: (0..n).map(|_| None).collect(),
+            max_gossip_bytes,
             _dir: dir,
         };
         for i in 0..n {
@@ -54,6 +62,7 @@ impl Cluster {
                 .parse()
                 .expect("grpc addr"),
             metrics_listen: Some(([127, 0, 0, 1], 0).into()),
+            max_gossip_bytes: self.max_gossip_bytes,
         }
     }
 

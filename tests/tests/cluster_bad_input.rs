@@ -168,6 +168,7 @@ async fn cluster_ignores_a_peer_outside_the_genesis() {
         peers,
         chain_id: c.home.genesis.chain_id.clone(),
         max_message_bytes: 1 << 20,
+        max_gossip_bytes: 1 << 20,
         request_timeout: Duration::from_secs(2),
     })
     .await

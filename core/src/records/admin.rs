@@ -1,5 +1,6 @@
 //! Records about the network itself (DESIGN §5): officer registration and revocation,
-//! assistance requests and responses, and governance proposals and votes.
+//! assistance requests and responses, governance proposals and votes, and evidence of
+//! validator misbehaviour.
 
 use crate::ids::EnterpriseId;
 use crate::keys::PublicKey;
@@ -123,6 +124,17 @@ pub enum GovernanceAction {
         /// Its name.
         name: String,
     },
+    /// Change an active agency's validator: its voting power (0 takes it out of the
+    /// validator set) and, for a key rotation, its node key. Takes effect two heights after
+    /// the block that passes it (header h+1 commits to it in `next_validators_hash`).
+    SetValidator {
+        /// Agency id.
+        agency: String,
+        /// New node key (none: keep the current one; required when the agency has none).
+        node_key: Option<PublicKey>,
+        /// New voting power.
+        power: u64,
+    },
 }
 
 /// A proposal by an agency; the proposer's submission counts as its yes vote.
@@ -144,4 +156,19 @@ pub struct GovernanceVote {
     pub proposal_id: String,
     /// Yes or no.
     pub approve: bool,
+}
+
+/// Evidence of validator misbehaviour (DESIGN §5; TENDERMINT.md "Evidence"): two
+/// conflicting signed consensus messages of one validator, committed so that every agency
+/// sees who double-signed. Submitted by a validator's node (signed with its node key, not
+/// an officer key) when its consensus core detects the conflict; execution verifies the
+/// pair against the validator set of its height and records one entry per validator and
+/// (height, round, step).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ValidatorEvidence {
+    /// The agency whose validator signed both messages (its id in the validator set of the
+    /// evidence's height).
+    pub offender_agency: String,
+    /// The two messages.
+    pub evidence: crate::evidence::DoubleSign,
 }

@@ -185,9 +185,11 @@ impl TxBody {
                         Ok(())
                     }
                     GovernanceAction::RetirePolicy { name } => nonempty("name", name),
+                    GovernanceAction::SetValidator { agency, .. } => nonempty("agency", agency),
                 }
             }
             TxBody::GovernanceVote(r) => nonempty("proposal_id", &r.proposal_id),
+            TxBody::ValidatorEvidence(r) => nonempty("offender_agency", &r.offender_agency),
             TxBody::LicenceApplication(r) => {
                 nonempty("application_id", &r.application_id)?;
                 nonempty("licence_type", &r.licence_type)?;

@@ -92,6 +92,7 @@ pub fn field_names(kind: TxKind) -> &'static [&'static str] {
         }
         TxKind::GovernanceProposal => &["type", "proposal_id", "action", "reason"],
         TxKind::GovernanceVote => &["type", "proposal_id", "approve"],
+        TxKind::ValidatorEvidence => &["type", "offender_agency", "evidence"],
         TxKind::LicenceApplication => &[
             "type",
             "enterprise",
@@ -162,6 +163,7 @@ pub fn decode_value(
         (K::OfficerAction, "action") => dec::<OfficerActionKind>(bytes),
         (K::AssistanceRequest, "due_in_hours") => dec::<Option<u32>>(bytes),
         (K::GovernanceProposal, "action") => dec::<GovernanceAction>(bytes),
+        (K::ValidatorEvidence, "evidence") => dec::<crate::evidence::DoubleSign>(bytes),
         (
             K::RectificationReport
             | K::PenaltyClearance
@@ -173,7 +175,8 @@ pub fn decode_value(
             | K::AssistanceRequest
             | K::AssistanceResponse
             | K::GovernanceProposal
-            | K::GovernanceVote,
+            | K::GovernanceVote
+            | K::ValidatorEvidence,
             _,
         ) => dec::<String>(bytes),
         _ => return None,
@@ -304,6 +307,23 @@ mod tests {
             TxBody::GovernanceVote(GovernanceVote {
                 proposal_id: "P1".into(),
                 approve: true,
+            }),
+            TxBody::ValidatorEvidence(ValidatorEvidence {
+                offender_agency: "fire".into(),
+                evidence: {
+                    let vote = |value| crate::consensus::Vote {
+                        height: 3,
+                        round: 0,
+                        vote_type: crate::consensus::VoteType::Prevote,
+                        value,
+                        validator: crate::keys::PublicKey([5; 32]),
+                        signature: crate::keys::Signature([6; 64]),
+                    };
+                    crate::evidence::DoubleSign::Votes(
+                        vote(None),
+                        vote(Some(crate::hash::Hash([1; 32]))),
+                    )
+                },
             }),
             TxBody::LicenceApplication(LicenceApplication {
                 enterprise: e(),

@@ -33,6 +33,7 @@ pub struct DemoOptions {
 pub struct Supervisor {
     stop: Arc<AtomicBool>,
     task: tokio::task::JoinHandle<()>,
+    pids: Arc<std::sync::Mutex<BTreeMap<String, u32>>>,
 }
 
 fn spawn_node(exe: &Path, dir: &Path, agency: &str) -> anyhow::Result<Child> {
@@ -64,11 +65,17 @@ impl Supervisor {
         let dir = home.dir.clone();
         let agencies: Vec<String> = home.genesis.agencies.iter().map(|a| a.id.clone()).collect();
         let mut children = Vec::new();
+        let pids: Arc<std::sync::Mutex<BTreeMap<String, u32>>> = Default::default();
         for a in &agencies {
-            children.push((a.clone(), spawn_node(&exe, &dir, a)?));
+            let child = spawn_node(&exe, &dir, a)?;
+            if let (Some(pid), Ok(mut m)) = (child.id(), pids.lock()) {
+                m.insert(a.clone(), pid);
+            }
+            children.push((a.clone(), child));
         }
         let stop = Arc::new(AtomicBool::new(false));
         let stop2 = stop.clone();
+        let pids2 = pids.clone();
         let task = tokio::spawn(async move {
             loop {
                 for (agency, child) in children.iter_mut() {
@@ -79,7 +86,12 @@ impl Supervisor {
                         eprintln!("node {agency} exited ({status}); restarting it");
                         tokio::time::sleep(Duration::from_millis(500)).await;
                         match spawn_node(&exe, &dir, agency) {
-                            Ok(c) => *child = c,
+                            Ok(c) => {
+                                if let (Some(pid), Ok(mut m)) = (c.id(), pids2.lock()) {
+                                    m.insert(agency.clone(), pid);
+                                }
+                                *child = c
+                            }
                             Err(e) => eprintln!("could not restart {agency}: {e:#}"),
                         }
                     }
@@ -96,7 +108,12 @@ impl Supervisor {
                 tokio::time::sleep(Duration::from_millis(200)).await;
             }
         });
-        Ok(Supervisor { stop, task })
+        Ok(Supervisor { stop, task, pids })
+    }
+
+    /// The current process id of each agency's node.
+    pub fn pids(&self) -> BTreeMap<String, u32> {
+        self.pids.lock().map(|m| m.clone()).unwrap_or_default()
     }
 
     /// Stops every node process and waits for them.

@@ -409,6 +409,18 @@ impl Consensus {
         (fx, r)
     }
 
+    /// The proposal accepted for (`height`, `round`) of the current height, with its
+    /// block, if this core holds both (served to peers that could not get a large block
+    /// by gossip).
+    pub fn proposal_with_block(&self, height: u64, round: u32) -> Option<(Proposal, Block)> {
+        if height != self.height {
+            return None;
+        }
+        let p = self.proposals.get(&round)?;
+        let b = self.blocks.get(&p.block_hash)?;
+        Some((p.clone(), b.clone()))
+    }
+
     /// The messages a peer that missed them would need (re-sent over request-response,
     /// since gossipsub suppresses repeats; TENDERMINT.md "Message ids and re-sends"): the
     /// proposals and all votes held for the current and previous round of this height, and

@@ -13,11 +13,13 @@ use crate::ledger::Ledger;
 use crate::mempool::Mempool;
 use crate::store::Store;
 use safeledger_core::block::{tx_root, CommitCertificate, Header, HEADER_VERSION};
+use safeledger_core::evidence::DoubleSign;
 use safeledger_core::genesis::ValidatorSet;
 use safeledger_core::ids::EnterpriseId;
 use safeledger_core::records::{Penalty, PenaltyGrade};
 use safeledger_core::{
-    Block, Domain, Genesis, Hash, PublicKey, Timestamp, Transaction, TxBody, TxId, TxPayload,
+    Block, Domain, Genesis, Hash, PublicKey, SecretKey, Timestamp, Transaction, TxBody, TxId,
+    TxPayload,
 };
 use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex};
@@ -40,6 +42,14 @@ pub trait SimApp: BlockSource {
     /// A crash: memory is lost, committed blocks stay (the store's batch is atomic). With
     /// `lose_last`, the last committed block is lost too (sled's flush is not an fsync).
     fn crash(&mut self, lose_last: bool);
+    /// The core of this node (signing with `key`) detected a double-sign: the real ledger
+    /// puts a validator-evidence transaction into its mempool, to be proposed when this
+    /// node next proposes (the simulator carries no transaction gossip).
+    fn report_evidence(&mut self, _e: &DoubleSign, _key: &SecretKey) {}
+    /// Double-signs recorded in committed state (the real ledger only).
+    fn recorded_evidence(&self) -> Vec<safeledger_contracts::evidence::EvidenceState> {
+        Vec::new()
+    }
 }
 
 /// A fake transaction of `node` with `sequence`.
@@ -294,5 +304,15 @@ impl SimApp for LedgerApp {
     fn crash(&mut self, _lose_last: bool) {
         self.ledger = None;
         self.open();
+    }
+    fn report_evidence(&mut self, e: &DoubleSign, key: &SecretKey) {
+        let l = self.ledger();
+        let seq = l.next_sequence(&key.public());
+        if let Some(tx) = l.evidence_tx(e, key, seq) {
+            let _ = l.admit_own(tx);
+        }
+    }
+    fn recorded_evidence(&self) -> Vec<safeledger_contracts::evidence::EvidenceState> {
+        safeledger_contracts::evidence::recorded(&crate::ledger::StoreView(&self.ledger().store))
     }
 }

@@ -422,7 +422,13 @@ impl World {
                     self.push(at, Ev::StartNext { node: i, inc });
                     self.maybe_prune();
                 }
-                Effect::Evidence(e) => self.check.evidence(i, &e)?,
+                Effect::Evidence(e) => {
+                    self.check.evidence(i, &e)?;
+                    if self.nodes[i].byz.is_none() {
+                        let key = self.nodes[i].key.clone();
+                        self.nodes[i].app.report_evidence(&e, &key);
+                    }
+                }
             }
         }
         Ok(())
@@ -457,6 +463,17 @@ impl World {
         };
         let (fx, _) = core.handle(input, now, n.app.as_mut());
         self.perform(i, fx)
+    }
+
+    /// Delivers a block-sync reply from node `from` to node `i` now, as the tick's sync
+    /// would (for scenarios that pick the blocks themselves).
+    pub fn deliver_sync(
+        &mut self,
+        i: usize,
+        from: usize,
+        blocks: Vec<(Block, CommitCertificate)>,
+    ) -> Result<(), Violation> {
+        self.sync_reply(i, from, blocks)
     }
 
     fn up(&self, i: usize, inc: u32) -> bool {

@@ -6,9 +6,9 @@
 use anyhow::{bail, Context};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use safeledger_client::import::plan_import_limited;
-use safeledger_client::rpc::LedgerClient;
-use safeledger_core::{Hash, Outcome, Timestamp, Transaction, TxBody, TxPayload};
-use safeledger_node::cli::{bench, demo, home, submit};
+use safeledger_client::rpc::{Committed, LedgerClient};
+use safeledger_core::{Hash, Outcome, Timestamp, TxBody};
+use safeledger_node::cli::{assistance, bench, demo, home, submit};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
@@ -110,6 +110,11 @@ enum Cmd {
         limit: u32,
         #[command(flatten)]
         target: Target,
+    },
+    /// Assistance requests between agencies (R7): request, respond, list open/overdue.
+    Assistance {
+        #[command(subcommand)]
+        cmd: AssistanceCmd,
     },
     /// Blocks.
     Block {
@@ -244,6 +249,80 @@ enum TxCmd {
 }
 
 #[derive(Subcommand)]
+enum AssistanceCmd {
+    /// Ask another agency for assistance about an enterprise; prints the request's tx id.
+    Request {
+        /// The network directory (the requesting agency's officer key signs).
+        #[arg(long)]
+        home: PathBuf,
+        /// The requesting agency.
+        #[arg(long)]
+        agency: String,
+        /// The addressed agency.
+        #[arg(long)]
+        to: String,
+        /// The enterprise id, e.g. us-chi-bacp:1234.
+        #[arg(long)]
+        enterprise: String,
+        /// What is asked.
+        #[arg(long)]
+        subject: String,
+        /// Hours until due, from the committing block (the governed default, 24, when
+        /// omitted).
+        #[arg(long)]
+        due_hours: Option<u32>,
+        /// Your id for the request (a random one when omitted).
+        #[arg(long)]
+        id: Option<String>,
+        /// When the request was made (YYYY-MM-DD; now by default).
+        #[arg(long)]
+        effective_at: Option<String>,
+        /// Output format.
+        #[arg(long, value_enum, default_value = "text")]
+        output: Output,
+    },
+    /// Answer a request addressed to your agency, named by its tx id.
+    Respond {
+        /// The network directory (the responding agency's officer key signs).
+        #[arg(long)]
+        home: PathBuf,
+        /// The responding (addressed) agency.
+        #[arg(long)]
+        agency: String,
+        /// The request's transaction id (hex), as `assistance request` or `list` print it.
+        #[arg(long)]
+        request: String,
+        /// The answer.
+        #[arg(long)]
+        answer: String,
+        /// When the answer was given (YYYY-MM-DD; now by default).
+        #[arg(long)]
+        effective_at: Option<String>,
+        /// Output format.
+        #[arg(long, value_enum, default_value = "text")]
+        output: Output,
+    },
+    /// Unanswered requests addressed to an agency (open and overdue unless one is chosen).
+    List {
+        /// The addressed agency.
+        #[arg(long)]
+        agency: String,
+        /// Only those not yet due.
+        #[arg(long, conflicts_with = "overdue")]
+        open: bool,
+        /// Only those past their due time (R7).
+        #[arg(long)]
+        overdue: bool,
+        /// The network directory.
+        #[arg(long)]
+        home: PathBuf,
+        /// Output format.
+        #[arg(long, value_enum, default_value = "text")]
+        output: Output,
+    },
+}
+
+#[derive(Subcommand)]
 enum EnterpriseCmd {
     /// An enterprise's state and timeline.
     Show {
@@ -341,6 +420,35 @@ fn parse_date(s: &str) -> anyhow::Result<Timestamp> {
         }
     }
     bail!("{s:?} is not a date YYYY-MM-DD")
+}
+
+/// `--effective-at YYYY-MM-DD`, or now.
+fn effective_or_now(s: Option<&str>) -> anyhow::Result<Timestamp> {
+    Ok(match s {
+        Some(s) => parse_date(s)?,
+        None => Timestamp(
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)?
+                .as_millis() as u64,
+        ),
+    })
+}
+
+fn print_committed(r: &Committed, output: Output) -> anyhow::Result<()> {
+    if output == Output::Json {
+        print_json(&serde_json::json!({
+            "tx_id": r.tx_id, "height": r.height, "index": r.index, "result": r.result
+        }))
+    } else {
+        println!(
+            "{} committed at height {} index {}: {}",
+            r.tx_id,
+            r.height,
+            r.index,
+            outcome_text(&r.result.outcome)
+        );
+        Ok(())
+    }
 }
 
 fn outcome_text(o: &Outcome) -> String {
@@ -466,49 +574,13 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 },
         } => {
             let h = home::Home::load(&home)?;
-            let key = h.officer_key(&agency)?;
             let text = std::fs::read_to_string(&file)
                 .with_context(|| format!("reading {}", file.display()))?;
             let body: TxBody = serde_json::from_str(&text)
                 .with_context(|| format!("{} is not a record", file.display()))?;
-            let eff = match effective_at {
-                Some(s) => parse_date(&s)?,
-                None => Timestamp(
-                    std::time::SystemTime::now()
-                        .duration_since(std::time::UNIX_EPOCH)?
-                        .as_millis() as u64,
-                ),
-            };
-            let mut c = LedgerClient::new(h.endpoints());
-            let seq = c.sequence(&key.public()).await? + 1;
-            let payload =
-                TxPayload::new(&h.genesis.chain_id, seq, eff, body, &mut rand::rngs::OsRng);
-            let tx = Transaction::sign(payload, &[&key]);
-            let id = tx.id();
-            let admissions = c.submit(std::slice::from_ref(&tx)).await?;
-            if let Some(a) = admissions.first() {
-                if !a.admitted && !a.already_committed {
-                    bail!("the node refused the transaction: {}", a.error);
-                }
-            }
-            let r = c
-                .submit_and_wait(&[tx], std::time::Duration::from_secs(60))
-                .await?;
-            let Some(r) = r.first() else {
-                bail!("no result")
-            };
-            if output == Output::Json {
-                print_json(
-                    &serde_json::json!({"tx_id": id, "height": r.height, "index": r.index, "result": r.result}),
-                )?;
-            } else {
-                println!(
-                    "{id} committed at height {} index {}: {}",
-                    r.height,
-                    r.index,
-                    outcome_text(&r.result.outcome)
-                );
-            }
+            let eff = effective_or_now(effective_at.as_deref())?;
+            let r = submit::submit_one(&h, &agency, body, eff).await?;
+            print_committed(&r, output)?;
         }
         Cmd::Tx {
             cmd: TxCmd::Show { id, target },
@@ -548,6 +620,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 .await?;
             print_json(&v)?;
         }
+        Cmd::Assistance { cmd } => run_assistance(cmd).await?,
         Cmd::Block {
             cmd: BlockCmd::Show { height, target },
         } => {
@@ -752,4 +825,85 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+async fn run_assistance(cmd: AssistanceCmd) -> anyhow::Result<()> {
+    match cmd {
+        AssistanceCmd::Request {
+            home,
+            agency,
+            to,
+            enterprise,
+            subject,
+            due_hours,
+            id,
+            effective_at,
+            output,
+        } => {
+            let h = home::Home::load(&home)?;
+            let r = assistance::request(
+                &h,
+                &assistance::NewRequest {
+                    from: agency,
+                    to,
+                    enterprise,
+                    subject,
+                    due_hours,
+                    request_id: id,
+                    effective_at: effective_or_now(effective_at.as_deref())?,
+                },
+            )
+            .await?;
+            print_committed(&r, output)
+        }
+        AssistanceCmd::Respond {
+            home,
+            agency,
+            request,
+            answer,
+            effective_at,
+            output,
+        } => {
+            let h = home::Home::load(&home)?;
+            let request = Hash::from_hex(&request)
+                .map_err(|e| anyhow::anyhow!("--request {request:?} is not a tx id: {e}"))?;
+            let eff = effective_or_now(effective_at.as_deref())?;
+            let r = assistance::respond(&h, &agency, request, &answer, eff).await?;
+            print_committed(&r, output)
+        }
+        AssistanceCmd::List {
+            agency,
+            open,
+            overdue,
+            home,
+            output,
+        } => {
+            let h = home::Home::load(&home)?;
+            let both = !open && !overdue;
+            let rows = assistance::list(&h, &agency, open || both, overdue || both).await?;
+            if output == Output::Json {
+                let v: Vec<_> = rows
+                    .iter()
+                    .map(|(r, s)| serde_json::json!({"status": s, "request": r}))
+                    .collect();
+                return print_json(&v);
+            }
+            if rows.is_empty() {
+                println!("no unanswered assistance requests addressed to {agency}");
+            }
+            for (r, s) in rows {
+                println!(
+                    "{:<8} {} from {} ({}) about {} due {}: {}",
+                    format!("{s:?}").to_lowercase(),
+                    r.tx_id,
+                    r.from_agency,
+                    r.request_id,
+                    r.enterprise,
+                    r.due_at.date_string(),
+                    r.subject
+                );
+            }
+            Ok(())
+        }
+    }
 }

@@ -208,3 +208,6 @@ impl Mempool {
         self.order.retain(|id| txs.contains_key(id));
     }
 }
+
+#[cfg(test)]
+mod tests_determinism;

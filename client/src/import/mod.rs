@@ -99,6 +99,7 @@ pub fn demo_roles() -> BTreeMap<String, Vec<TxKind>> {
         "licensing".to_string(),
         with(&[
             TxKind::LicenceDecision,
+            TxKind::LicenceApplication,
             TxKind::Appeal,
             TxKind::BlacklistAction,
         ]),

@@ -260,6 +260,8 @@ impl Executor {
                 governance::propose(view, &self.registry, &params, g, rc)
             }
             TxBody::GovernanceVote(v) => governance::vote(view, &self.registry, &params, v, rc),
+            TxBody::AccessRequest(r) => crate::access::request(view, r, rc),
+            TxBody::AccessGrant(g) => crate::access::grant(view, g, rc),
             _ => self.apply_enterprise_record(view, rc, tx, &params),
         }
     }
@@ -342,7 +344,9 @@ impl Executor {
             TxBody::OfficerAction(_)
             | TxBody::GovernanceProposal(_)
             | TxBody::GovernanceVote(_)
-            | TxBody::ValidatorEvidence(_) => {
+            | TxBody::ValidatorEvidence(_)
+            | TxBody::AccessRequest(_)
+            | TxBody::AccessGrant(_) => {
                 unreachable!("records without an enterprise are handled by apply")
             }
         }

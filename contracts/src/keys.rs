@@ -22,6 +22,8 @@
 //! | `inbox/` ‖ canonical (agency, n)                 | [`crate::rules::restriction::ReviewTask`] |
 //! | `inboxn/` ‖ agency                               | `u64`: tasks in the agency's inbox |
 //! | `evid/` ‖ canonical (offender key, (height, round, step)) | [`crate::evidence::EvidenceState`] |
+//! | `acc/` ‖ canonical (requesting agency, request id) | [`crate::access::AccessState`] |
+//! | `acc-log`                                        | `Vec<(String, String)>`: every access request, in commit order |
 //! | `evid-index`                                     | `Vec<`[`crate::evidence::EvidenceState`]`>` in commit order |
 //! | `app/` ‖ tx id (32 raw bytes)                    | [`crate::rules::application::ApplicationState`] |
 //!

@@ -54,6 +54,8 @@ pub fn genesis() -> Genesis {
         TxKind::AssistanceResponse,
         TxKind::GovernanceProposal,
         TxKind::GovernanceVote,
+        TxKind::AccessRequest,
+        TxKind::AccessGrant,
     ];
     roles.insert("fire_rescue".into(), common.to_vec());
     let mut market = common.to_vec();

@@ -15,8 +15,9 @@ pub mod admin;
 pub mod lifecycle;
 
 pub use admin::{
-    AssistanceRequest, AssistanceResponse, GovernanceAction, GovernanceProposal, GovernanceVote,
-    OfficerAction, OfficerActionKind, PolicySpec, PolicyTest, ValidatorEvidence,
+    AccessGrant, AccessRequest, AssistanceRequest, AssistanceResponse, GovernanceAction,
+    GovernanceProposal, GovernanceVote, OfficerAction, OfficerActionKind, PolicySpec, PolicyTest,
+    ValidatorEvidence,
 };
 pub use lifecycle::{
     AccidentLevel, Appeal, AppealOutcome, AppealTarget, AppealVerdict, BlacklistAction,
@@ -67,11 +68,15 @@ pub enum TxKind {
     ValidatorEvidence,
     /// [`LicenceApplication`].
     LicenceApplication,
+    /// [`AccessRequest`].
+    AccessRequest,
+    /// [`AccessGrant`].
+    AccessGrant,
 }
 
 impl TxKind {
     /// Every kind, in order.
-    pub const ALL: [TxKind; 18] = [
+    pub const ALL: [TxKind; 20] = [
         TxKind::EnterpriseRecord,
         TxKind::LicenceDecision,
         TxKind::InspectionRecord,
@@ -90,6 +95,8 @@ impl TxKind {
         TxKind::GovernanceVote,
         TxKind::ValidatorEvidence,
         TxKind::LicenceApplication,
+        TxKind::AccessRequest,
+        TxKind::AccessGrant,
     ];
 
     /// snake_case name, as in genesis and the CLI.
@@ -113,6 +120,8 @@ impl TxKind {
             TxKind::GovernanceVote => "governance_vote",
             TxKind::ValidatorEvidence => "validator_evidence",
             TxKind::LicenceApplication => "licence_application",
+            TxKind::AccessRequest => "access_request",
+            TxKind::AccessGrant => "access_grant",
         }
     }
 
@@ -372,6 +381,10 @@ pub enum TxBody {
     ValidatorEvidence(ValidatorEvidence),
     /// See [`LicenceApplication`].
     LicenceApplication(LicenceApplication),
+    /// See [`AccessRequest`].
+    AccessRequest(AccessRequest),
+    /// See [`AccessGrant`].
+    AccessGrant(AccessGrant),
 }
 
 /// A record field that breaks a stateless bound.
@@ -410,6 +423,8 @@ impl TxBody {
             TxBody::GovernanceVote(_) => TxKind::GovernanceVote,
             TxBody::ValidatorEvidence(_) => TxKind::ValidatorEvidence,
             TxBody::LicenceApplication(_) => TxKind::LicenceApplication,
+            TxBody::AccessRequest(_) => TxKind::AccessRequest,
+            TxBody::AccessGrant(_) => TxKind::AccessGrant,
         }
     }
 
@@ -433,7 +448,9 @@ impl TxBody {
             TxBody::OfficerAction(_)
             | TxBody::GovernanceProposal(_)
             | TxBody::GovernanceVote(_)
-            | TxBody::ValidatorEvidence(_) => return None,
+            | TxBody::ValidatorEvidence(_)
+            | TxBody::AccessRequest(_)
+            | TxBody::AccessGrant(_) => return None,
         })
     }
 
@@ -563,6 +580,18 @@ impl TxBody {
                 push("licence_number", enc(&r.licence_number));
                 push("licence_type", enc(&r.licence_type));
                 push("industry", enc(&r.industry));
+            }
+            TxBody::AccessRequest(r) => {
+                push("request_id", enc(&r.request_id));
+                push("record", enc(&r.record));
+                push("fields", enc(&r.fields));
+                push("purpose", enc(&r.purpose));
+            }
+            TxBody::AccessGrant(r) => {
+                push("requester", enc(&r.requester));
+                push("request_id", enc(&r.request_id));
+                push("approve", enc(&r.approve));
+                push("reason", enc(&r.reason));
             }
         }
         f

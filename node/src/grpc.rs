@@ -457,6 +457,7 @@ impl ledger_server::Ledger for LedgerService {
                 let params = safeledger_contracts::RuleParams::load(&view, &Default::default());
                 serde_json::to_value(query::assessment_at(&view, &enterprise()?, now, &params))
             }
+            "access_log" => serde_json::to_value(safeledger_contracts::access::log(&view, limit)),
             "evidence" => {
                 let all = safeledger_contracts::evidence::recorded(&view);
                 let skip = all.len().saturating_sub(limit);
@@ -478,7 +479,7 @@ impl ledger_server::Ledger for LedgerService {
             other => {
                 return Err(Status::invalid_argument(format!(
                     "unknown query {other:?}: assistance_open, assistance_overdue, inbox, \
-                     decisions, timeline, assessment, evidence, validators"
+                     decisions, timeline, assessment, evidence, validators, access_log"
                 )))
             }
         }

@@ -94,10 +94,11 @@ enum Cmd {
     },
     /// Rule-contract queries: assistance_open / assistance_overdue / inbox (--agency),
     /// decisions / timeline / assessment (--enterprise); evidence (recorded double-signs);
-    /// validators (the sets of the next two heights and changes passed lately).
+    /// validators (the sets of the next two heights and changes passed lately); access_log
+    /// (private-field access requests and their answers).
     Query {
         /// What to ask.
-        #[arg(value_parser = ["assistance_open", "assistance_overdue", "inbox", "decisions", "timeline", "assessment", "evidence", "validators"])]
+        #[arg(value_parser = ["assistance_open", "assistance_overdue", "inbox", "decisions", "timeline", "assessment", "evidence", "validators", "access_log"])]
         kind: String,
         /// The agency (assistance and inbox queries).
         #[arg(long, default_value = "")]
@@ -235,6 +236,10 @@ enum TxCmd {
         /// When the act happened (YYYY-MM-DD; today by default).
         #[arg(long)]
         effective_at: Option<String>,
+        /// Fields to keep private (comma-separated, e.g. description): only their
+        /// commitments are replicated; the values stay sealed at this agency's node.
+        #[arg(long, value_delimiter = ',')]
+        private: Vec<String>,
         /// Output format.
         #[arg(long, value_enum, default_value = "text")]
         output: Output,
@@ -570,6 +575,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     agency,
                     file,
                     effective_at,
+                    private,
                     output,
                 },
         } => {
@@ -579,7 +585,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let body: TxBody = serde_json::from_str(&text)
                 .with_context(|| format!("{} is not a record", file.display()))?;
             let eff = effective_or_now(effective_at.as_deref())?;
-            let r = submit::submit_one(&h, &agency, body, eff).await?;
+            let private: Vec<&str> = private.iter().map(String::as_str).collect();
+            let r = submit::submit_one_private(&h, &agency, body, eff, &private).await?;
             print_committed(&r, output)?;
         }
         Cmd::Tx {

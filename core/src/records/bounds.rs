@@ -190,6 +190,23 @@ impl TxBody {
             }
             TxBody::GovernanceVote(r) => nonempty("proposal_id", &r.proposal_id),
             TxBody::ValidatorEvidence(r) => nonempty("offender_agency", &r.offender_agency),
+            TxBody::AccessRequest(r) => {
+                nonempty("request_id", &r.request_id)?;
+                text("purpose", &r.purpose)?;
+                list("fields", &r.fields)?;
+                if r.fields.is_empty() {
+                    return Err(FieldError {
+                        field: "fields",
+                        why: "names no field".into(),
+                    });
+                }
+                r.fields.iter().try_for_each(|f| nonempty("fields", f))
+            }
+            TxBody::AccessGrant(r) => {
+                nonempty("requester", &r.requester)?;
+                nonempty("request_id", &r.request_id)?;
+                text("reason", &r.reason)
+            }
             TxBody::LicenceApplication(r) => {
                 nonempty("application_id", &r.application_id)?;
                 nonempty("licence_type", &r.licence_type)?;

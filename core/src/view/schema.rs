@@ -93,6 +93,8 @@ pub fn field_names(kind: TxKind) -> &'static [&'static str] {
         TxKind::GovernanceProposal => &["type", "proposal_id", "action", "reason"],
         TxKind::GovernanceVote => &["type", "proposal_id", "approve"],
         TxKind::ValidatorEvidence => &["type", "offender_agency", "evidence"],
+        TxKind::AccessRequest => &["type", "request_id", "record", "fields", "purpose"],
+        TxKind::AccessGrant => &["type", "requester", "request_id", "approve", "reason"],
         TxKind::LicenceApplication => &[
             "type",
             "enterprise",
@@ -164,6 +166,9 @@ pub fn decode_value(
         (K::AssistanceRequest, "due_in_hours") => dec::<Option<u32>>(bytes),
         (K::GovernanceProposal, "action") => dec::<GovernanceAction>(bytes),
         (K::ValidatorEvidence, "evidence") => dec::<crate::evidence::DoubleSign>(bytes),
+        (K::AccessRequest, "record") => dec::<crate::hash::Hash>(bytes),
+        (K::AccessRequest, "fields") => dec::<Vec<String>>(bytes),
+        (K::AccessGrant, "approve") => dec::<bool>(bytes),
         (
             K::RectificationReport
             | K::PenaltyClearance
@@ -176,7 +181,9 @@ pub fn decode_value(
             | K::AssistanceResponse
             | K::GovernanceProposal
             | K::GovernanceVote
-            | K::ValidatorEvidence,
+            | K::ValidatorEvidence
+            | K::AccessRequest
+            | K::AccessGrant,
             _,
         ) => dec::<String>(bytes),
         _ => return None,
@@ -324,6 +331,18 @@ mod tests {
                         vote(Some(crate::hash::Hash([1; 32]))),
                     )
                 },
+            }),
+            TxBody::AccessRequest(AccessRequest {
+                request_id: "AR1".into(),
+                record: crate::hash::Hash([2; 32]),
+                fields: vec!["description".into()],
+                purpose: "case 7".into(),
+            }),
+            TxBody::AccessGrant(AccessGrant {
+                requester: "fire".into(),
+                request_id: "AR1".into(),
+                approve: true,
+                reason: "ok".into(),
             }),
             TxBody::LicenceApplication(LicenceApplication {
                 enterprise: e(),

@@ -237,6 +237,68 @@ pub fn sign_items(
     Ok((out, resign))
 }
 
+/// The demo's private fields (DESIGN §4; issue 5 item 7): the fields each agency keeps to
+/// itself — OSHA's accident descriptions (they name workers) and the Chicago licensing
+/// agency's legal names of licensees.
+pub fn demo_private_fields(
+    agency: &str,
+    kind: safeledger_core::records::TxKind,
+) -> &'static [&'static str] {
+    use safeledger_core::records::TxKind;
+    match (agency, kind) {
+        ("us-osha", TxKind::AccidentReport) => &["description"],
+        ("chicago-bacp", TxKind::EnterpriseRecord) => &["name"],
+        _ => &[],
+    }
+}
+
+/// Withholds the demo's private fields of `txs` (after signing: ids and signatures stay)
+/// and hands their values to the recording agencies' own nodes; returns the transactions
+/// to submit and how many values were kept.
+pub async fn withhold_private(
+    home: &Home,
+    txs: Vec<Transaction>,
+) -> anyhow::Result<(Vec<Transaction>, u64)> {
+    let mut by_agency: BTreeMap<
+        String,
+        Vec<(Transaction, Vec<safeledger_core::private::PrivateValue>)>,
+    > = BTreeMap::new();
+    let mut out = Vec::with_capacity(txs.len());
+    for mut tx in txs {
+        let agency = tx
+            .submitter()
+            .and_then(|k| home.genesis.agency_of_officer(k))
+            .map(|a| a.id.clone());
+        if let Some(agency) = agency {
+            let fields = demo_private_fields(&agency, tx.payload.body.kind());
+            if !fields.is_empty() {
+                let values = tx.payload.withhold(fields)?;
+                by_agency
+                    .entry(agency)
+                    .or_default()
+                    .push((tx.clone(), values));
+            }
+        }
+        out.push(tx);
+    }
+    let mut kept = 0u64;
+    for (agency, items) in by_agency {
+        let Some(a) = home.genesis.agency(&agency) else {
+            continue;
+        };
+        let mut client = LedgerClient::new(vec![a.grpc_addr.clone()]);
+        for chunk in items.chunks(safeledger_core::limits::MAX_BATCH_TXS) {
+            kept += u64::from(
+                client
+                    .store_private(chunk)
+                    .await
+                    .with_context(|| format!("handing private values to {agency}'s node"))?,
+            );
+        }
+    }
+    Ok((out, kept))
+}
+
 /// Runs the demo; returns Ok when every transaction committed and all nodes agree.
 pub async fn run(opts: DemoOptions) -> anyhow::Result<()> {
     let t0 = Instant::now();
@@ -268,6 +330,8 @@ pub async fn run(opts: DemoOptions) -> anyhow::Result<()> {
             plan.duplicates_skipped
         );
         let (txs, resign) = sign_items(&home, &plan.items, &BTreeMap::new())?;
+        let (txs, kept) = withhold_private(&home, txs).await?;
+        println!("private fields withheld  {kept} (sealed at their recording agencies' nodes)");
         let t_submit = Instant::now();
         let report = submit::submit_all(endpoints.clone(), txs, true, Some(resign)).await?;
         let secs = t_submit.elapsed().as_secs_f64();

@@ -49,6 +49,23 @@ pub async fn submit_one(
     body: TxBody,
     effective_at: Timestamp,
 ) -> anyhow::Result<Committed> {
+    submit_one_private(home, agency, body, effective_at, &[]).await
+}
+
+/// [`submit_one`] with the fields `private` withheld (DESIGN §4 "Private fields"): after
+/// signing, their values go only to `agency`'s own node (sealed there), and the
+/// transaction is submitted with their commitments alone.
+///
+/// # Errors
+/// Those of [`submit_one`]; a field that may not be private; the agency's node refusing
+/// or not answering.
+pub async fn submit_one_private(
+    home: &Home,
+    agency: &str,
+    body: TxBody,
+    effective_at: Timestamp,
+    private: &[&str],
+) -> anyhow::Result<Committed> {
     let key = home.officer_key(agency)?;
     let mut c = LedgerClient::new(home.endpoints());
     let seq = c.sequence(&key.public()).await? + 1;
@@ -59,7 +76,18 @@ pub async fn submit_one(
         body,
         &mut rand::rngs::OsRng,
     );
-    let tx = Transaction::sign(payload, &[&key]);
+    let mut tx = Transaction::sign(payload, &[&key]);
+    if !private.is_empty() {
+        let values = tx.payload.withhold(private)?;
+        let own = home
+            .genesis
+            .agency(agency)
+            .with_context(|| format!("no agency {agency} in the genesis"))?;
+        LedgerClient::new(vec![own.grpc_addr.clone()])
+            .store_private(&[(tx.clone(), values)])
+            .await
+            .with_context(|| format!("handing the private values to {agency}'s own node"))?;
+    }
     let admissions = c.submit(std::slice::from_ref(&tx)).await?;
     if let Some(a) = admissions.first() {
         if !a.admitted && !a.already_committed {

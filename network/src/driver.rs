@@ -161,6 +161,29 @@ impl Driver {
                 let addrs = self.swarm.listeners().map(|a| a.to_string()).collect();
                 let _ = tx.send(addrs);
             }
+            Command::AddPeer(info) => {
+                let (Ok(peer), Ok(addr)) = (
+                    crate::peer_id_of(&info.key),
+                    info.addr.parse::<libp2p::Multiaddr>(),
+                ) else {
+                    return;
+                };
+                if peer == *self.swarm.local_peer_id() || self.members.contains_key(&peer) {
+                    return;
+                }
+                tracing::info!(%peer, addr = %info.addr, "validator admitted to the network");
+                self.members.insert(
+                    peer,
+                    Member {
+                        key: info.key,
+                        addr,
+                    },
+                );
+                let b = self.swarm.behaviour_mut();
+                b.allow.allow_peer(peer);
+                b.gossip.add_explicit_peer(&peer);
+                self.redial();
+            }
         }
     }
 

@@ -9,7 +9,7 @@ use libp2p::request_response::ResponseChannel;
 use safeledger_core::PublicKey;
 use tokio::sync::{mpsc, oneshot, watch, OwnedSemaphorePermit};
 
-use crate::{NetError, NetStats, Topic};
+use crate::{NetError, NetStats, PeerInfo, Topic};
 
 /// Slack added to `request_timeout` for the handle's own deadline, so libp2p's timeout
 /// (which reports [`NetError::Timeout`] too) normally fires first.
@@ -29,6 +29,7 @@ pub(crate) enum Command {
     ConnectedPeers(oneshot::Sender<Vec<PublicKey>>),
     GossipPeers(Topic, oneshot::Sender<Vec<PublicKey>>),
     ListenAddrs(oneshot::Sender<Vec<String>>),
+    AddPeer(PeerInfo),
 }
 
 /// A response travelling from a [`ReplyHandle`] to the swarm task. The permit is the
@@ -228,6 +229,26 @@ impl NetworkHandle {
         let mut stopped = self.stopped.clone();
         // An error means the task is gone, which is what we wait for.
         let _ = stopped.wait_for(|s| *s).await;
+    }
+
+    /// Admits one more validator at run time — a validator-set change passed by
+    /// governance (a new agency's node, or a rotated node key): it joins the allow-list and
+    /// the explicit gossip peers and is dialled like the genesis ones. Adding a known key
+    /// changes nothing.
+    ///
+    /// Errors: [`NetError::InvalidAddress`] or [`NetError::InvalidKey`] for `peer`;
+    /// [`NetError::Busy`], [`NetError::Closed`].
+    pub fn add_peer(&self, peer: PeerInfo) -> Result<(), NetError> {
+        crate::peer_id_of(&peer.key)?;
+        peer.addr
+            .parse::<libp2p::Multiaddr>()
+            .map_err(|_| NetError::InvalidAddress(peer.addr.clone()))?;
+        self.commands
+            .try_send(Command::AddPeer(peer))
+            .map_err(|e| match e {
+                mpsc::error::TrySendError::Full(_) => NetError::Busy,
+                mpsc::error::TrySendError::Closed(_) => NetError::Closed,
+            })
     }
 
     /// Largest payload [`NetworkHandle::publish`] takes, in bytes.

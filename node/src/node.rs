@@ -394,6 +394,7 @@ pub async fn start(config: NodeConfig) -> anyhow::Result<RunningNode> {
         fetching: (0, BTreeSet::new()),
         sync_tx: None,
         pending_private: BTreeSet::new(),
+        admitted: BTreeSet::new(),
     };
     let metrics = shared.metrics.clone();
     let driver = tokio::spawn(async move {
@@ -442,6 +443,8 @@ struct Driver {
     sync_tx: Option<mpsc::Sender<SyncDone>>,
     /// Granted private values still to fetch: (recording agency, record).
     pending_private: BTreeSet<(String, Hash)>,
+    /// Node keys the network admits (genesis validators, then governance changes).
+    admitted: BTreeSet<PublicKey>,
 }
 
 enum SyncDone {
@@ -465,6 +468,15 @@ impl Driver {
         let mut tick = tokio::time::interval(TICK);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let shared = self.shared.clone();
+        self.admitted = self
+            .ledger
+            .genesis
+            .agencies
+            .iter()
+            .filter(|a| a.power > 0)
+            .map(|a| a.node_key)
+            .collect();
+        self.admit_new_validators();
         let height = self.core.height();
         let vals = self.core.validators().clone();
         self.wal.start_height(height)?;
@@ -657,6 +669,7 @@ impl Driver {
             .observe(self.height_started.elapsed().as_secs_f64());
         let refused = self.count_results(&results);
         self.queue_private_fetches(block, &results);
+        self.admit_new_validators();
         tracing::info!(
             height = h,
             round = cert.round,
@@ -816,6 +829,39 @@ impl Driver {
             Err(e) => tracing::trace!(error = %e, "consensus message ignored"),
         }
         self.perform(fx, timeouts)
+    }
+
+    /// Admits to the network the validators of the next two heights that it does not know
+    /// yet (a new agency's node or a rotated key, passed by governance), at their agency's
+    /// genesis address.
+    fn admit_new_validators(&mut self) {
+        let tip = &self.ledger.tip;
+        let keys: Vec<(PublicKey, String)> = tip
+            .validators
+            .validators
+            .iter()
+            .chain(&tip.next_validators.validators)
+            .filter(|v| v.key != self.shared.node_key && !self.admitted.contains(&v.key))
+            .map(|v| (v.key, v.agency.clone()))
+            .collect();
+        for (key, agency) in keys {
+            let Some(addr) = self
+                .ledger
+                .genesis
+                .agency(&agency)
+                .map(|a| a.p2p_addr.clone())
+            else {
+                tracing::warn!(%agency, "a validator of an agency with no genesis address is not reachable");
+                self.admitted.insert(key);
+                continue;
+            };
+            match self.net.add_peer(PeerInfo { key, addr }) {
+                Ok(()) => {
+                    self.admitted.insert(key);
+                }
+                Err(e) => tracing::warn!(%agency, error = %e, "admitting a new validator failed"),
+            }
+        }
     }
 
     /// Private values of `record` for the node `peer`: only those fields its agency was
@@ -1187,6 +1233,7 @@ impl Driver {
                         .with_context(|| format!("committing synced block {h}"))?;
                     self.count_results(&results);
                     self.queue_private_fetches(&block, &results);
+                    self.admit_new_validators();
                     self.shared.metrics.blocks_synced.inc();
                     applied += 1;
                 }

@@ -105,3 +105,67 @@ async fn cluster_validator_set_change_is_followed_by_a_node_that_was_offline() {
         .expect("checkpoint verifies along the path");
     c.stop_all().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cluster_validator_key_rotation_by_governance_lets_the_new_key_sign() {
+    let mut c = Cluster::start().await;
+    c.wait_height(1, Duration::from_secs(30)).await;
+    let agency3 = c.home.genesis.agencies[3].id.clone();
+    let new_key = safeledger_core::SecretKey::generate(&mut rand::rngs::OsRng);
+    let mut client = c.client();
+    let propose = TxBody::GovernanceProposal(GovernanceProposal {
+        proposal_id: "rotate-3".into(),
+        action: GovernanceAction::SetValidator {
+            agency: agency3.clone(),
+            node_key: Some(new_key.public()),
+            power: 1,
+        },
+        reason: "test: the node key was rotated".into(),
+    });
+    let vote = TxBody::GovernanceVote(GovernanceVote {
+        proposal_id: "rotate-3".into(),
+        approve: true,
+    });
+    let mut passed_at = 0;
+    for t in [
+        tx(&c, 0, 1, propose),
+        tx(&c, 1, 1, vote.clone()),
+        tx(&c, 2, 1, vote),
+    ] {
+        let done = client
+            .submit_and_wait(std::slice::from_ref(&t), Duration::from_secs(60))
+            .await
+            .expect("governance committed");
+        assert_eq!(
+            done[0].result.outcome,
+            Outcome::Accepted,
+            "{:?}",
+            done[0].result
+        );
+        passed_at = done[0].height;
+    }
+    // Node 3 comes back with the new key (and no signing state for it: the fresh-key rule).
+    c.stop_node(3).await;
+    c.wait_height(passed_at + 3, Duration::from_secs(60)).await;
+    let dir = c.home.agency_dir(&agency3);
+    std::fs::write(dir.join("node.key"), new_key.to_hex() + "\n").expect("new key");
+    let _ = std::fs::remove_file(dir.join("data").join("priv_state.bin"));
+    c.start_node(3).await;
+    let now = c.wait_height(0, Duration::from_secs(1)).await;
+    let top = now.iter().copied().max().unwrap_or(0);
+    let caught = c.wait_height(top + 1, Duration::from_secs(60)).await;
+    assert!(
+        caught.iter().all(|h| *h > top),
+        "node 3 did not rejoin: {caught:?}"
+    );
+    // With node 1 stopped, 0, 2 and the rotated 3 are the only quorum.
+    c.stop_node(1).await;
+    let now = c.wait_height(0, Duration::from_secs(1)).await;
+    let top = now.iter().copied().max().unwrap_or(0);
+    let after = c.wait_height(top + 3, Duration::from_secs(90)).await;
+    assert!(
+        after.iter().all(|h| *h >= top + 3),
+        "the rotated key does not sign: {after:?}"
+    );
+    c.stop_all().await;
+}

@@ -406,6 +406,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 grpc_listen: grpc,
                 metrics_listen: metrics_addr,
                 max_gossip_bytes: safeledger_core::limits::MAX_GOSSIP_BYTES,
+                mempool_limits: Default::default(),
             };
             let mut node = safeledger_node::node::start(config).await?;
             tokio::select! {

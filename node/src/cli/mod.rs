@@ -1,6 +1,8 @@
 //! The `safeledger` commands: `init`, `node start`, `status`, `tx submit`,
-//! `enterprise show`, `block show`, `import`, `demo`.
+//! `enterprise show`, `block show`, `import`, `demo`, and the key ceremony (`keys generate`,
+//! `genesis assemble`).
 
+pub mod ceremony;
 pub mod demo;
 pub mod home;
 pub mod submit;

@@ -205,19 +205,19 @@ mod tests {
         let d = tempfile::tempdir().expect("tempdir");
         generate(&d.path().join("a"), &spec("a", "licensing")).expect("a");
         let again = generate(&d.path().join("a"), &spec("a", "licensing"));
-        assert!(format!("{:#}", again.err().expect("refused")).contains("already exists"));
+        assert!(format!("{:#}", again.expect_err("refused")).contains("already exists"));
         let a = d.path().join("a/agency.json");
         let twice = assemble("c", &[a.clone(), a.clone()], None, Timestamp(1));
-        assert!(format!("{:#}", twice.err().expect("refused")).contains("appears twice"));
+        assert!(format!("{:#}", twice.expect_err("refused")).contains("appears twice"));
         let mut v: serde_json::Value =
             serde_json::from_str(&std::fs::read_to_string(&a).expect("read")).expect("json");
         v["node_secret"] = serde_json::json!("00");
         let leaky = d.path().join("leaky.json");
         std::fs::write(&leaky, v.to_string()).expect("write");
         let e = assemble("c", &[leaky], None, Timestamp(1));
-        assert!(format!("{:#}", e.err().expect("refused")).contains("other than"));
+        assert!(format!("{:#}", e.expect_err("refused")).contains("other than"));
         generate(&d.path().join("x"), &spec("x", "no-such-role")).expect("x");
         let e = assemble("c", &[d.path().join("x/agency.json")], None, Timestamp(1));
-        assert!(format!("{:#}", e.err().expect("refused")).contains("undefined role"));
+        assert!(format!("{:#}", e.expect_err("refused")).contains("undefined role"));
     }
 }

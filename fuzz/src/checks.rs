@@ -196,3 +196,104 @@ pub fn csv_import(dir: &std::path::Path, data: &[u8]) {
     let _ = safeledger_client::import::plan_import_limited(dir, 64);
     let _ = std::fs::write(&path, template);
 }
+
+/// The consensus core as validator 0 of the fixture, judging every block valid: the input
+/// is a sequence of `u16` little-endian length-prefixed messages, each a canonical
+/// `wire::Gossip` proposal or vote (anything else is taken as a timeout of the step and
+/// round its first bytes name). Signatures of the other validators are taken as valid, so
+/// the fuzzer explores the state machine with up to three Byzantine validators; the core's
+/// own assertions (one decision per height, a lock only moves forward, never signing
+/// below what it signed) must hold whatever they send.
+pub fn consensus(data: &[u8]) {
+    use safeledger_core::{Proposal, PublicKey, Timestamp, Vote};
+    use safeledger_node::consensus::{
+        BlockSource, Consensus, Effect, Input, PrivState, SignatureCheck, Step, Timeout,
+    };
+
+    struct App;
+    impl BlockSource for App {
+        fn build_block(&mut self, height: u64, round: u32, now: Timestamp) -> Block {
+            use safeledger_core::block::{Header, HEADER_VERSION};
+            use safeledger_core::Hash;
+            Block {
+                header: Header {
+                    version: HEADER_VERSION,
+                    chain_id: CHAIN.into(),
+                    height,
+                    time: Timestamp(now.0 + u64::from(round)),
+                    prev_hash: Hash::ZERO,
+                    tx_root: Hash::ZERO,
+                    tx_count: 0,
+                    ledger_root: Hash::ZERO,
+                    ledger_size: 0,
+                    state_root: Hash::ZERO,
+                    results_root: Hash::ZERO,
+                    validators_hash: Hash::ZERO,
+                    next_validators_hash: Hash::ZERO,
+                    proposer: common::validator_key(0).public(),
+                },
+                txs: vec![],
+            }
+        }
+        fn validate(&mut self, block: &Block) -> bool {
+            block.header.time.0 % 7 != 3
+        }
+    }
+    /// Strict for this node's own key, lenient for the others.
+    struct Lenient(PublicKey);
+    impl SignatureCheck for Lenient {
+        fn vote(&mut self, chain_id: &str, vote: &Vote) -> bool {
+            vote.validator != self.0 || vote.verify(chain_id).is_ok()
+        }
+        fn proposal(&mut self, chain_id: &str, proposal: &Proposal) -> bool {
+            proposal.proposer != self.0 || proposal.verify(chain_id).is_ok()
+        }
+    }
+
+    let genesis = common::genesis();
+    let vals = genesis.validator_set();
+    let key = common::validator_key(0);
+    let me = key.public();
+    let mut core = Consensus::new(
+        CHAIN,
+        key,
+        genesis.consensus.clone(),
+        vals.clone(),
+        1,
+        PrivState::default(),
+    )
+    .with_signature_check(Box::new(Lenient(me)));
+    let mut app = App;
+    let mut now = Timestamp(10_000);
+    let mut fx = core.start_height(1, vals.clone(), now, &mut app);
+    let mut rest = data;
+    for _ in 0..64 {
+        let decided = fx.iter().any(|e| matches!(e, Effect::Decide(..)));
+        if decided {
+            let next = core.height() + 1;
+            fx = core.start_height(next, vals.clone(), now, &mut app);
+            continue;
+        }
+        if rest.len() < 2 {
+            break;
+        }
+        let n = usize::from(u16::from_le_bytes([rest[0], rest[1]]));
+        let (msg, tail) = rest[2..].split_at(n.min(rest.len() - 2));
+        rest = tail;
+        now = Timestamp(now.0 + 100);
+        let input = match from_canonical::<Gossip>(msg) {
+            Ok(Gossip::Proposal(p, b)) => Input::Proposal(p, b),
+            Ok(Gossip::Vote(v)) => Input::Vote(v),
+            _ => Input::Timeout(Timeout {
+                height: core.height(),
+                round: u32::from(msg.get(1).copied().unwrap_or(0) % 8),
+                step: match msg.first().copied().unwrap_or(0) % 3 {
+                    0 => Step::Propose,
+                    1 => Step::Prevote,
+                    _ => Step::Precommit,
+                },
+            }),
+        };
+        fx = core.handle(input, now, &mut app).0;
+    }
+}

@@ -12,7 +12,15 @@ use safeledger_core::{Block, Vote, VoteType};
 use safeledger_node::wire::{Gossip, SyncRequest, SyncResponse};
 use std::path::{Path, PathBuf};
 
-const TARGETS: [&str; 6] = ["tx", "block", "gossip", "sync", "view", "csv_import"];
+const TARGETS: [&str; 7] = [
+    "tx",
+    "block",
+    "gossip",
+    "sync",
+    "view",
+    "csv_import",
+    "consensus",
+];
 
 fn fuzz_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../fuzz")
@@ -52,6 +60,7 @@ fn fuzz_corpus_and_past_crashes_replay_without_panics() {
                 "gossip" => checks::gossip(&data),
                 "sync" => checks::sync(&data),
                 "view" => checks::view(&data),
+                "consensus" => checks::consensus(&data),
                 _ => checks::csv_import(csv_dir.path(), &data),
             }
             total += 1;
@@ -87,7 +96,7 @@ fn write_fuzz_seeds() {
         VoteType::Prevote,
         Some(block.hash()),
     );
-    let seeds: Vec<(&str, Vec<Vec<u8>>)> = vec![
+    let mut seeds: Vec<(&str, Vec<Vec<u8>>)> = vec![
         ("tx", chain.txs.iter().map(to_canonical).collect()),
         (
             "block",
@@ -123,7 +132,10 @@ fn write_fuzz_seeds() {
                     block_hash: block.hash(),
                 }),
                 to_canonical(&SyncResponse::Blocks(vec![(block.clone(), cert1)])),
-                to_canonical(&SyncResponse::Proposal(proposal, Box::new(block))),
+                to_canonical(&SyncResponse::Proposal(
+                    proposal.clone(),
+                    Box::new(block.clone()),
+                )),
                 to_canonical(&SyncResponse::Error("no".into())),
             ],
         ),
@@ -148,6 +160,31 @@ fn write_fuzz_seeds() {
                 .collect(),
         ),
     ];
+    // The consensus core: a proposal of validator 1 (proposer of height 1, round 0), then
+    // prevotes and precommits of validators 1-3 for its block, length-prefixed; and the
+    // same with a timeout first.
+    let mut decide = Vec::new();
+    let mut msgs = vec![Gossip::Proposal(proposal.clone(), Box::new(block.clone()))];
+    for t in [VoteType::Prevote, VoteType::Precommit] {
+        for i in 1..4 {
+            msgs.push(Gossip::Vote(Vote::new(
+                common::CHAIN,
+                &common::validator_key(i),
+                1,
+                0,
+                t,
+                Some(block.hash()),
+            )));
+        }
+    }
+    for g in &msgs {
+        let b = to_canonical(g);
+        decide.extend_from_slice(&(b.len() as u16).to_le_bytes());
+        decide.extend_from_slice(&b);
+    }
+    let mut late = vec![2, 0, 0, 0];
+    late.extend_from_slice(&decide);
+    seeds.push(("consensus", vec![decide, late]));
     for (t, list) in seeds {
         let dir = fuzz_dir().join("corpus").join(t);
         std::fs::create_dir_all(&dir).expect("mkdir");

@@ -223,6 +223,33 @@ impl LedgerClient {
         Ok(r.admissions)
     }
 
+    /// Hands the private values of withheld transactions (`(tx, values)` pairs) to the
+    /// current node, which must be the recording agency's; returns how many were kept.
+    pub async fn store_private(
+        &mut self,
+        items: &[(Transaction, Vec<safeledger_core::private::PrivateValue>)],
+    ) -> Result<u32, ClientError> {
+        let txs: Vec<Vec<u8>> = items
+            .iter()
+            .map(|(t, _)| safeledger_core::to_canonical(t))
+            .collect();
+        let values: Vec<Vec<u8>> = items
+            .iter()
+            .map(|(_, v)| safeledger_core::to_canonical(v))
+            .collect();
+        let r = self
+            .call(|mut c| {
+                let (txs, values) = (txs.clone(), values.clone());
+                async move {
+                    c.store_private(proto::StorePrivateRequest { txs, values })
+                        .await
+                }
+            })
+            .await?
+            .into_inner();
+        Ok(r.kept)
+    }
+
     /// Waits at the current node until `ids` are committed or `timeout` passes; returns the
     /// committed ones.
     pub async fn await_commit(

@@ -12,8 +12,9 @@
 //!    R0-signer for co-signers, R1-permission, R0-effective-date; then by kind:
 //!    - officer actions ([`crate::registry`]) and governance ([`crate::governance`]);
 //!    - records about an enterprise: R0-enterprise (or, for an enterprise record,
-//!      R0-linked-ids), the record's own rules and state transition (licence lifecycle
-//!      then R6, R2, R3; findings; corrections and appeals; assistance), R5/R9
+//!      R0-linked-ids), the record's own rules and state transition (licence
+//!      applications; the application a decision answers, the licence lifecycle, then R6,
+//!      R2, R3; findings; corrections and appeals; assistance), R5/R9
 //!      reassessment, then every deployed policy that judges the kind
 //!      ([`crate::policy`]), and finally the entry on the enterprise's timeline.
 //!
@@ -26,8 +27,9 @@ use crate::model::{EnterpriseState, RecordLocation, RecordRef};
 use crate::policy::{self, ProgramCache};
 use crate::registry::Registry;
 use crate::rules::{
-    assessment, blacklist, collective, correction, duplicate, effective_date, enterprise,
-    escalation, findings, licence, restriction, sequence, RecordContext, Refusal, RuleParams,
+    application, assessment, blacklist, collective, correction, duplicate, effective_date,
+    enterprise, escalation, findings, licence, restriction, sequence, RecordContext, Refusal,
+    RuleParams,
 };
 use crate::state::{Overlay, StateRead};
 use crate::{assistance, governance};
@@ -258,6 +260,8 @@ impl Executor {
                 governance::propose(view, &self.registry, &params, g, rc)
             }
             TxBody::GovernanceVote(v) => governance::vote(view, &self.registry, &params, v, rc),
+            TxBody::AccessRequest(r) => crate::access::request(view, r, rc),
+            TxBody::AccessGrant(g) => crate::access::grant(view, g, rc),
             _ => self.apply_enterprise_record(view, rc, tx, &params),
         }
     }
@@ -289,7 +293,8 @@ impl Executor {
             TxBody::EnterpriseRecord(_) => reassess = false,
             TxBody::LicenceDecision(d) => {
                 reassess = false;
-                licence::apply(&mut ent, d, rc, params)?;
+                let applied = application::answer(view, &ent, d, rc)?;
+                licence::apply(&mut ent, d, applied, rc, params)?;
                 collective::check(&ent, d, rc, params)?;
                 if matches!(
                     d.kind,
@@ -332,10 +337,16 @@ impl Executor {
                 reassess = false;
                 assistance::respond(view, r, rc)?;
             }
+            TxBody::LicenceApplication(a) => {
+                reassess = false;
+                application::file(view, &ent, a, rc, params)?;
+            }
             TxBody::OfficerAction(_)
             | TxBody::GovernanceProposal(_)
             | TxBody::GovernanceVote(_)
-            | TxBody::ValidatorEvidence(_) => {
+            | TxBody::ValidatorEvidence(_)
+            | TxBody::AccessRequest(_)
+            | TxBody::AccessGrant(_) => {
                 unreachable!("records without an enterprise are handled by apply")
             }
         }
@@ -454,5 +465,7 @@ fn append_to_timeline(
 mod tests;
 #[cfg(test)]
 mod tests_admin;
+#[cfg(test)]
+mod tests_corrections;
 #[cfg(test)]
 mod tests_domain;

@@ -22,7 +22,10 @@
 //! | `inbox/` ‖ canonical (agency, n)                 | [`crate::rules::restriction::ReviewTask`] |
 //! | `inboxn/` ‖ agency                               | `u64`: tasks in the agency's inbox |
 //! | `evid/` ‖ canonical (offender key, (height, round, step)) | [`crate::evidence::EvidenceState`] |
+//! | `acc/` ‖ canonical (requesting agency, request id) | [`crate::access::AccessState`] |
+//! | `acc-log`                                        | `Vec<(String, String)>`: every access request, in commit order |
 //! | `evid-index`                                     | `Vec<`[`crate::evidence::EvidenceState`]`>` in commit order |
+//! | `app/` ‖ tx id (32 raw bytes)                    | [`crate::rules::application::ApplicationState`] |
 //!
 //! Enterprise ids never contain `/` (their syntax is `[A-Za-z0-9._:-]`), so `ent/` and
 //! `erec/` keys are unambiguous; the `dup/` suffix is length-prefixed canonical bytes
@@ -127,6 +130,11 @@ pub fn inbox(agency: &str, n: u64) -> Vec<u8> {
 /// `inboxn/` ‖ agency: how many review tasks it has.
 pub fn inbox_count(agency: &str) -> Vec<u8> {
     join(b"inboxn/", agency.as_bytes())
+}
+
+/// `app/` ‖ tx id: a licence application and whether a decision answered it.
+pub fn application(tx: &safeledger_core::TxId) -> Vec<u8> {
+    join(b"app/", &tx.0)
 }
 
 #[cfg(test)]

@@ -28,6 +28,7 @@
 
 #![warn(missing_docs)]
 
+pub mod access;
 pub mod assistance;
 pub mod clock;
 pub mod evidence;

@@ -307,8 +307,35 @@ pub struct AgencyEntry {
     pub address: String,
     /// Every linked id the agency reported, merged.
     pub linked_ids: BTreeSet<String>,
-    /// The agency's latest enterprise record.
+    /// The agency's latest enterprise record that counts.
     pub last_record: TxId,
+    /// The agency's enterprise records, oldest first, at most
+    /// [`crate::rules::enterprise::MAX_RECORD_HISTORY`]; the fields above are recomputed
+    /// from those not set aside when a correction withdraws or amends one.
+    pub records: Vec<EnterpriseRecordEntry>,
+    /// Linked ids of the agency's records dropped from the front of `records` (they can no
+    /// longer be corrected).
+    pub earlier_linked_ids: BTreeSet<String>,
+}
+
+/// One enterprise record as the rules count it ([`AgencyEntry::records`]).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EnterpriseRecordEntry {
+    /// The record.
+    pub tx_id: TxId,
+    /// Its position on the enterprise's timeline: the latest record that counts, by any
+    /// agency, gives the enterprise its name and address.
+    pub position: u64,
+    /// Name.
+    pub name: String,
+    /// Address.
+    pub address: String,
+    /// Linked ids.
+    pub linked_ids: Vec<String>,
+    /// The correction that withdrew it.
+    pub set_aside: Option<TxId>,
+    /// The amending correction whose content replaced the record's.
+    pub amended_by: Option<TxId>,
 }
 
 /// Status of a licence.
@@ -343,11 +370,39 @@ pub struct LicenceState {
     pub agency: String,
     /// Industry code (GB/T 4754-2017 or foreign) from the latest decision naming one.
     pub industry: Option<String>,
-    /// Status and decision before the current suspension or revocation, restored when
-    /// an appeal overturns it.
-    pub prior: Option<(LicenceStatus, TxId)>,
     /// Suspended by an R8 escalation of this inspection rather than by a decision.
     pub escalated_by: Option<TxId>,
+    /// The decisions (and R8 escalations) on this licence, oldest first, at most
+    /// [`crate::rules::licence::MAX_LICENCE_HISTORY`]: the state above is `base` followed
+    /// by every entry not set aside, so a correction or an overturning appeal of any of
+    /// them recomputes it (DESIGN §5: "rules and queries follow the correction").
+    pub history: Vec<LicenceEntry>,
+    /// The licence as it stood after the decisions dropped from the front of `history`
+    /// (they can no longer be corrected); `None` when none were dropped.
+    pub base: Option<Box<LicenceState>>,
+}
+
+/// One decision on a licence as the rules count it ([`LicenceState::history`]).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LicenceEntry {
+    /// The decision (for an escalation: the inspection whose hazard went unrectified).
+    pub tx_id: TxId,
+    /// Its effective date (for an escalation: the block time it fired at).
+    pub effective_at: Timestamp,
+    /// What it decided (an escalation suspends).
+    pub kind: safeledger_core::records::LicenceDecisionKind,
+    /// The licence type it names.
+    pub licence_type: String,
+    /// The term (start, end) of a grant or renewal, as checked by R0-licence-term.
+    pub term: Option<(Timestamp, Timestamp)>,
+    /// The industry code it names.
+    pub industry: Option<String>,
+    /// An R8 escalation rather than a decision.
+    pub escalation: bool,
+    /// The correction or appeal outcome that set it aside: it no longer counts.
+    pub set_aside: Option<TxId>,
+    /// The amending correction whose content replaced the decision's.
+    pub amended_by: Option<TxId>,
 }
 
 impl LicenceState {

@@ -19,7 +19,8 @@ pub const CHAIN: &str = "safeledger-test";
 pub const EM: &str = "em";
 /// Fire and rescue (enterprise records, inspections, penalties): officer 2.
 pub const FIRE: &str = "fire";
-/// Market supervision (enterprise records, licences, inspections, penalties): officer 3.
+/// Market supervision (enterprise records, licences and applications, inspections,
+/// penalties): officer 3.
 pub const MARKET: &str = "market";
 
 /// Officer key `n` (0, 1: em; 2: fire; 3: market; 9: nobody's).
@@ -53,10 +54,13 @@ pub fn genesis() -> Genesis {
         TxKind::AssistanceResponse,
         TxKind::GovernanceProposal,
         TxKind::GovernanceVote,
+        TxKind::AccessRequest,
+        TxKind::AccessGrant,
     ];
     roles.insert("fire_rescue".into(), common.to_vec());
     let mut market = common.to_vec();
     market.push(TxKind::LicenceDecision);
+    market.push(TxKind::LicenceApplication);
     roles.insert("market_supervision".into(), market);
     let g = Genesis {
         chain_id: CHAIN.into(),
@@ -136,6 +140,7 @@ pub fn licence(
         industry: None,
         reason: "test".into(),
         applied_at: None,
+        application: None,
     })
 }
 

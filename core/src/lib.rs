@@ -22,6 +22,7 @@ pub mod ledger_tree;
 pub mod lightclient;
 pub mod limits;
 pub mod merkle;
+pub mod private;
 pub mod proof;
 pub mod records;
 pub mod result;

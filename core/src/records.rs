@@ -8,14 +8,16 @@
 //! are appended, never inserted, so that earlier encodings keep their meaning.
 //! [`lifecycle`] holds the follow-up records (rectification, clearance, blacklist,
 //! correction, appeal, accident level); [`admin`] the records about the network itself
-//! (officers, assistance, governance).
+//! (officers, assistance, governance); `bounds` the stateless field checks
+//! ([`TxBody::check_bounds`]).
 
 pub mod admin;
 pub mod lifecycle;
 
 pub use admin::{
-    AssistanceRequest, AssistanceResponse, GovernanceAction, GovernanceProposal, GovernanceVote,
-    OfficerAction, OfficerActionKind, PolicySpec, PolicyTest, ValidatorEvidence,
+    AccessGrant, AccessRequest, AssistanceRequest, AssistanceResponse, GovernanceAction,
+    GovernanceProposal, GovernanceVote, OfficerAction, OfficerActionKind, PolicySpec, PolicyTest,
+    ValidatorEvidence,
 };
 pub use lifecycle::{
     AccidentLevel, Appeal, AppealOutcome, AppealTarget, AppealVerdict, BlacklistAction,
@@ -23,7 +25,6 @@ pub use lifecycle::{
 };
 
 use crate::ids::EnterpriseId;
-use crate::limits::{MAX_LIST_ITEMS, MAX_TEXT_BYTES};
 use crate::time::Timestamp;
 use serde::{Deserialize, Serialize};
 
@@ -65,11 +66,17 @@ pub enum TxKind {
     GovernanceVote,
     /// [`ValidatorEvidence`].
     ValidatorEvidence,
+    /// [`LicenceApplication`].
+    LicenceApplication,
+    /// [`AccessRequest`].
+    AccessRequest,
+    /// [`AccessGrant`].
+    AccessGrant,
 }
 
 impl TxKind {
     /// Every kind, in order.
-    pub const ALL: [TxKind; 17] = [
+    pub const ALL: [TxKind; 20] = [
         TxKind::EnterpriseRecord,
         TxKind::LicenceDecision,
         TxKind::InspectionRecord,
@@ -87,6 +94,9 @@ impl TxKind {
         TxKind::GovernanceProposal,
         TxKind::GovernanceVote,
         TxKind::ValidatorEvidence,
+        TxKind::LicenceApplication,
+        TxKind::AccessRequest,
+        TxKind::AccessGrant,
     ];
 
     /// snake_case name, as in genesis and the CLI.
@@ -109,6 +119,9 @@ impl TxKind {
             TxKind::GovernanceProposal => "governance_proposal",
             TxKind::GovernanceVote => "governance_vote",
             TxKind::ValidatorEvidence => "validator_evidence",
+            TxKind::LicenceApplication => "licence_application",
+            TxKind::AccessRequest => "access_request",
+            TxKind::AccessGrant => "access_grant",
         }
     }
 
@@ -171,6 +184,43 @@ pub struct LicenceDecision {
     /// Work Safety Licences art. 9; DESIGN §5) can be checked; `None` when not recorded
     /// (the public data never publishes it).
     pub applied_at: Option<Timestamp>,
+    /// The [`LicenceApplication`] this decision answers (grant, deny or renew only), by
+    /// transaction id; `None` when the application is not on the ledger (imports). When
+    /// set, the application's filing date is the one the renewal lead rule judges.
+    /// Appended after `applied_at`: the postcard encoding of a decision changed with it
+    /// (issue 4), and JSON may omit it.
+    #[serde(default)]
+    pub application: Option<crate::tx::TxId>,
+}
+
+/// What an application asks for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LicenceApplicationKind {
+    /// A new licence.
+    New,
+    /// A further term of the licence `licence_number` (Regulations on Work Safety Licences
+    /// art. 9: filed at least 3 months before the current term ends).
+    Renewal,
+}
+
+/// An enterprise's application for a licence or its renewal, as filed with (and recorded
+/// by) the licensing agency (DESIGN §5 "licence application"). The transaction's
+/// `effective_at` is the filing date.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LicenceApplication {
+    /// The applicant.
+    pub enterprise: EnterpriseId,
+    /// The licensing agency's id for the application (unique per agency and enterprise).
+    pub application_id: String,
+    /// New licence or renewal.
+    pub kind: LicenceApplicationKind,
+    /// The licence renewed (required for a renewal), or the number reserved for a new one.
+    pub licence_number: Option<String>,
+    /// The licence type applied for.
+    pub licence_type: String,
+    /// Industry code (GB/T 4754-2017 or a namespaced foreign code), if known.
+    pub industry: Option<String>,
 }
 
 /// Severity of one violation or hazard found in an inspection.
@@ -329,6 +379,12 @@ pub enum TxBody {
     GovernanceVote(GovernanceVote),
     /// See [`ValidatorEvidence`].
     ValidatorEvidence(ValidatorEvidence),
+    /// See [`LicenceApplication`].
+    LicenceApplication(LicenceApplication),
+    /// See [`AccessRequest`].
+    AccessRequest(AccessRequest),
+    /// See [`AccessGrant`].
+    AccessGrant(AccessGrant),
 }
 
 /// A record field that breaks a stateless bound.
@@ -341,39 +397,8 @@ pub struct FieldError {
     pub why: String,
 }
 
-fn text(field: &'static str, s: &str) -> Result<(), FieldError> {
-    if s.len() > MAX_TEXT_BYTES {
-        return Err(FieldError {
-            field,
-            why: format!("{} bytes exceeds {MAX_TEXT_BYTES}", s.len()),
-        });
-    }
-    Ok(())
-}
-
-fn list<T>(field: &'static str, v: &[T]) -> Result<(), FieldError> {
-    if v.len() > MAX_LIST_ITEMS {
-        return Err(FieldError {
-            field,
-            why: format!("{} items exceeds {MAX_LIST_ITEMS}", v.len()),
-        });
-    }
-    Ok(())
-}
-
 fn enc<T: Serialize>(v: &T) -> Vec<u8> {
     crate::to_canonical(v)
-}
-
-fn nonempty(field: &'static str, s: &str) -> Result<(), FieldError> {
-    text(field, s)?;
-    if s.trim().is_empty() {
-        return Err(FieldError {
-            field,
-            why: "is blank".into(),
-        });
-    }
-    Ok(())
 }
 
 impl TxBody {
@@ -397,6 +422,9 @@ impl TxBody {
             TxBody::GovernanceProposal(_) => TxKind::GovernanceProposal,
             TxBody::GovernanceVote(_) => TxKind::GovernanceVote,
             TxBody::ValidatorEvidence(_) => TxKind::ValidatorEvidence,
+            TxBody::LicenceApplication(_) => TxKind::LicenceApplication,
+            TxBody::AccessRequest(_) => TxKind::AccessRequest,
+            TxBody::AccessGrant(_) => TxKind::AccessGrant,
         }
     }
 
@@ -416,153 +444,14 @@ impl TxBody {
             TxBody::AppealOutcome(r) => &r.enterprise,
             TxBody::AssistanceRequest(r) => &r.enterprise,
             TxBody::AssistanceResponse(r) => &r.enterprise,
+            TxBody::LicenceApplication(r) => &r.enterprise,
             TxBody::OfficerAction(_)
             | TxBody::GovernanceProposal(_)
             | TxBody::GovernanceVote(_)
-            | TxBody::ValidatorEvidence(_) => return None,
+            | TxBody::ValidatorEvidence(_)
+            | TxBody::AccessRequest(_)
+            | TxBody::AccessGrant(_) => return None,
         })
-    }
-
-    /// Stateless bounds on text lengths and list sizes, and fields that must not be blank.
-    /// Errors name the field.
-    pub fn check_bounds(&self) -> Result<(), FieldError> {
-        match self {
-            TxBody::EnterpriseRecord(r) => {
-                text("name", &r.name)?;
-                text("address", &r.address)?;
-                list("linked_ids", &r.linked_ids)?;
-                r.linked_ids.iter().try_for_each(|s| text("linked_ids", s))
-            }
-            TxBody::LicenceDecision(r) => {
-                text("licence_number", &r.licence_number)?;
-                text("licence_type", &r.licence_type)?;
-                text("industry", r.industry.as_deref().unwrap_or(""))?;
-                text("reason", &r.reason)?;
-                if let (Some(a), Some(b)) = (r.valid_from, r.valid_until) {
-                    if b < a {
-                        return Err(FieldError {
-                            field: "valid_until",
-                            why: "before valid_from".into(),
-                        });
-                    }
-                }
-                Ok(())
-            }
-            TxBody::InspectionRecord(r) => {
-                text("inspection_id", &r.inspection_id)?;
-                text("inspection_type", &r.inspection_type)?;
-                text("follow_up_of", r.follow_up_of.as_deref().unwrap_or(""))?;
-                if r.score.is_some_and(|s| s > 100) {
-                    return Err(FieldError {
-                        field: "score",
-                        why: "above 100".into(),
-                    });
-                }
-                list("violations", &r.violations)?;
-                for v in &r.violations {
-                    text("violations", &v.code)?;
-                    text("violations", &v.description)?;
-                }
-                Ok(())
-            }
-            TxBody::Penalty(r) => {
-                text("case_id", &r.case_id)?;
-                text("kind", &r.kind)?;
-                text("reason", &r.reason)
-            }
-            TxBody::AccidentReport(r) => {
-                text("report_id", &r.report_id)?;
-                text("category", &r.category)?;
-                text("location", &r.location)?;
-                text("description", &r.description)
-            }
-            TxBody::RectificationReport(r) => {
-                nonempty("inspection_id", &r.inspection_id)?;
-                list("codes", &r.codes)?;
-                r.codes.iter().try_for_each(|c| text("codes", c))?;
-                text("description", &r.description)
-            }
-            TxBody::PenaltyClearance(r) => {
-                nonempty("case_id", &r.case_id)?;
-                text("reason", &r.reason)
-            }
-            TxBody::BlacklistAction(r) => nonempty("reason", &r.reason),
-            TxBody::Correction(r) => {
-                nonempty("reason", &r.reason)?;
-                match &r.action {
-                    CorrectionAction::Amend(body) => {
-                        if matches!(**body, TxBody::Correction(_)) {
-                            return Err(FieldError {
-                                field: "action",
-                                why: "a correction cannot amend into a correction".into(),
-                            });
-                        }
-                        body.check_bounds()
-                    }
-                    CorrectionAction::Withdraw => Ok(()),
-                }
-            }
-            TxBody::Appeal(r) => {
-                nonempty("appeal_id", &r.appeal_id)?;
-                if let AppealTarget::Licence(n) = &r.target {
-                    nonempty("target", n)?;
-                }
-                text("grounds", &r.grounds)
-            }
-            TxBody::AppealOutcome(r) => {
-                nonempty("appeal_id", &r.appeal_id)?;
-                text("reason", &r.reason)
-            }
-            TxBody::OfficerAction(r) => text("name", &r.name),
-            TxBody::AssistanceRequest(r) => {
-                nonempty("request_id", &r.request_id)?;
-                nonempty("to_agency", &r.to_agency)?;
-                nonempty("subject", &r.subject)?;
-                if r.due_in_hours == Some(0) {
-                    return Err(FieldError {
-                        field: "due_in_hours",
-                        why: "is zero".into(),
-                    });
-                }
-                Ok(())
-            }
-            TxBody::AssistanceResponse(r) => {
-                nonempty("from_agency", &r.from_agency)?;
-                nonempty("request_id", &r.request_id)?;
-                nonempty("answer", &r.answer)
-            }
-            TxBody::GovernanceProposal(r) => {
-                nonempty("proposal_id", &r.proposal_id)?;
-                text("reason", &r.reason)?;
-                match &r.action {
-                    GovernanceAction::AddAgency { id, name, role, .. } => {
-                        nonempty("id", id)?;
-                        text("name", name)?;
-                        nonempty("role", role)
-                    }
-                    GovernanceAction::RemoveAgency { id } => nonempty("id", id),
-                    GovernanceAction::SetRuleParam { name, value } => {
-                        nonempty("name", name)?;
-                        text("value", value)
-                    }
-                    GovernanceAction::DeployPolicy(p) => {
-                        nonempty("name", &p.name)?;
-                        nonempty("source", &p.source)?;
-                        list("applies_to", &p.applies_to)?;
-                        list("tests", &p.tests)?;
-                        for t in &p.tests {
-                            text("tests", &t.input_json)?;
-                            text("tests", &t.data_json)?;
-                        }
-                        Ok(())
-                    }
-                    GovernanceAction::RetirePolicy { name } => nonempty("name", name),
-                    GovernanceAction::SetValidator { agency, .. } => nonempty("agency", agency),
-                }
-            }
-            TxBody::GovernanceVote(r) => nonempty("proposal_id", &r.proposal_id),
-            TxBody::ValidatorEvidence(r) => nonempty("offender_agency", &r.offender_agency),
-        }
     }
 
     /// The record's fields as (name, canonical value), in a fixed order: the leaves of the
@@ -587,6 +476,7 @@ impl TxBody {
                 push("industry", enc(&r.industry));
                 push("reason", enc(&r.reason));
                 push("applied_at", enc(&r.applied_at));
+                push("application", enc(&r.application));
             }
             TxBody::InspectionRecord(r) => {
                 push("enterprise", enc(&r.enterprise));
@@ -683,7 +573,31 @@ impl TxBody {
                 push("offender_agency", enc(&r.offender_agency));
                 push("evidence", enc(&r.evidence));
             }
+            TxBody::LicenceApplication(r) => {
+                push("enterprise", enc(&r.enterprise));
+                push("application_id", enc(&r.application_id));
+                push("kind", enc(&r.kind));
+                push("licence_number", enc(&r.licence_number));
+                push("licence_type", enc(&r.licence_type));
+                push("industry", enc(&r.industry));
+            }
+            TxBody::AccessRequest(r) => {
+                push("request_id", enc(&r.request_id));
+                push("record", enc(&r.record));
+                push("fields", enc(&r.fields));
+                push("purpose", enc(&r.purpose));
+            }
+            TxBody::AccessGrant(r) => {
+                push("requester", enc(&r.requester));
+                push("request_id", enc(&r.request_id));
+                push("approve", enc(&r.approve));
+                push("reason", enc(&r.reason));
+            }
         }
         f
     }
 }
+
+mod bounds;
+#[cfg(test)]
+mod tests;

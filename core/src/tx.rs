@@ -43,6 +43,10 @@ pub struct TxPayload {
     pub field_salts: Vec<Salt>,
     /// Merkle root over the field leaves H_field(salt ‖ name ‖ value).
     pub field_root: Hash,
+    /// Fields withheld by the recording agency (see [`crate::private`]): their leaves stand
+    /// in for the blank values and zero salts in `body` and `field_salts`. Empty for a
+    /// transaction as signed; not covered by the id (the root is).
+    pub withheld: Vec<crate::private::Withheld>,
 }
 
 /// One signer's signature.
@@ -109,6 +113,14 @@ pub enum TxError {
     /// A field breaks a bound.
     #[error(transparent)]
     Field(#[from] FieldError),
+    /// The withheld-field list does not fit the body (see [`crate::private`]).
+    #[error("withheld field {index}: {why}")]
+    Withheld {
+        /// The field index.
+        index: u16,
+        /// What is wrong.
+        why: String,
+    },
     /// Sequence 0 is reserved ("nothing committed yet").
     #[error("sequence must be at least 1")]
     ZeroSequence,
@@ -122,6 +134,16 @@ pub fn field_leaf(salt: &Salt, name: &str, value: &[u8]) -> Hash {
 
 /// The field-commitment root of `body` under `salts` (one per field, in order).
 pub fn field_root(body: &TxBody, salts: &[Salt]) -> Result<Hash, TxError> {
+    field_root_withheld(body, salts, &[])
+}
+
+/// The field-commitment root with the leaves of `withheld` fields taken as given (their
+/// values are not in `body`; see [`crate::private`]).
+pub fn field_root_withheld(
+    body: &TxBody,
+    salts: &[Salt],
+    withheld: &[crate::private::Withheld],
+) -> Result<Hash, TxError> {
     let fields = body.fields();
     if fields.len() != salts.len() || salts.len() > MAX_RECORD_FIELDS {
         return Err(TxError::SaltCount {
@@ -132,7 +154,14 @@ pub fn field_root(body: &TxBody, salts: &[Salt]) -> Result<Hash, TxError> {
     let leaves: Vec<Hash> = fields
         .iter()
         .zip(salts)
-        .map(|((name, value), salt)| merkle::leaf_hash(&field_leaf(salt, name, value).0))
+        .enumerate()
+        .map(|(i, ((name, value), salt))| {
+            let leaf = match withheld.iter().find(|w| w.index as usize == i) {
+                Some(w) => w.leaf,
+                None => field_leaf(salt, name, value),
+            };
+            merkle::leaf_hash(&leaf.0)
+        })
         .collect();
     Ok(merkle::root(&leaves))
 }
@@ -162,6 +191,7 @@ impl TxPayload {
             body,
             field_salts,
             field_root,
+            withheld: Vec::new(),
         }
     }
 
@@ -255,7 +285,8 @@ impl Transaction {
             e.evidence.verify_messages(chain_id)?;
         }
         p.body.check_bounds()?;
-        if field_root(&p.body, &p.field_salts)? != p.field_root {
+        crate::private::check_withheld(p)?;
+        if field_root_withheld(&p.body, &p.field_salts, &p.withheld)? != p.field_root {
             return Err(TxError::FieldRoot);
         }
         let msg = signing_bytes(&p.chain_id, &p.id());

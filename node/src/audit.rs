@@ -220,6 +220,9 @@ pub fn view(
         certificate: &cert,
         validator_path: validator_path(store, &next.header)?,
         ledger,
+        // Private values are never disclosed through this path (no requester identity to
+        // check a grant against yet): a withheld field stays a digest.
+        private: Vec::new(),
     };
     Ok(build_view(&src, reveal)?)
 }

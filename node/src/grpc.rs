@@ -112,6 +112,67 @@ impl ledger_server::Ledger for LedgerService {
         }))
     }
 
+    async fn store_private(
+        &self,
+        req: Request<proto::StorePrivateRequest>,
+    ) -> Result<Response<proto::StorePrivateReply>, Status> {
+        let req = req.into_inner();
+        if req.txs.len() != req.values.len() {
+            return Err(Status::invalid_argument(format!(
+                "{} transactions but {} value lists",
+                req.txs.len(),
+                req.values.len()
+            )));
+        }
+        if req.txs.len() > MAX_BATCH_TXS {
+            return Err(Status::invalid_argument(format!(
+                "batch of {} transactions exceeds the limit of {MAX_BATCH_TXS}",
+                req.txs.len()
+            )));
+        }
+        let shared = self.shared.clone();
+        let kept = tokio::task::spawn_blocking(move || -> Result<u32, Status> {
+            let view = StoreView(&shared.store);
+            let mut checked = Vec::with_capacity(req.txs.len());
+            for (i, (t, v)) in req.txs.iter().zip(&req.values).enumerate() {
+                let tx: Transaction = from_canonical_bounded(t, MAX_TX_BYTES).map_err(|e| {
+                    Status::invalid_argument(format!("transaction {i} does not decode: {e}"))
+                })?;
+                tx.check_stateless(&shared.genesis.chain_id)
+                    .map_err(|e| Status::invalid_argument(format!("transaction {i}: {e}")))?;
+                let values: Vec<safeledger_core::private::PrivateValue> =
+                    from_canonical_bounded(v, MAX_TX_BYTES).map_err(|e| {
+                        Status::invalid_argument(format!("values {i} do not decode: {e}"))
+                    })?;
+                let submitter = tx.submitter().copied().ok_or_else(|| {
+                    Status::invalid_argument(format!("transaction {i} has no signature"))
+                })?;
+                let agency = shared.registry.officer_agency(&view, &submitter).ok();
+                if agency.as_deref() != Some(shared.agency.as_str()) {
+                    return Err(Status::permission_denied(format!(
+                        "transaction {i} was recorded by {}, not by this node's agency {}: \
+                         private values stay with the recording agency",
+                        agency.unwrap_or_else(|| "an unknown officer".into()),
+                        shared.agency
+                    )));
+                }
+                for val in &values {
+                    tx.payload
+                        .check_private(val)
+                        .map_err(|e| Status::invalid_argument(format!("transaction {i}: {e}")))?;
+                }
+                checked.push((tx.id(), values));
+            }
+            for (id, values) in &checked {
+                shared.private.put(id, values).map_err(internal)?;
+            }
+            Ok(checked.iter().map(|(_, v)| v.len() as u32).sum())
+        })
+        .await
+        .map_err(internal)??;
+        Ok(Response::new(proto::StorePrivateReply { kept }))
+    }
+
     async fn submit_batch(
         &self,
         req: Request<proto::SubmitBatchRequest>,
@@ -406,6 +467,7 @@ impl ledger_server::Ledger for LedgerService {
                 let params = safeledger_contracts::RuleParams::load(&view, &Default::default());
                 serde_json::to_value(query::assessment_at(&view, &enterprise()?, now, &params))
             }
+            "access_log" => serde_json::to_value(safeledger_contracts::access::log(&view, limit)),
             "evidence" => {
                 let all = safeledger_contracts::evidence::recorded(&view);
                 let skip = all.len().saturating_sub(limit);
@@ -427,7 +489,7 @@ impl ledger_server::Ledger for LedgerService {
             other => {
                 return Err(Status::invalid_argument(format!(
                     "unknown query {other:?}: assistance_open, assistance_overdue, inbox, \
-                     decisions, timeline, assessment, evidence, validators"
+                     decisions, timeline, assessment, evidence, validators, access_log"
                 )))
             }
         }

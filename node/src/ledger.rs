@@ -17,7 +17,7 @@ use safeledger_core::evidence::DoubleSign;
 use safeledger_core::merkle::CompactRange;
 use safeledger_core::records::ValidatorEvidence;
 use safeledger_core::result::results_root;
-use safeledger_core::tx::field_root;
+use safeledger_core::tx::field_root_withheld;
 use safeledger_core::{
     Block, Genesis, PublicKey, SecretKey, Timestamp, Transaction, TxBody, TxPayload, TxResult,
 };
@@ -200,8 +200,14 @@ impl Ledger {
                 if let Err(e) = tx.check_stateless(&self.genesis.chain_id) {
                     return bad(format!("transaction {id}: {e}"));
                 }
-            } else if field_root(&tx.payload.body, &tx.payload.field_salts).ok()
-                != Some(tx.payload.field_root)
+            } else if safeledger_core::private::check_withheld(&tx.payload).is_err()
+                || field_root_withheld(
+                    &tx.payload.body,
+                    &tx.payload.field_salts,
+                    &tx.payload.withheld,
+                )
+                .ok()
+                    != Some(tx.payload.field_root)
             {
                 // The id and leaf commit to the body only through field_root (core
                 // envelope.rs): a copy with the verified leaf but another body is refused.

@@ -6,9 +6,9 @@
 use anyhow::{bail, Context};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use safeledger_client::import::plan_import_limited;
-use safeledger_client::rpc::LedgerClient;
-use safeledger_core::{Hash, Outcome, Timestamp, Transaction, TxBody, TxPayload};
-use safeledger_node::cli::{ceremony, demo, home, submit};
+use safeledger_client::rpc::{Committed, LedgerClient};
+use safeledger_core::{Hash, Outcome, Timestamp, TxBody};
+use safeledger_node::cli::{assistance, bench, ceremony, demo, home, submit};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
@@ -104,10 +104,11 @@ enum Cmd {
     },
     /// Rule-contract queries: assistance_open / assistance_overdue / inbox (--agency),
     /// decisions / timeline / assessment (--enterprise); evidence (recorded double-signs);
-    /// validators (the sets of the next two heights and changes passed lately).
+    /// validators (the sets of the next two heights and changes passed lately); access_log
+    /// (private-field access requests and their answers).
     Query {
         /// What to ask.
-        #[arg(value_parser = ["assistance_open", "assistance_overdue", "inbox", "decisions", "timeline", "assessment", "evidence", "validators"])]
+        #[arg(value_parser = ["assistance_open", "assistance_overdue", "inbox", "decisions", "timeline", "assessment", "evidence", "validators", "access_log"])]
         kind: String,
         /// The agency (assistance and inbox queries).
         #[arg(long, default_value = "")]
@@ -120,6 +121,11 @@ enum Cmd {
         limit: u32,
         #[command(flatten)]
         target: Target,
+    },
+    /// Assistance requests between agencies (R7): request, respond, list open/overdue.
+    Assistance {
+        #[command(subcommand)]
+        cmd: AssistanceCmd,
     },
     /// Blocks.
     Block {
@@ -161,6 +167,33 @@ enum Cmd {
     /// Run the deterministic consensus simulation (many seeds); exits non-zero on any
     /// violated property, printing SEED=<n> for each.
     Sim(SimArgs),
+    /// Measure final throughput and latency of a four-validator network on loopback under
+    /// open-loop load of pre-signed real records, against this machine's ed25519
+    /// verification ceiling; writes <out>/bench.json and a plot per rate.
+    Bench {
+        /// Offered load, transactions per second.
+        #[arg(long, default_value_t = 5_000)]
+        rate: u64,
+        /// Several offered loads, comma-separated (one fresh network each); reports where
+        /// latency bends.
+        #[arg(long, value_delimiter = ',')]
+        sweep: Vec<u64>,
+        /// Length of the load window, seconds.
+        #[arg(long, default_value_t = 20)]
+        seconds: u64,
+        /// Interval between load batches, milliseconds.
+        #[arg(long, default_value_t = 20)]
+        batch_ms: u64,
+        /// The data folder.
+        #[arg(long, default_value = "data")]
+        data: PathBuf,
+        /// At most this many rows of each data file.
+        #[arg(long)]
+        limit: Option<usize>,
+        /// Where results go.
+        #[arg(long, default_value = "bench-out")]
+        out: PathBuf,
+    },
 }
 
 /// Arguments of `safeledger sim`.
@@ -266,6 +299,10 @@ enum TxCmd {
         /// When the act happened (YYYY-MM-DD; today by default).
         #[arg(long)]
         effective_at: Option<String>,
+        /// Fields to keep private (comma-separated, e.g. description): only their
+        /// commitments are replicated; the values stay sealed at this agency's node.
+        #[arg(long, value_delimiter = ',')]
+        private: Vec<String>,
         /// Output format.
         #[arg(long, value_enum, default_value = "text")]
         output: Output,
@@ -276,6 +313,80 @@ enum TxCmd {
         id: String,
         #[command(flatten)]
         target: Target,
+    },
+}
+
+#[derive(Subcommand)]
+enum AssistanceCmd {
+    /// Ask another agency for assistance about an enterprise; prints the request's tx id.
+    Request {
+        /// The network directory (the requesting agency's officer key signs).
+        #[arg(long)]
+        home: PathBuf,
+        /// The requesting agency.
+        #[arg(long)]
+        agency: String,
+        /// The addressed agency.
+        #[arg(long)]
+        to: String,
+        /// The enterprise id, e.g. us-chi-bacp:1234.
+        #[arg(long)]
+        enterprise: String,
+        /// What is asked.
+        #[arg(long)]
+        subject: String,
+        /// Hours until due, from the committing block (the governed default, 24, when
+        /// omitted).
+        #[arg(long)]
+        due_hours: Option<u32>,
+        /// Your id for the request (a random one when omitted).
+        #[arg(long)]
+        id: Option<String>,
+        /// When the request was made (YYYY-MM-DD; now by default).
+        #[arg(long)]
+        effective_at: Option<String>,
+        /// Output format.
+        #[arg(long, value_enum, default_value = "text")]
+        output: Output,
+    },
+    /// Answer a request addressed to your agency, named by its tx id.
+    Respond {
+        /// The network directory (the responding agency's officer key signs).
+        #[arg(long)]
+        home: PathBuf,
+        /// The responding (addressed) agency.
+        #[arg(long)]
+        agency: String,
+        /// The request's transaction id (hex), as `assistance request` or `list` print it.
+        #[arg(long)]
+        request: String,
+        /// The answer.
+        #[arg(long)]
+        answer: String,
+        /// When the answer was given (YYYY-MM-DD; now by default).
+        #[arg(long)]
+        effective_at: Option<String>,
+        /// Output format.
+        #[arg(long, value_enum, default_value = "text")]
+        output: Output,
+    },
+    /// Unanswered requests addressed to an agency (open and overdue unless one is chosen).
+    List {
+        /// The addressed agency.
+        #[arg(long)]
+        agency: String,
+        /// Only those not yet due.
+        #[arg(long, conflicts_with = "overdue")]
+        open: bool,
+        /// Only those past their due time (R7).
+        #[arg(long)]
+        overdue: bool,
+        /// The network directory.
+        #[arg(long)]
+        home: PathBuf,
+        /// Output format.
+        #[arg(long, value_enum, default_value = "text")]
+        output: Output,
     },
 }
 
@@ -377,6 +488,35 @@ fn parse_date(s: &str) -> anyhow::Result<Timestamp> {
         }
     }
     bail!("{s:?} is not a date YYYY-MM-DD")
+}
+
+/// `--effective-at YYYY-MM-DD`, or now.
+fn effective_or_now(s: Option<&str>) -> anyhow::Result<Timestamp> {
+    Ok(match s {
+        Some(s) => parse_date(s)?,
+        None => Timestamp(
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)?
+                .as_millis() as u64,
+        ),
+    })
+}
+
+fn print_committed(r: &Committed, output: Output) -> anyhow::Result<()> {
+    if output == Output::Json {
+        print_json(&serde_json::json!({
+            "tx_id": r.tx_id, "height": r.height, "index": r.index, "result": r.result
+        }))
+    } else {
+        println!(
+            "{} committed at height {} index {}: {}",
+            r.tx_id,
+            r.height,
+            r.index,
+            outcome_text(&r.result.outcome)
+        );
+        Ok(())
+    }
 }
 
 fn outcome_text(o: &Outcome) -> String {
@@ -564,53 +704,19 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     agency,
                     file,
                     effective_at,
+                    private,
                     output,
                 },
         } => {
             let h = home::Home::load(&home)?;
-            let key = h.officer_key(&agency)?;
             let text = std::fs::read_to_string(&file)
                 .with_context(|| format!("reading {}", file.display()))?;
             let body: TxBody = serde_json::from_str(&text)
                 .with_context(|| format!("{} is not a record", file.display()))?;
-            let eff = match effective_at {
-                Some(s) => parse_date(&s)?,
-                None => Timestamp(
-                    std::time::SystemTime::now()
-                        .duration_since(std::time::UNIX_EPOCH)?
-                        .as_millis() as u64,
-                ),
-            };
-            let mut c = LedgerClient::new(h.endpoints());
-            let seq = c.sequence(&key.public()).await? + 1;
-            let payload =
-                TxPayload::new(&h.genesis.chain_id, seq, eff, body, &mut rand::rngs::OsRng);
-            let tx = Transaction::sign(payload, &[&key]);
-            let id = tx.id();
-            let admissions = c.submit(std::slice::from_ref(&tx)).await?;
-            if let Some(a) = admissions.first() {
-                if !a.admitted && !a.already_committed {
-                    bail!("the node refused the transaction: {}", a.error);
-                }
-            }
-            let r = c
-                .submit_and_wait(&[tx], std::time::Duration::from_secs(60))
-                .await?;
-            let Some(r) = r.first() else {
-                bail!("no result")
-            };
-            if output == Output::Json {
-                print_json(
-                    &serde_json::json!({"tx_id": id, "height": r.height, "index": r.index, "result": r.result}),
-                )?;
-            } else {
-                println!(
-                    "{id} committed at height {} index {}: {}",
-                    r.height,
-                    r.index,
-                    outcome_text(&r.result.outcome)
-                );
-            }
+            let eff = effective_or_now(effective_at.as_deref())?;
+            let private: Vec<&str> = private.iter().map(String::as_str).collect();
+            let r = submit::submit_one_private(&h, &agency, body, eff, &private).await?;
+            print_committed(&r, output)?;
         }
         Cmd::Tx {
             cmd: TxCmd::Show { id, target },
@@ -650,6 +756,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 .await?;
             print_json(&v)?;
         }
+        Cmd::Assistance { cmd } => run_assistance(cmd).await?,
         Cmd::Block {
             cmd: BlockCmd::Show { height, target },
         } => {
@@ -792,6 +899,35 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             })
             .await?;
         }
+        Cmd::Bench {
+            rate,
+            sweep,
+            seconds,
+            batch_ms,
+            data,
+            limit,
+            out,
+        } => {
+            if !data.is_dir() {
+                bail!(
+                    "data folder {} not found: run from the repository root or pass --data",
+                    data.display()
+                );
+            }
+            if rate == 0 || seconds == 0 || batch_ms == 0 || sweep.contains(&0) {
+                bail!("--rate, --sweep rates, --seconds and --batch-ms must be positive");
+            }
+            bench::run(bench::BenchOptions {
+                rate,
+                sweep,
+                seconds,
+                batch_ms,
+                data,
+                limit,
+                out,
+            })
+            .await?;
+        }
         Cmd::Sim(a) => {
             let started = std::time::Instant::now();
             let (mut failed, mut heights, mut sim_ms) = (0u64, 0u64, 0u64);
@@ -825,4 +961,85 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+async fn run_assistance(cmd: AssistanceCmd) -> anyhow::Result<()> {
+    match cmd {
+        AssistanceCmd::Request {
+            home,
+            agency,
+            to,
+            enterprise,
+            subject,
+            due_hours,
+            id,
+            effective_at,
+            output,
+        } => {
+            let h = home::Home::load(&home)?;
+            let r = assistance::request(
+                &h,
+                &assistance::NewRequest {
+                    from: agency,
+                    to,
+                    enterprise,
+                    subject,
+                    due_hours,
+                    request_id: id,
+                    effective_at: effective_or_now(effective_at.as_deref())?,
+                },
+            )
+            .await?;
+            print_committed(&r, output)
+        }
+        AssistanceCmd::Respond {
+            home,
+            agency,
+            request,
+            answer,
+            effective_at,
+            output,
+        } => {
+            let h = home::Home::load(&home)?;
+            let request = Hash::from_hex(&request)
+                .map_err(|e| anyhow::anyhow!("--request {request:?} is not a tx id: {e}"))?;
+            let eff = effective_or_now(effective_at.as_deref())?;
+            let r = assistance::respond(&h, &agency, request, &answer, eff).await?;
+            print_committed(&r, output)
+        }
+        AssistanceCmd::List {
+            agency,
+            open,
+            overdue,
+            home,
+            output,
+        } => {
+            let h = home::Home::load(&home)?;
+            let both = !open && !overdue;
+            let rows = assistance::list(&h, &agency, open || both, overdue || both).await?;
+            if output == Output::Json {
+                let v: Vec<_> = rows
+                    .iter()
+                    .map(|(r, s)| serde_json::json!({"status": s, "request": r}))
+                    .collect();
+                return print_json(&v);
+            }
+            if rows.is_empty() {
+                println!("no unanswered assistance requests addressed to {agency}");
+            }
+            for (r, s) in rows {
+                println!(
+                    "{:<8} {} from {} ({}) about {} due {}: {}",
+                    format!("{s:?}").to_lowercase(),
+                    r.tx_id,
+                    r.from_agency,
+                    r.request_id,
+                    r.enterprise,
+                    r.due_at.date_string(),
+                    r.subject
+                );
+            }
+            Ok(())
+        }
+    }
 }

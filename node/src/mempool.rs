@@ -238,3 +238,6 @@ impl Mempool {
         self.order.retain(|id| txs.contains_key(id));
     }
 }
+
+#[cfg(test)]
+mod tests_determinism;

@@ -45,6 +45,8 @@ pub const PRIV_STATE_FILE: &str = "priv_state.bin";
 pub const WAL_DIR: &str = "wal";
 /// Bytes kept free for the batch framing when transactions are split for gossip.
 pub const GOSSIP_BATCH_SLACK: usize = 1_024;
+/// Most granted private records waiting to be fetched.
+pub const MAX_PENDING_PRIVATE: usize = 1_024;
 /// Most rounds of one height whose large proposal's block a node fetches.
 pub const MAX_PROPOSAL_FETCHES: usize = 64;
 /// How long a sync peer that served bad data or stalled is skipped.
@@ -118,6 +120,8 @@ pub struct Shared {
     pub metrics: Arc<crate::ops::Metrics>,
     /// The officer registry (genesis and on-chain), for admission.
     pub registry: safeledger_contracts::Registry,
+    /// Private field values this node holds (its agency's, and those granted to it).
+    pub private: crate::private_store::PrivateStore,
 }
 
 impl Shared {
@@ -333,7 +337,10 @@ pub async fn start(config: NodeConfig) -> anyhow::Result<RunningNode> {
         committed_txs: ledger.tip.committed_txs,
     };
     let (status_tx, status_rx) = watch::channel(initial);
+    let private = crate::private_store::PrivateStore::open(store.db(), &config.data_dir)
+        .context("opening the private field store")?;
     let shared = Arc::new(Shared {
+        private,
         officers: ledger.officers(),
         genesis: config.genesis.clone(),
         agency: config.agency.clone(),
@@ -389,6 +396,7 @@ pub async fn start(config: NodeConfig) -> anyhow::Result<RunningNode> {
         reported: BTreeSet::new(),
         fetching: (0, BTreeSet::new()),
         sync_tx: None,
+        pending_private: BTreeSet::new(),
     };
     let metrics = shared.metrics.clone();
     let driver = tokio::spawn(async move {
@@ -435,6 +443,8 @@ struct Driver {
     fetching: (u64, BTreeSet<u32>),
     /// Where background requests report back (set when the loop starts).
     sync_tx: Option<mpsc::Sender<SyncDone>>,
+    /// Granted private values still to fetch: (recording agency, record).
+    pending_private: BTreeSet<(String, Hash)>,
 }
 
 enum SyncDone {
@@ -443,6 +453,7 @@ enum SyncDone {
     Failed(PublicKey),
     BlocksFailed(PublicKey),
     Proposal(PublicKey, safeledger_core::Proposal, Box<Block>),
+    Private(String, Hash, Vec<safeledger_core::private::PrivateValue>),
 }
 
 impl Driver {
@@ -648,6 +659,7 @@ impl Driver {
             .commit_latency
             .observe(self.height_started.elapsed().as_secs_f64());
         let refused = self.count_results(&results);
+        self.queue_private_fetches(block, &results);
         tracing::info!(
             height = h,
             round = cert.round,
@@ -736,6 +748,7 @@ impl Driver {
                         block_hash: self.ledger.tip.block_hash,
                     },
                     Ok(SyncRequest::Blocks { from, max }) => self.serve_blocks(from, max),
+                    Ok(SyncRequest::Private { record }) => self.serve_private(peer, record),
                     Ok(SyncRequest::Proposal { height, round }) => {
                         match self.core.proposal_with_block(height, round) {
                             Some((p, b)) => SyncResponse::Proposal(p, Box::new(b)),
@@ -810,6 +823,126 @@ impl Driver {
             }
         }
         self.perform(fx, timeouts)
+    }
+
+    /// Private values of `record` for the node `peer`: only those fields its agency was
+    /// granted on chain, and only when this node holds them (it recorded them).
+    fn serve_private(&self, peer: PublicKey, record: Hash) -> SyncResponse {
+        let Some(agency) = self
+            .ledger
+            .genesis
+            .agencies
+            .iter()
+            .find(|a| a.node_key == peer)
+            .map(|a| a.id.clone())
+        else {
+            return SyncResponse::Error("unknown node".into());
+        };
+        let view = crate::ledger::StoreView(&self.ledger.store);
+        let held = match self.shared.private.get(&record) {
+            Ok(v) => v,
+            Err(e) => return SyncResponse::Error(e.to_string()),
+        };
+        let granted: Vec<_> = held
+            .into_iter()
+            .filter(|v| safeledger_contracts::access::granted(&view, &agency, &record, &v.name))
+            .collect();
+        if granted.is_empty() {
+            return SyncResponse::Error(format!("{agency} holds no granted access to {record}"));
+        }
+        tracing::info!(%record, to = %agency, fields = granted.len(), "private values disclosed under a grant");
+        SyncResponse::Private(granted)
+    }
+
+    /// After a commit: access grants to this node's agency in `block` queue a fetch of the
+    /// granted values from the recording agency's node.
+    fn queue_private_fetches(&mut self, block: &Block, results: &[safeledger_core::TxResult]) {
+        for (tx, r) in block.txs.iter().zip(results) {
+            let TxBody::AccessGrant(g) = &tx.payload.body else {
+                continue;
+            };
+            if !g.approve
+                || g.requester != self.shared.agency
+                || r.outcome != safeledger_core::Outcome::Accepted
+            {
+                continue;
+            }
+            let view = crate::ledger::StoreView(&self.ledger.store);
+            if let Some(st) = safeledger_contracts::access::get(&view, &g.requester, &g.request_id)
+            {
+                if self.pending_private.len() < MAX_PENDING_PRIVATE {
+                    self.pending_private.insert((st.owner, st.record));
+                }
+            }
+        }
+    }
+
+    /// Fetches queued private values from their recording agencies' nodes.
+    fn fetch_private(&mut self) {
+        let Some(tx) = self.sync_tx.clone() else {
+            return;
+        };
+        for (owner, record) in self.pending_private.clone() {
+            let Some(node) = self
+                .ledger
+                .genesis
+                .agencies
+                .iter()
+                .find(|a| a.id == owner)
+                .map(|a| a.node_key)
+            else {
+                self.pending_private.remove(&(owner, record));
+                continue;
+            };
+            let net = self.net.clone();
+            let tx = tx.clone();
+            tokio::spawn(async move {
+                let req = to_canonical(&SyncRequest::Private { record });
+                let r = net.request(node, req).await;
+                if let Some(SyncResponse::Private(values)) =
+                    r.ok().and_then(|b| from_canonical::<SyncResponse>(&b).ok())
+                {
+                    let _ = tx.send(SyncDone::Private(owner, record, values)).await;
+                }
+            });
+        }
+    }
+
+    /// Keeps fetched private values that match the committed record's withheld leaves.
+    fn keep_private(
+        &mut self,
+        owner: String,
+        record: Hash,
+        values: Vec<safeledger_core::private::PrivateValue>,
+    ) {
+        let Ok(Some((h, i))) = self.ledger.store.tx_location(&record) else {
+            return;
+        };
+        let Some(tx) = self
+            .ledger
+            .store
+            .block(h)
+            .ok()
+            .flatten()
+            .and_then(|b| b.txs.get(i as usize).cloned())
+        else {
+            return;
+        };
+        let good: Vec<_> = values
+            .into_iter()
+            .filter(|v| tx.payload.check_private(v).is_ok())
+            .collect();
+        if good.is_empty() {
+            tracing::warn!(%record, %owner, "private values that do not match the record refused");
+            return;
+        }
+        match self.shared.private.put(&record, &good) {
+            Ok(()) => {
+                tracing::info!(%record, from = %owner, fields = good.len(), "granted private values received");
+                self.pending_private.remove(&(owner, record));
+            }
+            Err(e) => tracing::warn!(error = %e, "keeping private values failed"),
+        }
     }
 
     /// A proposal too large to gossip came without its block: fetch the block from the
@@ -929,6 +1062,9 @@ impl Driver {
 
     fn on_tick(&mut self, sync_tx: &mpsc::Sender<SyncDone>) {
         self.filter.refresh();
+        if !self.pending_private.is_empty() {
+            self.fetch_private();
+        }
         let now_i = Instant::now();
         self.banned.retain(|_, until| *until > now_i);
         // Poll peers' heights; fetch blocks from one that is ahead.
@@ -1018,6 +1154,7 @@ impl Driver {
                 }
                 self.peer_heights.insert(p, h);
             }
+            SyncDone::Private(owner, record, values) => self.keep_private(owner, record, values),
             SyncDone::Proposal(peer, p, b) => {
                 self.shared.metrics.proposal_fetches.inc();
                 self.feed(peer, Input::Proposal(p, b), timeouts)?;
@@ -1056,6 +1193,7 @@ impl Driver {
                         .commit(&block, &cert)
                         .with_context(|| format!("committing synced block {h}"))?;
                     self.count_results(&results);
+                    self.queue_private_fetches(&block, &results);
                     self.shared.metrics.blocks_synced.inc();
                     applied += 1;
                 }

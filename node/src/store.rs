@@ -10,6 +10,8 @@
 //! changes, for light-client paths), `l/<level u8><index BE>` → the 32-byte root of a completed perfect subtree of the
 //! ledger tree (level 0: the leaf hash of ledger index `index`), for RFC 9162 inclusion and
 //! consistency proofs. Values are canonical encodings (core::encoding), tree nodes raw.
+//! `pv/` and `pk/` hold sealed private field values and their record keys
+//! ([`crate::private_store`]).
 
 use safeledger_core::block::CommitCertificate;
 use safeledger_core::encoding::{from_canonical, to_canonical};
@@ -161,6 +163,11 @@ impl Store {
             Some(v) => Ok(Some(decode(key, &v)?)),
             None => Ok(None),
         }
+    }
+
+    /// The underlying sled database (for the private store's keys).
+    pub fn db(&self) -> sled::Db {
+        self.db.clone()
     }
 
     /// The tip, if any block (or the genesis tip) was stored.

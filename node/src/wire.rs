@@ -60,6 +60,12 @@ pub enum SyncRequest {
         /// Round.
         round: u32,
     },
+    /// The private values of `record` that the requesting node's agency was granted on
+    /// chain (answered only by the recording agency's node).
+    Private {
+        /// The record (transaction id).
+        record: Hash,
+    },
 }
 
 /// A reply.
@@ -80,4 +86,6 @@ pub enum SyncResponse {
     Error(String),
     /// A proposal with its block.
     Proposal(Proposal, Box<Block>),
+    /// Private values of a record, each to be checked against its withheld leaf.
+    Private(Vec<safeledger_core::private::PrivateValue>),
 }

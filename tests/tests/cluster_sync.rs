@@ -12,11 +12,11 @@
 use safeledger_core::block::CommitCertificate;
 use safeledger_core::encoding::{from_canonical, to_canonical};
 use safeledger_core::Block;
+use safeledger_core::PublicKey;
 use safeledger_network::{NetEvent, NetworkConfig, PeerInfo};
 use safeledger_node::wire::{SyncRequest, SyncResponse};
 use safeledger_tests::Cluster;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 async fn fake_validator(c: &Cluster, i: usize) -> safeledger_network::NetworkHandle {
@@ -44,14 +44,18 @@ async fn fake_validator(c: &Cluster, i: usize) -> safeledger_network::NetworkHan
     .expect("fake network");
     // Real blocks come from node 0's API; the fake forges their certificates.
     let mut api = safeledger_client::rpc::LedgerClient::new(vec![c.endpoints()[0].clone()]);
-    let turn = Arc::new(AtomicU64::new(0));
+    // Each asking peer gets its own cycle of lies, starting with the far-higher claim, so
+    // a syncing node meets every kind whatever the others ask.
+    let mut turns: BTreeMap<PublicKey, u64> = BTreeMap::new();
     tokio::spawn(async move {
         let mut last_claim = 0u64;
         while let Some(ev) = events.recv().await {
-            let NetEvent::Request { data, reply, .. } = ev else {
+            let NetEvent::Request { peer, data, reply } = ev else {
                 continue;
             };
-            let k = turn.fetch_add(1, Ordering::Relaxed);
+            let turn = turns.entry(peer).or_default();
+            let k = *turn;
+            *turn += 1;
             let resp = match from_canonical::<SyncRequest>(&data) {
                 Ok(SyncRequest::Status) => {
                     let tip = api.status().await.map(|s| s.height).unwrap_or(0);

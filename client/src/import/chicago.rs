@@ -248,6 +248,7 @@ fn plan_term(
             industry: None,
             reason,
             applied_at: None,
+            application: None,
         })
     };
     b.push(

@@ -88,6 +88,8 @@ pub fn demo_roles() -> BTreeMap<String, Vec<TxKind>> {
         TxKind::AssistanceResponse,
         TxKind::GovernanceProposal,
         TxKind::GovernanceVote,
+        TxKind::AccessRequest,
+        TxKind::AccessGrant,
     ];
     let with = |extra: &[TxKind]| {
         let mut v = common.to_vec();
@@ -99,6 +101,7 @@ pub fn demo_roles() -> BTreeMap<String, Vec<TxKind>> {
         "licensing".to_string(),
         with(&[
             TxKind::LicenceDecision,
+            TxKind::LicenceApplication,
             TxKind::Appeal,
             TxKind::BlacklistAction,
         ]),

@@ -469,10 +469,18 @@ fn a_withdrawn_or_amended_finding_stops_counting_but_stays_on_the_timeline() {
     assert_eq!(g.amended_by, Some(am.id()));
     assert_eq!(e.assessment.risk, RiskLevel::Yellow);
     assert_eq!(e.inspections.count, 2, "counters count records received");
-    // A licence decision is corrected by a further decision.
-    let g = c.ok(&[0], 120, grant("L1", 120, 500));
+    // A blacklist entry is corrected by a further record of its kind (a removal).
+    let b = c.ok(
+        &[0],
+        120,
+        TxBody::BlacklistAction(BlacklistAction {
+            enterprise: ent(1),
+            action: BlacklistActionKind::Enter,
+            reason: "r".into(),
+        }),
+    );
     assert_eq!(
-        rule_of(&c.one(&[0], 121, withdraw(g.id()))),
+        rule_of(&c.one(&[0], 121, withdraw(b.id()))),
         Some(rules::R0_REFERENCE)
     );
 }

@@ -4,26 +4,43 @@
 //! The original record stays on the ledger and on the timeline, marked `corrected_by`;
 //! what rules read follows the correction:
 //! - A correction names its target by transaction id. Only the recording agency may
-//!   correct (R1-correction). Findings (inspections, penalties, accident reports) can be
-//!   withdrawn — they no longer count — or amended: the finding is rebuilt from the
-//!   amended record (same kind, same enterprise; all checks of that kind apply) and keeps
-//!   the original's identity and dates. Other kinds are corrected by a further record of
-//!   their own kind (a licence decision by a new decision, a blacklist entry by a removal)
-//!   and are refused here (R0-reference), as is a target already set aside.
+//!   correct (R1-correction). A target already set aside is refused (R0-reference).
+//!   - Findings (inspections, penalties, accident reports) can be withdrawn — they no
+//!     longer count (a withdrawn severe penalty no longer restricts grants under R3) — or
+//!     amended: the finding is rebuilt from the amended record (same kind, same
+//!     enterprise; all checks of that kind apply) and keeps the original's identity and
+//!     dates.
+//!   - Licence decisions can be withdrawn or amended (same licence number; R0-licence-term,
+//!     R0-industry, R6 with the correction's signers, and R2/R3 for a grant or renewal,
+//!     at the original's effective date): the licence is recomputed from the decisions
+//!     that still count ([`crate::rules::licence`]), so a withdrawn revocation no longer
+//!     is the licence's status and a withdrawn grant no longer holds a licence.
+//!   - Enterprise records can be withdrawn or amended: names, addresses and linked ids
+//!     are recomputed from the records that count ([`crate::rules::enterprise`]).
+//!   - Licence applications can be withdrawn (not once answered); no decision may then
+//!     answer them. They are not amended: a new application is recorded instead.
+//!   - Other kinds are corrected by a further record of their own kind (a blacklist entry
+//!     by a removal, an assistance request by a response) and are refused here
+//!     (R0-reference).
 //! - An appeal names a record, or a licence (its latest decision). Its outcome comes from
 //!   the agency whose record was appealed (R1-appeal-outcome). An overturned finding no
-//!   longer counts; an overturned suspension or revocation restores the licence's prior
-//!   status when it is still the licence's latest decision; an overturned blacklist
-//!   entry ends the listing.
+//!   longer counts; an overturned licence decision is set aside as if withdrawn (the
+//!   licence is recomputed: an overturned revocation restores it); an overturned
+//!   blacklist entry ends the listing.
 
-use super::{findings, RecordContext, Refusal, RuleParams, R0_REFERENCE, R1_APPEAL, R1_CORRECTION};
+use super::{
+    application, collective, enterprise, findings, licence, restriction, RecordContext, Refusal,
+    RuleParams, R0_REFERENCE, R1_APPEAL, R1_CORRECTION,
+};
 use crate::keys;
-use crate::model::{AppealState, EnterpriseState, FindingStatus, RecordLocation, RecordRef};
+use crate::model::{
+    AppealState, EnterpriseState, FindingStatus, LicenceEntry, RecordLocation, RecordRef,
+};
 use crate::rules::escalation::Deadline;
 use crate::state::{read, Overlay, StateRead};
 use safeledger_core::records::{
-    Appeal, AppealOutcome, AppealTarget, AppealVerdict, Correction, CorrectionAction, TxBody,
-    TxKind,
+    Appeal, AppealOutcome, AppealTarget, AppealVerdict, Correction, CorrectionAction,
+    LicenceDecisionKind, TxBody, TxKind,
 };
 use safeledger_core::TxId;
 
@@ -82,17 +99,148 @@ pub fn correct(
             ),
         ));
     }
-    if !FINDING_KINDS.contains(&target.kind) {
+    let deadlines = match target.kind {
+        k if FINDING_KINDS.contains(&k) => correct_finding(ent, c, rc, params, &target)?,
+        TxKind::LicenceDecision => {
+            correct_licence(ent, c, rc, params)?;
+            Vec::new()
+        }
+        TxKind::EnterpriseRecord => {
+            let amended = match &c.action {
+                CorrectionAction::Withdraw => None,
+                CorrectionAction::Amend(body) => match &**body {
+                    TxBody::EnterpriseRecord(r) if r.enterprise == ent.id => Some(r),
+                    _ => return Err(wrong_amendment(c, &target, ent)),
+                },
+            };
+            enterprise::correct_record(ent, rc.agency, &c.target, amended, rc.tx_id, params)?;
+            Vec::new()
+        }
+        TxKind::LicenceApplication => match &c.action {
+            CorrectionAction::Withdraw => {
+                application::withdraw(view, &c.target, rc.tx_id)?;
+                Vec::new()
+            }
+            CorrectionAction::Amend(_) => {
+                return Err(Refusal::new(
+                    R0_REFERENCE,
+                    format!(
+                        "licence application tx {} cannot be amended: withdraw it and record \
+                         a new application",
+                        c.target
+                    ),
+                ))
+            }
+        },
+        _ => {
+            return Err(Refusal::new(
+                R0_REFERENCE,
+                format!(
+                    "tx {} is a {}: it is corrected by a further record of its kind, not by a \
+                     correction",
+                    c.target,
+                    target.kind.name()
+                ),
+            ))
+        }
+    };
+    mark(view, ent, index, rc.tx_id);
+    Ok(deadlines)
+}
+
+fn wrong_amendment(c: &Correction, target: &RecordRef, ent: &EnterpriseState) -> Refusal {
+    Refusal::new(
+        R0_REFERENCE,
+        format!(
+            "an amendment of tx {} must be a {} about enterprise {}",
+            c.target,
+            target.kind.name(),
+            ent.id
+        ),
+    )
+}
+
+/// Withdraws or amends a licence decision: the licence is recomputed from its decisions
+/// that still count ([`licence::replace_and_rebuild`]). An amendment keeps the licence
+/// number and the original's effective date; R0-licence-term, R0-industry and R6 (with
+/// the correction's signers) apply to it, and R2 and R3 to an amended grant or renewal.
+/// The amendment's `application` and `applied_at` are not re-judged: the application the
+/// original answered stays answered by it.
+fn correct_licence(
+    ent: &mut EnterpriseState,
+    c: &Correction,
+    rc: &RecordContext<'_>,
+    params: &RuleParams,
+) -> Result<(), Refusal> {
+    let Some((number, entry)) = licence::find_decision(ent, &c.target) else {
         return Err(Refusal::new(
             R0_REFERENCE,
             format!(
-                "tx {} is a {}: it is corrected by a further record of its kind, not by a \
-                 correction",
+                "licence decision tx {} is no longer among the last {} decisions of a licence \
+                 enterprise {} holds; record a further decision instead",
                 c.target,
-                target.kind.name()
+                licence::MAX_LICENCE_HISTORY,
+                ent.id
             ),
         ));
+    };
+    if let Some(by) = entry.set_aside {
+        return Err(Refusal::new(
+            R0_REFERENCE,
+            format!("tx {} was already set aside by tx {by}", c.target),
+        ));
     }
+    let entry = match &c.action {
+        CorrectionAction::Withdraw => LicenceEntry {
+            set_aside: Some(rc.tx_id),
+            ..entry
+        },
+        CorrectionAction::Amend(body) => {
+            let d = match &**body {
+                TxBody::LicenceDecision(d)
+                    if d.enterprise == ent.id && d.licence_number == number =>
+                {
+                    d
+                }
+                _ => {
+                    return Err(Refusal::new(
+                        R0_REFERENCE,
+                        format!(
+                            "an amendment of tx {} must be a licence_decision on licence \
+                             {number} of enterprise {}",
+                            c.target, ent.id
+                        ),
+                    ))
+                }
+            };
+            let as_original = RecordContext {
+                tx_id: entry.tx_id,
+                effective_at: entry.effective_at,
+                ..rc.clone()
+            };
+            collective::check(ent, d, rc, params)?;
+            if matches!(
+                d.kind,
+                LicenceDecisionKind::Grant | LicenceDecisionKind::Renew
+            ) {
+                restriction::check_grant(ent, &number, &as_original, params)?;
+            }
+            licence::amended_entry(ent, &entry, d, &as_original, rc.tx_id, params)?
+        }
+    };
+    licence::replace_and_rebuild(ent, &number, entry);
+    Ok(())
+}
+
+/// Withdraws or amends a finding (inspection, penalty, accident report); returns the
+/// deadlines of an amended inspection to watch (R8).
+fn correct_finding(
+    ent: &mut EnterpriseState,
+    c: &Correction,
+    rc: &RecordContext<'_>,
+    params: &RuleParams,
+    target: &RecordRef,
+) -> Result<Vec<Deadline>, Refusal> {
     let mut deadlines = Vec::new();
     let pos = ent.findings.iter().position(|f| f.tx_id == c.target);
     if let Some(pos) = pos {
@@ -109,15 +257,7 @@ pub fn correct(
             }
             CorrectionAction::Amend(body) => {
                 if body.kind() != target.kind || body.enterprise() != Some(&ent.id) {
-                    return Err(Refusal::new(
-                        R0_REFERENCE,
-                        format!(
-                            "an amendment of tx {} must be a {} about enterprise {}",
-                            c.target,
-                            target.kind.name(),
-                            ent.id
-                        ),
-                    ));
+                    return Err(wrong_amendment(c, target, ent));
                 }
                 let old = ent.findings.remove(pos);
                 let counters = (
@@ -151,7 +291,6 @@ pub fn correct(
             }
         }
     }
-    mark(view, ent, index, rc.tx_id);
     Ok(deadlines)
 }
 
@@ -235,12 +374,13 @@ pub fn outcome(
     if let Some(f) = ent.findings.iter_mut().find(|f| f.tx_id == target) {
         f.status = FindingStatus::Overturned(rc.tx_id);
     }
-    for l in ent.licences.values_mut() {
-        if l.last_decision == target {
-            if let Some((status, decision)) = l.prior.take() {
-                l.status = status;
-                l.last_decision = decision;
-            }
+    if let Some((number, entry)) = licence::find_decision(ent, &target) {
+        if entry.set_aside.is_none() {
+            let entry = LicenceEntry {
+                set_aside: Some(rc.tx_id),
+                ..entry
+            };
+            licence::replace_and_rebuild(ent, &number, entry);
         }
     }
     for l in ent.listings.iter_mut().filter(|l| l.tx_id == target) {

@@ -12,7 +12,7 @@
 use super::RuleParams;
 use crate::keys;
 use crate::model::{EnterpriseState, Escalation, FindingKind, LicenceStatus};
-use crate::rules::assessment;
+use crate::rules::{assessment, licence};
 use crate::state::{read, Overlay};
 use safeledger_core::ids::EnterpriseId;
 use safeledger_core::time::DAY_MS;
@@ -90,14 +90,16 @@ fn fire(view: &mut Overlay<'_>, d: &Deadline, height: u64, now: Timestamp, param
     if !open {
         return;
     }
-    let mut suspended = Vec::new();
-    for (number, l) in ent.licences.iter_mut() {
-        if l.status == LicenceStatus::Active && l.valid_until.is_none_or(|u| u >= now) {
-            l.prior = Some((l.status, l.last_decision));
-            l.status = LicenceStatus::Suspended;
-            l.escalated_by = Some(d.inspection);
-            suspended.push(number.clone());
-        }
+    let suspended: Vec<String> = ent
+        .licences
+        .iter()
+        .filter(|(_, l)| {
+            l.status == LicenceStatus::Active && l.valid_until.is_none_or(|u| u >= now)
+        })
+        .map(|(number, _)| number.clone())
+        .collect();
+    for number in &suspended {
+        licence::escalate(&mut ent, number, d.inspection, now);
     }
     ent.escalations.push(Escalation {
         height,

@@ -20,7 +20,8 @@
 //! `valid_until − valid_from`, with `valid_from` defaulting to the decision's
 //! `effective_at` — is at most [`RuleParams::max_licence_term_days`] days.
 //!
-//! R0-renewal-lead: a renewal shows when it was applied for in `applied_at` (Regulations
+//! R0-renewal-lead: a renewal shows when it was applied for — the filing date of the
+//! [`safeledger_core::records::LicenceApplication`] it answers, else `applied_at` (Regulations
 //! on Work Safety Licences art. 9: apply at least 3 months before expiry). When the
 //! licence is held on the ledger with a term end, `applied_at` must be no later than
 //! [`RuleParams::renewal_lead_months`] calendar months before that end, and never after
@@ -30,23 +31,35 @@
 //! Expiry is not a status: it is computed from block time by
 //! [`LicenceState::status_at`] (DESIGN §5 "Two clocks").
 //!
-//! A suspension or revocation remembers the status it replaced, so that an appeal
-//! overturning it restores that status ([`crate::rules::correction`]).
+//! Every decision (and every R8 escalation) is kept in the licence's history
+//! ([`LicenceState::history`], at most [`MAX_LICENCE_HISTORY`]); the licence is the
+//! result of applying the table above to the entries that still count. A correction
+//! withdrawing or amending a decision, or an appeal overturning one, sets it aside or
+//! replaces it and recomputes the licence ([`replace_and_rebuild`],
+//! [`crate::rules::correction`]): an overturned suspension restores the licence as it
+//! was, a withdrawn grant no longer holds it.
 
 use super::{
     when, RecordContext, Refusal, RuleParams, R0_LICENCE_AGENCY, R0_LICENCE_STATUS,
     R0_LICENCE_TERM, R0_LICENCE_UNKNOWN, R0_RENEWAL_LEAD,
 };
 use crate::clock::sub_months;
-use crate::model::{EnterpriseState, LicenceState, LicenceStatus};
+use crate::model::{EnterpriseState, LicenceEntry, LicenceState, LicenceStatus};
 use safeledger_core::records::{LicenceDecision, LicenceDecisionKind};
 use safeledger_core::time::DAY_MS;
-use safeledger_core::Timestamp;
+use safeledger_core::{Timestamp, TxId};
 
-/// Applies a licence decision to the enterprise's licences, or refuses it.
+/// Most entries a licence keeps in [`LicenceState::history`]; older ones fold into
+/// [`LicenceState::base`] and can no longer be corrected. Bounds the enterprise value.
+pub const MAX_LICENCE_HISTORY: usize = 32;
+
+/// Applies a licence decision to the enterprise's licences, or refuses it. `applied` is
+/// the application date the decision shows (its application's filing date, else its own
+/// `applied_at`, see [`crate::rules::application::answer`]).
 pub fn apply(
     ent: &mut EnterpriseState,
     d: &LicenceDecision,
+    applied: Option<Timestamp>,
     rc: &RecordContext<'_>,
     params: &RuleParams,
 ) -> Result<(), Refusal> {
@@ -68,7 +81,6 @@ pub fn apply(
             ));
         }
     }
-    let status = existing.map(|l| l.status);
     let refuse_status = |l: &LicenceState| {
         Refusal::new(
             R0_LICENCE_STATUS,
@@ -82,92 +94,218 @@ pub fn apply(
             ),
         )
     };
-    let new_status = match (d.kind, existing) {
-        (LicenceDecisionKind::Grant, _) => LicenceStatus::Active,
+    match (d.kind, existing) {
         (LicenceDecisionKind::Renew, Some(l)) if l.status == LicenceStatus::Revoked => {
             return Err(refuse_status(l))
         }
-        (LicenceDecisionKind::Renew, _) => LicenceStatus::Active,
         (LicenceDecisionKind::Suspend | LicenceDecisionKind::Revoke, None) => {
             return Err(unknown(ent, d, None))
         }
         (LicenceDecisionKind::Suspend | LicenceDecisionKind::Revoke, Some(l)) => match l.status {
             LicenceStatus::Denied => return Err(unknown(ent, d, Some(l))),
             LicenceStatus::Revoked => return Err(refuse_status(l)),
-            LicenceStatus::Active | LicenceStatus::Suspended => {
-                if d.kind == LicenceDecisionKind::Suspend {
-                    LicenceStatus::Suspended
-                } else {
-                    LicenceStatus::Revoked
-                }
-            }
+            LicenceStatus::Active | LicenceStatus::Suspended => {}
         },
-        (LicenceDecisionKind::Deny, _) => LicenceStatus::Denied,
-    };
-    let industry = d
-        .industry
-        .clone()
-        .or_else(|| existing.and_then(|l| l.industry.clone()));
-    match d.kind {
+        _ => {}
+    }
+    let term = match d.kind {
         LicenceDecisionKind::Grant | LicenceDecisionKind::Renew => {
             if d.kind == LicenceDecisionKind::Renew {
-                renewal_lead(ent, d, existing, rc, params)?;
+                renewal_lead(ent, d, applied, existing, rc, params)?;
             }
-            let (from, until) = term(ent, d, rc, params)?;
-            ent.licences.insert(
-                d.licence_number.clone(),
-                LicenceState {
-                    licence_type: d.licence_type.clone(),
-                    status: new_status,
-                    valid_from: Some(from),
-                    valid_until: Some(until),
-                    last_decision: rc.tx_id,
-                    agency: rc.agency.to_string(),
-                    industry,
-                    prior: None,
-                    escalated_by: None,
-                },
-            );
+            Some(term(ent, d, rc, params)?)
         }
-        LicenceDecisionKind::Deny if matches!(status, Some(s) if s != LicenceStatus::Denied) => {}
-        LicenceDecisionKind::Deny => {
-            ent.licences.insert(
-                d.licence_number.clone(),
-                LicenceState {
-                    licence_type: d.licence_type.clone(),
-                    status: LicenceStatus::Denied,
-                    valid_from: None,
-                    valid_until: None,
-                    last_decision: rc.tx_id,
-                    agency: rc.agency.to_string(),
-                    industry,
-                    prior: None,
-                    escalated_by: None,
-                },
-            );
+        _ => None,
+    };
+    let entry = LicenceEntry {
+        tx_id: rc.tx_id,
+        effective_at: rc.effective_at,
+        kind: d.kind,
+        licence_type: d.licence_type.clone(),
+        term,
+        industry: d.industry.clone(),
+        escalation: false,
+        set_aside: None,
+        amended_by: None,
+    };
+    push(ent, &d.licence_number, entry, rc.agency);
+    Ok(())
+}
+
+/// Checks the amended content `d` of the decision `entry` (effective at the original's
+/// date, `as_original`): the licence number must stay, and the term rule R0-licence-term
+/// applies. Returns the entry with the amended content, marked `amended_by`.
+pub fn amended_entry(
+    ent: &EnterpriseState,
+    entry: &LicenceEntry,
+    d: &LicenceDecision,
+    as_original: &RecordContext<'_>,
+    by: TxId,
+    params: &RuleParams,
+) -> Result<LicenceEntry, Refusal> {
+    let term = match d.kind {
+        LicenceDecisionKind::Grant | LicenceDecisionKind::Renew => {
+            Some(term(ent, d, as_original, params)?)
         }
-        LicenceDecisionKind::Suspend | LicenceDecisionKind::Revoke => {
-            if let Some(l) = ent.licences.get_mut(&d.licence_number) {
-                l.prior = Some((l.status, l.last_decision));
-                l.status = new_status;
-                l.last_decision = rc.tx_id;
-                l.escalated_by = None;
-                l.industry = industry;
-            }
+        _ => None,
+    };
+    Ok(LicenceEntry {
+        kind: d.kind,
+        licence_type: d.licence_type.clone(),
+        term,
+        industry: d.industry.clone(),
+        amended_by: Some(by),
+        ..entry.clone()
+    })
+}
+
+/// The licence number and entry of decision `tx` among the enterprise's licences.
+pub fn find_decision(ent: &EnterpriseState, tx: &TxId) -> Option<(String, LicenceEntry)> {
+    ent.licences.iter().find_map(|(n, l)| {
+        l.history
+            .iter()
+            .find(|e| e.tx_id == *tx && !e.escalation)
+            .map(|e| (n.clone(), e.clone()))
+    })
+}
+
+/// Replaces the entry of decision `entry.tx_id` on licence `number` and recomputes the
+/// licence from its base and the entries not set aside. A licence none of whose
+/// decisions counts any more is no longer held.
+pub fn replace_and_rebuild(ent: &mut EnterpriseState, number: &str, entry: LicenceEntry) {
+    let Some(mut l) = ent.licences.remove(number) else {
+        return;
+    };
+    let mut history = std::mem::take(&mut l.history);
+    for e in history.iter_mut() {
+        if e.tx_id == entry.tx_id && !e.escalation {
+            *e = entry.clone();
         }
     }
-    Ok(())
+    let base = l.base.take();
+    let mut cur = base.as_deref().cloned();
+    for e in history.iter().filter(|e| e.set_aside.is_none()) {
+        cur = step(cur, e, &l.agency);
+    }
+    settle(ent, number, cur, history, base, &l.agency);
+}
+
+/// R8: suspends licence `number` by an escalation of `inspection` at block time `now`.
+pub fn escalate(ent: &mut EnterpriseState, number: &str, inspection: TxId, now: Timestamp) {
+    let Some(l) = ent.licences.get(number) else {
+        return;
+    };
+    let entry = LicenceEntry {
+        tx_id: inspection,
+        effective_at: now,
+        kind: LicenceDecisionKind::Suspend,
+        licence_type: l.licence_type.clone(),
+        term: None,
+        industry: None,
+        escalation: true,
+        set_aside: None,
+        amended_by: None,
+    };
+    let agency = l.agency.clone();
+    push(ent, number, entry, &agency);
+}
+
+/// Applies `entry` to licence `number` and appends it to the history.
+fn push(ent: &mut EnterpriseState, number: &str, entry: LicenceEntry, agency: &str) {
+    let (mut history, base, cur) = match ent.licences.remove(number) {
+        Some(mut l) => (std::mem::take(&mut l.history), l.base.take(), Some(l)),
+        None => (Vec::new(), None, None),
+    };
+    let next = step(cur, &entry, agency);
+    history.push(entry);
+    settle(ent, number, next, history, base, agency);
+}
+
+/// Stores `cur` with its history (folding the oldest entries into the base beyond
+/// [`MAX_LICENCE_HISTORY`]); `None` leaves the licence unheld.
+fn settle(
+    ent: &mut EnterpriseState,
+    number: &str,
+    cur: Option<LicenceState>,
+    mut history: Vec<LicenceEntry>,
+    mut base: Option<Box<LicenceState>>,
+    agency: &str,
+) {
+    if history.len() > MAX_LICENCE_HISTORY {
+        let dropped: Vec<LicenceEntry> = history
+            .drain(..history.len() - MAX_LICENCE_HISTORY)
+            .collect();
+        for e in dropped.iter().filter(|e| e.set_aside.is_none()) {
+            base = step(base.map(|b| *b), e, agency).map(Box::new);
+        }
+    }
+    if let Some(mut l) = cur {
+        l.history = history;
+        l.base = base;
+        ent.licences.insert(number.to_string(), l);
+    }
+}
+
+/// The licence lifecycle table of the module docs, without refusals: a decision that does
+/// not apply leaves the licence as it is.
+fn step(cur: Option<LicenceState>, e: &LicenceEntry, agency: &str) -> Option<LicenceState> {
+    let industry = e
+        .industry
+        .clone()
+        .or_else(|| cur.as_ref().and_then(|l| l.industry.clone()));
+    let fresh = |status, term: Option<(Timestamp, Timestamp)>| LicenceState {
+        licence_type: e.licence_type.clone(),
+        status,
+        valid_from: term.map(|t| t.0),
+        valid_until: term.map(|t| t.1),
+        last_decision: e.tx_id,
+        agency: agency.to_string(),
+        industry: industry.clone(),
+        escalated_by: None,
+        history: Vec::new(),
+        base: None,
+    };
+    match (e.kind, cur) {
+        (LicenceDecisionKind::Grant, _) => Some(fresh(LicenceStatus::Active, e.term)),
+        (LicenceDecisionKind::Renew, Some(l)) if l.status == LicenceStatus::Revoked => Some(l),
+        (LicenceDecisionKind::Renew, _) => Some(fresh(LicenceStatus::Active, e.term)),
+        (LicenceDecisionKind::Deny, Some(l)) if l.status != LicenceStatus::Denied => Some(l),
+        (LicenceDecisionKind::Deny, _) => Some(fresh(LicenceStatus::Denied, None)),
+        (LicenceDecisionKind::Suspend | LicenceDecisionKind::Revoke, None) => None,
+        (LicenceDecisionKind::Suspend | LicenceDecisionKind::Revoke, Some(mut l)) => {
+            if matches!(l.status, LicenceStatus::Denied | LicenceStatus::Revoked) {
+                return Some(l);
+            }
+            if e.escalation {
+                if l.status == LicenceStatus::Active {
+                    l.status = LicenceStatus::Suspended;
+                    l.escalated_by = Some(e.tx_id);
+                }
+                return Some(l);
+            }
+            l.status = if e.kind == LicenceDecisionKind::Suspend {
+                LicenceStatus::Suspended
+            } else {
+                LicenceStatus::Revoked
+            };
+            l.last_decision = e.tx_id;
+            l.escalated_by = None;
+            l.industry = industry;
+            Some(l)
+        }
+    }
 }
 
 /// R0-renewal-lead: see the module docs.
 fn renewal_lead(
     ent: &EnterpriseState,
     d: &LicenceDecision,
+    applied: Option<Timestamp>,
     existing: Option<&LicenceState>,
     rc: &RecordContext<'_>,
     params: &RuleParams,
 ) -> Result<(), Refusal> {
-    let Some(applied) = d.applied_at else {
+    let Some(applied) = applied else {
         return Ok(());
     };
     if applied > rc.effective_at {

@@ -7,7 +7,7 @@
 //!
 //! | rule | module | refuses / does |
 //! |---|---|---|
-//! | R0 (ledger integrity) | `signer` (in [`crate::registry`]), [`sequence`], [`effective_date`], [`enterprise`], [`licence`], [`duplicate`], [`findings`] | unknown or revoked signers, replays, future effective dates, unknown enterprises, bad licence terms and transitions, late renewal applications, bad industry codes, wrong accident levels, duplicate ids, dangling references |
+//! | R0 (ledger integrity) | `signer` (in [`crate::registry`]), [`sequence`], [`effective_date`], [`enterprise`], [`licence`], [`application`], [`duplicate`], [`findings`] | unknown or revoked signers, replays, future effective dates, unknown enterprises, bad licence terms and transitions, late renewal applications, decisions answering an application they cannot, bad industry codes, wrong accident levels, duplicate ids, dangling references |
 //! | R1 | [`crate::registry`], [`correction`], [`crate::assistance`] | kinds outside the role; corrections, appeal outcomes and assistance responses from the wrong agency; officers of another agency |
 //! | R2 | [`restriction`] | grants and renewals for a blacklisted (grade D) enterprise |
 //! | R3 | [`restriction`] | grants and renewals during an uncleared severe penalty; review tasks |
@@ -17,6 +17,7 @@
 //! | R7 | [`crate::assistance`] | deadlines; open/answered/overdue from block time |
 //! | R8 | [`escalation`] | unrectified hazards past their deadline suspend the licences |
 
+pub mod application;
 pub mod assessment;
 pub mod blacklist;
 pub mod collective;
@@ -56,6 +57,9 @@ pub const R0_LICENCE_AGENCY: &str = "R0-licence-agency";
 pub const R0_LICENCE_STATUS: &str = "R0-licence-status";
 /// A renewal applied for later than [`RuleParams::renewal_lead_months`] before expiry.
 pub const R0_RENEWAL_LEAD: &str = "R0-renewal-lead";
+/// A licence decision naming an application it cannot answer (the reason names the field
+/// `application` or `applied_at`; see [`application::ApplicationError`]).
+pub const R0_APPLICATION: &str = "R0-application";
 /// An industry code that is not `GB/T 4754-2017:<code>` or a namespaced foreign code.
 pub const R0_INDUSTRY: &str = "R0-industry";
 /// An accident level that disagrees with State Council Order 493 art. 3.

@@ -158,6 +158,34 @@ pub struct GovernanceVote {
     pub approve: bool,
 }
 
+/// An agency asks the recording agency for the values of private fields of one record
+/// (DESIGN §4 "Private fields": access request, approval, transfer, every access logged on
+/// chain).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccessRequest {
+    /// The requesting agency's id for the request (unique per requesting agency).
+    pub request_id: String,
+    /// The record (transaction id) whose withheld fields are asked for.
+    pub record: crate::tx::TxId,
+    /// The withheld fields wanted, by name.
+    pub fields: Vec<String>,
+    /// Why (the legal basis, the case).
+    pub purpose: String,
+}
+
+/// The recording agency's answer to an [`AccessRequest`]; only that agency may give it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccessGrant {
+    /// The requesting agency.
+    pub requester: String,
+    /// Its request id.
+    pub request_id: String,
+    /// Approved or refused.
+    pub approve: bool,
+    /// Why.
+    pub reason: String,
+}
+
 /// Evidence of validator misbehaviour (DESIGN §5; TENDERMINT.md "Evidence"): two
 /// conflicting signed consensus messages of one validator, committed so that every agency
 /// sees who double-signed. Submitted by a validator's node (signed with its node key, not

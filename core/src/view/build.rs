@@ -33,6 +33,9 @@ pub struct ViewSource<'a> {
     pub validator_path: Vec<SetChange>,
     /// Optional inclusion of the transaction in a ledger tree.
     pub ledger: Option<LedgerInclusion>,
+    /// Values of withheld fields this source holds (the recording agency's, or granted);
+    /// a withheld field can be revealed only with its value here.
+    pub private: Vec<crate::private::PrivateValue>,
 }
 
 /// Why a view could not be built.
@@ -49,6 +52,9 @@ pub enum BuildError {
     /// The stored pieces do not fit together.
     #[error("inconsistent source: {0}")]
     Inconsistent(String),
+    /// A withheld field asked to be revealed by a source that does not hold its value.
+    #[error("field {0:?} is private: only the recording agency, or an agency it granted access, holds its value")]
+    Private(String),
     /// A proof could not be generated.
     #[error(transparent)]
     Proof(#[from] ProofError),
@@ -70,6 +76,14 @@ pub fn build_view(src: &ViewSource<'_>, reveal: &[String]) -> Result<View, Build
         return Err(BuildError::Inconsistent("salt count".into()));
     }
     let kind = p.body.kind();
+    for name in reveal {
+        let i = names.iter().position(|n| n == name).unwrap_or(0);
+        let withheld = p.withheld.iter().any(|w| w.index as usize == i);
+        let held = src.private.iter().any(|v| v.index as usize == i);
+        if withheld && !held {
+            return Err(BuildError::Private(name.clone()));
+        }
+    }
     let field_views = fields
         .iter()
         .zip(&p.field_salts)
@@ -77,6 +91,21 @@ pub fn build_view(src: &ViewSource<'_>, reveal: &[String]) -> Result<View, Build
         .map(|(i, ((name, bytes), salt))| {
             let index = i as u32;
             let name = name.to_string();
+            if let Some(w) = p.withheld.iter().find(|w| w.index as usize == i) {
+                return match src.private.iter().find(|v| v.index as usize == i) {
+                    Some(v) if reveal.contains(&name) => FieldView::Revealed {
+                        index,
+                        value: schema::decode_value(kind, &name, &v.value).and_then(Result::ok),
+                        name,
+                        salt: v.salt,
+                        canonical: v.value.clone(),
+                    },
+                    _ => FieldView::Hidden {
+                        index,
+                        digest: w.leaf,
+                    },
+                };
+            }
             if i == 0 || reveal.contains(&name) {
                 let value = schema::decode_value(kind, &name, bytes).and_then(Result::ok);
                 FieldView::Revealed {

@@ -9,8 +9,8 @@ use crate::ids::EnterpriseId;
 use crate::limits::MAX_TX_BYTES;
 use crate::records::{
     AccidentLevel, AppealTarget, AppealVerdict, BlacklistActionKind, CorrectionAction,
-    GovernanceAction, InspectionOutcome, LicenceDecisionKind, OfficerActionKind, PenaltyGrade,
-    TxKind, Violation,
+    GovernanceAction, InspectionOutcome, LicenceApplicationKind, LicenceDecisionKind,
+    OfficerActionKind, PenaltyGrade, TxKind, Violation,
 };
 use crate::time::Timestamp;
 use serde::de::DeserializeOwned;
@@ -31,6 +31,7 @@ pub fn field_names(kind: TxKind) -> &'static [&'static str] {
             "industry",
             "reason",
             "applied_at",
+            "application",
         ],
         TxKind::InspectionRecord => &[
             "type",
@@ -92,6 +93,17 @@ pub fn field_names(kind: TxKind) -> &'static [&'static str] {
         TxKind::GovernanceProposal => &["type", "proposal_id", "action", "reason"],
         TxKind::GovernanceVote => &["type", "proposal_id", "approve"],
         TxKind::ValidatorEvidence => &["type", "offender_agency", "evidence"],
+        TxKind::AccessRequest => &["type", "request_id", "record", "fields", "purpose"],
+        TxKind::AccessGrant => &["type", "requester", "request_id", "approve", "reason"],
+        TxKind::LicenceApplication => &[
+            "type",
+            "enterprise",
+            "application_id",
+            "kind",
+            "licence_number",
+            "licence_type",
+            "industry",
+        ],
     }
 }
 
@@ -136,6 +148,10 @@ pub fn decode_value(
         (K::AccidentReport, "deaths" | "serious_injuries") => dec::<u32>(bytes),
         (K::AccidentReport, "direct_loss_minor") => dec::<Option<u64>>(bytes),
         (K::LicenceDecision, "applied_at") => dec::<Option<Timestamp>>(bytes),
+        (K::LicenceDecision, "application") => dec::<Option<crate::hash::Hash>>(bytes),
+        (K::LicenceApplication, "application_id" | "licence_type") => dec::<String>(bytes),
+        (K::LicenceApplication, "kind") => dec::<LicenceApplicationKind>(bytes),
+        (K::LicenceApplication, "licence_number" | "industry") => dec::<Option<String>>(bytes),
         (K::InspectionRecord, "follow_up_of") => dec::<Option<String>>(bytes),
         (K::AccidentReport, "level") => dec::<AccidentLevel>(bytes),
         (K::AccidentReport, "concealed") | (K::GovernanceVote, "approve") => dec::<bool>(bytes),
@@ -150,6 +166,9 @@ pub fn decode_value(
         (K::AssistanceRequest, "due_in_hours") => dec::<Option<u32>>(bytes),
         (K::GovernanceProposal, "action") => dec::<GovernanceAction>(bytes),
         (K::ValidatorEvidence, "evidence") => dec::<crate::evidence::DoubleSign>(bytes),
+        (K::AccessRequest, "record") => dec::<crate::hash::Hash>(bytes),
+        (K::AccessRequest, "fields") => dec::<Vec<String>>(bytes),
+        (K::AccessGrant, "approve") => dec::<bool>(bytes),
         (
             K::RectificationReport
             | K::PenaltyClearance
@@ -162,7 +181,9 @@ pub fn decode_value(
             | K::AssistanceResponse
             | K::GovernanceProposal
             | K::GovernanceVote
-            | K::ValidatorEvidence,
+            | K::ValidatorEvidence
+            | K::AccessRequest
+            | K::AccessGrant,
             _,
         ) => dec::<String>(bytes),
         _ => return None,
@@ -196,6 +217,7 @@ mod tests {
                 industry: Some("B".into()),
                 reason: "ok".into(),
                 applied_at: None,
+                application: Some(crate::hash::Hash([9; 32])),
             }),
             TxBody::InspectionRecord(InspectionRecord {
                 enterprise: e(),
@@ -309,6 +331,26 @@ mod tests {
                         vote(Some(crate::hash::Hash([1; 32]))),
                     )
                 },
+            }),
+            TxBody::AccessRequest(AccessRequest {
+                request_id: "AR1".into(),
+                record: crate::hash::Hash([2; 32]),
+                fields: vec!["description".into()],
+                purpose: "case 7".into(),
+            }),
+            TxBody::AccessGrant(AccessGrant {
+                requester: "fire".into(),
+                request_id: "AR1".into(),
+                approve: true,
+                reason: "ok".into(),
+            }),
+            TxBody::LicenceApplication(LicenceApplication {
+                enterprise: e(),
+                application_id: "APP-1".into(),
+                kind: LicenceApplicationKind::Renewal,
+                licence_number: Some("L1".into()),
+                licence_type: "Retail".into(),
+                industry: None,
             }),
         ]
     }

@@ -166,6 +166,7 @@ impl Chain {
             certificate: &self.cert2,
             validator_path: vec![],
             ledger: None,
+            private: vec![],
         };
         let reveal: Vec<String> = reveal.iter().map(|s| s.to_string()).collect();
         build_view(&src, &reveal).expect("view")

@@ -33,6 +33,7 @@ pub struct DemoOptions {
 pub struct Supervisor {
     stop: Arc<AtomicBool>,
     task: tokio::task::JoinHandle<()>,
+    pids: Arc<std::sync::Mutex<BTreeMap<String, u32>>>,
 }
 
 fn spawn_node(exe: &Path, dir: &Path, agency: &str) -> anyhow::Result<Child> {
@@ -64,11 +65,17 @@ impl Supervisor {
         let dir = home.dir.clone();
         let agencies: Vec<String> = home.genesis.agencies.iter().map(|a| a.id.clone()).collect();
         let mut children = Vec::new();
+        let pids: Arc<std::sync::Mutex<BTreeMap<String, u32>>> = Default::default();
         for a in &agencies {
-            children.push((a.clone(), spawn_node(&exe, &dir, a)?));
+            let child = spawn_node(&exe, &dir, a)?;
+            if let (Some(pid), Ok(mut m)) = (child.id(), pids.lock()) {
+                m.insert(a.clone(), pid);
+            }
+            children.push((a.clone(), child));
         }
         let stop = Arc::new(AtomicBool::new(false));
         let stop2 = stop.clone();
+        let pids2 = pids.clone();
         let task = tokio::spawn(async move {
             loop {
                 for (agency, child) in children.iter_mut() {
@@ -79,7 +86,12 @@ impl Supervisor {
                         eprintln!("node {agency} exited ({status}); restarting it");
                         tokio::time::sleep(Duration::from_millis(500)).await;
                         match spawn_node(&exe, &dir, agency) {
-                            Ok(c) => *child = c,
+                            Ok(c) => {
+                                if let (Some(pid), Ok(mut m)) = (c.id(), pids2.lock()) {
+                                    m.insert(agency.clone(), pid);
+                                }
+                                *child = c
+                            }
                             Err(e) => eprintln!("could not restart {agency}: {e:#}"),
                         }
                     }
@@ -96,7 +108,12 @@ impl Supervisor {
                 tokio::time::sleep(Duration::from_millis(200)).await;
             }
         });
-        Ok(Supervisor { stop, task })
+        Ok(Supervisor { stop, task, pids })
+    }
+
+    /// The current process id of each agency's node.
+    pub fn pids(&self) -> BTreeMap<String, u32> {
+        self.pids.lock().map(|m| m.clone()).unwrap_or_default()
     }
 
     /// Stops every node process and waits for them.
@@ -220,6 +237,68 @@ pub fn sign_items(
     Ok((out, resign))
 }
 
+/// The demo's private fields (DESIGN §4; issue 5 item 7): the fields each agency keeps to
+/// itself — OSHA's accident descriptions (they name workers) and the Chicago licensing
+/// agency's legal names of licensees.
+pub fn demo_private_fields(
+    agency: &str,
+    kind: safeledger_core::records::TxKind,
+) -> &'static [&'static str] {
+    use safeledger_core::records::TxKind;
+    match (agency, kind) {
+        ("us-osha", TxKind::AccidentReport) => &["description"],
+        ("chicago-bacp", TxKind::EnterpriseRecord) => &["name"],
+        _ => &[],
+    }
+}
+
+/// Withholds the demo's private fields of `txs` (after signing: ids and signatures stay)
+/// and hands their values to the recording agencies' own nodes; returns the transactions
+/// to submit and how many values were kept.
+pub async fn withhold_private(
+    home: &Home,
+    txs: Vec<Transaction>,
+) -> anyhow::Result<(Vec<Transaction>, u64)> {
+    let mut by_agency: BTreeMap<
+        String,
+        Vec<(Transaction, Vec<safeledger_core::private::PrivateValue>)>,
+    > = BTreeMap::new();
+    let mut out = Vec::with_capacity(txs.len());
+    for mut tx in txs {
+        let agency = tx
+            .submitter()
+            .and_then(|k| home.genesis.agency_of_officer(k))
+            .map(|a| a.id.clone());
+        if let Some(agency) = agency {
+            let fields = demo_private_fields(&agency, tx.payload.body.kind());
+            if !fields.is_empty() {
+                let values = tx.payload.withhold(fields)?;
+                by_agency
+                    .entry(agency)
+                    .or_default()
+                    .push((tx.clone(), values));
+            }
+        }
+        out.push(tx);
+    }
+    let mut kept = 0u64;
+    for (agency, items) in by_agency {
+        let Some(a) = home.genesis.agency(&agency) else {
+            continue;
+        };
+        let mut client = LedgerClient::new(vec![a.grpc_addr.clone()]);
+        for chunk in items.chunks(safeledger_core::limits::MAX_BATCH_TXS) {
+            kept += u64::from(
+                client
+                    .store_private(chunk)
+                    .await
+                    .with_context(|| format!("handing private values to {agency}'s node"))?,
+            );
+        }
+    }
+    Ok((out, kept))
+}
+
 /// Runs the demo; returns Ok when every transaction committed and all nodes agree.
 pub async fn run(opts: DemoOptions) -> anyhow::Result<()> {
     let t0 = Instant::now();
@@ -251,6 +330,8 @@ pub async fn run(opts: DemoOptions) -> anyhow::Result<()> {
             plan.duplicates_skipped
         );
         let (txs, resign) = sign_items(&home, &plan.items, &BTreeMap::new())?;
+        let (txs, kept) = withhold_private(&home, txs).await?;
+        println!("private fields withheld  {kept} (sealed at their recording agencies' nodes)");
         let t_submit = Instant::now();
         let report = submit::submit_all(endpoints.clone(), txs, true, Some(resign)).await?;
         let secs = t_submit.elapsed().as_secs_f64();

@@ -22,6 +22,7 @@ use std::path::{Path, PathBuf};
 pub const DEFAULT_CHAIN_ID: &str = "safeledger-demo";
 
 /// A loaded network directory.
+#[derive(Clone, Debug)]
 pub struct Home {
     /// The directory.
     pub dir: PathBuf,
@@ -214,9 +215,7 @@ mod tests {
             p2p_port: 26656,
             grpc_port: 50051,
         };
-        let e = init_with(&d.path().join("a"), "c", &names)
-            .err()
-            .expect("refused");
+        let e = init_with(&d.path().join("a"), "c", &names).expect_err("refused");
         assert!(format!("{e:#}").contains("not an IP address"), "{e:#}");
         let ips = Addressing {
             hosts: Some((11..15).map(|i| format!("172.28.0.{i}")).collect()),

@@ -1,7 +1,9 @@
 //! The `safeledger` commands: `init`, `node start`, `status`, `tx submit`,
-//! `enterprise show`, `block show`, `import`, `demo`, and the key ceremony (`keys generate`,
-//! `genesis assemble`).
+//! `enterprise show`, `block show`, `import`, `demo`, `bench`, `assistance request |
+//! respond | list`, and the key ceremony (`keys generate`, `genesis assemble`).
 
+pub mod assistance;
+pub mod bench;
 pub mod ceremony;
 pub mod demo;
 pub mod home;

@@ -13,9 +13,11 @@
 //! transaction is dead for good — no node will ever admit or execute it — so, when the
 //! caller gives a re-signer, it is signed again with a fresh sequence and submitted anew.
 
+use crate::cli::home::Home;
+use anyhow::{bail, Context};
 use indicatif::{ProgressBar, ProgressStyle};
 use safeledger_client::rpc::{Committed, LedgerClient};
-use safeledger_core::{Transaction, TxId};
+use safeledger_core::{Timestamp, Transaction, TxBody, TxId, TxPayload};
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 use tokio::task::JoinSet;
@@ -28,6 +30,73 @@ pub const WINDOW: usize = 8;
 pub const BATCH_DEADLINE: Duration = Duration::from_secs(600);
 /// Rounds of re-signing dead transactions before giving up on them.
 pub const MAX_RESIGN_ROUNDS: usize = 3;
+
+/// How long [`submit_one`] waits for its transaction to commit.
+pub const COMMIT_DEADLINE: Duration = Duration::from_secs(60);
+
+/// Signs `body` with `agency`'s officer key from `home` (the next sequence after the
+/// ledger's), effective at `effective_at`, submits it to any node of the network and waits
+/// until it is committed (at most [`COMMIT_DEADLINE`]): `tx submit` and the `assistance`
+/// commands. The committed result may still be a refusal by a rule
+/// ([`Committed::result`]).
+///
+/// # Errors
+/// No officer key for `agency` in `home`, no node reachable, admission refused (with the
+/// node's reason), or not committed in time.
+pub async fn submit_one(
+    home: &Home,
+    agency: &str,
+    body: TxBody,
+    effective_at: Timestamp,
+) -> anyhow::Result<Committed> {
+    submit_one_private(home, agency, body, effective_at, &[]).await
+}
+
+/// [`submit_one`] with the fields `private` withheld (DESIGN §4 "Private fields"): after
+/// signing, their values go only to `agency`'s own node (sealed there), and the
+/// transaction is submitted with their commitments alone.
+///
+/// # Errors
+/// Those of [`submit_one`]; a field that may not be private; the agency's node refusing
+/// or not answering.
+pub async fn submit_one_private(
+    home: &Home,
+    agency: &str,
+    body: TxBody,
+    effective_at: Timestamp,
+    private: &[&str],
+) -> anyhow::Result<Committed> {
+    let key = home.officer_key(agency)?;
+    let mut c = LedgerClient::new(home.endpoints());
+    let seq = c.sequence(&key.public()).await? + 1;
+    let payload = TxPayload::new(
+        &home.genesis.chain_id,
+        seq,
+        effective_at,
+        body,
+        &mut rand::rngs::OsRng,
+    );
+    let mut tx = Transaction::sign(payload, &[&key]);
+    if !private.is_empty() {
+        let values = tx.payload.withhold(private)?;
+        let own = home
+            .genesis
+            .agency(agency)
+            .with_context(|| format!("no agency {agency} in the genesis"))?;
+        LedgerClient::new(vec![own.grpc_addr.clone()])
+            .store_private(&[(tx.clone(), values)])
+            .await
+            .with_context(|| format!("handing the private values to {agency}'s own node"))?;
+    }
+    let admissions = c.submit(std::slice::from_ref(&tx)).await?;
+    if let Some(a) = admissions.first() {
+        if !a.admitted && !a.already_committed {
+            bail!("the node refused the transaction: {}", a.error);
+        }
+    }
+    let mut done = c.submit_and_wait(&[tx], COMMIT_DEADLINE).await?;
+    done.pop().context("the node returned no result")
+}
 
 /// Signs a dead transaction's record again with a fresh sequence.
 pub type Resigner = Box<dyn FnMut(&Transaction) -> Transaction + Send>;

@@ -71,6 +71,7 @@ pub fn toy_tx(chain_id: &str, node: usize, sequence: u64, at: Timestamp) -> Tran
             body,
             field_salts: Vec::new(),
             field_root: Hash::ZERO,
+            withheld: Vec::new(),
         },
         signatures: Vec::new(),
     }

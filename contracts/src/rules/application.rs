@@ -1,0 +1,310 @@
+//! Licence applications (DESIGN §5 "licence application"; issue 4 item 1: "renewal applied
+//! for at least 3 months before expiry").
+//!
+//! An application is filed with the licensing agency, which records it
+//! ([`LicenceApplication`], effective at the filing date). Rules when it is recorded:
+//! - R0-duplicate: one application id per agency and enterprise.
+//! - R0-industry: the industry code, when given, is `GB/T 4754-2017:<code>` or namespaced.
+//! - R0-licence-agency: a licence number held on the ledger under another agency.
+//! - R0-licence-status: a renewal of a revoked licence (only a new grant restores it).
+//! - R0-renewal-lead: a renewal of a licence held on the ledger with a term end must be
+//!   filed no later than [`RuleParams::renewal_lead_months`] calendar months before that
+//!   end (Regulations on Work Safety Licences art. 9).
+//!
+//! A grant, denial or renewal may name the application it answers
+//! ([`LicenceDecision::application`]); [`answer`] then refuses it (R0-application, the
+//! reason naming the field) when the application is not on the ledger, is about another
+//! enterprise, was filed with another agency, is for another licence number, was already
+//! answered or was withdrawn, or when the decision's own `applied_at` disagrees with the
+//! filing date. Otherwise the filing date is the one R0-renewal-lead judges and the
+//! application is marked answered.
+
+use super::{
+    duplicate, when, RecordContext, Refusal, RuleParams, R0_APPLICATION, R0_INDUSTRY,
+    R0_LICENCE_AGENCY, R0_LICENCE_STATUS, R0_RENEWAL_LEAD,
+};
+use crate::clock::sub_months;
+use crate::keys;
+use crate::model::{EnterpriseState, LicenceStatus};
+use crate::state::{read, Overlay, StateRead};
+use safeledger_core::ids::{EnterpriseId, IndustryCode};
+use safeledger_core::records::{
+    LicenceApplication, LicenceApplicationKind, LicenceDecision, TxKind,
+};
+use safeledger_core::{Timestamp, TxId};
+use serde::{Deserialize, Serialize};
+
+/// A recorded application (`app/` ‖ its tx id).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApplicationState {
+    /// The applicant.
+    pub enterprise: EnterpriseId,
+    /// The agency it was filed with (and that recorded it).
+    pub agency: String,
+    /// The agency's id for it.
+    pub application_id: String,
+    /// New licence or renewal.
+    pub kind: LicenceApplicationKind,
+    /// The licence it is about, when it names one.
+    pub licence_number: Option<String>,
+    /// Filing date (the record's effective date).
+    pub filed_at: Timestamp,
+    /// The decision that answered it.
+    pub answered_by: Option<TxId>,
+    /// The correction that withdrew it.
+    pub withdrawn_by: Option<TxId>,
+}
+
+/// Why a decision cannot answer the application it names: the reason of an
+/// R0-application refusal. Every variant is about the decision's field `application`
+/// (or, for [`ApplicationError::AppliedAt`], `applied_at`).
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum ApplicationError {
+    /// No licence application with this transaction id was accepted.
+    #[error("field application: tx {0} is not a licence application on the ledger")]
+    NotFound(TxId),
+    /// The application is about another enterprise.
+    #[error("field application: tx {tx} is an application of enterprise {of}, not {decided}")]
+    OtherEnterprise {
+        /// The application.
+        tx: TxId,
+        /// Its enterprise.
+        of: EnterpriseId,
+        /// The decision's enterprise.
+        decided: EnterpriseId,
+    },
+    /// The application was filed with another agency.
+    #[error("field application: tx {tx} was filed with agency {filed_with}; agency {deciding} cannot answer it")]
+    OtherAgency {
+        /// The application.
+        tx: TxId,
+        /// Where it was filed.
+        filed_with: String,
+        /// The deciding agency.
+        deciding: String,
+    },
+    /// The application is about another licence number.
+    #[error("field application: tx {tx} is for licence {applied:?}, not {decided:?}")]
+    OtherLicence {
+        /// The application.
+        tx: TxId,
+        /// Its licence number.
+        applied: String,
+        /// The decision's licence number.
+        decided: String,
+    },
+    /// A decision already answered it.
+    #[error("field application: tx {tx} was already answered by tx {by}")]
+    Answered {
+        /// The application.
+        tx: TxId,
+        /// The earlier decision.
+        by: TxId,
+    },
+    /// A correction withdrew it.
+    #[error("field application: tx {tx} was withdrawn by tx {by}")]
+    Withdrawn {
+        /// The application.
+        tx: TxId,
+        /// The correction.
+        by: TxId,
+    },
+    /// The decision's `applied_at` is not the application's filing date.
+    #[error(
+        "field applied_at: {given} disagrees with the filing date {filed} of application tx {tx}"
+    )]
+    AppliedAt {
+        /// The application.
+        tx: TxId,
+        /// `applied_at` as given.
+        given: String,
+        /// The filing date.
+        filed: String,
+    },
+}
+
+impl ApplicationError {
+    /// The decision's field the error is about.
+    pub fn field(&self) -> &'static str {
+        match self {
+            ApplicationError::AppliedAt { .. } => "applied_at",
+            _ => "application",
+        }
+    }
+}
+
+impl From<ApplicationError> for Refusal {
+    fn from(e: ApplicationError) -> Refusal {
+        Refusal::new(R0_APPLICATION, e.to_string())
+    }
+}
+
+/// The application recorded by `tx`, if any.
+pub fn get(state: &dyn StateRead, tx: &TxId) -> Option<ApplicationState> {
+    read(state, &keys::application(tx))
+}
+
+/// Records an application (rules in the module docs).
+pub fn file(
+    view: &mut Overlay<'_>,
+    ent: &EnterpriseState,
+    a: &LicenceApplication,
+    rc: &RecordContext<'_>,
+    params: &RuleParams,
+) -> Result<(), Refusal> {
+    duplicate::claim(
+        view,
+        TxKind::LicenceApplication,
+        &ent.id,
+        "application_id",
+        &a.application_id,
+        rc,
+    )?;
+    if let Some(text) = &a.industry {
+        IndustryCode::parse(text).map_err(|e| Refusal::new(R0_INDUSTRY, e.to_string()))?;
+    }
+    let held = a
+        .licence_number
+        .as_ref()
+        .and_then(|n| ent.licences.get(n).map(|l| (n, l)));
+    if let Some((number, l)) = held {
+        if l.agency != rc.agency {
+            return Err(Refusal::new(
+                R0_LICENCE_AGENCY,
+                format!(
+                    "licence {number} of enterprise {} is held under agency {} (tx {}); an \
+                     application for it is filed with that agency, not {}",
+                    ent.id, l.agency, l.last_decision, rc.agency
+                ),
+            ));
+        }
+        if a.kind == LicenceApplicationKind::Renewal {
+            if l.status == LicenceStatus::Revoked {
+                return Err(Refusal::new(
+                    R0_LICENCE_STATUS,
+                    format!(
+                        "licence {number} of enterprise {} is revoked (tx {}); it cannot be \
+                         renewed, only applied for anew",
+                        ent.id, l.last_decision
+                    ),
+                ));
+            }
+            if let Some(expiry) = l.valid_until {
+                let months = params.renewal_lead_months;
+                let latest = sub_months(expiry, months);
+                if rc.effective_at > latest {
+                    return Err(Refusal::new(
+                        R0_RENEWAL_LEAD,
+                        format!(
+                            "licence {number} of enterprise {} expires {} (tx {}); a renewal \
+                             must be applied for by {} (renewal_lead_months = {months}) but \
+                             application {:?} was filed {}",
+                            ent.id,
+                            when(expiry),
+                            l.last_decision,
+                            when(latest),
+                            a.application_id,
+                            when(rc.effective_at)
+                        ),
+                    ));
+                }
+            }
+        }
+    }
+    view.put(
+        keys::application(&rc.tx_id),
+        &ApplicationState {
+            enterprise: ent.id.clone(),
+            agency: rc.agency.to_string(),
+            application_id: a.application_id.clone(),
+            kind: a.kind,
+            licence_number: a.licence_number.clone(),
+            filed_at: rc.effective_at,
+            answered_by: None,
+            withdrawn_by: None,
+        },
+    );
+    Ok(())
+}
+
+/// The application date a decision shows: the filing date of the application it answers
+/// (marked answered by `rc.tx_id`), else its own `applied_at`. Errors in the module docs.
+pub fn answer(
+    view: &mut Overlay<'_>,
+    ent: &EnterpriseState,
+    d: &LicenceDecision,
+    rc: &RecordContext<'_>,
+) -> Result<Option<Timestamp>, ApplicationError> {
+    let Some(tx) = d.application else {
+        return Ok(d.applied_at);
+    };
+    let Some(mut app) = get(view, &tx) else {
+        return Err(ApplicationError::NotFound(tx));
+    };
+    if app.enterprise != ent.id {
+        return Err(ApplicationError::OtherEnterprise {
+            tx,
+            of: app.enterprise,
+            decided: ent.id.clone(),
+        });
+    }
+    if app.agency != rc.agency {
+        return Err(ApplicationError::OtherAgency {
+            tx,
+            filed_with: app.agency,
+            deciding: rc.agency.to_string(),
+        });
+    }
+    if let Some(n) = &app.licence_number {
+        if *n != d.licence_number {
+            return Err(ApplicationError::OtherLicence {
+                tx,
+                applied: n.clone(),
+                decided: d.licence_number.clone(),
+            });
+        }
+    }
+    if let Some(by) = app.withdrawn_by {
+        return Err(ApplicationError::Withdrawn { tx, by });
+    }
+    if let Some(by) = app.answered_by {
+        return Err(ApplicationError::Answered { tx, by });
+    }
+    if let Some(given) = d.applied_at {
+        if given != app.filed_at {
+            return Err(ApplicationError::AppliedAt {
+                tx,
+                given: when(given),
+                filed: when(app.filed_at),
+            });
+        }
+    }
+    app.answered_by = Some(rc.tx_id);
+    let filed = app.filed_at;
+    view.put(keys::application(&tx), &app);
+    Ok(Some(filed))
+}
+
+/// Withdraws application `tx` (a correction by its agency): no decision may answer it
+/// any more. Refuses (R0-reference) one already answered or withdrawn.
+pub fn withdraw(view: &mut Overlay<'_>, tx: &TxId, by: TxId) -> Result<(), Refusal> {
+    let Some(mut app) = get(view, tx) else {
+        return Err(Refusal::new(
+            super::R0_REFERENCE,
+            format!("tx {tx} is not a licence application on the ledger"),
+        ));
+    };
+    if let Some(done) = app.answered_by.or(app.withdrawn_by) {
+        return Err(Refusal::new(
+            super::R0_REFERENCE,
+            format!(
+                "application {:?} (tx {tx}) was already answered or withdrawn by tx {done}; \
+                 correct that record instead",
+                app.application_id
+            ),
+        ));
+    }
+    app.withdrawn_by = Some(by);
+    view.put(keys::application(tx), &app);
+    Ok(())
+}

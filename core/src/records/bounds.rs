@@ -1,0 +1,225 @@
+//! Stateless checks of a record's fields ([`TxBody::check_bounds`]): text lengths, list
+//! sizes, fields that must not be blank and fields that must agree with each other. Every
+//! error names the field ([`FieldError`]; issue 4 "Bad input").
+
+use super::{
+    AppealTarget, CorrectionAction, FieldError, GovernanceAction, LicenceApplicationKind,
+    LicenceDecisionKind, TxBody,
+};
+use crate::limits::{MAX_LIST_ITEMS, MAX_TEXT_BYTES};
+
+fn text(field: &'static str, s: &str) -> Result<(), FieldError> {
+    if s.len() > MAX_TEXT_BYTES {
+        return Err(FieldError {
+            field,
+            why: format!("{} bytes exceeds {MAX_TEXT_BYTES}", s.len()),
+        });
+    }
+    Ok(())
+}
+
+fn list<T>(field: &'static str, v: &[T]) -> Result<(), FieldError> {
+    if v.len() > MAX_LIST_ITEMS {
+        return Err(FieldError {
+            field,
+            why: format!("{} items exceeds {MAX_LIST_ITEMS}", v.len()),
+        });
+    }
+    Ok(())
+}
+
+fn nonempty(field: &'static str, s: &str) -> Result<(), FieldError> {
+    text(field, s)?;
+    if s.trim().is_empty() {
+        return Err(FieldError {
+            field,
+            why: "is blank".into(),
+        });
+    }
+    Ok(())
+}
+
+impl TxBody {
+    /// Stateless bounds on text lengths and list sizes, and fields that must not be blank.
+    /// Errors name the field.
+    pub fn check_bounds(&self) -> Result<(), FieldError> {
+        match self {
+            TxBody::EnterpriseRecord(r) => {
+                text("name", &r.name)?;
+                text("address", &r.address)?;
+                list("linked_ids", &r.linked_ids)?;
+                r.linked_ids.iter().try_for_each(|s| text("linked_ids", s))
+            }
+            TxBody::LicenceDecision(r) => {
+                text("licence_number", &r.licence_number)?;
+                text("licence_type", &r.licence_type)?;
+                text("industry", r.industry.as_deref().unwrap_or(""))?;
+                text("reason", &r.reason)?;
+                if r.application.is_some()
+                    && matches!(
+                        r.kind,
+                        LicenceDecisionKind::Suspend | LicenceDecisionKind::Revoke
+                    )
+                {
+                    return Err(FieldError {
+                        field: "application",
+                        why: "only a grant, denial or renewal answers an application".into(),
+                    });
+                }
+                if let (Some(a), Some(b)) = (r.valid_from, r.valid_until) {
+                    if b < a {
+                        return Err(FieldError {
+                            field: "valid_until",
+                            why: "before valid_from".into(),
+                        });
+                    }
+                }
+                Ok(())
+            }
+            TxBody::InspectionRecord(r) => {
+                text("inspection_id", &r.inspection_id)?;
+                text("inspection_type", &r.inspection_type)?;
+                text("follow_up_of", r.follow_up_of.as_deref().unwrap_or(""))?;
+                if r.score.is_some_and(|s| s > 100) {
+                    return Err(FieldError {
+                        field: "score",
+                        why: "above 100".into(),
+                    });
+                }
+                list("violations", &r.violations)?;
+                for v in &r.violations {
+                    text("violations", &v.code)?;
+                    text("violations", &v.description)?;
+                }
+                Ok(())
+            }
+            TxBody::Penalty(r) => {
+                text("case_id", &r.case_id)?;
+                text("kind", &r.kind)?;
+                text("reason", &r.reason)
+            }
+            TxBody::AccidentReport(r) => {
+                text("report_id", &r.report_id)?;
+                text("category", &r.category)?;
+                text("location", &r.location)?;
+                text("description", &r.description)
+            }
+            TxBody::RectificationReport(r) => {
+                nonempty("inspection_id", &r.inspection_id)?;
+                list("codes", &r.codes)?;
+                r.codes.iter().try_for_each(|c| text("codes", c))?;
+                text("description", &r.description)
+            }
+            TxBody::PenaltyClearance(r) => {
+                nonempty("case_id", &r.case_id)?;
+                text("reason", &r.reason)
+            }
+            TxBody::BlacklistAction(r) => nonempty("reason", &r.reason),
+            TxBody::Correction(r) => {
+                nonempty("reason", &r.reason)?;
+                match &r.action {
+                    CorrectionAction::Amend(body) => {
+                        if matches!(**body, TxBody::Correction(_)) {
+                            return Err(FieldError {
+                                field: "action",
+                                why: "a correction cannot amend into a correction".into(),
+                            });
+                        }
+                        body.check_bounds()
+                    }
+                    CorrectionAction::Withdraw => Ok(()),
+                }
+            }
+            TxBody::Appeal(r) => {
+                nonempty("appeal_id", &r.appeal_id)?;
+                if let AppealTarget::Licence(n) = &r.target {
+                    nonempty("target", n)?;
+                }
+                text("grounds", &r.grounds)
+            }
+            TxBody::AppealOutcome(r) => {
+                nonempty("appeal_id", &r.appeal_id)?;
+                text("reason", &r.reason)
+            }
+            TxBody::OfficerAction(r) => text("name", &r.name),
+            TxBody::AssistanceRequest(r) => {
+                nonempty("request_id", &r.request_id)?;
+                nonempty("to_agency", &r.to_agency)?;
+                nonempty("subject", &r.subject)?;
+                if r.due_in_hours == Some(0) {
+                    return Err(FieldError {
+                        field: "due_in_hours",
+                        why: "is zero".into(),
+                    });
+                }
+                Ok(())
+            }
+            TxBody::AssistanceResponse(r) => {
+                nonempty("from_agency", &r.from_agency)?;
+                nonempty("request_id", &r.request_id)?;
+                nonempty("answer", &r.answer)
+            }
+            TxBody::GovernanceProposal(r) => {
+                nonempty("proposal_id", &r.proposal_id)?;
+                text("reason", &r.reason)?;
+                match &r.action {
+                    GovernanceAction::AddAgency { id, name, role, .. } => {
+                        nonempty("id", id)?;
+                        text("name", name)?;
+                        nonempty("role", role)
+                    }
+                    GovernanceAction::RemoveAgency { id } => nonempty("id", id),
+                    GovernanceAction::SetRuleParam { name, value } => {
+                        nonempty("name", name)?;
+                        text("value", value)
+                    }
+                    GovernanceAction::DeployPolicy(p) => {
+                        nonempty("name", &p.name)?;
+                        nonempty("source", &p.source)?;
+                        list("applies_to", &p.applies_to)?;
+                        list("tests", &p.tests)?;
+                        for t in &p.tests {
+                            text("tests", &t.input_json)?;
+                            text("tests", &t.data_json)?;
+                        }
+                        Ok(())
+                    }
+                    GovernanceAction::RetirePolicy { name } => nonempty("name", name),
+                    GovernanceAction::SetValidator { agency, .. } => nonempty("agency", agency),
+                }
+            }
+            TxBody::GovernanceVote(r) => nonempty("proposal_id", &r.proposal_id),
+            TxBody::ValidatorEvidence(r) => nonempty("offender_agency", &r.offender_agency),
+            TxBody::AccessRequest(r) => {
+                nonempty("request_id", &r.request_id)?;
+                text("purpose", &r.purpose)?;
+                list("fields", &r.fields)?;
+                if r.fields.is_empty() {
+                    return Err(FieldError {
+                        field: "fields",
+                        why: "names no field".into(),
+                    });
+                }
+                r.fields.iter().try_for_each(|f| nonempty("fields", f))
+            }
+            TxBody::AccessGrant(r) => {
+                nonempty("requester", &r.requester)?;
+                nonempty("request_id", &r.request_id)?;
+                text("reason", &r.reason)
+            }
+            TxBody::LicenceApplication(r) => {
+                nonempty("application_id", &r.application_id)?;
+                nonempty("licence_type", &r.licence_type)?;
+                text("industry", r.industry.as_deref().unwrap_or(""))?;
+                match (&r.licence_number, r.kind) {
+                    (Some(n), _) => nonempty("licence_number", n),
+                    (None, LicenceApplicationKind::Renewal) => Err(FieldError {
+                        field: "licence_number",
+                        why: "a renewal application names the licence it renews".into(),
+                    }),
+                    (None, LicenceApplicationKind::New) => Ok(()),
+                }
+            }
+        }
+    }
+}

@@ -2,7 +2,8 @@
 //!
 //! Every request is bounded: at most [`MAX_BATCH_TXS`] transactions per batch, messages of
 //! at most [`MAX_GRPC_MESSAGE_BYTES`], waits of at most [`MAX_AWAIT`]. Malformed input gets
-//! `INVALID_ARGUMENT` with the reason; a full mempool `RESOURCE_EXHAUSTED`.
+//! `INVALID_ARGUMENT` with the reason; a full mempool `RESOURCE_EXHAUSTED`, as does a
+//! client over its request rate ([`crate::ratelimit`]).
 
 use crate::ledger::StoreView;
 use crate::mempool::AdmitError;
@@ -26,6 +27,10 @@ pub const MAX_AWAIT: Duration = Duration::from_secs(30);
 pub const MAX_AWAIT_IDS: usize = 10_000;
 /// Most timeline entries returned with an enterprise.
 pub const MAX_TIMELINE: usize = 1_000;
+/// Most requests served at once on one client connection (further ones wait).
+pub const MAX_CONCURRENT_REQUESTS_PER_CONNECTION: usize = 64;
+/// Most concurrent HTTP/2 streams a client may open on one connection.
+pub const MAX_GRPC_STREAMS_PER_CONNECTION: u32 = 128;
 
 /// The service.
 pub struct LedgerService {
@@ -55,6 +60,10 @@ pub async fn serve(
     let svc = ledger_server::LedgerServer::new(LedgerService { shared })
         .max_decoding_message_size(MAX_GRPC_MESSAGE_BYTES)
         .max_encoding_message_size(MAX_GRPC_MESSAGE_BYTES);
+    let svc = tonic::service::interceptor::InterceptedService::new(
+        svc,
+        crate::ratelimit::RateLimiter::default(),
+    );
     let incoming = tokio_stream::wrappers::TcpListenerStream::new(listener);
     let (health, health_svc) = tonic_health::server::health_reporter();
     health
@@ -66,7 +75,8 @@ pub async fn serve(
         .map_err(|e| anyhow::anyhow!("gRPC reflection: {e}"))?;
     let task = tokio::spawn(async move {
         if let Err(e) = tonic::transport::Server::builder()
-            .concurrency_limit_per_connection(64)
+            .concurrency_limit_per_connection(MAX_CONCURRENT_REQUESTS_PER_CONNECTION)
+            .max_concurrent_streams(Some(MAX_GRPC_STREAMS_PER_CONNECTION))
             .add_service(health_svc)
             .add_service(reflection)
             .add_service(svc)

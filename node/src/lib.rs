@@ -13,6 +13,7 @@ pub mod node;
 pub mod ops;
 pub mod partition;
 pub mod private_store;
+pub mod ratelimit;
 pub mod sim;
 pub mod store;
 pub mod wal;

@@ -8,7 +8,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use safeledger_client::import::plan_import_limited;
 use safeledger_client::rpc::{Committed, LedgerClient};
 use safeledger_core::{Hash, Outcome, Timestamp, TxBody};
-use safeledger_node::cli::{assistance, bench, demo, home, submit};
+use safeledger_node::cli::{assistance, bench, ceremony, demo, home, submit};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
@@ -74,6 +74,16 @@ enum Cmd {
         /// gRPC port on each host (with --hosts).
         #[arg(long, default_value_t = 50051)]
         grpc_port: u16,
+    },
+    /// Key ceremony, step 1: an agency generates its own node and officer keys.
+    Keys {
+        #[command(subcommand)]
+        cmd: KeysCmd,
+    },
+    /// Key ceremony, step 2: a genesis assembled from the agencies' public keys only.
+    Genesis {
+        #[command(subcommand)]
+        cmd: GenesisCmd,
     },
     /// Run a node.
     Node {
@@ -198,6 +208,59 @@ struct SimArgs {
     /// The first seed.
     #[arg(long, default_value_t = 0)]
     start_seed: u64,
+}
+
+#[derive(Subcommand)]
+enum KeysCmd {
+    /// Write node.key and officer.key (mode 0600), an empty data/ and the public
+    /// agency.json into DIR, and print agency.json. DIR can be NET/<agency> of the
+    /// network directory the node will run from.
+    Generate {
+        /// The agency's key directory (created; must not hold keys yet).
+        #[arg(long)]
+        out: PathBuf,
+        /// The agency id.
+        #[arg(long)]
+        agency: String,
+        /// Display name (the id by default).
+        #[arg(long, default_value = "")]
+        name: String,
+        /// Role in the genesis role table (demo roles: licensing, inspection,
+        /// accident_investigation).
+        #[arg(long, default_value = "inspection")]
+        role: String,
+        /// libp2p listen multiaddr (default: 127.0.0.1 with a free port).
+        #[arg(long)]
+        p2p_addr: Option<String>,
+        /// gRPC URL (default: http://127.0.0.1 with a free port).
+        #[arg(long)]
+        grpc_addr: Option<String>,
+        /// Voting power (0: not a validator).
+        #[arg(long, default_value_t = 1)]
+        power: u64,
+    },
+}
+
+#[derive(Subcommand)]
+enum GenesisCmd {
+    /// Assemble and validate a genesis from agency.json files (public keys only).
+    Assemble {
+        /// Chain id.
+        #[arg(long)]
+        chain_id: String,
+        /// One agency's public file (from `keys generate`), once per agency, in order.
+        #[arg(long = "agency-file", required = true)]
+        agency_files: Vec<PathBuf>,
+        /// A JSON role table ({"role": ["tx_kind", ...]}); the demo's by default.
+        #[arg(long)]
+        roles: Option<PathBuf>,
+        /// Genesis time in ms since the epoch (default: now).
+        #[arg(long)]
+        genesis_time_ms: Option<u64>,
+        /// Where to write the genesis (must not exist).
+        #[arg(long)]
+        out: PathBuf,
+    },
 }
 
 #[derive(Subcommand)]
@@ -516,6 +579,71 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 dir.display()
             );
         }
+        Cmd::Keys {
+            cmd:
+                KeysCmd::Generate {
+                    out,
+                    agency,
+                    name,
+                    role,
+                    p2p_addr,
+                    grpc_addr,
+                    power,
+                },
+        } => {
+            let spec = ceremony::AgencySpec {
+                id: agency,
+                name,
+                role,
+                p2p_addr,
+                grpc_addr,
+                power,
+            };
+            let a = ceremony::generate(&out, &spec)?;
+            println!("{}", serde_json::to_string_pretty(&a)?);
+            eprintln!(
+                "secrets in {} (node.key, officer.key: keep them there); send {} to the \
+                 genesis assembler",
+                out.display(),
+                out.join(ceremony::AGENCY_FILE).display()
+            );
+        }
+        Cmd::Genesis {
+            cmd:
+                GenesisCmd::Assemble {
+                    chain_id,
+                    agency_files,
+                    roles,
+                    genesis_time_ms,
+                    out,
+                },
+        } => {
+            let roles = match roles {
+                Some(p) => {
+                    let text = std::fs::read_to_string(&p)
+                        .with_context(|| format!("reading {}", p.display()))?;
+                    Some(
+                        serde_json::from_str(&text)
+                            .with_context(|| format!("{} is not a role table", p.display()))?,
+                    )
+                }
+                None => None,
+            };
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_millis() as u64)
+                .unwrap_or(0);
+            let time = Timestamp(genesis_time_ms.unwrap_or(now.saturating_sub(1_000)));
+            let g = ceremony::assemble(&chain_id, &agency_files, roles, time)?;
+            ceremony::write_genesis(&out, &g)?;
+            println!(
+                "genesis of {} with {} agencies written to {} (hash {})",
+                g.chain_id,
+                g.agencies.len(),
+                out.display(),
+                g.hash()
+            );
+        }
         Cmd::Node {
             cmd:
                 NodeCmd::Start {
@@ -546,6 +674,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 grpc_listen: grpc,
                 metrics_listen: metrics_addr,
                 max_gossip_bytes: safeledger_core::limits::MAX_GOSSIP_BYTES,
+                mempool_limits: Default::default(),
             };
             let mut node = safeledger_node::node::start(config).await?;
             tokio::select! {

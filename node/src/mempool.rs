@@ -5,7 +5,8 @@
 //! the signer's last committed one, not committed already. Transactions leave in arrival
 //! order; within one block each signer's transactions are put in sequence order (in the
 //! slots that signer occupied), so that a sequence gap never refuses an honest record.
-//! Over [`MAX_MEMPOOL_TXS`] or [`MAX_MEMPOOL_BYTES`] new transactions are refused (the
+//! Over [`MAX_MEMPOOL_TXS`] or [`MAX_MEMPOOL_BYTES`] (or the node's configured
+//! [`MempoolLimits`]) new transactions are refused (the
 //! caller reports `RESOURCE_EXHAUSTED`), never queued without bound.
 
 use safeledger_core::encoding::to_canonical;
@@ -17,6 +18,25 @@ use std::collections::{BTreeMap, BTreeSet, VecDeque};
 pub const MAX_MEMPOOL_TXS: usize = 100_000;
 /// Most canonical bytes held (256 MiB).
 pub const MAX_MEMPOOL_BYTES: usize = 256 * 1024 * 1024;
+
+/// The pool's bounds (normally [`MAX_MEMPOOL_TXS`] and [`MAX_MEMPOOL_BYTES`]; tests lower
+/// them to reach a full pool quickly).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct MempoolLimits {
+    /// Most transactions held.
+    pub max_txs: usize,
+    /// Most canonical bytes held.
+    pub max_bytes: usize,
+}
+
+impl Default for MempoolLimits {
+    fn default() -> Self {
+        MempoolLimits {
+            max_txs: MAX_MEMPOOL_TXS,
+            max_bytes: MAX_MEMPOOL_BYTES,
+        }
+    }
+}
 
 /// Why a transaction was not admitted.
 #[derive(Debug, thiserror::Error, PartialEq, Eq, Clone)]
@@ -59,6 +79,7 @@ impl AdmitError {
 /// The pool.
 #[derive(Default)]
 pub struct Mempool {
+    limits: MempoolLimits,
     order: VecDeque<TxId>,
     txs: BTreeMap<TxId, (Transaction, usize)>,
     bytes: usize,
@@ -68,6 +89,14 @@ pub struct Mempool {
 }
 
 impl Mempool {
+    /// An empty pool with these bounds.
+    pub fn with_limits(limits: MempoolLimits) -> Mempool {
+        Mempool {
+            limits,
+            ..Mempool::default()
+        }
+    }
+
     /// Transactions held.
     pub fn len(&self) -> usize {
         self.txs.len()
@@ -108,8 +137,9 @@ impl Mempool {
             return Err(AdmitError::Committed);
         }
         let size = to_canonical(&tx).len();
-        if self.txs.len() >= MAX_MEMPOOL_TXS || self.bytes + size > MAX_MEMPOOL_BYTES {
-            return Err(AdmitError::Full(MAX_MEMPOOL_TXS, MAX_MEMPOOL_BYTES));
+        let MempoolLimits { max_txs, max_bytes } = self.limits;
+        if self.txs.len() >= max_txs || self.bytes + size > max_bytes {
+            return Err(AdmitError::Full(max_txs, max_bytes));
         }
         tx.check_stateless(chain_id)?;
         for s in &tx.signatures {

@@ -72,6 +72,9 @@ pub struct NodeConfig {
     /// Largest gossip message in bytes (normally
     /// [`safeledger_core::limits::MAX_GOSSIP_BYTES`]; at most `MAX_MESSAGE_BYTES`).
     pub max_gossip_bytes: usize,
+    /// Mempool bounds (normally the defaults: [`crate::mempool::MAX_MEMPOOL_TXS`] and
+    /// [`crate::mempool::MAX_MEMPOOL_BYTES`]).
+    pub mempool_limits: crate::mempool::MempoolLimits,
 }
 
 /// A snapshot of the node's progress, for the API.
@@ -301,7 +304,7 @@ pub async fn start(config: NodeConfig) -> anyhow::Result<RunningNode> {
         guard.min_sign_height = u64::MAX;
     }
     let me = config.node_key.public();
-    let mempool = Arc::new(Mutex::new(Mempool::default()));
+    let mempool = Arc::new(Mutex::new(Mempool::with_limits(config.mempool_limits)));
     let ledger = Ledger::open(config.genesis.clone(), store.clone(), mempool.clone(), me)?;
 
     let peers: Vec<PeerInfo> = config
@@ -737,6 +740,7 @@ impl Driver {
                     Ok(m) => m,
                     Err(e) => {
                         tracing::debug!(%source, ?topic, error = %e, "undecodable gossip dropped");
+                        self.shared.metrics.consensus_ignored.inc();
                         return Ok(());
                     }
                 };
@@ -826,7 +830,10 @@ impl Driver {
                     self.log(&m);
                 }
             }
-            Err(e) => tracing::trace!(error = %e, "consensus message ignored"),
+            Err(e) => {
+                self.shared.metrics.consensus_ignored.inc();
+                tracing::trace!(error = %e, "consensus message ignored");
+            }
         }
         self.perform(fx, timeouts)
     }

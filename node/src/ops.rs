@@ -41,6 +41,10 @@ pub struct Metrics {
     pub proposal_fetches: IntCounter,
     /// Sync peers skipped for a while after serving bad data, no data, or stalling.
     pub sync_bans: IntCounter,
+    /// Consensus messages (proposals, votes) the core ignored: bad signature, not a
+    /// validator, wrong proposer, invalid block, or a height it does not buffer; and
+    /// gossip that did not decode.
+    pub consensus_ignored: IntCounter,
     /// False once the driver stopped (health turns 503).
     pub driver_alive: AtomicBool,
 }
@@ -88,6 +92,10 @@ impl Metrics {
             "safeledger_sync_peer_bans_total",
             "Sync peers skipped after serving bad or no data or stalling",
         );
+        let consensus_ignored = c(
+            "safeledger_consensus_messages_ignored_total",
+            "Consensus messages ignored (invalid, from a non-validator, or undecodable)",
+        );
         let commit_latency = must(Histogram::with_opts(
             HistogramOpts::new(
                 "safeledger_commit_latency_seconds",
@@ -118,6 +126,7 @@ impl Metrics {
             evidence,
             sync_bans,
             proposal_fetches,
+            consensus_ignored,
             driver_alive: AtomicBool::new(true),
         }
     }

@@ -17,6 +17,8 @@ pub struct Cluster {
     pub nodes: Vec<Option<RunningNode>>,
     /// The nodes' gossip limit in bytes (the production default unless a test lowers it).
     pub max_gossip_bytes: usize,
+    /// The nodes' mempool bounds (the production defaults unless a test lowers them).
+    pub mempool_limits: safeledger_node::mempool::MempoolLimits,
     _dir: tempfile::TempDir,
 }
 
@@ -28,6 +30,14 @@ impl Cluster {
 
     /// As [`Cluster::start`], with the nodes' gossip limit set to `max_gossip_bytes`.
     pub async fn start_with_gossip_limit(max_gossip_bytes: usize) -> Cluster {
+        Cluster::start_with_limits(max_gossip_bytes, Default::default()).await
+    }
+
+    /// As [`Cluster::start`], with the nodes' gossip limit and mempool bounds given.
+    pub async fn start_with_limits(
+        max_gossip_bytes: usize,
+        mempool_limits: safeledger_node::mempool::MempoolLimits,
+    ) -> Cluster {
         let dir = tempfile::tempdir().expect("tempdir");
         let mut home = home::init(&dir.path().join("net"), "safeledger-test").expect("init");
         let c = &mut home.genesis.consensus;
@@ -39,6 +49,7 @@ impl Cluster {
             home,
             nodes: (0..n).map(|_| None).collect(),
             max_gossip_bytes,
+            mempool_limits,
             _dir: dir,
         };
         for i in 0..n {
@@ -63,6 +74,7 @@ impl Cluster {
                 .expect("grpc addr"),
             metrics_listen: Some(([127, 0, 0, 1], 0).into()),
             max_gossip_bytes: self.max_gossip_bytes,
+            mempool_limits: self.mempool_limits,
         }
     }
 

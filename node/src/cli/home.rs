@@ -36,7 +36,8 @@ pub fn free_port() -> anyhow::Result<u16> {
     Ok(l.local_addr()?.port())
 }
 
-fn write_secret(path: &Path, key: &SecretKey) -> anyhow::Result<()> {
+/// Writes a key seed as hex to `path` with mode 0600.
+pub(crate) fn write_secret(path: &Path, key: &SecretKey) -> anyhow::Result<()> {
     std::fs::write(path, key.to_hex() + "\n")
         .with_context(|| format!("writing {}", path.display()))?;
     #[cfg(unix)]

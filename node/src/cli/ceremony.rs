@@ -1,0 +1,223 @@
+//! The key ceremony (issue 8 item 6; DESIGN §3 "Keys"): each agency makes its own secrets,
+//! and a genesis is assembled from public keys only.
+//!
+//! `safeledger keys generate --out DIR --agency ID` writes, in the layout of
+//! [`crate::cli::home`] (so that `DIR` can be `NET/<agency>` of a network directory):
+//!
+//! ```text
+//! DIR/node.key       node key seed, hex (secret; mode 0600)
+//! DIR/officer.key    first officer key seed, hex (secret; mode 0600)
+//! DIR/data/          the node's data directory (empty)
+//! DIR/agency.json    the public part: an `Agency` entry of the genesis (no secrets)
+//! ```
+//!
+//! The agency sends `agency.json` to whoever assembles the genesis;
+//! `safeledger genesis assemble --chain-id C --agency-file a.json ... --out genesis.json`
+//! checks each file, builds the genesis with the demo's role table (or `--roles FILE`) and
+//! validates it ([`Genesis::validate`]). Each agency puts the genesis beside its key
+//! directory (`NET/genesis.json`, keys in `NET/<agency>/`) and runs
+//! `safeledger node start --home NET --agency <id>`.
+
+use crate::cli::home::{free_port, write_secret};
+use anyhow::{bail, Context};
+use safeledger_core::genesis::{Agency, ConsensusParams};
+use safeledger_core::records::TxKind;
+use safeledger_core::{Genesis, SecretKey, Timestamp};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+/// File name of an agency's public part, beside its keys.
+pub const AGENCY_FILE: &str = "agency.json";
+
+/// What an agency says about itself in the ceremony (everything but the keys).
+#[derive(Clone, Debug)]
+pub struct AgencySpec {
+    /// Short id, e.g. `chicago-bacp`.
+    pub id: String,
+    /// Display name (the id if empty).
+    pub name: String,
+    /// Role, one of the genesis role table's.
+    pub role: String,
+    /// libp2p multiaddr (None: 127.0.0.1 with a free port).
+    pub p2p_addr: Option<String>,
+    /// gRPC URL (None: http://127.0.0.1 with a free port).
+    pub grpc_addr: Option<String>,
+    /// Voting power (0: not a validator).
+    pub power: u64,
+}
+
+/// Generates an agency's node and officer keys into `out` (which must not hold keys yet),
+/// writes the public part to `out/agency.json` and returns it.
+///
+/// Errors: `out` already holds a key or an agency file; an empty id; a write fails.
+pub fn generate(out: &Path, spec: &AgencySpec) -> anyhow::Result<Agency> {
+    if spec.id.trim().is_empty() {
+        bail!("--agency must not be empty");
+    }
+    for f in ["node.key", "officer.key", AGENCY_FILE] {
+        if out.join(f).exists() {
+            bail!(
+                "{} already exists: refusing to overwrite an agency's keys; choose another --out",
+                out.join(f).display()
+            );
+        }
+    }
+    std::fs::create_dir_all(out.join("data"))
+        .with_context(|| format!("creating {}", out.display()))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(out, std::fs::Permissions::from_mode(0o700))
+            .with_context(|| format!("restricting {}", out.display()))?;
+    }
+    let mut rng = rand::rngs::OsRng;
+    let node = SecretKey::generate(&mut rng);
+    let officer = SecretKey::generate(&mut rng);
+    write_secret(&out.join("node.key"), &node)?;
+    write_secret(&out.join("officer.key"), &officer)?;
+    let agency = Agency {
+        id: spec.id.clone(),
+        name: if spec.name.is_empty() {
+            spec.id.clone()
+        } else {
+            spec.name.clone()
+        },
+        role: spec.role.clone(),
+        node_key: node.public(),
+        officer_keys: vec![officer.public()],
+        p2p_addr: match &spec.p2p_addr {
+            Some(a) => a.clone(),
+            None => format!("/ip4/127.0.0.1/tcp/{}", free_port()?),
+        },
+        grpc_addr: match &spec.grpc_addr {
+            Some(a) => a.clone(),
+            None => format!("http://127.0.0.1:{}", free_port()?),
+        },
+        power: spec.power,
+    };
+    let json = serde_json::to_string_pretty(&agency)?;
+    std::fs::write(out.join(AGENCY_FILE), json + "\n")
+        .with_context(|| format!("writing {}", out.join(AGENCY_FILE).display()))?;
+    Ok(agency)
+}
+
+/// Reads one agency's public file: an `Agency` JSON object, nothing else (a file that
+/// carries any other field — a secret pasted by mistake — is refused).
+pub fn read_agency_file(path: &Path) -> anyhow::Result<Agency> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let value: serde_json::Value =
+        serde_json::from_str(&text).with_context(|| format!("{} is not JSON", path.display()))?;
+    let agency: Agency = serde_json::from_value(value.clone())
+        .with_context(|| format!("{} is not an agency file", path.display()))?;
+    if serde_json::to_value(&agency)? != value {
+        bail!(
+            "{} holds fields other than an agency's public ones (id, name, role, node_key, \
+             officer_keys, p2p_addr, grpc_addr, power); refusing it",
+            path.display()
+        );
+    }
+    Ok(agency)
+}
+
+/// Assembles and validates a genesis from the agencies' public files, in the order given.
+///
+/// Errors name the file or the problem: unreadable or non-agency files, an invalid or
+/// repeated key, an undefined role, a repeated agency id, no voting power.
+pub fn assemble(
+    chain_id: &str,
+    agency_files: &[PathBuf],
+    roles: Option<BTreeMap<String, Vec<TxKind>>>,
+    genesis_time: Timestamp,
+) -> anyhow::Result<Genesis> {
+    if agency_files.is_empty() {
+        bail!("give at least one --agency-file");
+    }
+    let agencies = agency_files
+        .iter()
+        .map(|p| read_agency_file(p))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let genesis = Genesis {
+        chain_id: chain_id.to_string(),
+        genesis_time,
+        agencies,
+        roles: roles.unwrap_or_else(crate::cli::home::demo_roles),
+        consensus: ConsensusParams::default(),
+    };
+    genesis
+        .validate()
+        .context("the assembled genesis is not valid")?;
+    Ok(genesis)
+}
+
+/// Writes `genesis` as pretty JSON to `out`, refusing to overwrite a file.
+pub fn write_genesis(out: &Path, genesis: &Genesis) -> anyhow::Result<()> {
+    if out.exists() {
+        bail!("{} already exists; choose another --out", out.display());
+    }
+    if let Some(parent) = out.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent)
+            .with_context(|| format!("creating {}", parent.display()))?;
+    }
+    let json = serde_json::to_string_pretty(genesis)?;
+    std::fs::write(out, json + "\n").with_context(|| format!("writing {}", out.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec(id: &str, role: &str) -> AgencySpec {
+        AgencySpec {
+            id: id.into(),
+            name: String::new(),
+            role: role.into(),
+            p2p_addr: None,
+            grpc_addr: None,
+            power: 1,
+        }
+    }
+
+    #[test]
+    fn generated_agencies_assemble_into_a_valid_genesis() {
+        let d = tempfile::tempdir().expect("tempdir");
+        let a = generate(&d.path().join("a"), &spec("a", "licensing")).expect("a");
+        let b = generate(&d.path().join("b"), &spec("b", "inspection")).expect("b");
+        let files = vec![
+            d.path().join("a/agency.json"),
+            d.path().join("b/agency.json"),
+        ];
+        let g = assemble("c", &files, None, Timestamp(1)).expect("genesis");
+        assert_eq!(g.agencies, vec![a, b]);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(d.path().join("a/node.key"))
+                .expect("key")
+                .permissions()
+                .mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+    }
+
+    #[test]
+    fn ceremony_refuses_overwrites_repeats_secrets_and_unknown_roles() {
+        let d = tempfile::tempdir().expect("tempdir");
+        generate(&d.path().join("a"), &spec("a", "licensing")).expect("a");
+        let again = generate(&d.path().join("a"), &spec("a", "licensing"));
+        assert!(format!("{:#}", again.expect_err("refused")).contains("already exists"));
+        let a = d.path().join("a/agency.json");
+        let twice = assemble("c", &[a.clone(), a.clone()], None, Timestamp(1));
+        assert!(format!("{:#}", twice.expect_err("refused")).contains("appears twice"));
+        let mut v: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&a).expect("read")).expect("json");
+        v["node_secret"] = serde_json::json!("00");
+        let leaky = d.path().join("leaky.json");
+        std::fs::write(&leaky, v.to_string()).expect("write");
+        let e = assemble("c", &[leaky], None, Timestamp(1));
+        assert!(format!("{:#}", e.expect_err("refused")).contains("other than"));
+        generate(&d.path().join("x"), &spec("x", "no-such-role")).expect("x");
+        let e = assemble("c", &[d.path().join("x/agency.json")], None, Timestamp(1));
+        assert!(format!("{:#}", e.expect_err("refused")).contains("undefined role"));
+    }
+}

@@ -344,20 +344,30 @@ async fn run_once(
             let mut client = LedgerClient::new(vec![e.clone()]);
             let na = not_admitted.clone();
             lane_tasks.push(tokio::spawn(async move {
-                while let Some(batch) = rx.recv().await {
-                    match client.submit(&batch).await {
-                        Ok(adm) => {
-                            for a in adm.iter().filter(|a| !a.error.is_empty()) {
-                                if let Ok(mut m) = na.lock() {
-                                    let key: String = a.error.chars().take(60).collect();
-                                    *m.entry(key).or_default() += 1;
+                while let Some(mut batch) = rx.recv().await {
+                    // Whatever queued while the last call was in flight goes in this one
+                    // (up to the batch limit): one call in flight per lane, no backlog.
+                    while batch.len() < safeledger_core::limits::MAX_BATCH_TXS {
+                        match rx.try_recv() {
+                            Ok(more) => batch.extend(more),
+                            Err(_) => break,
+                        }
+                    }
+                    for chunk in batch.chunks(safeledger_core::limits::MAX_BATCH_TXS) {
+                        match client.submit(chunk).await {
+                            Ok(adm) => {
+                                for a in adm.iter().filter(|a| !a.error.is_empty()) {
+                                    if let Ok(mut m) = na.lock() {
+                                        let key: String = a.error.chars().take(60).collect();
+                                        *m.entry(key).or_default() += 1;
+                                    }
                                 }
                             }
-                        }
-                        Err(e) => {
-                            if let Ok(mut m) = na.lock() {
-                                *m.entry(format!("batch failed: {e}")).or_default() +=
-                                    batch.len() as u64;
+                            Err(e) => {
+                                if let Ok(mut m) = na.lock() {
+                                    *m.entry(format!("batch failed: {e}")).or_default() +=
+                                        chunk.len() as u64;
+                                }
                             }
                         }
                     }

@@ -80,6 +80,25 @@ pub struct Executor {
     programs: ProgramCache,
 }
 
+/// Runs `f` over a fresh overlay of `block`: its writes join the block on success and are
+/// discarded on a refusal, which becomes the outcome.
+fn staged(
+    block: &mut Overlay<'_>,
+    f: impl FnOnce(&mut Overlay<'_>) -> Result<(), Refusal>,
+) -> Outcome {
+    let result = {
+        let mut view = Overlay::new(&*block);
+        f(&mut view).map(|()| view.into_writes())
+    };
+    match result {
+        Ok(writes) => {
+            block.absorb(writes);
+            Outcome::Accepted
+        }
+        Err(r) => r.into(),
+    }
+}
+
 impl Executor {
     /// An executor for `genesis` with the default [`RuleParams`].
     pub fn new(genesis: &Genesis) -> Executor {
@@ -180,18 +199,7 @@ impl Executor {
             block_time: ctx.time,
             signers: signers.len(),
         };
-        let staged = {
-            let mut staged = Overlay::new(&*block);
-            self.apply(&mut staged, ctx, &rc, tx)
-                .map(|()| staged.into_writes())
-        };
-        let outcome = match staged {
-            Ok(writes) => {
-                block.absorb(writes);
-                Outcome::Accepted
-            }
-            Err(r) => r.into(),
-        };
+        let outcome = staged(block, |view| self.apply(view, ctx, &rc, tx));
         sequence::advance(block, submitter, seq, rc.tx_id, ctx.height);
         outcome
     }
@@ -212,10 +220,9 @@ impl Executor {
             return r.into();
         }
         let tx_id = tx.id();
-        let staged = {
-            let mut staged = Overlay::new(&*block);
+        let outcome = staged(block, |view| {
             crate::evidence::apply(
-                &mut staged,
+                view,
                 &self.chain_id,
                 &self.genesis_validators,
                 &reporter,
@@ -223,15 +230,7 @@ impl Executor {
                 tx_id,
                 ctx.height,
             )
-            .map(|()| staged.into_writes())
-        };
-        let outcome = match staged {
-            Ok(writes) => {
-                block.absorb(writes);
-                Outcome::Accepted
-            }
-            Err(r) => r.into(),
-        };
+        });
         sequence::advance(block, &reporter, seq, tx_id, ctx.height);
         outcome
     }

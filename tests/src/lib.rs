@@ -132,6 +132,18 @@ impl Cluster {
             .expect("officer key")
     }
 
+    /// `body` signed by agency `i`'s officer with sequence `seq` (effective at 1970 + 1 s).
+    pub fn signed(&self, i: usize, seq: u64, body: TxBody) -> Transaction {
+        let p = TxPayload::new(
+            &self.home.genesis.chain_id,
+            seq,
+            Timestamp(1_000),
+            body,
+            &mut rand::rngs::OsRng,
+        );
+        Transaction::sign(p, &[&self.officer(i)])
+    }
+
     /// `n` signed enterprise records by agency `i`'s officer, sequences from `first_seq`.
     pub fn enterprise_txs(&self, i: usize, first_seq: u64, n: usize) -> Vec<Transaction> {
         let key = self.officer(i);

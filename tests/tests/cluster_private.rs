@@ -6,22 +6,11 @@
 use safeledger_core::ids::EnterpriseId;
 use safeledger_core::records::admin::{AccessGrant, AccessRequest};
 use safeledger_core::records::{AccidentLevel, AccidentReport, EnterpriseRecord, TxBody};
-use safeledger_core::{Outcome, Timestamp, Transaction, TxPayload};
+use safeledger_core::Outcome;
 use safeledger_tests::Cluster;
 use std::time::{Duration, Instant};
 
 const SECRET: &str = "Employee J. Doe fell from a ladder at bay 4";
-
-fn signed(c: &Cluster, who: usize, seq: u64, body: TxBody) -> Transaction {
-    let p = TxPayload::new(
-        &c.home.genesis.chain_id,
-        seq,
-        Timestamp(1_000),
-        body,
-        &mut rand::rngs::OsRng,
-    );
-    Transaction::sign(p, &[&c.officer(who)])
-}
 
 fn index_of(c: &Cluster, agency: &str) -> usize {
     c.home
@@ -50,8 +39,7 @@ async fn cluster_private_field_reaches_only_the_agency_granted_access() {
     let cdph = index_of(&c, "chicago-cdph");
     let mut client = c.client();
     let enterprise = EnterpriseId::namespaced("us-osha-insp", "77").expect("id");
-    let rec = signed(
-        &c,
+    let rec = c.signed(
         osha,
         1,
         TxBody::EnterpriseRecord(EnterpriseRecord {
@@ -66,8 +54,7 @@ async fn cluster_private_field_reaches_only_the_agency_granted_access() {
         .await
         .expect("enterprise");
     // The recording officer signs the full report; its description is withheld.
-    let full = signed(
-        &c,
+    let full = c.signed(
         osha,
         2,
         TxBody::AccidentReport(AccidentReport {
@@ -130,8 +117,7 @@ async fn cluster_private_field_reaches_only_the_agency_granted_access() {
         assert_eq!(holds_secret(&c, i, &id), i == osha, "node {i}");
     }
     // A grant by an agency that did not record it is refused; the recorder's is taken.
-    let ask = signed(
-        &c,
+    let ask = c.signed(
         bacp,
         1,
         TxBody::AccessRequest(AccessRequest {
@@ -142,8 +128,7 @@ async fn cluster_private_field_reaches_only_the_agency_granted_access() {
         }),
     );
     let answer = |who: usize, seq: u64| {
-        signed(
-            &c,
+        c.signed(
             who,
             seq,
             TxBody::AccessGrant(AccessGrant {

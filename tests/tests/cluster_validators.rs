@@ -5,20 +5,9 @@
 
 use safeledger_core::records::admin::{GovernanceAction, GovernanceProposal, GovernanceVote};
 use safeledger_core::view::Verifier;
-use safeledger_core::{Outcome, Timestamp, Transaction, TxBody, TxPayload};
+use safeledger_core::{Outcome, TxBody};
 use safeledger_tests::Cluster;
 use std::time::Duration;
-
-fn tx(c: &Cluster, who: usize, seq: u64, body: TxBody) -> Transaction {
-    let p = TxPayload::new(
-        &c.home.genesis.chain_id,
-        seq,
-        Timestamp(1_000),
-        body,
-        &mut rand::rngs::OsRng,
-    );
-    Transaction::sign(p, &[&c.officer(who)])
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cluster_validator_set_change_is_followed_by_a_node_that_was_offline() {
@@ -46,9 +35,9 @@ async fn cluster_validator_set_change_is_followed_by_a_node_that_was_offline() {
         })
     };
     let txs = vec![
-        tx(&c, 0, 1, propose),
-        tx(&c, 1, 1, vote(true)),
-        tx(&c, 2, 1, vote(true)),
+        c.signed(0, 1, propose),
+        c.signed(1, 1, vote(true)),
+        c.signed(2, 1, vote(true)),
     ];
     let mut passed_at = 0;
     for t in &txs {
@@ -128,9 +117,9 @@ async fn cluster_validator_key_rotation_by_governance_lets_the_new_key_sign() {
     });
     let mut passed_at = 0;
     for t in [
-        tx(&c, 0, 1, propose),
-        tx(&c, 1, 1, vote.clone()),
-        tx(&c, 2, 1, vote),
+        c.signed(0, 1, propose),
+        c.signed(1, 1, vote.clone()),
+        c.signed(2, 1, vote),
     ] {
         let done = client
             .submit_and_wait(std::slice::from_ref(&t), Duration::from_secs(60))

@@ -804,7 +804,7 @@ impl Driver {
 
     fn feed(
         &mut self,
-        from: PublicKey,
+        _relay: PublicKey,
         input: Input,
         timeouts: &mpsc::Sender<Timeout>,
     ) -> anyhow::Result<()> {
@@ -814,9 +814,19 @@ impl Driver {
             Input::Timeout(_) => 0,
         };
         if h > self.ledger.tip.height + 1 {
-            // A peer is ahead: it committed at least h - 1.
-            let e = self.peer_heights.entry(from).or_default();
-            *e = (*e).max(h - 1);
+            // The signer is ahead: it committed at least h - 1. Believed only from a
+            // validly signed message, and recorded for its signer (not whoever relayed it),
+            // so a forged far-future message cannot steer block sync.
+            let chain = &self.ledger.genesis.chain_id;
+            let signer = match &input {
+                Input::Proposal(p, _) => p.verify(chain).is_ok().then_some(p.proposer),
+                Input::Vote(v) => v.verify(chain).is_ok().then_some(v.validator),
+                Input::Timeout(_) => None,
+            };
+            if let Some(signer) = signer.filter(|k| *k != self.shared.node_key) {
+                let e = self.peer_heights.entry(signer).or_default();
+                *e = (*e).max(h - 1);
+            }
         }
         let logged = (h == self.core.height()).then(|| match &input {
             Input::Proposal(p, b) => Some(Gossip::Proposal(p.clone(), b.clone())),

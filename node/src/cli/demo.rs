@@ -299,6 +299,21 @@ pub async fn withhold_private(
     Ok((out, kept))
 }
 
+/// Waits for Ctrl-C (SIGINT) or SIGTERM.
+pub async fn stop_signal() -> anyhow::Result<()> {
+    #[cfg(unix)]
+    {
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+        tokio::select! {
+            r = tokio::signal::ctrl_c() => r?,
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    tokio::signal::ctrl_c().await?;
+    Ok(())
+}
+
 /// Runs the demo; returns Ok when every transaction committed and all nodes agree.
 pub async fn run(opts: DemoOptions) -> anyhow::Result<()> {
     let t0 = Instant::now();
@@ -320,8 +335,7 @@ pub async fn run(opts: DemoOptions) -> anyhow::Result<()> {
         println!("4 agency nodes up: {}", endpoints.join(" "));
         let data = opts.data.clone();
         let limit = opts.limit.unwrap_or(usize::MAX);
-        let plan = tokio::task::spawn_blocking(move || plan_import_limited(&data, limit))
-            .await??;
+        let plan = tokio::task::spawn_blocking(move || plan_import_limited(&data, limit)).await??;
         println!(
             "planned: {} rows read, {} records to submit, {} rows rejected, {} duplicate rows skipped",
             plan.rows_read,
@@ -375,7 +389,10 @@ pub async fn run(opts: DemoOptions) -> anyhow::Result<()> {
             println!("not admitted             {n}: {err}");
         }
         println!("blocks                   {height}");
-        println!("seconds                  {secs:.1} (import), {:.1} (total)", t0.elapsed().as_secs_f64());
+        println!(
+            "seconds                  {secs:.1} (import), {:.1} (total)",
+            t0.elapsed().as_secs_f64()
+        );
         println!(
             "committed tx/s           {:.0}",
             report.committed.len() as f64 / secs.max(0.001)
@@ -386,13 +403,20 @@ pub async fn run(opts: DemoOptions) -> anyhow::Result<()> {
         {
             bail!("not every submitted record was committed");
         }
-        if opts.keep_running {
-            println!("\nnetwork left running; query it with `safeledger status --home {}`; Ctrl-C stops it", dir.display());
-            tokio::signal::ctrl_c().await?;
-        }
         Ok(())
+    };
+    // SIGINT or SIGTERM mid-run still stops the node processes before the demo exits.
+    let result = tokio::select! {
+        r = result => r,
+        s = stop_signal() => s.and_then(|()| Err(anyhow::anyhow!("interrupted"))),
+    };
+    if result.is_ok() && opts.keep_running {
+        println!(
+            "\nnetwork left running; query it with `safeledger status --home {}`; Ctrl-C stops it",
+            dir.display()
+        );
+        let _ = stop_signal().await;
     }
-    .await;
     sup.stop().await;
     if opts.keep_running {
         if let Some(t) = _tmp {

@@ -108,6 +108,7 @@ async fn cluster_private_field_reaches_only_the_agency_granted_access() {
         done[0].result
     );
     // Every node stores the report without its description.
+    c.wait_height(done[0].height, Duration::from_secs(30)).await;
     for i in 0..4 {
         let (tx, _, _, _) = node(i).transaction(id).await.expect("stored");
         let TxBody::AccidentReport(r) = &tx.payload.body else {

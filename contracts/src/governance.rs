@@ -363,12 +363,21 @@ pub fn vote(
     Ok(())
 }
 
-/// The changes passed at `height` (a block's execution queues them with its height).
-pub fn changes_passed_at(state: &dyn StateRead, height: u64) -> Vec<ValidatorChange> {
-    validator_changes(state)
-        .into_iter()
-        .filter(|c| c.height == height)
-        .collect()
+/// The validator-set changes the block at `height` passed, from that block's write set
+/// (`BlockExecution::writes`): those it queued stamped with its height; none when it did
+/// not touch the queue.
+pub fn changes_passed_at(
+    writes: &BTreeMap<Vec<u8>, Option<Vec<u8>>>,
+    height: u64,
+) -> Vec<ValidatorChange> {
+    match writes.get(keys::VALIDATOR_CHANGES) {
+        Some(Some(v)) => safeledger_core::from_canonical::<Vec<ValidatorChange>>(v)
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|c| c.height == height)
+            .collect(),
+        _ => Vec::new(),
+    }
 }
 
 /// Applies governance changes to a validator set, in order, deterministically:

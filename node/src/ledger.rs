@@ -9,10 +9,10 @@
 use crate::consensus::BlockSource;
 use crate::mempool::Mempool;
 use crate::store::{Store, StoreError, Tip};
-use safeledger_contracts::governance::{apply_validator_changes, ValidatorChange};
+use safeledger_contracts::governance::{apply_validator_changes, changes_passed_at};
 use safeledger_contracts::{BlockContext, Executor, StateRead};
 use safeledger_core::block::{tx_leaves, tx_root, CommitCertificate, Header, HEADER_VERSION};
-use safeledger_core::encoding::{from_canonical, to_canonical};
+use safeledger_core::encoding::to_canonical;
 use safeledger_core::evidence::DoubleSign;
 use safeledger_core::merkle::CompactRange;
 use safeledger_core::records::ValidatorEvidence;
@@ -251,17 +251,7 @@ impl Ledger {
         }
         // Validator-set changes passed by this block take effect at h + 2: header h + 1
         // names them in next_validators_hash (the CometBFT schedule).
-        let changes = match exec
-            .writes
-            .get(safeledger_contracts::keys::VALIDATOR_CHANGES)
-        {
-            Some(Some(v)) => from_canonical::<Vec<ValidatorChange>>(v).unwrap_or_default(),
-            _ => Vec::new(),
-        };
-        let passed: Vec<ValidatorChange> = changes
-            .into_iter()
-            .filter(|c| c.height == block.header.height)
-            .collect();
+        let passed = changes_passed_at(&exec.writes, block.header.height);
         let (next_validators, skipped) =
             apply_validator_changes(&self.tip.next_validators, &passed);
         for (c, why) in &skipped {

@@ -135,9 +135,13 @@ impl Shared {
     ) -> Vec<(Hash, Result<bool, AdmitError>)> {
         let view = crate::ledger::StoreView(&self.store);
         // Validator evidence is signed by a node key: admitted from the validators of the
-        // next two heights only (execution checks the reporter deterministically).
-        let node_keys: BTreeSet<PublicKey> = match self.store.tip() {
-            Ok(Some(t)) => t
+        // next two heights only (execution checks the reporter deterministically). The tip
+        // is read only for a batch that holds evidence, not for every client batch.
+        let has_evidence = txs
+            .iter()
+            .any(|t| matches!(t.payload.body, TxBody::ValidatorEvidence(_)));
+        let node_keys: BTreeSet<PublicKey> = match has_evidence.then(|| self.store.tip()) {
+            Some(Ok(Some(t))) => t
                 .validators
                 .validators
                 .iter()
@@ -881,17 +885,41 @@ impl Driver {
         }
     }
 
+    /// The agency whose node key `key` is: in the validator sets of the next two heights
+    /// (which follow rotations passed by governance), else in the genesis.
+    fn agency_of_node(&self, key: &PublicKey) -> Option<String> {
+        let tip = &self.ledger.tip;
+        tip.validators
+            .get(key)
+            .or_else(|| tip.next_validators.get(key))
+            .map(|v| v.agency.clone())
+            .or_else(|| {
+                let a = self
+                    .ledger
+                    .genesis
+                    .agencies
+                    .iter()
+                    .find(|a| a.node_key == *key);
+                a.map(|a| a.id.clone())
+            })
+    }
+
+    /// The current node key of `agency`: its validator in the next height's set, else its
+    /// genesis key.
+    fn node_of_agency(&self, agency: &str) -> Option<PublicKey> {
+        let tip = &self.ledger.tip;
+        tip.validators
+            .validators
+            .iter()
+            .find(|v| v.agency == agency)
+            .map(|v| v.key)
+            .or_else(|| self.ledger.genesis.agency(agency).map(|a| a.node_key))
+    }
+
     /// Private values of `record` for the node `peer`: only those fields its agency was
     /// granted on chain, and only when this node holds them (it recorded them).
     fn serve_private(&self, peer: PublicKey, record: Hash) -> SyncResponse {
-        let Some(agency) = self
-            .ledger
-            .genesis
-            .agencies
-            .iter()
-            .find(|a| a.node_key == peer)
-            .map(|a| a.id.clone())
-        else {
+        let Some(agency) = self.agency_of_node(&peer) else {
             return SyncResponse::Error("unknown node".into());
         };
         let view = crate::ledger::StoreView(&self.ledger.store);
@@ -939,14 +967,7 @@ impl Driver {
             return;
         };
         for (owner, record) in self.pending_private.clone() {
-            let Some(node) = self
-                .ledger
-                .genesis
-                .agencies
-                .iter()
-                .find(|a| a.id == owner)
-                .map(|a| a.node_key)
-            else {
+            let Some(node) = self.node_of_agency(&owner) else {
                 self.pending_private.remove(&(owner, record));
                 continue;
             };

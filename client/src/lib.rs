@@ -6,6 +6,7 @@
 //! network or contracts crates.
 
 pub mod audit;
+pub mod auth;
 pub mod import;
 pub mod rpc;
 

@@ -4,10 +4,12 @@
 //! it committed, with its height and result. Until then [`LedgerClient::submit_and_wait`]
 //! resubmits to the next node; the per-signer sequence makes resubmission idempotent.
 
+use crate::auth::{self, method, Signer};
 use crate::proto::{self, ledger_client::LedgerClient as Raw};
 use safeledger_core::block::CommitCertificate;
 use safeledger_core::encoding::from_canonical;
 use safeledger_core::{Block, Hash, PublicKey, Transaction, TxId, TxResult};
+use std::sync::Arc;
 use std::time::Duration;
 use tonic::transport::{Channel, Endpoint};
 
@@ -104,6 +106,7 @@ pub struct LedgerClient {
     current: usize,
     raw: Option<Raw<Channel>>,
     connect_timeout: Duration,
+    signer: Option<Arc<Signer>>,
 }
 
 impl LedgerClient {
@@ -114,7 +117,21 @@ impl LedgerClient {
             current: 0,
             raw: None,
             connect_timeout: Duration::from_secs(3),
+            signer: None,
         }
+    }
+
+    /// The same client signing every request as `signer` (an officer or auditor; see
+    /// [`crate::auth`]). Without a signer only public requests succeed (status, checkpoints,
+    /// consistency proofs); others are refused `UNAUTHENTICATED`.
+    pub fn signed_by(mut self, signer: Signer) -> LedgerClient {
+        self.signer = Some(Arc::new(signer));
+        self
+    }
+
+    /// The key requests are signed with, if any.
+    pub fn signer(&self) -> Option<PublicKey> {
+        self.signer.as_ref().map(|s| s.public())
     }
 
     /// The endpoint in use.
@@ -159,9 +176,15 @@ impl LedgerClient {
 
     /// Runs `f` against the current node, failing over on transport errors (each endpoint
     /// tried once).
-    async fn call<T, F, Fut>(&mut self, f: F) -> Result<T, ClientError>
+    async fn call<M, T, F, Fut>(
+        &mut self,
+        method: &'static str,
+        msg: M,
+        f: F,
+    ) -> Result<T, ClientError>
     where
-        F: Fn(Raw<Channel>) -> Fut,
+        M: prost::Message + Clone,
+        F: Fn(Raw<Channel>, tonic::Request<M>) -> Fut,
         Fut: std::future::Future<Output = Result<T, tonic::Status>>,
     {
         let tries = self.endpoints.len().max(1);
@@ -171,7 +194,8 @@ impl LedgerClient {
                 Ok(r) => r,
                 Err(e) => return Err(e),
             };
-            match f(raw).await {
+            let req = auth::request(self.signer.as_deref(), method, msg.clone());
+            match f(raw, req).await {
                 Ok(v) => return Ok(v),
                 Err(s) if is_transport(&s) => {
                     last = Some(s);
@@ -188,7 +212,11 @@ impl LedgerClient {
     /// The node's status.
     pub async fn status(&mut self) -> Result<Status, ClientError> {
         let r = self
-            .call(|mut c| async move { c.status(proto::StatusRequest {}).await })
+            .call(
+                method::STATUS,
+                proto::StatusRequest {},
+                |mut c, r| async move { c.status(r).await },
+            )
             .await?
             .into_inner();
         Ok(Status {
@@ -214,10 +242,11 @@ impl LedgerClient {
     ) -> Result<Vec<proto::Admission>, ClientError> {
         let encoded: Vec<Vec<u8>> = txs.iter().map(safeledger_core::to_canonical).collect();
         let r = self
-            .call(|mut c| {
-                let txs = encoded.clone();
-                async move { c.submit_batch(proto::SubmitBatchRequest { txs }).await }
-            })
+            .call(
+                method::SUBMIT_BATCH,
+                proto::SubmitBatchRequest { txs: encoded },
+                |mut c, r| async move { c.submit_batch(r).await },
+            )
             .await?
             .into_inner();
         Ok(r.admissions)
@@ -238,13 +267,11 @@ impl LedgerClient {
             .map(|(_, v)| safeledger_core::to_canonical(v))
             .collect();
         let r = self
-            .call(|mut c| {
-                let (txs, values) = (txs.clone(), values.clone());
-                async move {
-                    c.store_private(proto::StorePrivateRequest { txs, values })
-                        .await
-                }
-            })
+            .call(
+                method::STORE_PRIVATE,
+                proto::StorePrivateRequest { txs, values },
+                |mut c, r| async move { c.store_private(r).await },
+            )
             .await?
             .into_inner();
         Ok(r.kept)
@@ -260,13 +287,11 @@ impl LedgerClient {
         let tx_ids: Vec<Vec<u8>> = ids.iter().map(|h| h.0.to_vec()).collect();
         let timeout_ms = timeout.as_millis().min(u32::MAX as u128) as u32;
         let r = self
-            .call(|mut c| {
-                let tx_ids = tx_ids.clone();
-                async move {
-                    c.await_commit(proto::AwaitCommitRequest { tx_ids, timeout_ms })
-                        .await
-                }
-            })
+            .call(
+                method::AWAIT_COMMIT,
+                proto::AwaitCommitRequest { tx_ids, timeout_ms },
+                |mut c, r| async move { c.await_commit(r).await },
+            )
             .await?
             .into_inner();
         r.committed
@@ -387,7 +412,11 @@ impl LedgerClient {
         height: u64,
     ) -> Result<(Block, CommitCertificate, Vec<TxResult>), ClientError> {
         let r = self
-            .call(|mut c| async move { c.get_block(proto::GetBlockRequest { height }).await })
+            .call(
+                method::GET_BLOCK,
+                proto::GetBlockRequest { height },
+                |mut c, r| async move { c.get_block(r).await },
+            )
             .await?
             .into_inner();
         let dec = |e: safeledger_core::DecodeError| ClientError::Decode(e.to_string());
@@ -404,12 +433,13 @@ impl LedgerClient {
         id: TxId,
     ) -> Result<(Transaction, u64, u32, TxResult), ClientError> {
         let r = self
-            .call(|mut c| async move {
-                c.get_transaction(proto::GetTransactionRequest {
+            .call(
+                method::GET_TRANSACTION,
+                proto::GetTransactionRequest {
                     tx_id: id.0.to_vec(),
-                })
-                .await
-            })
+                },
+                |mut c, r| async move { c.get_transaction(r).await },
+            )
             .await?
             .into_inner();
         let dec = |e: safeledger_core::DecodeError| ClientError::Decode(e.to_string());
@@ -427,18 +457,15 @@ impl LedgerClient {
         id: &str,
         timeline_limit: u32,
     ) -> Result<serde_json::Value, ClientError> {
-        let id = id.to_string();
         let r = self
-            .call(|mut c| {
-                let enterprise_id = id.clone();
-                async move {
-                    c.get_enterprise(proto::GetEnterpriseRequest {
-                        enterprise_id,
-                        timeline_limit,
-                    })
-                    .await
-                }
-            })
+            .call(
+                method::GET_ENTERPRISE,
+                proto::GetEnterpriseRequest {
+                    enterprise_id: id.to_string(),
+                    timeline_limit,
+                },
+                |mut c, r| async move { c.get_enterprise(r).await },
+            )
             .await?
             .into_inner();
         serde_json::from_str(&r.json).map_err(|e| ClientError::Decode(e.to_string()))
@@ -459,10 +486,11 @@ impl LedgerClient {
             limit,
         };
         let r = self
-            .call(|mut c| {
-                let req = req.clone();
-                async move { c.query(req).await }
-            })
+            .call(
+                method::QUERY,
+                req,
+                |mut c, r| async move { c.query(r).await },
+            )
             .await?
             .into_inner();
         serde_json::from_str(&r.json).map_err(|e| ClientError::Decode(e.to_string()))
@@ -470,12 +498,14 @@ impl LedgerClient {
 
     /// The last committed sequence of `signer`.
     pub async fn sequence(&mut self, signer: &PublicKey) -> Result<u64, ClientError> {
-        let signer = signer.0.to_vec();
         let r = self
-            .call(|mut c| {
-                let signer = signer.clone();
-                async move { c.get_sequence(proto::GetSequenceRequest { signer }).await }
-            })
+            .call(
+                method::GET_SEQUENCE,
+                proto::GetSequenceRequest {
+                    signer: signer.0.to_vec(),
+                },
+                |mut c, r| async move { c.get_sequence(r).await },
+            )
             .await?
             .into_inner();
         Ok(r.sequence)

@@ -72,6 +72,7 @@ pub fn genesis() -> Genesis {
         ],
         roles,
         consensus: ConsensusParams::default(),
+        auditors: Vec::new(),
     };
     g.validate().expect("test genesis is valid");
     g

@@ -40,6 +40,7 @@ fn refusals_per_rule_on_the_shipped_data_are_pinned() {
             .collect(),
         roles: import::demo_roles(),
         consensus: ConsensusParams::default(),
+        auditors: Vec::new(),
     };
     genesis.validate().unwrap();
     let mut rng = rand::rngs::StdRng::seed_from_u64(1);

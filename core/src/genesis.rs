@@ -33,6 +33,18 @@ pub struct Agency {
     pub power: u64,
 }
 
+/// An auditor registered at genesis: may read desensitized views, checkpoints and proofs
+/// through the authenticated API (issue 8), never private fields or whole blocks.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Auditor {
+    /// Short id, e.g. `national-audit-office`.
+    pub id: String,
+    /// Display name.
+    pub name: String,
+    /// The auditor's request-signing key.
+    pub key: PublicKey,
+}
+
 /// Timeouts and block bounds (TENDERMINT.md "Timeouts": `initial + round × delta`).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ConsensusParams {
@@ -88,6 +100,9 @@ pub struct Genesis {
     pub roles: BTreeMap<String, Vec<TxKind>>,
     /// Consensus parameters.
     pub consensus: ConsensusParams,
+    /// Auditors allowed to read views, checkpoints and proofs (absent: none).
+    #[serde(default)]
+    pub auditors: Vec<Auditor>,
 }
 
 /// Why a genesis document was refused.
@@ -163,8 +178,8 @@ impl ValidatorSet {
 }
 
 impl Genesis {
-    /// Checks the document: chain id bound, unique agency ids, node and officer keys valid
-    /// and unique, at least one validator, roles of agencies defined, power sum in range.
+    /// Checks the document: chain id bound, unique agency and auditor ids, node, officer and
+    /// auditor keys valid and unique, at least one validator, roles of agencies defined, power sum in range.
     pub fn validate(&self) -> Result<(), GenesisError> {
         let bad = |s: String| Err(GenesisError::Invalid(s));
         if self.chain_id.is_empty() || self.chain_id.len() > MAX_CHAIN_ID_BYTES {
@@ -190,6 +205,17 @@ impl Genesis {
             total = total
                 .checked_add(a.power)
                 .ok_or_else(|| GenesisError::Invalid("voting power overflows".into()))?;
+        }
+        for a in &self.auditors {
+            if !ids.insert(a.id.clone()) {
+                return bad(format!("id {} appears twice (agencies and auditors)", a.id));
+            }
+            a.key
+                .validate()
+                .map_err(|e| GenesisError::Invalid(format!("auditor {}: {e}", a.id)))?;
+            if !keys.insert(a.key) {
+                return bad(format!("key {} appears twice", a.key));
+            }
         }
         if total == 0 {
             return bad("no agency has voting power".into());
@@ -224,6 +250,11 @@ impl Genesis {
     /// The agency whose officer this key is (genesis registrations only).
     pub fn agency_of_officer(&self, key: &PublicKey) -> Option<&Agency> {
         self.agencies.iter().find(|a| a.officer_keys.contains(key))
+    }
+
+    /// The auditor registered with this key.
+    pub fn auditor(&self, key: &PublicKey) -> Option<&Auditor> {
+        self.auditors.iter().find(|a| a.key == *key)
     }
 
     /// The agency with this id.

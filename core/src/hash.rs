@@ -102,6 +102,9 @@ pub enum Domain {
     Merkle,
     /// The genesis document.
     Genesis,
+    /// An authenticated gRPC request: chain id, method, body digest, timestamp and nonce
+    /// (signed by an officer or auditor; see `safeledger_client::auth`).
+    ApiRequest,
 }
 
 impl Domain {
@@ -118,6 +121,7 @@ impl Domain {
             Domain::State => "safeledger v1 state transition",
             Domain::Merkle => "safeledger v1 merkle tree",
             Domain::Genesis => "safeledger v1 genesis",
+            Domain::ApiRequest => "safeledger v1 api request",
         }
     }
 

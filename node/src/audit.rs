@@ -31,6 +31,9 @@ pub enum AuditError {
     /// A bad request (unknown field, sizes out of order).
     #[error("{0}")]
     Invalid(String),
+    /// A field to reveal is private and its value was not supplied (names the field).
+    #[error("field {0} is private")]
+    Private(String),
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -40,6 +43,7 @@ impl From<BuildError> for AuditError {
     fn from(e: BuildError) -> Self {
         match e {
             BuildError::UnknownField { .. } => AuditError::Invalid(e.to_string()),
+            BuildError::Private(name) => AuditError::Private(name),
             other => AuditError::Store(StoreError::Corrupt {
                 key: "view".into(),
                 why: other.to_string(),
@@ -178,12 +182,15 @@ pub fn consistency(store: &Store, first: u64, second: u64) -> Result<Vec<Hash>, 
 }
 
 /// The view of transaction `id` revealing `reveal` (and its type), with its ledger inclusion
-/// in the tree of `anchor` leaves when given.
+/// in the tree of `anchor` leaves when given. `private`: the values of withheld fields the
+/// caller may see (empty for anyone but an officer of the agency holding them); revealing a
+/// withheld field whose value is not among them is [`AuditError::Private`].
 pub fn view(
     store: &Store,
     id: &TxId,
     reveal: &[String],
     anchor: Option<u64>,
+    private: Vec<safeledger_core::private::PrivateValue>,
 ) -> Result<View, AuditError> {
     let (h, i) = store
         .tx_location(id)?
@@ -220,9 +227,7 @@ pub fn view(
         certificate: &cert,
         validator_path: validator_path(store, &next.header)?,
         ledger,
-        // Private values are never disclosed through this path (no requester identity to
-        // check a grant against yet): a withheld field stays a digest.
-        private: Vec::new(),
+        private,
     };
     Ok(build_view(&src, reveal)?)
 }

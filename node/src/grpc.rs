@@ -1,13 +1,16 @@
 //! The tonic gRPC service of `client/proto/safeledger.proto`.
 //!
-//! Every request is bounded: at most [`MAX_BATCH_TXS`] transactions per batch, messages of
+//! Every request is authenticated and authorized first ([`crate::auth`]: signed by an
+//! officer or auditor, or public), then bounded: at most [`MAX_BATCH_TXS`] transactions per batch, messages of
 //! at most [`MAX_GRPC_MESSAGE_BYTES`], waits of at most [`MAX_AWAIT`]. Malformed input gets
 //! `INVALID_ARGUMENT` with the reason; a full mempool `RESOURCE_EXHAUSTED`, as does a
 //! client over its request rate ([`crate::ratelimit`]).
 
+use crate::auth::{require_officer, require_reader, Authenticator, Caller};
 use crate::ledger::StoreView;
 use crate::mempool::AdmitError;
 use crate::node::Shared;
+use safeledger_client::auth::method;
 use safeledger_client::proto::{self, ledger_server};
 use safeledger_core::encoding::{from_canonical_bounded, to_canonical};
 use safeledger_core::ids::EnterpriseId;
@@ -35,6 +38,26 @@ pub const MAX_GRPC_STREAMS_PER_CONNECTION: u32 = 128;
 /// The service.
 pub struct LedgerService {
     shared: Arc<Shared>,
+    auth: Authenticator,
+}
+
+impl LedgerService {
+    /// The caller of `req` (see [`Authenticator::caller`]).
+    fn caller<T: prost::Message>(&self, req: &Request<T>, method: &str) -> Result<Caller, Status> {
+        self.auth.caller(&self.shared, req, method)
+    }
+
+    /// The caller of `req`, which must be an officer.
+    fn officer<T: prost::Message>(
+        &self,
+        req: &Request<T>,
+        method: &str,
+        what: &str,
+    ) -> Result<Caller, Status> {
+        let c = self.caller(req, method)?;
+        require_officer(&c, what)?;
+        Ok(c)
+    }
 }
 
 fn hash_arg(b: &[u8], what: &str) -> Result<Hash, Status> {
@@ -57,9 +80,12 @@ pub async fn serve(
         .await
         .map_err(|e| anyhow::anyhow!("binding gRPC on {addr}: {e}"))?;
     let bound = listener.local_addr()?;
-    let svc = ledger_server::LedgerServer::new(LedgerService { shared })
-        .max_decoding_message_size(MAX_GRPC_MESSAGE_BYTES)
-        .max_encoding_message_size(MAX_GRPC_MESSAGE_BYTES);
+    let svc = ledger_server::LedgerServer::new(LedgerService {
+        shared,
+        auth: Authenticator::default(),
+    })
+    .max_decoding_message_size(MAX_GRPC_MESSAGE_BYTES)
+    .max_encoding_message_size(MAX_GRPC_MESSAGE_BYTES);
     let svc = tonic::service::interceptor::InterceptedService::new(
         svc,
         crate::ratelimit::RateLimiter::default(),
@@ -93,8 +119,9 @@ pub async fn serve(
 impl ledger_server::Ledger for LedgerService {
     async fn status(
         &self,
-        _req: Request<proto::StatusRequest>,
+        req: Request<proto::StatusRequest>,
     ) -> Result<Response<proto::StatusReply>, Status> {
+        self.caller(&req, method::STATUS)?;
         let s = self.shared.status.borrow().clone();
         let pool = self.shared.mempool.lock().map(|p| p.len()).unwrap_or(0);
         Ok(Response::new(proto::StatusReply {
@@ -116,6 +143,14 @@ impl ledger_server::Ledger for LedgerService {
         &self,
         req: Request<proto::StorePrivateRequest>,
     ) -> Result<Response<proto::StorePrivateReply>, Status> {
+        let caller = self.officer(&req, method::STORE_PRIVATE, "storing private values")?;
+        if caller.agency() != Some(self.shared.agency.as_str()) {
+            return Err(Status::permission_denied(format!(
+                "{} may not store private values at the node of {}",
+                caller.describe(),
+                self.shared.agency
+            )));
+        }
         let req = req.into_inner();
         if req.txs.len() != req.values.len() {
             return Err(Status::invalid_argument(format!(
@@ -177,6 +212,7 @@ impl ledger_server::Ledger for LedgerService {
         &self,
         req: Request<proto::SubmitBatchRequest>,
     ) -> Result<Response<proto::SubmitBatchReply>, Status> {
+        self.officer(&req, method::SUBMIT_BATCH, "submitting transactions")?;
         let raw = req.into_inner().txs;
         if raw.is_empty() {
             return Err(Status::invalid_argument("empty batch"));
@@ -222,6 +258,7 @@ impl ledger_server::Ledger for LedgerService {
         &self,
         req: Request<proto::AwaitCommitRequest>,
     ) -> Result<Response<proto::AwaitCommitReply>, Status> {
+        self.officer(&req, method::AWAIT_COMMIT, "awaiting commits")?;
         let req = req.into_inner();
         if req.tx_ids.len() > MAX_AWAIT_IDS {
             return Err(Status::invalid_argument(format!(
@@ -276,6 +313,7 @@ impl ledger_server::Ledger for LedgerService {
         &self,
         req: Request<proto::GetBlockRequest>,
     ) -> Result<Response<proto::GetBlockReply>, Status> {
+        self.officer(&req, method::GET_BLOCK, "reading blocks")?;
         let mut h = req.into_inner().height;
         let store = &self.shared.store;
         if h == 0 {
@@ -301,6 +339,7 @@ impl ledger_server::Ledger for LedgerService {
         &self,
         req: Request<proto::GetTransactionRequest>,
     ) -> Result<Response<proto::GetTransactionReply>, Status> {
+        self.officer(&req, method::GET_TRANSACTION, "reading whole transactions")?;
         let id = hash_arg(&req.into_inner().tx_id, "tx_id")?;
         let store = &self.shared.store;
         let (h, i) = store
@@ -331,6 +370,7 @@ impl ledger_server::Ledger for LedgerService {
         &self,
         req: Request<proto::GetEnterpriseRequest>,
     ) -> Result<Response<proto::GetEnterpriseReply>, Status> {
+        self.officer(&req, method::GET_ENTERPRISE, "reading enterprise records")?;
         let req = req.into_inner();
         let id = EnterpriseId::parse(&req.enterprise_id)
             .map_err(|e| Status::invalid_argument(e.to_string()))?;
@@ -352,6 +392,7 @@ impl ledger_server::Ledger for LedgerService {
         &self,
         req: Request<proto::GetSequenceRequest>,
     ) -> Result<Response<proto::GetSequenceReply>, Status> {
+        self.officer(&req, method::GET_SEQUENCE, "reading sequences")?;
         let b = req.into_inner().signer;
         let k: [u8; 32] = b
             .as_slice()
@@ -366,6 +407,8 @@ impl ledger_server::Ledger for LedgerService {
         &self,
         req: Request<proto::GetViewRequest>,
     ) -> Result<Response<proto::GetViewReply>, Status> {
+        let caller = self.caller(&req, method::GET_VIEW)?;
+        require_reader(&caller, "a view")?;
         let req = req.into_inner();
         let id = hash_arg(&req.tx_id, "tx_id")?;
         if req.reveal.len() > MAX_RECORD_FIELDS {
@@ -375,12 +418,39 @@ impl ledger_server::Ledger for LedgerService {
         }
         let anchor = (req.anchor_tree_size > 0).then_some(req.anchor_tree_size);
         let shared = self.shared.clone();
+        let who = caller.describe();
         let view = tokio::task::spawn_blocking(move || {
-            crate::audit::view(&shared.store, &id, &req.reveal, anchor)
+            // Private values are disclosed only by a node to officers of its own agency
+            // (the values it holds are its agency's, or were granted to it on chain).
+            let private = match caller.agency() {
+                Some(a) if a == shared.agency => match shared.private.get(&id) {
+                    Ok(v) => v,
+                    Err(crate::private_store::PrivateStoreError::Erased(_)) => Vec::new(),
+                    Err(e) => return Err(crate::audit::AuditError::Invalid(e.to_string())),
+                },
+                _ => Vec::new(),
+            };
+            let disclosed: Vec<&str> = private
+                .iter()
+                .filter(|v| req.reveal.contains(&v.name))
+                .map(|v| v.name.as_str())
+                .collect();
+            if !disclosed.is_empty() {
+                tracing::info!(target: "safeledger::access", caller = %caller.describe(), tx = %id,
+                    fields = ?disclosed, "private fields disclosed in a view");
+            }
+            crate::audit::view(&shared.store, &id, &req.reveal, anchor, private)
         })
         .await
         .map_err(internal)?
-        .map_err(audit_status)?;
+        .map_err(|e| match e {
+            crate::audit::AuditError::Private(field) => Status::permission_denied(format!(
+                "{who} may not read private field {field}: private values are disclosed only \
+                 to officers of the agency holding them, at that agency's node (others ask \
+                 with an access request)"
+            )),
+            e => audit_status(e),
+        })?;
         Ok(Response::new(proto::GetViewReply {
             json: safeledger_core::view::encode(&view),
         }))
@@ -390,6 +460,7 @@ impl ledger_server::Ledger for LedgerService {
         &self,
         req: Request<proto::GetCheckpointRequest>,
     ) -> Result<Response<proto::GetCheckpointReply>, Status> {
+        self.caller(&req, method::GET_CHECKPOINT)?;
         let height = req.into_inner().height;
         let cp = crate::audit::checkpoint(&self.shared.store, height).map_err(audit_status)?;
         Ok(Response::new(proto::GetCheckpointReply {
@@ -401,6 +472,7 @@ impl ledger_server::Ledger for LedgerService {
         &self,
         req: Request<proto::GetConsistencyProofRequest>,
     ) -> Result<Response<proto::GetConsistencyProofReply>, Status> {
+        self.caller(&req, method::GET_CONSISTENCY_PROOF)?;
         let req = req.into_inner();
         let proof = crate::audit::consistency(&self.shared.store, req.first_size, req.second_size)
             .map_err(audit_status)?;
@@ -413,6 +485,8 @@ impl ledger_server::Ledger for LedgerService {
         &self,
         req: Request<proto::GetLedgerInclusionRequest>,
     ) -> Result<Response<proto::GetLedgerInclusionReply>, Status> {
+        let caller = self.caller(&req, method::GET_LEDGER_INCLUSION)?;
+        require_reader(&caller, "an inclusion proof")?;
         let req = req.into_inner();
         let id = hash_arg(&req.tx_id, "tx_id")?;
         let l = crate::audit::ledger_inclusion(&self.shared.store, &id, req.tree_size)
@@ -429,6 +503,7 @@ impl ledger_server::Ledger for LedgerService {
         req: Request<proto::QueryRequest>,
     ) -> Result<Response<proto::QueryReply>, Status> {
         use safeledger_contracts::{assistance, query};
+        self.officer(&req, method::QUERY, "rule-contract queries")?;
         let req = req.into_inner();
         let view = StoreView(&self.shared.store);
         let now = self.shared.status.borrow().block_time;
@@ -508,6 +583,7 @@ fn audit_status(e: crate::audit::AuditError) -> Status {
         E::NotYet(m) => Status::failed_precondition(m),
         E::Unsupported(m) => Status::unimplemented(m),
         E::Invalid(m) => Status::invalid_argument(m),
+        E::Private(f) => Status::permission_denied(format!("field {f} is private")),
         E::Store(e) => Status::internal(e.to_string()),
     }
 }

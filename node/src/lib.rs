@@ -4,6 +4,7 @@
 //! through `safeledger-contracts`, the tonic gRPC service, and the `safeledger` binary.
 
 pub mod audit;
+pub mod auth;
 pub mod cli;
 pub mod consensus;
 pub mod grpc;

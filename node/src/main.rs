@@ -37,20 +37,75 @@ struct Target {
     /// A network directory (from `init` or `demo --dir`): any of its nodes.
     #[arg(long)]
     home: Option<PathBuf>,
+    /// Sign requests as this agency's officer or this auditor, by id (with --home; by
+    /// default the first agency whose officer key the directory holds; an auditor for
+    /// `audit` commands).
+    #[arg(long = "as", value_name = "AGENCY|AUDITOR")]
+    identity: Option<String>,
+    /// Sign requests with this key file (an officer's or auditor's seed, 64 hex digits)
+    /// instead; the chain id is the genesis's with --home, else the node's.
+    #[arg(long, value_name = "FILE")]
+    key: Option<PathBuf>,
     /// Output format.
     #[arg(long, value_enum, default_value = "text")]
     output: Output,
 }
 
 impl Target {
-    fn client(&self) -> anyhow::Result<LedgerClient> {
-        if let Some(n) = &self.node {
-            return Ok(LedgerClient::new(vec![n.clone()]));
+    /// The endpoints to ask, in order, and the genesis when --home names it.
+    fn endpoints(&self) -> anyhow::Result<(Vec<String>, Option<home::Home>)> {
+        match (&self.node, &self.home) {
+            (Some(n), h) => Ok((
+                vec![n.clone()],
+                h.as_deref().map(home::Home::load).transpose()?,
+            )),
+            (None, Some(h)) => {
+                let h = home::Home::load(h)?;
+                Ok((h.endpoints(), Some(h)))
+            }
+            (None, None) => bail!("say which node to ask: --node <URL> or --home <DIR>"),
         }
-        if let Some(h) = &self.home {
-            return Ok(LedgerClient::new(home::Home::load(h)?.endpoints()));
+    }
+
+    /// The identity requests are signed with (see [`Target::identity`]); `auditor`: prefer
+    /// an auditor's key when none is named. `None`: public requests only.
+    async fn signer(
+        &self,
+        endpoints: &[String],
+        home: Option<&home::Home>,
+        auditor: bool,
+    ) -> anyhow::Result<Option<safeledger_client::auth::Signer>> {
+        use safeledger_client::auth::Signer;
+        if let Some(path) = &self.key {
+            let key = home::read_key(path)?;
+            let chain_id = match home {
+                Some(h) => h.genesis.chain_id.clone(),
+                None => {
+                    LedgerClient::new(endpoints.to_vec())
+                        .status()
+                        .await?
+                        .chain_id
+                }
+            };
+            return Ok(Some(Signer::new(key, chain_id)));
         }
-        bail!("say which node to ask: --node <URL> or --home <DIR>")
+        match (home, &self.identity) {
+            (Some(h), Some(name)) => Ok(Some(h.signer(name)?)),
+            (Some(h), None) => Ok(h.default_signer(auditor).ok()),
+            (None, Some(_)) => bail!("--as needs --home (the directory holding the keys)"),
+            (None, None) => Ok(None),
+        }
+    }
+
+    /// A client over the target's nodes, signing as the target's identity.
+    async fn client(&self) -> anyhow::Result<LedgerClient> {
+        let (eps, home) = self.endpoints()?;
+        let signer = self.signer(&eps, home.as_ref(), false).await?;
+        let c = LedgerClient::new(eps);
+        Ok(match signer {
+            Some(s) => c.signed_by(s),
+            None => c,
+        })
     }
 }
 
@@ -239,6 +294,19 @@ enum KeysCmd {
         #[arg(long, default_value_t = 1)]
         power: u64,
     },
+    /// Write an auditor's request-signing key ID.key (mode 0600) and its public
+    /// ID.auditor.json into DIR (NET/auditors of the network directory), and print it.
+    Auditor {
+        /// The directory (created).
+        #[arg(long)]
+        out: PathBuf,
+        /// The auditor id (distinct from every agency id).
+        #[arg(long)]
+        id: String,
+        /// Display name (the id by default).
+        #[arg(long, default_value = "")]
+        name: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -251,6 +319,9 @@ enum GenesisCmd {
         /// One agency's public file (from `keys generate`), once per agency, in order.
         #[arg(long = "agency-file", required = true)]
         agency_files: Vec<PathBuf>,
+        /// An auditor's public file (from `keys auditor`), once per auditor.
+        #[arg(long = "auditor-file")]
+        auditor_files: Vec<PathBuf>,
         /// A JSON role table ({"role": ["tx_kind", ...]}); the demo's by default.
         #[arg(long)]
         roles: Option<PathBuf>,
@@ -608,11 +679,24 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 out.join(ceremony::AGENCY_FILE).display()
             );
         }
+        Cmd::Keys {
+            cmd: KeysCmd::Auditor { out, id, name },
+        } => {
+            let a = ceremony::generate_auditor(&out, &id, &name)?;
+            println!("{}", serde_json::to_string_pretty(&a)?);
+            eprintln!(
+                "secret in {} (keep it there); send {} to the genesis assembler",
+                out.join(format!("{id}.key")).display(),
+                out.join(format!("{id}{}", ceremony::AUDITOR_FILE_SUFFIX))
+                    .display()
+            );
+        }
         Cmd::Genesis {
             cmd:
                 GenesisCmd::Assemble {
                     chain_id,
                     agency_files,
+                    auditor_files,
                     roles,
                     genesis_time_ms,
                     out,
@@ -634,7 +718,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 .map(|d| d.as_millis() as u64)
                 .unwrap_or(0);
             let time = Timestamp(genesis_time_ms.unwrap_or(now.saturating_sub(1_000)));
-            let g = ceremony::assemble(&chain_id, &agency_files, roles, time)?;
+            let g = ceremony::assemble(&chain_id, &agency_files, &auditor_files, roles, time)?;
             ceremony::write_genesis(&out, &g)?;
             println!(
                 "genesis of {} with {} agencies written to {} (hash {})",
@@ -686,7 +770,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             }
         }
         Cmd::Status(t) => {
-            let s = t.client()?.status().await?;
+            let s = t.client().await?.status().await?;
             if t.output == Output::Json {
                 print_json(&s)?;
             } else {
@@ -722,7 +806,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             cmd: TxCmd::Show { id, target },
         } => {
             let id = Hash::from_hex(&id)?;
-            let (tx, h, i, r) = target.client()?.transaction(id).await?;
+            let (tx, h, i, r) = target.client().await?.transaction(id).await?;
             if target.output == Output::Json {
                 print_json(
                     &serde_json::json!({"tx_id": id, "height": h, "index": i, "tx": tx, "result": r}),
@@ -740,7 +824,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     target,
                 },
         } => {
-            let v = target.client()?.enterprise(&id, timeline).await?;
+            let v = target.client().await?.enterprise(&id, timeline).await?;
             print_json(&v)?;
         }
         Cmd::Query {
@@ -751,7 +835,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             target,
         } => {
             let v = target
-                .client()?
+                .client()
+                .await?
                 .query(&kind, &agency, &enterprise, limit)
                 .await?;
             print_json(&v)?;
@@ -760,7 +845,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Cmd::Block {
             cmd: BlockCmd::Show { height, target },
         } => {
-            let (b, cert, results) = target.client()?.block(height.unwrap_or(0)).await?;
+            let (b, cert, results) = target.client().await?.block(height.unwrap_or(0)).await?;
             if target.output == Output::Json {
                 print_json(
                     &serde_json::json!({"hash": b.hash(), "block": b, "certificate": cert, "results": results}),
@@ -803,13 +888,14 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let h = home::Home::load(&home)?;
             let plan = plan_import_limited(&data, limit.unwrap_or(usize::MAX))?;
             let mut first = BTreeMap::new();
-            let mut c = LedgerClient::new(h.endpoints());
+            let mut c = LedgerClient::new(h.endpoints()).signed_by(h.default_signer(false)?);
             for a in &h.genesis.agencies {
                 let k = h.officer_key(&a.id)?;
                 first.insert(a.id.clone(), c.sequence(&k.public()).await? + 1);
             }
             let (txs, resign) = demo::sign_items(&h, &plan.items, &first)?;
-            let report = submit::submit_all(h.endpoints(), txs, true, Some(resign)).await?;
+            let signer = h.default_signer(false)?;
+            let report = submit::submit_all(h.endpoints(), signer, txs, true, Some(resign)).await?;
             let accepted = report
                 .committed
                 .values()
@@ -827,16 +913,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             use safeledger_client::audit::cli as audit;
             let endpoints_of =
                 |t: &Target| -> anyhow::Result<(Vec<String>, Option<safeledger_core::Genesis>)> {
-                    match (&t.node, &t.home) {
-                        (Some(n), _) => Ok((vec![n.clone()], None)),
-                        (None, Some(h)) => {
-                            let h = home::Home::load(h)?;
-                            Ok((h.endpoints(), Some(h.genesis)))
-                        }
-                        (None, None) => {
-                            bail!("say which node to ask: --node <URL> or --home <DIR>")
-                        }
-                    }
+                    let (eps, h) = t.endpoints()?;
+                    Ok((eps, h.map(|h| h.genesis)))
                 };
             match cmd {
                 AuditCmd::View {
@@ -846,8 +924,16 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     anchor,
                     target,
                 } => {
-                    let (eps, g) = endpoints_of(&target)?;
-                    audit::view(eps, g.as_ref(), &tx, &reveal, &out, anchor.as_deref()).await?;
+                    let (eps, h) = target.endpoints()?;
+                    let signer = target.signer(&eps, h.as_ref(), true).await?;
+                    let g = h.map(|h| h.genesis);
+                    let req = audit::ViewRequest {
+                        tx: &tx,
+                        reveal: &reveal,
+                        out: &out,
+                        anchor: anchor.as_deref(),
+                    };
+                    audit::view(eps, signer, g.as_ref(), req).await?;
                 }
                 AuditCmd::Verify {
                     view,

@@ -161,6 +161,11 @@ impl ProcNet {
     fn chain_id(&self) -> String {
         "safeledger-demo".to_string()
     }
+
+    /// Agency `i`'s officer as a request signer.
+    fn signer(&self, i: usize) -> safeledger_client::auth::Signer {
+        safeledger_client::auth::Signer::new(self.officer(i), self.chain_id())
+    }
 }
 
 impl Drop for ProcNet {
@@ -215,8 +220,9 @@ fn start_load(
     let chain = net.chain_id();
     let endpoints = net.endpoints.clone();
     let a2 = acks.clone();
+    let signer = safeledger_client::auth::Signer::new(key.clone(), chain.clone());
     let task = tokio::spawn(async move {
-        let mut client = LedgerClient::new(endpoints);
+        let mut client = LedgerClient::new(endpoints).signed_by(signer);
         let mut seq = 1u64;
         let mut rng = rand::rngs::OsRng;
         while !*stop.lock().expect("lock") {
@@ -265,6 +271,7 @@ async fn check_ledgers(net: &ProcNet, acks: &BTreeMap<TxId, (u64, u32)>) {
     let mut tip_hashes = Vec::new();
     for e in &net.endpoints {
         let (b, _, _) = LedgerClient::new(vec![e.clone()])
+            .signed_by(net.signer(0))
             .block(min)
             .await
             .expect("block");
@@ -274,7 +281,7 @@ async fn check_ledgers(net: &ProcNet, acks: &BTreeMap<TxId, (u64, u32)>) {
         tip_hashes.iter().all(|h| *h == tip_hashes[0]),
         "nodes disagree at height {min}: {tip_hashes:?}"
     );
-    let mut c = LedgerClient::new(vec![net.endpoints[0].clone()]);
+    let mut c = LedgerClient::new(vec![net.endpoints[0].clone()]).signed_by(net.signer(0));
     let mut places: BTreeMap<TxId, Vec<(u64, u32)>> = BTreeMap::new();
     for h in 1..=min {
         let (b, _, _) = c.block(h).await.expect("block");

@@ -120,9 +120,34 @@ impl Cluster {
             .collect()
     }
 
-    /// A client over the running nodes.
+    /// A client over the running nodes, signing as agency 0's officer.
     pub fn client(&self) -> LedgerClient {
-        LedgerClient::new(self.endpoints())
+        LedgerClient::new(self.endpoints()).signed_by(self.signer(0))
+    }
+
+    /// A client of node `i` alone, signing as agency `i`'s officer.
+    pub fn node_client(&self, i: usize) -> LedgerClient {
+        LedgerClient::new(vec![self.home.genesis.agencies[i].grpc_addr.clone()])
+            .signed_by(self.signer(i))
+    }
+
+    /// The request-signing identity of agency `i`'s officer.
+    pub fn signer(&self, i: usize) -> safeledger_client::auth::Signer {
+        self.home
+            .signer(&self.home.genesis.agencies[i].id)
+            .expect("officer key")
+    }
+
+    /// `msg` as a request for `method` signed by agency 0's officer (for raw gRPC clients).
+    pub fn req<T: prost::Message>(&self, method: &str, msg: T) -> tonic::Request<T> {
+        safeledger_client::auth::request(Some(&self.signer(0)), method, msg)
+    }
+
+    /// The request-signing identity of the network's auditor.
+    pub fn auditor(&self) -> safeledger_client::auth::Signer {
+        self.home
+            .signer(safeledger_node::cli::home::DEMO_AUDITOR)
+            .expect("auditor key")
     }
 
     /// The officer key of agency `i`.
@@ -190,7 +215,7 @@ impl Cluster {
 
     /// Block hashes of heights 1..=h at node `i`.
     pub async fn hashes(&self, i: usize, h: u64) -> Vec<safeledger_core::Hash> {
-        let mut c = LedgerClient::new(vec![self.home.genesis.agencies[i].grpc_addr.clone()]);
+        let mut c = self.node_client(i);
         let mut out = Vec::new();
         for k in 1..=h {
             let (b, _, _) = c.block(k).await.expect("block");

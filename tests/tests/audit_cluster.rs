@@ -21,7 +21,7 @@ async fn audit_cluster_view_verifies_offline_and_tampering_fails() {
     let top = done.iter().map(|d| d.height).max().unwrap_or(0);
     // A result is certified by the next header.
     c.wait_height(top + 1, Duration::from_secs(30)).await;
-    let audit = AuditClient::new(c.endpoints());
+    let audit = AuditClient::new(c.endpoints()).signed_by(c.auditor());
     let id = done[2].tx_id;
     let view = audit
         .view(id, &["name".to_string()], None)

@@ -1,6 +1,7 @@
 //! Untrusted input never panics a node or loses committed data: each kind of bad input
 //! gets a typed refusal and the network keeps committing afterwards.
 
+use safeledger_client::auth::method;
 use safeledger_client::proto::{self, ledger_client::LedgerClient as Raw};
 use safeledger_core::encoding::to_canonical;
 use safeledger_core::{Outcome, SecretKey};
@@ -31,18 +32,24 @@ async fn cluster_refuses_malformed_grpc_requests_and_goes_on() {
     let mut r = raw(&c).await;
     // Bytes that are not a transaction.
     let e = r
-        .submit_batch(proto::SubmitBatchRequest {
-            txs: vec![vec![1, 2, 3]],
-        })
+        .submit_batch(c.req(
+            method::SUBMIT_BATCH,
+            proto::SubmitBatchRequest {
+                txs: vec![vec![1, 2, 3]],
+            },
+        ))
         .await
         .expect_err("garbage refused");
     assert_eq!(e.code(), tonic::Code::InvalidArgument);
     // A truncated transaction.
     let good = to_canonical(&c.enterprise_txs(3, 100, 1)[0]);
     let e = r
-        .submit_batch(proto::SubmitBatchRequest {
-            txs: vec![good[..good.len() - 5].to_vec()],
-        })
+        .submit_batch(c.req(
+            method::SUBMIT_BATCH,
+            proto::SubmitBatchRequest {
+                txs: vec![good[..good.len() - 5].to_vec()],
+            },
+        ))
         .await
         .expect_err("truncated refused");
     assert_eq!(e.code(), tonic::Code::InvalidArgument);
@@ -50,46 +57,64 @@ async fn cluster_refuses_malformed_grpc_requests_and_goes_on() {
     let mut trailing = good.clone();
     trailing.push(0);
     let e = r
-        .submit_batch(proto::SubmitBatchRequest {
-            txs: vec![trailing],
-        })
+        .submit_batch(c.req(
+            method::SUBMIT_BATCH,
+            proto::SubmitBatchRequest {
+                txs: vec![trailing],
+            },
+        ))
         .await
         .expect_err("trailing bytes refused");
     assert_eq!(e.code(), tonic::Code::InvalidArgument);
     // Empty batch.
     let e = r
-        .submit_batch(proto::SubmitBatchRequest { txs: vec![] })
+        .submit_batch(c.req(
+            method::SUBMIT_BATCH,
+            proto::SubmitBatchRequest { txs: vec![] },
+        ))
         .await
         .expect_err("empty batch refused");
     assert_eq!(e.code(), tonic::Code::InvalidArgument);
     // Oversized batch.
     let e = r
-        .submit_batch(proto::SubmitBatchRequest {
-            txs: vec![vec![0u8]; safeledger_core::limits::MAX_BATCH_TXS + 1],
-        })
+        .submit_batch(c.req(
+            method::SUBMIT_BATCH,
+            proto::SubmitBatchRequest {
+                txs: vec![vec![0u8]; safeledger_core::limits::MAX_BATCH_TXS + 1],
+            },
+        ))
         .await
         .expect_err("oversized batch refused");
     assert_eq!(e.code(), tonic::Code::InvalidArgument);
     // A hash of the wrong length.
     let e = r
-        .get_transaction(proto::GetTransactionRequest { tx_id: vec![7; 5] })
+        .get_transaction(c.req(
+            method::GET_TRANSACTION,
+            proto::GetTransactionRequest { tx_id: vec![7; 5] },
+        ))
         .await
         .expect_err("bad id refused");
     assert_eq!(e.code(), tonic::Code::InvalidArgument);
     // An invalid enterprise id, and an unknown one.
     let e = r
-        .get_enterprise(proto::GetEnterpriseRequest {
-            enterprise_id: "not an id".into(),
-            timeline_limit: 0,
-        })
+        .get_enterprise(c.req(
+            method::GET_ENTERPRISE,
+            proto::GetEnterpriseRequest {
+                enterprise_id: "not an id".into(),
+                timeline_limit: 0,
+            },
+        ))
         .await
         .expect_err("invalid id refused");
     assert_eq!(e.code(), tonic::Code::InvalidArgument);
     let e = r
-        .get_enterprise(proto::GetEnterpriseRequest {
-            enterprise_id: "test:nobody".into(),
-            timeline_limit: 0,
-        })
+        .get_enterprise(c.req(
+            method::GET_ENTERPRISE,
+            proto::GetEnterpriseRequest {
+                enterprise_id: "test:nobody".into(),
+                timeline_limit: 0,
+            },
+        ))
         .await
         .expect_err("unknown enterprise");
     assert_eq!(e.code(), tonic::Code::NotFound);

@@ -179,6 +179,11 @@ impl DockerNet {
         SecretKey::from_hex(t.trim()).expect("hex")
     }
 
+    /// Agency `i`'s officer as a request signer.
+    fn signer(&self, i: usize) -> safeledger_client::auth::Signer {
+        safeledger_client::auth::Signer::new(self.officer(i), "safeledger-demo")
+    }
+
     fn split(&self, a: &[usize], b: &[usize]) {
         for (side, other) in [(a, b), (b, a)] {
             let keys: Vec<&str> = other.iter().map(|j| self.keys[*j].as_str()).collect();
@@ -248,7 +253,7 @@ async fn top(net: &DockerNet) -> u64 {
 /// Submits `n` batches of 10 records by agency `who`; returns the acknowledgements.
 async fn load(net: &DockerNet, who: usize, first_seq: u64, n: u64) -> BTreeMap<TxId, (u64, u32)> {
     let key = net.officer(who);
-    let mut client = LedgerClient::new(net.endpoints());
+    let mut client = LedgerClient::new(net.endpoints()).signed_by(net.signer(who));
     let mut acks = BTreeMap::new();
     let mut rng = rand::rngs::OsRng;
     for b in 0..n {
@@ -285,14 +290,18 @@ async fn check(net: &DockerNet, acks: &BTreeMap<TxId, (u64, u32)>) {
     let min = heights(net).await.into_iter().flatten().min().unwrap_or(0);
     let mut hashes = Vec::new();
     for e in net.endpoints() {
-        let (b, _, _) = LedgerClient::new(vec![e]).block(min).await.expect("block");
+        let (b, _, _) = LedgerClient::new(vec![e])
+            .signed_by(net.signer(0))
+            .block(min)
+            .await
+            .expect("block");
         hashes.push(b.hash());
     }
     assert!(
         hashes.iter().all(|h| *h == hashes[0]),
         "disagreement at {min}: {hashes:?}"
     );
-    let mut c = LedgerClient::new(vec![net.endpoint(0)]);
+    let mut c = LedgerClient::new(vec![net.endpoint(0)]).signed_by(net.signer(0));
     let mut places: BTreeMap<TxId, Vec<(u64, u32)>> = BTreeMap::new();
     for h in 1..=min {
         let (b, _, _) = c.block(h).await.expect("block");

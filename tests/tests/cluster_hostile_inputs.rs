@@ -6,12 +6,13 @@
 //! still commits, all nodes hold the same blocks, and transactions committed before the
 //! attacks are still there.
 //!
-//! Pending, because the authenticated API (issue 8 items 1–2) does not exist yet: a request
-//! with a replayed nonce, a request with a stale timestamp, an unauthenticated write, and an
-//! auditor reading a private field. There is no streaming RPC either, so the "slow client
-//! that never reads its stream" case is covered by clients that open connections and never
-//! finish (or read) a request.
+//! The authenticated API (issue 8 items 1–2) is fed a replayed nonce, a stale timestamp, an
+//! unauthenticated write, a forged request signature, an unknown signer, and an auditor
+//! reading a private field. There is no streaming RPC, so the "slow client that never reads
+//! its stream" case is covered by clients that open connections and never finish (or read)
+//! a request.
 
+use safeledger_client::auth::method;
 use safeledger_client::proto::{self, ledger_client::LedgerClient as Raw};
 use safeledger_core::block::{tx_root, CommitSig};
 use safeledger_core::encoding::{from_canonical, to_canonical};
@@ -83,10 +84,11 @@ fn penalty_body(enterprise: &str, amount: Option<u64>) -> TxBody {
 
 /// Submits one encoded transaction; returns the admission or the gRPC status.
 async fn submit_raw(
+    c: &Cluster,
     r: &mut Raw<tonic::transport::Channel>,
     txs: Vec<Vec<u8>>,
 ) -> Result<Vec<proto::Admission>, tonic::Status> {
-    r.submit_batch(proto::SubmitBatchRequest { txs })
+    r.submit_batch(c.req(method::SUBMIT_BATCH, proto::SubmitBatchRequest { txs }))
         .await
         .map(|a| a.into_inner().admissions)
 }
@@ -110,7 +112,7 @@ async fn refused_at_admission(c: &Cluster, tx: &Transaction, want: &str) -> prot
 /// Asserts the encoded batch is refused with `code` and a message containing `want`.
 async fn refused_status(c: &Cluster, txs: Vec<Vec<u8>>, code: tonic::Code, want: &str) {
     let mut r = raw(c).await;
-    let e = submit_raw(&mut r, txs)
+    let e = submit_raw(c, &mut r, txs)
         .await
         .expect_err("the batch is refused");
     assert_eq!(e.code(), code, "{e:?}");
@@ -166,9 +168,7 @@ fn vm_rss_kib() -> Option<u64> {
 }
 
 async fn height(c: &Cluster, i: usize) -> u64 {
-    let mut cl = safeledger_client::rpc::LedgerClient::new(vec![c.home.genesis.agencies[i]
-        .grpc_addr
-        .clone()]);
+    let mut cl = c.node_client(i);
     cl.status().await.map(|s| s.height).unwrap_or(0)
 }
 
@@ -224,7 +224,7 @@ async fn fake_validator(c: &Cluster, i: usize) -> NetworkHandle {
     .await
     .expect("fake network");
     let validators: Vec<PublicKey> = c.home.genesis.agencies.iter().map(|a| a.node_key).collect();
-    let mut api = safeledger_client::rpc::LedgerClient::new(vec![c.endpoints()[0].clone()]);
+    let mut api = c.node_client(0);
     tokio::spawn(async move {
         while let Some(ev) = events.recv().await {
             let NetEvent::Request { data, reply, .. } = ev else {
@@ -549,24 +549,33 @@ async fn cluster_refuses_every_kind_of_hostile_input_and_keeps_committing() {
 
     let mut r = raw(&c).await;
     let e = r
-        .get_transaction(proto::GetTransactionRequest { tx_id: vec![7; 5] })
+        .get_transaction(c.req(
+            method::GET_TRANSACTION,
+            proto::GetTransactionRequest { tx_id: vec![7; 5] },
+        ))
         .await
         .expect_err("bad id refused");
     assert_eq!(e.code(), tonic::Code::InvalidArgument);
     assert!(e.message().contains("32 bytes"), "{e:?}");
     let e = r
-        .await_commit(proto::AwaitCommitRequest {
-            tx_ids: vec![vec![0; 32]; safeledger_node::grpc::MAX_AWAIT_IDS + 1],
-            timeout_ms: 10,
-        })
+        .await_commit(c.req(
+            method::AWAIT_COMMIT,
+            proto::AwaitCommitRequest {
+                tx_ids: vec![vec![0; 32]; safeledger_node::grpc::MAX_AWAIT_IDS + 1],
+                timeout_ms: 10,
+            },
+        ))
         .await
         .expect_err("too many ids refused");
     assert_eq!(e.code(), tonic::Code::InvalidArgument);
     let e = r
-        .query(proto::QueryRequest {
-            kind: "drop table".into(),
-            ..Default::default()
-        })
+        .query(c.req(
+            method::QUERY,
+            proto::QueryRequest {
+                kind: "drop table".into(),
+                ..Default::default()
+            },
+        ))
         .await
         .expect_err("unknown query refused");
     assert_eq!(e.code(), tonic::Code::InvalidArgument);
@@ -844,6 +853,138 @@ async fn cluster_refuses_every_kind_of_hostile_input_and_keeps_committing() {
     }
     cat.done("sync response with a forged certificate");
 
+    // --- The authenticated API ----------------------------------------------------------
+    {
+        use safeledger_client::auth::{now_ms, Signer};
+        let officer = c.signer(3);
+        let block1 = || proto::GetBlockRequest { height: 1 };
+        let mut r = raw(&c).await;
+        // The same signed request twice: the second is a replay.
+        let nonce: [u8; 16] = rand::random();
+        let at = now_ms();
+        let mut first = tonic::Request::new(block1());
+        officer.sign_at(&mut first, method::GET_BLOCK, at, nonce);
+        r.get_block(first)
+            .await
+            .expect("the first use of a nonce is served");
+        let mut again = tonic::Request::new(block1());
+        officer.sign_at(&mut again, method::GET_BLOCK, at, nonce);
+        let e = r.get_block(again).await.expect_err("replay refused");
+        assert_eq!(e.code(), tonic::Code::Unauthenticated, "{e:?}");
+        assert!(e.message().contains("replayed"), "{e:?}");
+        cat.done("request with a replayed nonce (UNAUTHENTICATED)");
+
+        for skew in [-600_000i64, 600_000] {
+            let mut stale = tonic::Request::new(block1());
+            officer.sign_at(
+                &mut stale,
+                method::GET_BLOCK,
+                now_ms().saturating_add_signed(skew),
+                rand::random(),
+            );
+            let e = r.get_block(stale).await.expect_err("stale refused");
+            assert_eq!(e.code(), tonic::Code::Unauthenticated, "{e:?}");
+            assert!(e.message().contains("stale"), "{e:?}");
+        }
+        cat.done("request with a stale (or far-future) timestamp (UNAUTHENTICATED)");
+
+        let write = c.enterprise_txs(3, seq, 1);
+        let e = r
+            .submit_batch(proto::SubmitBatchRequest {
+                txs: write.iter().map(to_canonical).collect(),
+            })
+            .await
+            .expect_err("unsigned write refused");
+        assert_eq!(e.code(), tonic::Code::Unauthenticated, "{e:?}");
+        assert!(e.message().contains("officer"), "{e:?}");
+        // The valid transaction inside did not get in by that path.
+        let n0 = &c.nodes[0].as_ref().expect("node 0").shared;
+        assert!(!n0
+            .mempool
+            .lock()
+            .map(|p| p.contains(&write[0].id()))
+            .unwrap_or(true));
+        cat.done("unauthenticated write (UNAUTHENTICATED)");
+
+        // Signed by one key, claimed by another; and a key nobody registered.
+        let mut forged = tonic::Request::new(block1());
+        officer.sign(&mut forged, method::GET_BLOCK);
+        let other = c.signer(2).public().to_hex();
+        forged
+            .metadata_mut()
+            .insert("sl-signer", other.parse().expect("ascii"));
+        let e = r.get_block(forged).await.expect_err("forged refused");
+        assert_eq!(e.code(), tonic::Code::Unauthenticated, "{e:?}");
+        let stranger = Signer::new(
+            SecretKey::generate(&mut rand::rngs::OsRng),
+            c.home.genesis.chain_id.clone(),
+        );
+        let e = r
+            .get_block(safeledger_client::auth::request(
+                Some(&stranger),
+                method::GET_BLOCK,
+                block1(),
+            ))
+            .await
+            .expect_err("stranger refused");
+        assert_eq!(e.code(), tonic::Code::Unauthenticated, "{e:?}");
+        assert!(e.message().contains("not a registered officer"), "{e:?}");
+        cat.done("request signature forged or by an unregistered key (UNAUTHENTICATED)");
+
+        // An enterprise record whose legal name only chicago-bacp's node (node 0) holds
+        // (node 3 is down at this point of the catalogue).
+        let bacp_seq = c.client().sequence(&bacp.public()).await.expect("sequence") + 1;
+        let mut report = Transaction::sign(
+            payload(
+                &c,
+                bacp_seq,
+                Timestamp(1_000),
+                TxBody::EnterpriseRecord(EnterpriseRecord {
+                    enterprise: EnterpriseId::namespaced("test", "private-1").expect("id"),
+                    name: "J. Doe Roofing (sole trader J. Doe)".into(),
+                    address: "1 Test St".into(),
+                    linked_ids: vec![],
+                }),
+            ),
+            &[&bacp],
+        );
+        let values = report.payload.withhold(&["name"]).expect("withhold");
+        c.node_client(0)
+            .store_private(&[(report.clone(), values)])
+            .await
+            .expect("kept at chicago-bacp");
+        assert_eq!(commit(&c, &[report.clone()]).await, vec![Outcome::Accepted]);
+        commit(&c, &c.enterprise_txs(3, seq, 1)).await; // certifies the record's result
+        seq += 1;
+        let node0 = vec![c.home.genesis.agencies[0].grpc_addr.clone()];
+        let mut audit =
+            safeledger_client::audit::AuditClient::new(node0.clone()).signed_by(c.auditor());
+        let e = audit
+            .view(report.id(), &["name".into()], None)
+            .await
+            .expect_err("auditor refused a private field");
+        match e {
+            safeledger_client::audit::AuditClientError::Status(s) => {
+                assert_eq!(s.code(), tonic::Code::PermissionDenied, "{s:?}");
+                assert!(s.message().contains("private field name"), "{s:?}");
+            }
+            other => panic!("expected PERMISSION_DENIED, got {other}"),
+        }
+        // The auditor still gets the public fields, and the officer of the holding agency
+        // the private one.
+        audit
+            .view(report.id(), &["address".into()], None)
+            .await
+            .expect("auditor reads public fields");
+        audit = safeledger_client::audit::AuditClient::new(node0).signed_by(c.signer(0));
+        let v = audit
+            .view(report.id(), &["name".into()], None)
+            .await
+            .expect("the holding agency's officer reads it");
+        assert!(safeledger_core::view::encode(&v).contains("sole trader J. Doe"));
+        cat.done("auditor reading a private field (PERMISSION_DENIED)");
+    }
+
     // --- Flood past the mempool limit ----------------------------------------------------
     // Node 2 down as well: nothing commits, so the pool of node 0 fills.
     c.stop_node(2).await;
@@ -854,7 +995,7 @@ async fn cluster_refuses_every_kind_of_hostile_input_and_keeps_committing() {
     let mut exhausted = 0;
     let mut full_in_batch = 0;
     for chunk in flood.chunks(1_000) {
-        match submit_raw(&mut r, chunk.iter().map(to_canonical).collect()).await {
+        match submit_raw(&c, &mut r, chunk.iter().map(to_canonical).collect()).await {
             Ok(adm) => {
                 full_in_batch += adm
                     .iter()
@@ -894,9 +1035,7 @@ async fn cluster_refuses_every_kind_of_hostile_input_and_keeps_committing() {
     let top = advances(&c).await;
     agree(&c, top).await;
     for i in 0..4 {
-        let mut cl = safeledger_client::rpc::LedgerClient::new(vec![c.home.genesis.agencies[i]
-            .grpc_addr
-            .clone()]);
+        let mut cl = c.node_client(i);
         for id in &before_ids {
             let (tx, _, _, res) = cl.transaction(*id).await.expect("earlier tx still there");
             assert_eq!(tx.id(), *id);

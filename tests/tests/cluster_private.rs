@@ -82,6 +82,7 @@ async fn cluster_private_field_reaches_only_the_agency_granted_access() {
         safeledger_client::rpc::LedgerClient::new(vec![c.home.genesis.agencies[i]
             .grpc_addr
             .clone()])
+        .signed_by(c.signer(i))
     };
     let refused = node(cdph)
         .store_private(&[(withheld.clone(), values.clone())])

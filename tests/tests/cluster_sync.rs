@@ -43,7 +43,7 @@ async fn fake_validator(c: &Cluster, i: usize) -> safeledger_network::NetworkHan
     .await
     .expect("fake network");
     // Real blocks come from node 0's API; the fake forges their certificates.
-    let mut api = safeledger_client::rpc::LedgerClient::new(vec![c.endpoints()[0].clone()]);
+    let mut api = c.node_client(0);
     // Each asking peer gets its own cycle of lies, starting with the far-higher claim, so
     // a syncing node meets every kind whatever the others ask.
     let mut turns: BTreeMap<PublicKey, u64> = BTreeMap::new();

@@ -56,7 +56,7 @@ async fn cluster_validator_set_change_is_followed_by_a_node_that_was_offline() {
     let h = passed_at;
     // Three nodes go on past the change: block h+1 names the new set, h+2 is signed by it.
     c.wait_height(h + 4, Duration::from_secs(60)).await;
-    let mut cl0 = safeledger_client::rpc::LedgerClient::new(vec![c.endpoints()[0].clone()]);
+    let mut cl0 = c.node_client(0);
     let (b1, _, _) = cl0.block(h + 1).await.expect("block h+1");
     assert_eq!(b1.header.validators_hash, genesis_set.hash());
     assert_ne!(b1.header.next_validators_hash, genesis_set.hash());

@@ -67,17 +67,38 @@ pub fn render(v: &Verified) -> String {
     s
 }
 
-/// `audit view`: fetch a view, verify it when the genesis is known, write it to `out`.
+/// What `audit view` asks for.
+pub struct ViewRequest<'a> {
+    /// Transaction id, hex.
+    pub tx: &'a str,
+    /// Field names to reveal.
+    pub reveal: &'a [String],
+    /// Where to write the view.
+    pub out: &'a Path,
+    /// A checkpoint file to anchor the view in the ledger tree of.
+    pub anchor: Option<&'a Path>,
+}
+
+/// `audit view`: fetch a view (signing the request as `signer`: an auditor, or an officer
+/// for private fields its agency may see), verify it when the genesis is known, write it to
+/// `out`.
 pub async fn view(
     endpoints: Vec<String>,
+    signer: Option<crate::auth::Signer>,
     genesis: Option<&Genesis>,
-    tx: &str,
-    reveal: &[String],
-    out: &Path,
-    anchor: Option<&Path>,
+    req: ViewRequest<'_>,
 ) -> anyhow::Result<()> {
+    let ViewRequest {
+        tx,
+        reveal,
+        out,
+        anchor,
+    } = req;
     let id = Hash::from_hex(tx).context("--tx must be a transaction id (64 hex characters)")?;
-    let client = AuditClient::new(endpoints);
+    let mut client = AuditClient::new(endpoints);
+    if let Some(s) = signer {
+        client = client.signed_by(s);
+    }
     let anchor_cp = anchor.map(load_checkpoint).transpose()?;
     let v = client
         .view(id, reveal, anchor_cp.as_ref().map(|c| c.header.ledger_size))

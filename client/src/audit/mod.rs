@@ -8,6 +8,7 @@
 
 pub mod cli;
 
+use crate::auth::{method, Signer};
 use crate::proto;
 use crate::proto::ledger_client::LedgerClient as Raw;
 use safeledger_core::ledger_tree::verify_consistency;
@@ -41,6 +42,7 @@ pub enum AuditClientError {
 /// Fetches audit documents from the first reachable of `endpoints`.
 pub struct AuditClient {
     endpoints: Vec<String>,
+    signer: Option<Signer>,
 }
 
 fn is_transport(s: &tonic::Status) -> bool {
@@ -63,13 +65,30 @@ fn hashes(raw: &[Vec<u8>]) -> Result<Vec<Hash>, AuditClientError> {
 impl AuditClient {
     /// A client over `endpoints` (`http://host:port`).
     pub fn new(endpoints: Vec<String>) -> AuditClient {
-        AuditClient { endpoints }
+        AuditClient {
+            endpoints,
+            signer: None,
+        }
+    }
+
+    /// The same client signing its requests as `signer` (an auditor's or officer's key;
+    /// see [`crate::auth`]). Views and ledger inclusion proofs need one; checkpoints and
+    /// consistency proofs are public.
+    pub fn signed_by(mut self, signer: Signer) -> AuditClient {
+        self.signer = Some(signer);
+        self
     }
 
     /// Runs `f` on each endpoint in turn until one answers (transport errors move on).
-    async fn call<T, F, Fut>(&self, f: F) -> Result<T, AuditClientError>
+    async fn call<M, T, F, Fut>(
+        &self,
+        method: &'static str,
+        msg: M,
+        f: F,
+    ) -> Result<T, AuditClientError>
     where
-        F: Fn(Raw<Channel>) -> Fut,
+        M: prost::Message + Clone,
+        F: Fn(Raw<Channel>, tonic::Request<M>) -> Fut,
         Fut: std::future::Future<Output = Result<T, tonic::Status>>,
     {
         for url in &self.endpoints {
@@ -80,7 +99,8 @@ impl AuditClient {
                 continue;
             };
             let raw = Raw::new(ch).max_decoding_message_size(MAX_AUDIT_REPLY_BYTES);
-            match f(raw).await {
+            let req = crate::auth::request(self.signer.as_ref(), method, msg.clone());
+            match f(raw, req).await {
                 Ok(v) => return Ok(v),
                 Err(s) if is_transport(&s) => continue,
                 Err(s) => return Err(s.into()),
@@ -103,9 +123,8 @@ impl AuditClient {
             anchor_tree_size: anchor.unwrap_or(0),
         };
         let r = self
-            .call(|mut c| {
-                let req = req.clone();
-                async move { c.get_view(req).await }
+            .call(method::GET_VIEW, req, |mut c, r| async move {
+                c.get_view(r).await
             })
             .await?;
         Ok(decode(r.into_inner().json.as_bytes())?)
@@ -114,10 +133,11 @@ impl AuditClient {
     /// The checkpoint of `height` (0: the latest). Decoded, not verified.
     pub async fn checkpoint(&self, height: u64) -> Result<Checkpoint, AuditClientError> {
         let r = self
-            .call(|mut c| async move {
-                c.get_checkpoint(proto::GetCheckpointRequest { height })
-                    .await
-            })
+            .call(
+                method::GET_CHECKPOINT,
+                proto::GetCheckpointRequest { height },
+                |mut c, r| async move { c.get_checkpoint(r).await },
+            )
             .await?;
         Ok(decode(r.into_inner().json.as_bytes())?)
     }
@@ -129,13 +149,14 @@ impl AuditClient {
         second: u64,
     ) -> Result<Vec<Hash>, AuditClientError> {
         let r = self
-            .call(|mut c| async move {
-                c.get_consistency_proof(proto::GetConsistencyProofRequest {
+            .call(
+                method::GET_CONSISTENCY_PROOF,
+                proto::GetConsistencyProofRequest {
                     first_size: first,
                     second_size: second,
-                })
-                .await
-            })
+                },
+                |mut c, r| async move { c.get_consistency_proof(r).await },
+            )
             .await?;
         hashes(&r.into_inner().hashes)
     }
@@ -151,13 +172,14 @@ impl AuditClient {
         tree_size: u64,
     ) -> Result<LedgerInclusion, AuditClientError> {
         let r = self
-            .call(|mut c| async move {
-                c.get_ledger_inclusion(proto::GetLedgerInclusionRequest {
+            .call(
+                method::GET_LEDGER_INCLUSION,
+                proto::GetLedgerInclusionRequest {
                     tx_id: tx.0.to_vec(),
                     tree_size,
-                })
-                .await
-            })
+                },
+                |mut c, r| async move { c.get_ledger_inclusion(r).await },
+            )
             .await?
             .into_inner();
         Ok(LedgerInclusion {

@@ -47,6 +47,7 @@ pub fn genesis() -> Genesis {
             .collect(),
         roles,
         consensus: ConsensusParams::default(),
+        auditors: Vec::new(),
     }
 }
 

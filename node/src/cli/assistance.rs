@@ -83,7 +83,7 @@ pub async fn respond(
     answer: &str,
     effective_at: Timestamp,
 ) -> anyhow::Result<Committed> {
-    let mut c = LedgerClient::new(home.endpoints());
+    let mut c = home.officer_client(agency)?;
     let pending = unanswered(&mut c, agency, true, true).await?;
     let Some((r, _)) = pending.into_iter().find(|(r, _)| r.tx_id == request) else {
         bail!(
@@ -112,7 +112,7 @@ pub async fn list(
     open: bool,
     overdue: bool,
 ) -> anyhow::Result<Vec<(AssistanceState, AssistanceStatus)>> {
-    let mut c = LedgerClient::new(home.endpoints());
+    let mut c = home.officer_client(agency)?;
     unanswered(&mut c, agency, open, overdue).await
 }
 

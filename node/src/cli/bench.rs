@@ -315,6 +315,7 @@ async fn run_once(
     let home = home::init(tmp.path(), home::DEFAULT_CHAIN_ID)?;
     let sup = Supervisor::start(&home)?;
     let endpoints = home.endpoints();
+    let signer = home.default_signer(false)?;
     let result = async {
         wait_ready(&endpoints, Duration::from_secs(30)).await?;
         let n = (rate * opts.seconds) as usize;
@@ -341,7 +342,7 @@ async fn run_once(
         for e in &endpoints {
             let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<Vec<Transaction>>();
             lanes.push(tx);
-            let mut client = LedgerClient::new(vec![e.clone()]);
+            let mut client = LedgerClient::new(vec![e.clone()]).signed_by(signer.clone());
             let na = not_admitted.clone();
             lane_tasks.push(tokio::spawn(async move {
                 while let Some(mut batch) = rx.recv().await {
@@ -379,7 +380,8 @@ async fn run_once(
         let watch = {
             let book = book.clone();
             let stop = stop.clone();
-            let mut client = LedgerClient::new(vec![endpoints[0].clone()]);
+            let mut client =
+                LedgerClient::new(vec![endpoints[0].clone()]).signed_by(signer.clone());
             tokio::spawn(async move {
                 let mut seen = client.status().await.map(|s| s.height).unwrap_or(0);
                 let mut blocks: Vec<(Instant, u64)> = Vec::new();

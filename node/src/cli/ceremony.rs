@@ -17,10 +17,14 @@
 //! validates it ([`Genesis::validate`]). Each agency puts the genesis beside its key
 //! directory (`NET/genesis.json`, keys in `NET/<agency>/`) and runs
 //! `safeledger node start --home NET --agency <id>`.
+//!
+//! An auditor makes its request-signing key the same way: `safeledger keys auditor --out
+//! NET/auditors --id ID` writes `ID.key` (secret) and `ID.auditor.json` (public), and the
+//! assembler adds `--auditor-file ID.auditor.json`.
 
 use crate::cli::home::{free_port, write_secret};
 use anyhow::{bail, Context};
-use safeledger_core::genesis::{Agency, ConsensusParams};
+use safeledger_core::genesis::{Agency, Auditor, ConsensusParams};
 use safeledger_core::records::TxKind;
 use safeledger_core::{Genesis, SecretKey, Timestamp};
 use std::collections::BTreeMap;
@@ -101,6 +105,61 @@ pub fn generate(out: &Path, spec: &AgencySpec) -> anyhow::Result<Agency> {
     Ok(agency)
 }
 
+/// Suffix of an auditor's public file.
+pub const AUDITOR_FILE_SUFFIX: &str = ".auditor.json";
+
+/// Generates an auditor's request-signing key as `out/<id>.key` (mode 0600), writes the
+/// public part to `out/<id>.auditor.json` and returns it.
+///
+/// Errors: an empty id, or `out` already holding that auditor's key or file.
+pub fn generate_auditor(out: &Path, id: &str, name: &str) -> anyhow::Result<Auditor> {
+    if id.trim().is_empty() {
+        bail!("--id must not be empty");
+    }
+    let key_path = out.join(format!("{id}.key"));
+    let pub_path = out.join(format!("{id}{AUDITOR_FILE_SUFFIX}"));
+    for p in [&key_path, &pub_path] {
+        if p.exists() {
+            bail!(
+                "{} already exists: refusing to overwrite an auditor's key",
+                p.display()
+            );
+        }
+    }
+    std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
+    let key = SecretKey::generate(&mut rand::rngs::OsRng);
+    write_secret(&key_path, &key)?;
+    let auditor = Auditor {
+        id: id.to_string(),
+        name: if name.is_empty() {
+            id.to_string()
+        } else {
+            name.to_string()
+        },
+        key: key.public(),
+    };
+    std::fs::write(&pub_path, serde_json::to_string_pretty(&auditor)? + "\n")
+        .with_context(|| format!("writing {}", pub_path.display()))?;
+    Ok(auditor)
+}
+
+/// Reads one auditor's public file: an `Auditor` JSON object with no other field.
+pub fn read_auditor_file(path: &Path) -> anyhow::Result<Auditor> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let value: serde_json::Value =
+        serde_json::from_str(&text).with_context(|| format!("{} is not JSON", path.display()))?;
+    let auditor: Auditor = serde_json::from_value(value.clone())
+        .with_context(|| format!("{} is not an auditor file", path.display()))?;
+    if serde_json::to_value(&auditor)? != value {
+        bail!(
+            "{} holds fields other than an auditor's public ones (id, name, key); refusing it",
+            path.display()
+        );
+    }
+    Ok(auditor)
+}
+
 /// Reads one agency's public file: an `Agency` JSON object, nothing else (a file that
 /// carries any other field — a secret pasted by mistake — is refused).
 pub fn read_agency_file(path: &Path) -> anyhow::Result<Agency> {
@@ -127,6 +186,7 @@ pub fn read_agency_file(path: &Path) -> anyhow::Result<Agency> {
 pub fn assemble(
     chain_id: &str,
     agency_files: &[PathBuf],
+    auditor_files: &[PathBuf],
     roles: Option<BTreeMap<String, Vec<TxKind>>>,
     genesis_time: Timestamp,
 ) -> anyhow::Result<Genesis> {
@@ -143,6 +203,10 @@ pub fn assemble(
         agencies,
         roles: roles.unwrap_or_else(crate::cli::home::demo_roles),
         consensus: ConsensusParams::default(),
+        auditors: auditor_files
+            .iter()
+            .map(|p| read_auditor_file(p))
+            .collect::<anyhow::Result<Vec<_>>>()?,
     };
     genesis
         .validate()
@@ -187,7 +251,7 @@ mod tests {
             d.path().join("a/agency.json"),
             d.path().join("b/agency.json"),
         ];
-        let g = assemble("c", &files, None, Timestamp(1)).expect("genesis");
+        let g = assemble("c", &files, &[], None, Timestamp(1)).expect("genesis");
         assert_eq!(g.agencies, vec![a, b]);
         #[cfg(unix)]
         {
@@ -201,23 +265,45 @@ mod tests {
     }
 
     #[test]
+    fn an_auditor_file_joins_the_genesis_and_a_key_collision_is_refused() {
+        let d = tempfile::tempdir().expect("tmp");
+        generate(&d.path().join("a"), &spec("a", "inspection")).expect("agency");
+        let files = vec![d.path().join("a").join(AGENCY_FILE)];
+        let aud = generate_auditor(&d.path().join("auditors"), "audit-1", "").expect("auditor");
+        assert_eq!(aud.name, "audit-1");
+        assert!(generate_auditor(&d.path().join("auditors"), "audit-1", "").is_err());
+        let af = d.path().join("auditors").join("audit-1.auditor.json");
+        let g =
+            assemble("c", &files, std::slice::from_ref(&af), None, Timestamp(1)).expect("genesis");
+        assert_eq!(g.auditors, vec![aud]);
+        // The same auditor twice is a repeated id and key.
+        assert!(assemble("c", &files, &[af.clone(), af], None, Timestamp(1)).is_err());
+    }
+
+    #[test]
     fn ceremony_refuses_overwrites_repeats_secrets_and_unknown_roles() {
         let d = tempfile::tempdir().expect("tempdir");
         generate(&d.path().join("a"), &spec("a", "licensing")).expect("a");
         let again = generate(&d.path().join("a"), &spec("a", "licensing"));
         assert!(format!("{:#}", again.expect_err("refused")).contains("already exists"));
         let a = d.path().join("a/agency.json");
-        let twice = assemble("c", &[a.clone(), a.clone()], None, Timestamp(1));
+        let twice = assemble("c", &[a.clone(), a.clone()], &[], None, Timestamp(1));
         assert!(format!("{:#}", twice.expect_err("refused")).contains("appears twice"));
         let mut v: serde_json::Value =
             serde_json::from_str(&std::fs::read_to_string(&a).expect("read")).expect("json");
         v["node_secret"] = serde_json::json!("00");
         let leaky = d.path().join("leaky.json");
         std::fs::write(&leaky, v.to_string()).expect("write");
-        let e = assemble("c", &[leaky], None, Timestamp(1));
+        let e = assemble("c", &[leaky], &[], None, Timestamp(1));
         assert!(format!("{:#}", e.expect_err("refused")).contains("other than"));
         generate(&d.path().join("x"), &spec("x", "no-such-role")).expect("x");
-        let e = assemble("c", &[d.path().join("x/agency.json")], None, Timestamp(1));
+        let e = assemble(
+            "c",
+            &[d.path().join("x/agency.json")],
+            &[],
+            None,
+            Timestamp(1),
+        );
         assert!(format!("{:#}", e.expect_err("refused")).contains("undefined role"));
     }
 }

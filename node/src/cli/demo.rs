@@ -144,7 +144,10 @@ pub async fn wait_ready(endpoints: &[String], within: Duration) -> anyhow::Resul
 /// Compares the nodes: the same height, block hash and state root. Empty blocks keep
 /// coming while idle, so statuses are polled until one snapshot agrees; failing that, the
 /// headers at the lowest common height are compared.
-pub async fn check_agreement(endpoints: &[String]) -> anyhow::Result<(u64, String, String)> {
+pub async fn check_agreement(
+    endpoints: &[String],
+    signer: &safeledger_client::auth::Signer,
+) -> anyhow::Result<(u64, String, String)> {
     let start = Instant::now();
     loop {
         let mut statuses = Vec::new();
@@ -168,7 +171,7 @@ pub async fn check_agreement(endpoints: &[String]) -> anyhow::Result<(u64, Strin
             let h = statuses.iter().map(|s| s.height).min().unwrap_or(0);
             let mut hashes = Vec::new();
             for e in endpoints {
-                let mut c = LedgerClient::new(vec![e.clone()]);
+                let mut c = LedgerClient::new(vec![e.clone()]).signed_by(signer.clone());
                 let (b, _, _) = c.block(h).await?;
                 hashes.push((b.hash(), b.header.state_root));
             }
@@ -286,7 +289,8 @@ pub async fn withhold_private(
         let Some(a) = home.genesis.agency(&agency) else {
             continue;
         };
-        let mut client = LedgerClient::new(vec![a.grpc_addr.clone()]);
+        let mut client =
+            LedgerClient::new(vec![a.grpc_addr.clone()]).signed_by(home.signer(&agency)?);
         for chunk in items.chunks(safeledger_core::limits::MAX_BATCH_TXS) {
             kept += u64::from(
                 client
@@ -347,9 +351,11 @@ pub async fn run(opts: DemoOptions) -> anyhow::Result<()> {
         let (txs, kept) = withhold_private(&home, txs).await?;
         println!("private fields withheld  {kept} (sealed at their recording agencies' nodes)");
         let t_submit = Instant::now();
-        let report = submit::submit_all(endpoints.clone(), txs, true, Some(resign)).await?;
+        let signer = home.default_signer(false)?;
+        let report =
+            submit::submit_all(endpoints.clone(), signer.clone(), txs, true, Some(resign)).await?;
         let secs = t_submit.elapsed().as_secs_f64();
-        let (height, hash, state_root) = check_agreement(&endpoints).await?;
+        let (height, hash, state_root) = check_agreement(&endpoints, &signer).await?;
         let accepted = report
             .committed
             .values()

@@ -5,13 +5,20 @@
 //! DIR/<agency>/node.key       the node key seed, hex (secret; mode 0600)
 //! DIR/<agency>/officer.key    the agency's first officer key seed, hex (secret; mode 0600)
 //! DIR/<agency>/data/          the node's sled store and signing state
+//! DIR/auditors/<id>.key       an auditor's request-signing key seed, hex (secret; mode 0600)
 //! ```
+//!
+//! Requests to a node are signed (see `safeledger_client::auth`): by an agency's officer
+//! key, or by an auditor's key for views and proofs.
 //!
 //! A real network is assembled from each agency's public keys; `init` makes every key for
 //! a local network on loopback.
 
 use anyhow::{anyhow, bail, Context};
+use safeledger_client::auth::Signer;
 use safeledger_client::import::AGENCIES;
+use safeledger_client::rpc::LedgerClient;
+use safeledger_core::genesis::Auditor;
 use safeledger_core::genesis::{Agency, ConsensusParams};
 use safeledger_core::records::TxKind;
 use safeledger_core::{Genesis, SecretKey, Timestamp};
@@ -20,6 +27,9 @@ use std::path::{Path, PathBuf};
 
 /// Chain id of networks made by `init`.
 pub const DEFAULT_CHAIN_ID: &str = "safeledger-demo";
+
+/// Id of the auditor `init` registers.
+pub const DEMO_AUDITOR: &str = "audit-office";
 
 /// A loaded network directory.
 #[derive(Clone, Debug)]
@@ -118,6 +128,12 @@ pub fn init_with(dir: &Path, chain_id: &str, addr: &Addressing) -> anyhow::Resul
             power: 1,
         });
     }
+    let auditor = SecretKey::generate(&mut rng);
+    std::fs::create_dir_all(dir.join("auditors"))?;
+    write_secret(
+        &dir.join("auditors").join(format!("{DEMO_AUDITOR}.key")),
+        &auditor,
+    )?;
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_millis() as u64)
@@ -128,6 +144,11 @@ pub fn init_with(dir: &Path, chain_id: &str, addr: &Addressing) -> anyhow::Resul
         agencies,
         roles: demo_roles(),
         consensus: ConsensusParams::default(),
+        auditors: vec![Auditor {
+            id: DEMO_AUDITOR.to_string(),
+            name: "Audit office (an auditor of the demo network)".to_string(),
+            key: auditor.public(),
+        }],
     };
     genesis.validate()?;
     let json = serde_json::to_string_pretty(&genesis)?;
@@ -195,6 +216,48 @@ impl Home {
     /// The agency's node key.
     pub fn node_key(&self, agency: &str) -> anyhow::Result<SecretKey> {
         read_key(&self.agency_dir(agency).join("node.key"))
+    }
+
+    /// The request-signing identity called `name`: an agency id (its officer key) or an
+    /// auditor id of the genesis (`DIR/auditors/<id>.key`).
+    pub fn signer(&self, name: &str) -> anyhow::Result<Signer> {
+        let key = if self.genesis.agency(name).is_some() {
+            self.officer_key(name)?
+        } else if self.genesis.auditors.iter().any(|a| a.id == name) {
+            read_key(&self.dir.join("auditors").join(format!("{name}.key")))?
+        } else {
+            bail!(
+                "{name} is neither an agency nor an auditor of {}",
+                self.dir.display()
+            )
+        };
+        Ok(Signer::new(key, self.genesis.chain_id.clone()))
+    }
+
+    /// The identity used when none is named: the first auditor whose key this directory
+    /// holds when `auditor` is set, otherwise the first agency whose officer key it holds.
+    pub fn default_signer(&self, auditor: bool) -> anyhow::Result<Signer> {
+        let auditors = self.genesis.auditors.iter().map(|a| a.id.as_str());
+        let agencies = self.genesis.agencies.iter().map(|a| a.id.as_str());
+        let order: Vec<&str> = if auditor {
+            auditors.chain(agencies).collect()
+        } else {
+            agencies.chain(auditors).collect()
+        };
+        for name in order {
+            if let Ok(s) = self.signer(name) {
+                return Ok(s);
+            }
+        }
+        bail!(
+            "{} holds no officer or auditor key to sign requests with",
+            self.dir.display()
+        )
+    }
+
+    /// A client over every node, signing as `agency`'s officer.
+    pub fn officer_client(&self, agency: &str) -> anyhow::Result<LedgerClient> {
+        Ok(LedgerClient::new(self.endpoints()).signed_by(self.signer(agency)?))
     }
 }
 

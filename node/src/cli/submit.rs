@@ -16,6 +16,7 @@
 use crate::cli::home::Home;
 use anyhow::{bail, Context};
 use indicatif::{ProgressBar, ProgressStyle};
+use safeledger_client::auth::Signer;
 use safeledger_client::rpc::{Committed, LedgerClient};
 use safeledger_core::{Timestamp, Transaction, TxBody, TxId, TxPayload};
 use std::collections::BTreeMap;
@@ -67,7 +68,7 @@ pub async fn submit_one_private(
     private: &[&str],
 ) -> anyhow::Result<Committed> {
     let key = home.officer_key(agency)?;
-    let mut c = LedgerClient::new(home.endpoints());
+    let mut c = home.officer_client(agency)?;
     let seq = c.sequence(&key.public()).await? + 1;
     let payload = TxPayload::new(
         &home.genesis.chain_id,
@@ -84,6 +85,7 @@ pub async fn submit_one_private(
             .agency(agency)
             .with_context(|| format!("no agency {agency} in the genesis"))?;
         LedgerClient::new(vec![own.grpc_addr.clone()])
+            .signed_by(home.signer(agency)?)
             .store_private(&[(tx.clone(), values)])
             .await
             .with_context(|| format!("handing the private values to {agency}'s own node"))?;
@@ -114,8 +116,13 @@ pub struct SubmitReport {
 
 type Waited = Result<(Vec<Committed>, Vec<(Transaction, String)>), String>;
 
-async fn wait_batch(endpoints: Vec<String>, start_at: usize, txs: Vec<Transaction>) -> Waited {
-    let mut c = LedgerClient::new(endpoints);
+async fn wait_batch(
+    endpoints: Vec<String>,
+    signer: Signer,
+    start_at: usize,
+    txs: Vec<Transaction>,
+) -> Waited {
+    let mut c = LedgerClient::new(endpoints).signed_by(signer);
     for _ in 0..start_at {
         c.fail_over();
     }
@@ -136,9 +143,11 @@ fn is_dead_sequence(err: &str) -> bool {
     err.contains("sequence")
 }
 
-/// Submits `txs` in order to `endpoints` (failing over) and waits for all of them.
+/// Submits `txs` in order to `endpoints` (failing over) and waits for all of them, signing
+/// the requests as `signer` (an officer).
 pub async fn submit_all(
     endpoints: Vec<String>,
+    signer: Signer,
     txs: Vec<Transaction>,
     show_progress: bool,
     mut resign: Option<Resigner>,
@@ -157,9 +166,9 @@ pub async fn submit_all(
         ProgressBar::hidden()
     };
     let mut report = SubmitReport::default();
-    let mut admit = LedgerClient::new(endpoints.clone());
+    let mut admit = LedgerClient::new(endpoints.clone()).signed_by(signer.clone());
     // A second admission path, one endpoint further on.
-    let mut backup = LedgerClient::new(endpoints.clone());
+    let mut backup = LedgerClient::new(endpoints.clone()).signed_by(signer.clone());
     backup.fail_over();
     let mut todo = txs;
     for round in 0..=MAX_RESIGN_ROUNDS {
@@ -200,7 +209,7 @@ pub async fn submit_all(
                 .iter()
                 .position(|e| e == admit.endpoint())
                 .unwrap_or(0);
-            waiting.spawn(wait_batch(endpoints.clone(), at, pending));
+            waiting.spawn(wait_batch(endpoints.clone(), signer.clone(), at, pending));
             while waiting.len() >= WINDOW {
                 collect(&mut waiting, &mut report, &mut dead, &pb).await?;
             }

@@ -54,6 +54,7 @@ fn genesis() -> Genesis {
             .collect(),
         roles,
         consensus: ConsensusParams::default(),
+        auditors: Vec::new(),
     };
     g.validate().expect("valid genesis");
     g

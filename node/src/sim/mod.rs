@@ -207,5 +207,6 @@ pub fn ledger_genesis(keys: &[SecretKey], sc: &Scenario, seed: u64) -> Genesis {
         agencies,
         roles: crate::cli::home::demo_roles(),
         consensus: sc.params.clone(),
+        auditors: Vec::new(),
     }
 }

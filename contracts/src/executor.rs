@@ -31,7 +31,7 @@ use crate::rules::{
     enterprise, escalation, findings, licence, restriction, sequence, RecordContext, Refusal,
     RuleParams,
 };
-use crate::state::{Overlay, StateRead};
+use crate::state::{Overlay, ReadCache, StateRead};
 use crate::{assistance, governance};
 use safeledger_core::records::{LicenceDecisionKind, PenaltyGrade, TxBody, TxKind};
 use safeledger_core::{Genesis, Timestamp, Transaction};
@@ -142,7 +142,10 @@ impl Executor {
         ctx: &BlockContext,
         txs: &[Transaction],
     ) -> BlockExecution {
-        let mut block = Overlay::new(state);
+        // Committed state does not change while the block executes: each key is read from
+        // it once.
+        let committed = ReadCache::new(state);
+        let mut block = Overlay::new(&committed);
         let params = self.params(&block);
         escalation::run(&mut block, ctx.height, ctx.time, &params);
         let results = txs

@@ -91,6 +91,15 @@ impl Registry {
         read(state, keys::AGENCIES).unwrap_or_else(|| self.genesis_agencies.clone())
     }
 
+    /// `f` of the agency registry in force, without copying the genesis registry when
+    /// state holds none.
+    fn with_agencies<R>(&self, state: &dyn StateRead, f: impl FnOnce(&Agencies) -> R) -> R {
+        match read::<Agencies>(state, keys::AGENCIES) {
+            Some(stored) => f(&stored),
+            None => f(&self.genesis_agencies),
+        }
+    }
+
     /// Ids of the active agencies.
     pub fn active_agencies(&self, state: &dyn StateRead) -> Vec<String> {
         self.agencies(state)
@@ -129,14 +138,14 @@ impl Registry {
                 None => return Err(format!("{key} is not a registered officer of any agency")),
             },
         };
-        match self.agencies(state).get(&agency) {
+        self.with_agencies(state, |agencies| match agencies.get(&agency) {
             Some(a) if a.active => Ok(agency),
             Some(a) => Err(format!(
                 "officer {key}'s agency {agency} was removed by proposal {}",
                 a.changed_by.as_deref().unwrap_or("?")
             )),
             None => Err(format!("officer {key}'s agency {agency} is not registered")),
-        }
+        })
     }
 
     /// R0-signer for the submitter: its agency. Refusal consumes no sequence.
@@ -189,11 +198,12 @@ impl Registry {
         agency: &str,
         kind: TxKind,
     ) -> Result<(), Refusal> {
-        let role = self
-            .agencies(state)
-            .get(agency)
-            .map(|a| a.role.clone())
-            .unwrap_or_else(|| "(none)".into());
+        let role = self.with_agencies(state, |agencies| {
+            agencies
+                .get(agency)
+                .map(|a| a.role.clone())
+                .unwrap_or_else(|| "(none)".into())
+        });
         let empty = BTreeSet::new();
         let kinds = self.roles.get(&role).unwrap_or(&empty);
         if kinds.contains(&kind) {

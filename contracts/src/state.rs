@@ -11,6 +11,7 @@ use safeledger_core::limits::MAX_MESSAGE_BYTES;
 use safeledger_core::to_canonical;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
+use std::cell::RefCell;
 use std::collections::BTreeMap;
 
 /// Read access to committed state: the value stored under `key`, `None` when absent.
@@ -26,6 +27,43 @@ pub trait StateRead {
 impl StateRead for BTreeMap<Vec<u8>, Vec<u8>> {
     fn get(&self, key: &[u8]) -> Option<Vec<u8>> {
         BTreeMap::get(self, key).cloned()
+    }
+}
+
+/// Values larger than this are not memoized by [`ReadCache`].
+const MEMO_MAX_VALUE_BYTES: usize = 1024;
+
+/// Committed state with a memo of the keys read from it: while one block executes,
+/// committed state does not change, so each key is looked up in the base at most once
+/// (the officer, agency, parameter and policy keys every transaction reads, most of them
+/// absent; values over 1 KiB are not memoized). Answers are exactly the base's.
+pub struct ReadCache<'a> {
+    base: &'a dyn StateRead,
+    seen: RefCell<BTreeMap<Vec<u8>, Option<Vec<u8>>>>,
+}
+
+impl<'a> ReadCache<'a> {
+    /// An empty memo over `base`, which must not change while the memo is in use.
+    pub fn new(base: &'a dyn StateRead) -> ReadCache<'a> {
+        ReadCache {
+            base,
+            seen: RefCell::new(BTreeMap::new()),
+        }
+    }
+}
+
+impl StateRead for ReadCache<'_> {
+    fn get(&self, key: &[u8]) -> Option<Vec<u8>> {
+        if let Some(v) = self.seen.borrow().get(key) {
+            return v.clone();
+        }
+        let v = self.base.get(key);
+        // Large values (enterprises) are mostly read once and then written, so later reads
+        // find the overlay's copy: memoizing them would only copy them once more.
+        if v.as_ref().is_none_or(|v| v.len() <= MEMO_MAX_VALUE_BYTES) {
+            self.seen.borrow_mut().insert(key.to_vec(), v.clone());
+        }
+        v
     }
 }
 
@@ -123,6 +161,21 @@ mod tests {
         assert_eq!(read::<u64>(&block, b"b"), None);
         assert_eq!(read::<u64>(&block, b"c"), Some(3));
         assert_eq!(read::<u64>(&base, b"a"), Some(1));
+    }
+
+    #[test]
+    fn read_cache_answers_as_its_base() {
+        let mut base = BTreeMap::new();
+        base.insert(b"a".to_vec(), to_canonical(&1u64));
+        let cache = ReadCache::new(&base);
+        for _ in 0..2 {
+            assert_eq!(read::<u64>(&cache, b"a"), Some(1));
+            assert_eq!(read::<u64>(&cache, b"z"), None);
+        }
+        let mut block = Overlay::new(&cache);
+        block.put(b"a".to_vec(), &2u64);
+        assert_eq!(read::<u64>(&block, b"a"), Some(2));
+        assert_eq!(read::<u64>(&cache, b"a"), Some(1));
     }
 
     #[test]

@@ -7,7 +7,12 @@
 
 use ed25519_dalek::{Signer, SigningKey, VerifyingKey};
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 use std::fmt;
+
+/// Most decompressed public keys memoized per thread ([`PublicKey::verify`]); the memo is
+/// emptied when full.
+const MAX_MEMOIZED_KEYS: usize = 4096;
 
 /// Why a key or signature was refused.
 #[derive(Debug, thiserror::Error, PartialEq, Eq, Clone)]
@@ -104,11 +109,28 @@ impl PublicKey {
         self.verifying_key().map(|_| ())
     }
 
+    /// The decompressed key. Decompression is a pure function of the bytes, so valid keys
+    /// are memoized per thread (a few officer and node keys sign almost everything, and
+    /// decompression is a fair part of a verification); invalid ones are not.
     fn verifying_key(&self) -> Result<VerifyingKey, SignatureError> {
+        thread_local! {
+            static VALID: std::cell::RefCell<BTreeMap<[u8; 32], VerifyingKey>> =
+                const { std::cell::RefCell::new(BTreeMap::new()) };
+        }
+        if let Some(vk) = VALID.with(|m| m.borrow().get(&self.0).copied()) {
+            return Ok(vk);
+        }
         let vk = VerifyingKey::from_bytes(&self.0).map_err(|_| SignatureError::BadPublicKey)?;
         if vk.is_weak() {
             return Err(SignatureError::BadPublicKey);
         }
+        VALID.with(|m| {
+            let mut m = m.borrow_mut();
+            if m.len() >= MAX_MEMOIZED_KEYS {
+                m.clear();
+            }
+            m.insert(self.0, vk);
+        });
         Ok(vk)
     }
 
@@ -250,6 +272,33 @@ mod tests {
         let mut bad = sig;
         bad.0[0] ^= 1;
         assert!(pk.verify(b"licence", &bad).is_err());
+    }
+
+    #[test]
+    fn memoized_keys_verify_as_fresh_ones_and_bad_keys_stay_refused() {
+        let sk = SecretKey::from_bytes(&[9u8; 32]);
+        let sig = sk.sign(b"m");
+        let mut id = [0u8; 32];
+        id[0] = 1;
+        for _ in 0..3 {
+            assert_eq!(sk.public().verify(b"m", &sig), Ok(()));
+            assert_eq!(
+                sk.public().verify(b"n", &sig),
+                Err(SignatureError::BadSignature)
+            );
+            assert_eq!(PublicKey(id).validate(), Err(SignatureError::BadPublicKey));
+            assert_eq!(
+                PublicKey(id).verify(b"m", &sig),
+                Err(SignatureError::BadPublicKey)
+            );
+        }
+        // More keys than the memo holds: it empties and keeps answering the same.
+        for i in 0..(MAX_MEMOIZED_KEYS + 2) as u32 {
+            let mut seed = [0u8; 32];
+            seed[..4].copy_from_slice(&i.to_le_bytes());
+            assert!(SecretKey::from_bytes(&seed).public().validate().is_ok());
+        }
+        assert_eq!(sk.public().verify(b"m", &sig), Ok(()));
     }
 
     #[test]

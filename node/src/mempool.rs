@@ -8,11 +8,15 @@
 //! Over [`MAX_MEMPOOL_TXS`] or [`MAX_MEMPOOL_BYTES`] (or the node's configured
 //! [`MempoolLimits`]) new transactions are refused (the
 //! caller reports `RESOURCE_EXHAUSTED`), never queued without bound.
+//!
+//! Indexed: arrival order is a map from an arrival counter, and each submitter's waiting
+//! transactions are kept by sequence, so pruning after a commit touches only the committed
+//! and stale transactions (no scan of the pool).
 
 use safeledger_core::encoding::to_canonical;
 use safeledger_core::tx::TxError;
 use safeledger_core::{PublicKey, Transaction, TxId};
-use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::collections::{BTreeMap, BTreeSet};
 
 /// Most transactions held.
 pub const MAX_MEMPOOL_TXS: usize = 100_000;
@@ -76,12 +80,24 @@ impl AdmitError {
     }
 }
 
+/// A held transaction with its canonical size and arrival number.
+struct Held {
+    tx: Transaction,
+    size: usize,
+    arrival: u64,
+}
+
 /// The pool.
 #[derive(Default)]
 pub struct Mempool {
     limits: MempoolLimits,
-    order: VecDeque<TxId>,
-    txs: BTreeMap<TxId, (Transaction, usize)>,
+    /// The next arrival number.
+    next_arrival: u64,
+    /// Held transactions by arrival number (arrival order).
+    order: BTreeMap<u64, TxId>,
+    txs: BTreeMap<TxId, Held>,
+    /// Each submitter's held transactions by (sequence, id).
+    by_submitter: BTreeMap<PublicKey, BTreeSet<(u64, TxId)>>,
     bytes: usize,
     /// Leaf data of transactions whose signatures this node verified (each transaction is
     /// verified once per node; block validation skips them).
@@ -158,41 +174,67 @@ impl Mempool {
         }
         self.verified.insert(tx.leaf_data());
         self.bytes += size;
-        self.order.push_back(id);
-        self.txs.insert(id, (tx, size));
+        let arrival = self.next_arrival;
+        self.next_arrival += 1;
+        self.order.insert(arrival, id);
+        if let Some(s) = tx.submitter() {
+            self.by_submitter
+                .entry(*s)
+                .or_default()
+                .insert((tx.payload.sequence, id));
+        }
+        self.txs.insert(id, Held { tx, size, arrival });
         Ok(true)
     }
 
-    /// The highest sequence of `signer`'s transactions waiting here, if any (a linear scan;
-    /// used for the rare transactions a node signs itself).
+    /// Drops `id` from every index; false when it was not held.
+    fn remove(&mut self, id: &TxId) -> bool {
+        let Some(held) = self.txs.remove(id) else {
+            return false;
+        };
+        self.bytes -= held.size;
+        self.order.remove(&held.arrival);
+        self.verified.remove(&held.tx.leaf_data());
+        if let Some(s) = held.tx.submitter() {
+            if let Some(set) = self.by_submitter.get_mut(s) {
+                set.remove(&(held.tx.payload.sequence, *id));
+                if set.is_empty() {
+                    self.by_submitter.remove(s);
+                }
+            }
+        }
+        true
+    }
+
+    /// The highest sequence of `signer`'s transactions waiting here, if any.
     pub fn max_sequence(&self, signer: &PublicKey) -> Option<u64> {
-        self.txs
-            .values()
-            .filter(|(t, _)| t.submitter() == Some(signer))
-            .map(|(t, _)| t.payload.sequence)
-            .max()
+        self.by_submitter
+            .get(signer)
+            .and_then(|set| set.last())
+            .map(|(seq, _)| *seq)
     }
 
     /// Up to `max_txs` transactions totalling at most `max_bytes`, in arrival order with
     /// each signer's transactions in sequence order. They stay in the pool until
     /// [`Mempool::remove_committed`].
     pub fn reap(&self, max_txs: usize, max_bytes: usize) -> Vec<Transaction> {
-        let mut out: Vec<Transaction> = Vec::new();
+        let mut out: Vec<&Transaction> = Vec::new();
         let mut bytes = 0;
-        for id in &self.order {
+        for id in self.order.values() {
             if out.len() >= max_txs {
                 break;
             }
-            let Some((tx, size)) = self.txs.get(id) else {
+            let Some(held) = self.txs.get(id) else {
                 continue;
             };
-            if bytes + size > max_bytes {
+            if bytes + held.size > max_bytes {
                 break;
             }
-            bytes += size;
-            out.push(tx.clone());
+            bytes += held.size;
+            out.push(&held.tx);
         }
-        // Per signer, put its transactions in sequence order within its own slots.
+        // Per signer, put its transactions in sequence order within its own slots (a
+        // stable sort: equal sequences keep arrival order).
         let mut slots: BTreeMap<PublicKey, Vec<usize>> = BTreeMap::new();
         for (i, tx) in out.iter().enumerate() {
             if let Some(s) = tx.submitter() {
@@ -200,44 +242,111 @@ impl Mempool {
             }
         }
         for idx in slots.values() {
-            let mut txs: Vec<Transaction> = idx.iter().map(|i| out[*i].clone()).collect();
+            let mut txs: Vec<&Transaction> = idx.iter().map(|i| out[*i]).collect();
             txs.sort_by_key(|t| t.payload.sequence);
             for (slot, tx) in idx.iter().zip(txs) {
                 out[*slot] = tx;
             }
         }
-        out
+        out.into_iter().cloned().collect()
     }
 
     /// Drops committed transactions and those whose sequence is no longer above their
     /// signer's last committed one (`updated`: signers whose sequence the block advanced).
+    /// Touches only those transactions (through the indexes), not the whole pool.
     pub fn remove_committed(&mut self, ids: &[TxId], updated: &BTreeMap<PublicKey, u64>) {
         for id in ids {
-            if let Some((tx, size)) = self.txs.remove(id) {
-                self.bytes -= size;
-                self.verified.remove(&tx.leaf_data());
+            self.remove(id);
+        }
+        for (signer, last) in updated {
+            let stale: Vec<TxId> = match self.by_submitter.get(signer) {
+                Some(set) => set
+                    .iter()
+                    .take_while(|(seq, _)| seq <= last)
+                    .map(|(_, id)| *id)
+                    .collect(),
+                None => continue,
+            };
+            for id in &stale {
+                self.remove(id);
             }
         }
-        let stale: Vec<TxId> = self
-            .txs
-            .iter()
-            .filter(|(_, (tx, _))| {
-                tx.submitter()
-                    .and_then(|s| updated.get(s))
-                    .is_some_and(|last| tx.payload.sequence <= *last)
-            })
-            .map(|(id, _)| *id)
-            .collect();
-        for id in stale {
-            if let Some((tx, size)) = self.txs.remove(&id) {
-                self.bytes -= size;
-                self.verified.remove(&tx.leaf_data());
-            }
-        }
-        let txs = &self.txs;
-        self.order.retain(|id| txs.contains_key(id));
     }
 }
 
 #[cfg(test)]
 mod tests_determinism;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use safeledger_core::ids::EnterpriseId;
+    use safeledger_core::records::EnterpriseRecord;
+    use safeledger_core::{SecretKey, Timestamp, TxBody, TxPayload};
+
+    const CHAIN: &str = "pool";
+
+    fn tx(key: &SecretKey, seq: u64) -> Transaction {
+        let body = TxBody::EnterpriseRecord(EnterpriseRecord {
+            enterprise: EnterpriseId::namespaced("pool", &format!("e{seq}")).expect("id"),
+            name: format!("Enterprise {seq}"),
+            address: "1 Pool St".into(),
+            linked_ids: vec![],
+        });
+        let p = TxPayload::new(CHAIN, seq, Timestamp(1_000), body, &mut rand::rngs::OsRng);
+        Transaction::sign(p, &[key])
+    }
+
+    fn admit(pool: &mut Mempool, t: Transaction) {
+        assert_eq!(pool.admit(t, CHAIN, |_| true, |_| 0, |_| false), Ok(true));
+    }
+
+    #[test]
+    fn pruning_drops_committed_and_stale_and_keeps_arrival_order_of_the_rest() {
+        let a = SecretKey::from_bytes(&[1; 32]);
+        let b = SecretKey::from_bytes(&[2; 32]);
+        let mut pool = Mempool::default();
+        // Arrival: a3, b1, a1, b2, a2, a4 (a's out of sequence order).
+        let txs = [
+            tx(&a, 3),
+            tx(&b, 1),
+            tx(&a, 1),
+            tx(&b, 2),
+            tx(&a, 2),
+            tx(&a, 4),
+        ];
+        for t in &txs {
+            admit(&mut pool, t.clone());
+        }
+        let total: usize = txs.iter().map(|t| to_canonical(t).len()).sum();
+        assert_eq!((pool.len(), pool.bytes()), (6, total));
+        assert_eq!(pool.max_sequence(&a.public()), Some(4));
+        let seqs =
+            |v: Vec<Transaction>| -> Vec<u64> { v.iter().map(|t| t.payload.sequence).collect() };
+        // a's slots (0, 2, 4, 5) get its transactions in sequence order.
+        assert_eq!(
+            seqs(pool.reap(usize::MAX, usize::MAX)),
+            vec![1, 1, 2, 2, 3, 4]
+        );
+        assert_eq!(seqs(pool.reap(3, usize::MAX)), vec![1, 1, 3]);
+        // Commit b1 and a1; a's sequence advanced to 2 (a2 is stale), b's to 1.
+        let mut updated = BTreeMap::new();
+        updated.insert(a.public(), 2);
+        updated.insert(b.public(), 1);
+        pool.remove_committed(&[txs[1].id(), txs[2].id()], &updated);
+        let left = pool.reap(usize::MAX, usize::MAX);
+        let left_ids: Vec<TxId> = left.iter().map(|t| t.id()).collect();
+        assert_eq!(left_ids, vec![txs[0].id(), txs[3].id(), txs[5].id()]);
+        let rest: usize = left.iter().map(|t| to_canonical(t).len()).sum();
+        assert_eq!((pool.len(), pool.bytes()), (3, rest));
+        assert!(!pool.was_verified(&txs[4]) && pool.was_verified(&txs[0]));
+        assert_eq!(pool.max_sequence(&b.public()), Some(2));
+        pool.remove_committed(&[txs[3].id()], &updated);
+        assert_eq!(pool.max_sequence(&b.public()), None);
+        let mut all = BTreeMap::new();
+        all.insert(a.public(), 9);
+        pool.remove_committed(&[], &all);
+        assert!(pool.is_empty() && pool.bytes() == 0 && pool.order.is_empty());
+        assert!(pool.by_submitter.is_empty() && pool.verified.is_empty());
+    }
+}

@@ -59,9 +59,14 @@ fn spawn_node(exe: &Path, dir: &Path, agency: &str) -> anyhow::Result<Child> {
 }
 
 impl Supervisor {
-    /// Starts one `safeledger node start` process per agency of `home`.
+    /// Starts one `safeledger node start` process per agency of `home`, running this
+    /// binary, or the one `SAFELEDGER_NODE_BINARY` names (to compare builds under the same
+    /// benchmark driver).
     pub fn start(home: &Home) -> anyhow::Result<Supervisor> {
-        let exe = std::env::current_exe().context("locating the safeledger binary")?;
+        let exe = match std::env::var_os("SAFELEDGER_NODE_BINARY") {
+            Some(p) => PathBuf::from(p),
+            None => std::env::current_exe().context("locating the safeledger binary")?,
+        };
         let dir = home.dir.clone();
         let agencies: Vec<String> = home.genesis.agencies.iter().map(|a| a.id.clone()).collect();
         let mut children = Vec::new();

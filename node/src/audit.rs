@@ -3,7 +3,8 @@
 //! consistency (§2.1.4) proofs of the ledger tree from the nodes the store keeps.
 //!
 //! A transaction's result is in header h+1's `results_root`, so its view exists once block
-//! h+1 is committed. Fields are public for now: any node serves any field.
+//! h+1 is committed. Public fields are served by any node; a private (withheld) field is
+//! shown as its digest, marked erased where this node erased its value.
 
 use crate::store::{Store, StoreError};
 use safeledger_core::block::{tx_leaves, Header};
@@ -39,7 +40,9 @@ pub enum AuditError {
 impl From<BuildError> for AuditError {
     fn from(e: BuildError) -> Self {
         match e {
-            BuildError::UnknownField { .. } => AuditError::Invalid(e.to_string()),
+            BuildError::UnknownField { .. } | BuildError::Erased(_) => {
+                AuditError::Invalid(e.to_string())
+            }
             other => AuditError::Store(StoreError::Corrupt {
                 key: "view".into(),
                 why: other.to_string(),
@@ -178,12 +181,14 @@ pub fn consistency(store: &Store, first: u64, second: u64) -> Result<Vec<Hash>, 
 }
 
 /// The view of transaction `id` revealing `reveal` (and its type), with its ledger inclusion
-/// in the tree of `anchor` leaves when given.
+/// in the tree of `anchor` leaves when given. `erased` names the private fields of `id`
+/// whose values this node erased: they are shown hidden and marked erased.
 pub fn view(
     store: &Store,
     id: &TxId,
     reveal: &[String],
     anchor: Option<u64>,
+    erased: &[String],
 ) -> Result<View, AuditError> {
     let (h, i) = store
         .tx_location(id)?
@@ -223,6 +228,7 @@ pub fn view(
         // Private values are never disclosed through this path (no requester identity to
         // check a grant against yet): a withheld field stays a digest.
         private: Vec::new(),
+        erased: erased.to_vec(),
     };
     Ok(build_view(&src, reveal)?)
 }

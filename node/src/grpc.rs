@@ -173,6 +173,41 @@ impl ledger_server::Ledger for LedgerService {
         Ok(Response::new(proto::StorePrivateReply { kept }))
     }
 
+    async fn erase_private(
+        &self,
+        req: Request<proto::ErasePrivateRequest>,
+    ) -> Result<Response<proto::ErasePrivateReply>, Status> {
+        authorize_officer_of_this_agency(&req)?; // AUTH: officer of this node's agency
+        let req = req.into_inner();
+        let id = hash_arg(&req.tx_id, "tx_id")?;
+        if req.fields.len() > MAX_RECORD_FIELDS {
+            return Err(Status::invalid_argument(format!(
+                "at most {MAX_RECORD_FIELDS} fields to erase"
+            )));
+        }
+        let shared = self.shared.clone();
+        let erased = tokio::task::spawn_blocking(move || {
+            use crate::private_erase::{erase, now};
+            erase(&shared.store, &shared.private, &id, &req.fields, now())
+        })
+        .await
+        .map_err(internal)?
+        .map_err(erase_status)?;
+        for e in erased.iter().filter(|e| e.now) {
+            tracing::info!(tx = %id, field = %e.erasure.name, "private value erased");
+        }
+        let erased = erased
+            .into_iter()
+            .map(|e| proto::ErasedField {
+                name: e.erasure.name,
+                index: e.erasure.index.into(),
+                erased_at_ms: e.erasure.erased_at.0,
+                newly_erased: e.now,
+            })
+            .collect();
+        Ok(Response::new(proto::ErasePrivateReply { erased }))
+    }
+
     async fn submit_batch(
         &self,
         req: Request<proto::SubmitBatchRequest>,
@@ -376,7 +411,9 @@ impl ledger_server::Ledger for LedgerService {
         let anchor = (req.anchor_tree_size > 0).then_some(req.anchor_tree_size);
         let shared = self.shared.clone();
         let view = tokio::task::spawn_blocking(move || {
-            crate::audit::view(&shared.store, &id, &req.reveal, anchor)
+            let erased = crate::private_erase::erased_names(&shared.private, &id)
+                .map_err(|e| crate::audit::AuditError::Invalid(e.to_string()))?;
+            crate::audit::view(&shared.store, &id, &req.reveal, anchor, &erased)
         })
         .await
         .map_err(internal)?
@@ -497,6 +534,25 @@ impl ledger_server::Ledger for LedgerService {
         Ok(Response::new(proto::QueryReply {
             json: json.to_string(),
         }))
+    }
+}
+
+/// The authorization decision of `ErasePrivate`. The request-authentication layer is not
+/// wired yet: until it is, any client that reaches the gRPC port passes.
+fn authorize_officer_of_this_agency<T>(_req: &Request<T>) -> Result<(), Status> {
+    Ok(())
+}
+
+/// The gRPC status of an erasure error.
+fn erase_status(e: crate::private_erase::EraseError) -> Status {
+    use crate::private_erase::EraseError as E;
+    match e {
+        E::NotFound(_) => Status::not_found(e.to_string()),
+        E::UnknownField { .. } => Status::invalid_argument(e.to_string()),
+        E::NotPrivate { .. } | E::NotHeld { .. } | E::NothingHeld(_) => {
+            Status::failed_precondition(e.to_string())
+        }
+        E::Store(_) | E::Private(_) => Status::internal(e.to_string()),
     }
 }
 

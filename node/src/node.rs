@@ -1035,12 +1035,20 @@ impl Driver {
         else {
             return;
         };
+        // Values of fields this node erased are not kept again, nor asked for again.
         let erased = self.shared.private.erased(&record).unwrap_or_default();
+        let (dropped, values): (Vec<_>, Vec<_>) = values
+            .into_iter()
+            .partition(|v| erased.iter().any(|e| e.index == v.index));
         let good: Vec<_> = values
             .into_iter()
             .filter(|v| tx.payload.check_private(v).is_ok())
-            .filter(|v| !erased.iter().any(|e| e.index == v.index))
             .collect();
+        if good.is_empty() && !dropped.is_empty() {
+            tracing::info!(%record, %owner, "granted private values of fields erased here dropped");
+            self.pending_private.remove(&(owner, record));
+            return;
+        }
         if good.is_empty() {
             tracing::warn!(%record, %owner, "private values that do not match the record refused");
             return;

@@ -65,6 +65,8 @@ pub mod method {
     pub const QUERY: &str = "/safeledger.v1.Ledger/Query";
     /// `StorePrivate`.
     pub const STORE_PRIVATE: &str = "/safeledger.v1.Ledger/StorePrivate";
+    /// `ErasePrivate`.
+    pub const ERASE_PRIVATE: &str = "/safeledger.v1.Ledger/ErasePrivate";
 }
 
 /// A caller's signing identity: its key and the chain it signs for.

@@ -510,6 +510,27 @@ impl LedgerClient {
             .into_inner();
         Ok(r.sequence)
     }
+
+    /// Erases at the current node (which should be the one agency's node holding the
+    /// values: build the client with that endpoint only) the private values of `tx`: the
+    /// fields named, or all of them when `fields` is empty. Returns the erased fields.
+    pub async fn erase_private(
+        &mut self,
+        tx: &TxId,
+        fields: &[String],
+    ) -> Result<Vec<proto::ErasedField>, ClientError> {
+        let req = proto::ErasePrivateRequest {
+            tx_id: tx.0.to_vec(),
+            fields: fields.to_vec(),
+        };
+        let r = self
+            .call(method::ERASE_PRIVATE, req, |mut c, r| async move {
+                c.erase_private(r).await
+            })
+            .await?
+            .into_inner();
+        Ok(r.erased)
+    }
 }
 
 fn is_transport(s: &tonic::Status) -> bool {

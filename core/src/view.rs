@@ -1,7 +1,7 @@
 //! Desensitized views and checkpoints: what an auditor receives and verifies offline,
 //! trusting only the genesis file (DESIGN §4).
 //!
-//! # View format, version 1
+//! # View format, versions 1 and 2
 //!
 //! A view is a JSON document. Every value in it is checked; formatting (whitespace, key
 //! order) is not a value. Hashes, keys, signatures, salts and canonical bytes are lowercase
@@ -17,7 +17,8 @@
 //!     "signatures": [{"signer", "signature"}, ...],
 //!     "fields": [                       // every field of the record, in commitment order
 //!       {"revealed": {"index", "name", "salt", "canonical", "value"}},
-//!       {"hidden": {"index", "digest"}}, ...]
+//!       {"hidden": {"index", "digest"}},
+//!       {"hidden": {"index", "digest", "erased": true}}, ...]   // version 2 only
 //!   },
 //!   "block":  {"header": <header h>, "index": i, "proof": [hash, ...]},
 //!   "result": {"header": <header h+1>, "result": <TxResult>, "proof": [hash, ...]},
@@ -41,6 +42,18 @@
 //! - `ledger`, when present, proves the same leaf at ledger index
 //!   `ledger_size(h) − tx_count(h) + i` in a ledger tree of `tree_size` leaves (RFC 9162
 //!   §2.1.3): of header h, header h+1, or a checkpoint the verifier trusts.
+//!
+//! - `erased` (version 2): the node that built the view erased the value of this private
+//!   field (DESIGN §4: the recording agency destroyed its key; only the commitment is left).
+//!   It is **the serving node's statement, not a proven claim**: nothing signed or
+//!   committed records an erasure, so a verifier cannot tell a true flag from a false one,
+//!   and a view with the flag removed (and version 1) verifies as well. What is proven is
+//!   the digest, exactly as for any hidden field. The verifier checks only that the flag is
+//!   on a field of a kind that may be private ([`crate::private::withholdable`]). The key
+//!   appears only when true.
+//! - `version` is 2 exactly when some field is marked `erased`, and 1 otherwise, so views
+//!   without erasures stay readable by version-1 verifiers and a changed version is
+//!   refused like any changed value.
 //!
 //! A checkpoint is `{"format": "safeledger-checkpoint", "version": 1, "chain_id", "header",
 //! "certificate", "validator_path"}`: a certified header, for consistency proofs between two
@@ -74,8 +87,10 @@ use std::fmt;
 pub const VIEW_FORMAT: &str = "safeledger-view";
 /// `format` of a checkpoint.
 pub const CHECKPOINT_FORMAT: &str = "safeledger-checkpoint";
-/// The version of both documents this code writes and reads.
+/// The version of checkpoints, and of views that mark no field erased.
 pub const VIEW_VERSION: u32 = 1;
+/// The version of a view that marks at least one hidden field `erased` (module docs).
+pub const VIEW_VERSION_ERASED: u32 = 2;
 /// Largest view or checkpoint document accepted, in bytes.
 pub const MAX_VIEW_BYTES: usize = MAX_MESSAGE_BYTES;
 
@@ -101,6 +116,23 @@ pub struct View {
     /// Optional: the transaction's leaf in a ledger tree.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ledger: Option<LedgerInclusion>,
+}
+
+impl View {
+    /// The version this view must carry: [`VIEW_VERSION_ERASED`] when a field is marked
+    /// erased, [`VIEW_VERSION`] otherwise.
+    pub fn required_version(&self) -> u32 {
+        let erased = self
+            .tx
+            .fields
+            .iter()
+            .any(|f| matches!(f, FieldView::Hidden { erased: true, .. }));
+        if erased {
+            VIEW_VERSION_ERASED
+        } else {
+            VIEW_VERSION
+        }
+    }
 }
 
 /// The transaction of a view: envelope, signatures and every field, revealed or hidden.
@@ -141,7 +173,15 @@ pub enum FieldView {
         index: u32,
         /// H_field(salt ‖ len(name) ‖ name ‖ canonical).
         digest: Hash,
+        /// The serving node states that it erased the value of this private field (not
+        /// proven: module docs). Serialized only when true.
+        #[serde(default, skip_serializing_if = "is_false")]
+        erased: bool,
     },
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
 }
 
 impl FieldView {
@@ -239,6 +279,8 @@ pub enum FieldPart {
     Canonical,
     /// `value`.
     Value,
+    /// `erased`.
+    Erased,
 }
 
 /// An element of a view or checkpoint; `Display` gives its path in the document.
@@ -331,6 +373,7 @@ impl fmt::Display for Element {
                     FieldPart::Name => "name",
                     FieldPart::Canonical => "canonical",
                     FieldPart::Value => "value",
+                    FieldPart::Erased => "erased",
                 };
                 write!(f, "tx.fields[{i}].{part}")
             }

@@ -3,7 +3,8 @@
 //! consistency (§2.1.4) proofs of the ledger tree from the nodes the store keeps.
 //!
 //! A transaction's result is in header h+1's `results_root`, so its view exists once block
-//! h+1 is committed. Fields are public for now: any node serves any field.
+//! h+1 is committed. Public fields are served by any node; a private (withheld) field is
+//! shown as its digest, marked erased where this node erased its value.
 
 use crate::store::{Store, StoreError};
 use safeledger_core::block::{tx_leaves, Header};
@@ -42,7 +43,9 @@ pub enum AuditError {
 impl From<BuildError> for AuditError {
     fn from(e: BuildError) -> Self {
         match e {
-            BuildError::UnknownField { .. } => AuditError::Invalid(e.to_string()),
+            BuildError::UnknownField { .. } | BuildError::Erased(_) => {
+                AuditError::Invalid(e.to_string())
+            }
             BuildError::Private(name) => AuditError::Private(name),
             other => AuditError::Store(StoreError::Corrupt {
                 key: "view".into(),
@@ -184,13 +187,16 @@ pub fn consistency(store: &Store, first: u64, second: u64) -> Result<Vec<Hash>, 
 /// The view of transaction `id` revealing `reveal` (and its type), with its ledger inclusion
 /// in the tree of `anchor` leaves when given. `private`: the values of withheld fields the
 /// caller may see (empty for anyone but an officer of the agency holding them); revealing a
-/// withheld field whose value is not among them is [`AuditError::Private`].
+/// withheld field whose value is not among them is [`AuditError::Private`]. `erased` names
+/// the private fields of `id` whose values this node erased: they are shown hidden and
+/// marked erased.
 pub fn view(
     store: &Store,
     id: &TxId,
     reveal: &[String],
     anchor: Option<u64>,
     private: Vec<safeledger_core::private::PrivateValue>,
+    erased: &[String],
 ) -> Result<View, AuditError> {
     let (h, i) = store
         .tx_location(id)?
@@ -228,6 +234,7 @@ pub fn view(
         validator_path: validator_path(store, &next.header)?,
         ledger,
         private,
+        erased: erased.to_vec(),
     };
     Ok(build_view(&src, reveal)?)
 }

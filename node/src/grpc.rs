@@ -208,6 +208,48 @@ impl ledger_server::Ledger for LedgerService {
         Ok(Response::new(proto::StorePrivateReply { kept }))
     }
 
+    async fn erase_private(
+        &self,
+        req: Request<proto::ErasePrivateRequest>,
+    ) -> Result<Response<proto::ErasePrivateReply>, Status> {
+        let caller = self.officer(&req, method::ERASE_PRIVATE, "erasing private values")?;
+        if caller.agency() != Some(self.shared.agency.as_str()) {
+            return Err(Status::permission_denied(format!(
+                "{} may not erase private values at the node of {}",
+                caller.describe(),
+                self.shared.agency
+            )));
+        }
+        let req = req.into_inner();
+        let id = hash_arg(&req.tx_id, "tx_id")?;
+        if req.fields.len() > MAX_RECORD_FIELDS {
+            return Err(Status::invalid_argument(format!(
+                "at most {MAX_RECORD_FIELDS} fields to erase"
+            )));
+        }
+        let shared = self.shared.clone();
+        let erased = tokio::task::spawn_blocking(move || {
+            use crate::private_erase::{erase, now};
+            erase(&shared.store, &shared.private, &id, &req.fields, now())
+        })
+        .await
+        .map_err(internal)?
+        .map_err(erase_status)?;
+        for e in erased.iter().filter(|e| e.now) {
+            tracing::info!(tx = %id, field = %e.erasure.name, "private value erased");
+        }
+        let erased = erased
+            .into_iter()
+            .map(|e| proto::ErasedField {
+                name: e.erasure.name,
+                index: e.erasure.index.into(),
+                erased_at_ms: e.erasure.erased_at.0,
+                newly_erased: e.now,
+            })
+            .collect();
+        Ok(Response::new(proto::ErasePrivateReply { erased }))
+    }
+
     async fn submit_batch(
         &self,
         req: Request<proto::SubmitBatchRequest>,
@@ -420,6 +462,8 @@ impl ledger_server::Ledger for LedgerService {
         let shared = self.shared.clone();
         let who = caller.describe();
         let view = tokio::task::spawn_blocking(move || {
+            let erased = crate::private_erase::erased_names(&shared.private, &id)
+                .map_err(|e| crate::audit::AuditError::Invalid(e.to_string()))?;
             // Private values are disclosed only by a node to officers of its own agency
             // (the values it holds are its agency's, or were granted to it on chain).
             let private = match caller.agency() {
@@ -439,7 +483,7 @@ impl ledger_server::Ledger for LedgerService {
                 tracing::info!(target: "safeledger::access", caller = %caller.describe(), tx = %id,
                     fields = ?disclosed, "private fields disclosed in a view");
             }
-            crate::audit::view(&shared.store, &id, &req.reveal, anchor, private)
+            crate::audit::view(&shared.store, &id, &req.reveal, anchor, private, &erased)
         })
         .await
         .map_err(internal)?
@@ -572,6 +616,19 @@ impl ledger_server::Ledger for LedgerService {
         Ok(Response::new(proto::QueryReply {
             json: json.to_string(),
         }))
+    }
+}
+
+/// The gRPC status of an erasure error.
+fn erase_status(e: crate::private_erase::EraseError) -> Status {
+    use crate::private_erase::EraseError as E;
+    match e {
+        E::NotFound(_) => Status::not_found(e.to_string()),
+        E::UnknownField { .. } => Status::invalid_argument(e.to_string()),
+        E::NotPrivate { .. } | E::NotHeld { .. } | E::NothingHeld(_) => {
+            Status::failed_precondition(e.to_string())
+        }
+        E::Store(_) | E::Private(_) => Status::internal(e.to_string()),
     }
 }
 

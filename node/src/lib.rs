@@ -13,6 +13,7 @@ pub mod mempool;
 pub mod node;
 pub mod ops;
 pub mod partition;
+pub mod private_erase;
 pub mod private_store;
 pub mod ratelimit;
 pub mod sim;

@@ -8,7 +8,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use safeledger_client::import::plan_import_limited;
 use safeledger_client::rpc::{Committed, LedgerClient};
 use safeledger_core::{Hash, Outcome, Timestamp, TxBody};
-use safeledger_node::cli::{assistance, bench, ceremony, demo, home, submit};
+use safeledger_node::cli::{assistance, bench, ceremony, demo, home, private, submit};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
@@ -188,6 +188,11 @@ enum Cmd {
     Assistance {
         #[command(subcommand)]
         cmd: AssistanceCmd,
+    },
+    /// Private field values held at an agency's node: erase.
+    Private {
+        #[command(subcommand)]
+        cmd: PrivateCmd,
     },
     /// Blocks.
     Block {
@@ -462,6 +467,30 @@ enum AssistanceCmd {
         /// The network directory.
         #[arg(long)]
         home: PathBuf,
+        /// Output format.
+        #[arg(long, value_enum, default_value = "text")]
+        output: Output,
+    },
+}
+
+#[derive(Subcommand)]
+enum PrivateCmd {
+    /// Erase the private values of one committed transaction at the node of the agency
+    /// holding them: the record key is destroyed, a tombstone records the time, the
+    /// on-chain commitment stays and views show the fields as erased. Idempotent.
+    Erase {
+        /// The network directory.
+        #[arg(long)]
+        home: PathBuf,
+        /// The agency whose node holds the values (the recording agency).
+        #[arg(long)]
+        agency: String,
+        /// Transaction id (hex).
+        #[arg(long)]
+        tx: String,
+        /// A private field to erase (repeatable); all of them when omitted.
+        #[arg(long = "field")]
+        fields: Vec<String>,
         /// Output format.
         #[arg(long, value_enum, default_value = "text")]
         output: Output,
@@ -875,6 +904,26 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             print_json(&v)?;
         }
         Cmd::Assistance { cmd } => run_assistance(cmd).await?,
+        Cmd::Private {
+            cmd:
+                PrivateCmd::Erase {
+                    home,
+                    agency,
+                    tx,
+                    fields,
+                    output,
+                },
+        } => {
+            let h = home::Home::load(&home)?;
+            let id = Hash::from_hex(&tx)
+                .map_err(|e| anyhow::anyhow!("--tx {tx:?} is not a transaction id: {e}"))?;
+            let erased = private::erase(&h, &agency, id, &fields).await?;
+            if output == Output::Json {
+                print_json(&private::to_json(&id, &agency, &erased))?;
+            } else {
+                print!("{}", private::render(&id, &agency, &erased));
+            }
+        }
         Cmd::Block {
             cmd: BlockCmd::Show { height, target },
         } => {

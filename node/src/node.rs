@@ -341,7 +341,7 @@ pub async fn start(config: NodeConfig) -> anyhow::Result<RunningNode> {
         committed_txs: ledger.tip.committed_txs,
     };
     let (status_tx, status_rx) = watch::channel(initial);
-    let private = crate::private_store::PrivateStore::open(store.db(), &config.data_dir)
+    let private = crate::private_store::PrivateStore::open(&store, &config.data_dir)
         .context("opening the private field store")?;
     let shared = Arc::new(Shared {
         private,
@@ -461,6 +461,7 @@ enum SyncDone {
     BlocksFailed(PublicKey),
     Proposal(PublicKey, safeledger_core::Proposal, Box<Block>),
     Private(String, Hash, Vec<safeledger_core::private::PrivateValue>),
+    PrivateErased(String, Hash, Vec<String>),
 }
 
 impl Driver {
@@ -917,20 +918,36 @@ impl Driver {
     }
 
     /// Private values of `record` for the node `peer`: only those fields its agency was
-    /// granted on chain, and only when this node holds them (it recorded them).
+    /// granted on chain, and only when this node holds them (it recorded them). Granted
+    /// fields this node erased are never served: when nothing else is left, the answer
+    /// names them ([`SyncResponse::PrivateErased`]) so the peer stops asking.
     fn serve_private(&self, peer: PublicKey, record: Hash) -> SyncResponse {
         let Some(agency) = self.agency_of_node(&peer) else {
             return SyncResponse::Error("unknown node".into());
         };
         let view = crate::ledger::StoreView(&self.ledger.store);
-        let held = match self.shared.private.get(&record) {
-            Ok(v) => v,
-            Err(e) => return SyncResponse::Error(e.to_string()),
+        let (held, erased) = match (
+            self.shared.private.get(&record),
+            self.shared.private.erased(&record),
+        ) {
+            (Ok(v), Ok(e)) => (v, e),
+            (Err(e), _) | (_, Err(e)) => return SyncResponse::Error(e.to_string()),
         };
-        let granted: Vec<_> = held
+        let is_granted =
+            |name: &str| safeledger_contracts::access::granted(&view, &agency, &record, name);
+        let granted: Vec<_> = held.into_iter().filter(|v| is_granted(&v.name)).collect();
+        let erased: Vec<String> = erased
             .into_iter()
-            .filter(|v| safeledger_contracts::access::granted(&view, &agency, &record, &v.name))
+            .filter(|e| is_granted(&e.name))
+            .map(|e| e.name)
             .collect();
+        if !erased.is_empty() {
+            tracing::info!(%record, to = %agency, fields = ?erased, "granted private values not disclosed: erased here");
+        }
+        if granted.is_empty() && !erased.is_empty() {
+            self.shared.metrics.private_erased_refusals.inc();
+            return SyncResponse::PrivateErased(erased);
+        }
         if granted.is_empty() {
             return SyncResponse::Error(format!("{agency} holds no granted access to {record}"));
         }
@@ -954,6 +971,16 @@ impl Driver {
             let view = crate::ledger::StoreView(&self.ledger.store);
             if let Some(st) = safeledger_contracts::access::get(&view, &g.requester, &g.request_id)
             {
+                // Fields this node erased are not fetched again.
+                let erased = self.shared.private.erased(&st.record).unwrap_or_default();
+                if st
+                    .fields
+                    .iter()
+                    .all(|f| erased.iter().any(|e| &e.name == f))
+                {
+                    tracing::info!(record = %st.record, "granted private fields were erased here: not fetched");
+                    continue;
+                }
                 if self.pending_private.len() < MAX_PENDING_PRIVATE {
                     self.pending_private.insert((st.owner, st.record));
                 }
@@ -976,11 +1003,14 @@ impl Driver {
             tokio::spawn(async move {
                 let req = to_canonical(&SyncRequest::Private { record });
                 let r = net.request(node, req).await;
-                if let Some(SyncResponse::Private(values)) =
-                    r.ok().and_then(|b| from_canonical::<SyncResponse>(&b).ok())
-                {
-                    let _ = tx.send(SyncDone::Private(owner, record, values)).await;
-                }
+                let done = match r.ok().and_then(|b| from_canonical::<SyncResponse>(&b).ok()) {
+                    Some(SyncResponse::Private(values)) => SyncDone::Private(owner, record, values),
+                    Some(SyncResponse::PrivateErased(fields)) => {
+                        SyncDone::PrivateErased(owner, record, fields)
+                    }
+                    _ => return,
+                };
+                let _ = tx.send(done).await;
             });
         }
     }
@@ -1005,10 +1035,20 @@ impl Driver {
         else {
             return;
         };
+        // Values of fields this node erased are not kept again, nor asked for again.
+        let erased = self.shared.private.erased(&record).unwrap_or_default();
+        let (dropped, values): (Vec<_>, Vec<_>) = values
+            .into_iter()
+            .partition(|v| erased.iter().any(|e| e.index == v.index));
         let good: Vec<_> = values
             .into_iter()
             .filter(|v| tx.payload.check_private(v).is_ok())
             .collect();
+        if good.is_empty() && !dropped.is_empty() {
+            tracing::info!(%record, %owner, "granted private values of fields erased here dropped");
+            self.pending_private.remove(&(owner, record));
+            return;
+        }
         if good.is_empty() {
             tracing::warn!(%record, %owner, "private values that do not match the record refused");
             return;
@@ -1232,6 +1272,10 @@ impl Driver {
                 self.peer_heights.insert(p, h);
             }
             SyncDone::Private(owner, record, values) => self.keep_private(owner, record, values),
+            SyncDone::PrivateErased(owner, record, fields) => {
+                tracing::warn!(%record, %owner, ?fields, "the recording agency erased the granted private fields: they cannot be fetched and are not asked for again");
+                self.pending_private.remove(&(owner, record));
+            }
             SyncDone::Proposal(peer, p, b) => {
                 self.shared.metrics.proposal_fetches.inc();
                 self.feed(peer, Input::Proposal(p, b), timeouts)?;

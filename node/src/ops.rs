@@ -45,6 +45,9 @@ pub struct Metrics {
     /// validator, wrong proposer, invalid block, or a height it does not buffer; and
     /// gossip that did not decode.
     pub consensus_ignored: IntCounter,
+    /// Requests of a granted peer for private values refused because this node erased
+    /// them.
+    pub private_erased_refusals: IntCounter,
     /// False once the driver stopped (health turns 503).
     pub driver_alive: AtomicBool,
 }
@@ -96,6 +99,10 @@ impl Metrics {
             "safeledger_consensus_messages_ignored_total",
             "Consensus messages ignored (invalid, from a non-validator, or undecodable)",
         );
+        let private_erased_refusals = c(
+            "safeledger_private_erased_refusals_total",
+            "Granted peers' requests for private values refused because this node erased them",
+        );
         let commit_latency = must(Histogram::with_opts(
             HistogramOpts::new(
                 "safeledger_commit_latency_seconds",
@@ -127,6 +134,7 @@ impl Metrics {
             sync_bans,
             proposal_fetches,
             consensus_ignored,
+            private_erased_refusals,
             driver_alive: AtomicBool::new(true),
         }
     }

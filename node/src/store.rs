@@ -10,8 +10,8 @@
 //! changes, for light-client paths), `l/<level u8><index BE>` → the 32-byte root of a completed perfect subtree of the
 //! ledger tree (level 0: the leaf hash of ledger index `index`), for RFC 9162 inclusion and
 //! consistency proofs. Values are canonical encodings (core::encoding), tree nodes raw.
-//! `pv/` and `pk/` hold sealed private field values and their record keys
-//! ([`crate::private_store`]).
+//! `pv/` and `pk/` hold sealed private field values and their record keys, `pe/` the
+//! tombstones of erased private fields ([`crate::private_store`]).
 
 use safeledger_core::block::CommitCertificate;
 use safeledger_core::encoding::{from_canonical, to_canonical};
@@ -274,6 +274,13 @@ impl Store {
     pub fn flush(&self) -> Result<(), StoreError> {
         self.db.flush()?;
         Ok(())
+    }
+
+    /// Flushes sled and makes what it wrote durable (fsync, see `Durable`): for writes
+    /// outside a commit, such as the private store's.
+    pub fn sync(&self) -> Result<(), StoreError> {
+        self.db.flush()?;
+        self.durable.sync().map_err(StoreError::Sync)
     }
 
     /// Commits one height atomically: block, certificate, results, transaction index, state

@@ -88,4 +88,7 @@ pub enum SyncResponse {
     Proposal(Proposal, Box<Block>),
     /// Private values of a record, each to be checked against its withheld leaf.
     Private(Vec<safeledger_core::private::PrivateValue>),
+    /// The granted private fields of a record (named) were erased by the recording
+    /// agency's node: they will never be served, and are not to be asked for again.
+    PrivateErased(Vec<String>),
 }

@@ -50,6 +50,13 @@ pub fn render(v: &Verified) -> String {
     if !v.hidden.is_empty() {
         s.push_str(&format!("  hidden: {}\n", v.hidden.join(", ")));
     }
+    if !v.erased.is_empty() {
+        s.push_str(&format!(
+            "  erased: {} (the serving node states it erased these private values; not \
+             proven: their digests are)\n",
+            v.erased.join(", ")
+        ));
+    }
     let outcome = match &v.outcome {
         Outcome::Accepted => "accepted".to_string(),
         Outcome::Refused { rule, reason } => format!("refused by {rule}: {reason}"),

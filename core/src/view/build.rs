@@ -36,6 +36,9 @@ pub struct ViewSource<'a> {
     /// Values of withheld fields this source holds (the recording agency's, or granted);
     /// a withheld field can be revealed only with its value here.
     pub private: Vec<crate::private::PrivateValue>,
+    /// Names of withheld fields whose value this source erased: shown hidden and marked
+    /// `erased` (the view is then version 2; see the module docs of [`crate::view`]).
+    pub erased: Vec<String>,
 }
 
 /// Why a view could not be built.
@@ -55,6 +58,9 @@ pub enum BuildError {
     /// A withheld field asked to be revealed by a source that does not hold its value.
     #[error("field {0:?} is private: only the recording agency, or an agency it granted access, holds its value")]
     Private(String),
+    /// A field to reveal whose value the source erased: only its digest is left.
+    #[error("field {0:?} was erased by the agency that held it: only its digest is left")]
+    Erased(String),
     /// A proof could not be generated.
     #[error(transparent)]
     Proof(#[from] ProofError),
@@ -76,6 +82,18 @@ pub fn build_view(src: &ViewSource<'_>, reveal: &[String]) -> Result<View, Build
         return Err(BuildError::Inconsistent("salt count".into()));
     }
     let kind = p.body.kind();
+    let withheld_name = |name: &str| {
+        let i = names.iter().position(|n| *n == name);
+        i.is_some_and(|i| p.withheld.iter().any(|w| w.index as usize == i))
+    };
+    if let Some(bad) = src.erased.iter().find(|e| !withheld_name(e)) {
+        return Err(BuildError::Inconsistent(format!(
+            "field {bad:?} is marked erased but is not withheld in the transaction"
+        )));
+    }
+    if let Some(bad) = reveal.iter().find(|r| src.erased.contains(r)) {
+        return Err(BuildError::Erased(bad.clone()));
+    }
     for name in reveal {
         let i = names.iter().position(|n| n == name).unwrap_or(0);
         let withheld = p.withheld.iter().any(|w| w.index as usize == i);
@@ -103,6 +121,7 @@ pub fn build_view(src: &ViewSource<'_>, reveal: &[String]) -> Result<View, Build
                     _ => FieldView::Hidden {
                         index,
                         digest: w.leaf,
+                        erased: src.erased.contains(&name),
                     },
                 };
             }
@@ -117,7 +136,11 @@ pub fn build_view(src: &ViewSource<'_>, reveal: &[String]) -> Result<View, Build
                 }
             } else {
                 let digest = field_leaf(salt, &name, bytes);
-                FieldView::Hidden { index, digest }
+                FieldView::Hidden {
+                    index,
+                    digest,
+                    erased: false,
+                }
             }
         })
         .collect();
@@ -134,7 +157,7 @@ pub fn build_view(src: &ViewSource<'_>, reveal: &[String]) -> Result<View, Build
         ));
     }
     let result_leaves: Vec<Hash> = src.results.iter().map(result_leaf).collect();
-    Ok(View {
+    let mut view = View {
         format: VIEW_FORMAT.into(),
         version: VIEW_VERSION,
         chain_id: p.chain_id.clone(),
@@ -157,5 +180,7 @@ pub fn build_view(src: &ViewSource<'_>, reveal: &[String]) -> Result<View, Build
         certificate: src.certificate.clone(),
         validator_path: src.validator_path.clone(),
         ledger: src.ledger.clone(),
-    })
+    };
+    view.version = view.required_version();
+    Ok(view)
 }

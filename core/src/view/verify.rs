@@ -3,7 +3,7 @@
 
 use super::{
     schema, Checkpoint, Element, FieldPart, FieldView, Reason, StepPart, View, ViewError,
-    CHECKPOINT_FORMAT, VIEW_FORMAT, VIEW_VERSION,
+    CHECKPOINT_FORMAT, VIEW_FORMAT, VIEW_VERSION, VIEW_VERSION_ERASED,
 };
 use crate::block::{CertificateError, CommitCertificate, Header};
 use crate::encoding::to_canonical;
@@ -41,6 +41,10 @@ pub struct Verified {
     pub revealed: Vec<(String, Option<serde_json::Value>)>,
     /// Names of the hidden fields.
     pub hidden: Vec<String>,
+    /// Names of the hidden fields the serving node states it erased (a subset of
+    /// `hidden`; the node's statement, not proven: see the module docs of
+    /// [`crate::view`]).
+    pub erased: Vec<String>,
     /// The signing officers, with their agency when registered at genesis.
     pub signers: Vec<(PublicKey, Option<String>)>,
     /// The recorded result.
@@ -188,10 +192,13 @@ fn defer_certificate(
     Ok(())
 }
 
+/// Checks format, version (which must be `want_version`, what the document's content
+/// requires) and chain id.
 fn check_doc(
     format: &str,
     want: &str,
     version: u32,
+    want_version: u32,
     chain: &str,
     t: &Trusted,
 ) -> Result<(), ViewError> {
@@ -201,13 +208,15 @@ fn check_doc(
             Reason::Unsupported(format!("format {format:?}, expected {want:?}")),
         ));
     }
-    if version != VIEW_VERSION {
-        return Err(ViewError::new(
-            Element::Version,
-            Reason::Unsupported(format!(
-                "version {version}, this verifier reads {VIEW_VERSION}"
-            )),
-        ));
+    if version != want_version {
+        let why = if format == VIEW_FORMAT && version == VIEW_VERSION_ERASED {
+            format!("version {version} marks erased fields, and no field is marked erased")
+        } else if format == VIEW_FORMAT && version == VIEW_VERSION {
+            format!("a view marking erased fields is version {VIEW_VERSION_ERASED}, not {version}")
+        } else {
+            format!("version {version}, this verifier reads {want_version} here")
+        };
+        return Err(ViewError::new(Element::Version, Reason::Unsupported(why)));
     }
     if chain != t.chain_id {
         return Err(ViewError::mismatch(
@@ -281,6 +290,7 @@ impl Verifier {
             &cp.format,
             CHECKPOINT_FORMAT,
             cp.version,
+            VIEW_VERSION,
             &cp.chain_id,
             &self.trust,
         )?;
@@ -345,6 +355,7 @@ impl Verifier {
             &view.format,
             VIEW_FORMAT,
             view.version,
+            view.required_version(),
             &view.chain_id,
             &self.trust,
         )?;
@@ -468,7 +479,7 @@ impl Verifier {
         )
         .map_err(|e| ViewError::new(Element::BlockProof, e))?;
         // The fields.
-        let (kind, revealed, hidden) = self.check_fields(view)?;
+        let (kind, revealed, hidden, erased) = self.check_fields(view)?;
         // The result, at the same index in header h+1's results_root.
         let r = &view.result.result;
         if r.tx_id != id {
@@ -528,6 +539,7 @@ impl Verifier {
             ledger_index,
             revealed,
             hidden,
+            erased,
             signers,
             outcome: r.outcome.clone(),
             certified_height: rh.height,
@@ -544,6 +556,7 @@ impl Verifier {
         (
             TxKind,
             Vec<(String, Option<serde_json::Value>)>,
+            Vec<String>,
             Vec<String>,
         ),
         ViewError,
@@ -575,7 +588,7 @@ impl Verifier {
             ));
         }
         let mut leaves = Vec::with_capacity(fields.len());
-        let (mut revealed, mut hidden) = (Vec::new(), Vec::new());
+        let (mut revealed, mut hidden, mut erased_fields) = (Vec::new(), Vec::new(), Vec::new());
         for (i, f) in fields.iter().enumerate() {
             if f.index() as usize != i {
                 return Err(ViewError::mismatch(
@@ -617,7 +630,22 @@ impl Verifier {
                     revealed.push((name.clone(), decoded));
                     field_leaf(salt, name, canonical)
                 }
-                FieldView::Hidden { digest, .. } => {
+                FieldView::Hidden { digest, erased, .. } => {
+                    if *erased {
+                        // Only a field that may be private can have been erased; the flag
+                        // itself is the serving node's statement (module docs).
+                        if !crate::private::withholdable(kind).contains(&want) {
+                            return Err(ViewError::mismatch(
+                                Element::Field(i, FieldPart::Erased),
+                                format!(
+                                    "field {want} of a {} record is never private, so it \
+                                     cannot have been erased",
+                                    kind.name()
+                                ),
+                            ));
+                        }
+                        erased_fields.push(want.to_string());
+                    }
                     hidden.push(want.to_string());
                     *digest
                 }
@@ -630,6 +658,6 @@ impl Verifier {
                 "the fields (salts, values, digests) do not hash to the signed field_root",
             ));
         }
-        Ok((kind, revealed, hidden))
+        Ok((kind, revealed, hidden, erased_fields))
     }
 }

@@ -95,9 +95,14 @@ pub struct Chain {
 
 impl Chain {
     pub fn new(n: u64) -> Chain {
+        Chain::of((1..=n).map(penalty).collect())
+    }
+
+    /// Block 1 holding `txs`.
+    pub fn of(txs: Vec<Transaction>) -> Chain {
         let genesis = genesis();
         let vals = genesis.validator_set();
-        let txs: Vec<Transaction> = (1..=n).map(penalty).collect();
+        let n = txs.len() as u64;
         let leaves = tx_leaves(&txs);
         let mut ledger = CompactRange::default();
         for l in &leaves {
@@ -157,6 +162,17 @@ impl Chain {
     }
 
     pub fn view(&self, index: usize, reveal: &[&str]) -> View {
+        self.try_view(index, reveal, &[]).expect("view")
+    }
+
+    /// The view of transaction `index` built by a source that erased the withheld fields
+    /// `erased`.
+    pub fn try_view(
+        &self,
+        index: usize,
+        reveal: &[&str],
+        erased: &[&str],
+    ) -> Result<View, safeledger_core::view::BuildError> {
         let src = ViewSource {
             tx: &self.txs[index],
             block_header: &self.h1,
@@ -168,9 +184,10 @@ impl Chain {
             validator_path: vec![],
             ledger: None,
             private: vec![],
+            erased: erased.iter().map(|s| s.to_string()).collect(),
         };
         let reveal: Vec<String> = reveal.iter().map(|s| s.to_string()).collect();
-        build_view(&src, &reveal).expect("view")
+        build_view(&src, &reveal)
     }
 
     pub fn checkpoint(&self) -> Checkpoint {

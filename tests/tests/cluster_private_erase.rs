@@ -61,7 +61,8 @@ async fn commit(c: &Cluster, tx: Transaction) -> (u64, Outcome) {
 }
 
 async fn view_at(c: &Cluster, i: usize, id: TxId, reveal: &[String]) -> View {
-    let client = AuditClient::new(vec![c.home.genesis.agencies[i].grpc_addr.clone()]);
+    let client =
+        AuditClient::new(vec![c.home.genesis.agencies[i].grpc_addr.clone()]).signed_by(c.auditor());
     let start = Instant::now();
     loop {
         match client.view(id, reveal, None).await {
@@ -216,7 +217,9 @@ async fn cluster_erased_private_field_shows_erased_in_views_and_is_never_disclos
         },
         "the digest differs between nodes"
     );
+    // Not even to an officer of the recording agency, at its own node.
     let reveal = AuditClient::new(vec![c.home.genesis.agencies[osha].grpc_addr.clone()])
+        .signed_by(c.signer(osha))
         .view(id, &fields, None)
         .await;
     assert!(reveal.is_err(), "an erased field was revealed");

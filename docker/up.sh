@@ -28,4 +28,4 @@ for i in $(seq 1 60); do
 done
 compose ps
 if [ "${1:-}" = "--import" ]; then compose --profile client run --rm client; fi
-echo "metrics: curl http://127.0.0.1:9101/metrics   status: docker run --rm --network safeledger_ledger safeledger:local status --node http://$NET.11:50051"
+echo "metrics: curl http://127.0.0.1:9101/metrics   status: safeledger status --home docker/net (TLS; certificates pinned in its genesis)"

@@ -9,6 +9,7 @@ pub mod audit;
 pub mod auth;
 pub mod import;
 pub mod rpc;
+pub mod tls;
 
 /// Types and service stubs generated from `proto/safeledger.proto`.
 #[allow(missing_docs, clippy::all)]

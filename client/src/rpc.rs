@@ -11,7 +11,7 @@ use safeledger_core::encoding::from_canonical;
 use safeledger_core::{Block, Hash, PublicKey, Transaction, TxId, TxResult};
 use std::sync::Arc;
 use std::time::Duration;
-use tonic::transport::{Channel, Endpoint};
+use tonic::transport::Channel;
 
 /// Largest gRPC message the client accepts or sends (bytes).
 pub const MAX_GRPC_MESSAGE_BYTES: usize = 16 * 1024 * 1024;
@@ -35,7 +35,7 @@ pub enum ClientError {
     #[error("transaction {0} refused: {1}")]
     Refused(TxId, String),
     /// Endpoint URL invalid.
-    #[error("invalid endpoint {0}")]
+    #[error("endpoint: {0}")]
     Endpoint(String),
 }
 
@@ -150,10 +150,8 @@ impl LedgerClient {
         for k in 0..n {
             let i = (self.current + k) % n;
             let url = self.endpoints[i].clone();
-            let ep = Endpoint::from_shared(url.clone())
-                .map_err(|_| ClientError::Endpoint(url.clone()))?
-                .connect_timeout(self.connect_timeout)
-                .tcp_nodelay(true);
+            let ep = crate::tls::endpoint(&url, self.connect_timeout)
+                .map_err(|e| ClientError::Endpoint(e.to_string()))?;
             if let Ok(ch) = ep.connect().await {
                 let raw = Raw::new(ch)
                     .max_decoding_message_size(MAX_GRPC_MESSAGE_BYTES)

@@ -37,6 +37,7 @@ pub fn genesis() -> Genesis {
         officer_keys: officers.iter().map(|&n| officer(n).public()).collect(),
         p2p_addr: "/ip4/127.0.0.1/tcp/1".into(),
         grpc_addr: "http://127.0.0.1:2".into(),
+        tls_cert: String::new(),
         power: 1,
     };
     let mut roles = BTreeMap::new();

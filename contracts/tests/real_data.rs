@@ -35,6 +35,7 @@ fn refusals_per_rule_on_the_shipped_data_are_pinned() {
                 officer_keys: vec![keys[id].public()],
                 p2p_addr: "/ip4/127.0.0.1/tcp/1".into(),
                 grpc_addr: "http://127.0.0.1:2".into(),
+                tls_cert: String::new(),
                 power: 1,
             })
             .collect(),

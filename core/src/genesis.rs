@@ -27,8 +27,13 @@ pub struct Agency {
     pub officer_keys: Vec<PublicKey>,
     /// libp2p listen address, a multiaddr such as `/ip4/127.0.0.1/tcp/26656`.
     pub p2p_addr: String,
-    /// gRPC endpoint, such as `http://127.0.0.1:50051`.
+    /// gRPC endpoint, such as `https://127.0.0.1:50051` (`http://` only without a
+    /// `tls_cert`).
     pub grpc_addr: String,
+    /// The node's TLS certificate (PEM), pinned: clients trust exactly this certificate at
+    /// `grpc_addr` (empty: the API is served without TLS, for tests and old networks).
+    #[serde(default)]
+    pub tls_cert: String,
     /// Voting power (0: not a validator).
     pub power: u64,
 }
@@ -194,6 +199,20 @@ impl Genesis {
             }
             if !self.roles.contains_key(&a.role) {
                 return bad(format!("agency {} has undefined role {}", a.id, a.role));
+            }
+            let https = a.grpc_addr.starts_with("https://");
+            if https == a.tls_cert.is_empty() {
+                return bad(format!(
+                    "agency {}: an https:// grpc_addr needs a tls_cert and a tls_cert an \
+                     https:// grpc_addr",
+                    a.id
+                ));
+            }
+            if https && !a.tls_cert.contains("-----BEGIN CERTIFICATE-----") {
+                return bad(format!(
+                    "agency {}: tls_cert is not a PEM certificate",
+                    a.id
+                ));
             }
             for k in std::iter::once(&a.node_key).chain(&a.officer_keys) {
                 k.validate()

@@ -71,11 +71,22 @@ fn internal<E: std::fmt::Display>(e: E) -> Status {
     Status::internal(e.to_string())
 }
 
-/// Binds `addr` and serves until the task is aborted. Returns the bound address.
+/// Binds `addr` and serves until the task is aborted, over TLS 1.3 with `tls`
+/// (certificate and private key, PEM) when given. Returns the bound address.
 pub async fn serve(
     shared: Arc<Shared>,
     addr: SocketAddr,
+    tls: Option<(String, String)>,
 ) -> anyhow::Result<(SocketAddr, tokio::task::JoinHandle<()>)> {
+    let mut builder = tonic::transport::Server::builder();
+    if let Some((cert, key)) = tls {
+        builder = builder
+            .tls_config(
+                tonic::transport::ServerTlsConfig::new()
+                    .identity(tonic::transport::Identity::from_pem(cert, key)),
+            )
+            .map_err(|e| anyhow::anyhow!("gRPC TLS identity: {e}"))?;
+    }
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .map_err(|e| anyhow::anyhow!("binding gRPC on {addr}: {e}"))?;
@@ -100,7 +111,7 @@ pub async fn serve(
         .build_v1()
         .map_err(|e| anyhow::anyhow!("gRPC reflection: {e}"))?;
     let task = tokio::spawn(async move {
-        if let Err(e) = tonic::transport::Server::builder()
+        if let Err(e) = builder
             .concurrency_limit_per_connection(MAX_CONCURRENT_REQUESTS_PER_CONNECTION)
             .max_concurrent_streams(Some(MAX_GRPC_STREAMS_PER_CONNECTION))
             .add_service(health_svc)

@@ -53,6 +53,9 @@ struct Target {
     /// instead; the chain id is the genesis's with --home, else the node's.
     #[arg(long, value_name = "FILE")]
     key: Option<PathBuf>,
+    /// The TLS certificate (PEM) to trust for the --node URL, when no --home pins it.
+    #[arg(long, value_name = "FILE")]
+    tls_cert: Option<PathBuf>,
     /// Output format.
     #[arg(long, value_enum, default_value = "text")]
     output: Output,
@@ -61,6 +64,11 @@ struct Target {
 impl Target {
     /// The endpoints to ask, in order, and the genesis when --home names it.
     fn endpoints(&self) -> anyhow::Result<(Vec<String>, Option<home::Home>)> {
+        if let (Some(n), Some(cert)) = (&self.node, &self.tls_cert) {
+            let pem = std::fs::read_to_string(cert)
+                .with_context(|| format!("reading {}", cert.display()))?;
+            safeledger_client::tls::pin(n, &pem);
+        }
         match (&self.node, &self.home) {
             (Some(n), h) => Ok((
                 vec![n.clone()],
@@ -808,6 +816,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 .clone();
             let grpc: std::net::SocketAddr = a
                 .grpc_addr
+                .trim_start_matches("https://")
                 .trim_start_matches("http://")
                 .parse()
                 .with_context(|| format!("grpc_addr {} is not host:port", a.grpc_addr))?;
@@ -818,6 +827,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 data_dir: h.agency_dir(&agency).join("data"),
                 p2p_listen: a.p2p_addr.clone(),
                 grpc_listen: grpc,
+                grpc_tls: h.tls_identity(&agency)?,
                 metrics_listen: metrics_addr,
                 max_gossip_bytes: safeledger_core::limits::MAX_GOSSIP_BYTES,
                 mempool_limits: Default::default(),

@@ -67,6 +67,8 @@ pub struct NodeConfig {
     pub p2p_listen: String,
     /// gRPC listen address.
     pub grpc_listen: SocketAddr,
+    /// The gRPC TLS identity: certificate and private key, PEM (none: plain HTTP/2).
+    pub grpc_tls: Option<(String, String)>,
     /// Where to serve `/healthz` and `/metrics` over HTTP (none: not served).
     pub metrics_listen: Option<SocketAddr>,
     /// Largest gossip message in bytes (normally
@@ -369,7 +371,8 @@ pub async fn start(config: NodeConfig) -> anyhow::Result<RunningNode> {
         None => (None, None),
     };
 
-    let (grpc_addr, grpc) = crate::grpc::serve(shared.clone(), config.grpc_listen).await?;
+    let (grpc_addr, grpc) =
+        crate::grpc::serve(shared.clone(), config.grpc_listen, config.grpc_tls.clone()).await?;
     let (stop_tx, stop_rx) = watch::channel(false);
     let core = Consensus::new(
         &config.genesis.chain_id,

@@ -42,9 +42,11 @@ fn run(args: &[&str], extra: &[&Path]) -> std::process::Output {
     out
 }
 
-fn height(endpoint: &str) -> u64 {
+/// The height `endpoint` reports, asked over TLS with the certificate `net`'s genesis pins.
+fn height(net: &Path, endpoint: &str) -> u64 {
     let out = Command::new(EXE)
-        .args(["status", "--node", endpoint, "--output", "json"])
+        .args(["status", "--node", endpoint, "--output", "json", "--home"])
+        .arg(net)
         .stderr(Stdio::null())
         .output();
     out.ok()
@@ -142,9 +144,13 @@ fn cluster_key_ceremony_genesis_from_public_keys_runs_a_network() {
         .iter()
         .map(|a| a["grpc_addr"].as_str().unwrap_or_default().to_string())
         .collect();
+    assert!(
+        endpoints.iter().all(|e| e.starts_with("https://")),
+        "the API is served over TLS: {endpoints:?}"
+    );
     let deadline = Instant::now() + Duration::from_secs(120);
     loop {
-        let heights: Vec<u64> = endpoints.iter().map(|e| height(e)).collect();
+        let heights: Vec<u64> = endpoints.iter().map(|e| height(&net, e)).collect();
         if heights.iter().all(|h| *h >= 2) {
             break;
         }

@@ -69,9 +69,11 @@ impl Cluster {
             p2p_listen: a.p2p_addr.clone(),
             grpc_listen: a
                 .grpc_addr
+                .trim_start_matches("https://")
                 .trim_start_matches("http://")
                 .parse()
                 .expect("grpc addr"),
+            grpc_tls: self.home.tls_identity(&a.id).expect("tls key"),
             metrics_listen: Some(([127, 0, 0, 1], 0).into()),
             max_gossip_bytes: self.max_gossip_bytes,
             mempool_limits: self.mempool_limits,

@@ -154,9 +154,11 @@ async fn cluster_access_control_by_role_public_auditor_officer_and_revocation() 
     assert!(msg.contains("revoked"), "{msg}");
 
     // A raw request whose body was changed after signing.
-    let mut r = Raw::connect(c.endpoints()[0].clone())
-        .await
-        .expect("connect");
+    let mut r = Raw::new(
+        safeledger_client::tls::connect(&c.endpoints()[0].clone())
+            .await
+            .expect("connect"),
+    );
     let mut req = tonic::Request::new(proto::GetBlockRequest { height: 1 });
     c.signer(0).sign(&mut req, method::GET_BLOCK);
     req.get_mut().height = 2;

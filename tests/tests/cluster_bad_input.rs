@@ -10,9 +10,11 @@ use safeledger_tests::Cluster;
 use std::time::Duration;
 
 async fn raw(c: &Cluster) -> Raw<tonic::transport::Channel> {
-    Raw::connect(c.endpoints()[0].clone())
-        .await
-        .expect("connect")
+    Raw::new(
+        safeledger_client::tls::connect(&c.endpoints()[0].clone())
+            .await
+            .expect("connect"),
+    )
 }
 
 async fn still_commits(c: &Cluster, seq: u64) {

@@ -122,6 +122,13 @@ impl DockerNet {
         g["consensus"]["timeout_prevote_ms"] = 500.into();
         g["consensus"]["timeout_precommit_ms"] = 500.into();
         std::fs::write(&gpath, serde_json::to_string_pretty(&g).expect("json")).expect("write");
+        // Trust each node's TLS certificate as the genesis pins it.
+        for a in g["agencies"].as_array().expect("agencies") {
+            safeledger_client::tls::pin(
+                a["grpc_addr"].as_str().unwrap_or_default(),
+                a["tls_cert"].as_str().unwrap_or_default(),
+            );
+        }
         let keys = g["agencies"]
             .as_array()
             .expect("agencies")

@@ -47,9 +47,11 @@ impl Catalogue {
 }
 
 async fn raw(c: &Cluster) -> Raw<tonic::transport::Channel> {
-    Raw::connect(c.endpoints()[0].clone())
-        .await
-        .expect("connect")
+    Raw::new(
+        safeledger_client::tls::connect(&c.endpoints()[0].clone())
+            .await
+            .expect("connect"),
+    )
 }
 
 fn payload(c: &Cluster, seq: u64, at: Timestamp, body: TxBody) -> TxPayload {
@@ -433,9 +435,7 @@ async fn cluster_refuses_every_kind_of_hostile_input_and_keeps_committing() {
             #[prost(uint64, tag = "1")]
             txs: u64,
         }
-        let ch = tonic::transport::Endpoint::from_shared(c.endpoints()[0].clone())
-            .expect("endpoint")
-            .connect()
+        let ch = safeledger_client::tls::connect(&c.endpoints()[0])
             .await
             .expect("connect");
         let mut g = tonic::client::Grpc::new(ch);
@@ -663,7 +663,7 @@ async fn cluster_refuses_every_kind_of_hostile_input_and_keeps_committing() {
     cat.done("revoked officer");
 
     // --- Slow and half-open clients -------------------------------------------------------
-    let grpc = c.endpoints()[0].trim_start_matches("http://").to_string();
+    let grpc = c.endpoints()[0].trim_start_matches("https://").to_string();
     let mut slow = Vec::new();
     for k in 0..24 {
         let mut s = tokio::net::TcpStream::connect(&grpc).await.expect("tcp");

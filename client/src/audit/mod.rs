@@ -17,7 +17,7 @@ use safeledger_core::proof::ProofError;
 use safeledger_core::view::{decode, Checkpoint, LedgerInclusion, View, ViewError};
 use safeledger_core::{Hash, TxId};
 use std::time::Duration;
-use tonic::transport::{Channel, Endpoint};
+use tonic::transport::Channel;
 
 /// Largest gRPC reply accepted (bytes).
 pub const MAX_AUDIT_REPLY_BYTES: usize = 16 * 1024 * 1024;
@@ -92,10 +92,10 @@ impl AuditClient {
         Fut: std::future::Future<Output = Result<T, tonic::Status>>,
     {
         for url in &self.endpoints {
-            let Ok(ep) = Endpoint::from_shared(url.clone()) else {
+            let Ok(ep) = crate::tls::endpoint(url, Duration::from_secs(3)) else {
                 continue;
             };
-            let Ok(ch) = ep.connect_timeout(Duration::from_secs(3)).connect().await else {
+            let Ok(ch) = ep.connect().await else {
                 continue;
             };
             let raw = Raw::new(ch).max_decoding_message_size(MAX_AUDIT_REPLY_BYTES);

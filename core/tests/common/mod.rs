@@ -42,6 +42,7 @@ pub fn genesis() -> Genesis {
                 officer_keys: vec![officer_key(i).public()],
                 p2p_addr: String::new(),
                 grpc_addr: String::new(),
+                tls_cert: String::new(),
                 power: 1,
             })
             .collect(),

@@ -22,7 +22,7 @@
 //! NET/auditors --id ID` writes `ID.key` (secret) and `ID.auditor.json` (public), and the
 //! assembler adds `--auditor-file ID.auditor.json`.
 
-use crate::cli::home::{free_port, write_secret};
+use crate::cli::home::{free_port, make_tls_identity, write_secret};
 use anyhow::{bail, Context};
 use safeledger_core::genesis::{Agency, Auditor, ConsensusParams};
 use safeledger_core::records::TxKind;
@@ -79,6 +79,16 @@ pub fn generate(out: &Path, spec: &AgencySpec) -> anyhow::Result<Agency> {
     let officer = SecretKey::generate(&mut rng);
     write_secret(&out.join("node.key"), &node)?;
     write_secret(&out.join("officer.key"), &officer)?;
+    let grpc_addr = match &spec.grpc_addr {
+        Some(a) => a.clone(),
+        None => format!("https://127.0.0.1:{}", free_port()?),
+    };
+    // An https:// address gets a TLS key (DIR/tls.key) and its pinned certificate.
+    let tls_cert = if grpc_addr.starts_with("https://") {
+        make_tls_identity(out, &grpc_addr)?
+    } else {
+        String::new()
+    };
     let agency = Agency {
         id: spec.id.clone(),
         name: if spec.name.is_empty() {
@@ -93,10 +103,8 @@ pub fn generate(out: &Path, spec: &AgencySpec) -> anyhow::Result<Agency> {
             Some(a) => a.clone(),
             None => format!("/ip4/127.0.0.1/tcp/{}", free_port()?),
         },
-        grpc_addr: match &spec.grpc_addr {
-            Some(a) => a.clone(),
-            None => format!("http://127.0.0.1:{}", free_port()?),
-        },
+        grpc_addr: grpc_addr.clone(),
+        tls_cert,
         power: spec.power,
     };
     let json = serde_json::to_string_pretty(&agency)?;

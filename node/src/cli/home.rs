@@ -4,6 +4,8 @@
 //! DIR/genesis.json            the genesis document (public keys and addresses only)
 //! DIR/<agency>/node.key       the node key seed, hex (secret; mode 0600)
 //! DIR/<agency>/officer.key    the agency's first officer key seed, hex (secret; mode 0600)
+//! DIR/<agency>/tls.key        the node's TLS private key, PEM (secret; mode 0600); its
+//!                             certificate is pinned in the genesis (`tls_cert`)
 //! DIR/<agency>/data/          the node's sled store and signing state
 //! DIR/auditors/<id>.key       an auditor's request-signing key seed, hex (secret; mode 0600)
 //! ```
@@ -56,6 +58,27 @@ pub(crate) fn write_secret(path: &Path, key: &SecretKey) -> anyhow::Result<()> {
         std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))?;
     }
     Ok(())
+}
+
+/// Writes `text` to `path` with mode 0600.
+pub(crate) fn write_secret_text(path: &Path, text: &str) -> anyhow::Result<()> {
+    std::fs::write(path, text).with_context(|| format!("writing {}", path.display()))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))?;
+    }
+    Ok(())
+}
+
+/// Makes the TLS identity of a node served at `grpc_addr`: writes its private key to
+/// `dir/tls.key` (mode 0600) and returns its self-signed certificate (PEM) for the genesis.
+pub(crate) fn make_tls_identity(dir: &Path, grpc_addr: &str) -> anyhow::Result<String> {
+    let host = safeledger_client::tls::host_of(grpc_addr)
+        .ok_or_else(|| anyhow!("no host in {grpc_addr}"))?;
+    let (cert, key) = safeledger_client::tls::generate_identity(host).map_err(|e| anyhow!(e))?;
+    write_secret_text(&dir.join("tls.key"), &key)?;
+    Ok(cert)
 }
 
 /// The demo's role table (R1): which transaction kinds each role may submit
@@ -111,6 +134,11 @@ pub fn init_with(dir: &Path, chain_id: &str, addr: &Addressing) -> anyhow::Resul
         std::fs::create_dir_all(adir.join("data"))?;
         write_secret(&adir.join("node.key"), &node)?;
         write_secret(&adir.join("officer.key"), &officer)?;
+        let grpc_addr = match &addr.hosts {
+            Some(h) => format!("https://{}:{}", h[i], addr.grpc_port),
+            None => format!("https://127.0.0.1:{}", free_port()?),
+        };
+        let tls_cert = make_tls_identity(&adir, &grpc_addr)?;
         agencies.push(Agency {
             id: id.to_string(),
             name: name.to_string(),
@@ -121,10 +149,8 @@ pub fn init_with(dir: &Path, chain_id: &str, addr: &Addressing) -> anyhow::Resul
                 Some(h) => format!("/ip4/{}/tcp/{}", h[i], addr.p2p_port),
                 None => format!("/ip4/127.0.0.1/tcp/{}", free_port()?),
             },
-            grpc_addr: match &addr.hosts {
-                Some(h) => format!("http://{}:{}", h[i], addr.grpc_port),
-                None => format!("http://127.0.0.1:{}", free_port()?),
-            },
+            grpc_addr,
+            tls_cert,
             power: 1,
         });
     }
@@ -153,6 +179,7 @@ pub fn init_with(dir: &Path, chain_id: &str, addr: &Addressing) -> anyhow::Resul
     genesis.validate()?;
     let json = serde_json::to_string_pretty(&genesis)?;
     std::fs::write(dir.join("genesis.json"), json + "\n")?;
+    safeledger_client::tls::pin_genesis(&genesis);
     Ok(Home {
         dir: dir.to_path_buf(),
         genesis,
@@ -188,6 +215,7 @@ impl Home {
                 dir.display()
             )
         })?;
+        safeledger_client::tls::pin_genesis(&genesis);
         Ok(Home {
             dir: dir.to_path_buf(),
             genesis,
@@ -211,6 +239,21 @@ impl Home {
     /// The agency's officer key.
     pub fn officer_key(&self, agency: &str) -> anyhow::Result<SecretKey> {
         read_key(&self.agency_dir(agency).join("officer.key"))
+    }
+
+    /// The TLS identity of `agency`'s node: its pinned certificate and its private key
+    /// (`DIR/<agency>/tls.key`), or `None` when the genesis gives it no certificate.
+    pub fn tls_identity(&self, agency: &str) -> anyhow::Result<Option<(String, String)>> {
+        let Some(a) = self.genesis.agency(agency) else {
+            bail!("no agency {agency} in the genesis");
+        };
+        if a.tls_cert.is_empty() {
+            return Ok(None);
+        }
+        let path = self.agency_dir(agency).join("tls.key");
+        let key = std::fs::read_to_string(&path)
+            .with_context(|| format!("reading the node's TLS key {}", path.display()))?;
+        Ok(Some((a.tls_cert.clone(), key)))
     }
 
     /// The agency's node key.

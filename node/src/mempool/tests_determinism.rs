@@ -49,6 +49,7 @@ fn genesis() -> Genesis {
                 officer_keys: vec![officer(a).public()],
                 p2p_addr: "/ip4/127.0.0.1/tcp/1".into(),
                 grpc_addr: "http://127.0.0.1:2".into(),
+                tls_cert: String::new(),
                 power: 1,
             })
             .collect(),

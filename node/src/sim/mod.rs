@@ -197,6 +197,7 @@ pub fn ledger_genesis(keys: &[SecretKey], sc: &Scenario, seed: u64) -> Genesis {
                 officer_keys: vec![SecretKey::from_bytes(&b).public()],
                 p2p_addr: String::new(),
                 grpc_addr: String::new(),
+                tls_cert: String::new(),
                 power: sc.power[i],
             }
         })

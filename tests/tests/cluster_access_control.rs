@@ -1,7 +1,8 @@
 //! Who may call what (issue 8 items 1–2): the public, an auditor and officers against a
 //! running four-node network, each refused with `UNAUTHENTICATED` or `PERMISSION_DENIED`
 //! and a reason where it has no right, and served where it has one. An officer's revocation
-//! on chain refuses its very next request.
+//! on chain refuses its very next request. Over TLS, a client pinning another certificate
+//! than the genesis gives a node does not reach it.
 
 use safeledger_client::audit::{AuditClient, AuditClientError};
 use safeledger_client::auth::{method, Signer};
@@ -171,5 +172,21 @@ async fn cluster_access_control_by_role_public_auditor_officer_and_revocation() 
         .submit_and_wait(&c.enterprise_txs(3, 7, 2), WAIT)
         .await
         .expect("officers still write");
+
+    // TLS: a client that pins another certificate for node 0's address does not talk to it.
+    let url = c.home.genesis.agencies[0].grpc_addr.clone();
+    assert!(url.starts_with("https://"), "{url}");
+    let (impostor, _) = safeledger_client::tls::generate_identity("127.0.0.1").expect("cert");
+    safeledger_client::tls::pin(&url, &impostor);
+    let e = LedgerClient::new(vec![url.clone()])
+        .status()
+        .await
+        .expect_err("a certificate other than the pinned one is refused");
+    assert!(matches!(e, ClientError::Unreachable(_)), "{e}");
+    safeledger_client::tls::pin(&url, &c.home.genesis.agencies[0].tls_cert);
+    LedgerClient::new(vec![url])
+        .status()
+        .await
+        .expect("the pinned certificate is accepted");
     c.stop_all().await;
 }

@@ -165,7 +165,7 @@ impl DockerNet {
     }
 
     fn endpoint(&self, i: usize) -> String {
-        format!("http://{}.{}:50051", self.prefix, 11 + i)
+        format!("https://{}.{}:50051", self.prefix, 11 + i)
     }
 
     fn endpoints(&self) -> Vec<String> {

@@ -330,6 +330,7 @@ mod tests {
         };
         let h = init_with(&d.path().join("b"), "c", &ips).expect("init");
         assert_eq!(h.genesis.agencies[0].p2p_addr, "/ip4/172.28.0.11/tcp/26656");
-        assert_eq!(h.genesis.agencies[3].grpc_addr, "http://172.28.0.14:50051");
+        assert_eq!(h.genesis.agencies[3].grpc_addr, "https://172.28.0.14:50051");
+        assert!(!h.genesis.agencies[3].tls_cert.is_empty());
     }
 }

@@ -58,6 +58,25 @@ impl LedgerService {
         require_officer(&c, what)?;
         Ok(c)
     }
+
+    /// The caller of `req`, which must be an officer of this node's own agency (`what`: the
+    /// action, for the refusal, e.g. "store private values").
+    fn own_officer<T: prost::Message>(
+        &self,
+        req: &Request<T>,
+        method: &str,
+        what: &str,
+    ) -> Result<Caller, Status> {
+        let c = self.officer(req, method, what)?;
+        if c.agency() != Some(self.shared.agency.as_str()) {
+            return Err(Status::permission_denied(format!(
+                "{} may not {what} at the node of {}",
+                c.describe(),
+                self.shared.agency
+            )));
+        }
+        Ok(c)
+    }
 }
 
 fn hash_arg(b: &[u8], what: &str) -> Result<Hash, Status> {
@@ -154,14 +173,7 @@ impl ledger_server::Ledger for LedgerService {
         &self,
         req: Request<proto::StorePrivateRequest>,
     ) -> Result<Response<proto::StorePrivateReply>, Status> {
-        let caller = self.officer(&req, method::STORE_PRIVATE, "storing private values")?;
-        if caller.agency() != Some(self.shared.agency.as_str()) {
-            return Err(Status::permission_denied(format!(
-                "{} may not store private values at the node of {}",
-                caller.describe(),
-                self.shared.agency
-            )));
-        }
+        self.own_officer(&req, method::STORE_PRIVATE, "store private values")?;
         let req = req.into_inner();
         if req.txs.len() != req.values.len() {
             return Err(Status::invalid_argument(format!(
@@ -223,14 +235,7 @@ impl ledger_server::Ledger for LedgerService {
         &self,
         req: Request<proto::ErasePrivateRequest>,
     ) -> Result<Response<proto::ErasePrivateReply>, Status> {
-        let caller = self.officer(&req, method::ERASE_PRIVATE, "erasing private values")?;
-        if caller.agency() != Some(self.shared.agency.as_str()) {
-            return Err(Status::permission_denied(format!(
-                "{} may not erase private values at the node of {}",
-                caller.describe(),
-                self.shared.agency
-            )));
-        }
+        self.own_officer(&req, method::ERASE_PRIVATE, "erase private values")?;
         let req = req.into_inner();
         let id = hash_arg(&req.tx_id, "tx_id")?;
         if req.fields.len() > MAX_RECORD_FIELDS {

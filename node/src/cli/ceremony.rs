@@ -151,40 +151,41 @@ pub fn generate_auditor(out: &Path, id: &str, name: &str) -> anyhow::Result<Audi
     Ok(auditor)
 }
 
-/// Reads one auditor's public file: an `Auditor` JSON object with no other field.
-pub fn read_auditor_file(path: &Path) -> anyhow::Result<Auditor> {
+/// Reads a JSON file holding one `T` and nothing else: a file carrying any other field (a
+/// secret pasted by mistake) is refused. `kind` and `fields` name `T` and its public fields
+/// in the errors.
+fn read_public_file<T>(path: &Path, kind: &str, fields: &str) -> anyhow::Result<T>
+where
+    T: serde::Serialize + serde::de::DeserializeOwned,
+{
     let text =
         std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
     let value: serde_json::Value =
         serde_json::from_str(&text).with_context(|| format!("{} is not JSON", path.display()))?;
-    let auditor: Auditor = serde_json::from_value(value.clone())
-        .with_context(|| format!("{} is not an auditor file", path.display()))?;
-    if serde_json::to_value(&auditor)? != value {
+    let parsed: T = serde_json::from_value(value.clone())
+        .with_context(|| format!("{} is not an {kind} file", path.display()))?;
+    if serde_json::to_value(&parsed)? != value {
         bail!(
-            "{} holds fields other than an auditor's public ones (id, name, key); refusing it",
+            "{} holds fields other than an {kind}'s public ones ({fields}); refusing it",
             path.display()
         );
     }
-    Ok(auditor)
+    Ok(parsed)
+}
+
+/// Reads one auditor's public file: an `Auditor` JSON object with no other field.
+pub fn read_auditor_file(path: &Path) -> anyhow::Result<Auditor> {
+    read_public_file(path, "auditor", "id, name, key")
 }
 
 /// Reads one agency's public file: an `Agency` JSON object, nothing else (a file that
 /// carries any other field — a secret pasted by mistake — is refused).
 pub fn read_agency_file(path: &Path) -> anyhow::Result<Agency> {
-    let text =
-        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-    let value: serde_json::Value =
-        serde_json::from_str(&text).with_context(|| format!("{} is not JSON", path.display()))?;
-    let agency: Agency = serde_json::from_value(value.clone())
-        .with_context(|| format!("{} is not an agency file", path.display()))?;
-    if serde_json::to_value(&agency)? != value {
-        bail!(
-            "{} holds fields other than an agency's public ones (id, name, role, node_key, \
-             officer_keys, p2p_addr, grpc_addr, power); refusing it",
-            path.display()
-        );
-    }
-    Ok(agency)
+    read_public_file(
+        path,
+        "agency",
+        "id, name, role, node_key, officer_keys, p2p_addr, grpc_addr, tls_cert, power",
+    )
 }
 
 /// Assembles and validates a genesis from the agencies' public files, in the order given.

@@ -95,6 +95,15 @@ impl Signer {
         &self.chain_id
     }
 
+    /// Signs a transaction payload with this identity's key as its only signer (for
+    /// transactions an officer makes in passing, such as a read declaration).
+    pub fn sign_transaction(
+        &self,
+        payload: safeledger_core::TxPayload,
+    ) -> safeledger_core::Transaction {
+        safeledger_core::Transaction::sign(payload, &[&self.key])
+    }
+
     /// Adds the four authentication entries to `req` for `method`, with the given clock
     /// reading (ms since the epoch) and nonce.
     pub fn sign_at<T: prost::Message>(

@@ -5,17 +5,26 @@
 //! the committed leaves. Request and answer are on chain, so every access is logged and
 //! listable ([`log`]).
 //!
+//! Reads are declared on chain too ([`declare_read`], issue 8 item 2): before a node
+//! discloses a private value to an officer, the officer commits a [`PrivateRead`] naming
+//! the record, the fields and the purpose; the node checks it ([`declaration`]) and the
+//! declarations are listable ([`reads`]).
+//!
 //! Refusals: R0-reference (no such record or request, or answered already), R0-duplicate
 //! (a request id used twice by one agency), R0-access (fields that cannot be private for
 //! the record's kind, or an agency asking itself), R1-access-grant (an answer by an agency
-//! other than the recording one).
+//! other than the recording one); for a read declaration, R0-reference (no such record) and
+//! R0-access (fields that cannot be private, or an agency that neither recorded the record
+//! nor holds an approved request for the field).
 
 use crate::keys;
 use crate::model::RecordRef;
 use crate::rules::{RecordContext, Refusal, R0_DUPLICATE, R0_REFERENCE};
 use crate::state::{read, Overlay, StateRead};
 use safeledger_core::private::withholdable;
-use safeledger_core::records::{AccessGrant, AccessRequest};
+use safeledger_core::records::{AccessGrant, AccessRequest, PrivateRead};
+use safeledger_core::time::Timestamp;
+use safeledger_core::PublicKey;
 use safeledger_core::{to_canonical, TxId};
 use serde::{Deserialize, Serialize};
 
@@ -196,4 +205,209 @@ pub fn grant(
     };
     view.put(k, &st);
     Ok(())
+}
+
+/// Key of the number of read declarations accepted so far (a `u64`).
+pub const READ_COUNT: &[u8] = b"read-n";
+
+/// An accepted read declaration ([`PrivateRead`]).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReadDeclaration {
+    /// The declaring transaction.
+    pub tx: TxId,
+    /// Height of its block.
+    pub height: u64,
+    /// Its block's time: the declaration lets its officer read until this time plus
+    /// [`safeledger_core::limits::READ_DECLARATION_VALIDITY_MS`].
+    pub block_time: Timestamp,
+    /// The reading officer's agency.
+    pub agency: String,
+    /// The reading officer (the transaction's submitter).
+    pub officer: PublicKey,
+    /// The record read.
+    pub record: TxId,
+    /// The fields read.
+    pub fields: Vec<String>,
+    /// Why.
+    pub purpose: String,
+}
+
+/// `read/` ‖ declaring transaction id.
+pub fn read_key(tx: &TxId) -> Vec<u8> {
+    let mut k = b"read/".to_vec();
+    k.extend_from_slice(&tx.0);
+    k
+}
+
+/// `read-i/` ‖ big-endian position: the declaring transaction ids in commit order.
+fn read_index_key(n: u64) -> Vec<u8> {
+    let mut k = b"read-i/".to_vec();
+    k.extend_from_slice(&n.to_be_bytes());
+    k
+}
+
+/// The accepted declaration committed by transaction `tx`, if any.
+pub fn declaration(state: &dyn StateRead, tx: &TxId) -> Option<ReadDeclaration> {
+    read(state, &read_key(tx))
+}
+
+/// The latest `limit` read declarations, in commit order (reads only those).
+pub fn reads(state: &dyn StateRead, limit: usize) -> Vec<ReadDeclaration> {
+    let n: u64 = read(state, READ_COUNT).unwrap_or(0);
+    let first = n.saturating_sub(limit as u64);
+    (first..n)
+        .filter_map(|i| read::<TxId>(state, &read_index_key(i)))
+        .filter_map(|tx| declaration(state, &tx))
+        .collect()
+}
+
+/// A read declaration by `officer` of agency `rc.agency`: the record must be accepted, the
+/// fields private-capable for its kind, and the agency the recording one or holding an
+/// approved access request for each field.
+pub fn declare_read(
+    view: &mut Overlay<'_>,
+    r: &PrivateRead,
+    rc: &RecordContext<'_>,
+    officer: PublicKey,
+) -> Result<(), Refusal> {
+    let Some(rec) = record(view, &r.record) else {
+        return Err(Refusal::new(
+            R0_REFERENCE,
+            format!("field record: no accepted record {}", r.record),
+        ));
+    };
+    let allowed = withholdable(rec.kind);
+    if let Some(f) = r.fields.iter().find(|f| !allowed.contains(&f.as_str())) {
+        return Err(Refusal::new(
+            R0_ACCESS,
+            format!(
+                "field fields: {f:?} cannot be private in a {} (private-capable: {})",
+                rec.kind.name(),
+                allowed.join(",")
+            ),
+        ));
+    }
+    if rec.agency != rc.agency {
+        if let Some(f) = r
+            .fields
+            .iter()
+            .find(|f| !granted(view, rc.agency, &r.record, f))
+        {
+            return Err(Refusal::new(
+                R0_ACCESS,
+                format!(
+                    "field fields: {} recorded {}; {} holds no approved access request for \
+                     {f:?}",
+                    rec.agency, r.record, rc.agency
+                ),
+            ));
+        }
+    }
+    view.put(
+        read_key(&rc.tx_id),
+        &ReadDeclaration {
+            tx: rc.tx_id,
+            height: rc.height,
+            block_time: rc.block_time,
+            agency: rc.agency.to_string(),
+            officer,
+            record: r.record,
+            fields: r.fields.clone(),
+            purpose: r.purpose.clone(),
+        },
+    );
+    let n: u64 = read(view, READ_COUNT).unwrap_or(0);
+    view.put(read_index_key(n), &rc.tx_id);
+    view.put(READ_COUNT.to_vec(), &(n + 1));
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testkit::*;
+    use safeledger_core::records::{AccessGrant, AccessRequest, PrivateRead};
+    use safeledger_core::TxBody;
+
+    fn declare(record: TxId, fields: &[&str]) -> TxBody {
+        TxBody::PrivateRead(PrivateRead {
+            record,
+            fields: fields.iter().map(|f| f.to_string()).collect(),
+            purpose: "case 12".into(),
+        })
+    }
+
+    /// em (officer 0) records an enterprise and an accident report about it.
+    fn chain_with_report() -> (Chain, TxId) {
+        let mut c = Chain::new();
+        c.ok(&[0], 1, enterprise_record(1, "Acme", &[]));
+        let report = c.ok(&[0], 2, accident(1, "AR-1", 1, 0));
+        (c, report.id())
+    }
+
+    #[test]
+    fn the_recording_agency_declares_reads_and_they_are_listed() {
+        let (mut c, report) = chain_with_report();
+        let tx = c.ok(&[1], 3, declare(report, &["description", "location"]));
+        let d = declaration(&c.state, &tx.id()).expect("recorded");
+        assert_eq!(d.officer, officer(1).public());
+        assert_eq!(d.agency, EM);
+        assert_eq!(d.record, report);
+        assert_eq!(d.fields, ["description", "location"]);
+        assert_eq!(d.purpose, "case 12");
+        assert_eq!(d.height, c.height);
+        let second = c.ok(&[0], 3, declare(report, &["location"]));
+        let all = reads(&c.state, 10);
+        assert_eq!(
+            all.iter().map(|d| d.tx).collect::<Vec<_>>(),
+            [tx.id(), second.id()]
+        );
+        assert_eq!(reads(&c.state, 1)[0].tx, second.id(), "the latest one");
+    }
+
+    #[test]
+    fn another_agency_declares_only_fields_granted_to_it() {
+        let (mut c, report) = chain_with_report();
+        let o = c.one(&[2], 3, declare(report, &["description"]));
+        assert_eq!(rule_of(&o), Some(R0_ACCESS), "{o:?}");
+        assert!(reason_of(&o).contains("holds no approved access request"));
+        c.ok(
+            &[2],
+            3,
+            TxBody::AccessRequest(AccessRequest {
+                request_id: "R1".into(),
+                record: report,
+                fields: vec!["description".into()],
+                purpose: "case".into(),
+            }),
+        );
+        c.ok(
+            &[0],
+            3,
+            TxBody::AccessGrant(AccessGrant {
+                requester: FIRE.into(),
+                request_id: "R1".into(),
+                approve: true,
+                reason: "ok".into(),
+            }),
+        );
+        c.ok(&[2], 4, declare(report, &["description"]));
+        let o = c.one(&[2], 4, declare(report, &["description", "location"]));
+        assert_eq!(
+            rule_of(&o),
+            Some(R0_ACCESS),
+            "location was not granted: {o:?}"
+        );
+        assert_eq!(reads(&c.state, 10).len(), 1, "refusals are not listed");
+    }
+
+    #[test]
+    fn public_fields_and_unknown_records_are_refused() {
+        let (mut c, report) = chain_with_report();
+        let o = c.one(&[0], 3, declare(report, &["deaths"]));
+        assert_eq!(rule_of(&o), Some(R0_ACCESS), "{o:?}");
+        let o = c.one(&[0], 3, declare(tx_id_of(77), &["description"]));
+        assert_eq!(rule_of(&o), Some(R0_REFERENCE), "{o:?}");
+        assert!(reads(&c.state, 10).is_empty());
+    }
 }

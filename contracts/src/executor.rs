@@ -264,6 +264,13 @@ impl Executor {
             TxBody::GovernanceVote(v) => governance::vote(view, &self.registry, &params, v, rc),
             TxBody::AccessRequest(r) => crate::access::request(view, r, rc),
             TxBody::AccessGrant(g) => crate::access::grant(view, g, rc),
+            TxBody::PrivateRead(r) => match tx.submitter() {
+                Some(officer) => crate::access::declare_read(view, r, rc, *officer),
+                None => Err(Refusal::new(
+                    crate::rules::R0_SIGNER,
+                    "a read declaration names no submitter".into(),
+                )),
+            },
             _ => self.apply_enterprise_record(view, rc, tx, &params),
         }
     }
@@ -348,7 +355,8 @@ impl Executor {
             | TxBody::GovernanceVote(_)
             | TxBody::ValidatorEvidence(_)
             | TxBody::AccessRequest(_)
-            | TxBody::AccessGrant(_) => {
+            | TxBody::AccessGrant(_)
+            | TxBody::PrivateRead(_) => {
                 unreachable!("records without an enterprise are handled by apply")
             }
         }

@@ -57,6 +57,7 @@ pub fn genesis() -> Genesis {
         TxKind::GovernanceVote,
         TxKind::AccessRequest,
         TxKind::AccessGrant,
+        TxKind::PrivateRead,
     ];
     roles.insert("fire_rescue".into(), common.to_vec());
     let mut market = common.to_vec();

@@ -25,3 +25,7 @@ pub const MAX_BLOCK_BYTES: usize = 3 * 1024 * 1024;
 pub const MAX_BATCH_TXS: usize = 1_000;
 /// Longest chain id, in bytes.
 pub const MAX_CHAIN_ID_BYTES: usize = 64;
+/// How long an accepted [`crate::records::PrivateRead`] declaration lets its officer read
+/// the declared private fields, in milliseconds of block time after the block that
+/// committed it (15 minutes); later reads need a new declaration.
+pub const READ_DECLARATION_VALIDITY_MS: u64 = 15 * 60 * 1000;

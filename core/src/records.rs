@@ -17,7 +17,7 @@ pub mod lifecycle;
 pub use admin::{
     AccessGrant, AccessRequest, AssistanceRequest, AssistanceResponse, GovernanceAction,
     GovernanceProposal, GovernanceVote, OfficerAction, OfficerActionKind, PolicySpec, PolicyTest,
-    ValidatorEvidence,
+    PrivateRead, ValidatorEvidence,
 };
 pub use lifecycle::{
     AccidentLevel, Appeal, AppealOutcome, AppealTarget, AppealVerdict, BlacklistAction,
@@ -72,11 +72,13 @@ pub enum TxKind {
     AccessRequest,
     /// [`AccessGrant`].
     AccessGrant,
+    /// [`PrivateRead`].
+    PrivateRead,
 }
 
 impl TxKind {
     /// Every kind, in order.
-    pub const ALL: [TxKind; 20] = [
+    pub const ALL: [TxKind; 21] = [
         TxKind::EnterpriseRecord,
         TxKind::LicenceDecision,
         TxKind::InspectionRecord,
@@ -97,6 +99,7 @@ impl TxKind {
         TxKind::LicenceApplication,
         TxKind::AccessRequest,
         TxKind::AccessGrant,
+        TxKind::PrivateRead,
     ];
 
     /// snake_case name, as in genesis and the CLI.
@@ -122,6 +125,7 @@ impl TxKind {
             TxKind::LicenceApplication => "licence_application",
             TxKind::AccessRequest => "access_request",
             TxKind::AccessGrant => "access_grant",
+            TxKind::PrivateRead => "private_read",
         }
     }
 
@@ -385,6 +389,8 @@ pub enum TxBody {
     AccessRequest(AccessRequest),
     /// See [`AccessGrant`].
     AccessGrant(AccessGrant),
+    /// See [`PrivateRead`].
+    PrivateRead(PrivateRead),
 }
 
 /// A record field that breaks a stateless bound.
@@ -425,6 +431,7 @@ impl TxBody {
             TxBody::LicenceApplication(_) => TxKind::LicenceApplication,
             TxBody::AccessRequest(_) => TxKind::AccessRequest,
             TxBody::AccessGrant(_) => TxKind::AccessGrant,
+            TxBody::PrivateRead(_) => TxKind::PrivateRead,
         }
     }
 
@@ -450,7 +457,8 @@ impl TxBody {
             | TxBody::GovernanceVote(_)
             | TxBody::ValidatorEvidence(_)
             | TxBody::AccessRequest(_)
-            | TxBody::AccessGrant(_) => return None,
+            | TxBody::AccessGrant(_)
+            | TxBody::PrivateRead(_) => return None,
         })
     }
 
@@ -592,6 +600,11 @@ impl TxBody {
                 push("request_id", enc(&r.request_id));
                 push("approve", enc(&r.approve));
                 push("reason", enc(&r.reason));
+            }
+            TxBody::PrivateRead(r) => {
+                push("record", enc(&r.record));
+                push("fields", enc(&r.fields));
+                push("purpose", enc(&r.purpose));
             }
         }
         f

@@ -35,6 +35,10 @@ pub enum AuditError {
     /// A field to reveal is private and its value was not supplied (names the field).
     #[error("field {0} is private")]
     Private(String),
+    /// Private values were asked for without a valid read declaration on chain (the
+    /// reason).
+    #[error("{0}")]
+    Undeclared(String),
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),

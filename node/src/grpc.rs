@@ -15,7 +15,7 @@ use safeledger_client::proto::{self, ledger_server};
 use safeledger_core::encoding::{from_canonical_bounded, to_canonical};
 use safeledger_core::ids::EnterpriseId;
 use safeledger_core::limits::{MAX_BATCH_TXS, MAX_RECORD_FIELDS, MAX_TX_BYTES};
-use safeledger_core::{Hash, PublicKey, Transaction};
+use safeledger_core::{Hash, PublicKey, Timestamp, Transaction, TxId};
 use std::net::SocketAddr;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -475,6 +475,11 @@ impl ledger_server::Ledger for LedgerService {
             )));
         }
         let anchor = (req.anchor_tree_size > 0).then_some(req.anchor_tree_size);
+        let declaration = if req.read_declaration.is_empty() {
+            None
+        } else {
+            Some(hash_arg(&req.read_declaration, "read_declaration")?)
+        };
         let shared = self.shared.clone();
         let who = caller.describe();
         let view = tokio::task::spawn_blocking(move || {
@@ -496,8 +501,12 @@ impl ledger_server::Ledger for LedgerService {
                 .map(|v| v.name.as_str())
                 .collect();
             if !disclosed.is_empty() {
+                let now = shared.status.borrow().block_time;
+                let d = check_read_declaration(&shared, &caller, &id, &disclosed, declaration, now)
+                    .map_err(crate::audit::AuditError::Undeclared)?;
                 tracing::info!(target: "safeledger::access", caller = %caller.describe(), tx = %id,
-                    fields = ?disclosed, "private fields disclosed in a view");
+                    fields = ?disclosed, declaration = %d.tx, purpose = %d.purpose,
+                    "private fields disclosed in a view");
             }
             crate::audit::view(&shared.store, &id, &req.reveal, anchor, private, &erased)
         })
@@ -509,6 +518,9 @@ impl ledger_server::Ledger for LedgerService {
                  to officers of the agency holding them, at that agency's node (others ask \
                  with an access request)"
             )),
+            crate::audit::AuditError::Undeclared(why) => {
+                Status::permission_denied(format!("{who}: {why}"))
+            }
             e => audit_status(e),
         })?;
         Ok(Response::new(proto::GetViewReply {
@@ -603,6 +615,7 @@ impl ledger_server::Ledger for LedgerService {
                 serde_json::to_value(query::assessment_at(&view, &enterprise()?, now, &params))
             }
             "access_log" => serde_json::to_value(safeledger_contracts::access::log(&view, limit)),
+            "read_log" => serde_json::to_value(safeledger_contracts::access::reads(&view, limit)),
             "evidence" => {
                 let all = safeledger_contracts::evidence::recorded(&view);
                 let skip = all.len().saturating_sub(limit);
@@ -624,7 +637,7 @@ impl ledger_server::Ledger for LedgerService {
             other => {
                 return Err(Status::invalid_argument(format!(
                     "unknown query {other:?}: assistance_open, assistance_overdue, inbox, \
-                     decisions, timeline, assessment, evidence, validators, access_log"
+                     decisions, timeline, assessment, evidence, validators, access_log, read_log"
                 )))
             }
         }
@@ -657,6 +670,167 @@ fn audit_status(e: crate::audit::AuditError) -> Status {
         E::Unsupported(m) => Status::unimplemented(m),
         E::Invalid(m) => Status::invalid_argument(m),
         E::Private(f) => Status::permission_denied(format!("field {f} is private")),
+        E::Undeclared(why) => Status::permission_denied(why),
         E::Store(e) => Status::internal(e.to_string()),
+    }
+}
+
+/// The read declaration that lets `caller` read the private fields `fields` of `record`
+/// (issue 8 item 2: a read of private data is on chain before the value leaves the node).
+///
+/// # Errors
+/// A reason, for `PERMISSION_DENIED`: no declaration given, none accepted under that id,
+/// one by another officer or about another record, one not naming every field, or one
+/// older than [`safeledger_core::limits::READ_DECLARATION_VALIDITY_MS`] of block time at
+/// `now` (the node's latest block time).
+fn check_read_declaration(
+    shared: &Shared,
+    caller: &Caller,
+    record: &TxId,
+    fields: &[&str],
+    declaration: Option<TxId>,
+    now: Timestamp,
+) -> Result<safeledger_contracts::access::ReadDeclaration, String> {
+    let Caller::Officer { key, .. } = caller else {
+        return Err("only officers declare reads".into());
+    };
+    let Some(tx) = declaration else {
+        return Err(format!(
+            "reading private field(s) {} of {record} must first be declared on chain: commit \
+             a private_read transaction naming the record, the fields and the purpose, and \
+             pass its id as read_declaration (the CLI does both with `audit view --purpose`)",
+            fields.join(",")
+        ));
+    };
+    let found = safeledger_contracts::access::declaration(&StoreView(&shared.store), &tx);
+    judge_read_declaration(found, tx, key, record, fields, now)
+}
+
+/// The pure part of [`check_read_declaration`]: `found` is what the state holds under the
+/// declaration id `tx`.
+fn judge_read_declaration(
+    found: Option<safeledger_contracts::access::ReadDeclaration>,
+    tx: TxId,
+    officer: &PublicKey,
+    record: &TxId,
+    fields: &[&str],
+    now: Timestamp,
+) -> Result<safeledger_contracts::access::ReadDeclaration, String> {
+    use safeledger_core::limits::READ_DECLARATION_VALIDITY_MS;
+    let Some(d) = found else {
+        return Err(format!(
+            "{tx} is not an accepted read declaration (not committed yet, refused, or not a \
+             private_read)"
+        ));
+    };
+    if d.officer != *officer {
+        return Err(format!(
+            "read declaration {tx} was made by officer {}",
+            d.officer
+        ));
+    }
+    if d.record != *record {
+        return Err(format!(
+            "read declaration {tx} is about record {}",
+            d.record
+        ));
+    }
+    let missing: Vec<&str> = fields
+        .iter()
+        .copied()
+        .filter(|f| !d.fields.iter().any(|g| g == f))
+        .collect();
+    if !missing.is_empty() {
+        return Err(format!(
+            "read declaration {tx} does not name field(s) {}",
+            missing.join(",")
+        ));
+    }
+    if now.0.saturating_sub(d.block_time.0) > READ_DECLARATION_VALIDITY_MS {
+        return Err(format!(
+            "read declaration {tx} of {} has expired ({} min of block time); declare again",
+            d.block_time.date_string(),
+            READ_DECLARATION_VALIDITY_MS / 60_000
+        ));
+    }
+    Ok(d)
+}
+
+#[cfg(test)]
+mod read_declaration_tests {
+    use super::*;
+    use safeledger_contracts::access::ReadDeclaration;
+    use safeledger_core::limits::READ_DECLARATION_VALIDITY_MS;
+    use safeledger_core::SecretKey;
+
+    const AT: u64 = 1_800_000_000_000;
+
+    fn officer(n: u8) -> PublicKey {
+        SecretKey::from_bytes(&[n; 32]).public()
+    }
+
+    fn decl() -> ReadDeclaration {
+        ReadDeclaration {
+            tx: Hash([1; 32]),
+            height: 9,
+            block_time: Timestamp(AT),
+            agency: "us-osha".into(),
+            officer: officer(1),
+            record: Hash([2; 32]),
+            fields: vec!["description".into(), "location".into()],
+            purpose: "case".into(),
+        }
+    }
+
+    fn judge(
+        found: Option<ReadDeclaration>,
+        who: u8,
+        record: u8,
+        fields: &[&str],
+        now: u64,
+    ) -> Result<ReadDeclaration, String> {
+        judge_read_declaration(
+            found,
+            Hash([1; 32]),
+            &officer(who),
+            &Hash([record; 32]),
+            fields,
+            Timestamp(now),
+        )
+    }
+
+    #[test]
+    fn a_matching_declaration_within_its_validity_allows_the_read() {
+        let d = judge(Some(decl()), 1, 2, &["description"], AT + 1).expect("allowed");
+        assert_eq!(d, decl());
+        judge(
+            Some(decl()),
+            1,
+            2,
+            &["location", "description"],
+            AT + READ_DECLARATION_VALIDITY_MS,
+        )
+        .expect("allowed at the last millisecond");
+    }
+
+    #[test]
+    fn every_mismatch_is_refused_with_its_reason() {
+        let e = judge(None, 1, 2, &["description"], AT).expect_err("none");
+        assert!(e.contains("not an accepted read declaration"), "{e}");
+        let e = judge(Some(decl()), 3, 2, &["description"], AT).expect_err("other officer");
+        assert!(e.contains("was made by officer"), "{e}");
+        let e = judge(Some(decl()), 1, 4, &["description"], AT).expect_err("other record");
+        assert!(e.contains("is about record"), "{e}");
+        let e = judge(Some(decl()), 1, 2, &["description", "name"], AT).expect_err("field");
+        assert!(e.contains("does not name field(s) name"), "{e}");
+        let e = judge(
+            Some(decl()),
+            1,
+            2,
+            &["description"],
+            AT + READ_DECLARATION_VALIDITY_MS + 1,
+        )
+        .expect_err("expired");
+        assert!(e.contains("has expired"), "{e}");
     }
 }

@@ -175,10 +175,11 @@ enum Cmd {
     /// Rule-contract queries: assistance_open / assistance_overdue / inbox (--agency),
     /// decisions / timeline / assessment (--enterprise); evidence (recorded double-signs);
     /// validators (the sets of the next two heights and changes passed lately); access_log
-    /// (private-field access requests and their answers).
+    /// (private-field access requests and their answers); read_log (declared reads of
+    /// private fields).
     Query {
         /// What to ask.
-        #[arg(value_parser = ["assistance_open", "assistance_overdue", "inbox", "decisions", "timeline", "assessment", "evidence", "validators", "access_log"])]
+        #[arg(value_parser = ["assistance_open", "assistance_overdue", "inbox", "decisions", "timeline", "assessment", "evidence", "validators", "access_log", "read_log"])]
         kind: String,
         /// The agency (assistance and inbox queries).
         #[arg(long, default_value = "")]
@@ -547,6 +548,11 @@ enum AuditCmd {
         /// Also prove the transaction in the ledger tree of this checkpoint.
         #[arg(long)]
         anchor: Option<PathBuf>,
+        /// Officers reading private fields: first declare the read on chain (a
+        /// private_read transaction naming the record, the private fields among --reveal
+        /// and this purpose); the node discloses private values only against it.
+        #[arg(long)]
+        purpose: Option<String>,
         #[command(flatten)]
         target: Target,
     },
@@ -1014,6 +1020,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     reveal,
                     out,
                     anchor,
+                    purpose,
                     target,
                 } => {
                     let (eps, h) = target.endpoints()?;
@@ -1024,6 +1031,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                         reveal: &reveal,
                         out: &out,
                         anchor: anchor.as_deref(),
+                        purpose: purpose.as_deref(),
                     };
                     audit::view(eps, signer, g.as_ref(), req).await?;
                 }

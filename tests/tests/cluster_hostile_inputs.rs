@@ -971,14 +971,42 @@ async fn cluster_refuses_every_kind_of_hostile_input_and_keeps_committing() {
             other => panic!("expected PERMISSION_DENIED, got {other}"),
         }
         // The auditor still gets the public fields, and the officer of the holding agency
-        // the private one.
         audit
             .view(report.id(), &["address".into()], None)
             .await
             .expect("auditor reads public fields");
+        // the private one, once the read is declared on chain.
         audit = safeledger_client::audit::AuditClient::new(node0).signed_by(c.signer(0));
-        let v = audit
+        let e = audit
             .view(report.id(), &["name".into()], None)
+            .await
+            .expect_err("an undeclared read of a private field is refused");
+        match e {
+            safeledger_client::audit::AuditClientError::Status(s) => {
+                assert_eq!(s.code(), tonic::Code::PermissionDenied, "{s:?}");
+                assert!(s.message().contains("must first be declared"), "{s:?}");
+            }
+            other => panic!("expected PERMISSION_DENIED, got {other}"),
+        }
+        let declaration = Transaction::sign(
+            payload(
+                &c,
+                bacp_seq + 1,
+                Timestamp(1_000),
+                TxBody::PrivateRead(safeledger_core::records::PrivateRead {
+                    record: report.id(),
+                    fields: vec!["name".into()],
+                    purpose: "licence review".into(),
+                }),
+            ),
+            &[&bacp],
+        );
+        assert_eq!(
+            commit(&c, std::slice::from_ref(&declaration)).await,
+            vec![Outcome::Accepted]
+        );
+        let v = audit
+            .view_declared(report.id(), &["name".into()], None, Some(declaration.id()))
             .await
             .expect("the holding agency's officer reads it");
         assert!(safeledger_core::view::encode(&v).contains("sole trader J. Doe"));

@@ -84,6 +84,9 @@ pub struct ViewRequest<'a> {
     pub out: &'a Path,
     /// A checkpoint file to anchor the view in the ledger tree of.
     pub anchor: Option<&'a Path>,
+    /// Declare the read of the private fields among `reveal` on chain first, with this
+    /// purpose (officers only; see [`declare_read`]).
+    pub purpose: Option<&'a str>,
 }
 
 /// `audit view`: fetch a view (signing the request as `signer`: an auditor, or an officer
@@ -100,15 +103,47 @@ pub async fn view(
         reveal,
         out,
         anchor,
+        purpose,
     } = req;
     let id = Hash::from_hex(tx).context("--tx must be a transaction id (64 hex characters)")?;
-    let mut client = AuditClient::new(endpoints);
-    if let Some(s) = signer {
-        client = client.signed_by(s);
+    let mut client = AuditClient::new(endpoints.clone());
+    if let Some(s) = &signer {
+        client = client.signed_by(s.clone());
     }
     let anchor_cp = anchor.map(load_checkpoint).transpose()?;
+    let declaration = match purpose {
+        None => None,
+        Some(purpose) => {
+            let signer = signer
+                .as_ref()
+                .context("--purpose needs an officer's key (--as AGENCY or --key FILE)")?;
+            let public = client.view(id, &[], None).await?;
+            let kind = kind_of(&public).context("the node's view names no record type")?;
+            let allowed = safeledger_core::private::withholdable(kind);
+            let fields: Vec<String> = reveal
+                .iter()
+                .filter(|f| allowed.contains(&f.as_str()))
+                .cloned()
+                .collect();
+            if fields.is_empty() {
+                None
+            } else {
+                let d = declare_read(endpoints, signer, id, &fields, purpose).await?;
+                println!(
+                    "declared the read of {} on chain: transaction {d}",
+                    fields.join(",")
+                );
+                Some(d)
+            }
+        }
+    };
     let v = client
-        .view(id, reveal, anchor_cp.as_ref().map(|c| c.header.ledger_size))
+        .view_declared(
+            id,
+            reveal,
+            anchor_cp.as_ref().map(|c| c.header.ledger_size),
+            declaration,
+        )
         .await?;
     if let Some(g) = genesis {
         let mut verifier = Verifier::new(g);
@@ -216,4 +251,59 @@ pub async fn consistency(
         proof.len()
     );
     Ok(())
+}
+
+/// The record type of a view (its `type` field, always revealed).
+pub fn kind_of(v: &View) -> Option<safeledger_core::records::TxKind> {
+    v.tx.fields.iter().find_map(|f| match f {
+        safeledger_core::view::FieldView::Revealed {
+            name, canonical, ..
+        } if name == "type" => safeledger_core::from_canonical(canonical).ok(),
+        _ => None,
+    })
+}
+
+/// Commits a read declaration (`private_read`, issue 8 item 2) by `signer` for `fields` of
+/// `record` with `purpose`, waiting until it is committed; returns its transaction id.
+///
+/// # Errors
+/// No node reachable; the declaration refused at admission or by the rules (the reason:
+/// e.g. an agency without a grant for a field); not committed within a minute.
+pub async fn declare_read(
+    endpoints: Vec<String>,
+    signer: &crate::auth::Signer,
+    record: Hash,
+    fields: &[String],
+    purpose: &str,
+) -> anyhow::Result<Hash> {
+    use safeledger_core::records::PrivateRead;
+    use safeledger_core::{Timestamp, TxBody, TxPayload};
+    let mut c = crate::rpc::LedgerClient::new(endpoints).signed_by(signer.clone());
+    let seq = c.sequence(&signer.public()).await? + 1;
+    let now_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0);
+    let body = TxBody::PrivateRead(PrivateRead {
+        record,
+        fields: fields.to_vec(),
+        purpose: purpose.to_string(),
+    });
+    let payload = TxPayload::new(
+        signer.chain_id(),
+        seq,
+        Timestamp(now_ms),
+        body,
+        &mut rand::rngs::OsRng,
+    );
+    let tx = signer.sign_transaction(payload);
+    let mut done = c
+        .submit_and_wait(&[tx], std::time::Duration::from_secs(60))
+        .await
+        .context("declaring the read on chain")?;
+    let d = done.pop().context("the node returned no result")?;
+    if let Outcome::Refused { rule, reason } = d.result.outcome {
+        bail!("the read declaration was refused by {rule}: {reason}");
+    }
+    Ok(d.tx_id)
 }

@@ -117,10 +117,24 @@ impl AuditClient {
         reveal: &[String],
         anchor: Option<u64>,
     ) -> Result<View, AuditClientError> {
+        self.view_declared(tx, reveal, anchor, None).await
+    }
+
+    /// [`AuditClient::view`] naming the caller's accepted read declaration (a committed
+    /// `private_read` transaction), which a node needs before it discloses private values
+    /// (issue 8 item 2).
+    pub async fn view_declared(
+        &self,
+        tx: TxId,
+        reveal: &[String],
+        anchor: Option<u64>,
+        declaration: Option<TxId>,
+    ) -> Result<View, AuditClientError> {
         let req = proto::GetViewRequest {
             tx_id: tx.0.to_vec(),
             reveal: reveal.to_vec(),
             anchor_tree_size: anchor.unwrap_or(0),
+            read_declaration: declaration.map(|d| d.0.to_vec()).unwrap_or_default(),
         };
         let r = self
             .call(method::GET_VIEW, req, |mut c, r| async move {

@@ -90,6 +90,7 @@ pub fn demo_roles() -> BTreeMap<String, Vec<TxKind>> {
         TxKind::GovernanceVote,
         TxKind::AccessRequest,
         TxKind::AccessGrant,
+        TxKind::PrivateRead,
     ];
     let with = |extra: &[TxKind]| {
         let mut v = common.to_vec();

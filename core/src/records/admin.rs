@@ -186,6 +186,25 @@ pub struct AccessGrant {
     pub reason: String,
 }
 
+/// An officer's declaration that it reads withheld fields of one record (DESIGN §4
+/// "Private fields"; issue 8 item 2, "reads of sensitive data are logged on chain").
+///
+/// A node discloses a private value in a view only to an officer who names an accepted
+/// declaration of its own, committed within
+/// [`crate::limits::READ_DECLARATION_VALIDITY_MS`] of the node's latest block and covering
+/// the record and every disclosed field: the read is on chain before the value leaves the
+/// node. Only the recording agency, or an agency holding an approved access request for
+/// the fields, may declare (rule R0-access).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PrivateRead {
+    /// The record (transaction id) whose withheld fields are read.
+    pub record: crate::tx::TxId,
+    /// The withheld fields read, by name.
+    pub fields: Vec<String>,
+    /// Why (the case, the legal basis).
+    pub purpose: String,
+}
+
 /// Evidence of validator misbehaviour (DESIGN §5; TENDERMINT.md "Evidence"): two
 /// conflicting signed consensus messages of one validator, committed so that every agency
 /// sees who double-signed. Submitted by a validator's node (signed with its node key, not

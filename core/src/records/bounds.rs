@@ -202,6 +202,17 @@ impl TxBody {
                 }
                 r.fields.iter().try_for_each(|f| nonempty("fields", f))
             }
+            TxBody::PrivateRead(r) => {
+                text("purpose", &r.purpose)?;
+                list("fields", &r.fields)?;
+                if r.fields.is_empty() {
+                    return Err(FieldError {
+                        field: "fields",
+                        why: "names no field".into(),
+                    });
+                }
+                r.fields.iter().try_for_each(|f| nonempty("fields", f))
+            }
             TxBody::AccessGrant(r) => {
                 nonempty("requester", &r.requester)?;
                 nonempty("request_id", &r.request_id)?;

@@ -95,6 +95,7 @@ pub fn field_names(kind: TxKind) -> &'static [&'static str] {
         TxKind::ValidatorEvidence => &["type", "offender_agency", "evidence"],
         TxKind::AccessRequest => &["type", "request_id", "record", "fields", "purpose"],
         TxKind::AccessGrant => &["type", "requester", "request_id", "approve", "reason"],
+        TxKind::PrivateRead => &["type", "record", "fields", "purpose"],
         TxKind::LicenceApplication => &[
             "type",
             "enterprise",
@@ -169,6 +170,8 @@ pub fn decode_value(
         (K::AccessRequest, "record") => dec::<crate::hash::Hash>(bytes),
         (K::AccessRequest, "fields") => dec::<Vec<String>>(bytes),
         (K::AccessGrant, "approve") => dec::<bool>(bytes),
+        (K::PrivateRead, "record") => dec::<crate::hash::Hash>(bytes),
+        (K::PrivateRead, "fields") => dec::<Vec<String>>(bytes),
         (
             K::RectificationReport
             | K::PenaltyClearance
@@ -183,7 +186,8 @@ pub fn decode_value(
             | K::GovernanceVote
             | K::ValidatorEvidence
             | K::AccessRequest
-            | K::AccessGrant,
+            | K::AccessGrant
+            | K::PrivateRead,
             _,
         ) => dec::<String>(bytes),
         _ => return None,
@@ -343,6 +347,11 @@ mod tests {
                 request_id: "AR1".into(),
                 approve: true,
                 reason: "ok".into(),
+            }),
+            TxBody::PrivateRead(PrivateRead {
+                record: crate::hash::Hash([2; 32]),
+                fields: vec!["description".into()],
+                purpose: "case 7".into(),
             }),
             TxBody::LicenceApplication(LicenceApplication {
                 enterprise: e(),

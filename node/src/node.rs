@@ -331,6 +331,7 @@ pub async fn start(config: NodeConfig) -> anyhow::Result<RunningNode> {
         max_message_bytes: MAX_MESSAGE_BYTES,
         max_gossip_bytes: config.max_gossip_bytes,
         request_timeout: Duration::from_secs(10),
+        limits: Default::default(),
     })
     .await
     .map_err(|e| anyhow!("starting the p2p network on {}: {e}", config.p2p_listen))?;
@@ -1182,6 +1183,7 @@ impl Driver {
 
     fn on_tick(&mut self, sync_tx: &mpsc::Sender<SyncDone>) {
         self.filter.refresh();
+        self.shared.metrics.net.record(self.net.stats());
         if !self.pending_private.is_empty() {
             self.fetch_private();
         }

@@ -222,6 +222,7 @@ async fn fake_validator(c: &Cluster, i: usize) -> NetworkHandle {
         max_message_bytes: safeledger_core::limits::MAX_MESSAGE_BYTES,
         max_gossip_bytes: safeledger_core::limits::MAX_GOSSIP_BYTES,
         request_timeout: Duration::from_secs(5),
+        limits: Default::default(),
     })
     .await
     .expect("fake network");
@@ -696,6 +697,7 @@ async fn cluster_refuses_every_kind_of_hostile_input_and_keeps_committing() {
         max_message_bytes: 1 << 20,
         max_gossip_bytes: 1 << 20,
         request_timeout: Duration::from_secs(2),
+        limits: Default::default(),
     })
     .await
     .expect("intruder network");

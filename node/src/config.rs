@@ -167,12 +167,12 @@ pub enum LimitError {
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     /// The file could not be read.
-    #[error("reading {path}: {source}")]
+    #[error("reading {path}: {error}")]
     Read {
         /// The file.
         path: String,
-        /// The I/O error.
-        source: std::io::Error,
+        /// The I/O error (in the message, so not also a `source`).
+        error: std::io::Error,
     },
     /// Not TOML, an unknown key, or a value of the wrong type (the message names the key
     /// and line).
@@ -184,12 +184,12 @@ pub enum ConfigError {
         message: String,
     },
     /// A value out of range.
-    #[error("{path}: {source}")]
+    #[error("{path}: {error}")]
     Invalid {
         /// The file.
         path: String,
-        /// Which field and why.
-        source: LimitError,
+        /// Which field and why (in the message, so not also a `source`).
+        error: LimitError,
     },
 }
 
@@ -296,19 +296,16 @@ impl NodeLimits {
     /// Reads and validates a limits file. Keys not in the file keep their defaults.
     pub fn load(path: &Path) -> Result<NodeLimits, ConfigError> {
         let shown = path.display().to_string();
-        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+        let text = std::fs::read_to_string(path).map_err(|error| ConfigError::Read {
             path: shown.clone(),
-            source,
+            error,
         })?;
         NodeLimits::parse(&text).map_err(|e| match e {
             ParseError::Toml(message) => ConfigError::Parse {
                 path: shown,
                 message,
             },
-            ParseError::Invalid(source) => ConfigError::Invalid {
-                path: shown,
-                source,
-            },
+            ParseError::Invalid(error) => ConfigError::Invalid { path: shown, error },
         })
     }
 

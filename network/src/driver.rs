@@ -1,8 +1,10 @@
 //! The swarm task's loop: turns commands into libp2p calls and libp2p events into
-//! [`NetEvent`]s, keeping every queue bounded.
+//! [`NetEvent`]s, keeping every queue bounded and every member within its rates
+//! ([`crate::NetLimits`], see `ratelimit.rs`).
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::Arc;
+use std::time::Instant;
 
 use futures::StreamExt;
 use libp2p::gossipsub::{self, MessageAcceptance};
@@ -16,16 +18,20 @@ use tokio::time::MissedTickBehavior;
 
 use crate::codec::FrameTooLarge;
 use crate::handle::{Command, Counters, Reply, ReplyHandle};
+use crate::ratelimit::{remaining, PeerGuard, Traffic, Verdict};
 use crate::swarm::{Behaviour, BehaviourEvent, Member};
 use crate::{
-    peer_id_of, NetError, NetEvent, Topic, MAX_PENDING_INBOUND_REQUESTS_PER_PEER,
-    MAX_PENDING_OUTBOUND_REQUESTS, MAX_PENDING_PEER_EVENTS, REDIAL_INTERVAL, SYNC_PROTOCOL,
+    peer_id_of, NetError, NetEvent, NetLimits, Topic, MAX_PENDING_OUTBOUND_REQUESTS,
+    MAX_PENDING_PEER_EVENTS, REDIAL_INTERVAL, SYNC_PROTOCOL,
 };
 
 /// Owns the swarm and all bookkeeping; lives in the spawned task.
 pub(crate) struct Driver {
     pub(crate) swarm: Swarm<Behaviour>,
     pub(crate) members: HashMap<PeerId, Member>,
+    /// Rate state, one per member (same keys as `members`).
+    pub(crate) guards: HashMap<PeerId, PeerGuard>,
+    pub(crate) limits: NetLimits,
     /// Topic hashes, indexed as [`Topic::Transactions`], [`Topic::Consensus`].
     pub(crate) topics: [gossipsub::TopicHash; 2],
     pub(crate) max_message_bytes: usize,
@@ -37,7 +43,7 @@ pub(crate) struct Driver {
     /// Outbound requests awaiting a response (bounded by [`MAX_PENDING_OUTBOUND_REQUESTS`]).
     pub(crate) outbound: HashMap<request_response::OutboundRequestId, RequestDone>,
     /// Inbound requests handed to the node per peer, until libp2p reports them answered or
-    /// failed (bounded by [`MAX_PENDING_INBOUND_REQUESTS_PER_PEER`]).
+    /// failed (bounded by [`NetLimits::max_pending_inbound_requests_per_peer`]).
     pub(crate) inbound: HashMap<PeerId, HashSet<InboundRequestId>>,
     /// One permit per live [`ReplyHandle`] (or reply in flight).
     pub(crate) inbound_permits: Arc<Semaphore>,
@@ -108,11 +114,26 @@ impl Driver {
             .find(|t| self.topic_hash(*t) == hash)
     }
 
+    /// Lifts expired bans (the peer is allowed again), then dials every member that is
+    /// neither connected nor banned.
     pub(crate) fn redial(&mut self) {
+        let now = Instant::now();
+        let lifted: Vec<PeerId> = self
+            .guards
+            .iter_mut()
+            .filter_map(|(peer, guard)| guard.lift_expired_ban(now).then_some(*peer))
+            .collect();
+        for peer in lifted {
+            if let Some(key) = self.member_key(&peer) {
+                tracing::info!(peer = %key, "validator ban expired: allowed and re-dialled");
+            }
+            self.swarm.behaviour_mut().allow.allow_peer(peer);
+        }
         let targets: Vec<DialOpts> = self
             .members
             .iter()
             .filter(|(peer, _)| !self.swarm.is_connected(peer))
+            .filter(|(peer, _)| !self.guards.get(peer).is_some_and(PeerGuard::is_banned))
             .map(|(peer, member)| {
                 // A fresh source port: dialling from the listen port would give both sides
                 // of a simultaneous dial the same TCP 4-tuple.
@@ -179,6 +200,8 @@ impl Driver {
                         addr,
                     },
                 );
+                self.guards
+                    .insert(peer, PeerGuard::new(&self.limits, Instant::now()));
                 let b = self.swarm.behaviour_mut();
                 b.allow.allow_peer(peer);
                 b.gossip.add_explicit_peer(&peer);
@@ -343,7 +366,15 @@ impl Driver {
                     }
                     _ => None,
                 };
+                // Over the relay's rate: Ignore, not Reject. The message is not invalid (it
+                // may be an honest author's, relayed by a flooding peer), and with peer
+                // scoring enabled Reject would also penalise (P4) every peer that sent us
+                // a copy. Scoring is off here, so both only drop it from the cache
+                // unforwarded; the penalty is the strike this counts.
+                let within_rate = accepted.is_none()
+                    || self.admit(propagation_source, Traffic::Gossip(message.data.len()));
                 let acceptance = match (accepted, topic) {
+                    (Some(_), _) if !within_rate => MessageAcceptance::Ignore,
                     (Some(_), _) => MessageAcceptance::Accept,
                     (None, None) => MessageAcceptance::Ignore,
                     (None, Some(_)) => MessageAcceptance::Reject,
@@ -352,6 +383,9 @@ impl Driver {
                     .behaviour_mut()
                     .gossip
                     .report_message_validation_result(&message_id, &propagation_source, acceptance);
+                if !within_rate {
+                    return;
+                }
                 let Some((source, topic)) = accepted else {
                     let dropped = Counters::bump(&self.counters.non_member_messages);
                     tracing::warn!(
@@ -448,8 +482,11 @@ impl Driver {
             tracing::warn!(%peer, dropped, "request from outside the validator set: dropped");
             return;
         };
+        if !self.admit(peer, Traffic::Request) {
+            return;
+        }
         let in_flight = self.inbound.entry(peer).or_default();
-        if in_flight.len() >= MAX_PENDING_INBOUND_REQUESTS_PER_PEER {
+        if in_flight.len() >= self.limits.max_pending_inbound_requests_per_peer {
             let dropped = Counters::bump(&self.counters.requests_dropped);
             tracing::warn!(peer = %key, dropped, "too many pending requests from peer: dropped");
             return;
@@ -474,6 +511,52 @@ impl Driver {
         if let Err(mpsc::error::TrySendError::Full(_)) = self.events.try_send(event) {
             let dropped = Counters::bump(&self.counters.requests_dropped);
             tracing::warn!(peer = %key, dropped, "event queue full: request dropped");
+        }
+    }
+
+    /// Charges `traffic` to member `peer`'s buckets. False when it is over its rate: the
+    /// caller drops the message (counted here), and a peer reaching the violation
+    /// threshold is banned. Logs one warning per burst of drops, not one per message.
+    fn admit(&mut self, peer: PeerId, traffic: Traffic) -> bool {
+        let now = Instant::now();
+        let Some(guard) = self.guards.get_mut(&peer) else {
+            // Members always have a guard; anything else was refused before.
+            return false;
+        };
+        let (verdict, ended) = guard.check(traffic, &self.limits, now);
+        // Formatted only when logged: this runs for every gossip message.
+        let key = || match self.members.get(&peer) {
+            Some(m) => m.key.to_string(),
+            None => peer.to_string(),
+        };
+        match verdict {
+            Verdict::Allow => {
+                if let Some(dropped) = ended {
+                    tracing::info!(peer = %key(), dropped, "peer back under its rate limits");
+                }
+                true
+            }
+            Verdict::Drop { burst_started } => {
+                let total = Counters::bump(&self.counters.rate_limited);
+                if burst_started {
+                    tracing::warn!(peer = %key(), ?traffic, total, "peer over its rate limit: dropping its traffic until it slows down");
+                }
+                false
+            }
+            Verdict::Ban { until } => {
+                Counters::bump(&self.counters.rate_limited);
+                if self.swarm.behaviour_mut().allow.disallow_peer(peer) {
+                    let bans = Counters::bump(&self.counters.peer_bans);
+                    tracing::warn!(
+                        peer = %key(),
+                        dropped = guard.burst_drops(),
+                        ban_secs = remaining(until, now).as_secs(),
+                        bans,
+                        "peer kept exceeding its rate limits: disconnected and refused until the ban expires"
+                    );
+                }
+                false
+            }
         }
     }
 

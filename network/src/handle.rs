@@ -33,7 +33,7 @@ pub(crate) enum Command {
 }
 
 /// A response travelling from a [`ReplyHandle`] to the swarm task. The permit is the
-/// request's slot in [`crate::MAX_PENDING_INBOUND_REQUESTS`], released once the swarm has
+/// request's slot in [`crate::NetLimits::max_pending_inbound_requests`], released once the swarm has
 /// taken the reply.
 pub(crate) struct Reply {
     pub(crate) channel: ResponseChannel<Vec<u8>>,
@@ -49,6 +49,8 @@ pub(crate) struct Counters {
     pub(crate) requests_dropped: AtomicU64,
     pub(crate) publish_failed: AtomicU64,
     pub(crate) non_member_messages: AtomicU64,
+    pub(crate) rate_limited: AtomicU64,
+    pub(crate) peer_bans: AtomicU64,
 }
 
 impl Counters {
@@ -62,13 +64,15 @@ impl Counters {
             requests_dropped: self.requests_dropped.load(Ordering::Relaxed),
             publish_failed: self.publish_failed.load(Ordering::Relaxed),
             non_member_messages: self.non_member_messages.load(Ordering::Relaxed),
+            rate_limited: self.rate_limited.load(Ordering::Relaxed),
+            peer_bans: self.peer_bans.load(Ordering::Relaxed),
         }
     }
 }
 
 /// The answer slot of one inbound request ([`crate::NetEvent::Request`]).
 ///
-/// Holding it occupies one of [`crate::MAX_PENDING_INBOUND_REQUESTS`]; dropping it
+/// Holding it occupies one of [`crate::NetLimits::max_pending_inbound_requests`]; dropping it
 /// without [`ReplyHandle::send`] makes the requester's request fail.
 pub struct ReplyHandle {
     pub(crate) channel: ResponseChannel<Vec<u8>>,

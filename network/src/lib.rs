@@ -18,6 +18,15 @@
 //! - **Upkeep.** Every validator is dialled at start and re-dialled every
 //!   [`REDIAL_INTERVAL`] while disconnected, so a restarted peer is found again on its
 //!   configured address.
+//! - **Per-peer rates** ([`NetLimits`]). Each member validator has token buckets for the
+//!   gossip it relays to us (messages and bytes per second, charged to the gossipsub
+//!   `propagation_source`) and for the requests it sends. Over a rate the message is
+//!   dropped — gossip validated `Ignore`, a request refused — counted in
+//!   [`NetStats::rate_limited`], and the peer gets a strike; a peer with
+//!   [`NetLimits::peer_violations_before_ban`] strikes within
+//!   [`NetLimits::peer_violation_window`] is disconnected and refused (taken off the
+//!   allow-list) for [`NetLimits::peer_ban`], counted in [`NetStats::peer_bans`]. It is a
+//!   validator, so the ban expires and the re-dial reconnects it.
 //!
 //! Everything is bounded: command, reply and event channels have fixed capacities (the
 //! constants below); when the node does not drain events fast enough, gossip and inbound
@@ -28,11 +37,13 @@
 mod codec;
 mod driver;
 mod handle;
+mod ratelimit;
 mod swarm;
 
 use std::time::Duration;
 
 pub use handle::{NetworkHandle, ReplyHandle};
+pub use ratelimit::TokenBucket;
 pub use swarm::start;
 
 use safeledger_core::{PublicKey, SecretKey};
@@ -46,16 +57,51 @@ pub const EVENT_CHANNEL_CAPACITY: usize = 4096;
 /// Peer connect/disconnect events waiting for room in a full event channel; beyond this the
 /// oldest is dropped (and logged). These are never dropped while the channel has room.
 pub const MAX_PENDING_PEER_EVENTS: usize = 1024;
-/// Inbound requests handed to the node and not yet answered, over all peers. Also the
-/// capacity of the internal reply channel, so [`ReplyHandle::send`] never finds it full.
+/// Default of [`NetLimits::max_pending_inbound_requests`]: inbound requests handed to
+/// the node and not yet answered, over all peers.
 pub const MAX_PENDING_INBOUND_REQUESTS: usize = 256;
-/// Inbound requests from one peer handed to the node and not yet answered or failed.
+/// Default of [`NetLimits::max_pending_inbound_requests_per_peer`].
 pub const MAX_PENDING_INBOUND_REQUESTS_PER_PEER: usize = 32;
 /// Outbound requests awaiting a response, over all peers; beyond it
 /// [`NetworkHandle::request`] fails with [`NetError::Busy`].
 pub const MAX_PENDING_OUTBOUND_REQUESTS: usize = 1024;
-/// Concurrent request-response streams per connection (inbound plus outbound).
+/// Default of [`NetLimits::max_concurrent_streams`]: request-response streams per
+/// connection (inbound plus outbound).
 pub const MAX_CONCURRENT_STREAMS_PER_CONNECTION: usize = 64;
+/// Default of [`NetLimits::peer_gossip_msgs_per_sec`]: gossip messages per second one
+/// validator may relay to us. An honest node publishes one message per admitted client
+/// batch (a single `Submit` makes a batch of one) plus a few consensus messages per round
+/// (proposal or `ProposalRef`, prevote, precommit); even with every transaction of the
+/// benchmark's highest sustained load submitted singly to one node (a few thousand per
+/// second on the reference machine) it stays several times below this.
+pub const PEER_GOSSIP_MSGS_PER_SEC: u64 = 10_000;
+/// Default of [`NetLimits::peer_gossip_msgs_burst`] (two seconds at the rate).
+pub const PEER_GOSSIP_MSGS_BURST: u64 = 20_000;
+/// Default of [`NetLimits::peer_gossip_bytes_per_sec`] (64 MiB/s): transactions are at
+/// most a few KiB each and blocks of at most 1 MiB are gossiped once per height, so honest
+/// gossip at the benchmark's rates is a few MB/s per peer.
+pub const PEER_GOSSIP_BYTES_PER_SEC: u64 = 64 * 1024 * 1024;
+/// Default of [`NetLimits::peer_gossip_bytes_burst`] (128 MiB; at least the largest
+/// gossip message).
+pub const PEER_GOSSIP_BYTES_BURST: u64 = 128 * 1024 * 1024;
+/// Default of [`NetLimits::peer_requests_per_sec`]. An honest node sends a status poll and
+/// at most one block-sync request per 500 ms tick, vote re-sends (one request per proposal
+/// when large), proposal-block fetches (at most 64 rounds per height) and private-value
+/// fetches; the last are the largest honest burst (up to 1,024 per tick while grants are
+/// pending), which this rate and the burst below still absorb.
+pub const PEER_REQUESTS_PER_SEC: u64 = 2_500;
+/// Default of [`NetLimits::peer_requests_burst`] (two seconds at the rate).
+pub const PEER_REQUESTS_BURST: u64 = 5_000;
+/// Default of [`NetLimits::peer_violations_before_ban`]: messages or requests over the
+/// rate, within one [`PEER_VIOLATION_WINDOW`], that get a peer banned. An honest peer
+/// briefly over a rate loses a few messages; a flooding one reaches this in well under a
+/// second.
+pub const PEER_VIOLATIONS_BEFORE_BAN: u32 = 1_000;
+/// Default of [`NetLimits::peer_violation_window`].
+pub const PEER_VIOLATION_WINDOW: Duration = Duration::from_secs(10);
+/// Default of [`NetLimits::peer_ban`]: how long a banned validator is disconnected and
+/// refused before the re-dial lets it back.
+pub const PEER_BAN: Duration = Duration::from_secs(30);
 /// Established connections allowed per peer (simultaneous dials and a restarted peer
 /// overlapping with its half-closed predecessor can briefly need more than one).
 pub const MAX_CONNECTIONS_PER_PEER: u32 = 4;
@@ -96,6 +142,71 @@ pub struct NetworkConfig {
     /// How long an outbound request waits for its response (and an inbound one for the
     /// node's reply) before failing with [`NetError::Timeout`]. Must be non-zero.
     pub request_timeout: Duration,
+    /// Per-peer rates, the ban of a peer over them, and the request and stream bounds.
+    pub limits: NetLimits,
+}
+
+/// Node-local bounds of the network: per-peer rates and what happens over them, and the
+/// request and stream bounds. Defaults are the named constants of this crate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NetLimits {
+    /// Gossip messages per second one validator may relay to us (as gossipsub
+    /// `propagation_source`). Over it (or over the byte rate), the message is validated
+    /// `Ignore` — not delivered, not forwarded — and counted in [`NetStats::rate_limited`],
+    /// and the peer gets a strike. Must be > 0.
+    pub peer_gossip_msgs_per_sec: u64,
+    /// Gossip messages one validator may relay at once (bucket size). Must be > 0.
+    pub peer_gossip_msgs_burst: u64,
+    /// Gossip data bytes per second one validator may relay to us. Must be > 0.
+    pub peer_gossip_bytes_per_sec: u64,
+    /// Gossip data bytes one validator may relay at once; at least `max_gossip_bytes`, so
+    /// the largest message fits.
+    pub peer_gossip_bytes_burst: u64,
+    /// Inbound requests per second from one validator. Over it the request is refused
+    /// (its stream dropped, the requester sees a failure), counted in
+    /// [`NetStats::rate_limited`], and the peer gets a strike. Must be > 0.
+    pub peer_requests_per_sec: u64,
+    /// Inbound requests one validator may send at once (bucket size). Must be > 0.
+    pub peer_requests_burst: u64,
+    /// Strikes (messages or requests over a rate) within [`NetLimits::peer_violation_window`]
+    /// that get a validator disconnected and refused for [`NetLimits::peer_ban`]. Must be > 0.
+    pub peer_violations_before_ban: u32,
+    /// The window strikes are counted in (restarts at the first strike after it ends).
+    /// Must be non-zero.
+    pub peer_violation_window: Duration,
+    /// How long a banned validator stays disconnected and refused; afterwards it is
+    /// allowed again with full buckets and re-dialled. Must be non-zero.
+    pub peer_ban: Duration,
+    /// Request-response streams per connection (inbound plus outbound); libp2p refuses
+    /// streams over it. Must be > 0.
+    pub max_concurrent_streams: usize,
+    /// Inbound requests handed to the node and not yet answered, over all peers; over it
+    /// a request is refused and counted in [`NetStats::requests_dropped`]. Also the
+    /// capacity of the internal reply channel, so [`ReplyHandle::send`] never finds it
+    /// full. Must be > 0.
+    pub max_pending_inbound_requests: usize,
+    /// Inbound requests from one peer handed to the node and not yet answered or failed;
+    /// over it, refused and counted like the above. Must be > 0.
+    pub max_pending_inbound_requests_per_peer: usize,
+}
+
+impl Default for NetLimits {
+    fn default() -> Self {
+        NetLimits {
+            peer_gossip_msgs_per_sec: PEER_GOSSIP_MSGS_PER_SEC,
+            peer_gossip_msgs_burst: PEER_GOSSIP_MSGS_BURST,
+            peer_gossip_bytes_per_sec: PEER_GOSSIP_BYTES_PER_SEC,
+            peer_gossip_bytes_burst: PEER_GOSSIP_BYTES_BURST,
+            peer_requests_per_sec: PEER_REQUESTS_PER_SEC,
+            peer_requests_burst: PEER_REQUESTS_BURST,
+            peer_violations_before_ban: PEER_VIOLATIONS_BEFORE_BAN,
+            peer_violation_window: PEER_VIOLATION_WINDOW,
+            peer_ban: PEER_BAN,
+            max_concurrent_streams: MAX_CONCURRENT_STREAMS_PER_CONNECTION,
+            max_pending_inbound_requests: MAX_PENDING_INBOUND_REQUESTS,
+            max_pending_inbound_requests_per_peer: MAX_PENDING_INBOUND_REQUESTS_PER_PEER,
+        }
+    }
 }
 
 /// A validator the network may talk to.
@@ -170,6 +281,12 @@ pub struct NetStats {
     pub publish_failed: u64,
     /// Gossip or requests from peers outside the validator set, dropped.
     pub non_member_messages: u64,
+    /// Gossip messages and inbound requests of member validators dropped because the
+    /// peer was over its rate ([`NetLimits`]).
+    pub rate_limited: u64,
+    /// Validators disconnected and refused for [`NetLimits::peer_ban`] after too many
+    /// messages or requests over their rates.
+    pub peer_bans: u64,
 }
 
 /// Errors of this crate.

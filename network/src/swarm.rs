@@ -18,11 +18,11 @@ use tokio::sync::{mpsc, watch, Semaphore};
 use crate::codec::SyncCodec;
 use crate::driver::Driver;
 use crate::handle::{Counters, NetworkHandle};
+use crate::ratelimit::PeerGuard;
 use crate::{
     peer_id_of, NetError, NetEvent, NetworkConfig, Topic, COMMAND_CHANNEL_CAPACITY,
     EVENT_CHANNEL_CAPACITY, GOSSIP_ENVELOPE_OVERHEAD, GOSSIP_HEARTBEAT, IDLE_CONNECTION_TIMEOUT,
-    LISTEN_TIMEOUT, MAX_CONCURRENT_STREAMS_PER_CONNECTION, MAX_CONNECTIONS_PER_PEER,
-    MAX_PENDING_INBOUND_REQUESTS, MAX_PENDING_INCOMING_CONNECTIONS, SYNC_PROTOCOL,
+    LISTEN_TIMEOUT, MAX_CONNECTIONS_PER_PEER, MAX_PENDING_INCOMING_CONNECTIONS, SYNC_PROTOCOL,
 };
 
 /// The composed behaviour. Order matters: the allow-list and limits judge a connection
@@ -50,7 +50,7 @@ pub(crate) struct Member {
 ///
 /// Errors: [`NetError::InvalidKey`] (node key or a peer key), [`NetError::InvalidAddress`],
 /// [`NetError::Config`] (`max_message_bytes` 0 or over `u32::MAX`, zero
-/// `request_timeout`), [`NetError::Transport`] (binding failed, e.g. port in use, or no
+/// `request_timeout`, a [`crate::NetLimits`] value out of range, naming it), [`NetError::Transport`] (binding failed, e.g. port in use, or no
 /// address within [`LISTEN_TIMEOUT`]).
 pub async fn start(
     config: NetworkConfig,
@@ -116,14 +116,21 @@ pub async fn start(
 
     let (command_tx, command_rx) = mpsc::channel(COMMAND_CHANNEL_CAPACITY);
     let (event_tx, event_rx) = mpsc::channel(EVENT_CHANNEL_CAPACITY);
-    let (reply_tx, reply_rx) = mpsc::channel(MAX_PENDING_INBOUND_REQUESTS);
+    let (reply_tx, reply_rx) = mpsc::channel(config.limits.max_pending_inbound_requests);
     let (shutdown_tx, shutdown_rx) = watch::channel(false);
     let (stopped_tx, stopped_rx) = watch::channel(false);
     let counters = Arc::new(Counters::default());
 
+    let now = std::time::Instant::now();
+    let guards = members
+        .keys()
+        .map(|peer| (*peer, PeerGuard::new(&config.limits, now)))
+        .collect();
     let mut driver = Driver {
         swarm,
         members,
+        guards,
+        limits: config.limits,
         topics: [topics[0].hash(), topics[1].hash()],
         max_message_bytes: config.max_message_bytes,
         max_gossip_bytes: config.max_gossip_bytes,
@@ -131,7 +138,7 @@ pub async fn start(
         pending_peer_events: VecDeque::new(),
         outbound: HashMap::new(),
         inbound: HashMap::new(),
-        inbound_permits: Arc::new(Semaphore::new(MAX_PENDING_INBOUND_REQUESTS)),
+        inbound_permits: Arc::new(Semaphore::new(config.limits.max_pending_inbound_requests)),
         reply_tx,
         counters: counters.clone(),
     };
@@ -168,6 +175,41 @@ fn validate(config: &NetworkConfig) -> Result<(), NetError> {
     if config.request_timeout.is_zero() {
         return Err(NetError::Config("request_timeout must be non-zero".into()));
     }
+    let l = &config.limits;
+    let positive = [
+        ("peer_gossip_msgs_per_sec", l.peer_gossip_msgs_per_sec),
+        ("peer_gossip_msgs_burst", l.peer_gossip_msgs_burst),
+        ("peer_gossip_bytes_per_sec", l.peer_gossip_bytes_per_sec),
+        ("peer_requests_per_sec", l.peer_requests_per_sec),
+        ("peer_requests_burst", l.peer_requests_burst),
+        (
+            "peer_violations_before_ban",
+            u64::from(l.peer_violations_before_ban),
+        ),
+        ("max_concurrent_streams", l.max_concurrent_streams as u64),
+        (
+            "max_pending_inbound_requests",
+            l.max_pending_inbound_requests as u64,
+        ),
+        (
+            "max_pending_inbound_requests_per_peer",
+            l.max_pending_inbound_requests_per_peer as u64,
+        ),
+    ];
+    if let Some((name, _)) = positive.iter().find(|(_, v)| *v == 0) {
+        return Err(NetError::Config(format!("{name} must be > 0")));
+    }
+    if l.peer_gossip_bytes_burst < config.max_gossip_bytes as u64 {
+        return Err(NetError::Config(format!(
+            "peer_gossip_bytes_burst must be at least max_gossip_bytes ({}), got {}",
+            config.max_gossip_bytes, l.peer_gossip_bytes_burst
+        )));
+    }
+    if l.peer_violation_window.is_zero() || l.peer_ban.is_zero() {
+        return Err(NetError::Config(
+            "peer_violation_window and peer_ban must be non-zero".into(),
+        ));
+    }
     Ok(())
 }
 
@@ -202,7 +244,7 @@ fn build_behaviour(
         [(StreamProtocol::new(SYNC_PROTOCOL), ProtocolSupport::Full)],
         request_response::Config::default()
             .with_request_timeout(config.request_timeout)
-            .with_max_concurrent_streams(MAX_CONCURRENT_STREAMS_PER_CONNECTION),
+            .with_max_concurrent_streams(config.limits.max_concurrent_streams),
     );
 
     let limits = connection_limits::Behaviour::new(

@@ -74,6 +74,7 @@ async fn start_nodes(keys: &[SecretKey], members: usize, chain_id: &str) -> Vec<
                 max_message_bytes: MAX_MESSAGE_BYTES,
                 max_gossip_bytes: MAX_MESSAGE_BYTES,
                 request_timeout: REQUEST_TIMEOUT,
+                limits: Default::default(),
             };
             match start(config.clone()).await {
                 Ok((net, events)) => nodes.push(Node {

@@ -31,8 +31,10 @@ pub const MAX_AWAIT_IDS: usize = 10_000;
 /// Most timeline entries returned with an enterprise.
 pub const MAX_TIMELINE: usize = 1_000;
 /// Most requests served at once on one client connection (further ones wait).
+/// (Default of `NodeLimits::grpc_max_concurrent_requests_per_connection`.)
 pub const MAX_CONCURRENT_REQUESTS_PER_CONNECTION: usize = 64;
 /// Most concurrent HTTP/2 streams a client may open on one connection.
+/// (Default of `NodeLimits::grpc_max_streams_per_connection`.)
 pub const MAX_GRPC_STREAMS_PER_CONNECTION: u32 = 128;
 
 /// The service.
@@ -96,6 +98,7 @@ pub async fn serve(
     shared: Arc<Shared>,
     addr: SocketAddr,
     tls: Option<(String, String)>,
+    limits: &crate::config::NodeLimits,
 ) -> anyhow::Result<(SocketAddr, tokio::task::JoinHandle<()>)> {
     let mut builder = tonic::transport::Server::builder();
     if let Some((cert, key)) = tls {
@@ -118,7 +121,11 @@ pub async fn serve(
     .max_encoding_message_size(MAX_GRPC_MESSAGE_BYTES);
     let svc = tonic::service::interceptor::InterceptedService::new(
         svc,
-        crate::ratelimit::RateLimiter::default(),
+        crate::ratelimit::RateLimiter::with_max_clients(
+            limits.grpc_rate_per_client,
+            limits.grpc_burst_per_client,
+            limits.grpc_max_clients,
+        ),
     );
     let incoming = tokio_stream::wrappers::TcpListenerStream::new(listener);
     let (health, health_svc) = tonic_health::server::health_reporter();
@@ -129,10 +136,14 @@ pub async fn serve(
         .register_encoded_file_descriptor_set(proto::FILE_DESCRIPTOR_SET)
         .build_v1()
         .map_err(|e| anyhow::anyhow!("gRPC reflection: {e}"))?;
+    let (concurrency, streams) = (
+        limits.grpc_max_concurrent_requests_per_connection,
+        limits.grpc_max_streams_per_connection,
+    );
     let task = tokio::spawn(async move {
         if let Err(e) = builder
-            .concurrency_limit_per_connection(MAX_CONCURRENT_REQUESTS_PER_CONNECTION)
-            .max_concurrent_streams(Some(MAX_GRPC_STREAMS_PER_CONNECTION))
+            .concurrency_limit_per_connection(concurrency)
+            .max_concurrent_streams(Some(streams))
             .add_service(health_svc)
             .add_service(reflection)
             .add_service(svc)

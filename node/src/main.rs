@@ -365,6 +365,10 @@ enum NodeCmd {
         /// The agency whose node this is.
         #[arg(long)]
         agency: String,
+        /// The node's limits file (TOML); by default `<home>/<agency>/node.toml` when it
+        /// exists, else every limit at its default.
+        #[arg(long, value_name = "FILE")]
+        config: Option<PathBuf>,
         /// Serve /healthz and Prometheus /metrics over HTTP here (e.g. 0.0.0.0:9100).
         #[arg(long, env = "SAFELEDGER_METRICS_ADDR")]
         metrics_addr: Option<std::net::SocketAddr>,
@@ -594,6 +598,32 @@ enum AuditCmd {
     },
 }
 
+/// The node's limits: `--config FILE`, else `<home>/<agency>/node.toml` when present,
+/// else the defaults. A file that does not parse or holds a value out of range stops the
+/// node with an error naming the file and the field.
+fn node_limits(
+    h: &home::Home,
+    agency: &str,
+    config: Option<&std::path::Path>,
+) -> anyhow::Result<safeledger_node::config::NodeLimits> {
+    use safeledger_node::config::{NodeLimits, NODE_CONFIG_FILE};
+    let path = match config {
+        Some(p) => p.to_path_buf(),
+        None => {
+            let p = h.agency_dir(agency).join(NODE_CONFIG_FILE);
+            if !p.exists() {
+                tracing::info!(file = %p.display(), "no limits file: every limit at its default");
+                return Ok(NodeLimits::default());
+            }
+            p
+        }
+    };
+    let limits = NodeLimits::load(&path)
+        .with_context(|| "the node's limits file is not usable; fix or remove it".to_string())?;
+    tracing::info!(file = %path.display(), "node limits loaded");
+    Ok(limits)
+}
+
 fn print_json(v: &impl serde::Serialize) -> anyhow::Result<()> {
     println!("{}", serde_json::to_string_pretty(v)?);
     Ok(())
@@ -809,6 +839,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 NodeCmd::Start {
                     home,
                     agency,
+                    config,
                     metrics_addr,
                     log_level,
                 },
@@ -826,6 +857,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 .trim_start_matches("http://")
                 .parse()
                 .with_context(|| format!("grpc_addr {} is not host:port", a.grpc_addr))?;
+            let limits = node_limits(&h, &agency, config.as_deref())?;
             let config = safeledger_node::node::NodeConfig {
                 genesis: h.genesis.clone(),
                 agency: agency.clone(),
@@ -835,8 +867,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 grpc_listen: grpc,
                 grpc_tls: h.tls_identity(&agency)?,
                 metrics_listen: metrics_addr,
-                max_gossip_bytes: safeledger_core::limits::MAX_GOSSIP_BYTES,
-                mempool_limits: Default::default(),
+                limits,
             };
             let mut node = safeledger_node::node::start(config).await?;
             tokio::select! {

@@ -11,9 +11,7 @@ use crate::mempool::{AdmitError, Mempool};
 use crate::partition::PeerFilter;
 use crate::store::{write_durable, Store};
 use crate::wal::Wal;
-use crate::wire::{
-    Gossip, SyncRequest, SyncResponse, MAX_PUSH_VOTES, MAX_SYNC_BLOCKS, MAX_SYNC_BYTES,
-};
+use crate::wire::{Gossip, SyncRequest, SyncResponse, MAX_PUSH_VOTES};
 use anyhow::{anyhow, Context};
 use safeledger_core::block::CommitCertificate;
 use safeledger_core::encoding::{from_canonical, to_canonical};
@@ -71,12 +69,10 @@ pub struct NodeConfig {
     pub grpc_tls: Option<(String, String)>,
     /// Where to serve `/healthz` and `/metrics` over HTTP (none: not served).
     pub metrics_listen: Option<SocketAddr>,
-    /// Largest gossip message in bytes (normally
-    /// [`safeledger_core::limits::MAX_GOSSIP_BYTES`]; at most `MAX_MESSAGE_BYTES`).
-    pub max_gossip_bytes: usize,
-    /// Mempool bounds (normally the defaults: [`crate::mempool::MAX_MEMPOOL_TXS`] and
-    /// [`crate::mempool::MAX_MEMPOOL_BYTES`]).
-    pub mempool_limits: crate::mempool::MempoolLimits,
+    /// Node-local limits: gossip size, mempool, gRPC per-client rates and streams, per-peer
+    /// p2p rates and bans, sync batches (normally the defaults, or `node.toml`; see
+    /// [`crate::config`]). Validated by [`start`].
+    pub limits: crate::config::NodeLimits,
 }
 
 /// A snapshot of the node's progress, for the API.
@@ -295,6 +291,10 @@ impl Shared {
 /// Starts a node: store, ledger, network, gRPC and the consensus driver.
 pub async fn start(config: NodeConfig) -> anyhow::Result<RunningNode> {
     config.genesis.validate().context("genesis is not valid")?;
+    config
+        .limits
+        .validate()
+        .context("node limits are not valid")?;
     std::fs::create_dir_all(&config.data_dir)
         .with_context(|| format!("creating {}", config.data_dir.display()))?;
     let store = Store::open(&config.data_dir.join("store"))
@@ -310,7 +310,7 @@ pub async fn start(config: NodeConfig) -> anyhow::Result<RunningNode> {
         guard.min_sign_height = u64::MAX;
     }
     let me = config.node_key.public();
-    let mempool = Arc::new(Mutex::new(Mempool::with_limits(config.mempool_limits)));
+    let mempool = Arc::new(Mutex::new(Mempool::with_limits(config.limits.mempool())));
     let ledger = Ledger::open(config.genesis.clone(), store.clone(), mempool.clone(), me)?;
 
     let peers: Vec<PeerInfo> = config
@@ -329,8 +329,9 @@ pub async fn start(config: NodeConfig) -> anyhow::Result<RunningNode> {
         peers,
         chain_id: config.genesis.chain_id.clone(),
         max_message_bytes: MAX_MESSAGE_BYTES,
-        max_gossip_bytes: config.max_gossip_bytes,
+        max_gossip_bytes: config.limits.max_gossip_bytes,
         request_timeout: Duration::from_secs(10),
+        limits: config.limits.network(),
     })
     .await
     .map_err(|e| anyhow!("starting the p2p network on {}: {e}", config.p2p_listen))?;
@@ -371,8 +372,13 @@ pub async fn start(config: NodeConfig) -> anyhow::Result<RunningNode> {
         None => (None, None),
     };
 
-    let (grpc_addr, grpc) =
-        crate::grpc::serve(shared.clone(), config.grpc_listen, config.grpc_tls.clone()).await?;
+    let (grpc_addr, grpc) = crate::grpc::serve(
+        shared.clone(),
+        config.grpc_listen,
+        config.grpc_tls.clone(),
+        &config.limits,
+    )
+    .await?;
     let (stop_tx, stop_rx) = watch::channel(false);
     let core = Consensus::new(
         &config.genesis.chain_id,
@@ -384,6 +390,7 @@ pub async fn start(config: NodeConfig) -> anyhow::Result<RunningNode> {
     );
     let wal_dir = config.data_dir.join(WAL_DIR);
     let driver = Driver {
+        limits: config.limits,
         wal: Wal::open(&wal_dir).with_context(|| format!("opening {}", wal_dir.display()))?,
         wal_dir,
         filter: PeerFilter::from_env(),
@@ -428,6 +435,7 @@ pub async fn start(config: NodeConfig) -> anyhow::Result<RunningNode> {
 }
 
 struct Driver {
+    limits: crate::config::NodeLimits,
     wal: Wal,
     wal_dir: PathBuf,
     filter: PeerFilter,
@@ -1161,7 +1169,7 @@ impl Driver {
         let mut out = Vec::new();
         let mut bytes = 0usize;
         let last = self.ledger.tip.height;
-        let max = max.min(MAX_SYNC_BLOCKS) as u64;
+        let max = max.min(self.limits.sync_batch_blocks) as u64;
         let mut h = from.max(1);
         while h <= last && (out.len() as u64) < max {
             let (Ok(Some(b)), Ok(Some(c))) =
@@ -1170,7 +1178,7 @@ impl Driver {
                 break;
             };
             let size = to_canonical(&b).len();
-            if !out.is_empty() && bytes + size > MAX_SYNC_BYTES {
+            if !out.is_empty() && bytes + size > self.limits.sync_batch_bytes {
                 break;
             }
             bytes += size;
@@ -1182,6 +1190,7 @@ impl Driver {
 
     fn on_tick(&mut self, sync_tx: &mpsc::Sender<SyncDone>) {
         self.filter.refresh();
+        self.shared.metrics.net.record(self.net.stats());
         if !self.pending_private.is_empty() {
             self.fetch_private();
         }
@@ -1216,11 +1225,9 @@ impl Driver {
                 let net = self.net.clone();
                 let tx = sync_tx.clone();
                 let peer = *peer;
+                let max = self.limits.sync_batch_blocks;
                 tokio::spawn(async move {
-                    let req = SyncRequest::Blocks {
-                        from: tip + 1,
-                        max: MAX_SYNC_BLOCKS,
-                    };
+                    let req = SyncRequest::Blocks { from: tip + 1, max };
                     let r = net.request(peer, to_canonical(&req)).await;
                     let done = match r.ok().and_then(|b| from_canonical::<SyncResponse>(&b).ok()) {
                         Some(SyncResponse::Blocks(bs)) => SyncDone::Blocks(peer, bs),

@@ -8,6 +8,7 @@ use prometheus::{
     Encoder, Histogram, HistogramOpts, IntCounter, IntCounterVec, IntGauge, Opts, Registry,
     TextEncoder,
 };
+use safeledger_network::NetStats;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -48,8 +49,43 @@ pub struct Metrics {
     /// Requests of a granted peer for private values refused because this node erased
     /// them.
     pub private_erased_refusals: IntCounter,
+    /// The network's counters of dropped and refused traffic ([`NetStats`]), copied on
+    /// every driver tick: `safeledger_net_<counter>_total`.
+    pub net: NetCounters,
     /// False once the driver stopped (health turns 503).
     pub driver_alive: AtomicBool,
+}
+
+/// Prometheus mirrors of the network's [`NetStats`].
+pub struct NetCounters {
+    /// Gossip dropped because the node's event queue was full.
+    pub gossip_dropped: IntCounter,
+    /// Inbound requests refused: event queue full or a pending-request bound reached.
+    pub requests_dropped: IntCounter,
+    /// Publications that reached no peer.
+    pub publish_failed: IntCounter,
+    /// Gossip or requests from peers outside the validator set.
+    pub non_member_messages: IntCounter,
+    /// Gossip and requests of validators over their per-peer rates, dropped.
+    pub rate_limited: IntCounter,
+    /// Validators disconnected and refused for a while after exceeding their rates.
+    pub peer_bans: IntCounter,
+}
+
+impl NetCounters {
+    /// Brings the counters up to `stats` (which only grow).
+    pub fn record(&self, stats: NetStats) {
+        for (c, v) in [
+            (&self.gossip_dropped, stats.gossip_dropped),
+            (&self.requests_dropped, stats.requests_dropped),
+            (&self.publish_failed, stats.publish_failed),
+            (&self.non_member_messages, stats.non_member_messages),
+            (&self.rate_limited, stats.rate_limited),
+            (&self.peer_bans, stats.peer_bans),
+        ] {
+            c.inc_by(v.saturating_sub(c.get()));
+        }
+    }
 }
 
 fn must<T>(r: prometheus::Result<T>) -> T {
@@ -103,6 +139,32 @@ impl Metrics {
             "safeledger_private_erased_refusals_total",
             "Granted peers' requests for private values refused because this node erased them",
         );
+        let net = NetCounters {
+            gossip_dropped: c(
+                "safeledger_net_gossip_dropped_total",
+                "Gossip messages dropped because the node's event queue was full",
+            ),
+            requests_dropped: c(
+                "safeledger_net_requests_dropped_total",
+                "Inbound p2p requests refused: event queue full or a pending-request bound reached",
+            ),
+            publish_failed: c(
+                "safeledger_net_publish_failed_total",
+                "Gossip publications that reached no peer",
+            ),
+            non_member_messages: c(
+                "safeledger_net_non_member_messages_total",
+                "Gossip or requests from peers outside the validator set, dropped",
+            ),
+            rate_limited: c(
+                "safeledger_net_rate_limited_total",
+                "Gossip messages and requests of validators over their per-peer rates, dropped",
+            ),
+            peer_bans: c(
+                "safeledger_net_peer_bans_total",
+                "Validators disconnected and refused for a while after exceeding their rates",
+            ),
+        };
         let commit_latency = must(Histogram::with_opts(
             HistogramOpts::new(
                 "safeledger_commit_latency_seconds",
@@ -135,6 +197,7 @@ impl Metrics {
             proposal_fetches,
             consensus_ignored,
             private_erased_refusals,
+            net,
             driver_alive: AtomicBool::new(true),
         }
     }
@@ -193,4 +256,33 @@ pub async fn serve_http(
         }
     });
     Ok((bound, task))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn network_counters_follow_the_network_stats_and_are_exposed() {
+        let m = Metrics::new();
+        let stats = NetStats {
+            rate_limited: 7,
+            peer_bans: 1,
+            ..NetStats::default()
+        };
+        m.net.record(stats);
+        m.net.record(stats);
+        m.net.record(NetStats {
+            rate_limited: 9,
+            ..stats
+        });
+        assert_eq!(m.net.rate_limited.get(), 9);
+        assert_eq!(m.net.peer_bans.get(), 1);
+        let text = m.render();
+        assert!(
+            text.contains("safeledger_net_rate_limited_total 9"),
+            "{text}"
+        );
+        assert!(text.contains("safeledger_net_peer_bans_total 1"), "{text}");
+    }
 }

@@ -6,7 +6,9 @@
 //! `RESOURCE_EXHAUSTED` before the service sees it. At most [`MAX_RATE_CLIENTS`] buckets
 //! are kept: when full, buckets that have refilled completely (idle clients) are dropped,
 //! and if none has, the new client shares one overflow bucket — the map never grows
-//! without bound. Applied as a tonic interceptor (`tonic::service::Interceptor`), which
+//! without bound. The three are defaults: a node takes its values from
+//! [`crate::config::NodeLimits`] (`grpc_rate_per_client`, `grpc_burst_per_client`,
+//! `grpc_max_clients`, settable in `node.toml`). Applied as a tonic interceptor (`tonic::service::Interceptor`), which
 //! sees the peer address of every request.
 
 use std::collections::BTreeMap;
@@ -33,6 +35,7 @@ struct Bucket {
 pub struct RateLimiter {
     rate: f64,
     burst: f64,
+    max_clients: usize,
     buckets: Arc<Mutex<BTreeMap<IpAddr, Bucket>>>,
 }
 
@@ -46,11 +49,19 @@ impl Default for RateLimiter {
 const OVERFLOW: IpAddr = IpAddr::V4(Ipv4Addr::UNSPECIFIED);
 
 impl RateLimiter {
-    /// A limiter of `rate` requests per second with bursts of `burst`.
+    /// A limiter of `rate` requests per second with bursts of `burst`, keeping at most
+    /// [`MAX_RATE_CLIENTS`] buckets.
     pub fn new(rate: u32, burst: u32) -> RateLimiter {
+        RateLimiter::with_max_clients(rate, burst, MAX_RATE_CLIENTS)
+    }
+
+    /// A limiter of `rate` requests per second with bursts of `burst`, keeping at most
+    /// `max_clients` buckets (the node's `grpc_*` limits, [`crate::config::NodeLimits`]).
+    pub fn with_max_clients(rate: u32, burst: u32, max_clients: usize) -> RateLimiter {
         RateLimiter {
             rate: f64::from(rate.max(1)),
             burst: f64::from(burst.max(1)),
+            max_clients: max_clients.max(1),
             buckets: Arc::new(Mutex::new(BTreeMap::new())),
         }
     }
@@ -63,10 +74,10 @@ impl RateLimiter {
             (b.tokens + secs * self.rate).min(self.burst)
         };
         let mut key = client;
-        if !map.contains_key(&client) && map.len() >= MAX_RATE_CLIENTS {
+        if !map.contains_key(&client) && map.len() >= self.max_clients {
             let burst = self.burst;
             map.retain(|k, b| *k == OVERFLOW || refill(b) < burst);
-            if map.len() >= MAX_RATE_CLIENTS {
+            if map.len() >= self.max_clients {
                 key = OVERFLOW;
             }
         }

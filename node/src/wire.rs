@@ -13,9 +13,11 @@ use safeledger_core::block::CommitCertificate;
 use safeledger_core::{Block, Hash, Proposal, Transaction, Vote};
 use serde::{Deserialize, Serialize};
 
-/// Most blocks in one sync response.
+/// Most blocks in one sync response: the ceiling (and default) of
+/// `NodeLimits::sync_batch_blocks`.
 pub const MAX_SYNC_BLOCKS: u32 = 32;
-/// Most bytes of blocks in one sync response (at least one block is always sent).
+/// Most bytes of blocks in one sync response (at least one block is always sent): the
+/// ceiling (and default) of `NodeLimits::sync_batch_bytes`.
 pub const MAX_SYNC_BYTES: usize = 3 * 1024 * 1024;
 /// Most votes in one re-send.
 pub const MAX_PUSH_VOTES: usize = 1_024;

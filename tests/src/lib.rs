@@ -6,6 +6,7 @@ use safeledger_client::rpc::LedgerClient;
 use safeledger_core::records::{EnterpriseRecord, TxBody};
 use safeledger_core::{ids::EnterpriseId, SecretKey, Timestamp, Transaction, TxPayload};
 use safeledger_node::cli::home::{self, Home};
+use safeledger_node::config::NodeLimits;
 use safeledger_node::node::{self, NodeConfig, RunningNode};
 use std::time::{Duration, Instant};
 
@@ -15,29 +16,28 @@ pub struct Cluster {
     pub home: Home,
     /// Running nodes by agency index (None when stopped).
     pub nodes: Vec<Option<RunningNode>>,
-    /// The nodes' gossip limit in bytes (the production default unless a test lowers it).
-    pub max_gossip_bytes: usize,
-    /// The nodes' mempool bounds (the production defaults unless a test lowers them).
-    pub mempool_limits: safeledger_node::mempool::MempoolLimits,
+    /// The nodes' limits (the production defaults unless a test lowers some).
+    pub limits: NodeLimits,
     _dir: tempfile::TempDir,
 }
 
 impl Cluster {
     /// Creates the network with short timeouts and starts all four nodes.
     pub async fn start() -> Cluster {
-        Cluster::start_with_gossip_limit(safeledger_core::limits::MAX_GOSSIP_BYTES).await
+        Cluster::start_with_limits(NodeLimits::default()).await
     }
 
     /// As [`Cluster::start`], with the nodes' gossip limit set to `max_gossip_bytes`.
     pub async fn start_with_gossip_limit(max_gossip_bytes: usize) -> Cluster {
-        Cluster::start_with_limits(max_gossip_bytes, Default::default()).await
+        Cluster::start_with_limits(NodeLimits {
+            max_gossip_bytes,
+            ..NodeLimits::default()
+        })
+        .await
     }
 
-    /// As [`Cluster::start`], with the nodes' gossip limit and mempool bounds given.
-    pub async fn start_with_limits(
-        max_gossip_bytes: usize,
-        mempool_limits: safeledger_node::mempool::MempoolLimits,
-    ) -> Cluster {
+    /// As [`Cluster::start`], with the nodes' limits given.
+    pub async fn start_with_limits(limits: NodeLimits) -> Cluster {
         let dir = tempfile::tempdir().expect("tempdir");
         let mut home = home::init(&dir.path().join("net"), "safeledger-test").expect("init");
         let c = &mut home.genesis.consensus;
@@ -48,8 +48,7 @@ impl Cluster {
         let mut cluster = Cluster {
             home,
             nodes: (0..n).map(|_| None).collect(),
-            max_gossip_bytes,
-            mempool_limits,
+            limits,
             _dir: dir,
         };
         for i in 0..n {
@@ -75,8 +74,7 @@ impl Cluster {
                 .expect("grpc addr"),
             grpc_tls: self.home.tls_identity(&a.id).expect("tls key"),
             metrics_listen: Some(([127, 0, 0, 1], 0).into()),
-            max_gossip_bytes: self.max_gossip_bytes,
-            mempool_limits: self.mempool_limits,
+            limits: self.limits,
         }
     }
 

@@ -197,6 +197,7 @@ async fn cluster_ignores_a_peer_outside_the_genesis() {
         max_message_bytes: 1 << 20,
         max_gossip_bytes: 1 << 20,
         request_timeout: Duration::from_secs(2),
+        limits: Default::default(),
     })
     .await
     .expect("intruder network");

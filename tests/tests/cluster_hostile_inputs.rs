@@ -222,6 +222,7 @@ async fn fake_validator(c: &Cluster, i: usize) -> NetworkHandle {
         max_message_bytes: safeledger_core::limits::MAX_MESSAGE_BYTES,
         max_gossip_bytes: safeledger_core::limits::MAX_GOSSIP_BYTES,
         request_timeout: Duration::from_secs(5),
+        limits: Default::default(),
     })
     .await
     .expect("fake network");
@@ -267,11 +268,11 @@ async fn fake_validator(c: &Cluster, i: usize) -> NetworkHandle {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cluster_refuses_every_kind_of_hostile_input_and_keeps_committing() {
-    let limits = safeledger_node::mempool::MempoolLimits {
-        max_txs: 1_500,
-        max_bytes: safeledger_node::mempool::MAX_MEMPOOL_BYTES,
+    let limits = safeledger_node::config::NodeLimits {
+        mempool_max_txs: 1_500,
+        ..Default::default()
     };
-    let mut c = Cluster::start_with_limits(safeledger_core::limits::MAX_GOSSIP_BYTES, limits).await;
+    let mut c = Cluster::start_with_limits(limits).await;
     let mut cat = Catalogue { kinds: Vec::new() };
     let chain = c.home.genesis.chain_id.clone();
     let osha = c.officer(3); // accident investigation: enterprise records, penalties
@@ -696,6 +697,7 @@ async fn cluster_refuses_every_kind_of_hostile_input_and_keeps_committing() {
         max_message_bytes: 1 << 20,
         max_gossip_bytes: 1 << 20,
         request_timeout: Duration::from_secs(2),
+        limits: Default::default(),
     })
     .await
     .expect("intruder network");
@@ -1044,11 +1046,11 @@ async fn cluster_refuses_every_kind_of_hostile_input_and_keeps_committing() {
     );
     let rss_after = vm_rss_kib();
     let n0 = &c.nodes[0].as_ref().expect("node 0").shared;
-    assert!(n0.mempool.lock().map(|p| p.len()).unwrap_or(0) <= limits.max_txs);
+    assert!(n0.mempool.lock().map(|p| p.len()).unwrap_or(0) <= limits.mempool_max_txs);
     eprintln!(
         "flood: {} transactions sent, mempool held {}; test process RSS {:?} KiB -> {:?} KiB",
         flood.len(),
-        limits.max_txs,
+        limits.mempool_max_txs,
         rss_before,
         rss_after
     );

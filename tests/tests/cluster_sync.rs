@@ -39,6 +39,7 @@ async fn fake_validator(c: &Cluster, i: usize) -> safeledger_network::NetworkHan
         max_message_bytes: safeledger_core::limits::MAX_MESSAGE_BYTES,
         max_gossip_bytes: safeledger_core::limits::MAX_GOSSIP_BYTES,
         request_timeout: Duration::from_secs(5),
+        limits: Default::default(),
     })
     .await
     .expect("fake network");

@@ -6,6 +6,8 @@
 //! DIR/<agency>/officer.key    the agency's first officer key seed, hex (secret; mode 0600)
 //! DIR/<agency>/tls.key        the node's TLS private key, PEM (secret; mode 0600); its
 //!                             certificate is pinned in the genesis (`tls_cert`)
+//! DIR/<agency>/node.toml      the node's limits, every one at its default with a comment
+//!                             (`safeledger_node::config::NodeLimits`; edit to tune)
 //! DIR/<agency>/data/          the node's sled store and signing state
 //! DIR/auditors/<id>.key       an auditor's request-signing key seed, hex (secret; mode 0600)
 //! ```
@@ -134,6 +136,9 @@ pub fn init_with(dir: &Path, chain_id: &str, addr: &Addressing) -> anyhow::Resul
         std::fs::create_dir_all(adir.join("data"))?;
         write_secret(&adir.join("node.key"), &node)?;
         write_secret(&adir.join("officer.key"), &officer)?;
+        let limits = adir.join(crate::config::NODE_CONFIG_FILE);
+        std::fs::write(&limits, crate::config::NodeLimits::default_file())
+            .with_context(|| format!("writing {}", limits.display()))?;
         let grpc_addr = match &addr.hosts {
             Some(h) => format!("https://{}:{}", h[i], addr.grpc_port),
             None => format!("https://127.0.0.1:{}", free_port()?),

@@ -9,6 +9,7 @@
 //! DIR/officer.key    first officer key seed, hex (secret; mode 0600)
 //! DIR/data/          the node's data directory (empty)
 //! DIR/agency.json    the public part: an `Agency` entry of the genesis (no secrets)
+//! DIR/node.toml      the node's local limits at their defaults (`crate::config`; edit to tune)
 //! ```
 //!
 //! The agency sends `agency.json` to whoever assembles the genesis;
@@ -110,6 +111,9 @@ pub fn generate(out: &Path, spec: &AgencySpec) -> anyhow::Result<Agency> {
     let json = serde_json::to_string_pretty(&agency)?;
     std::fs::write(out.join(AGENCY_FILE), json + "\n")
         .with_context(|| format!("writing {}", out.join(AGENCY_FILE).display()))?;
+    let limits = out.join(crate::config::NODE_CONFIG_FILE);
+    std::fs::write(&limits, crate::config::NodeLimits::default_file())
+        .with_context(|| format!("writing {}", limits.display()))?;
     Ok(agency)
 }
 
@@ -293,6 +297,8 @@ mod tests {
     fn ceremony_refuses_overwrites_repeats_secrets_and_unknown_roles() {
         let d = tempfile::tempdir().expect("tempdir");
         generate(&d.path().join("a"), &spec("a", "licensing")).expect("a");
+        crate::config::NodeLimits::load(&d.path().join("a").join(crate::config::NODE_CONFIG_FILE))
+            .expect("keys generate writes a loadable node.toml");
         let again = generate(&d.path().join("a"), &spec("a", "licensing"));
         assert!(format!("{:#}", again.expect_err("refused")).contains("already exists"));
         let a = d.path().join("a/agency.json");

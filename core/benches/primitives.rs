@@ -1,6 +1,7 @@
 //! Criterion benchmarks of the primitives every transaction pays for (issue 7 item 2):
 //! canonical encoding and decoding of a signed transaction, its stateless check, ed25519
-//! verification one at a time and in batches of 64, and BLAKE3 Merkle trees and inclusion
+//! verification one at a time and in batches of 64 (dalek's `verify_strict` /
+//! `verify_batch`, and the ledger's rule of `keys.rs`), and BLAKE3 Merkle trees and inclusion
 //! proofs over a 2,000-transaction block. Run: `cargo bench -p safeledger-core --bench
 //! primitives`.
 
@@ -82,6 +83,56 @@ fn bench(c: &mut Criterion) {
     g.throughput(Throughput::Elements(64));
     g.bench_function("verify_batch_64", |b| {
         b.iter(|| ed25519_dalek::verify_batch(&refs, &sigs, &vks).expect("valid"))
+    });
+    // The ledger's rule (keys.rs: ZIP 215 via ed25519-zebra plus canonical, not-small-order
+    // key and R), single and batched; distinct keys, and one key for all (coalesced terms,
+    // as when one officer submits a bulk import).
+    use safeledger_core::keys::{verify_batch, SignedMessage};
+    use safeledger_core::{PublicKey, Signature};
+    let pks: Vec<PublicKey> = vks.iter().map(|v| PublicKey(v.to_bytes())).collect();
+    let ls: Vec<Signature> = sigs.iter().map(|s| Signature(s.to_bytes())).collect();
+    let one = SecretKey::from_bytes(&[9; 32]);
+    let one_pk = one.public();
+    let one_sigs: Vec<Signature> = msgs.iter().map(|m| one.sign(m)).collect();
+    g.throughput(Throughput::Elements(1));
+    g.bench_function("ledger_verify_single", |b| {
+        b.iter(|| {
+            i = (i + 1) % 64;
+            pks[i].verify(&msgs[i], &ls[i]).expect("valid")
+        })
+    });
+    let items: Vec<SignedMessage<'_>> = (0..64)
+        .map(|k| SignedMessage {
+            key: &pks[k],
+            message: &msgs[k],
+            signature: &ls[k],
+        })
+        .collect();
+    let same: Vec<SignedMessage<'_>> = (0..64)
+        .map(|k| SignedMessage {
+            key: &one_pk,
+            message: &msgs[k],
+            signature: &one_sigs[k],
+        })
+        .collect();
+    let mut rng = rand::thread_rng();
+    g.throughput(Throughput::Elements(64));
+    g.bench_function("ledger_verify_batch_64", |b| {
+        b.iter(|| assert!(verify_batch(&items, &mut rng).iter().all(Result::is_ok)))
+    });
+    g.bench_function("ledger_verify_batch_64_one_key", |b| {
+        b.iter(|| assert!(verify_batch(&same, &mut rng).iter().all(Result::is_ok)))
+    });
+    g.finish();
+
+    let mut g = c.benchmark_group("transaction_batch");
+    let refs64: Vec<&Transaction> = txs.iter().take(64).collect();
+    g.throughput(Throughput::Elements(64));
+    g.bench_function("check_stateless_batch_64", |b| {
+        b.iter(|| {
+            let r = safeledger_core::tx::check_stateless_batch(&refs64, "bench", &mut rng);
+            assert!(r.iter().all(Result::is_ok))
+        })
     });
     g.finish();
 

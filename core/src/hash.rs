@@ -105,6 +105,9 @@ pub enum Domain {
     /// An authenticated gRPC request: chain id, method, body digest, timestamp and nonce
     /// (signed by an officer or auditor; see `safeledger_client::auth`).
     ApiRequest,
+    /// The whole canonical bytes of a transaction whose stateless checks this node passed
+    /// (a node-local cache key, never stored or sent; see the node's verified set).
+    VerifiedTx,
 }
 
 impl Domain {
@@ -122,6 +125,7 @@ impl Domain {
             Domain::Merkle => "safeledger v1 merkle tree",
             Domain::Genesis => "safeledger v1 genesis",
             Domain::ApiRequest => "safeledger v1 api request",
+            Domain::VerifiedTx => "safeledger v1 verified transaction bytes",
         }
     }
 

@@ -249,10 +249,29 @@ impl Transaction {
         out
     }
 
-    /// Every stateless check: size, chain id, signer count and uniqueness, strict
-    /// signatures, field bounds, salts and field root. Does not check that signers are
-    /// known (that needs the registry) or the sequence against state.
+    /// Every stateless check: size, chain id, signer count and uniqueness, signatures
+    /// (the rule of [`crate::keys`]: ZIP 215 with canonical, not-small-order key and `R`),
+    /// field bounds, salts and field root. Does not check that signers are known (that
+    /// needs the registry) or the sequence against state. A pure function of the
+    /// transaction's canonical bytes and `chain_id`. [`check_stateless_batch`] gives the
+    /// same answers for many transactions, verifying their signatures as one batch.
     pub fn check_stateless(&self, chain_id: &str) -> Result<(), TxError> {
+        self.check_unsigned(chain_id)?;
+        let msg = signing_bytes(&self.payload.chain_id, &self.payload.id());
+        for s in &self.signatures {
+            s.signer
+                .verify(&msg, &s.signature)
+                .map_err(|source| TxError::Signature {
+                    signer: s.signer,
+                    source,
+                })?;
+        }
+        Ok(())
+    }
+
+    /// Every stateless check but the transaction signatures themselves (validator
+    /// evidence's messages are verified here).
+    fn check_unsigned(&self, chain_id: &str) -> Result<(), TxError> {
         let size = to_canonical(self).len();
         if size > MAX_TX_BYTES {
             return Err(TxError::TooLarge(size));
@@ -289,17 +308,51 @@ impl Transaction {
         if field_root_withheld(&p.body, &p.field_salts, &p.withheld)? != p.field_root {
             return Err(TxError::FieldRoot);
         }
-        let msg = signing_bytes(&p.chain_id, &p.id());
-        for s in &self.signatures {
-            s.signer
-                .verify(&msg, &s.signature)
-                .map_err(|source| TxError::Signature {
-                    signer: s.signer,
-                    source,
-                })?;
-        }
         Ok(())
     }
+}
+
+/// [`Transaction::check_stateless`] of each of `txs`, in order, with the signatures of all
+/// transactions that pass the other checks verified as one batch
+/// ([`crate::keys::verify_batch`]: the same acceptance rule as single verification, and a
+/// failing batch names exactly the bad signatures). Each answer equals `check_stateless`'s,
+/// including which signature an error names (the first bad one). `rng` draws the batch's
+/// random coefficients; it does not affect any answer.
+pub fn check_stateless_batch<R: rand::RngCore + rand::CryptoRng>(
+    txs: &[&Transaction],
+    chain_id: &str,
+    rng: &mut R,
+) -> Vec<Result<(), TxError>> {
+    let mut out: Vec<Result<(), TxError>> =
+        txs.iter().map(|t| t.check_unsigned(chain_id)).collect();
+    let msgs: Vec<Option<Vec<u8>>> = txs
+        .iter()
+        .zip(&out)
+        .map(|(t, r)| {
+            r.is_ok()
+                .then(|| signing_bytes(&t.payload.chain_id, &t.payload.id()))
+        })
+        .collect();
+    let mut owner = Vec::new();
+    let mut items = Vec::new();
+    for (n, (t, m)) in txs.iter().zip(&msgs).enumerate() {
+        let Some(m) = m else { continue };
+        for s in &t.signatures {
+            owner.push((n, s.signer));
+            items.push(crate::keys::SignedMessage {
+                key: &s.signer,
+                message: m,
+                signature: &s.signature,
+            });
+        }
+    }
+    let verdicts = crate::keys::verify_batch(&items, rng);
+    for ((n, signer), v) in owner.into_iter().zip(verdicts) {
+        if let (Err(source), Ok(())) = (v, &out[n]) {
+            out[n] = Err(TxError::Signature { signer, source });
+        }
+    }
+    out
 }
 
 #[cfg(test)]
@@ -401,6 +454,33 @@ pub(crate) mod tests {
             t.check_stateless("c"),
             Err(TxError::DuplicateSigner(_))
         ));
+    }
+
+    #[test]
+    fn batch_checks_answer_as_single_checks_and_name_the_first_bad_signature() {
+        let k1 = SecretKey::from_bytes(&[1; 32]);
+        let k2 = SecretKey::from_bytes(&[2; 32]);
+        let mut txs: Vec<Transaction> = (1..=6).map(|i| sample("c", &k1, i)).collect();
+        txs.push(Transaction::sign(sample("c", &k1, 7).payload, &[&k1, &k2]));
+        txs.push(Transaction::sign(sample("c", &k1, 8).payload, &[&k1, &k2]));
+        txs[1].signatures[0].signature.0[5] ^= 1; // bad signature
+        txs[2].payload.sequence = 99; // signature over another id
+        txs[3].payload.field_salts.pop(); // fails before signatures
+        txs[7].signatures[0].signature.0[9] ^= 1; // both co-signers bad: the first named
+        txs[7].signatures[1].signature.0[9] ^= 1;
+        let refs: Vec<&Transaction> = txs.iter().collect();
+        let single: Vec<_> = txs.iter().map(|t| t.check_stateless("c")).collect();
+        let batch = check_stateless_batch(&refs, "c", &mut rand::rngs::OsRng);
+        assert_eq!(batch, single);
+        let ok = |i: usize| single[i].is_ok();
+        assert!(ok(0) && !ok(1) && !ok(2) && !ok(3) && ok(4) && ok(6) && !ok(7));
+        assert_eq!(
+            single[7],
+            Err(TxError::Signature {
+                signer: k1.public(),
+                source: SignatureError::BadSignature
+            })
+        );
     }
 
     #[test]

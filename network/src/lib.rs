@@ -8,11 +8,17 @@
 //!   [`NetworkConfig::peers`] (the genesis validators) may hold a connection
 //!   (`allow_block_list::Behaviour<AllowedPeers>`); gossip authored by, or requests
 //!   coming from, any other peer are dropped and counted.
-//! - **Gossip** (gossipsub, strict signing): two topics, `safeledger/<chain_id>/txs` and
-//!   `safeledger/<chain_id>/consensus`. Every validator is an explicit peer and publishing
-//!   floods to all of them. The message id is a BLAKE3 hash of the topic and data, so
-//!   re-publishing identical bytes within the duplicate-cache window (1 minute) is
-//!   suppressed — periodic re-sends must go over request-response.
+//! - **Gossip** (gossipsub, author without a gossipsub signature): two topics,
+//!   `safeledger/<chain_id>/txs` and `safeledger/<chain_id>/consensus`. Every validator is
+//!   an explicit peer and publishing floods to all of them. The message id is a BLAKE3 hash
+//!   of the topic and data, so re-publishing identical bytes within the duplicate-cache
+//!   window (1 minute) is suppressed — periodic re-sends must go over request-response.
+//!   Messages are not signed again by gossipsub (`MessageAuthenticity::Author`,
+//!   `ValidationMode::Permissive`, issue 7): their contents carry their own signatures
+//!   (transactions, proposals, votes), and the relaying peer is authenticated by the noise
+//!   connection and must be a member. The author field is the publisher's claim, checked
+//!   to be a member but not proven: it serves only as a hint (where to fetch a proposal's
+//!   block, the test-only partition filter, logs), never for validity.
 //! - **Request-response** on `/safeledger/sync/1`: one request, one response, each a
 //!   length-prefixed frame of at most [`NetworkConfig::max_message_bytes`].
 //! - **Upkeep.** Every validator is dialled at start and re-dialled every
@@ -242,13 +248,14 @@ impl Topic {
 /// the channel was full).
 #[derive(Debug)]
 pub enum NetEvent {
-    /// A gossip message authored (and signed, at the gossipsub layer) by validator
-    /// `source`, possibly relayed by another validator. `data` is at most
+    /// A gossip message whose publisher claims to be validator `source` (a member; the
+    /// claim is not signed at the gossipsub layer — trust only the payload's own
+    /// signatures), possibly relayed by another validator. `data` is at most
     /// `max_message_bytes` long. Never delivered for our own publications.
     Gossip {
         /// Topic it was published on.
         topic: Topic,
-        /// The validator that published it.
+        /// The validator the publisher claims to be (a hint, not proven).
         source: PublicKey,
         /// The payload, as published.
         data: Vec<u8>,

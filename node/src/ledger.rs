@@ -7,6 +7,7 @@
 //! h−1 was committed.
 
 use crate::consensus::BlockSource;
+use crate::mempool::verified::{key_of, key_of_bytes};
 use crate::mempool::Mempool;
 use crate::store::{Store, StoreError, Tip};
 use safeledger_contracts::governance::{apply_validator_changes, changes_passed_at};
@@ -17,9 +18,9 @@ use safeledger_core::evidence::DoubleSign;
 use safeledger_core::merkle::CompactRange;
 use safeledger_core::records::ValidatorEvidence;
 use safeledger_core::result::results_root;
-use safeledger_core::tx::field_root_withheld;
+use safeledger_core::tx::{check_stateless_batch, TxError};
 use safeledger_core::{
-    Block, Genesis, PublicKey, SecretKey, Timestamp, Transaction, TxBody, TxPayload, TxResult,
+    Block, Genesis, Hash, PublicKey, SecretKey, Timestamp, Transaction, TxBody, TxPayload, TxResult,
 };
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex};
@@ -31,6 +32,12 @@ impl StateRead for StoreView<'_> {
     fn get(&self, key: &[u8]) -> Option<Vec<u8>> {
         self.0.state_get(key)
     }
+}
+
+/// [`Transaction::check_stateless`] of each transaction, in order, with all their
+/// signatures verified as one batch ([`check_stateless_batch`]: the same answers).
+pub fn check_stateless_all(txs: &[&Transaction], chain_id: &str) -> Vec<Result<(), TxError>> {
+    check_stateless_batch(txs, chain_id, &mut rand::thread_rng())
 }
 
 /// Why a block was judged invalid (logged; `valid(v)` itself returns a bool).
@@ -182,13 +189,34 @@ impl Ledger {
         if ledger.size != h.ledger_size || ledger.root() != h.ledger_root {
             return bad("ledger_root".into());
         }
-        let body_bytes: usize = block.txs.iter().map(|t| to_canonical(t).len()).sum();
+        let encoded: Vec<Vec<u8>> = block.txs.iter().map(to_canonical).collect();
+        let body_bytes: usize = encoded.iter().map(Vec::len).sum();
         if body_bytes as u64 > p.max_block_bytes {
             return bad("block body too large".into());
         }
+        // Each transaction is checked statelessly once per node: exact bytes that passed
+        // here before (admission, an earlier proposal) are skipped, the others are checked
+        // now and remembered if they pass. The outcome is that of checking every one.
+        let keys: Vec<Hash> = encoded.iter().map(|b| key_of_bytes(b)).collect();
+        let known: Vec<bool> = {
+            let pool = self.mempool.lock().unwrap_or_else(|e| e.into_inner());
+            keys.iter().map(|k| pool.is_verified(k)).collect()
+        };
+        let unchecked: Vec<usize> = (0..block.txs.len()).filter(|i| !known[*i]).collect();
+        let refs: Vec<&Transaction> = unchecked.iter().map(|i| &block.txs[*i]).collect();
+        let mut stateless: Vec<Result<(), TxError>> = vec![Ok(()); block.txs.len()];
+        {
+            let results = check_stateless_all(&refs, &self.genesis.chain_id);
+            let mut pool = self.mempool.lock().unwrap_or_else(|e| e.into_inner());
+            for (i, r) in unchecked.iter().zip(results) {
+                if r.is_ok() {
+                    pool.mark_verified(keys[*i]);
+                }
+                stateless[*i] = r;
+            }
+        }
         let mut ids = BTreeSet::new();
-        let pool = self.mempool.lock().unwrap_or_else(|e| e.into_inner());
-        for tx in &block.txs {
+        for (tx, checked) in block.txs.iter().zip(stateless) {
             let id = tx.id();
             if !ids.insert(id) {
                 return bad(format!("transaction {id} twice"));
@@ -196,24 +224,8 @@ impl Ledger {
             if matches!(self.store.tx_location(&id), Ok(Some(_))) {
                 return bad(format!("transaction {id} already committed"));
             }
-            if !pool.was_verified(tx) {
-                if let Err(e) = tx.check_stateless(&self.genesis.chain_id) {
-                    return bad(format!("transaction {id}: {e}"));
-                }
-            } else if safeledger_core::private::check_withheld(&tx.payload).is_err()
-                || field_root_withheld(
-                    &tx.payload.body,
-                    &tx.payload.field_salts,
-                    &tx.payload.withheld,
-                )
-                .ok()
-                    != Some(tx.payload.field_root)
-            {
-                // The id and leaf commit to the body only through field_root (core
-                // envelope.rs): a copy with the verified leaf but another body is refused.
-                return bad(format!(
-                    "transaction {id}: field_root does not match its fields"
-                ));
+            if let Err(e) = checked {
+                return bad(format!("transaction {id}: {e}"));
             }
             // Validator evidence is signed by a node key: check_stateless verified its one
             // signature and the two messages; execution checks the reporter and offender
@@ -288,10 +300,11 @@ impl Ledger {
             .map(|s| (s, safeledger_contracts::last_sequence(&view, &s)))
             .collect();
         let ids: Vec<_> = block.txs.iter().map(|t| t.id()).collect();
-        self.mempool
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .remove_committed(&ids, &updated);
+        let keys: Vec<Hash> = block.txs.iter().map(key_of).collect();
+        let mut pool = self.mempool.lock().unwrap_or_else(|e| e.into_inner());
+        pool.remove_committed(&ids, &updated);
+        pool.forget_verified(&keys);
+        drop(pool);
         Ok(exec.results)
     }
 }

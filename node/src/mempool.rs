@@ -1,7 +1,8 @@
 //! A bounded mempool with stateless admission checks (DESIGN §3 "Order, then execute").
 //!
 //! Admission: canonical size, chain id, strict signatures and field root
-//! ([`Transaction::check_stateless`]), a signer registered as an officer, a sequence above
+//! ([`Transaction::check_stateless`], skipped for exact bytes already checked here: see
+//! [`verified`]), a signer registered as an officer, a sequence above
 //! the signer's last committed one, not committed already. Transactions leave in arrival
 //! order; within one block each signer's transactions are put in sequence order (in the
 //! slots that signer occupied), so that a sequence gap never refuses an honest record.
@@ -15,8 +16,12 @@
 
 use safeledger_core::encoding::to_canonical;
 use safeledger_core::tx::TxError;
-use safeledger_core::{PublicKey, Transaction, TxId};
+use safeledger_core::{Hash, PublicKey, Transaction, TxId};
 use std::collections::{BTreeMap, BTreeSet};
+
+pub mod verified;
+
+use verified::{key_of_bytes, VerifiedSet, VERIFIED_HEADROOM};
 
 /// Most transactions held.
 pub const MAX_MEMPOOL_TXS: usize = 100_000;
@@ -80,15 +85,15 @@ impl AdmitError {
     }
 }
 
-/// A held transaction with its canonical size and arrival number.
+/// A held transaction with its canonical size, arrival number and verified-set key.
 struct Held {
     tx: Transaction,
     size: usize,
     arrival: u64,
+    key: Hash,
 }
 
 /// The pool.
-#[derive(Default)]
 pub struct Mempool {
     limits: MempoolLimits,
     /// The next arrival number.
@@ -99,9 +104,16 @@ pub struct Mempool {
     /// Each submitter's held transactions by (sequence, id).
     by_submitter: BTreeMap<PublicKey, BTreeSet<(u64, TxId)>>,
     bytes: usize,
-    /// Leaf data of transactions whose signatures this node verified (each transaction is
-    /// verified once per node; block validation skips them).
-    verified: BTreeSet<[u8; 64]>,
+    /// Transactions (exact canonical bytes) that passed the stateless checks here: those
+    /// held, and those verified in blocks; bounded by `limits.max_txs` +
+    /// [`VERIFIED_HEADROOM`].
+    verified: VerifiedSet,
+}
+
+impl Default for Mempool {
+    fn default() -> Self {
+        Mempool::with_limits(MempoolLimits::default())
+    }
 }
 
 impl Mempool {
@@ -109,7 +121,12 @@ impl Mempool {
     pub fn with_limits(limits: MempoolLimits) -> Mempool {
         Mempool {
             limits,
-            ..Mempool::default()
+            next_arrival: 0,
+            order: BTreeMap::new(),
+            txs: BTreeMap::new(),
+            by_submitter: BTreeMap::new(),
+            bytes: 0,
+            verified: VerifiedSet::with_capacity(limits.max_txs.saturating_add(VERIFIED_HEADROOM)),
         }
     }
 
@@ -129,9 +146,28 @@ impl Mempool {
     pub fn contains(&self, id: &TxId) -> bool {
         self.txs.contains_key(id)
     }
-    /// True when this exact transaction (signatures included) was verified here.
-    pub fn was_verified(&self, tx: &Transaction) -> bool {
-        self.verified.contains(&tx.leaf_data())
+    /// True when the transaction with this verified-set key ([`verified::key_of`]) passed
+    /// [`Transaction::check_stateless`] here.
+    pub fn is_verified(&self, key: &Hash) -> bool {
+        self.verified.contains(key)
+    }
+
+    /// Records that the transaction with this key passed [`Transaction::check_stateless`]
+    /// (block validation calls it for transactions it verified).
+    pub fn mark_verified(&mut self, key: Hash) {
+        self.verified.insert(key);
+    }
+
+    /// Forgets verified-set keys (of committed transactions).
+    pub fn forget_verified(&mut self, keys: &[Hash]) {
+        for k in keys {
+            self.verified.remove(k);
+        }
+    }
+
+    /// Keys in the verified set.
+    pub fn verified_len(&self) -> usize {
+        self.verified.len()
     }
 
     /// Admits a transaction. `known` tells whether a key is a registered officer;
@@ -145,6 +181,22 @@ impl Mempool {
         last_seq: impl Fn(&PublicKey) -> u64,
         committed: impl Fn(&TxId) -> bool,
     ) -> Result<bool, AdmitError> {
+        self.admit_checked(tx, chain_id, None, known, last_seq, committed)
+    }
+
+    /// [`Mempool::admit`] with `stateless`, when given, the outcome of
+    /// `tx.check_stateless(chain_id)` computed by the caller for this exact transaction
+    /// (batch-verified outside the pool's lock). When `None`, the check runs here unless
+    /// the transaction's exact bytes are in the verified set.
+    pub fn admit_checked(
+        &mut self,
+        tx: Transaction,
+        chain_id: &str,
+        stateless: Option<Result<(), TxError>>,
+        known: impl Fn(&PublicKey) -> bool,
+        last_seq: impl Fn(&PublicKey) -> u64,
+        committed: impl Fn(&TxId) -> bool,
+    ) -> Result<bool, AdmitError> {
         let id = tx.id();
         if self.txs.contains_key(&id) {
             return Ok(false);
@@ -152,12 +204,18 @@ impl Mempool {
         if committed(&id) {
             return Err(AdmitError::Committed);
         }
-        let size = to_canonical(&tx).len();
+        let bytes = to_canonical(&tx);
+        let size = bytes.len();
         let MempoolLimits { max_txs, max_bytes } = self.limits;
         if self.txs.len() >= max_txs || self.bytes + size > max_bytes {
             return Err(AdmitError::Full(max_txs, max_bytes));
         }
-        tx.check_stateless(chain_id)?;
+        let key = key_of_bytes(&bytes);
+        match stateless {
+            Some(r) => r?,
+            None if self.verified.contains(&key) => {}
+            None => tx.check_stateless(chain_id)?,
+        }
         for s in &tx.signatures {
             if !known(&s.signer) {
                 return Err(AdmitError::UnknownSigner(s.signer));
@@ -172,7 +230,7 @@ impl Mempool {
                 });
             }
         }
-        self.verified.insert(tx.leaf_data());
+        self.verified.insert(key);
         self.bytes += size;
         let arrival = self.next_arrival;
         self.next_arrival += 1;
@@ -183,7 +241,15 @@ impl Mempool {
                 .or_default()
                 .insert((tx.payload.sequence, id));
         }
-        self.txs.insert(id, Held { tx, size, arrival });
+        self.txs.insert(
+            id,
+            Held {
+                tx,
+                size,
+                arrival,
+                key,
+            },
+        );
         Ok(true)
     }
 
@@ -194,7 +260,7 @@ impl Mempool {
         };
         self.bytes -= held.size;
         self.order.remove(&held.arrival);
-        self.verified.remove(&held.tx.leaf_data());
+        self.verified.remove(&held.key);
         if let Some(s) = held.tx.submitter() {
             if let Some(set) = self.by_submitter.get_mut(s) {
                 set.remove(&(held.tx.payload.sequence, *id));
@@ -339,7 +405,8 @@ mod tests {
         assert_eq!(left_ids, vec![txs[0].id(), txs[3].id(), txs[5].id()]);
         let rest: usize = left.iter().map(|t| to_canonical(t).len()).sum();
         assert_eq!((pool.len(), pool.bytes()), (3, rest));
-        assert!(!pool.was_verified(&txs[4]) && pool.was_verified(&txs[0]));
+        let key = verified::key_of;
+        assert!(!pool.is_verified(&key(&txs[4])) && pool.is_verified(&key(&txs[0])));
         assert_eq!(pool.max_sequence(&b.public()), Some(2));
         pool.remove_committed(&[txs[3].id()], &updated);
         assert_eq!(pool.max_sequence(&b.public()), None);

@@ -7,6 +7,7 @@
 
 use crate::consensus::{Consensus, Effect, Input, PrivState, Timeout};
 use crate::ledger::Ledger;
+use crate::mempool::verified::key_of;
 use crate::mempool::{AdmitError, Mempool};
 use crate::partition::PeerFilter;
 use crate::store::{write_durable, Store};
@@ -17,6 +18,7 @@ use safeledger_core::block::CommitCertificate;
 use safeledger_core::encoding::{from_canonical, to_canonical};
 use safeledger_core::evidence::DoubleSign;
 use safeledger_core::limits::MAX_MESSAGE_BYTES;
+use safeledger_core::tx::{check_stateless_batch, TxError};
 use safeledger_core::{Block, Genesis, Hash, PublicKey, SecretKey, Timestamp, Transaction, TxBody};
 use safeledger_network::{NetEvent, NetworkConfig, NetworkHandle, PeerInfo, Topic};
 use std::collections::{BTreeMap, BTreeSet};
@@ -150,14 +152,34 @@ impl Shared {
         };
         let mut out = Vec::with_capacity(txs.len());
         let mut fresh = Vec::new();
+        // Stateless checks outside the pool's lock, all signatures as one batch, for the
+        // transactions neither held nor verified here already (exact bytes).
+        let chain = &self.genesis.chain_id;
+        let keys: Vec<(Hash, Hash)> = txs.iter().map(|t| (t.id(), key_of(t))).collect();
+        let unchecked: Vec<usize> = {
+            let pool = self.mempool.lock().unwrap_or_else(|e| e.into_inner());
+            (0..txs.len())
+                .filter(|i| !pool.contains(&keys[*i].0) && !pool.is_verified(&keys[*i].1))
+                .collect()
+        };
+        let refs: Vec<&Transaction> = unchecked.iter().map(|i| &txs[*i]).collect();
+        let mut stateless: Vec<Option<Result<(), TxError>>> = vec![None; txs.len()];
+        for (i, r) in
+            unchecked
+                .iter()
+                .zip(check_stateless_batch(&refs, chain, &mut rand::thread_rng()))
+        {
+            stateless[*i] = Some(r);
+        }
         {
             let mut pool = self.mempool.lock().unwrap_or_else(|e| e.into_inner());
-            for tx in txs {
+            for (tx, checked) in txs.into_iter().zip(stateless) {
                 let id = tx.id();
                 let evidence = matches!(tx.payload.body, TxBody::ValidatorEvidence(_));
-                let r = pool.admit(
+                let r = pool.admit_checked(
                     tx.clone(),
-                    &self.genesis.chain_id,
+                    chain,
+                    checked,
                     |k| {
                         if evidence {
                             return node_keys.contains(k);

@@ -26,7 +26,7 @@ use super::home;
 use anyhow::{bail, Context};
 use safeledger_client::import::{plan_import_limited, ImportItem};
 use safeledger_client::rpc::LedgerClient;
-use safeledger_core::{Transaction, TxId};
+use safeledger_core::{SecretKey, Transaction, TxId};
 use serde::Serialize;
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
@@ -57,9 +57,9 @@ pub struct BenchOptions {
 pub struct Ceiling {
     /// Cores available to this process.
     pub cores: usize,
-    /// µs per signature, `verify_strict` one at a time.
+    /// µs per signature, `PublicKey::verify` (the ledger's rule) one at a time.
     pub single_us: f64,
-    /// µs per signature in batches of 64 (`ed25519_dalek::verify_batch`).
+    /// µs per signature in batches of 64 (`safeledger_core::keys::verify_batch`).
     pub batch_us: f64,
     /// Validators verifying every transaction.
     pub validators: usize,
@@ -140,33 +140,41 @@ pub struct BenchReport {
     pub knee_tps: Option<u64>,
 }
 
-/// Measures single and batch ed25519 verification on this machine (about 2 s).
+/// Measures single and batch ed25519 verification under the ledger's acceptance rule
+/// (`safeledger_core::keys`: `PublicKey::verify` and `verify_batch` of 64) on this machine
+/// (about 2 s).
 pub fn measure_ceiling(validators: usize) -> Ceiling {
-    use ed25519_dalek::{Signer, SigningKey, Verifier};
+    use safeledger_core::keys::{verify_batch, SignedMessage};
     let mut rng = rand::rngs::OsRng;
-    let keys: Vec<SigningKey> = (0..64).map(|_| SigningKey::generate(&mut rng)).collect();
+    let keys: Vec<SecretKey> = (0..64).map(|_| SecretKey::generate(&mut rng)).collect();
     let msgs: Vec<Vec<u8>> = (0..64u8).map(|i| vec![i; 96]).collect();
-    let sigs: Vec<ed25519_dalek::Signature> =
+    let sigs: Vec<safeledger_core::Signature> =
         keys.iter().zip(&msgs).map(|(k, m)| k.sign(m)).collect();
-    let vks: Vec<ed25519_dalek::VerifyingKey> = keys.iter().map(|k| k.verifying_key()).collect();
-    let refs: Vec<&[u8]> = msgs.iter().map(|m| m.as_slice()).collect();
+    let pks: Vec<safeledger_core::PublicKey> = keys.iter().map(|k| k.public()).collect();
+    let items: Vec<SignedMessage<'_>> = (0..64)
+        .map(|i| SignedMessage {
+            key: &pks[i],
+            message: &msgs[i],
+            signature: &sigs[i],
+        })
+        .collect();
     let t = Instant::now();
     let mut n = 0u64;
     while t.elapsed() < Duration::from_millis(800) {
         for i in 0..64 {
-            let _ = vks[i].verify_strict(&msgs[i], &sigs[i]);
+            let _ = pks[i].verify(&msgs[i], &sigs[i]);
         }
         n += 64;
     }
     let single_us = t.elapsed().as_secs_f64() * 1e6 / n as f64;
     let t = Instant::now();
     let mut n = 0u64;
+    let mut trng = rand::thread_rng();
     while t.elapsed() < Duration::from_millis(800) {
-        let _ = ed25519_dalek::verify_batch(&refs, &sigs, &vks);
+        let _ = verify_batch(&items, &mut trng);
         n += 64;
     }
     let batch_us = t.elapsed().as_secs_f64() * 1e6 / n as f64;
-    let _ = vks[0].verify(&msgs[0], &sigs[0]);
     let cores = std::thread::available_parallelism()
         .map(|n| n.get())
         .unwrap_or(1);

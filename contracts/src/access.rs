@@ -108,6 +108,22 @@ fn record(state: &dyn StateRead, tx: &TxId) -> Option<RecordRef> {
     read(state, &keys::record(&loc.enterprise, loc.index))
 }
 
+/// R0-access unless every one of `fields` can be private in `rec`'s kind.
+fn private_capable(rec: &RecordRef, fields: &[String]) -> Result<(), Refusal> {
+    let allowed = withholdable(rec.kind);
+    match fields.iter().find(|f| !allowed.contains(&f.as_str())) {
+        None => Ok(()),
+        Some(f) => Err(Refusal::new(
+            R0_ACCESS,
+            format!(
+                "field fields: {f:?} cannot be private in a {} (private-capable: {})",
+                rec.kind.name(),
+                allowed.join(",")
+            ),
+        )),
+    }
+}
+
 /// An access request.
 pub fn request(
     view: &mut Overlay<'_>,
@@ -126,17 +142,7 @@ pub fn request(
             format!("field record: {} recorded it itself", rc.agency),
         ));
     }
-    let allowed = withholdable(rec.kind);
-    if let Some(f) = r.fields.iter().find(|f| !allowed.contains(&f.as_str())) {
-        return Err(Refusal::new(
-            R0_ACCESS,
-            format!(
-                "field fields: {f:?} cannot be private in a {} (private-capable: {})",
-                rec.kind.name(),
-                allowed.join(",")
-            ),
-        ));
-    }
+    private_capable(&rec, &r.fields)?;
     let k = key(rc.agency, &r.request_id);
     if let Some(first) = read::<AccessState>(view, &k) {
         return Err(Refusal::new(
@@ -276,17 +282,7 @@ pub fn declare_read(
             format!("field record: no accepted record {}", r.record),
         ));
     };
-    let allowed = withholdable(rec.kind);
-    if let Some(f) = r.fields.iter().find(|f| !allowed.contains(&f.as_str())) {
-        return Err(Refusal::new(
-            R0_ACCESS,
-            format!(
-                "field fields: {f:?} cannot be private in a {} (private-capable: {})",
-                rec.kind.name(),
-                allowed.join(",")
-            ),
-        ));
-    }
+    private_capable(&rec, &r.fields)?;
     if rec.agency != rc.agency {
         if let Some(f) = r
             .fields

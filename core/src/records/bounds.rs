@@ -18,6 +18,18 @@ fn text(field: &'static str, s: &str) -> Result<(), FieldError> {
     Ok(())
 }
 
+/// A non-empty list of field names, each non-empty (access requests, read declarations).
+fn field_names(fields: &[String]) -> Result<(), FieldError> {
+    list("fields", fields)?;
+    if fields.is_empty() {
+        return Err(FieldError {
+            field: "fields",
+            why: "names no field".into(),
+        });
+    }
+    fields.iter().try_for_each(|f| nonempty("fields", f))
+}
+
 fn list<T>(field: &'static str, v: &[T]) -> Result<(), FieldError> {
     if v.len() > MAX_LIST_ITEMS {
         return Err(FieldError {
@@ -193,25 +205,11 @@ impl TxBody {
             TxBody::AccessRequest(r) => {
                 nonempty("request_id", &r.request_id)?;
                 text("purpose", &r.purpose)?;
-                list("fields", &r.fields)?;
-                if r.fields.is_empty() {
-                    return Err(FieldError {
-                        field: "fields",
-                        why: "names no field".into(),
-                    });
-                }
-                r.fields.iter().try_for_each(|f| nonempty("fields", f))
+                field_names(&r.fields)
             }
             TxBody::PrivateRead(r) => {
                 text("purpose", &r.purpose)?;
-                list("fields", &r.fields)?;
-                if r.fields.is_empty() {
-                    return Err(FieldError {
-                        field: "fields",
-                        why: "names no field".into(),
-                    });
-                }
-                r.fields.iter().try_for_each(|f| nonempty("fields", f))
+                field_names(&r.fields)
             }
             TxBody::AccessGrant(r) => {
                 nonempty("requester", &r.requester)?;

@@ -1,8 +1,11 @@
 //! Validators on 127.0.0.1 talking over real TCP: connection, gossip, request-response,
 //! membership and reconnection after a restart. Every test runs under a deadline.
 
-use std::future::Future;
+mod common;
+
 use std::time::Duration;
+
+use common::{key, wait_until, with_deadline};
 
 use safeledger_core::{PublicKey, SecretKey};
 use safeledger_network::{
@@ -24,13 +27,6 @@ struct Node {
     events: mpsc::Receiver<NetEvent>,
 }
 
-fn init_logs() {
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
-        .with_test_writer()
-        .try_init();
-}
-
 /// Distinct free ports: all bound at once so they differ, then released.
 fn free_ports(n: usize) -> Vec<u16> {
     let listeners: Vec<_> = (0..n)
@@ -44,10 +40,6 @@ fn free_ports(n: usize) -> Vec<u16> {
 
 fn addr(port: u16) -> String {
     format!("/ip4/127.0.0.1/tcp/{port}")
-}
-
-fn key(seed: u8) -> SecretKey {
-    SecretKey::from_bytes(&[seed; 32])
 }
 
 /// Starts one node per key; the first `members` keys form the validator set that every
@@ -99,19 +91,6 @@ async fn start_nodes(keys: &[SecretKey], members: usize, chain_id: &str) -> Vec<
     panic!("could not start nodes after {SETUP_ATTEMPTS} attempts");
 }
 
-/// Polls `check` every 50 ms until it holds; panics with `what` after `limit`.
-async fn wait_until<F, Fut>(limit: Duration, what: &str, mut check: F)
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = bool>,
-{
-    let end = Instant::now() + limit;
-    while !check().await {
-        assert!(Instant::now() < end, "timed out waiting for {what}");
-        sleep(Duration::from_millis(50)).await;
-    }
-}
-
 /// Until every node sees each of `expected` other nodes subscribed to both topics.
 async fn wait_gossip_ready(nets: &[&NetworkHandle], expected: usize) {
     wait_until(READY_TIMEOUT, "gossip mesh", || async {
@@ -147,16 +126,9 @@ async fn next_gossip(
     }
 }
 
-async fn with_deadline(test: impl Future<Output = ()>) {
-    init_logs();
-    timeout(TEST_DEADLINE, test)
-        .await
-        .expect("test exceeded its deadline");
-}
-
 #[tokio::test]
 async fn three_validators_connect_and_gossip_arrives_with_author_and_topic() {
-    with_deadline(async {
+    with_deadline(TEST_DEADLINE, async {
         let keys = [key(11), key(12), key(13)];
         let mut nodes = start_nodes(&keys, 3, "gossip-test").await;
         let nets: Vec<_> = nodes.iter().map(|n| n.net.clone()).collect();
@@ -234,7 +206,7 @@ async fn three_validators_connect_and_gossip_arrives_with_author_and_topic() {
 
 #[tokio::test]
 async fn request_response_round_trips_and_oversized_messages_are_refused() {
-    with_deadline(async {
+    with_deadline(TEST_DEADLINE, async {
         let keys = [key(21), key(22)];
         let mut nodes = start_nodes(&keys, 2, "sync-test").await;
         let client = nodes[0].net.clone();
@@ -304,7 +276,7 @@ async fn request_response_round_trips_and_oversized_messages_are_refused() {
 
 #[tokio::test]
 async fn node_outside_the_validator_set_cannot_connect_or_deliver_gossip() {
-    with_deadline(async {
+    with_deadline(TEST_DEADLINE, async {
         // Two validators; the third node knows them but is not in their genesis.
         let keys = [key(31), key(32), key(33)];
         let mut nodes = start_nodes(&keys, 2, "membership-test").await;
@@ -348,7 +320,7 @@ async fn node_outside_the_validator_set_cannot_connect_or_deliver_gossip() {
 
 #[tokio::test]
 async fn restarted_validator_reconnects_on_same_port_and_receives_gossip_again() {
-    with_deadline(async {
+    with_deadline(TEST_DEADLINE, async {
         let keys = [key(41), key(42), key(43)];
         let mut nodes = start_nodes(&keys, 3, "restart-test").await;
         let nets: Vec<_> = nodes.iter().map(|n| n.net.clone()).collect();

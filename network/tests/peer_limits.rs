@@ -3,8 +3,11 @@
 //! untouched, traffic over them is dropped and counted, and a peer that keeps exceeding is
 //! disconnected, refused, and reconnected once its ban expires.
 
-use std::future::Future;
+mod common;
+
 use std::time::Duration;
+
+use common::{key, wait_until, with_deadline};
 
 use futures::future::join_all;
 use safeledger_core::{PublicKey, SecretKey};
@@ -17,17 +20,6 @@ use tokio::time::{sleep, timeout, Instant};
 const MAX_MESSAGE_BYTES: usize = 64 * 1024;
 const TEST_DEADLINE: Duration = Duration::from_secs(30);
 const READY_TIMEOUT: Duration = Duration::from_secs(10);
-
-fn init_logs() {
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
-        .with_test_writer()
-        .try_init();
-}
-
-fn key(seed: u8) -> SecretKey {
-    SecretKey::from_bytes(&[seed; 32])
-}
 
 /// Starts one network per (key, limits) on port 0, then admits each to the others at
 /// their bound addresses.
@@ -68,18 +60,6 @@ async fn start_pair(
     started
 }
 
-async fn wait_until<F, Fut>(limit: Duration, what: &str, mut check: F)
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = bool>,
-{
-    let end = Instant::now() + limit;
-    while !check().await {
-        assert!(Instant::now() < end, "timed out waiting for {what}");
-        sleep(Duration::from_millis(50)).await;
-    }
-}
-
 async fn wait_gossip_ready(a: &NetworkHandle, b: &NetworkHandle) {
     wait_until(READY_TIMEOUT, "gossip mesh", || async {
         a.gossip_peers(Topic::Consensus).await.len() == 1
@@ -102,16 +82,9 @@ async fn drain_gossip(
     got
 }
 
-async fn with_deadline(test: impl Future<Output = ()>) {
-    init_logs();
-    timeout(TEST_DEADLINE, test)
-        .await
-        .expect("test exceeded its deadline");
-}
-
 #[tokio::test]
 async fn gossip_over_a_peers_rate_is_dropped_and_a_persistent_flooder_is_banned_then_readmitted() {
-    with_deadline(async {
+    with_deadline(TEST_DEADLINE, async {
         let ban = Duration::from_secs(2);
         let strict = NetLimits {
             peer_gossip_msgs_per_sec: 20,
@@ -212,7 +185,7 @@ async fn gossip_over_a_peers_rate_is_dropped_and_a_persistent_flooder_is_banned_
 
 #[tokio::test]
 async fn requests_over_a_peers_rate_are_refused_and_counted_and_later_ones_are_served() {
-    with_deadline(async {
+    with_deadline(TEST_DEADLINE, async {
         let strict = NetLimits {
             peer_requests_per_sec: 5,
             peer_requests_burst: 5,

@@ -224,3 +224,13 @@ impl Cluster {
         out
     }
 }
+
+/// The gRPC code and message of an auditor client's error; panics on any other error.
+pub fn audit_code_of(e: safeledger_client::audit::AuditClientError) -> (tonic::Code, String) {
+    match e {
+        safeledger_client::audit::AuditClientError::Status(s) => {
+            (s.code(), s.message().to_string())
+        }
+        other => panic!("expected a gRPC status, got {other}"),
+    }
+}

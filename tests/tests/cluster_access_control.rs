@@ -4,13 +4,13 @@
 //! on chain refuses its very next request. Over TLS, a client pinning another certificate
 //! than the genesis gives a node does not reach it.
 
-use safeledger_client::audit::{AuditClient, AuditClientError};
+use safeledger_client::audit::AuditClient;
 use safeledger_client::auth::{method, Signer};
 use safeledger_client::proto::{self, ledger_client::LedgerClient as Raw};
 use safeledger_client::rpc::{ClientError, LedgerClient};
 use safeledger_core::records::{OfficerAction, OfficerActionKind, TxBody};
 use safeledger_core::{Outcome, SecretKey};
-use safeledger_tests::Cluster;
+use safeledger_tests::{audit_code_of, Cluster};
 use std::time::Duration;
 
 const WAIT: Duration = Duration::from_secs(60);
@@ -18,13 +18,6 @@ const WAIT: Duration = Duration::from_secs(60);
 fn code_of(e: ClientError) -> (tonic::Code, String) {
     match e {
         ClientError::Status(s) => (s.code(), s.message().to_string()),
-        other => panic!("expected a gRPC status, got {other}"),
-    }
-}
-
-fn audit_code_of(e: AuditClientError) -> (tonic::Code, String) {
-    match e {
-        AuditClientError::Status(s) => (s.code(), s.message().to_string()),
         other => panic!("expected a gRPC status, got {other}"),
     }
 }

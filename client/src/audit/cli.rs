@@ -117,24 +117,14 @@ pub async fn view(
             let signer = signer
                 .as_ref()
                 .context("--purpose needs an officer's key (--as AGENCY or --key FILE)")?;
-            let public = client.view(id, &[], None).await?;
-            let kind = kind_of(&public).context("the node's view names no record type")?;
-            let allowed = safeledger_core::private::withholdable(kind);
-            let fields: Vec<String> = reveal
-                .iter()
-                .filter(|f| allowed.contains(&f.as_str()))
-                .cloned()
-                .collect();
-            if fields.is_empty() {
-                None
-            } else {
-                let d = declare_read(endpoints, signer, id, &fields, purpose).await?;
+            let declared = declare_read(endpoints, signer, id, reveal, purpose).await?;
+            if let Some((d, fields)) = &declared {
                 println!(
                     "declared the read of {} on chain: transaction {d}",
                     fields.join(",")
                 );
-                Some(d)
             }
+            declared.map(|(d, _)| d)
         }
     };
     let v = client
@@ -253,32 +243,38 @@ pub async fn consistency(
     Ok(())
 }
 
-/// The record type of a view (its `type` field, always revealed).
-pub fn kind_of(v: &View) -> Option<safeledger_core::records::TxKind> {
-    v.tx.fields.iter().find_map(|f| match f {
-        safeledger_core::view::FieldView::Revealed {
-            name, canonical, ..
-        } if name == "type" => safeledger_core::from_canonical(canonical).ok(),
-        _ => None,
-    })
-}
-
-/// Commits a read declaration (`private_read`, issue 8 item 2) by `signer` for `fields` of
-/// `record` with `purpose`, waiting until it is committed; returns its transaction id.
+/// Commits a read declaration (`private_read`, issue 8 item 2) by `signer` for those of
+/// `reveal` that can be private in `record`'s kind, with `purpose`, waiting until it is
+/// committed; returns its transaction id and the fields it names, or `None` when `reveal`
+/// names no such field (nothing to declare).
 ///
 /// # Errors
-/// No node reachable; the declaration refused at admission or by the rules (the reason:
-/// e.g. an agency without a grant for a field); not committed within a minute.
+/// No node reachable or no such record; the declaration refused at admission or by the
+/// rules (the reason: e.g. an agency without a grant for a field); not committed within a
+/// minute.
 pub async fn declare_read(
     endpoints: Vec<String>,
     signer: &crate::auth::Signer,
     record: Hash,
-    fields: &[String],
+    reveal: &[String],
     purpose: &str,
-) -> anyhow::Result<Hash> {
+) -> anyhow::Result<Option<(Hash, Vec<String>)>> {
     use safeledger_core::records::PrivateRead;
     use safeledger_core::{Timestamp, TxBody, TxPayload};
     let mut c = crate::rpc::LedgerClient::new(endpoints).signed_by(signer.clone());
+    let (recorded, ..) = c
+        .transaction(record)
+        .await
+        .with_context(|| format!("looking up record {record}"))?;
+    let allowed = safeledger_core::private::withholdable(recorded.payload.body.kind());
+    let fields: Vec<String> = reveal
+        .iter()
+        .filter(|f| allowed.contains(&f.as_str()))
+        .cloned()
+        .collect();
+    if fields.is_empty() {
+        return Ok(None);
+    }
     let seq = c.sequence(&signer.public()).await? + 1;
     let now_ms = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -286,7 +282,7 @@ pub async fn declare_read(
         .unwrap_or(0);
     let body = TxBody::PrivateRead(PrivateRead {
         record,
-        fields: fields.to_vec(),
+        fields: fields.clone(),
         purpose: purpose.to_string(),
     });
     let payload = TxPayload::new(
@@ -305,5 +301,5 @@ pub async fn declare_read(
     if let Outcome::Refused { rule, reason } = d.result.outcome {
         bail!("the read declaration was refused by {rule}: {reason}");
     }
-    Ok(d.tx_id)
+    Ok(Some((d.tx_id, fields)))
 }

@@ -408,13 +408,28 @@ impl Executor {
                 "signers": rc.signers,
                 "body": tx.payload.body,
             }
-        })
-        .to_string();
-        let data = serde_json::json!({ "enterprise": before, "agencies": agencies }).to_string();
+        });
+        let data = serde_json::json!({ "enterprise": before, "agencies": agencies });
+        // Values, not JSON text: the same Rego values without printing and parsing them.
+        let (input, data) = match (policy::to_rego(input), policy::to_rego(data)) {
+            (Ok(i), Ok(d)) => (i, d),
+            (Err(e), _) | (_, Err(e)) => {
+                return Err(Refusal::policy(
+                    &policies[0].spec.name,
+                    format!("the policy input could not be built: {e}"),
+                ))
+            }
+        };
         for p in policies {
             let name = &p.spec.name;
             let verdict = self.programs.get(&p.spec).and_then(|program| {
-                policy::evaluate(&program, name, p.spec.max_instructions, &input, &data)
+                policy::evaluate_values(
+                    &program,
+                    name,
+                    p.spec.max_instructions,
+                    input.clone(),
+                    data.clone(),
+                )
             });
             match verdict {
                 Ok(reasons) if reasons.is_empty() => {}

@@ -116,6 +116,30 @@ impl Default for Mempool {
     }
 }
 
+/// What admission needs of a transaction's canonical encoding: its id, its size in bytes
+/// and its verified-set key ([`key_of_bytes`]), computed once per transaction.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Encoded {
+    /// The transaction id.
+    pub id: TxId,
+    /// Bytes of its canonical encoding (what the pool's byte bound counts).
+    pub size: usize,
+    /// Its verified-set key.
+    pub key: Hash,
+}
+
+impl Encoded {
+    /// Encodes `tx` once and derives the three.
+    pub fn of(tx: &Transaction) -> Encoded {
+        let bytes = to_canonical(tx);
+        Encoded {
+            id: tx.id(),
+            size: bytes.len(),
+            key: key_of_bytes(&bytes),
+        }
+    }
+}
+
 impl Mempool {
     /// An empty pool with these bounds.
     pub fn with_limits(limits: MempoolLimits) -> Mempool {
@@ -197,20 +221,34 @@ impl Mempool {
         last_seq: impl Fn(&PublicKey) -> u64,
         committed: impl Fn(&TxId) -> bool,
     ) -> Result<bool, AdmitError> {
-        let id = tx.id();
+        let encoded = Encoded::of(&tx);
+        self.admit_encoded(tx, encoded, chain_id, stateless, known, last_seq, committed)
+    }
+
+    /// [`Mempool::admit_checked`] with the transaction's id, size and verified-set key
+    /// computed by the caller ([`Encoded::of`]), so a batch encodes each transaction once.
+    #[allow(clippy::too_many_arguments)]
+    pub fn admit_encoded(
+        &mut self,
+        tx: Transaction,
+        encoded: Encoded,
+        chain_id: &str,
+        stateless: Option<Result<(), TxError>>,
+        known: impl Fn(&PublicKey) -> bool,
+        last_seq: impl Fn(&PublicKey) -> u64,
+        committed: impl Fn(&TxId) -> bool,
+    ) -> Result<bool, AdmitError> {
+        let Encoded { id, size, key } = encoded;
         if self.txs.contains_key(&id) {
             return Ok(false);
         }
         if committed(&id) {
             return Err(AdmitError::Committed);
         }
-        let bytes = to_canonical(&tx);
-        let size = bytes.len();
         let MempoolLimits { max_txs, max_bytes } = self.limits;
         if self.txs.len() >= max_txs || self.bytes + size > max_bytes {
             return Err(AdmitError::Full(max_txs, max_bytes));
         }
-        let key = key_of_bytes(&bytes);
         match stateless {
             Some(r) => r?,
             None if self.verified.contains(&key) => {}

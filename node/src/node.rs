@@ -7,8 +7,7 @@
 
 use crate::consensus::{Consensus, Effect, Input, PrivState, Timeout};
 use crate::ledger::Ledger;
-use crate::mempool::verified::key_of;
-use crate::mempool::{AdmitError, Mempool};
+use crate::mempool::{AdmitError, Encoded, Mempool};
 use crate::partition::PeerFilter;
 use crate::store::{write_durable, Store};
 use crate::wal::Wal;
@@ -21,6 +20,7 @@ use safeledger_core::limits::MAX_MESSAGE_BYTES;
 use safeledger_core::tx::{check_stateless_batch, TxError};
 use safeledger_core::{Block, Genesis, Hash, PublicKey, SecretKey, Timestamp, Transaction, TxBody};
 use safeledger_network::{NetEvent, NetworkConfig, NetworkHandle, PeerInfo, Topic};
+use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -155,11 +155,11 @@ impl Shared {
         // Stateless checks outside the pool's lock, all signatures as one batch, for the
         // transactions neither held nor verified here already (exact bytes).
         let chain = &self.genesis.chain_id;
-        let keys: Vec<(Hash, Hash)> = txs.iter().map(|t| (t.id(), key_of(t))).collect();
+        let encoded: Vec<Encoded> = txs.iter().map(Encoded::of).collect();
         let unchecked: Vec<usize> = {
             let pool = self.mempool.lock().unwrap_or_else(|e| e.into_inner());
             (0..txs.len())
-                .filter(|i| !pool.contains(&keys[*i].0) && !pool.is_verified(&keys[*i].1))
+                .filter(|i| !pool.contains(&encoded[*i].id) && !pool.is_verified(&encoded[*i].key))
                 .collect()
         };
         let refs: Vec<&Transaction> = unchecked.iter().map(|i| &txs[*i]).collect();
@@ -171,27 +171,42 @@ impl Shared {
         {
             stateless[*i] = Some(r);
         }
+        // A batch's transactions come from few signers: each signer's registration and
+        // last sequence is read from the store once per batch.
+        let known_memo: RefCell<BTreeMap<PublicKey, bool>> = RefCell::default();
+        let seq_memo: RefCell<BTreeMap<PublicKey, u64>> = RefCell::default();
+        let known = |k: &PublicKey, evidence: bool| {
+            if evidence {
+                return node_keys.contains(k);
+            }
+            *known_memo.borrow_mut().entry(*k).or_insert_with(|| {
+                crate::ledger::is_known_officer(&self.officers, &self.store, k)
+                    && self.registry.officer_agency(&view, k).is_ok()
+            })
+        };
+        let last_seq = |k: &PublicKey| {
+            *seq_memo
+                .borrow_mut()
+                .entry(*k)
+                .or_insert_with(|| safeledger_contracts::last_sequence(&view, k))
+        };
         {
             let mut pool = self.mempool.lock().unwrap_or_else(|e| e.into_inner());
-            for (tx, checked) in txs.into_iter().zip(stateless) {
-                let id = tx.id();
+            for ((tx, checked), enc) in txs.into_iter().zip(stateless).zip(encoded) {
                 let evidence = matches!(tx.payload.body, TxBody::ValidatorEvidence(_));
-                let r = pool.admit_checked(
-                    tx.clone(),
+                // Client transactions are gossiped after admission: keep a copy.
+                let copy = from_client.then(|| tx.clone());
+                let r = pool.admit_encoded(
+                    tx,
+                    enc,
                     chain,
                     checked,
-                    |k| {
-                        if evidence {
-                            return node_keys.contains(k);
-                        }
-                        crate::ledger::is_known_officer(&self.officers, &self.store, k)
-                            && self.registry.officer_agency(&view, k).is_ok()
-                    },
-                    |k| safeledger_contracts::last_sequence(&view, k),
+                    |k| known(k, evidence),
+                    last_seq,
                     |id| matches!(self.store.tx_location(id), Ok(Some(_))),
                 );
                 match &r {
-                    Ok(true) => fresh.push(tx),
+                    Ok(true) => fresh.extend(copy),
                     Ok(false) => {}
                     Err(e) => self
                         .metrics
@@ -199,7 +214,7 @@ impl Shared {
                         .with_label_values(&[e.kind()])
                         .inc(),
                 }
-                out.push((id, r));
+                out.push((enc.id, r));
             }
         }
         if !fresh.is_empty() {

@@ -7,9 +7,15 @@
 //! [`Tip`] (without its `next_validators`), `m/nextvals` → the tip's `next_validators`,
 //! `v/<height BE>` → the validator set header `height` committed to in
 //! `next_validators_hash` where that differs from its `validators_hash` (the validator-set
-//! changes, for light-client paths), `l/<level u8><index BE>` → the 32-byte root of a completed perfect subtree of the
-//! ledger tree (level 0: the leaf hash of ledger index `index`), for RFC 9162 inclusion and
-//! consistency proofs. Values are canonical encodings (core::encoding), tree nodes raw.
+//! changes, for light-client paths). The ledger tree's nodes, for RFC 9162 inclusion and
+//! consistency proofs, are kept per block: `lb/<height BE>` → every node the block's
+//! leaves completed (roots of perfect subtrees; level 0 is a leaf hash), each as
+//! `level u8 ‖ index BE u64 ‖ hash 32 bytes`, in append order; `ls/<ledger size BE>` →
+//! the height (BE) of the block that brought the ledger to that size (blocks with
+//! transactions only), so the block that completed a node is one range lookup away. One
+//! key per block instead of about two per transaction (issue 7: sled's cost is per key).
+//! Stores written before that keep one `l/<level u8><index BE>` key per node; they are
+//! still read. Values are canonical encodings (core::encoding), tree nodes raw.
 //! `pv/` and `pk/` hold sealed private field values and their record keys, `pe/` the
 //! tombstones of erased private fields ([`crate::private_store`]).
 
@@ -129,6 +135,10 @@ fn hkey(prefix: &[u8], h: u64) -> Vec<u8> {
     k
 }
 
+/// Bytes of one stored ledger-tree node in an `lb/` value: level, index, hash.
+const NODE_BYTES: usize = 1 + 8 + 32;
+
+/// The key of a node in the one-key-per-node layout of earlier stores (read only).
 fn lkey(level: u8, index: u64) -> Vec<u8> {
     let mut k = b"l/".to_vec();
     k.push(level);
@@ -249,16 +259,58 @@ impl Store {
         self.get(&k)
     }
 
-    /// A stored node of the ledger tree (see the module docs), if stored.
+    /// A stored node of the ledger tree (see the module docs), if stored: the root of the
+    /// perfect subtree at `level` (0 = leaves) and position `index` of that level. Errors:
+    /// sled, or a corrupt `lb/` or `ls/` value.
     pub fn ledger_node(&self, level: u8, index: u64) -> Result<Option<Hash>, StoreError> {
+        let corrupt = |key: String, why: String| StoreError::Corrupt { key, why };
+        // The node's last leaf; the block that appended it completed the node.
+        let Some(last) = index
+            .checked_add(1)
+            .and_then(|n| n.checked_mul(1u64.checked_shl(u32::from(level))?))
+            .map(|n| n - 1)
+        else {
+            return Ok(None);
+        };
+        let from = hkey(b"ls/", last + 1);
+        if let Some(entry) = self.db.range(from..hkey(b"ls/", u64::MAX)).next() {
+            let (_, h) = entry?;
+            let h = <[u8; 8]>::try_from(h.as_ref())
+                .map(u64::from_be_bytes)
+                .map_err(|_| corrupt("ls/".into(), format!("{} bytes, not 8", h.len())))?;
+            let Some(nodes) = self.db.get(hkey(b"lb/", h))? else {
+                return Err(corrupt(
+                    format!("lb/{h}"),
+                    "missing for an ls/ entry".into(),
+                ));
+            };
+            if nodes.len() % NODE_BYTES != 0 {
+                return Err(corrupt(
+                    format!("lb/{h}"),
+                    format!("{} bytes, not a multiple of {NODE_BYTES}", nodes.len()),
+                ));
+            }
+            for n in nodes.chunks_exact(NODE_BYTES) {
+                let (l, rest) = n.split_at(1);
+                let (i, hash) = rest.split_at(8);
+                if l[0] == level && i == index.to_be_bytes() {
+                    let mut out = [0u8; 32];
+                    out.copy_from_slice(hash);
+                    return Ok(Some(Hash(out)));
+                }
+            }
+        }
+        // A store written before the per-block layout.
         let k = lkey(level, index);
         match self.db.get(&k)? {
             None => Ok(None),
             Some(v) => <[u8; 32]>::try_from(v.as_ref())
                 .map(|a| Some(Hash(a)))
-                .map_err(|_| StoreError::Corrupt {
-                    key: format!("l/{level}/{index}"),
-                    why: format!("{} bytes, not 32", v.len()),
+                .map_err(|_| {
+                    corrupt(
+                        format!("l/{level}/{index}"),
+                        format!("{} bytes, not 32", v.len()),
+                    )
                 }),
         }
     }
@@ -314,10 +366,17 @@ impl Store {
         }
         // Ledger-tree nodes completed by this block's leaves, from the previous tip's range.
         let mut range = self.tip()?.map(|t| t.ledger).unwrap_or_default();
+        let mut nodes = Vec::with_capacity(block.txs.len() * 2 * NODE_BYTES);
         for leaf in safeledger_core::block::tx_leaves(&block.txs) {
-            for n in range.append_nodes(leaf) {
-                batch.insert(lkey(n.level, n.index), n.hash.0.to_vec());
-            }
+            range.append_with::<safeledger_core::merkle::Blake3Tree>(leaf, |n| {
+                nodes.push(n.level);
+                nodes.extend_from_slice(&n.index.to_be_bytes());
+                nodes.extend_from_slice(&n.hash.0);
+            });
+        }
+        if !block.txs.is_empty() {
+            batch.insert(hkey(b"lb/", h), nodes);
+            batch.insert(hkey(b"ls/", range.size), h.to_be_bytes().to_vec());
         }
         if range != tip.ledger {
             tracing::warn!(
@@ -366,5 +425,104 @@ mod tests {
         write_durable(&p, b"two").unwrap();
         assert_eq!(std::fs::read(&p).unwrap(), b"two");
         assert!(!p.with_extension("tmp").exists());
+    }
+
+    fn block_of(height: u64, txs: Vec<safeledger_core::Transaction>) -> Block {
+        use safeledger_core::block::Header;
+        let zero = Hash::ZERO;
+        Block {
+            header: Header {
+                version: 1,
+                chain_id: "t".into(),
+                height,
+                time: Timestamp(height),
+                prev_hash: zero,
+                tx_root: zero,
+                tx_count: txs.len() as u32,
+                ledger_root: zero,
+                ledger_size: 0,
+                state_root: zero,
+                results_root: zero,
+                validators_hash: zero,
+                next_validators_hash: zero,
+                proposer: safeledger_core::PublicKey([0; 32]),
+            },
+            txs,
+        }
+    }
+
+    /// Every perfect subtree of the ledger tree, stored per block, is found again by
+    /// (level, index) and equals the Merkle tree hash of its leaves; nodes not yet complete
+    /// are absent. Blocks of 0, 1, 2, 3, 5, 8 and 13 transactions cross subtree bounds.
+    #[test]
+    fn ledger_nodes_stored_per_block_are_found_by_level_and_index() {
+        use safeledger_core::records::{EnterpriseRecord, TxBody};
+        use safeledger_core::{SecretKey, Transaction, TxPayload};
+        let d = tempfile::tempdir().unwrap();
+        let store = Store::open(d.path()).unwrap();
+        let key = SecretKey::from_bytes(&[7; 32]);
+        let mut tip_range = CompactRange::default();
+        let mut leaves = Vec::new();
+        let mut seq = 0;
+        for (h, n) in [0usize, 1, 2, 3, 5, 8, 13].into_iter().enumerate() {
+            let txs: Vec<Transaction> = (0..n)
+                .map(|_| {
+                    seq += 1;
+                    let body = TxBody::EnterpriseRecord(EnterpriseRecord {
+                        enterprise: safeledger_core::ids::EnterpriseId::namespaced(
+                            "t",
+                            &format!("e{seq}"),
+                        )
+                        .unwrap(),
+                        name: "E".into(),
+                        address: "A".into(),
+                        linked_ids: vec![],
+                    });
+                    let p = TxPayload::new("t", seq, Timestamp(1), body, &mut rand::thread_rng());
+                    Transaction::sign(p, &[&key])
+                })
+                .collect();
+            let block = block_of(h as u64 + 1, txs);
+            let new_leaves = safeledger_core::block::tx_leaves(&block.txs);
+            for l in &new_leaves {
+                tip_range.append(*l);
+            }
+            leaves.extend(new_leaves);
+            let tip = Tip {
+                height: h as u64 + 1,
+                block_hash: block.hash(),
+                block_time: block.header.time,
+                state_root: Hash::ZERO,
+                results_root: Hash::ZERO,
+                ledger: tip_range.clone(),
+                committed_txs: leaves.len() as u64,
+                validators: ValidatorSet::default(),
+                next_validators: ValidatorSet::default(),
+            };
+            let cert = CommitCertificate {
+                height: h as u64 + 1,
+                round: 0,
+                block_hash: block.hash(),
+                signatures: vec![],
+            };
+            store
+                .commit(&block, &cert, &[], &BTreeMap::new(), &tip)
+                .unwrap();
+        }
+        assert_eq!(leaves.len(), 32);
+        for level in 0..7u8 {
+            let width = 1usize << level;
+            for index in 0..(64 >> level) as u64 {
+                let start = index as usize * width;
+                let got = store.ledger_node(level, index).unwrap();
+                if start + width <= leaves.len() {
+                    let want = safeledger_core::merkle::root(&leaves[start..start + width]);
+                    assert_eq!(got, Some(want), "level {level} index {index}");
+                } else {
+                    assert_eq!(got, None, "level {level} index {index}");
+                }
+            }
+        }
+        assert_eq!(store.ledger_node(63, u64::MAX).unwrap(), None);
     }
 }

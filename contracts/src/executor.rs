@@ -24,7 +24,7 @@
 
 use crate::keys;
 use crate::model::{EnterpriseState, RecordLocation, RecordRef};
-use crate::policy::{self, ProgramCache};
+use crate::policy::{self, PolicyCache, ProgramCache};
 use crate::registry::Registry;
 use crate::rules::{
     application, assessment, blacklist, collective, correction, duplicate, effective_date,
@@ -78,6 +78,7 @@ pub struct Executor {
     genesis_validators: safeledger_core::ValidatorSet,
     params: RuleParams,
     programs: ProgramCache,
+    policies: PolicyCache,
 }
 
 /// Runs `f` over a fresh overlay of `block`: its writes join the block on success and are
@@ -114,6 +115,7 @@ impl Executor {
             genesis_validators: genesis.validator_set(),
             params,
             programs: ProgramCache::default(),
+            policies: PolicyCache::default(),
         }
     }
 
@@ -381,7 +383,9 @@ impl Executor {
         before: Option<&EnterpriseState>,
     ) -> Result<(), Refusal> {
         let kind: TxKind = tx.payload.body.kind();
-        let policies: Vec<_> = policy::active(view)
+        let policies: Vec<_> = self
+            .policies
+            .active(view)
             .into_iter()
             .filter(|p| p.spec.applies_to.contains(&kind))
             .collect();

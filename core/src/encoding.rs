@@ -36,7 +36,11 @@ pub enum DecodeError {
 
 /// Canonical bytes of `value`: version byte then postcard.
 pub fn to_canonical<T: Serialize + ?Sized>(value: &T) -> Vec<u8> {
-    let out = vec![ENCODING_VERSION];
+    // Sized first, then written into one allocation of exactly that size: growing the
+    // vector as postcard writes cost more than the size pass (issue 7).
+    let size = postcard::experimental::serialized_size(value).unwrap_or(0);
+    let mut out = Vec::with_capacity(1 + size);
+    out.push(ENCODING_VERSION);
     // postcard serialization into a Vec cannot fail for our types (no maps with
     // non-serializable keys, no unknown-length sequences).
     match postcard::to_extend(value, out) {

@@ -129,14 +129,50 @@ impl Domain {
         }
     }
 
-    /// BLAKE3 in derive-key mode over `bytes` with this purpose's context.
+    /// Every purpose, in declaration order.
+    pub const ALL: [Domain; 12] = [
+        Domain::Transaction,
+        Domain::TxSignatures,
+        Domain::Field,
+        Domain::Header,
+        Domain::Vote,
+        Domain::ValidatorSet,
+        Domain::Result,
+        Domain::State,
+        Domain::Merkle,
+        Domain::Genesis,
+        Domain::ApiRequest,
+        Domain::VerifiedTx,
+    ];
+
+    /// A BLAKE3 hasher in derive-key mode with this purpose's context, ready for input.
+    /// The context key is derived once per process and the hasher cloned (issue 7:
+    /// deriving it on every call doubled the cost of hashing a short input — a field, an
+    /// id). The digest is exactly `blake3::derive_key(self.context(), input)`.
+    fn hasher(self) -> blake3::Hasher {
+        static HASHERS: std::sync::OnceLock<Vec<blake3::Hasher>> = std::sync::OnceLock::new();
+        let all = HASHERS.get_or_init(|| {
+            Domain::ALL
+                .iter()
+                .map(|d| blake3::Hasher::new_derive_key(d.context()))
+                .collect()
+        });
+        // A fieldless enum: `as usize` is the declaration order, which `ALL` follows
+        // (checked by a test).
+        all[self as usize].clone()
+    }
+
+    /// BLAKE3 in derive-key mode over `bytes` with this purpose's context
+    /// (`blake3::derive_key(self.context(), bytes)`).
     pub fn hash(self, bytes: &[u8]) -> Hash {
-        Hash(blake3::derive_key(self.context(), bytes))
+        let mut h = self.hasher();
+        h.update(bytes);
+        Hash(*h.finalize().as_bytes())
     }
 
     /// Like [`Domain::hash`] over the concatenation of `parts`, without allocating it.
     pub fn hash_parts(self, parts: &[&[u8]]) -> Hash {
-        let mut h = blake3::Hasher::new_derive_key(self.context());
+        let mut h = self.hasher();
         for p in parts {
             h.update(p);
         }
@@ -147,6 +183,22 @@ impl Domain {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The cached hashers give BLAKE3's `derive_key` for every purpose, at input lengths
+    /// around BLAKE3's block (64) and chunk (1024) bounds; `ALL` is in declaration order.
+    #[test]
+    fn cached_hashers_equal_derive_key() {
+        for (i, d) in Domain::ALL.iter().enumerate() {
+            assert_eq!(*d as usize, i);
+            for len in [0usize, 1, 63, 64, 65, 1023, 1024, 1025, 4096, 9000] {
+                let input: Vec<u8> = (0..len).map(|k| (k * 7 + i) as u8).collect();
+                let want = blake3::derive_key(d.context(), &input);
+                assert_eq!(d.hash(&input).0, want, "{d:?} {len}");
+                let (a, b) = input.split_at(len / 3);
+                assert_eq!(d.hash_parts(&[a, b]).0, want, "{d:?} {len} parts");
+            }
+        }
+    }
 
     #[test]
     fn domains_separate_equal_input() {

@@ -12,7 +12,7 @@ use crate::mempool::Mempool;
 use crate::store::{Store, StoreError, Tip};
 use safeledger_contracts::governance::{apply_validator_changes, changes_passed_at};
 use safeledger_contracts::{BlockContext, Executor, StateRead};
-use safeledger_core::block::{tx_leaves, tx_root, CommitCertificate, Header, HEADER_VERSION};
+use safeledger_core::block::{tx_leaves, CommitCertificate, Header, HEADER_VERSION};
 use safeledger_core::encoding::to_canonical;
 use safeledger_core::evidence::DoubleSign;
 use safeledger_core::merkle::CompactRange;
@@ -50,6 +50,17 @@ pub struct InvalidBlock {
     pub why: String,
 }
 
+/// Per-transaction digests of one block, computed once between judging and committing it.
+struct BlockHashes {
+    /// The block's header hash.
+    block: Hash,
+    /// `tx_leaves` of its transactions.
+    leaves: Vec<Hash>,
+    /// Verified-set keys of its transactions (empty for a block built here: its
+    /// transactions came from the pool, which forgets their keys when it drops them).
+    keys: Vec<Hash>,
+}
+
 /// The application state of one node.
 pub struct Ledger {
     /// The genesis document.
@@ -62,6 +73,10 @@ pub struct Ledger {
     mempool: Arc<Mutex<Mempool>>,
     me: PublicKey,
     officers: BTreeSet<PublicKey>,
+    /// The transaction leaves (and, when judged here, verified-set keys) of the last
+    /// block built or judged here, by block hash, so its commit does not hash them again
+    /// (the header commits to `tx_root`, so the same hash means the same leaves).
+    leaf_cache: Mutex<Option<BlockHashes>>,
 }
 
 /// True when `key` is a genesis officer or has an on-chain officer record.
@@ -120,6 +135,7 @@ impl Ledger {
             mempool,
             me,
             officers,
+            leaf_cache: Mutex::new(None),
         })
     }
 
@@ -182,6 +198,7 @@ impl Ledger {
         if safeledger_core::merkle::root(&leaves) != h.tx_root {
             return bad("tx_root".into());
         }
+        let hash = block.hash();
         let mut ledger = self.tip.ledger.clone();
         for l in &leaves {
             ledger.append(*l);
@@ -198,6 +215,7 @@ impl Ledger {
         // here before (admission, an earlier proposal) are skipped, the others are checked
         // now and remembered if they pass. The outcome is that of checking every one.
         let keys: Vec<Hash> = encoded.iter().map(|b| key_of_bytes(b)).collect();
+        self.remember(hash, leaves, keys.clone());
         let known: Vec<bool> = {
             let pool = self.mempool.lock().unwrap_or_else(|e| e.into_inner());
             keys.iter().map(|k| pool.is_verified(k)).collect()
@@ -257,9 +275,10 @@ impl Ledger {
             .executor
             .execute_block(&StoreView(&self.store), &ctx, &block.txs);
         let state_root = safeledger_contracts::next_state_root(self.tip.state_root, &exec.writes);
+        let (leaves, keys) = self.hashes_of(block);
         let mut ledger = self.tip.ledger.clone();
-        for l in tx_leaves(&block.txs) {
-            ledger.append(l);
+        for l in &leaves {
+            ledger.append(*l);
         }
         // Validator-set changes passed by this block take effect at h + 2: header h + 1
         // names them in next_validators_hash (the CometBFT schedule).
@@ -290,17 +309,19 @@ impl Ledger {
             next_validators,
         };
         self.store
-            .commit(block, cert, &exec.results, &exec.writes, &tip)?;
+            .commit_with_leaves(block, cert, &exec.results, &exec.writes, &tip, &leaves)?;
         self.tip = tip;
         let view = StoreView(&self.store);
-        let updated: BTreeMap<PublicKey, u64> = block
+        let submitters: BTreeSet<PublicKey> = block
             .txs
             .iter()
             .filter_map(|t| t.submitter().copied())
+            .collect();
+        let updated: BTreeMap<PublicKey, u64> = submitters
+            .into_iter()
             .map(|s| (s, safeledger_contracts::last_sequence(&view, &s)))
             .collect();
         let ids: Vec<_> = block.txs.iter().map(|t| t.id()).collect();
-        let keys: Vec<Hash> = block.txs.iter().map(key_of).collect();
         let mut pool = self.mempool.lock().unwrap_or_else(|e| e.into_inner());
         pool.remove_committed(&ids, &updated);
         pool.forget_verified(&keys);
@@ -310,6 +331,35 @@ impl Ledger {
 }
 
 impl Ledger {
+    /// Keeps the digests of the block with header hash `block` (see `leaf_cache`).
+    fn remember(&self, block: Hash, leaves: Vec<Hash>, keys: Vec<Hash>) {
+        let mut cache = self.leaf_cache.lock().unwrap_or_else(|e| e.into_inner());
+        *cache = Some(BlockHashes {
+            block,
+            leaves,
+            keys,
+        });
+    }
+
+    /// The transaction leaves and verified-set keys of `block`: remembered from building
+    /// or judging it, or computed now.
+    fn hashes_of(&self, block: &Block) -> (Vec<Hash>, Vec<Hash>) {
+        let cached = self
+            .leaf_cache
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take();
+        match cached {
+            Some(c) if c.leaves.len() == block.txs.len() && c.block == block.hash() => {
+                (c.leaves, c.keys)
+            }
+            _ => (
+                tx_leaves(&block.txs),
+                block.txs.iter().map(key_of).collect(),
+            ),
+        }
+    }
+
     /// The validator-evidence transaction this node (`key`, a validator) submits for a
     /// double-sign its consensus core detected, with sequence `sequence`; `None` when the
     /// offender was not a validator at the evidence's height. Salts are derived from the
@@ -391,6 +441,7 @@ impl BlockSource for Ledger {
         for l in &leaves {
             ledger.append(*l);
         }
+        let root = safeledger_core::merkle::root(&leaves);
         let time = Timestamp(now.0.max(self.tip.block_time.0 + 1));
         let header = Header {
             version: HEADER_VERSION,
@@ -398,7 +449,7 @@ impl BlockSource for Ledger {
             height,
             time,
             prev_hash: self.tip.block_hash,
-            tx_root: tx_root(&txs),
+            tx_root: root,
             tx_count: txs.len() as u32,
             ledger_root: ledger.root(),
             ledger_size: ledger.size,
@@ -408,7 +459,9 @@ impl BlockSource for Ledger {
             next_validators_hash: self.tip.next_validators.hash(),
             proposer: self.me,
         };
-        Block { header, txs }
+        let block = Block { header, txs };
+        self.remember(block.hash(), leaves, Vec::new());
+        block
     }
 
     fn validate(&mut self, block: &Block) -> bool {

@@ -346,6 +346,21 @@ impl Store {
         writes: &BTreeMap<Vec<u8>, Option<Vec<u8>>>,
         tip: &Tip,
     ) -> Result<(), StoreError> {
+        let leaves = safeledger_core::block::tx_leaves(&block.txs);
+        self.commit_with_leaves(block, cert, results, writes, tip, &leaves)
+    }
+
+    /// [`Store::commit`] with the block's transaction leaves
+    /// (`safeledger_core::block::tx_leaves`) already computed by the caller.
+    pub fn commit_with_leaves(
+        &self,
+        block: &Block,
+        cert: &CommitCertificate,
+        results: &[TxResult],
+        writes: &BTreeMap<Vec<u8>, Option<Vec<u8>>>,
+        tip: &Tip,
+        leaves: &[Hash],
+    ) -> Result<(), StoreError> {
         let h = block.header.height;
         let mut batch = sled::Batch::default();
         batch.insert(hkey(b"b/", h), to_canonical(block));
@@ -367,8 +382,8 @@ impl Store {
         // Ledger-tree nodes completed by this block's leaves, from the previous tip's range.
         let mut range = self.tip()?.map(|t| t.ledger).unwrap_or_default();
         let mut nodes = Vec::with_capacity(block.txs.len() * 2 * NODE_BYTES);
-        for leaf in safeledger_core::block::tx_leaves(&block.txs) {
-            range.append_with::<safeledger_core::merkle::Blake3Tree>(leaf, |n| {
+        for leaf in leaves {
+            range.append_with::<safeledger_core::merkle::Blake3Tree>(*leaf, |n| {
                 nodes.push(n.level);
                 nodes.extend_from_slice(&n.index.to_be_bytes());
                 nodes.extend_from_slice(&n.hash.0);

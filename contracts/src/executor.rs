@@ -413,9 +413,21 @@ impl Executor {
                 "body": tx.payload.body,
             }
         });
-        let data = serde_json::json!({ "enterprise": before, "agencies": agencies });
-        // Values, not JSON text: the same Rego values without printing and parsing them.
-        let (input, data) = match (policy::to_rego(input), policy::to_rego(data)) {
+        // Values, not JSON text: the same Rego values without printing and parsing them;
+        // the enterprise, the largest part, without a JSON tree either.
+        let data = (|| {
+            let mut data = std::collections::BTreeMap::new();
+            data.insert(
+                regorus::Value::from("enterprise"),
+                crate::rego_value::to_value(&before).map_err(|e| e.to_string())?,
+            );
+            data.insert(
+                regorus::Value::from("agencies"),
+                policy::to_rego(serde_json::json!(agencies))?,
+            );
+            Ok::<_, String>(regorus::Value::from(data))
+        })();
+        let (input, data) = match (policy::to_rego(input), data) {
             (Ok(i), Ok(d)) => (i, d),
             (Err(e), _) | (_, Err(e)) => {
                 return Err(Refusal::policy(

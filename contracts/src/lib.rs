@@ -40,6 +40,7 @@ pub mod params;
 pub mod policy;
 pub mod query;
 pub mod registry;
+pub mod rego_value;
 pub mod rules;
 pub mod state;
 

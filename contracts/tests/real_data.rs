@@ -6,7 +6,10 @@
 
 use rand::SeedableRng;
 use safeledger_client::import::{self, plan_import, AGENCIES};
-use safeledger_contracts::{BlockContext, Executor, Outcome};
+use safeledger_contracts::state::read;
+use safeledger_contracts::{
+    keys, policy, rego_value, BlockContext, EnterpriseState, Executor, Outcome,
+};
 use safeledger_core::genesis::{Agency, ConsensusParams};
 use safeledger_core::{Genesis, SecretKey, Timestamp, Transaction, TxPayload};
 use std::collections::BTreeMap;
@@ -88,6 +91,24 @@ fn refusals_per_rule_on_the_shipped_data_are_pinned() {
             };
         }
     }
+    // Policies get each enterprise as a Rego value built directly (rego_value); on every
+    // enterprise state the data produced, it equals the value of the JSON route.
+    let mut compared = 0;
+    for k in state
+        .keys()
+        .filter(|k| k.starts_with(keys::ENTERPRISE_PREFIX))
+    {
+        let ent: EnterpriseState = read(&state, k).expect("enterprise state");
+        let json = serde_json::to_value(Some(&ent)).expect("json");
+        assert_eq!(
+            rego_value::to_value(&Some(&ent)).expect("direct"),
+            policy::to_rego(json).expect("json route"),
+            "{}",
+            String::from_utf8_lossy(k)
+        );
+        compared += 1;
+    }
+    assert!(compared > 1_000, "{compared} enterprises compared");
     let refused: Vec<(&str, u64)> = by_rule.iter().map(|(k, v)| (k.as_str(), *v)).collect();
     println!(
         "committed {} accepted {accepted} refused {refused:?}",

@@ -152,6 +152,7 @@ impl Shared {
         };
         let mut out = Vec::with_capacity(txs.len());
         let mut fresh = Vec::new();
+        let mut admitted = 0usize;
         // Stateless checks outside the pool's lock, all signatures as one batch, for the
         // transactions neither held nor verified here already (exact bytes).
         let chain = &self.genesis.chain_id;
@@ -194,8 +195,9 @@ impl Shared {
             let mut pool = self.mempool.lock().unwrap_or_else(|e| e.into_inner());
             for ((tx, checked), enc) in txs.into_iter().zip(stateless).zip(encoded) {
                 let evidence = matches!(tx.payload.body, TxBody::ValidatorEvidence(_));
-                // Client transactions are gossiped after admission: keep a copy.
-                let copy = from_client.then(|| tx.clone());
+                // Client transactions are gossiped after admission: keep a copy (with
+                // its encoded size, for batching).
+                let copy = from_client.then(|| (tx.clone(), enc.size));
                 let r = pool.admit_encoded(
                     tx,
                     enc,
@@ -206,7 +208,10 @@ impl Shared {
                     |id| matches!(self.store.tx_location(id), Ok(Some(_))),
                 );
                 match &r {
-                    Ok(true) => fresh.extend(copy),
+                    Ok(true) => {
+                        admitted += 1;
+                        fresh.extend(copy);
+                    }
                     Ok(false) => {}
                     Err(e) => self
                         .metrics
@@ -217,7 +222,7 @@ impl Shared {
                 out.push((enc.id, r));
             }
         }
-        if !fresh.is_empty() {
+        if admitted > 0 {
             self.txs_arrived.notify_one();
         }
         if !fresh.is_empty() && from_client {
@@ -229,8 +234,7 @@ impl Shared {
             let mut batch: Vec<Transaction> = Vec::new();
             let mut bytes = 0;
             let mut batches = Vec::new();
-            for tx in fresh {
-                let size = to_canonical(&tx).len();
+            for (tx, size) in fresh {
                 if !batch.is_empty() && bytes + size > limit {
                     batches.push(std::mem::take(&mut batch));
                     bytes = 0;

@@ -72,6 +72,10 @@ pub fn gossip(data: &[u8]) {
         Gossip::ProposalRef(p) => {
             let _ = p.verify(CHAIN);
         }
+        Gossip::ProposalTxIds(p, h, ids) => {
+            let _ = p.verify(CHAIN);
+            let _ = h.hash() == p.block_hash && ids.len() == h.tx_count as usize;
+        }
         Gossip::Vote(v) => {
             let _ = v.verify(CHAIN);
             let _ = vals.power_of(&v.validator);

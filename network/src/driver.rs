@@ -373,8 +373,14 @@ impl Driver {
                 // unforwarded; the penalty is the strike this counts.
                 let within_rate = accepted.is_none()
                     || self.admit(propagation_source, Traffic::Gossip(message.data.len()));
+                // Transactions are not relayed (issue 7): their author published them
+                // straight to every member (explicit peers, flood publish), so relaying
+                // would only send each member two more copies to decrypt, hash and drop.
+                // `Ignore` still delivers them here. Consensus messages are relayed, so a
+                // proposal or vote crosses one broken link.
                 let acceptance = match (accepted, topic) {
                     (Some(_), _) if !within_rate => MessageAcceptance::Ignore,
+                    (Some(_), Some(Topic::Transactions)) => MessageAcceptance::Ignore,
                     (Some(_), _) => MessageAcceptance::Accept,
                     (None, None) => MessageAcceptance::Ignore,
                     (None, Some(_)) => MessageAcceptance::Reject,

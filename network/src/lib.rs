@@ -13,6 +13,9 @@
 //!   an explicit peer and publishing floods to all of them. The message id is a BLAKE3 hash
 //!   of the topic and data, so re-publishing identical bytes within the duplicate-cache
 //!   window (1 minute) is suppressed — periodic re-sends must go over request-response.
+//!   Consensus messages are relayed (one broken link does not cut a proposal or vote off);
+//!   transactions are not, since their author already sent them to every member, and
+//!   relaying would only deliver each member duplicates (issue 7).
 //!   Messages are not signed again by gossipsub (`MessageAuthenticity::Author`,
 //!   `ValidationMode::Permissive`, issue 7): their contents carry their own signatures
 //!   (transactions, proposals, votes), and the relaying peer is authenticated by the noise

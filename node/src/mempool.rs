@@ -318,6 +318,15 @@ impl Mempool {
             .map(|(seq, _)| *seq)
     }
 
+    /// Copies of the held transactions with these ids, in this order (to rebuild a block
+    /// gossiped as its transaction ids, [`crate::wire::Gossip::ProposalTxIds`]); `None`
+    /// when any of them is not held.
+    pub fn assemble(&self, ids: &[TxId]) -> Option<Vec<Transaction>> {
+        ids.iter()
+            .map(|id| self.txs.get(id).map(|h| h.tx.clone()))
+            .collect()
+    }
+
     /// Up to `max_txs` transactions totalling at most `max_bytes`, in arrival order with
     /// each signer's transactions in sequence order. They stay in the pool until
     /// [`Mempool::remove_committed`].
@@ -453,5 +462,22 @@ mod tests {
         pool.remove_committed(&[], &all);
         assert!(pool.is_empty() && pool.bytes() == 0 && pool.order.is_empty());
         assert!(pool.by_submitter.is_empty() && pool.verified.is_empty());
+    }
+
+    #[test]
+    fn assemble_returns_held_bodies_in_the_order_asked_and_none_when_one_is_missing() {
+        let a = SecretKey::from_bytes(&[1; 32]);
+        let mut pool = Mempool::default();
+        let txs = [tx(&a, 1), tx(&a, 2), tx(&a, 3)];
+        for t in &txs[..2] {
+            admit(&mut pool, t.clone());
+        }
+        let ids = |v: &[&Transaction]| -> Vec<TxId> { v.iter().map(|t| t.id()).collect() };
+        assert_eq!(
+            pool.assemble(&ids(&[&txs[1], &txs[0]])),
+            Some(vec![txs[1].clone(), txs[0].clone()])
+        );
+        assert_eq!(pool.assemble(&[]), Some(vec![]));
+        assert_eq!(pool.assemble(&ids(&[&txs[0], &txs[2]])), None);
     }
 }

@@ -126,8 +126,8 @@ pub struct Shared {
 
 impl Shared {
     /// Admits transactions (in order). Those submitted by a client (`from_client`) that
-    /// were new here are gossiped as one batch; those that came by gossip are not
-    /// re-published (gossipsub already relays them).
+    /// were new here are gossiped as one batch, to every validator; those that came by
+    /// gossip are not re-published (their author sent them to every validator).
     pub fn admit(
         &self,
         txs: Vec<Transaction>,
@@ -255,6 +255,34 @@ impl Shared {
         }
         out
     }
+}
+
+/// The gossip bytes of a proposal (DESIGN.md §3): with no transactions, the proposal and
+/// its block; otherwise its header and transaction ids ([`Gossip::ProposalTxIds`]), since
+/// every validator holds the bodies already; and when even those exceed `limit` bytes,
+/// the bare proposal ([`Gossip::ProposalRef`]), whose block peers fetch.
+fn proposal_gossip(p: safeledger_core::Proposal, b: Block, limit: usize) -> Vec<u8> {
+    let (height, round) = (p.height, p.round);
+    let msg = if b.txs.is_empty() {
+        Gossip::Proposal(p, Box::new(b))
+    } else {
+        let ids = b.txs.iter().map(Transaction::id).collect();
+        Gossip::ProposalTxIds(p, Box::new(b.header), ids)
+    };
+    let bytes = to_canonical(&msg);
+    if bytes.len() <= limit {
+        return bytes;
+    }
+    let (Gossip::Proposal(p, _) | Gossip::ProposalTxIds(p, _, _)) = msg else {
+        unreachable!("built above")
+    };
+    tracing::debug!(
+        height,
+        round,
+        bytes = bytes.len(),
+        "proposal gossiped without its block"
+    );
+    to_canonical(&Gossip::ProposalRef(p))
 }
 
 /// Loads the signing state; a missing file is a fresh validator.
@@ -556,7 +584,7 @@ impl Driver {
             let input = match m {
                 Gossip::Proposal(p, b) => Input::Proposal(p, b),
                 Gossip::Vote(v) => Input::Vote(v),
-                Gossip::Txs(_) | Gossip::ProposalRef(_) => continue,
+                Gossip::Txs(_) | Gossip::ProposalRef(_) | Gossip::ProposalTxIds(..) => continue,
             };
             let (fx, _) = self.core.handle(input, now(), &mut self.ledger);
             self.perform(fx, &timeout_tx)?;
@@ -633,22 +661,10 @@ impl Driver {
                 Effect::BroadcastProposal(p, b) => {
                     let msg = Gossip::Proposal(p, Box::new(b));
                     self.log(&msg);
-                    let bytes = to_canonical(&msg);
-                    let bytes = if bytes.len() > self.net.max_gossip_bytes() {
-                        // Too large to gossip: peers fetch the block from us.
-                        let Gossip::Proposal(p, _) = msg else {
-                            unreachable!("built above")
-                        };
-                        tracing::debug!(
-                            height = p.height,
-                            round = p.round,
-                            bytes = bytes.len(),
-                            "proposal gossiped without its block"
-                        );
-                        to_canonical(&Gossip::ProposalRef(p))
-                    } else {
-                        bytes
+                    let Gossip::Proposal(p, b) = msg else {
+                        unreachable!("built above")
                     };
+                    let bytes = proposal_gossip(p, *b, self.net.max_gossip_bytes());
                     let _ = self.net.publish(Topic::Consensus, bytes);
                 }
                 Effect::BroadcastVote(v) => {
@@ -808,6 +824,9 @@ impl Driver {
                     Gossip::Proposal(p, b) => self.feed(source, Input::Proposal(p, b), timeouts)?,
                     Gossip::Vote(v) => self.feed(source, Input::Vote(v), timeouts)?,
                     Gossip::ProposalRef(p) => self.fetch_proposal(source, p),
+                    Gossip::ProposalTxIds(p, header, ids) => {
+                        self.rebuild_proposal(source, p, *header, ids, timeouts)?
+                    }
                 }
             }
             NetEvent::Request { peer, data, reply } => {
@@ -871,19 +890,13 @@ impl Driver {
             Input::Timeout(_) => 0,
         };
         if h > self.ledger.tip.height + 1 {
-            // The signer is ahead: it committed at least h - 1. Believed only from a
-            // validly signed message, and recorded for its signer (not whoever relayed it),
-            // so a forged far-future message cannot steer block sync.
             let chain = &self.ledger.genesis.chain_id;
             let signer = match &input {
                 Input::Proposal(p, _) => p.verify(chain).is_ok().then_some(p.proposer),
                 Input::Vote(v) => v.verify(chain).is_ok().then_some(v.validator),
                 Input::Timeout(_) => None,
             };
-            if let Some(signer) = signer.filter(|k| *k != self.shared.node_key) {
-                let e = self.peer_heights.entry(signer).or_default();
-                *e = (*e).max(h - 1);
-            }
+            self.note_ahead(h, signer);
         }
         let logged = (h == self.core.height()).then(|| match &input {
             Input::Proposal(p, b) => Some(Gossip::Proposal(p.clone(), b.clone())),
@@ -903,6 +916,66 @@ impl Driver {
             }
         }
         self.perform(fx, timeouts)
+    }
+
+    /// Notes that `signer` sent a validly signed message of height `h`, beyond the next:
+    /// it committed at least `h - 1`. Believed only from a validly signed message (the
+    /// caller verifies; `None` when it did not verify), and recorded for its signer (not
+    /// whoever relayed it), so a forged far-future message cannot steer block sync.
+    fn note_ahead(&mut self, h: u64, signer: Option<PublicKey>) {
+        if let Some(signer) = signer.filter(|k| *k != self.shared.node_key) {
+            let e = self.peer_heights.entry(signer).or_default();
+            *e = (*e).max(h.saturating_sub(1));
+        }
+    }
+
+    /// A proposal gossiped as its header and transaction ids
+    /// ([`Gossip::ProposalTxIds`]): rebuilds the block from the mempool and feeds it to
+    /// the core. When a body is not held here, or the bodies held do not match the
+    /// header's `tx_count` and `tx_root`, it fetches the whole block instead (for the
+    /// current height). Proposals of other heights than the current and the next are not
+    /// rebuilt (the core would not take them); one further ahead still tells which height
+    /// its proposer reached.
+    fn rebuild_proposal(
+        &mut self,
+        source: PublicKey,
+        p: safeledger_core::Proposal,
+        header: safeledger_core::Header,
+        ids: Vec<safeledger_core::TxId>,
+        timeouts: &mpsc::Sender<Timeout>,
+    ) -> anyhow::Result<()> {
+        let current = self.core.height();
+        let rebuilt = if (current..=current + 1).contains(&p.height)
+            && ids.len() == header.tx_count as usize
+            && header.hash() == p.block_hash
+        {
+            self.shared
+                .mempool
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .assemble(&ids)
+                .filter(|txs| safeledger_core::block::tx_root(txs) == header.tx_root)
+        } else {
+            None
+        };
+        if let Some(txs) = rebuilt {
+            self.shared.metrics.proposals_rebuilt.inc();
+            let block = Block { header, txs };
+            return self.feed(source, Input::Proposal(p, Box::new(block)), timeouts);
+        }
+        if p.height > self.ledger.tip.height + 1 {
+            let chain = &self.ledger.genesis.chain_id;
+            let signer = p.verify(chain).is_ok().then_some(p.proposer);
+            self.note_ahead(p.height, signer);
+        }
+        tracing::debug!(
+            height = p.height,
+            round = p.round,
+            "proposal not rebuilt from the mempool: fetching its block"
+        );
+        // Fetched only for the current height (`fetch_proposal` checks).
+        self.fetch_proposal(source, p);
+        Ok(())
     }
 
     /// Admits to the network the validators of the next two heights that it does not know
@@ -1135,9 +1208,14 @@ impl Driver {
             height: p.height,
             round: p.round,
         });
+        // The peer that sent it, the proposer, then the other validators: any of them
+        // may hold it, and one link down must not leave this node without the block.
+        let me = self.shared.node_key;
         let mut from = vec![source];
-        if p.proposer != source && p.proposer != self.shared.node_key {
-            from.push(p.proposer);
+        for k in std::iter::once(p.proposer).chain(self.live_peers()) {
+            if k != me && !from.contains(&k) {
+                from.push(k);
+            }
         }
         tokio::spawn(async move {
             for peer in from {
@@ -1381,5 +1459,81 @@ impl Driver {
             }
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use safeledger_core::block::Header;
+    use safeledger_core::ids::EnterpriseId;
+    use safeledger_core::records::EnterpriseRecord;
+    use safeledger_core::{Proposal, TxPayload};
+
+    fn block(txs: Vec<Transaction>) -> Block {
+        let proposer = SecretKey::from_bytes(&[7; 32]).public();
+        Block {
+            header: Header {
+                version: 1,
+                chain_id: "g".into(),
+                height: 3,
+                time: Timestamp(1),
+                prev_hash: Hash::ZERO,
+                tx_root: safeledger_core::block::tx_root(&txs),
+                tx_count: txs.len() as u32,
+                ledger_root: Hash::ZERO,
+                ledger_size: 0,
+                state_root: Hash::ZERO,
+                results_root: Hash::ZERO,
+                validators_hash: Hash::ZERO,
+                next_validators_hash: Hash::ZERO,
+                proposer,
+            },
+            txs,
+        }
+    }
+
+    #[test]
+    fn proposals_gossip_as_ids_with_transactions_whole_without_and_bare_over_the_limit() {
+        let node = SecretKey::from_bytes(&[7; 32]);
+        let officer = SecretKey::from_bytes(&[8; 32]);
+        let txs: Vec<Transaction> = (1..=3u64)
+            .map(|seq| {
+                let body = TxBody::EnterpriseRecord(EnterpriseRecord {
+                    enterprise: EnterpriseId::namespaced("g", &format!("e{seq}")).expect("id"),
+                    name: "N".repeat(2_000),
+                    address: "A".into(),
+                    linked_ids: vec![],
+                });
+                let p = TxPayload::new("g", seq, Timestamp(1), body, &mut rand::rngs::OsRng);
+                Transaction::sign(p, &[&officer])
+            })
+            .collect();
+        let full = block(txs.clone());
+        let p = Proposal::new("g", &node, 3, 0, None, full.hash());
+        let decode = |b: Vec<u8>| from_canonical::<Gossip>(&b).expect("decodes");
+
+        // With transactions: the header and the ids, far smaller than the block.
+        let bytes = proposal_gossip(p.clone(), full.clone(), 1 << 20);
+        assert!(bytes.len() * 4 < to_canonical(&full).len());
+        match decode(bytes) {
+            Gossip::ProposalTxIds(q, h, ids) => {
+                assert_eq!((q, *h), (p.clone(), full.header.clone()));
+                assert_eq!(ids, txs.iter().map(Transaction::id).collect::<Vec<_>>());
+            }
+            other => panic!("expected ids, got {other:?}"),
+        }
+        // Without transactions: the whole block.
+        let empty = block(vec![]);
+        let q = Proposal::new("g", &node, 3, 0, None, empty.hash());
+        match decode(proposal_gossip(q.clone(), empty.clone(), 1 << 20)) {
+            Gossip::Proposal(r, b) => assert_eq!((r, *b), (q, empty)),
+            other => panic!("expected the block, got {other:?}"),
+        }
+        // Over the limit: the bare proposal.
+        match decode(proposal_gossip(p.clone(), full, 64)) {
+            Gossip::ProposalRef(r) => assert_eq!(r, p),
+            other => panic!("expected a bare proposal, got {other:?}"),
+        }
     }
 }

@@ -38,8 +38,11 @@ pub struct Metrics {
     /// Double-sign evidence this node detected (two signed messages of one validator for
     /// one height, round and step).
     pub evidence: IntCounter,
-    /// Blocks of proposals too large to gossip, fetched over request-response.
+    /// Blocks of proposals fetched over request-response: too large to gossip, or
+    /// gossiped as transaction ids this node could not all match in its mempool.
     pub proposal_fetches: IntCounter,
+    /// Blocks of proposals gossiped as transaction ids and rebuilt from the mempool.
+    pub proposals_rebuilt: IntCounter,
     /// Sync peers skipped for a while after serving bad data, no data, or stalling.
     pub sync_bans: IntCounter,
     /// Consensus messages (proposals, votes) the core ignored: bad signature, not a
@@ -125,7 +128,11 @@ impl Metrics {
         );
         let proposal_fetches = c(
             "safeledger_proposal_blocks_fetched_total",
-            "Blocks of proposals too large to gossip, fetched from a peer",
+            "Blocks of proposals fetched from a peer (too large to gossip, or not rebuilt)",
+        );
+        let proposals_rebuilt = c(
+            "safeledger_proposals_rebuilt_total",
+            "Blocks of proposals gossiped as transaction ids and rebuilt from the mempool",
         );
         let sync_bans = c(
             "safeledger_sync_peer_bans_total",
@@ -195,6 +202,7 @@ impl Metrics {
             evidence,
             sync_bans,
             proposal_fetches,
+            proposals_rebuilt,
             consensus_ignored,
             private_erased_refusals,
             net,

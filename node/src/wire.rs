@@ -5,12 +5,20 @@
 //! request-response protocol carries status, block sync (blocks with their commit
 //! certificates, in batches), the periodic re-send of consensus messages that gossipsub
 //! would suppress as repeats (TENDERMINT.md "Message ids and re-sends"), and the blocks of
-//! proposals too large to gossip: such a proposal is gossiped as [`Gossip::ProposalRef`]
-//! and each peer fetches its block with [`SyncRequest::Proposal`] from the peer that sent
-//! it (then from the proposer).
+//! blocks of proposals a peer cannot rebuild.
+//!
+//! A proposal with transactions travels as [`Gossip::ProposalTxIds`]: the header and the
+//! transaction ids, not the bodies (DESIGN.md §3, issue 7). Every validator already holds
+//! the bodies, since each transaction was gossiped to all of them when admitted, so the
+//! block's bytes cross the network once, not twice. A peer rebuilds the block from its
+//! mempool and checks it against the header's `tx_count` and `tx_root` (which bind each
+//! id and its exact signatures); when a body is missing or differs, it fetches the whole
+//! block with [`SyncRequest::Proposal`] from the peer that sent it, then from the proposer,
+//! then from the other validators. A proposal whose ids alone exceed the gossip limit is
+//! gossiped as [`Gossip::ProposalRef`] and fetched the same way.
 
 use safeledger_core::block::CommitCertificate;
-use safeledger_core::{Block, Hash, Proposal, Transaction, Vote};
+use safeledger_core::{Block, Hash, Header, Proposal, Transaction, TxId, Vote};
 use serde::{Deserialize, Serialize};
 
 /// Most blocks in one sync response: the ceiling (and default) of
@@ -34,6 +42,9 @@ pub enum Gossip {
     /// A proposal whose block exceeds the gossip limit: fetch the block with
     /// [`SyncRequest::Proposal`].
     ProposalRef(Proposal),
+    /// A proposal with its block's header and transaction ids, in block order: rebuild
+    /// the block from the mempool, or fetch it with [`SyncRequest::Proposal`].
+    ProposalTxIds(Proposal, Box<Header>, Vec<TxId>),
 }
 
 /// A request to a peer.

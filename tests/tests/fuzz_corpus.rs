@@ -110,6 +110,11 @@ fn write_fuzz_seeds() {
             vec![
                 to_canonical(&Gossip::Proposal(proposal.clone(), Box::new(block.clone()))),
                 to_canonical(&Gossip::ProposalRef(proposal.clone())),
+                to_canonical(&Gossip::ProposalTxIds(
+                    proposal.clone(),
+                    Box::new(block.header.clone()),
+                    block.txs.iter().map(|t| t.id()).collect(),
+                )),
                 to_canonical(&Gossip::Vote(vote.clone())),
                 to_canonical(&Gossip::Txs(chain.txs.clone())),
             ],

@@ -392,44 +392,30 @@ impl Executor {
         if policies.is_empty() {
             return Ok(());
         }
-        let agencies: BTreeMap<String, serde_json::Value> = self
-            .registry
-            .agencies(view)
-            .into_iter()
-            .map(|(id, a)| {
-                (
-                    id,
-                    serde_json::json!({ "role": a.role, "active": a.active }),
-                )
-            })
-            .collect();
-        let input = serde_json::json!({
-            "tx": {
-                "id": rc.tx_id.to_hex(),
-                "kind": kind.name(),
-                "agency": rc.agency,
-                "effective_at": rc.effective_at.0,
-                "signers": rc.signers,
-                "body": tx.payload.body,
-            }
-        });
-        // Values, not JSON text: the same Rego values without printing and parsing them;
-        // the enterprise, the largest part, without a JSON tree either.
-        let data = (|| {
-            let mut data = std::collections::BTreeMap::new();
+        // Values, not JSON text or trees: the same Rego values the JSON route gave
+        // (issue 7; `contracts/tests/real_data.rs` checks each on the real data).
+        let built = (|| {
+            let input = policy::input_value(
+                &rc.tx_id,
+                rc.agency,
+                rc.effective_at,
+                rc.signers,
+                &tx.payload.body,
+            )?;
+            let mut data = BTreeMap::new();
             data.insert(
                 regorus::Value::from("enterprise"),
                 crate::rego_value::to_value(&before).map_err(|e| e.to_string())?,
             );
             data.insert(
                 regorus::Value::from("agencies"),
-                policy::to_rego(serde_json::json!(agencies))?,
+                self.registry.with_agencies(view, policy::agencies_value)?,
             );
-            Ok::<_, String>(regorus::Value::from(data))
+            Ok::<_, String>((input, regorus::Value::from(data)))
         })();
-        let (input, data) = match (policy::to_rego(input), data) {
-            (Ok(i), Ok(d)) => (i, d),
-            (Err(e), _) | (_, Err(e)) => {
+        let (input, data) = match built {
+            Ok(v) => v,
+            Err(e) => {
                 return Err(Refusal::policy(
                     &policies[0].spec.name,
                     format!("the policy input could not be built: {e}"),

@@ -23,7 +23,8 @@ use crate::state::{read, StateRead};
 use regorus::languages::rego::compiler::Compiler;
 use regorus::rvm::{Program, RegoVM};
 use regorus::{Engine, Value};
-use safeledger_core::records::{PolicySpec, TxKind};
+use safeledger_core::records::{PolicySpec, TxBody, TxKind};
+use safeledger_core::{Timestamp, TxId};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex};
@@ -94,6 +95,74 @@ pub fn evaluate(
 pub fn to_rego(json: serde_json::Value) -> Result<Value, String> {
     use serde::Deserialize;
     Value::deserialize(json).map_err(|e| e.to_string())
+}
+
+/// The transaction a policy judges: `input.tx` of DESIGN.md §5's policy interface.
+#[derive(Serialize)]
+struct InputTx<'a> {
+    /// The transaction id, lower-case hex.
+    id: String,
+    /// The record kind's name ([`TxKind::name`]).
+    kind: &'static str,
+    /// The submitting officer's agency.
+    agency: &'a str,
+    /// `effective_at`, in seconds since the epoch.
+    effective_at: u64,
+    /// Distinct signers.
+    signers: usize,
+    /// The record.
+    body: &'a TxBody,
+}
+
+/// The `input` document of a policy evaluation, `{"tx": {"id", "kind", "agency",
+/// "effective_at", "signers", "body"}}`, serialized straight to a Rego value
+/// ([`crate::rego_value`]): the value `serde_json::json!` and [`to_rego`] would build,
+/// without the JSON tree.
+pub fn input_value(
+    tx_id: &TxId,
+    agency: &str,
+    effective_at: Timestamp,
+    signers: usize,
+    body: &TxBody,
+) -> Result<Value, String> {
+    #[derive(Serialize)]
+    struct Input<'a> {
+        tx: InputTx<'a>,
+    }
+    let input = Input {
+        tx: InputTx {
+            id: tx_id.to_hex(),
+            kind: body.kind().name(),
+            agency,
+            effective_at: effective_at.0,
+            signers,
+            body,
+        },
+    };
+    crate::rego_value::to_value(&input).map_err(|e| e.to_string())
+}
+
+/// `data.agencies` of a policy evaluation: each agency id to `{"role", "active"}`, as a
+/// Rego value built directly (the value of the JSON route, without its tree).
+pub fn agencies_value(agencies: &crate::registry::Agencies) -> Result<Value, String> {
+    #[derive(Serialize)]
+    struct Agency<'a> {
+        role: &'a str,
+        active: bool,
+    }
+    let view: BTreeMap<&str, Agency<'_>> = agencies
+        .iter()
+        .map(|(id, a)| {
+            (
+                id.as_str(),
+                Agency {
+                    role: &a.role,
+                    active: a.active,
+                },
+            )
+        })
+        .collect();
+    crate::rego_value::to_value(&view).map_err(|e| e.to_string())
 }
 
 /// Runs a compiled policy on `input` and `data`: its deny reasons (sorted,

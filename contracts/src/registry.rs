@@ -93,7 +93,11 @@ impl Registry {
 
     /// `f` of the agency registry in force, without copying the genesis registry when
     /// state holds none.
-    fn with_agencies<R>(&self, state: &dyn StateRead, f: impl FnOnce(&Agencies) -> R) -> R {
+    pub(crate) fn with_agencies<R>(
+        &self,
+        state: &dyn StateRead,
+        f: impl FnOnce(&Agencies) -> R,
+    ) -> R {
         match read::<Agencies>(state, keys::AGENCIES) {
             Some(stored) => f(&stored),
             None => f(&self.genesis_agencies),

@@ -109,6 +109,63 @@ fn refusals_per_rule_on_the_shipped_data_are_pinned() {
         compared += 1;
     }
     assert!(compared > 1_000, "{compared} enterprises compared");
+    // So do `input` (every kind, and every 25th transaction) and `data.agencies`.
+    let mut kinds = std::collections::BTreeSet::new();
+    let mut inputs = 0;
+    for (i, (tx, it)) in txs.iter().zip(&plan.items).enumerate() {
+        if !kinds.insert(tx.payload.body.kind()) && i % 25 != 0 {
+            continue;
+        }
+        let id = tx.id();
+        let json = serde_json::json!({
+            "tx": {
+                "id": id.to_hex(),
+                "kind": tx.payload.body.kind().name(),
+                "agency": it.agency,
+                "effective_at": tx.payload.effective_at.0,
+                "signers": tx.signatures.len(),
+                "body": tx.payload.body,
+            }
+        });
+        let direct = policy::input_value(
+            &id,
+            &it.agency,
+            tx.payload.effective_at,
+            tx.signatures.len(),
+            &tx.payload.body,
+        );
+        assert_eq!(direct, policy::to_rego(json), "transaction {i}");
+        inputs += 1;
+    }
+    assert!(
+        inputs > 4_000 && kinds.len() > 4,
+        "{inputs} inputs, kinds {kinds:?}"
+    );
+    let mut registry = safeledger_contracts::registry::Agencies::new();
+    for (i, a) in genesis.agencies.iter().enumerate() {
+        registry.insert(
+            a.id.clone(),
+            safeledger_contracts::registry::AgencyState {
+                role: a.role.clone(),
+                name: a.name.clone(),
+                active: i != 2,
+                changed_by: (i == 2).then(|| "p-1".to_string()),
+            },
+        );
+    }
+    let json: BTreeMap<&String, serde_json::Value> = registry
+        .iter()
+        .map(|(id, a)| {
+            (
+                id,
+                serde_json::json!({ "role": a.role, "active": a.active }),
+            )
+        })
+        .collect();
+    assert_eq!(
+        policy::agencies_value(&registry),
+        policy::to_rego(serde_json::json!(json))
+    );
     let refused: Vec<(&str, u64)> = by_rule.iter().map(|(k, v)| (k.as_str(), *v)).collect();
     println!(
         "committed {} accepted {accepted} refused {refused:?}",

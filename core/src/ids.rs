@@ -28,9 +28,17 @@ pub enum IdError {
 }
 
 /// An enterprise's identifier: a valid unified social credit code, or `namespace:local`.
-#[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(try_from = "String", into = "String")]
+#[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize)]
+#[serde(try_from = "String")]
 pub struct EnterpriseId(String);
+
+/// Serialized as its string, like `#[serde(into = "String")]` but without cloning it
+/// first (issue 7: every record and state encoding writes ids).
+impl Serialize for EnterpriseId {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.0)
+    }
+}
 
 impl EnterpriseId {
     /// Validates and wraps an id. A string with a `:` is a namespaced id; any other must be

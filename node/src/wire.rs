@@ -5,7 +5,7 @@
 //! request-response protocol carries status, block sync (blocks with their commit
 //! certificates, in batches), the periodic re-send of consensus messages that gossipsub
 //! would suppress as repeats (TENDERMINT.md "Message ids and re-sends"), and the blocks of
-//! blocks of proposals a peer cannot rebuild.
+//! proposals a peer cannot rebuild.
 //!
 //! A proposal with transactions travels as [`Gossip::ProposalTxIds`]: the header and the
 //! transaction ids, not the bodies (DESIGN.md §3, issue 7). Every validator already holds

@@ -2,6 +2,7 @@
 //! transaction ids (issue 7): a peer rebuilds the block from its mempool, and fetches it
 //! over request-response when it does not hold every transaction.
 
+use safeledger_client::rpc::LedgerClient;
 use safeledger_core::encoding::to_canonical;
 use safeledger_core::records::{EnterpriseRecord, TxBody};
 use safeledger_core::{ids::EnterpriseId, Timestamp, Transaction, TxPayload};
@@ -10,6 +11,27 @@ use std::time::Duration;
 
 /// The lowered gossip limit of this test, in bytes.
 const GOSSIP_LIMIT: usize = 256 * 1024;
+
+/// Submits `txs` through `client`, waits until every running node reaches the highest
+/// height they were committed at, and returns that height.
+async fn commit_on_all(c: &Cluster, client: &mut LedgerClient, txs: &[Transaction]) -> u64 {
+    let done = client
+        .submit_and_wait(txs, Duration::from_secs(90))
+        .await
+        .expect("committed");
+    let top = done.iter().map(|d| d.height).max().unwrap_or(0);
+    let heights = c.wait_height(top, Duration::from_secs(60)).await;
+    assert!(heights.iter().all(|h| *h >= top), "heights {heights:?}");
+    top
+}
+
+/// Asserts that nodes 1 to 3 hold node 0's blocks at heights 1..=`top`.
+async fn assert_same_chain(c: &Cluster, top: u64) {
+    let h0 = c.hashes(0, top).await;
+    for i in 1..4 {
+        assert_eq!(c.hashes(i, top).await, h0, "node {i} differs");
+    }
+}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cluster_block_at_one_and_a_half_times_the_gossip_limit_is_committed_by_all() {
@@ -30,13 +52,7 @@ async fn cluster_block_at_one_and_a_half_times_the_gossip_limit_is_committed_by_
         })
         .collect();
     let mut client = c.client();
-    let done = client
-        .submit_and_wait(&txs, Duration::from_secs(90))
-        .await
-        .expect("committed");
-    let top = done.iter().map(|d| d.height).max().unwrap_or(0);
-    let heights = c.wait_height(top, Duration::from_secs(60)).await;
-    assert!(heights.iter().all(|h| *h >= top), "heights {heights:?}");
+    let top = commit_on_all(&c, &mut client, &txs).await;
     let mut largest = 0;
     for h in 1..=top {
         let (b, _, _) = client.block(h).await.expect("block");
@@ -55,16 +71,13 @@ async fn cluster_block_at_one_and_a_half_times_the_gossip_limit_is_committed_by_
         .map(|n| n.shared.metrics.proposals_rebuilt.get())
         .sum();
     assert!(rebuilt >= 1, "no node rebuilt a large proposal's block");
-    let h0 = c.hashes(0, top).await;
-    for i in 1..4 {
-        assert_eq!(c.hashes(i, top).await, h0, "node {i} differs");
-    }
+    assert_same_chain(&c, top).await;
     c.stop_all().await;
 }
 
 /// A node whose mempool refuses the gossiped transactions (full at one) cannot rebuild
-/// the proposals of the others from their ids: it fetches each block, and commits the
-/// same chain.
+/// the proposals of the others from their ids: it fetches the blocks it cannot rebuild,
+/// and commits the same chain.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cluster_node_missing_transactions_fetches_the_proposed_blocks() {
     let mut c = Cluster::start().await;
@@ -87,13 +100,7 @@ async fn cluster_node_missing_transactions_fetches_the_proposed_blocks() {
     }
     let txs = c.enterprise_txs(0, 1, 60);
     let mut client = c.node_client(0);
-    let done = client
-        .submit_and_wait(&txs, Duration::from_secs(90))
-        .await
-        .expect("committed");
-    let top = done.iter().map(|d| d.height).max().unwrap_or(0);
-    let heights = c.wait_height(top, Duration::from_secs(60)).await;
-    assert!(heights.iter().all(|h| *h >= top), "heights {heights:?}");
+    let top = commit_on_all(&c, &mut client, &txs).await;
     let node3 = c.nodes[3].as_ref().expect("node 3 runs");
     let fetched = node3.shared.metrics.proposal_fetches.get();
     let synced = node3.shared.metrics.blocks_synced.get();
@@ -101,9 +108,6 @@ async fn cluster_node_missing_transactions_fetches_the_proposed_blocks() {
         fetched >= 1,
         "node 3 fetched no proposal's block (blocks synced instead: {synced})"
     );
-    let h0 = c.hashes(0, top).await;
-    for i in 1..4 {
-        assert_eq!(c.hashes(i, top).await, h0, "node {i} differs");
-    }
+    assert_same_chain(&c, top).await;
     c.stop_all().await;
 }

@@ -1,12 +1,17 @@
 //! Fault tests against the compose network of `docker/compose.yaml`: four validator
-//! containers from the registry-free image `safeledger:local`.
+//! containers from a registry-free image `FROM scratch`.
 //!
-//! Gated: where `docker info` fails, or no image and no static binary to build one from is
-//! present, each test prints why it skipped and passes. CI builds the static binary and the
-//! image first (`.ci/run`) and runs the smoke (one container killed with SIGKILL and
-//! restarted). `docker/fault-tests` runs the full suite (`SAFELEDGER_DOCKER_FULL=1`): kill,
-//! pause the proposer, disconnect one node, 2/2 split, rolling restart under load; each
-//! prints how long recovery took.
+//! The image: `SAFELEDGER_IMAGE` names one that exists (`docker/fault-tests` builds the
+//! static release image `safeledger:local` and names it); otherwise each run builds its own,
+//! `safeledger:test-<pid>`, from the `safeledger` binary this test build produced and the
+//! libraries it loads (`docker/build-image.sh`), and removes it at the end. So the tests need
+//! no second build of the node.
+//!
+//! Gated: where `docker info` fails or the image cannot be built, each test prints why it
+//! skipped and passes. CI runs the smoke (one container killed with SIGKILL and restarted).
+//! `docker/fault-tests` runs the full suite (`SAFELEDGER_DOCKER_FULL=1`): kill, pause the
+//! proposer, disconnect one node, 2/2 split, rolling restart under load; each prints how
+//! long recovery took.
 
 use safeledger_client::rpc::LedgerClient;
 use safeledger_core::records::{EnterpriseRecord, TxBody};
@@ -36,30 +41,42 @@ fn output(cmd: &mut Command) -> String {
         .unwrap_or_default()
 }
 
-/// Why docker tests cannot run here, if they cannot.
-fn unavailable() -> Option<String> {
+/// The image the containers run: removed on drop when this run built it.
+struct Image {
+    name: String,
+    built: bool,
+}
+
+impl Drop for Image {
+    fn drop(&mut self) {
+        if self.built {
+            let _ = ok(Command::new("docker").args(["rmi", "-f", &self.name]));
+        }
+    }
+}
+
+/// The image to run, or why docker tests cannot run here.
+fn image() -> Result<Image, String> {
     if !ok(Command::new("docker").arg("info")) {
-        return Some("no Docker engine answers `docker info`".into());
+        return Err("no Docker engine answers `docker info`".into());
     }
-    if output(Command::new("docker").args(["images", "-q", "safeledger:local"])).is_empty() {
-        let bin = std::env::var("SAFELEDGER_BINARY")
-            .map(PathBuf::from)
-            .unwrap_or_else(|_| repo().join("target/x86_64-unknown-linux-gnu/release/safeledger"));
-        if !bin.exists() {
-            return Some(format!(
-                "no image safeledger:local and no static binary at {} (run docker/build-image.sh)",
-                bin.display()
-            ));
+    if let Ok(name) = std::env::var("SAFELEDGER_IMAGE") {
+        if output(Command::new("docker").args(["images", "-q", &name])).is_empty() {
+            return Err(format!("SAFELEDGER_IMAGE={name} names no image"));
         }
-        let built = Command::new(repo().join("docker/build-image.sh"))
-            .env("SAFELEDGER_BINARY", &bin)
-            .status()
-            .is_ok_and(|s| s.success());
-        if !built {
-            return Some("docker/build-image.sh failed".into());
-        }
+        return Ok(Image { name, built: false });
     }
-    None
+    let name = format!("safeledger:test-{}", std::process::id());
+    let built = Command::new(repo().join("docker/build-image.sh"))
+        .env("SAFELEDGER_BINARY", env!("CARGO_BIN_EXE_safeledger"))
+        .env("SAFELEDGER_IMAGE", &name)
+        .stdout(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if !built {
+        return Err("docker/build-image.sh failed".into());
+    }
+    Ok(Image { name, built: true })
 }
 
 fn compose_cmd() -> Command {
@@ -73,6 +90,7 @@ fn compose_cmd() -> Command {
 }
 
 struct DockerNet {
+    image: String,
     netdir: PathBuf,
     project: String,
     prefix: String,
@@ -86,6 +104,7 @@ impl DockerNet {
         c.args(["-p", &self.project, "-f"])
             .arg(repo().join("docker/compose.yaml"))
             .args(args)
+            .env("SAFELEDGER_IMAGE", &self.image)
             .env("SAFELEDGER_NET", &self.prefix)
             .env("SAFELEDGER_NETDIR", &self.netdir)
             .env("SAFELEDGER_PORT_BASE", self.port_base.to_string())
@@ -93,7 +112,7 @@ impl DockerNet {
         c
     }
 
-    fn up() -> DockerNet {
+    fn up(image: &Image) -> DockerNet {
         let pid = std::process::id();
         let prefix = format!("172.30.{}", pid % 200 + 20);
         let netdir = std::env::temp_dir().join(format!("safeledger-docker-{pid}"));
@@ -104,7 +123,7 @@ impl DockerNet {
             .args(["run", "--rm", "-v"])
             .arg(format!("{}:/out", netdir.display()))
             .args([
-                "safeledger:local",
+                image.name.as_str(),
                 "init",
                 "--dir",
                 "/out/",
@@ -139,6 +158,7 @@ impl DockerNet {
             std::fs::create_dir_all(netdir.join("partition").join(a)).expect("partition dir");
         }
         let net = DockerNet {
+            image: image.name.clone(),
             netdir,
             project: format!("sltest{pid}"),
             prefix,
@@ -353,11 +373,14 @@ fn full() -> bool {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cluster_docker_kill_a_validator_container_and_restart_it() {
-    if let Some(why) = unavailable() {
-        eprintln!("skipped: {why}");
-        return;
-    }
-    let net = DockerNet::up();
+    let image = match image() {
+        Ok(image) => image,
+        Err(why) => {
+            eprintln!("skipped: {why}");
+            return;
+        }
+    };
+    let net = DockerNet::up(&image);
     wait_nodes(&net, &[0, 1, 2, 3], 2, Duration::from_secs(90)).await;
     let mut acks = load(&net, 0, 1, 2).await;
     let victim = net.container(2);
@@ -382,11 +405,14 @@ async fn cluster_docker_full_fault_suite() {
         eprintln!("skipped: set SAFELEDGER_DOCKER_FULL=1 (docker/fault-tests) for the full suite");
         return;
     }
-    if let Some(why) = unavailable() {
-        eprintln!("skipped: {why}");
-        return;
-    }
-    let net = DockerNet::up();
+    let image = match image() {
+        Ok(image) => image,
+        Err(why) => {
+            eprintln!("skipped: {why}");
+            return;
+        }
+    };
+    let net = DockerNet::up(&image);
     wait_nodes(&net, &[0, 1, 2, 3], 2, Duration::from_secs(90)).await;
     let mut acks = BTreeMap::new();
     let mut seq = 1;

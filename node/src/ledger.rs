@@ -5,13 +5,25 @@
 //! Header h carries `state_root` and `results_root` of block h−1 (DESIGN §3), so
 //! `valid(v)` compares them with this node's own execution of h−1, which finished when
 //! h−1 was committed.
+//!
+//! Execution and storage are pipelined with consensus ([`Ledger::set_pipelined`]):
+//! - **Execution** (optimistic execution): a block this node builds, or judges valid,
+//!   starts executing on its own thread over the committed state of h−1 while the votes on
+//!   it are exchanged. Nothing but a commit writes that state, so when the same block (same
+//!   header hash) is decided its commit takes that execution instead of running it again;
+//!   any other decision discards it.
+//! - **Storage**: the commit writes height h as one atomic sled batch, which every read
+//!   sees at once, and the flush and fsync that make it durable run on their own thread,
+//!   during the commit timeout. The node waits for them ([`Ledger::wait_durable`]) before
+//!   it starts height h+1 (and before the next commit), so it never signs at h+1, nor
+//!   drops the consensus log of h, while h could still be lost to a crash.
 
 use crate::consensus::BlockSource;
 use crate::mempool::verified::{key_of, key_of_bytes};
 use crate::mempool::Mempool;
 use crate::store::{Store, StoreError, Tip};
 use safeledger_contracts::governance::{apply_validator_changes, changes_passed_at};
-use safeledger_contracts::{BlockContext, Executor, StateRead};
+use safeledger_contracts::{BlockContext, BlockExecution, Executor, StateRead};
 use safeledger_core::block::{tx_leaves, CommitCertificate, Header, HEADER_VERSION};
 use safeledger_core::encoding::to_canonical;
 use safeledger_core::evidence::DoubleSign;
@@ -61,6 +73,14 @@ struct BlockHashes {
     keys: Vec<Hash>,
 }
 
+/// A block's execution running on its own thread, started before the block was decided.
+struct Preexecution {
+    /// The block's header hash.
+    block: Hash,
+    /// The execution; joined by the commit of that block.
+    handle: std::thread::JoinHandle<BlockExecution>,
+}
+
 /// The application state of one node.
 pub struct Ledger {
     /// The genesis document.
@@ -69,7 +89,7 @@ pub struct Ledger {
     pub store: Store,
     /// The last committed block's summary.
     pub tip: Tip,
-    executor: Executor,
+    executor: Arc<Executor>,
     mempool: Arc<Mutex<Mempool>>,
     me: PublicKey,
     officers: BTreeSet<PublicKey>,
@@ -77,6 +97,14 @@ pub struct Ledger {
     /// block built or judged here, by block hash, so its commit does not hash them again
     /// (the header commits to `tx_root`, so the same hash means the same leaves).
     leaf_cache: Mutex<Option<BlockHashes>>,
+    /// Whether blocks built or judged valid start executing at once (see the module doc).
+    pipelined: bool,
+    /// The latest such execution, at most one.
+    preexecution: Option<Preexecution>,
+    /// Commits that took a pre-execution (a count since the ledger opened).
+    pub preexecuted: u64,
+    /// The flush and fsync of the last commit, when pipelined and not yet waited for.
+    syncing: Option<std::thread::JoinHandle<Result<(), StoreError>>>,
 }
 
 /// True when `key` is a genesis officer or has an on-chain officer record.
@@ -128,7 +156,7 @@ impl Ledger {
             .flat_map(|a| a.officer_keys.iter().copied())
             .collect();
         Ok(Ledger {
-            executor: Executor::new(&genesis),
+            executor: Arc::new(Executor::new(&genesis)),
             genesis,
             store,
             tip,
@@ -136,7 +164,101 @@ impl Ledger {
             me,
             officers,
             leaf_cache: Mutex::new(None),
+            pipelined: false,
+            preexecution: None,
+            preexecuted: 0,
+            syncing: None,
         })
+    }
+
+    /// Turns pipelining on or off (off after [`Ledger::open`]; see the module doc):
+    /// - blocks built here or judged valid by `valid(v)` start executing on their own
+    ///   thread, and the commit of the same block takes that execution. The results are
+    ///   those of executing at commit (same state, block and context); only when the work
+    ///   is done changes;
+    /// - a commit returns once its batch is written; its flush and fsync run on their own
+    ///   thread until [`Ledger::wait_durable`].
+    ///
+    /// # Errors
+    /// Turning it off waits for a pending flush and fsync, and returns its error.
+    pub fn set_pipelined(&mut self, on: bool) -> Result<(), StoreError> {
+        self.pipelined = on;
+        if !on {
+            self.preexecution = None;
+            self.wait_durable()?;
+        }
+        Ok(())
+    }
+
+    /// Waits until every committed height is durable: the flush and fsync of the last
+    /// commit, if they still run. Returns at once when none is pending.
+    ///
+    /// # Errors
+    /// The flush or fsync failed ([`StoreError::Sled`], [`StoreError::Sync`]): the height
+    /// may not survive a power loss, and the node must stop rather than sign the next one.
+    pub fn wait_durable(&mut self) -> Result<(), StoreError> {
+        match self.syncing.take() {
+            None => Ok(()),
+            Some(handle) => match handle.join() {
+                Ok(r) => r,
+                // The thread panicked: sync here (and report what that gives).
+                Err(_) => self.store.sync(),
+            },
+        }
+    }
+
+    /// Starts executing `block` (at height tip + 1, over the committed state) on its own
+    /// thread, replacing any earlier pre-execution; nothing when not pipelined, when the
+    /// block has no transactions, or when this block is already executing.
+    fn preexecute(&mut self, block: &Block) {
+        if !self.pipelined || block.txs.is_empty() {
+            return;
+        }
+        let hash = block.hash();
+        if self.preexecution.as_ref().is_some_and(|p| p.block == hash) {
+            return;
+        }
+        let executor = Arc::clone(&self.executor);
+        let store = self.store.clone();
+        let ctx = BlockContext {
+            height: block.header.height,
+            time: block.header.time,
+        };
+        let txs = block.txs.clone();
+        let spawned = std::thread::Builder::new()
+            .name("safeledger-exec".into())
+            .spawn(move || executor.execute_block(&StoreView(&store), &ctx, &txs));
+        match spawned {
+            Ok(handle) => {
+                self.preexecution = Some(Preexecution {
+                    block: hash,
+                    handle,
+                })
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "no thread for optimistic execution; executing at commit");
+                self.preexecution = None;
+            }
+        }
+    }
+
+    /// The execution of `block`: the pre-execution of this very block when there is one
+    /// (and it finished), or run now. Any other pre-execution is discarded.
+    fn execution_of(&mut self, block: &Block, hash: Hash) -> BlockExecution {
+        if let Some(p) = self.preexecution.take() {
+            if p.block == hash {
+                if let Ok(exec) = p.handle.join() {
+                    self.preexecuted += 1;
+                    return exec;
+                }
+            }
+        }
+        let ctx = BlockContext {
+            height: block.header.height,
+            time: block.header.time,
+        };
+        self.executor
+            .execute_block(&StoreView(&self.store), &ctx, &block.txs)
     }
 
     /// True when `key` was ever registered as an officer — in genesis or on chain (revoked
@@ -260,22 +382,23 @@ impl Ledger {
         Ok(())
     }
 
-    /// Commits a decided block: executes it, stores block, certificate, results, state
-    /// and the new tip atomically, and prunes the mempool. Returns the results.
+    /// Commits a decided block: executes it (or takes its pre-execution), stores block,
+    /// certificate, results, state and the new tip atomically, and prunes the mempool.
+    /// Returns the results. Pipelined, the height is durable only after
+    /// [`Ledger::wait_durable`]; otherwise when this returns.
+    ///
+    /// # Errors
+    /// The store failed, now or in the previous commit's flush and fsync.
     pub fn commit(
         &mut self,
         block: &Block,
         cert: &CommitCertificate,
     ) -> Result<Vec<TxResult>, StoreError> {
-        let ctx = BlockContext {
-            height: block.header.height,
-            time: block.header.time,
-        };
-        let exec = self
-            .executor
-            .execute_block(&StoreView(&self.store), &ctx, &block.txs);
+        self.wait_durable()?;
+        let hash = block.hash();
+        let exec = self.execution_of(block, hash);
         let state_root = safeledger_contracts::next_state_root(self.tip.state_root, &exec.writes);
-        let (leaves, keys) = self.hashes_of(block);
+        let (leaves, keys) = self.hashes_of(block, hash);
         let mut ledger = self.tip.ledger.clone();
         for l in &leaves {
             ledger.append(*l);
@@ -299,7 +422,7 @@ impl Ledger {
         }
         let tip = Tip {
             height: block.header.height,
-            block_hash: block.hash(),
+            block_hash: hash,
             block_time: block.header.time,
             state_root,
             results_root: results_root(&exec.results),
@@ -309,7 +432,19 @@ impl Ledger {
             next_validators,
         };
         self.store
-            .commit_with_leaves(block, cert, &exec.results, &exec.writes, &tip, &leaves)?;
+            .apply_commit(block, cert, &exec.results, &exec.writes, &tip, &leaves)?;
+        if self.pipelined {
+            let store = self.store.clone();
+            let spawned = std::thread::Builder::new()
+                .name("safeledger-sync".into())
+                .spawn(move || store.sync());
+            match spawned {
+                Ok(handle) => self.syncing = Some(handle),
+                Err(_) => self.store.sync()?,
+            }
+        } else {
+            self.store.sync()?;
+        }
         self.tip = tip;
         let view = StoreView(&self.store);
         let submitters: BTreeSet<PublicKey> = block
@@ -341,18 +476,16 @@ impl Ledger {
         });
     }
 
-    /// The transaction leaves and verified-set keys of `block`: remembered from building
-    /// or judging it, or computed now.
-    fn hashes_of(&self, block: &Block) -> (Vec<Hash>, Vec<Hash>) {
+    /// The transaction leaves and verified-set keys of `block` (header hash `hash`):
+    /// remembered from building or judging it, or computed now.
+    fn hashes_of(&self, block: &Block, hash: Hash) -> (Vec<Hash>, Vec<Hash>) {
         let cached = self
             .leaf_cache
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .take();
         match cached {
-            Some(c) if c.leaves.len() == block.txs.len() && c.block == block.hash() => {
-                (c.leaves, c.keys)
-            }
+            Some(c) if c.leaves.len() == block.txs.len() && c.block == hash => (c.leaves, c.keys),
             _ => (
                 tx_leaves(&block.txs),
                 block.txs.iter().map(key_of).collect(),
@@ -461,16 +594,118 @@ impl BlockSource for Ledger {
         };
         let block = Block { header, txs };
         self.remember(block.hash(), leaves, Vec::new());
+        self.preexecute(&block);
         block
     }
 
     fn validate(&mut self, block: &Block) -> bool {
         match self.check_block(block) {
-            Ok(()) => true,
+            Ok(()) => {
+                self.preexecute(block);
+                true
+            }
             Err(e) => {
                 tracing::warn!(height = block.header.height, error = %e, "block judged invalid");
                 false
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cli::{demo::sign_items, home};
+
+    /// A ledger over a fresh store in `dir`, its genesis that of `net`.
+    fn ledger_in(net: &home::Home, dir: &std::path::Path, pipelined: bool) -> Ledger {
+        let store = Store::open(dir).expect("store");
+        let pool = Arc::new(Mutex::new(Mempool::default()));
+        let me = net.genesis.agencies[0].node_key;
+        let mut l = Ledger::open(net.genesis.clone(), store, pool, me).expect("ledger");
+        l.set_pipelined(pipelined).expect("pipelining");
+        l
+    }
+
+    /// `n` real records (data/), signed by the agencies of `net`.
+    fn real_txs(net: &home::Home, n: usize) -> Vec<Transaction> {
+        let data = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../data");
+        let plan = safeledger_client::import::plan_import_limited(&data, n).expect("data/");
+        let items: Vec<_> = plan.items.into_iter().take(n).collect();
+        sign_items(net, &items, &BTreeMap::new()).expect("signed").0
+    }
+
+    fn cert_for(block: &Block) -> CommitCertificate {
+        CommitCertificate {
+            height: block.header.height,
+            round: 0,
+            block_hash: block.hash(),
+            signatures: vec![],
+        }
+    }
+
+    fn admit_all(l: &Ledger, txs: &[Transaction]) {
+        for tx in txs {
+            l.admit_own(tx.clone()).expect("admitted");
+        }
+    }
+
+    /// A block judged valid starts executing at once; its commit takes that execution,
+    /// and the chain (state roots, results) equals that of a ledger executing at commit.
+    #[test]
+    fn pipelined_commits_equal_commits_executed_at_commit() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let net = home::init(&dir.path().join("net"), home::DEFAULT_CHAIN_ID).expect("net");
+        let txs = real_txs(&net, 240);
+        let mut builder = ledger_in(&net, &dir.path().join("a"), false);
+        let mut piped = ledger_in(&net, &dir.path().join("b"), true);
+        for (i, chunk) in txs.chunks(60).enumerate() {
+            admit_all(&builder, chunk);
+            let h = builder.tip.height + 1;
+            let block = builder.build_block(h, 0, Timestamp(1_796_000_000_000 + i as u64));
+            assert!(piped.validate(&block), "block {h} valid");
+            let cert = cert_for(&block);
+            let plain = builder.commit(&block, &cert).expect("commit");
+            let early = piped.commit(&block, &cert).expect("commit");
+            assert_eq!(plain, early, "results at {h}");
+            assert_eq!(builder.tip, piped.tip, "tip at {h}");
+            // Written, and read back, before its flush and fsync are waited for.
+            assert_eq!(piped.store.tip().expect("tip"), Some(piped.tip.clone()));
+        }
+        assert_eq!(piped.preexecuted, 4, "every commit took its pre-execution");
+        assert_eq!(builder.preexecuted, 0, "not pipelined");
+        assert_eq!(piped.tip.committed_txs, 240);
+        piped.wait_durable().expect("durable");
+        let tip = piped.tip.clone();
+        drop(piped);
+        let reopened = Store::open(&dir.path().join("b")).expect("reopens");
+        assert_eq!(reopened.tip().expect("tip"), Some(tip));
+    }
+
+    /// A pre-execution of a block that is not the one decided is discarded: the decided
+    /// block executes at commit, over the state the other one never wrote.
+    #[test]
+    fn pipelined_commit_of_another_block_discards_the_pre_execution() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let net = home::init(&dir.path().join("net"), home::DEFAULT_CHAIN_ID).expect("net");
+        let txs = real_txs(&net, 40);
+        let mut builder = ledger_in(&net, &dir.path().join("a"), false);
+        let mut piped = ledger_in(&net, &dir.path().join("b"), true);
+        admit_all(&builder, &txs);
+        let t = Timestamp(1_796_000_000_000);
+        let round0 = builder.build_block(1, 0, t);
+        builder.mempool.lock().expect("pool").remove_committed(
+            &txs[20..].iter().map(|t| t.id()).collect::<Vec<_>>(),
+            &BTreeMap::new(),
+        );
+        let round1 = builder.build_block(1, 1, Timestamp(t.0 + 1));
+        assert_ne!(round0.hash(), round1.hash());
+        assert!(piped.validate(&round0));
+        let cert = cert_for(&round1);
+        let plain = builder.commit(&round1, &cert).expect("commit");
+        let other = piped.commit(&round1, &cert).expect("commit");
+        assert_eq!(plain, other);
+        assert_eq!(builder.tip, piped.tip);
+        assert_eq!(piped.preexecuted, 0, "the round-0 execution was not taken");
     }
 }

@@ -380,7 +380,8 @@ pub async fn start(config: NodeConfig) -> anyhow::Result<RunningNode> {
     }
     let me = config.node_key.public();
     let mempool = Arc::new(Mutex::new(Mempool::with_limits(config.limits.mempool())));
-    let ledger = Ledger::open(config.genesis.clone(), store.clone(), mempool.clone(), me)?;
+    let mut ledger = Ledger::open(config.genesis.clone(), store.clone(), mempool.clone(), me)?;
+    ledger.set_pipelined(true)?;
 
     let peers: Vec<PeerInfo> = config
         .genesis
@@ -622,6 +623,10 @@ impl Driver {
                 _ = tick.tick() => self.on_tick(&sync_tx),
             }
         }
+        // Stopping: the last commit's flush and fsync finish first.
+        self.ledger
+            .wait_durable()
+            .context("making the last committed height durable")?;
         Ok(())
     }
 
@@ -735,10 +740,14 @@ impl Driver {
 
     fn commit(&mut self, block: &Block, cert: &CommitCertificate) -> anyhow::Result<()> {
         let h = block.header.height;
+        let preexecuted = self.ledger.preexecuted;
         let results = self
             .ledger
             .commit(block, cert)
             .with_context(|| format!("committing block {h}"))?;
+        if self.ledger.preexecuted > preexecuted {
+            self.shared.metrics.blocks_preexecuted.inc();
+        }
         self.shared
             .metrics
             .commit_latency
@@ -791,6 +800,10 @@ impl Driver {
         if self.core.height() == h && !self.core.decided() {
             return Ok(());
         }
+        // Height h - 1 must be durable before this node signs at h or drops its log.
+        self.ledger
+            .wait_durable()
+            .with_context(|| format!("making height {} durable", h - 1))?;
         let vals = self.ledger.tip.validators.clone();
         self.height_started = Instant::now();
         self.wal.start_height(h)?;

@@ -43,6 +43,9 @@ pub struct Metrics {
     pub proposal_fetches: IntCounter,
     /// Blocks of proposals gossiped as transaction ids and rebuilt from the mempool.
     pub proposals_rebuilt: IntCounter,
+    /// Blocks committed with the execution started when they were built or judged valid
+    /// (optimistic execution; the others executed at commit).
+    pub blocks_preexecuted: IntCounter,
     /// Sync peers skipped for a while after serving bad data, no data, or stalling.
     pub sync_bans: IntCounter,
     /// Consensus messages (proposals, votes) the core ignored: bad signature, not a
@@ -134,6 +137,10 @@ impl Metrics {
             "safeledger_proposals_rebuilt_total",
             "Blocks of proposals gossiped as transaction ids and rebuilt from the mempool",
         );
+        let blocks_preexecuted = c(
+            "safeledger_blocks_preexecuted_total",
+            "Blocks committed with the execution started before their decision",
+        );
         let sync_bans = c(
             "safeledger_sync_peer_bans_total",
             "Sync peers skipped after serving bad or no data or stalling",
@@ -203,6 +210,7 @@ impl Metrics {
             sync_bans,
             proposal_fetches,
             proposals_rebuilt,
+            blocks_preexecuted,
             consensus_ignored,
             private_erased_refusals,
             net,

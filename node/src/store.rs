@@ -361,6 +361,23 @@ impl Store {
         tip: &Tip,
         leaves: &[Hash],
     ) -> Result<(), StoreError> {
+        self.apply_commit(block, cert, results, writes, tip, leaves)?;
+        self.sync()
+    }
+
+    /// [`Store::commit_with_leaves`] without the flush and fsync: the height is written as
+    /// one atomic batch and every read sees it at once, but it is durable only after
+    /// [`Store::sync`] (which the caller must finish before acting on the height beyond
+    /// reading it: signing at the next height, removing its consensus log).
+    pub fn apply_commit(
+        &self,
+        block: &Block,
+        cert: &CommitCertificate,
+        results: &[TxResult],
+        writes: &BTreeMap<Vec<u8>, Option<Vec<u8>>>,
+        tip: &Tip,
+        leaves: &[Hash],
+    ) -> Result<(), StoreError> {
         let h = block.header.height;
         let mut batch = sled::Batch::default();
         batch.insert(hkey(b"b/", h), to_canonical(block));
@@ -406,8 +423,6 @@ impl Store {
             batch.insert(hkey(b"v/", h), to_canonical(&tip.validators));
         }
         self.db.apply_batch(batch)?;
-        self.db.flush()?;
-        self.durable.sync().map_err(StoreError::Sync)?;
         Ok(())
     }
 }

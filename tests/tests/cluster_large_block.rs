@@ -71,6 +71,18 @@ async fn cluster_block_at_one_and_a_half_times_the_gossip_limit_is_committed_by_
         .map(|n| n.shared.metrics.proposals_rebuilt.get())
         .sum();
     assert!(rebuilt >= 1, "no node rebuilt a large proposal's block");
+    // The blocks began executing when built or judged valid (pipelined execution), and
+    // their commits took those executions: on every node that voted for them.
+    let preexecuting = c
+        .nodes
+        .iter()
+        .flatten()
+        .filter(|n| n.shared.metrics.blocks_preexecuted.get() >= 1)
+        .count();
+    assert!(
+        preexecuting >= 3,
+        "{preexecuting} nodes committed a block with its pre-execution"
+    );
     assert_same_chain(&c, top).await;
     c.stop_all().await;
 }

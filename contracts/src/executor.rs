@@ -186,11 +186,22 @@ impl Executor {
         if let TxBody::ValidatorEvidence(ev) = &tx.payload.body {
             return self.execute_evidence(block, ctx, tx, ev);
         }
+        let seq = tx.payload.sequence;
         let (submitter, agency) = match self.registry.submitter(block, tx) {
             Ok(s) => s,
-            Err(r) => return r.into(),
+            Err(r) => {
+                // Refused (an officer revoked since admission), yet it still uses up its
+                // sequence: every committed transaction's sequence is then at most its
+                // signer's last, which lets the node skip its "already committed" lookup
+                // for any transaction above that (node mempool admission and `valid(v)`).
+                if let Some(key) = tx.submitter() {
+                    if sequence::check(block, key, seq).is_ok() {
+                        sequence::advance(block, key, seq, tx.id(), ctx.height);
+                    }
+                }
+                return r.into();
+            }
         };
-        let seq = tx.payload.sequence;
         if let Err(r) = sequence::check(block, submitter, seq) {
             return r.into();
         }

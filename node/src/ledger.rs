@@ -356,12 +356,23 @@ impl Ledger {
             }
         }
         let mut ids = BTreeSet::new();
+        // Each submitter's last committed sequence, read once per block. A transaction
+        // above it cannot be committed already (execution uses up the sequence of every
+        // committed transaction, contracts `sequence.rs`); only the others are looked up.
+        let mut last_seq: BTreeMap<PublicKey, u64> = BTreeMap::new();
+        let view = StoreView(&self.store);
         for (tx, checked) in block.txs.iter().zip(stateless) {
             let id = tx.id();
             if !ids.insert(id) {
                 return bad(format!("transaction {id} twice"));
             }
-            if matches!(self.store.tx_location(&id), Ok(Some(_))) {
+            let above_last = tx.submitter().is_some_and(|k| {
+                let last = *last_seq
+                    .entry(*k)
+                    .or_insert_with(|| safeledger_contracts::last_sequence(&view, k));
+                tx.payload.sequence > last
+            });
+            if !above_last && matches!(self.store.tx_location(&id), Ok(Some(_))) {
                 return bad(format!("transaction {id} already committed"));
             }
             if let Err(e) = checked {
@@ -680,6 +691,39 @@ mod tests {
         drop(piped);
         let reopened = Store::open(&dir.path().join("b")).expect("reopens");
         assert_eq!(reopened.tip().expect("tip"), Some(tip));
+    }
+
+    /// `valid(v)` refuses a block that repeats a committed transaction: its sequence is at
+    /// most its submitter's last, so it is looked up (only transactions above the last
+    /// skip the lookup).
+    #[test]
+    fn a_block_repeating_a_committed_transaction_is_invalid() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let net = home::init(&dir.path().join("net"), home::DEFAULT_CHAIN_ID).expect("net");
+        let txs = real_txs(&net, 10);
+        let mut l = ledger_in(&net, &dir.path().join("a"), false);
+        admit_all(&l, &txs[..5]);
+        let t = Timestamp(1_796_000_000_000);
+        let first = l.build_block(1, 0, t);
+        l.commit(&first, &cert_for(&first)).expect("commit");
+        admit_all(&l, &txs[5..]);
+        let mut block = l.build_block(2, 0, Timestamp(t.0 + 1));
+        assert_eq!(l.check_block(&block), Ok(()));
+        block.txs.push(first.txs[0].clone());
+        let leaves = tx_leaves(&block.txs);
+        let mut ledger = l.tip.ledger.clone();
+        for leaf in &leaves {
+            ledger.append(*leaf);
+        }
+        let h = &mut block.header;
+        h.tx_count = block.txs.len() as u32;
+        h.tx_root = safeledger_core::merkle::root(&leaves);
+        h.ledger_root = ledger.root();
+        h.ledger_size = ledger.size;
+        let e = l
+            .check_block(&block)
+            .expect_err("a committed transaction again");
+        assert!(e.why.contains("already committed"), "{e}");
     }
 
     /// A pre-execution of a block that is not the one decided is discarded: the decided

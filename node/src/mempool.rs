@@ -242,7 +242,11 @@ impl Mempool {
         if self.txs.contains_key(&id) {
             return Ok(false);
         }
-        if committed(&id) {
+        // A committed transaction's sequence is at most its submitter's last (execution
+        // uses up the sequence of every committed transaction, contracts `sequence.rs`):
+        // only one at or below it can be committed already, so only those are looked up.
+        let last = tx.submitter().map(&last_seq);
+        if last.is_none_or(|last| tx.payload.sequence <= last) && committed(&id) {
             return Err(AdmitError::Committed);
         }
         let MempoolLimits { max_txs, max_bytes } = self.limits;
@@ -259,8 +263,7 @@ impl Mempool {
                 return Err(AdmitError::UnknownSigner(s.signer));
             }
         }
-        if let Some(sub) = tx.submitter() {
-            let last = last_seq(sub);
+        if let Some(last) = last {
             if tx.payload.sequence <= last {
                 return Err(AdmitError::StaleSequence {
                     got: tx.payload.sequence,
@@ -412,6 +415,35 @@ mod tests {
 
     fn admit(pool: &mut Mempool, t: Transaction) {
         assert_eq!(pool.admit(t, CHAIN, |_| true, |_| 0, |_| false), Ok(true));
+    }
+
+    /// The "already committed" lookup runs only for a transaction at or below its
+    /// submitter's last committed sequence: one above it cannot be committed (execution
+    /// uses up the sequence of every committed transaction).
+    #[test]
+    fn committed_lookup_only_at_or_below_the_last_sequence() {
+        let a = SecretKey::from_bytes(&[1; 32]);
+        let mut pool = Mempool::default();
+        let lookups = std::cell::Cell::new(0);
+        let committed = |_: &TxId| {
+            lookups.set(lookups.get() + 1);
+            true
+        };
+        let last = |_: &PublicKey| 2;
+        assert_eq!(
+            pool.admit(tx(&a, 3), CHAIN, |_| true, last, committed),
+            Ok(true)
+        );
+        assert_eq!(lookups.get(), 0, "above the last: no lookup");
+        assert_eq!(
+            pool.admit(tx(&a, 2), CHAIN, |_| true, last, committed),
+            Err(AdmitError::Committed)
+        );
+        assert_eq!(lookups.get(), 1, "at the last: looked up");
+        assert_eq!(
+            pool.admit(tx(&a, 1), CHAIN, |_| true, last, |_| false),
+            Err(AdmitError::StaleSequence { got: 1, last: 2 })
+        );
     }
 
     #[test]

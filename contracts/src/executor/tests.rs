@@ -117,7 +117,7 @@ fn follow_up_record_about_unknown_enterprise_is_refused_but_consumes_its_sequenc
 }
 
 #[test]
-fn unknown_submitter_is_refused_and_consumes_no_sequence() {
+fn unknown_submitter_is_refused_and_uses_up_its_sequence() {
     let mut s = with_enterprise();
     let stranger = officer(9);
     let tx = signed(
@@ -129,7 +129,18 @@ fn unknown_submitter_is_refused_and_consumes_no_sequence() {
     let out = run(&mut s, 2, &[tx]);
     assert_eq!(rule(&out[0]), Some(rules::R0_SIGNER));
     assert!(reason(&out[0]).contains(&stranger.public().to_hex()));
-    assert_eq!(last_sequence(&s, &stranger.public()), 0);
+    // Used up, like any committed transaction's: each one's sequence is then at most its
+    // submitter's last, which the node's "already committed" checks rely on.
+    assert_eq!(last_sequence(&s, &stranger.public()), 5);
+    // A lower one is refused and does not lower it.
+    let lower = signed(
+        &[&stranger],
+        3,
+        day(900),
+        penalty(1, "d", PenaltyGrade::Minor),
+    );
+    assert_eq!(rule(&run(&mut s, 3, &[lower])[0]), Some(rules::R0_SIGNER));
+    assert_eq!(last_sequence(&s, &stranger.public()), 5);
     let mut unsigned = by(0, 2, penalty(1, "c", PenaltyGrade::Minor));
     unsigned.signatures.clear();
     assert_eq!(

@@ -3,9 +3,13 @@
 //! idempotent and replays impossible.
 //!
 //! The sequence advances when the transaction is accepted *and* when a later rule refuses
-//! it: a refused record is on the ledger too, so resubmitting it is a replay. A
-//! transaction refused by R0-sequence itself (or by R0-signer for an unknown submitter)
-//! advances nothing.
+//! it: a refused record is on the ledger too, so resubmitting it is a replay. That
+//! includes R0-signer refusing the submitter (an officer revoked between admission and
+//! commit): its sequence, when above the last, is used up too. A transaction refused by
+//! R0-sequence itself advances nothing; its sequence is already at most the last. So
+//! after every commit, each committed transaction's sequence is at most its submitter's
+//! last committed sequence: a transaction above it cannot be committed already, and the
+//! node skips its "already committed" lookup for those.
 
 use super::{Refusal, R0_SEQUENCE};
 use crate::keys;

@@ -4,9 +4,11 @@
 //! time escalate (R8, [`crate::rules::escalation`]). Then, for each transaction, in order:
 //!
 //! 1. R0-signer — the submitter is a current officer (genesis or registered on chain, not
-//!    revoked, of an active agency). Refusal advances nothing.
+//!    revoked, of an active agency). Refusal still uses up the sequence when it is above
+//!    the submitter's last, so every committed transaction's sequence is at most its
+//!    submitter's last (the node's "already committed" checks rely on it).
 //! 2. R0-sequence — its sequence is above the submitter's last committed one. Refusal
-//!    advances nothing.
+//!    advances nothing (the sequence is already at most the last).
 //! 3. From here on the submitter's sequence advances whatever the outcome, and the
 //!    transaction's own writes are staged apart and kept only if it is accepted:
 //!    R0-signer for co-signers, R1-permission, R0-effective-date; then by kind:

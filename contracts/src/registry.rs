@@ -152,7 +152,8 @@ impl Registry {
         })
     }
 
-    /// R0-signer for the submitter: its agency. Refusal consumes no sequence.
+    /// R0-signer for the submitter: its agency. (On refusal the executor still uses up
+    /// the transaction's sequence: `rules/sequence.rs`.)
     pub fn submitter<'t>(
         &self,
         state: &dyn StateRead,

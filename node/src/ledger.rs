@@ -73,6 +73,14 @@ struct BlockHashes {
     keys: Vec<Hash>,
 }
 
+/// The execution context of a block with header `h`: its height and block time.
+fn context_of(h: &Header) -> BlockContext {
+    BlockContext {
+        height: h.height,
+        time: h.time,
+    }
+}
+
 /// A block's execution running on its own thread, started before the block was decided.
 struct Preexecution {
     /// The block's header hash.
@@ -220,10 +228,7 @@ impl Ledger {
         }
         let executor = Arc::clone(&self.executor);
         let store = self.store.clone();
-        let ctx = BlockContext {
-            height: block.header.height,
-            time: block.header.time,
-        };
+        let ctx = context_of(&block.header);
         let txs = block.txs.clone();
         let spawned = std::thread::Builder::new()
             .name("safeledger-exec".into())
@@ -253,10 +258,7 @@ impl Ledger {
                 }
             }
         }
-        let ctx = BlockContext {
-            height: block.header.height,
-            time: block.header.time,
-        };
+        let ctx = context_of(&block.header);
         self.executor
             .execute_block(&StoreView(&self.store), &ctx, &block.txs)
     }
@@ -321,10 +323,7 @@ impl Ledger {
             return bad("tx_root".into());
         }
         let hash = block.hash();
-        let mut ledger = self.tip.ledger.clone();
-        for l in &leaves {
-            ledger.append(*l);
-        }
+        let ledger = self.ledger_after(&leaves);
         if ledger.size != h.ledger_size || ledger.root() != h.ledger_root {
             return bad("ledger_root".into());
         }
@@ -410,10 +409,7 @@ impl Ledger {
         let exec = self.execution_of(block, hash);
         let state_root = safeledger_contracts::next_state_root(self.tip.state_root, &exec.writes);
         let (leaves, keys) = self.hashes_of(block, hash);
-        let mut ledger = self.tip.ledger.clone();
-        for l in &leaves {
-            ledger.append(*l);
-        }
+        let ledger = self.ledger_after(&leaves);
         // Validator-set changes passed by this block take effect at h + 2: header h + 1
         // names them in next_validators_hash (the CometBFT schedule).
         let passed = changes_passed_at(&exec.writes, block.header.height);
@@ -477,6 +473,16 @@ impl Ledger {
 }
 
 impl Ledger {
+    /// The ledger tree's range after appending `leaves` (a block's `tx_leaves`) to the
+    /// tip's: what that block's header must name in `ledger_root` and `ledger_size`.
+    fn ledger_after(&self, leaves: &[Hash]) -> CompactRange {
+        let mut ledger = self.tip.ledger.clone();
+        for l in leaves {
+            ledger.append(*l);
+        }
+        ledger
+    }
+
     /// Keeps the digests of the block with header hash `block` (see `leaf_cache`).
     fn remember(&self, block: Hash, leaves: Vec<Hash>, keys: Vec<Hash>) {
         let mut cache = self.leaf_cache.lock().unwrap_or_else(|e| e.into_inner());
@@ -581,10 +587,7 @@ impl BlockSource for Ledger {
             .unwrap_or_else(|e| e.into_inner())
             .reap(p.max_block_txs as usize, p.max_block_bytes as usize);
         let leaves = tx_leaves(&txs);
-        let mut ledger = self.tip.ledger.clone();
-        for l in &leaves {
-            ledger.append(*l);
-        }
+        let ledger = self.ledger_after(&leaves);
         let root = safeledger_core::merkle::root(&leaves);
         let time = Timestamp(now.0.max(self.tip.block_time.0 + 1));
         let header = Header {
@@ -711,10 +714,7 @@ mod tests {
         assert_eq!(l.check_block(&block), Ok(()));
         block.txs.push(first.txs[0].clone());
         let leaves = tx_leaves(&block.txs);
-        let mut ledger = l.tip.ledger.clone();
-        for leaf in &leaves {
-            ledger.append(*leaf);
-        }
+        let ledger = l.ledger_after(&leaves);
         let h = &mut block.header;
         h.tx_count = block.txs.len() as u32;
         h.tx_root = safeledger_core::merkle::root(&leaves);

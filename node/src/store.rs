@@ -347,25 +347,13 @@ impl Store {
         tip: &Tip,
     ) -> Result<(), StoreError> {
         let leaves = safeledger_core::block::tx_leaves(&block.txs);
-        self.commit_with_leaves(block, cert, results, writes, tip, &leaves)
-    }
-
-    /// [`Store::commit`] with the block's transaction leaves
-    /// (`safeledger_core::block::tx_leaves`) already computed by the caller.
-    pub fn commit_with_leaves(
-        &self,
-        block: &Block,
-        cert: &CommitCertificate,
-        results: &[TxResult],
-        writes: &BTreeMap<Vec<u8>, Option<Vec<u8>>>,
-        tip: &Tip,
-        leaves: &[Hash],
-    ) -> Result<(), StoreError> {
-        self.apply_commit(block, cert, results, writes, tip, leaves)?;
+        self.apply_commit(block, cert, results, writes, tip, &leaves)?;
         self.sync()
     }
 
-    /// [`Store::commit_with_leaves`] without the flush and fsync: the height is written as
+    /// [`Store::commit`] with the block's transaction leaves
+    /// (`safeledger_core::block::tx_leaves`) already computed by the caller, and without
+    /// the flush and fsync: the height is written as
     /// one atomic batch and every read sees it at once, but it is durable only after
     /// [`Store::sync`] (which the caller must finish before acting on the height beyond
     /// reading it: signing at the next height, removing its consensus log).

@@ -13,6 +13,8 @@
 //! proposer, disconnect one node, 2/2 split, rolling restart under load; each prints how
 //! long recovery took.
 
+mod common;
+
 use safeledger_client::rpc::LedgerClient;
 use safeledger_core::records::{EnterpriseRecord, TxBody};
 use safeledger_core::{ids::EnterpriseId, SecretKey, Timestamp, Transaction, TxId, TxPayload};
@@ -51,6 +53,17 @@ impl Drop for Image {
     fn drop(&mut self) {
         if self.built {
             let _ = ok(Command::new("docker").args(["rmi", "-f", &self.name]));
+        }
+    }
+}
+
+/// The image to run; `None`, saying why, when docker tests cannot run here.
+fn image_or_skip() -> Option<Image> {
+    match image() {
+        Ok(image) => Some(image),
+        Err(why) => {
+            eprintln!("skipped: {why}");
+            None
         }
     }
 }
@@ -315,34 +328,7 @@ async fn check(net: &DockerNet, acks: &BTreeMap<TxId, (u64, u32)>) {
     let need = acks.values().map(|(h, _)| *h).max().unwrap_or(1);
     wait_nodes(net, &[0, 1, 2, 3], need, Duration::from_secs(90)).await;
     let min = heights(net).await.into_iter().flatten().min().unwrap_or(0);
-    let mut hashes = Vec::new();
-    for e in net.endpoints() {
-        let (b, _, _) = LedgerClient::new(vec![e])
-            .signed_by(net.signer(0))
-            .block(min)
-            .await
-            .expect("block");
-        hashes.push(b.hash());
-    }
-    assert!(
-        hashes.iter().all(|h| *h == hashes[0]),
-        "disagreement at {min}: {hashes:?}"
-    );
-    let mut c = LedgerClient::new(vec![net.endpoint(0)]).signed_by(net.signer(0));
-    let mut places: BTreeMap<TxId, Vec<(u64, u32)>> = BTreeMap::new();
-    for h in 1..=min {
-        let (b, _, _) = c.block(h).await.expect("block");
-        for (i, tx) in b.txs.iter().enumerate() {
-            places.entry(tx.id()).or_default().push((h, i as u32));
-        }
-    }
-    for (id, at) in acks {
-        assert_eq!(places.get(id), Some(&vec![*at]), "acknowledged tx {id}");
-    }
-    assert!(
-        places.values().all(|v| v.len() == 1),
-        "a transaction committed twice"
-    );
+    common::assert_same_chain_and_acks_once(&net.endpoints(), &net.signer(0), min, acks).await;
     // No node saw a validator sign two conflicting messages.
     for i in 1..=4 {
         let m = metrics(net.port_base, i).await;
@@ -373,12 +359,8 @@ fn full() -> bool {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cluster_docker_kill_a_validator_container_and_restart_it() {
-    let image = match image() {
-        Ok(image) => image,
-        Err(why) => {
-            eprintln!("skipped: {why}");
-            return;
-        }
+    let Some(image) = image_or_skip() else {
+        return;
     };
     let net = DockerNet::up(&image);
     wait_nodes(&net, &[0, 1, 2, 3], 2, Duration::from_secs(90)).await;
@@ -405,12 +387,8 @@ async fn cluster_docker_full_fault_suite() {
         eprintln!("skipped: set SAFELEDGER_DOCKER_FULL=1 (docker/fault-tests) for the full suite");
         return;
     }
-    let image = match image() {
-        Ok(image) => image,
-        Err(why) => {
-            eprintln!("skipped: {why}");
-            return;
-        }
+    let Some(image) = image_or_skip() else {
+        return;
     };
     let net = DockerNet::up(&image);
     wait_nodes(&net, &[0, 1, 2, 3], 2, Duration::from_secs(90)).await;

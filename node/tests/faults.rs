@@ -9,6 +9,8 @@
 //! The kill test kills 20 times by default (`SAFELEDGER_FAULT_ROUNDS` changes that). Randomised choices print
 //! `SEED=<n>`; set `SAFELEDGER_FAULT_SEED` to replay them.
 
+mod common;
+
 use rand::{Rng, SeedableRng};
 use safeledger_client::rpc::LedgerClient;
 use safeledger_core::records::{EnterpriseRecord, TxBody};
@@ -275,34 +277,7 @@ async fn check_ledgers(net: &ProcNet, acks: &BTreeMap<TxId, (u64, u32)>) {
         "nodes did not reach height {top}: {hs:?}"
     );
     let min = hs.iter().flatten().copied().min().unwrap_or(0);
-    let mut tip_hashes = Vec::new();
-    for e in &net.endpoints {
-        let (b, _, _) = LedgerClient::new(vec![e.clone()])
-            .signed_by(net.signer(0))
-            .block(min)
-            .await
-            .expect("block");
-        tip_hashes.push(b.hash());
-    }
-    assert!(
-        tip_hashes.iter().all(|h| *h == tip_hashes[0]),
-        "nodes disagree at height {min}: {tip_hashes:?}"
-    );
-    let mut c = LedgerClient::new(vec![net.endpoints[0].clone()]).signed_by(net.signer(0));
-    let mut places: BTreeMap<TxId, Vec<(u64, u32)>> = BTreeMap::new();
-    for h in 1..=min {
-        let (b, _, _) = c.block(h).await.expect("block");
-        for (i, tx) in b.txs.iter().enumerate() {
-            places.entry(tx.id()).or_default().push((h, i as u32));
-        }
-    }
-    for (id, at) in acks {
-        assert_eq!(places.get(id), Some(&vec![*at]), "acknowledged tx {id}");
-    }
-    assert!(
-        places.values().all(|v| v.len() == 1),
-        "a transaction committed twice"
-    );
+    common::assert_same_chain_and_acks_once(&net.endpoints, &net.signer(0), min, acks).await;
 }
 
 fn seed() -> u64 {

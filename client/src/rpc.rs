@@ -33,7 +33,7 @@ pub enum ClientError {
     Timeout(usize),
     /// A node refused a transaction for good (its reason).
     #[error("transaction {0} refused: {1}")]
-    Refused(TxId, String),
+    Refused(TxId, Refusal),
     /// Endpoint URL invalid.
     #[error("endpoint: {0}")]
     Endpoint(String),
@@ -52,16 +52,47 @@ pub struct Committed {
     pub result: TxResult,
 }
 
-/// Admission errors starting with this are transient (retry later), not refusals.
-pub const MEMPOOL_FULL_PREFIX: &str = "mempool full";
+pub use proto::AdmissionReason;
+
+/// A node's refusal of a transaction at admission: the typed reason, which callers act
+/// on, and the node's message, for people.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Refusal {
+    /// Why (never `Unspecified`, which means admitted).
+    pub reason: AdmissionReason,
+    /// The node's explanation.
+    pub message: String,
+}
+
+impl std::fmt::Display for Refusal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl Refusal {
+    /// The refusal an admission answer carries: `None` when the transaction was admitted,
+    /// is already committed, or met a full mempool (transient: wait, or try another node).
+    pub fn of(a: &proto::Admission) -> Option<Refusal> {
+        let reason = a.reason();
+        let transient = reason == AdmissionReason::MempoolFull;
+        (!a.admitted && !a.already_committed && !transient).then(|| Refusal {
+            reason,
+            message: a.error.clone(),
+        })
+    }
+}
+
+/// Which transactions each endpoint admitted: endpoint URL → ids.
+pub type Held = std::collections::BTreeMap<String, std::collections::BTreeSet<TxId>>;
 
 /// What became of submitted transactions.
 #[derive(Clone, Debug, Default)]
 pub struct SubmitOutcome {
     /// Committed, in input order.
     pub committed: Vec<Committed>,
-    /// Refused at admission for good: (id, reason), in input order.
-    pub refused: Vec<(TxId, String)>,
+    /// Refused at admission for good: (id, refusal), in input order.
+    pub refused: Vec<(TxId, Refusal)>,
 }
 
 /// Node status.
@@ -309,6 +340,9 @@ impl LedgerClient {
 
     /// Submits `txs` and waits until every one is committed, failing over to the next node
     /// when one stops answering, until `deadline` passes. Returns results in input order.
+    /// Each node is given the transactions once: they are resubmitted only to another node
+    /// (after a wait without progress, or a failed connection), and to a node again only
+    /// after a connection to it failed (it may have restarted with an empty mempool).
     /// A transaction the nodes refuse for good (bad signature, stale sequence, ...) is an
     /// error; see [`LedgerClient::submit_and_wait_detailed`] to handle those.
     pub async fn submit_and_wait(
@@ -330,43 +364,66 @@ impl LedgerClient {
         txs: &[Transaction],
         deadline: Duration,
     ) -> Result<SubmitOutcome, ClientError> {
+        self.wait_submitted(txs, deadline, Held::new()).await
+    }
+
+    /// [`LedgerClient::submit_and_wait_detailed`] for transactions some nodes already
+    /// admitted: `held` maps an endpoint to the ids it admitted, which are not offered to
+    /// it again.
+    pub async fn wait_submitted(
+        &mut self,
+        txs: &[Transaction],
+        deadline: Duration,
+        held: Held,
+    ) -> Result<SubmitOutcome, ClientError> {
+        use std::collections::BTreeMap;
         let start = std::time::Instant::now();
         let ids: Vec<TxId> = txs.iter().map(Transaction::id).collect();
-        let mut done: std::collections::BTreeMap<TxId, Committed> = Default::default();
-        let mut refused: std::collections::BTreeMap<TxId, String> = Default::default();
-        let mut need_submit = true;
+        let mut done: BTreeMap<TxId, Committed> = Default::default();
+        let mut refused: BTreeMap<TxId, Refusal> = Default::default();
+        // What each endpoint admitted (since its last failed connection). A transaction
+        // that met a full mempool is not held there, so it is offered again after a wait.
+        let mut given = held;
         while done.len() + refused.len() < ids.len() {
             if start.elapsed() > deadline {
                 return Err(ClientError::Timeout(ids.len() - done.len() - refused.len()));
             }
-            let pending: Vec<Transaction> = txs
+            let pending: Vec<(&Transaction, TxId)> = txs
                 .iter()
-                .zip(&ids)
+                .zip(ids.iter().copied())
                 .filter(|(_, id)| !done.contains_key(id) && !refused.contains_key(id))
-                .map(|(t, _)| t.clone())
                 .collect();
-            if need_submit {
-                match self.submit(&pending).await {
+            let held = given.get(self.endpoint());
+            let offer: Vec<Transaction> = pending
+                .iter()
+                .filter(|(_, id)| !held.is_some_and(|h| h.contains(id)))
+                .map(|(t, _)| (*t).clone())
+                .collect();
+            if !offer.is_empty() {
+                match self.submit(&offer).await {
                     Ok(admissions) => {
-                        for (tx, a) in pending.iter().zip(admissions) {
-                            let full = a.error.starts_with(MEMPOOL_FULL_PREFIX);
-                            if !a.admitted && !a.already_committed && !full {
-                                refused.insert(tx.id(), a.error);
+                        // `submit` may have failed over on its own: note who answered.
+                        let held = given.entry(self.endpoint().to_string()).or_default();
+                        for (tx, a) in offer.iter().zip(&admissions) {
+                            if let Some(r) = Refusal::of(a) {
+                                refused.insert(tx.id(), r);
+                            } else if a.admitted || a.already_committed {
+                                held.insert(tx.id());
                             }
                         }
                     }
                     Err(e) => {
                         tracing::warn!(error = %e, endpoint = self.endpoint(), "submit failed; failing over");
+                        given.remove(self.endpoint());
                         self.fail_over();
                         tokio::time::sleep(Duration::from_millis(200)).await;
                         continue;
                     }
                 }
-                need_submit = false;
             }
             let pending_ids: Vec<TxId> = pending
                 .iter()
-                .map(Transaction::id)
+                .map(|(_, id)| *id)
                 .filter(|id| !refused.contains_key(id))
                 .collect();
             if pending_ids.is_empty() {
@@ -376,21 +433,25 @@ impl LedgerClient {
                 .await_commit(&pending_ids, Duration::from_secs(5))
                 .await
             {
+                Ok(c) if c.is_empty() => {
+                    // Nothing committed in a while: hand the transactions to a node that
+                    // does not hold them all yet, if there is one; else wait here.
+                    let holds_all = |ep: &str| {
+                        given
+                            .get(ep)
+                            .is_some_and(|h| pending_ids.iter().all(|id| h.contains(id)))
+                    };
+                    self.fail_over_to(|ep| !holds_all(ep));
+                }
                 Ok(c) => {
-                    let progressed = !c.is_empty();
                     for x in c {
                         done.insert(x.tx_id, x);
-                    }
-                    if !progressed {
-                        // Nothing committed in a while: resubmit (idempotent) in case the
-                        // node lost its mempool.
-                        need_submit = true;
                     }
                 }
                 Err(e) => {
                     tracing::warn!(error = %e, endpoint = self.endpoint(), "await failed; failing over");
+                    given.remove(self.endpoint());
                     self.fail_over();
-                    need_submit = true;
                     tokio::time::sleep(Duration::from_millis(200)).await;
                 }
             }
@@ -402,6 +463,19 @@ impl LedgerClient {
                 .filter_map(|id| refused.remove(id).map(|e| (*id, e)))
                 .collect(),
         })
+    }
+
+    /// Moves to the next endpoint after the current one that `wanted` accepts; stays put
+    /// when none does.
+    fn fail_over_to(&mut self, wanted: impl Fn(&str) -> bool) {
+        let n = self.endpoints.len();
+        if let Some(i) = (1..n)
+            .map(|k| (self.current + k) % n)
+            .find(|i| wanted(&self.endpoints[*i]))
+        {
+            self.raw = None;
+            self.current = i;
+        }
     }
 
     /// A block (0 = latest) with its certificate and results.

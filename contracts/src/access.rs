@@ -257,6 +257,75 @@ pub fn declaration(state: &dyn StateRead, tx: &TxId) -> Option<ReadDeclaration> 
     read(state, &read_key(tx))
 }
 
+/// The read declaration `tx` as it covers a read by `officer` of the private `fields` of
+/// `record` at block time `now` (issue 8 item 2: a read of private data is on chain before
+/// the value leaves the node).
+///
+/// # Errors
+/// A reason, for `PERMISSION_DENIED`: no declaration accepted under that id, one by
+/// another officer or about another record, one not naming every field, or one older than
+/// [`safeledger_core::limits::READ_DECLARATION_VALIDITY_MS`] of block time at `now`.
+pub fn covering_declaration(
+    state: &dyn StateRead,
+    tx: TxId,
+    officer: &PublicKey,
+    record: &TxId,
+    fields: &[&str],
+    now: Timestamp,
+) -> Result<ReadDeclaration, String> {
+    judge_read_declaration(declaration(state, &tx), tx, officer, record, fields, now)
+}
+
+/// The judgement of [`covering_declaration`]: `found` is what the state holds under the
+/// declaration id `tx`.
+fn judge_read_declaration(
+    found: Option<ReadDeclaration>,
+    tx: TxId,
+    officer: &PublicKey,
+    record: &TxId,
+    fields: &[&str],
+    now: Timestamp,
+) -> Result<ReadDeclaration, String> {
+    use safeledger_core::limits::READ_DECLARATION_VALIDITY_MS;
+    let Some(d) = found else {
+        return Err(format!(
+            "{tx} is not an accepted read declaration (not committed yet, refused, or not a \
+             private_read)"
+        ));
+    };
+    if d.officer != *officer {
+        return Err(format!(
+            "read declaration {tx} was made by officer {}",
+            d.officer
+        ));
+    }
+    if d.record != *record {
+        return Err(format!(
+            "read declaration {tx} is about record {}",
+            d.record
+        ));
+    }
+    let missing: Vec<&str> = fields
+        .iter()
+        .copied()
+        .filter(|f| !d.fields.iter().any(|g| g == f))
+        .collect();
+    if !missing.is_empty() {
+        return Err(format!(
+            "read declaration {tx} does not name field(s) {}",
+            missing.join(",")
+        ));
+    }
+    if now.0.saturating_sub(d.block_time.0) > READ_DECLARATION_VALIDITY_MS {
+        return Err(format!(
+            "read declaration {tx} of {} has expired ({} min of block time); declare again",
+            d.block_time.date_string(),
+            READ_DECLARATION_VALIDITY_MS / 60_000
+        ));
+    }
+    Ok(d)
+}
+
 /// The latest `limit` read declarations, in commit order (reads only those).
 pub fn reads(state: &dyn StateRead, limit: usize) -> Vec<ReadDeclaration> {
     let n: u64 = read(state, READ_COUNT).unwrap_or(0);
@@ -405,5 +474,84 @@ mod tests {
         let o = c.one(&[0], 3, declare(tx_id_of(77), &["description"]));
         assert_eq!(rule_of(&o), Some(R0_REFERENCE), "{o:?}");
         assert!(reads(&c.state, 10).is_empty());
+    }
+}
+
+#[cfg(test)]
+mod read_declaration_tests {
+    use super::*;
+    use safeledger_core::limits::READ_DECLARATION_VALIDITY_MS;
+    use safeledger_core::Hash;
+    use safeledger_core::SecretKey;
+
+    const AT: u64 = 1_800_000_000_000;
+
+    fn officer(n: u8) -> PublicKey {
+        SecretKey::from_bytes(&[n; 32]).public()
+    }
+
+    fn decl() -> ReadDeclaration {
+        ReadDeclaration {
+            tx: Hash([1; 32]),
+            height: 9,
+            block_time: Timestamp(AT),
+            agency: "us-osha".into(),
+            officer: officer(1),
+            record: Hash([2; 32]),
+            fields: vec!["description".into(), "location".into()],
+            purpose: "case".into(),
+        }
+    }
+
+    fn judge(
+        found: Option<ReadDeclaration>,
+        who: u8,
+        record: u8,
+        fields: &[&str],
+        now: u64,
+    ) -> Result<ReadDeclaration, String> {
+        judge_read_declaration(
+            found,
+            Hash([1; 32]),
+            &officer(who),
+            &Hash([record; 32]),
+            fields,
+            Timestamp(now),
+        )
+    }
+
+    #[test]
+    fn a_matching_declaration_within_its_validity_allows_the_read() {
+        let d = judge(Some(decl()), 1, 2, &["description"], AT + 1).expect("allowed");
+        assert_eq!(d, decl());
+        judge(
+            Some(decl()),
+            1,
+            2,
+            &["location", "description"],
+            AT + READ_DECLARATION_VALIDITY_MS,
+        )
+        .expect("allowed at the last millisecond");
+    }
+
+    #[test]
+    fn every_mismatch_is_refused_with_its_reason() {
+        let e = judge(None, 1, 2, &["description"], AT).expect_err("none");
+        assert!(e.contains("not an accepted read declaration"), "{e}");
+        let e = judge(Some(decl()), 3, 2, &["description"], AT).expect_err("other officer");
+        assert!(e.contains("was made by officer"), "{e}");
+        let e = judge(Some(decl()), 1, 4, &["description"], AT).expect_err("other record");
+        assert!(e.contains("is about record"), "{e}");
+        let e = judge(Some(decl()), 1, 2, &["description", "name"], AT).expect_err("field");
+        assert!(e.contains("does not name field(s) name"), "{e}");
+        let e = judge(
+            Some(decl()),
+            1,
+            2,
+            &["description"],
+            AT + READ_DECLARATION_VALIDITY_MS + 1,
+        )
+        .expect_err("expired");
+        assert!(e.contains("has expired"), "{e}");
     }
 }

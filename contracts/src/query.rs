@@ -16,6 +16,10 @@ use safeledger_core::records::TxKind;
 use safeledger_core::{PublicKey, Timestamp, TxId};
 use serde::{Deserialize, Serialize};
 
+mod route;
+
+pub use route::{route, QueryArgs, QueryError, QUERY_KINDS};
+
 pub use crate::assistance::{open_requests, overdue_requests, request_state, unanswered};
 pub use crate::governance::{proposal, validator_changes};
 pub use crate::policy::active as active_policies;

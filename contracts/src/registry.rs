@@ -43,6 +43,64 @@ pub struct AgencyState {
 /// The agency registry.
 pub type Agencies = BTreeMap<String, AgencyState>;
 
+/// A key whose signature counts for an agency ([`Registry::officer`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Officer {
+    /// The officer's key.
+    pub key: PublicKey,
+    /// Its agency (active).
+    pub agency: String,
+    /// The agency's role (a key of the genesis role table: which record kinds it submits).
+    pub role: String,
+}
+
+/// Why a key's signature does not count for any agency ([`Registry::officer`]). The
+/// messages are part of committed R0-signer refusals: they never change.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum NotAnOfficer {
+    /// Neither in genesis nor ever registered on chain.
+    #[error("{0} is not a registered officer of any agency")]
+    Unknown(PublicKey),
+    /// Revoked on chain by `tx` at `height`.
+    #[error("officer {key} of agency {agency} was revoked by tx {tx} at height {height}")]
+    Revoked {
+        /// The key.
+        key: PublicKey,
+        /// Its agency.
+        agency: String,
+        /// The revocation.
+        tx: TxId,
+        /// Its height.
+        height: u64,
+    },
+    /// Its agency was removed by governance.
+    #[error("officer {key}'s agency {agency} was removed by proposal {}", by.as_deref().unwrap_or("?"))]
+    AgencyRemoved {
+        /// The key.
+        key: PublicKey,
+        /// Its agency.
+        agency: String,
+        /// The proposal that removed it.
+        by: Option<String>,
+    },
+    /// Its agency is not in the registry.
+    #[error("officer {key}'s agency {agency} is not registered")]
+    AgencyNotRegistered {
+        /// The key.
+        key: PublicKey,
+        /// Its agency.
+        agency: String,
+    },
+}
+
+impl NotAnOfficer {
+    /// True when the key was once registered (revoked, or its agency removed): a known
+    /// officer who lost the right, as against a key nobody knows.
+    pub fn was_registered(&self) -> bool {
+        !matches!(self, NotAnOfficer::Unknown(_))
+    }
+}
+
 /// Genesis data the registry falls back to: officer keys, agencies and the role table.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Registry {
@@ -123,33 +181,55 @@ impl Registry {
         self.genesis_officers.contains_key(key)
     }
 
-    /// The officer's agency, or why its signature does not count: unknown, revoked, or of
-    /// a removed agency.
-    pub fn officer_agency(&self, state: &dyn StateRead, key: &PublicKey) -> Result<String, String> {
+    /// The one answer to "is this key an officer, of which agency, with which role" in
+    /// the state `state` (execution, admission, request authentication and the private
+    /// store all ask here): the officer, or why its signature does not count — unknown,
+    /// revoked, or of a removed agency. The refusal's text is part of committed results
+    /// (R0-signer), so it never changes.
+    pub fn officer(&self, state: &dyn StateRead, key: &PublicKey) -> Result<Officer, NotAnOfficer> {
         let agency = match read::<OfficerState>(state, &keys::officer(key)) {
             Some(OfficerState {
                 revoked: Some((tx, height)),
                 agency,
                 ..
             }) => {
-                return Err(format!(
-                    "officer {key} of agency {agency} was revoked by tx {tx} at height {height}"
-                ))
+                return Err(NotAnOfficer::Revoked {
+                    key: *key,
+                    agency,
+                    tx,
+                    height,
+                })
             }
             Some(o) => o.agency,
             None => match self.genesis_officers.get(key) {
                 Some(a) => a.clone(),
-                None => return Err(format!("{key} is not a registered officer of any agency")),
+                None => return Err(NotAnOfficer::Unknown(*key)),
             },
         };
         self.with_agencies(state, |agencies| match agencies.get(&agency) {
-            Some(a) if a.active => Ok(agency),
-            Some(a) => Err(format!(
-                "officer {key}'s agency {agency} was removed by proposal {}",
-                a.changed_by.as_deref().unwrap_or("?")
-            )),
-            None => Err(format!("officer {key}'s agency {agency} is not registered")),
+            Some(a) if a.active => Ok(Officer {
+                key: *key,
+                role: a.role.clone(),
+                agency: agency.clone(),
+            }),
+            Some(a) => Err(NotAnOfficer::AgencyRemoved {
+                key: *key,
+                agency: agency.clone(),
+                by: a.changed_by.clone(),
+            }),
+            None => Err(NotAnOfficer::AgencyNotRegistered {
+                key: *key,
+                agency: agency.clone(),
+            }),
         })
+    }
+
+    /// True when `key` was ever registered as an officer, in genesis or on chain, revoked
+    /// or not: the "known signer" of `valid(v)` (execution refuses a revoked officer with
+    /// R0-signer and records it). The same answer as [`Registry::officer`] being `Ok` or an
+    /// error with [`NotAnOfficer::was_registered`], from one state read.
+    pub fn ever_registered(&self, state: &dyn StateRead, key: &PublicKey) -> bool {
+        self.genesis_officers.contains_key(key) || state.get(&keys::officer(key)).is_some()
     }
 
     /// R0-signer for the submitter: its agency. (On refusal the executor still uses up
@@ -165,8 +245,8 @@ impl Registry {
                 "the transaction has no signer".into(),
             ));
         };
-        self.officer_agency(state, key)
-            .map(|a| (key, a))
+        self.officer(state, key)
+            .map(|o| (key, o.agency))
             .map_err(|why| Refusal::new(R0_SIGNER, format!("submitter: {why}")))
     }
 
@@ -178,7 +258,7 @@ impl Registry {
         agency: &str,
     ) -> Result<(), Refusal> {
         for s in tx.signatures.iter().skip(1) {
-            match self.officer_agency(state, &s.signer) {
+            match self.officer(state, &s.signer).map(|o| o.agency) {
                 Ok(a) if a == agency => {}
                 Ok(other) => {
                     return Err(Refusal::new(

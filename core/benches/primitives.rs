@@ -115,6 +115,8 @@ fn bench(c: &mut Criterion) {
             signature: &one_sigs[k],
         })
         .collect();
+    // As the node verifies batches: coefficients from the thread's CSPRNG.
+    #[allow(clippy::disallowed_methods)]
     let mut rng = rand::thread_rng();
     g.throughput(Throughput::Elements(64));
     g.bench_function("ledger_verify_batch_64", |b| {

@@ -239,7 +239,7 @@ pub fn consensus(data: &[u8]) {
                 txs: vec![],
             }
         }
-        fn validate(&mut self, block: &Block) -> bool {
+        fn valid(&mut self, block: &Block) -> bool {
             block.header.time.0 % 7 != 3
         }
     }

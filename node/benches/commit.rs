@@ -3,6 +3,9 @@
 //! commit path — execution, one atomic sled batch and its fsync. Run:
 //! `cargo bench -p safeledger-node --bench commit`.
 
+// Outside the node's machine: the determinism lints of `node/clippy.toml` do not apply.
+#![allow(clippy::disallowed_types, clippy::disallowed_methods)]
+
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
 use safeledger_contracts::{BlockContext, Executor};
 use safeledger_core::block::CommitCertificate;

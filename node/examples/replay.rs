@@ -1,6 +1,6 @@
 //! A fixed per-node workload for instruction counts (issue 7): one node's work for every
 //! transaction of a block — stateless admission with the signatures batch-verified, block
-//! building, `valid(v)` ([`Ledger::check_block`]) and the commit (execution through the
+//! building, `valid(v)` ([`Ledger::valid_with_reason`]) and the commit (execution through the
 //! rule contracts, one sled batch, fsync) — over the real records of `data/`, without
 //! network or consensus. Run under callgrind, counting only the measured parts:
 //!
@@ -16,6 +16,9 @@
 //! the cost of one batch-verified signature is the count under `verify_unit` divided by
 //! the second. Salts and signatures are fresh each run (the signer's CSPRNG), so counts
 //! repeat to within a fraction of a percent, not exactly.
+
+// Outside the node's machine: the determinism lints of `node/clippy.toml` do not apply.
+#![allow(clippy::disallowed_types, clippy::disallowed_methods)]
 
 use safeledger_client::import::plan_import_limited;
 use safeledger_core::block::CommitCertificate;
@@ -65,7 +68,7 @@ fn replay_blocks(ledger: &mut Ledger, pool: &Arc<Mutex<Mempool>>, txs: Vec<Trans
         let height = ledger.tip.height + 1;
         let now = Timestamp(START_MS + height * 1_000);
         let block = ledger.build_block(height, 0, now);
-        if let Err(e) = ledger.check_block(&block) {
+        if let Err(e) = ledger.valid_with_reason(&block) {
             eprintln!("block {height} judged invalid: {e}");
             std::process::exit(1);
         }

@@ -194,14 +194,15 @@ impl Authenticator {
             });
         }
         let view = StoreView(&shared.store);
-        match shared.registry.officer_agency(&view, key) {
-            Ok(agency) => Ok(Caller::Officer { agency, key: *key }),
-            // Neither in genesis nor ever registered on chain: nobody we know.
-            Err(why) if why.contains("is not a registered officer") => {
-                Err(Status::unauthenticated(why))
-            }
+        match shared.registry.officer(&view, key) {
+            Ok(o) => Ok(Caller::Officer {
+                agency: o.agency,
+                key: *key,
+            }),
             // A known officer who lost the right: revoked, or of a removed agency.
-            Err(why) => Err(Status::permission_denied(why)),
+            Err(why) if why.was_registered() => Err(Status::permission_denied(why.to_string())),
+            // Neither in genesis nor ever registered on chain: nobody we know.
+            Err(why) => Err(Status::unauthenticated(why.to_string())),
         }
     }
 }

@@ -48,6 +48,12 @@ impl StateRead for StoreView<'_> {
 
 /// [`Transaction::check_stateless`] of each transaction, in order, with all their
 /// signatures verified as one batch ([`check_stateless_batch`]: the same answers).
+///
+/// The batch's random coefficients come from the thread's CSPRNG, the one ambient
+/// randomness the machine uses: they must be unpredictable to whoever crafts signatures,
+/// and the verdicts do not depend on them (equal to single verification, tested in
+/// `core::keys`), so execution stays deterministic.
+#[allow(clippy::disallowed_methods)]
 pub fn check_stateless_all(txs: &[&Transaction], chain_id: &str) -> Vec<Result<(), TxError>> {
     check_stateless_batch(txs, chain_id, &mut rand::thread_rng())
 }
@@ -100,7 +106,6 @@ pub struct Ledger {
     executor: Arc<Executor>,
     mempool: Arc<Mutex<Mempool>>,
     me: PublicKey,
-    officers: BTreeSet<PublicKey>,
     /// The transaction leaves (and, when judged here, verified-set keys) of the last
     /// block built or judged here, by block hash, so its commit does not hash them again
     /// (the header commits to `tx_root`, so the same hash means the same leaves).
@@ -113,18 +118,6 @@ pub struct Ledger {
     pub preexecuted: u64,
     /// The flush and fsync of the last commit, when pipelined and not yet waited for.
     syncing: Option<std::thread::JoinHandle<Result<(), StoreError>>>,
-}
-
-/// True when `key` is a genesis officer or has an on-chain officer record.
-pub fn is_known_officer(
-    genesis_officers: &BTreeSet<PublicKey>,
-    store: &Store,
-    key: &PublicKey,
-) -> bool {
-    genesis_officers.contains(key)
-        || store
-            .state_get(&safeledger_contracts::keys::officer(key))
-            .is_some()
 }
 
 /// The tip before block 1.
@@ -158,11 +151,6 @@ impl Ledger {
                 t
             }
         };
-        let officers = genesis
-            .agencies
-            .iter()
-            .flat_map(|a| a.officer_keys.iter().copied())
-            .collect();
         Ok(Ledger {
             executor: Arc::new(Executor::new(&genesis)),
             genesis,
@@ -170,7 +158,6 @@ impl Ledger {
             tip,
             mempool,
             me,
-            officers,
             leaf_cache: Mutex::new(None),
             pipelined: false,
             preexecution: None,
@@ -263,20 +250,17 @@ impl Ledger {
             .execute_block(&StoreView(&self.store), &ctx, &block.txs)
     }
 
-    /// True when `key` was ever registered as an officer — in genesis or on chain (revoked
-    /// or not: execution refuses a revoked officer with R1-officer and records it). This
-    /// is the "known signer" of `valid(v)`: committed state of h−1 only, so deterministic.
+    /// True when `key` was ever registered as an officer
+    /// ([`safeledger_contracts::registry::Registry::ever_registered`]): the "known signer"
+    /// of `valid(v)`, over committed state of h−1 only, so deterministic.
     pub fn is_officer(&self, key: &PublicKey) -> bool {
-        is_known_officer(&self.officers, &self.store, key)
-    }
-
-    /// The officer registry (for admission checks outside the ledger's lock).
-    pub fn officers(&self) -> BTreeSet<PublicKey> {
-        self.officers.clone()
+        self.executor
+            .registry()
+            .ever_registered(&StoreView(&self.store), key)
     }
 
     /// Every check of `valid(v)` (TENDERMINT.md "Validity"); the first failure is named.
-    pub fn check_block(&self, block: &Block) -> Result<(), InvalidBlock> {
+    pub fn valid_with_reason(&self, block: &Block) -> Result<(), InvalidBlock> {
         let h = &block.header;
         let bad = |why: String| {
             Err(InvalidBlock {
@@ -612,8 +596,8 @@ impl BlockSource for Ledger {
         block
     }
 
-    fn validate(&mut self, block: &Block) -> bool {
-        match self.check_block(block) {
+    fn valid(&mut self, block: &Block) -> bool {
+        match self.valid_with_reason(block) {
             Ok(()) => {
                 self.preexecute(block);
                 true
@@ -677,7 +661,7 @@ mod tests {
             admit_all(&builder, chunk);
             let h = builder.tip.height + 1;
             let block = builder.build_block(h, 0, Timestamp(1_796_000_000_000 + i as u64));
-            assert!(piped.validate(&block), "block {h} valid");
+            assert!(piped.valid(&block), "block {h} valid");
             let cert = cert_for(&block);
             let plain = builder.commit(&block, &cert).expect("commit");
             let early = piped.commit(&block, &cert).expect("commit");
@@ -711,7 +695,7 @@ mod tests {
         l.commit(&first, &cert_for(&first)).expect("commit");
         admit_all(&l, &txs[5..]);
         let mut block = l.build_block(2, 0, Timestamp(t.0 + 1));
-        assert_eq!(l.check_block(&block), Ok(()));
+        assert_eq!(l.valid_with_reason(&block), Ok(()));
         block.txs.push(first.txs[0].clone());
         let leaves = tx_leaves(&block.txs);
         let ledger = l.ledger_after(&leaves);
@@ -721,7 +705,7 @@ mod tests {
         h.ledger_root = ledger.root();
         h.ledger_size = ledger.size;
         let e = l
-            .check_block(&block)
+            .valid_with_reason(&block)
             .expect_err("a committed transaction again");
         assert!(e.why.contains("already committed"), "{e}");
     }
@@ -744,7 +728,7 @@ mod tests {
         );
         let round1 = builder.build_block(1, 1, Timestamp(t.0 + 1));
         assert_ne!(round0.hash(), round1.hash());
-        assert!(piped.validate(&round0));
+        assert!(piped.valid(&round0));
         let cert = cert_for(&round1);
         let plain = builder.commit(&round1, &cert).expect("commit");
         let other = piped.commit(&round1, &cert).expect("commit");

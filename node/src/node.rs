@@ -17,7 +17,7 @@ use safeledger_core::block::CommitCertificate;
 use safeledger_core::encoding::{from_canonical, to_canonical};
 use safeledger_core::evidence::DoubleSign;
 use safeledger_core::limits::MAX_MESSAGE_BYTES;
-use safeledger_core::tx::{check_stateless_batch, TxError};
+use safeledger_core::tx::TxError;
 use safeledger_core::{Block, Genesis, Hash, PublicKey, SecretKey, Timestamp, Transaction, TxBody};
 use safeledger_network::{NetEvent, NetworkConfig, NetworkHandle, PeerInfo, Topic};
 use std::cell::RefCell;
@@ -104,8 +104,6 @@ pub struct Shared {
     pub store: Store,
     /// The mempool.
     pub mempool: Arc<Mutex<Mempool>>,
-    /// Registered officers.
-    pub officers: BTreeSet<PublicKey>,
     /// Committed progress; changes wake commit waiters.
     pub status: watch::Receiver<NodeStatus>,
     /// Current round.
@@ -165,10 +163,9 @@ impl Shared {
         };
         let refs: Vec<&Transaction> = unchecked.iter().map(|i| &txs[*i]).collect();
         let mut stateless: Vec<Option<Result<(), TxError>>> = vec![None; txs.len()];
-        for (i, r) in
-            unchecked
-                .iter()
-                .zip(check_stateless_batch(&refs, chain, &mut rand::thread_rng()))
+        for (i, r) in unchecked
+            .iter()
+            .zip(crate::ledger::check_stateless_all(&refs, chain))
         {
             stateless[*i] = Some(r);
         }
@@ -180,10 +177,10 @@ impl Shared {
             if evidence {
                 return node_keys.contains(k);
             }
-            *known_memo.borrow_mut().entry(*k).or_insert_with(|| {
-                crate::ledger::is_known_officer(&self.officers, &self.store, k)
-                    && self.registry.officer_agency(&view, k).is_ok()
-            })
+            *known_memo
+                .borrow_mut()
+                .entry(*k)
+                .or_insert_with(|| self.registry.officer(&view, k).is_ok())
         };
         let last_seq = |k: &PublicKey| {
             *seq_memo
@@ -418,7 +415,6 @@ pub async fn start(config: NodeConfig) -> anyhow::Result<RunningNode> {
         .context("opening the private field store")?;
     let shared = Arc::new(Shared {
         private,
-        officers: ledger.officers(),
         genesis: config.genesis.clone(),
         agency: config.agency.clone(),
         node_key: me,
@@ -1447,7 +1443,7 @@ impl Driver {
                         self.ban(p, &format!("bad certificate at height {h}: {e}"));
                         break;
                     }
-                    if let Err(e) = self.ledger.check_block(&block) {
+                    if let Err(e) = self.ledger.valid_with_reason(&block) {
                         self.ban(p, &format!("invalid block: {e}"));
                         break;
                     }

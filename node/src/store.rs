@@ -496,7 +496,13 @@ mod tests {
                         address: "A".into(),
                         linked_ids: vec![],
                     });
-                    let p = TxPayload::new("t", seq, Timestamp(1), body, &mut rand::thread_rng());
+                    let p = TxPayload::new(
+                        "t",
+                        seq,
+                        Timestamp(1),
+                        body,
+                        &mut <rand::rngs::StdRng as rand::SeedableRng>::seed_from_u64(seq),
+                    );
                     Transaction::sign(p, &[&key])
                 })
                 .collect();

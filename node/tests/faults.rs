@@ -9,6 +9,9 @@
 //! The kill test kills 20 times by default (`SAFELEDGER_FAULT_ROUNDS` changes that). Randomised choices print
 //! `SEED=<n>`; set `SAFELEDGER_FAULT_SEED` to replay them.
 
+// Outside the node's machine: the determinism lints of `node/clippy.toml` do not apply.
+#![allow(clippy::disallowed_types, clippy::disallowed_methods)]
+
 mod common;
 
 use rand::{Rng, SeedableRng};

@@ -2,8 +2,9 @@
 //! verifies it offline against genesis.json alone, and a tampered copy fails naming the
 //! element; checkpoints are consistent and a view can be anchored in a checkpoint's ledger.
 
-use safeledger_client::audit::{check_consistency, cli, AuditClient};
+use safeledger_client::audit::{check_consistency, AuditClient};
 use safeledger_core::view::{decode, encode, Element, FieldPart, FieldView, Verifier, View};
+use safeledger_node::cli::audit as cli;
 use safeledger_tests::Cluster;
 use std::time::Duration;
 

@@ -3,6 +3,7 @@
 
 use safeledger_client::auth::method;
 use safeledger_client::proto::{self, ledger_client::LedgerClient as Raw};
+use safeledger_client::rpc::AdmissionReason;
 use safeledger_core::encoding::to_canonical;
 use safeledger_core::{Outcome, SecretKey};
 use safeledger_network::{NetworkConfig, PeerInfo, Topic};
@@ -137,6 +138,7 @@ async fn cluster_refuses_bad_transactions_at_admission() {
         "{:?}",
         a[0]
     );
+    assert_eq!(a[0].reason(), AdmissionReason::Invalid, "typed reason");
     // Unknown signer (a key not registered as an officer).
     let stranger = SecretKey::from_bytes(&[9; 32]);
     let mut tx = c.enterprise_txs(0, 1, 1).remove(0);
@@ -146,6 +148,11 @@ async fn cluster_refuses_bad_transactions_at_admission() {
         !a[0].admitted && a[0].error.contains("not a registered officer"),
         "{:?}",
         a[0]
+    );
+    assert_eq!(
+        a[0].reason(),
+        AdmissionReason::UnknownSigner,
+        "typed reason"
     );
     // Wrong chain.
     let mut tx = c.enterprise_txs(0, 1, 1).remove(0);
@@ -158,6 +165,7 @@ async fn cluster_refuses_bad_transactions_at_admission() {
         "{:?}",
         a[0]
     );
+    assert_eq!(a[0].reason(), AdmissionReason::Invalid, "typed reason");
     // Replayed sequence after commit.
     let txs = c.enterprise_txs(0, 5, 1);
     client
@@ -170,6 +178,11 @@ async fn cluster_refuses_bad_transactions_at_admission() {
         !a[0].admitted && a[0].error.contains("sequence"),
         "{:?}",
         a[0]
+    );
+    assert_eq!(
+        a[0].reason(),
+        AdmissionReason::StaleSequence,
+        "typed reason"
     );
     still_commits(&c, 1).await;
     c.stop_all().await;

@@ -200,7 +200,7 @@ async fn cluster_erased_private_field_shows_erased_in_views_and_is_never_disclos
         .verify(&v)
         .expect("the view with an erased field verifies");
     assert_eq!(ok.erased, fields);
-    let shown = safeledger_client::audit::cli::render(&ok);
+    let shown = safeledger_node::cli::audit::render(&ok);
     assert!(shown.contains("erased: description"), "{shown}");
     let other = view_at(&c, cdph, id, &[]).await;
     assert_eq!(other.version, VIEW_VERSION);

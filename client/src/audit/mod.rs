@@ -3,10 +3,8 @@
 //!
 //! Verification itself is `safeledger_core::view` (views, checkpoints),
 //! `safeledger_core::ledger_tree` (RFC 9162 §2.1.4 consistency) and
-//! `safeledger_core::lightclient`; this module adds the network calls and the CLI commands
-//! (`safeledger audit ...`, in [`cli`]).
-
-pub mod cli;
+//! `safeledger_core::lightclient`; this module adds the network calls. The commands
+//! (`safeledger audit ...`) are `safeledger_node::cli::audit`, with the other commands.
 
 use crate::auth::{method, Signer};
 use crate::proto;

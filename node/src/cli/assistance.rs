@@ -13,7 +13,9 @@
 //! - [`list`] lists the unanswered requests addressed to an agency: open, overdue, or both
 //!   (overdue is derived from block time by the contracts, R7).
 
+use crate::cli::args::{AssistanceCmd, Output};
 use crate::cli::home::Home;
+use crate::cli::records;
 use crate::cli::submit::submit_one as submit;
 use anyhow::{bail, Context};
 use safeledger_client::rpc::{Committed, LedgerClient};
@@ -137,4 +139,86 @@ async fn unanswered(
         out.extend(states.into_iter().map(|s| (s, status)));
     }
     Ok(out)
+}
+
+/// `safeledger assistance request | respond | list`.
+pub async fn run(cmd: AssistanceCmd) -> anyhow::Result<()> {
+    match cmd {
+        AssistanceCmd::Request {
+            home,
+            agency,
+            to,
+            enterprise,
+            subject,
+            due_hours,
+            id,
+            effective_at,
+            output,
+        } => {
+            let h = Home::load(&home)?;
+            let r = request(
+                &h,
+                &NewRequest {
+                    from: agency,
+                    to,
+                    enterprise,
+                    subject,
+                    due_hours,
+                    request_id: id,
+                    effective_at: records::effective_or_now(effective_at.as_deref())?,
+                },
+            )
+            .await?;
+            records::print_committed(&r, output)
+        }
+        AssistanceCmd::Respond {
+            home,
+            agency,
+            request,
+            answer,
+            effective_at,
+            output,
+        } => {
+            let h = Home::load(&home)?;
+            let request = safeledger_core::Hash::from_hex(&request)
+                .map_err(|e| anyhow::anyhow!("--request {request:?} is not a tx id: {e}"))?;
+            let eff = records::effective_or_now(effective_at.as_deref())?;
+            let r = respond(&h, &agency, request, &answer, eff).await?;
+            records::print_committed(&r, output)
+        }
+        AssistanceCmd::List {
+            agency,
+            open,
+            overdue,
+            home,
+            output,
+        } => {
+            let h = Home::load(&home)?;
+            let both = !open && !overdue;
+            let rows = list(&h, &agency, open || both, overdue || both).await?;
+            if output == Output::Json {
+                let v: Vec<_> = rows
+                    .iter()
+                    .map(|(r, s)| serde_json::json!({"status": s, "request": r}))
+                    .collect();
+                return records::print_json(&v);
+            }
+            if rows.is_empty() {
+                println!("no unanswered assistance requests addressed to {agency}");
+            }
+            for (r, s) in rows {
+                println!(
+                    "{:<8} {} from {} ({}) about {} due {}: {}",
+                    format!("{s:?}").to_lowercase(),
+                    r.tx_id,
+                    r.from_agency,
+                    r.request_id,
+                    r.enterprise,
+                    r.due_at.date_string(),
+                    r.subject
+                );
+            }
+            Ok(())
+        }
+    }
 }

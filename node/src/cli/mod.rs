@@ -1,12 +1,19 @@
-//! The `safeledger` commands: `init`, `node start`, `status`, `tx submit`,
-//! `enterprise show`, `block show`, `import`, `demo`, `bench`, `assistance request |
-//! respond | list`, `private erase`, and the key ceremony (`keys generate`, `genesis
-//! assemble`).
+//! The `safeledger` commands, in one place: the command line ([`args`], [`target`]), its
+//! dispatch ([`run`]), and the handlers — network setup and the node ([`setup`],
+//! [`ceremony`], [`home`]), the officer's records and reads ([`records`], [`submit`],
+//! [`assistance`], [`private`]), the auditor's views and proofs ([`audit`]), and the
+//! demo, benchmark and simulation ([`demo`], [`bench`], `sim` in [`run`]).
 
+pub mod args;
 pub mod assistance;
+pub mod audit;
 pub mod bench;
 pub mod ceremony;
 pub mod demo;
 pub mod home;
 pub mod private;
+pub mod records;
+pub mod run;
+pub mod setup;
 pub mod submit;
+pub mod target;

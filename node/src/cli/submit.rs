@@ -6,7 +6,8 @@
 //! Each batch is admitted at two nodes, in the same order at both (admission is
 //! idempotent, and the second node would otherwise verify the same transactions when they
 //! arrive by gossip): if the first dies before gossiping the batch, the second still
-//! proposes it in order.
+//! proposes it in order. The waiter knows what each admitted and offers a transaction to a
+//! node only once (again only after a connection to it failed).
 //!
 //! A transaction whose batch was lost with a node while later batches of the same signer
 //! committed can never commit (its sequence is no longer above the signer's last). Such a
@@ -17,7 +18,8 @@ use crate::cli::home::Home;
 use anyhow::{bail, Context};
 use indicatif::{ProgressBar, ProgressStyle};
 use safeledger_client::auth::Signer;
-use safeledger_client::rpc::{Committed, LedgerClient};
+use safeledger_client::proto::Admission;
+use safeledger_client::rpc::{AdmissionReason, Committed, Held, LedgerClient, Refusal};
 use safeledger_core::{Timestamp, Transaction, TxBody, TxId, TxPayload};
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
@@ -90,14 +92,11 @@ pub async fn submit_one_private(
             .await
             .with_context(|| format!("handing the private values to {agency}'s own node"))?;
     }
-    let admissions = c.submit(std::slice::from_ref(&tx)).await?;
-    if let Some(a) = admissions.first() {
-        if !a.admitted && !a.already_committed {
-            bail!("the node refused the transaction: {}", a.error);
-        }
+    let mut out = c.submit_and_wait_detailed(&[tx], COMMIT_DEADLINE).await?;
+    if let Some((_, refusal)) = out.refused.pop() {
+        bail!("the node refused the transaction: {refusal}");
     }
-    let mut done = c.submit_and_wait(&[tx], COMMIT_DEADLINE).await?;
-    done.pop().context("the node returned no result")
+    out.committed.pop().context("the node returned no result")
 }
 
 /// Signs a dead transaction's record again with a fresh sequence.
@@ -114,20 +113,21 @@ pub struct SubmitReport {
     pub resigned: u64,
 }
 
-type Waited = Result<(Vec<Committed>, Vec<(Transaction, String)>), String>;
+type Waited = Result<(Vec<Committed>, Vec<(Transaction, Refusal)>), String>;
 
 async fn wait_batch(
     endpoints: Vec<String>,
     signer: Signer,
     start_at: usize,
     txs: Vec<Transaction>,
+    held: Held,
 ) -> Waited {
     let mut c = LedgerClient::new(endpoints).signed_by(signer);
     for _ in 0..start_at {
         c.fail_over();
     }
     let out = c
-        .submit_and_wait_detailed(&txs, BATCH_DEADLINE)
+        .wait_submitted(&txs, BATCH_DEADLINE, held)
         .await
         .map_err(|e| e.to_string())?;
     let by_id: BTreeMap<TxId, &Transaction> = txs.iter().map(|t| (t.id(), t)).collect();
@@ -137,10 +137,6 @@ async fn wait_batch(
         .filter_map(|(id, e)| by_id.get(&id).map(|t| ((*t).clone(), e)))
         .collect();
     Ok((out.committed, refused))
-}
-
-fn is_dead_sequence(err: &str) -> bool {
-    err.contains("sequence")
 }
 
 /// Submits `txs` in order to `endpoints` (failing over) and waits for all of them, signing
@@ -172,7 +168,7 @@ pub async fn submit_all(
     backup.fail_over();
     let mut todo = txs;
     for round in 0..=MAX_RESIGN_ROUNDS {
-        let mut dead: Vec<(Transaction, String)> = Vec::new();
+        let mut dead: Vec<(Transaction, Refusal)> = Vec::new();
         let mut waiting: JoinSet<Waited> = JoinSet::new();
         for batch in todo.chunks(BATCH) {
             let started = Instant::now();
@@ -189,27 +185,35 @@ pub async fn submit_all(
                     }
                 }
             };
+            let mut held = Held::new();
+            note_held(&mut held, admit.endpoint(), batch, &admissions);
             if endpoints.len() > 1 {
                 if backup.endpoint() == admit.endpoint() {
                     backup.fail_over();
                 }
-                if backup.submit(batch).await.is_err() {
-                    backup.fail_over();
+                match backup.submit(batch).await {
+                    Ok(a) => note_held(&mut held, backup.endpoint(), batch, &a),
+                    Err(_) => backup.fail_over(),
                 }
             }
             let mut pending = Vec::with_capacity(batch.len());
-            for (tx, a) in batch.iter().zip(admissions) {
-                if a.admitted || a.already_committed || a.error.starts_with("mempool full") {
-                    pending.push(tx.clone());
-                } else {
-                    dead.push((tx.clone(), a.error));
+            for (tx, a) in batch.iter().zip(&admissions) {
+                match Refusal::of(a) {
+                    None => pending.push(tx.clone()),
+                    Some(r) => dead.push((tx.clone(), r)),
                 }
             }
             let at = endpoints
                 .iter()
                 .position(|e| e == admit.endpoint())
                 .unwrap_or(0);
-            waiting.spawn(wait_batch(endpoints.clone(), signer.clone(), at, pending));
+            waiting.spawn(wait_batch(
+                endpoints.clone(),
+                signer.clone(),
+                at,
+                pending,
+                held,
+            ));
             while waiting.len() >= WINDOW {
                 collect(&mut waiting, &mut report, &mut dead, &pb).await?;
             }
@@ -220,12 +224,16 @@ pub async fn submit_all(
         todo = Vec::new();
         for (tx, err) in dead {
             match resign.as_mut() {
-                Some(f) if is_dead_sequence(&err) && round < MAX_RESIGN_ROUNDS => {
+                // A sequence no longer above the signer's last can never commit.
+                Some(f)
+                    if err.reason == AdmissionReason::StaleSequence
+                        && round < MAX_RESIGN_ROUNDS =>
+                {
                     report.resigned += 1;
                     todo.push(f(&tx));
                 }
                 _ => {
-                    *report.not_admitted.entry(err).or_default() += 1;
+                    *report.not_admitted.entry(err.message).or_default() += 1;
                     pb.inc(1);
                 }
             }
@@ -242,10 +250,21 @@ pub async fn submit_all(
     Ok(report)
 }
 
+/// Records in `held` the transactions of `batch` that `endpoint` admitted (or already
+/// committed), so that the waiter does not offer them to it again.
+fn note_held(held: &mut Held, endpoint: &str, batch: &[Transaction], admissions: &[Admission]) {
+    let ids = held.entry(endpoint.to_string()).or_default();
+    for (tx, a) in batch.iter().zip(admissions) {
+        if a.admitted || a.already_committed {
+            ids.insert(tx.id());
+        }
+    }
+}
+
 async fn collect(
     waiting: &mut JoinSet<Waited>,
     report: &mut SubmitReport,
-    dead: &mut Vec<(Transaction, String)>,
+    dead: &mut Vec<(Transaction, Refusal)>,
     pb: &ProgressBar,
 ) -> anyhow::Result<()> {
     if let Some(r) = waiting.join_next().await {

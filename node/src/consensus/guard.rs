@@ -15,31 +15,25 @@
 //! and with the lock the locked block and the prevotes that justify it (else nobody can
 //! re-propose the locked value, and the validator prevotes nil on everything else).
 
+use super::Step;
 use safeledger_core::{Block, Hash, Proposal, SecretKey, Vote, VoteType};
 use serde::{Deserialize, Serialize};
 
 /// A signed consensus message kept for identical re-sending.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum SignedMessage {
-    /// A proposal (step 0).
+    /// A proposal (signed in [`Step::Propose`]).
     Proposal(Proposal),
-    /// A prevote (step 1) or precommit (step 2).
+    /// A prevote or precommit (signed in [`Step::Prevote`] or [`Step::Precommit`]).
     Vote(Vote),
 }
 
 impl SignedMessage {
-    /// (height, round, step) with step 0 = proposal, 1 = prevote, 2 = precommit.
-    pub fn hrs(&self) -> (u64, u32, u8) {
+    /// (height, round, step) it was signed in; ordered as signing must proceed.
+    pub fn hrs(&self) -> (u64, u32, Step) {
         match self {
-            SignedMessage::Proposal(p) => (p.height, p.round, 0),
-            SignedMessage::Vote(v) => (
-                v.height,
-                v.round,
-                match v.vote_type {
-                    VoteType::Prevote => 1,
-                    VoteType::Precommit => 2,
-                },
-            ),
+            SignedMessage::Proposal(p) => (p.height, p.round, Step::Propose),
+            SignedMessage::Vote(v) => (v.height, v.round, Step::of_vote(v.vote_type)),
         }
     }
 }
@@ -96,7 +90,7 @@ impl PrivState {
     /// Whether (height, round, step) may be signed (`Ok(None)`), or must re-send
     /// (`Ok(Some(stored))`: the last signed one, or an earlier one still held), or must be
     /// refused (`Err`).
-    fn check(&self, hrs: (u64, u32, u8)) -> Result<Option<SignedMessage>, ()> {
+    fn check(&self, hrs: (u64, u32, Step)) -> Result<Option<SignedMessage>, ()> {
         if hrs.0 < self.min_sign_height {
             return Err(());
         }
@@ -148,11 +142,7 @@ impl PrivState {
         value: Option<Hash>,
         lock: Option<(Hash, u32)>,
     ) -> (Option<Vote>, bool) {
-        let step = match t {
-            VoteType::Prevote => 1,
-            VoteType::Precommit => 2,
-        };
-        match self.check((height, round, step)) {
+        match self.check((height, round, Step::of_vote(t))) {
             Err(()) => (None, false),
             Ok(Some(SignedMessage::Vote(v))) => (Some(v), false),
             Ok(Some(SignedMessage::Proposal(_))) => (None, false),
@@ -178,7 +168,7 @@ impl PrivState {
         valid_round: Option<u32>,
         block_hash: Hash,
     ) -> Option<(Proposal, bool)> {
-        match self.check((height, round, 0)) {
+        match self.check((height, round, Step::Propose)) {
             Err(()) => None,
             Ok(Some(SignedMessage::Proposal(p))) => Some((p, false)),
             Ok(Some(SignedMessage::Vote(_))) => None,

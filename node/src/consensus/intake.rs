@@ -13,20 +13,18 @@
 //!   up to [`MAX_VOTES_PER_SIGNER`] per slot — see there why.
 
 use super::{
-    Consensus, Effect, Input, Rejected, MAX_NEXT_HEIGHT_BUFFER, MAX_ROUNDS_AHEAD,
+    Consensus, Effect, Input, Rejected, Step, MAX_NEXT_HEIGHT_BUFFER, MAX_ROUNDS_AHEAD,
     MAX_VOTES_PER_SIGNER,
 };
 use safeledger_core::evidence::DoubleSign;
-use safeledger_core::{Block, Proposal, Vote, VoteType};
+use safeledger_core::{Block, Proposal, Vote};
 
-/// Step number of a message: 0 proposal, 1 prevote, 2 precommit (as in the guard).
-fn step_of(input: &Input) -> u8 {
+/// The step a message was signed in (as in the guard; a timeout, never buffered, counts
+/// as `Propose`).
+fn step_of(input: &Input) -> Step {
     match input {
-        Input::Proposal(..) | Input::Timeout(_) => 0,
-        Input::Vote(v) => match v.vote_type {
-            VoteType::Prevote => 1,
-            VoteType::Precommit => 2,
-        },
+        Input::Proposal(..) | Input::Timeout(_) => Step::Propose,
+        Input::Vote(v) => Step::of_vote(v.vote_type),
     }
 }
 
@@ -136,11 +134,8 @@ impl Consensus {
     fn report(&mut self, evidence: Option<DoubleSign>, fx: &mut Vec<Effect>) {
         let Some(e) = evidence else { return };
         let step = match &e {
-            DoubleSign::Proposals(..) => 0,
-            DoubleSign::Votes(v, _) => match v.vote_type {
-                VoteType::Prevote => 1,
-                VoteType::Precommit => 2,
-            },
+            DoubleSign::Proposals(..) => Step::Propose,
+            DoubleSign::Votes(v, _) => Step::of_vote(v.vote_type),
         };
         if self.reported.insert((e.offender(), e.round(), step)) {
             fx.push(Effect::Evidence(e));

@@ -66,6 +66,17 @@ pub enum Step {
     Precommit,
 }
 
+impl Step {
+    /// The step a vote of type `t` is signed in: prevotes in `Prevote`, precommits in
+    /// `Precommit` (a proposal is signed in `Propose`).
+    pub fn of_vote(t: VoteType) -> Step {
+        match t {
+            VoteType::Prevote => Step::Prevote,
+            VoteType::Precommit => Step::Precommit,
+        }
+    }
+}
+
 /// A timeout the core asked for, fed back by the driver when it expires.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct Timeout {
@@ -114,7 +125,7 @@ pub trait BlockSource {
     /// A fresh block for (height, round) proposed by this node at `now`.
     fn build_block(&mut self, height: u64, round: u32, now: Timestamp) -> Block;
     /// `valid(v)` of Algorithm 1: deterministic, no clock (TENDERMINT.md "Validity").
-    fn validate(&mut self, block: &Block) -> bool;
+    fn valid(&mut self, block: &Block) -> bool;
 }
 
 /// Why an input was ignored (for logs and metrics; never an error for the node).
@@ -199,8 +210,14 @@ pub struct Consensus {
     height: u64,
     round: u32,
     step: Step,
-    locked: Option<(Hash, u32)>,
-    valid: Option<(Hash, u32)>,
+    /// lockedValue and lockedRound (Algorithm 1); `None` is the paper's nil and −1. Set
+    /// together (rule 4, line 38), and from the persisted lock after a restart.
+    locked_value: Option<Hash>,
+    locked_round: Option<u32>,
+    /// validValue and validRound (Algorithm 1); `None` is nil and −1. Set together (rule
+    /// 4, line 42; a late polka, [`Consensus::try_late_polka`]).
+    valid_value: Option<Hash>,
+    valid_round: Option<u32>,
     decided: bool,
     proposals: BTreeMap<u32, Proposal>,
     blocks: BTreeMap<Hash, Block>,
@@ -209,9 +226,9 @@ pub struct Consensus {
     votes: BTreeMap<(u32, VoteType), BTreeMap<PublicKey, Vec<Vote>>>,
     fired: BTreeSet<(Once, u32)>,
     /// Signature-checked messages of the next height, one per (round, step, signer).
-    next_height: BTreeMap<(u32, u8, PublicKey), Input>,
+    next_height: BTreeMap<(u32, Step, PublicKey), Input>,
     /// (signer, round, step) already reported as evidence at this height.
-    reported: BTreeSet<(PublicKey, u32, u8)>,
+    reported: BTreeSet<(PublicKey, u32, Step)>,
     guard: PrivState,
     started: bool,
     sigs: Box<dyn SignatureCheck>,
@@ -231,8 +248,10 @@ impl std::fmt::Debug for Consensus {
             .field("height", &self.height)
             .field("round", &self.round)
             .field("step", &self.step)
-            .field("locked", &self.locked)
-            .field("valid", &self.valid)
+            .field("locked_value", &self.locked_value)
+            .field("locked_round", &self.locked_round)
+            .field("valid_value", &self.valid_value)
+            .field("valid_round", &self.valid_round)
             .field("decided", &self.decided)
             .field("proposals", &self.proposals.keys().collect::<Vec<_>>())
             .field("votes", &votes)
@@ -266,8 +285,10 @@ impl Consensus {
             height,
             round: 0,
             step: Step::Propose,
-            locked: None,
-            valid: None,
+            locked_value: None,
+            locked_round: None,
+            valid_value: None,
+            valid_round: None,
             decided: true,
             proposals: BTreeMap::new(),
             blocks: BTreeMap::new(),
@@ -326,10 +347,11 @@ impl Consensus {
     ) -> Vec<Effect> {
         self.height = height;
         self.vals = vals;
-        self.locked = self.guard.lock_at(height);
+        let lock = self.guard.lock_at(height);
+        (self.locked_value, self.locked_round) = (lock.map(|l| l.0), lock.map(|l| l.1));
         // validRound ≥ lockedRound holds in Algorithm 1 (line 38 sets both); after a restart
         // the lock is all that survived, so it is also the valid value.
-        self.valid = self.locked;
+        (self.valid_value, self.valid_round) = (self.locked_value, self.locked_round);
         self.decided = false;
         self.started = true;
         self.proposals.clear();
@@ -349,7 +371,7 @@ impl Consensus {
                 SignedMessage::Proposal(_) => None,
             })
             .collect();
-        if self.locked.is_some() {
+        if self.locked_value.is_some() {
             kept.extend(self.guard.lock_proof.iter().cloned());
         }
         for v in kept.into_iter().filter(|v| v.height == height) {
@@ -363,7 +385,7 @@ impl Consensus {
                 slot.push(v);
             }
         }
-        if let (Some((v, _)), Some(b)) = (self.locked, &self.guard.locked_block) {
+        if let (Some(v), Some(b)) = (self.locked_value, &self.guard.locked_block) {
             if b.hash() == v {
                 self.blocks.insert(v, b.clone());
             }
@@ -431,12 +453,14 @@ impl Consensus {
     /// and a lock taken behind a partition stalls the height once the rounds move on.
     pub fn resend_set(&self) -> (Vec<(Proposal, Block)>, Vec<Vote>) {
         let lo = self.round.saturating_sub(1);
-        let pol: BTreeSet<(u32, Hash)> = [self.valid, self.locked]
-            .into_iter()
-            .flatten()
-            .filter(|(_, r)| *r < lo)
-            .map(|(v, r)| (r, v))
-            .collect();
+        let pol: BTreeSet<(u32, Hash)> = [
+            self.valid_round.zip(self.valid_value),
+            self.locked_round.zip(self.locked_value),
+        ]
+        .into_iter()
+        .flatten()
+        .filter(|(r, _)| *r < lo)
+        .collect();
         let props = self
             .proposals
             .iter()

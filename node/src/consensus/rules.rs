@@ -28,12 +28,14 @@ impl Consensus {
             .unwrap_or(0)
     }
 
-    pub(super) fn is_valid(&mut self, hash: Hash, app: &mut dyn BlockSource) -> bool {
+    /// `valid(v)` of the block with hash `hash` ([`BlockSource::valid`], asked once per
+    /// block and height); false while the block is not held.
+    pub(super) fn valid(&mut self, hash: Hash, app: &mut dyn BlockSource) -> bool {
         if let Some(v) = self.validity.get(&hash) {
             return *v;
         }
         let ok = match self.blocks.get(&hash) {
-            Some(b) => app.validate(b),
+            Some(b) => app.valid(b),
             None => return false,
         };
         self.validity.insert(hash, ok);
@@ -81,7 +83,7 @@ impl Consensus {
         }
         let lock = match (t, value) {
             (VoteType::Precommit, Some(v)) => Some((v, self.round)),
-            _ => self.locked,
+            _ => self.locked_value.zip(self.locked_round),
         };
         let (vote, fresh) = self.guard.sign_vote(
             &self.chain_id,
@@ -141,8 +143,10 @@ impl Consensus {
         self.round = round;
         self.step = Step::Propose;
         if self.vals.proposer(self.height, round).key == self.me {
+            // Line 15: propose validValue when there is one, else a fresh block.
             let (block, valid_round) = match self
-                .valid
+                .valid_value
+                .zip(self.valid_round)
                 .and_then(|(v, vr)| self.blocks.get(&v).map(|b| (b.clone(), Some(vr))))
             {
                 Some(x) => x,
@@ -245,7 +249,7 @@ impl Consensus {
     /// polka no one else saw in time — or that restarted and lost its valid value — can
     /// stall the height when a third of the power is faulty.
     pub(super) fn try_late_polka(&mut self, app: &mut dyn BlockSource) -> bool {
-        let from = self.valid.map_or(0, |(_, vr)| vr + 1);
+        let from = self.valid_round.map_or(0, |vr| vr + 1);
         if from >= self.round {
             return false;
         }
@@ -259,9 +263,9 @@ impl Consensus {
             if self
                 .vals
                 .is_quorum(self.power_for(r, VoteType::Prevote, Some(v)))
-                && self.is_valid(v, app)
+                && self.valid(v, app)
             {
-                self.valid = Some((v, r));
+                (self.valid_value, self.valid_round) = (Some(v), Some(r));
                 return true;
             }
         }
@@ -283,7 +287,7 @@ impl Consensus {
             {
                 continue;
             }
-            if !self.is_valid(v, app) {
+            if !self.valid(v, app) {
                 continue;
             }
             let precommits: Vec<Vote> = self
@@ -351,9 +355,9 @@ impl Consensus {
         match p.valid_round {
             None => {
                 // Rule 1: a fresh proposal; the timeliness check applies here only.
-                let ok = self.is_valid(v, app)
+                let ok = self.valid(v, app)
                     && self.timely(&v, now)
-                    && self.locked.is_none_or(|(lv, _)| lv == v);
+                    && (self.locked_round.is_none() || self.locked_value == Some(v));
                 self.vote(VoteType::Prevote, ok.then_some(v), fx);
                 self.step = Step::Prevote;
                 true
@@ -366,8 +370,9 @@ impl Consensus {
                 {
                     return false;
                 }
-                let ok =
-                    self.is_valid(v, app) && self.locked.is_none_or(|(lv, lr)| lr <= vr || lv == v);
+                let ok = self.valid(v, app)
+                    && (self.locked_round.is_none_or(|lr| lr <= vr)
+                        || self.locked_value == Some(v));
                 self.vote(VoteType::Prevote, ok.then_some(v), fx);
                 self.step = Step::Prevote;
                 true
@@ -390,17 +395,17 @@ impl Consensus {
                 if self
                     .vals
                     .is_quorum(self.power_for(r, VoteType::Prevote, Some(v)))
-                    && self.is_valid(v, app)
+                    && self.valid(v, app)
                 {
                     self.fired.insert((Once::PrevoteQuorumValue, r));
                     if self.step == Step::Prevote {
                         let voted = self.vote(VoteType::Precommit, Some(v), fx);
                         if voted == Some(v) {
-                            self.locked = Some((v, r));
+                            (self.locked_value, self.locked_round) = (Some(v), Some(r));
                         }
                         self.step = Step::Precommit;
                     }
-                    self.valid = Some((v, r));
+                    (self.valid_value, self.valid_round) = (Some(v), Some(r));
                     return true;
                 }
             }

@@ -33,7 +33,7 @@ impl BlockSource for MockApp {
             txs: vec![],
         }
     }
-    fn validate(&mut self, block: &Block) -> bool {
+    fn valid(&mut self, block: &Block) -> bool {
         !self.invalid.contains(&block.header.time.0)
     }
 }

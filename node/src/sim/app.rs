@@ -1,7 +1,7 @@
 //! The replicated application of a simulated node: a deterministic toy chain (the default)
 //! or the real [`Ledger`] over a sled store in a temporary directory.
 //!
-//! The toy app's `valid(v)` makes the chain checks of `Ledger::check_block`: header
+//! The toy app's `valid(v)` makes the chain checks of `Ledger::valid_with_reason`: header
 //! version and chain id, height = tip + 1, `prev_hash` = tip hash, time after the tip's,
 //! proposer a validator, validator hashes, `tx_count`/`tx_root` matching the body, no
 //! transaction twice in the block or already committed — plus one toy rule: a transaction
@@ -198,7 +198,7 @@ impl BlockSource for ToyApp {
         self.block_with(self.me, time, txs)
     }
 
-    fn validate(&mut self, block: &Block) -> bool {
+    fn valid(&mut self, block: &Block) -> bool {
         self.check(block).is_ok()
     }
 }
@@ -281,8 +281,8 @@ impl BlockSource for LedgerApp {
     fn build_block(&mut self, height: u64, round: u32, now: Timestamp) -> Block {
         self.ledger_mut().build_block(height, round, now)
     }
-    fn validate(&mut self, block: &Block) -> bool {
-        self.ledger().check_block(block).is_ok()
+    fn valid(&mut self, block: &Block) -> bool {
+        self.ledger().valid_with_reason(block).is_ok()
     }
 }
 

@@ -46,7 +46,7 @@ pub struct Checker {
     cache: Arc<Mutex<SigCache>>,
     decided: BTreeMap<u64, Hash>,
     proposed: BTreeMap<u64, BTreeSet<Hash>>,
-    signed: BTreeMap<(PublicKey, u64, u32, u8), SignedMessage>,
+    signed: BTreeMap<(PublicKey, u64, u32, crate::consensus::Step), SignedMessage>,
     certified: BTreeSet<u64>,
     locks: BTreeMap<usize, (u64, u32)>,
     /// Evidence reports (all verified).

@@ -411,7 +411,7 @@ impl World {
                     self.push(self.now + ms, Ev::Timeout { node: i, inc, t });
                 }
                 Effect::Decide(block, cert) => {
-                    let valid = self.nodes[i].app.validate(&block);
+                    let valid = self.nodes[i].app.valid(&block);
                     let hash = block.hash();
                     self.check.decided(i, &block, hash, &cert, valid)?;
                     self.stats.max_decided_round = self.stats.max_decided_round.max(cert.round);

@@ -92,7 +92,7 @@ impl World {
             }
             let hash = block.hash();
             if cert.verify(SIM_CHAIN_ID, h, &hash, &self.vals).is_err()
-                || !self.nodes[i].app.validate(&block)
+                || !self.nodes[i].app.valid(&block)
             {
                 self.check.sync_refusals += 1;
                 self.nodes[i].banned.insert(from, self.now + SYNC_BAN_MS);

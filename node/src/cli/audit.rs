@@ -1,7 +1,10 @@
-//! The `safeledger audit` commands: `view`, `verify`, `checkpoint`, `consistency`.
+//! The auditor's commands, `safeledger audit view | verify | checkpoint | consistency`:
+//! fetching desensitized views, checkpoints and consistency proofs, and verifying them
+//! offline from the genesis alone.
 
-use super::{check_consistency, AuditClient};
+use crate::cli::args::{AuditCmd, Target};
 use anyhow::{bail, Context};
+use safeledger_client::audit::{check_consistency, AuditClient};
 use safeledger_core::view::{decode, encode, Checkpoint, Verified, Verifier, View};
 use safeledger_core::{Genesis, Hash, Outcome};
 use std::path::Path;
@@ -94,7 +97,7 @@ pub struct ViewRequest<'a> {
 /// `out`.
 pub async fn view(
     endpoints: Vec<String>,
-    signer: Option<crate::auth::Signer>,
+    signer: Option<safeledger_client::auth::Signer>,
     genesis: Option<&Genesis>,
     req: ViewRequest<'_>,
 ) -> anyhow::Result<()> {
@@ -254,14 +257,14 @@ pub async fn consistency(
 /// minute.
 pub async fn declare_read(
     endpoints: Vec<String>,
-    signer: &crate::auth::Signer,
+    signer: &safeledger_client::auth::Signer,
     record: Hash,
     reveal: &[String],
     purpose: &str,
 ) -> anyhow::Result<Option<(Hash, Vec<String>)>> {
     use safeledger_core::records::PrivateRead;
     use safeledger_core::{Timestamp, TxBody, TxPayload};
-    let mut c = crate::rpc::LedgerClient::new(endpoints).signed_by(signer.clone());
+    let mut c = safeledger_client::rpc::LedgerClient::new(endpoints).signed_by(signer.clone());
     let (recorded, ..) = c
         .transaction(record)
         .await
@@ -302,4 +305,64 @@ pub async fn declare_read(
         bail!("the read declaration was refused by {rule}: {reason}");
     }
     Ok(Some((d.tx_id, fields)))
+}
+
+/// `safeledger audit view | verify | checkpoint | consistency`.
+pub async fn run(cmd: AuditCmd) -> anyhow::Result<()> {
+    let endpoints_of =
+        |t: &Target| -> anyhow::Result<(Vec<String>, Option<safeledger_core::Genesis>)> {
+            let (eps, h) = t.endpoints()?;
+            Ok((eps, h.map(|h| h.genesis)))
+        };
+    match cmd {
+        AuditCmd::View {
+            tx,
+            reveal,
+            out,
+            anchor,
+            purpose,
+            target,
+        } => {
+            let (eps, h) = target.endpoints()?;
+            let signer = target.signer(&eps, h.as_ref(), true).await?;
+            let g = h.map(|h| h.genesis);
+            let req = ViewRequest {
+                tx: &tx,
+                reveal: &reveal,
+                out: &out,
+                anchor: anchor.as_deref(),
+                purpose: purpose.as_deref(),
+            };
+            view(eps, signer, g.as_ref(), req).await?;
+        }
+        AuditCmd::Verify {
+            view,
+            genesis,
+            checkpoint,
+        } => {
+            verify(&view, &genesis, checkpoint.as_deref())?;
+        }
+        AuditCmd::Checkpoint {
+            height,
+            out,
+            target,
+        } => {
+            let (eps, g) = endpoints_of(&target)?;
+            checkpoint(eps, g.as_ref(), height.unwrap_or(0), out.as_deref()).await?;
+        }
+        AuditCmd::Consistency {
+            old,
+            new,
+            genesis,
+            target,
+        } => {
+            let (eps, g) = endpoints_of(&target)?;
+            let g = match genesis {
+                Some(p) => Some(load_genesis(&p)?),
+                None => g,
+            };
+            consistency(eps, g.as_ref(), &old, &new).await?;
+        }
+    }
+    Ok(())
 }

@@ -1,0 +1,116 @@
+//! The named queries of the node's `Query` call (`safeledger query KIND`): one place that
+//! maps a query's name and arguments to its answer as JSON, over committed state.
+
+use crate::state::StateRead;
+use safeledger_core::genesis::ValidatorSet;
+use safeledger_core::ids::EnterpriseId;
+use safeledger_core::Timestamp;
+
+/// Every query name [`route`] answers, in the order the refusal of an unknown one lists
+/// them.
+pub const QUERY_KINDS: [&str; 10] = [
+    "assistance_open",
+    "assistance_overdue",
+    "inbox",
+    "decisions",
+    "timeline",
+    "assessment",
+    "evidence",
+    "validators",
+    "access_log",
+    "read_log",
+];
+
+/// What a query is asked with. Which fields a kind reads: `agency` for
+/// `assistance_open`, `assistance_overdue` and `inbox`; `enterprise` for `decisions`,
+/// `timeline` and `assessment`; `limit` for the lists; `validators` for `validators`.
+pub struct QueryArgs<'a> {
+    /// The agency asked about (must satisfy `known_agency`).
+    pub agency: &'a str,
+    /// The enterprise asked about, unparsed (`EnterpriseId::parse`).
+    pub enterprise: &'a str,
+    /// Most entries in a list answer (the caller bounds it).
+    pub limit: usize,
+    /// The latest committed block time (deadlines and assessments are judged at it).
+    pub now: Timestamp,
+    /// The committed tip's height with the validator sets of the next two heights; `None`
+    /// before any tip is stored.
+    pub validators: Option<(u64, &'a ValidatorSet, &'a ValidatorSet)>,
+}
+
+/// Why a query was refused (`INVALID_ARGUMENT` but for [`QueryError::Encoding`]).
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum QueryError {
+    /// No query of that name.
+    #[error("unknown query {0:?}: {kinds}", kinds = QUERY_KINDS.join(", "))]
+    UnknownKind(String),
+    /// An argument the kind needs is missing or malformed.
+    #[error("{0}")]
+    BadArgument(String),
+    /// The answer did not serialize to JSON (`INTERNAL`: a bug, not the caller's fault).
+    #[error("encoding the answer: {0}")]
+    Encoding(String),
+}
+
+/// Answers query `kind` with `args` over `state` as JSON; `known_agency` says whether an
+/// agency id exists (the node asks its genesis).
+///
+/// # Errors
+/// [`QueryError::UnknownKind`] for a name not in [`QUERY_KINDS`]; [`QueryError::BadArgument`]
+/// for an enterprise id that does not parse or an agency `known_agency` does not know.
+pub fn route(
+    state: &dyn StateRead,
+    kind: &str,
+    args: &QueryArgs<'_>,
+    known_agency: impl Fn(&str) -> bool,
+) -> Result<serde_json::Value, QueryError> {
+    use crate::{access, assistance, evidence, governance, query};
+    let enterprise =
+        || EnterpriseId::parse(args.enterprise).map_err(|e| QueryError::BadArgument(e.to_string()));
+    let agency = || {
+        if !known_agency(args.agency) {
+            return Err(QueryError::BadArgument(format!(
+                "agency {:?} is not in the genesis",
+                args.agency
+            )));
+        }
+        Ok(args.agency)
+    };
+    let (now, limit) = (args.now, args.limit);
+    let json = match kind {
+        "assistance_open" => serde_json::to_value(assistance::open_requests(state, agency()?, now)),
+        "assistance_overdue" => {
+            serde_json::to_value(assistance::overdue_requests(state, agency()?, now))
+        }
+        "inbox" => serde_json::to_value(query::inbox(state, agency()?, 0, limit)),
+        "decisions" => serde_json::to_value(query::decisions(state, &enterprise()?, &[], limit)),
+        "timeline" => {
+            serde_json::to_value(query::cross_agency_timeline(state, &enterprise()?, limit))
+        }
+        "assessment" => {
+            let params = crate::RuleParams::load(state, &Default::default());
+            serde_json::to_value(query::assessment_at(state, &enterprise()?, now, &params))
+        }
+        "access_log" => serde_json::to_value(access::log(state, limit)),
+        "read_log" => serde_json::to_value(access::reads(state, limit)),
+        "evidence" => {
+            let all = evidence::recorded(state);
+            let skip = all.len().saturating_sub(limit);
+            serde_json::to_value(&all[skip..])
+        }
+        "validators" => match args.validators {
+            Some((height, current, next)) => Ok(serde_json::json!({
+                "height": height + 1,
+                "validators": current,
+                "next_validators": next,
+                "pending_changes": governance::validator_changes(state)
+                    .into_iter()
+                    .filter(|c| c.height >= height.saturating_sub(1))
+                    .collect::<Vec<_>>(),
+            })),
+            None => Ok(serde_json::Value::Null),
+        },
+        other => return Err(QueryError::UnknownKind(other.to_string())),
+    };
+    json.map_err(|e| QueryError::Encoding(e.to_string()))
+}

@@ -1,0 +1,513 @@
+//! The command line of `safeledger`: every command, subcommand and argument, as clap
+//! types. `main.rs` parses them and [`crate::cli::run`] dispatches.
+
+use crate::cli::home;
+pub use crate::cli::target::Target;
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+
+/// The `safeledger` command line.
+#[derive(Parser)]
+#[command(
+    name = "safeledger",
+    version,
+    about = "A BFT ledger for workplace-safety regulators"
+)]
+pub struct Cli {
+    /// The command.
+    #[command(subcommand)]
+    pub cmd: Cmd,
+}
+
+/// How a command prints its answer.
+#[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum Output {
+    /// For people.
+    Text,
+    /// For programs (pretty-printed JSON).
+    Json,
+}
+
+/// Every `safeledger` command.
+#[derive(Subcommand)]
+pub enum Cmd {
+    /// Create a four-agency network directory on loopback (keys, genesis).
+    Init {
+        /// Directory to create.
+        #[arg(long)]
+        dir: PathBuf,
+        /// Chain id.
+        #[arg(long, default_value = home::DEFAULT_CHAIN_ID)]
+        chain_id: String,
+        /// Fixed IP addresses of the four nodes, comma-separated (containers); by default
+        /// 127.0.0.1 with free ports.
+        #[arg(long, value_delimiter = ',')]
+        hosts: Option<Vec<String>>,
+        /// p2p port on each host (with --hosts).
+        #[arg(long, default_value_t = 26656)]
+        p2p_port: u16,
+        /// gRPC port on each host (with --hosts).
+        #[arg(long, default_value_t = 50051)]
+        grpc_port: u16,
+    },
+    /// Key ceremony, step 1: an agency generates its own node and officer keys.
+    Keys {
+        #[command(subcommand)]
+        cmd: KeysCmd,
+    },
+    /// Key ceremony, step 2: a genesis assembled from the agencies' public keys only.
+    Genesis {
+        #[command(subcommand)]
+        cmd: GenesisCmd,
+    },
+    /// Run a node.
+    Node {
+        #[command(subcommand)]
+        cmd: NodeCmd,
+    },
+    /// A node's status.
+    Status(Target),
+    /// Transactions.
+    Tx {
+        #[command(subcommand)]
+        cmd: TxCmd,
+    },
+    /// Enterprises.
+    Enterprise {
+        #[command(subcommand)]
+        cmd: EnterpriseCmd,
+    },
+    /// Rule-contract queries: assistance_open / assistance_overdue / inbox (--agency),
+    /// decisions / timeline / assessment (--enterprise); evidence (recorded double-signs);
+    /// validators (the sets of the next two heights and changes passed lately); access_log
+    /// (private-field access requests and their answers); read_log (declared reads of
+    /// private fields).
+    Query {
+        /// What to ask.
+        #[arg(value_parser = safeledger_contracts::query::QUERY_KINDS)]
+        kind: String,
+        /// The agency (assistance and inbox queries).
+        #[arg(long, default_value = "")]
+        agency: String,
+        /// The enterprise id (decisions, timeline, assessment).
+        #[arg(long, default_value = "")]
+        enterprise: String,
+        /// Most entries.
+        #[arg(long, default_value_t = 100)]
+        limit: u32,
+        #[command(flatten)]
+        target: Target,
+    },
+    /// Assistance requests between agencies (R7): request, respond, list open/overdue.
+    Assistance {
+        #[command(subcommand)]
+        cmd: AssistanceCmd,
+    },
+    /// Private field values held at an agency's node: erase.
+    Private {
+        #[command(subcommand)]
+        cmd: PrivateCmd,
+    },
+    /// Blocks.
+    Block {
+        #[command(subcommand)]
+        cmd: BlockCmd,
+    },
+    /// Import the public records of a data folder into a running network.
+    Import {
+        /// The network directory (its officer keys sign the records).
+        #[arg(long)]
+        home: PathBuf,
+        /// The data folder.
+        #[arg(long, default_value = "data")]
+        data: PathBuf,
+        /// At most this many rows of each file.
+        #[arg(long)]
+        limit: Option<usize>,
+    },
+    /// Auditors: desensitized views, offline verification, checkpoints, consistency.
+    Audit {
+        #[command(subcommand)]
+        cmd: AuditCmd,
+    },
+    /// The main job: a four-agency network on loopback importing all of data/.
+    Demo {
+        /// Network directory to create (a fresh temporary directory by default).
+        #[arg(long)]
+        dir: Option<PathBuf>,
+        /// The data folder.
+        #[arg(long, default_value = "data")]
+        data: PathBuf,
+        /// At most this many rows of each file (all by default).
+        #[arg(long)]
+        limit: Option<usize>,
+        /// Leave the network running after the summary (until Ctrl-C).
+        #[arg(long)]
+        keep_running: bool,
+    },
+    /// Run the deterministic consensus simulation (many seeds); exits non-zero on any
+    /// violated property, printing SEED=<n> for each.
+    Sim(SimArgs),
+    /// Measure final throughput and latency of a four-validator network on loopback under
+    /// open-loop load of pre-signed real records, against this machine's ed25519
+    /// verification ceiling; writes <out>/bench.json and a plot per rate.
+    Bench {
+        /// Offered load, transactions per second.
+        #[arg(long, default_value_t = 5_000)]
+        rate: u64,
+        /// Several offered loads, comma-separated (one fresh network each); reports where
+        /// latency bends.
+        #[arg(long, value_delimiter = ',')]
+        sweep: Vec<u64>,
+        /// Length of the load window, seconds.
+        #[arg(long, default_value_t = 20)]
+        seconds: u64,
+        /// Interval between load batches, milliseconds.
+        #[arg(long, default_value_t = 20)]
+        batch_ms: u64,
+        /// The data folder.
+        #[arg(long, default_value = "data")]
+        data: PathBuf,
+        /// At most this many rows of each data file.
+        #[arg(long)]
+        limit: Option<usize>,
+        /// Where results go.
+        #[arg(long, default_value = "bench-out")]
+        out: PathBuf,
+    },
+}
+
+/// Arguments of `safeledger sim`.
+#[derive(Args)]
+pub struct SimArgs {
+    /// How many seeds to run.
+    #[arg(long, default_value_t = 100)]
+    pub seeds: u64,
+    /// Validators in every run (by default each seed chooses 4 to 7).
+    #[arg(long, value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub validators: Option<u16>,
+    /// The first seed.
+    #[arg(long, default_value_t = 0)]
+    pub start_seed: u64,
+}
+
+/// `safeledger keys`: the key ceremony's first step.
+#[derive(Subcommand)]
+pub enum KeysCmd {
+    /// Write node.key and officer.key (mode 0600), an empty data/ and the public
+    /// agency.json into DIR, and print agency.json. DIR can be NET/<agency> of the
+    /// network directory the node will run from.
+    Generate {
+        /// The agency's key directory (created; must not hold keys yet).
+        #[arg(long)]
+        out: PathBuf,
+        /// The agency id.
+        #[arg(long)]
+        agency: String,
+        /// Display name (the id by default).
+        #[arg(long, default_value = "")]
+        name: String,
+        /// Role in the genesis role table (demo roles: licensing, inspection,
+        /// accident_investigation).
+        #[arg(long, default_value = "inspection")]
+        role: String,
+        /// libp2p listen multiaddr (default: 127.0.0.1 with a free port).
+        #[arg(long)]
+        p2p_addr: Option<String>,
+        /// gRPC URL (default: http://127.0.0.1 with a free port).
+        #[arg(long)]
+        grpc_addr: Option<String>,
+        /// Voting power (0: not a validator).
+        #[arg(long, default_value_t = 1)]
+        power: u64,
+    },
+    /// Write an auditor's request-signing key ID.key (mode 0600) and its public
+    /// ID.auditor.json into DIR (NET/auditors of the network directory), and print it.
+    Auditor {
+        /// The directory (created).
+        #[arg(long)]
+        out: PathBuf,
+        /// The auditor id (distinct from every agency id).
+        #[arg(long)]
+        id: String,
+        /// Display name (the id by default).
+        #[arg(long, default_value = "")]
+        name: String,
+    },
+}
+
+/// `safeledger genesis`.
+#[derive(Subcommand)]
+pub enum GenesisCmd {
+    /// Assemble and validate a genesis from agency.json files (public keys only).
+    Assemble {
+        /// Chain id.
+        #[arg(long)]
+        chain_id: String,
+        /// One agency's public file (from `keys generate`), once per agency, in order.
+        #[arg(long = "agency-file", required = true)]
+        agency_files: Vec<PathBuf>,
+        /// An auditor's public file (from `keys auditor`), once per auditor.
+        #[arg(long = "auditor-file")]
+        auditor_files: Vec<PathBuf>,
+        /// A JSON role table ({"role": ["tx_kind", ...]}); the demo's by default.
+        #[arg(long)]
+        roles: Option<PathBuf>,
+        /// Genesis time in ms since the epoch (default: now).
+        #[arg(long)]
+        genesis_time_ms: Option<u64>,
+        /// Where to write the genesis (must not exist).
+        #[arg(long)]
+        out: PathBuf,
+    },
+}
+
+/// `safeledger node`.
+#[derive(Subcommand)]
+pub enum NodeCmd {
+    /// Start the node of one agency of a network directory.
+    Start {
+        /// The network directory.
+        #[arg(long)]
+        home: PathBuf,
+        /// The agency whose node this is.
+        #[arg(long)]
+        agency: String,
+        /// The node's limits file (TOML); by default `<home>/<agency>/node.toml` when it
+        /// exists, else every limit at its default.
+        #[arg(long, value_name = "FILE")]
+        config: Option<PathBuf>,
+        /// Serve /healthz and Prometheus /metrics over HTTP here (e.g. 0.0.0.0:9100).
+        #[arg(long, env = "SAFELEDGER_METRICS_ADDR")]
+        metrics_addr: Option<std::net::SocketAddr>,
+        /// Log filter (tracing EnvFilter syntax, e.g. `info` or `debug,libp2p=warn`);
+        /// RUST_LOG is used when this is not given.
+        #[arg(long, env = "SAFELEDGER_LOG")]
+        log_level: Option<String>,
+    },
+}
+
+/// `safeledger tx`.
+#[derive(Subcommand)]
+pub enum TxCmd {
+    /// Sign a record as an agency's officer, submit it and wait until it is committed.
+    Submit {
+        /// The network directory.
+        #[arg(long)]
+        home: PathBuf,
+        /// The submitting agency (its officer key signs).
+        #[arg(long)]
+        agency: String,
+        /// A JSON file with the record, e.g. {"penalty": {...}} (see core/src/records.rs).
+        #[arg(long)]
+        file: PathBuf,
+        /// When the act happened (YYYY-MM-DD; today by default).
+        #[arg(long)]
+        effective_at: Option<String>,
+        /// Fields to keep private (comma-separated, e.g. description): only their
+        /// commitments are replicated; the values stay sealed at this agency's node.
+        #[arg(long, value_delimiter = ',')]
+        private: Vec<String>,
+        /// Output format.
+        #[arg(long, value_enum, default_value = "text")]
+        output: Output,
+    },
+    /// A committed transaction with its result.
+    Show {
+        /// Transaction id (hex).
+        id: String,
+        #[command(flatten)]
+        target: Target,
+    },
+}
+
+/// `safeledger assistance`.
+#[derive(Subcommand)]
+pub enum AssistanceCmd {
+    /// Ask another agency for assistance about an enterprise; prints the request's tx id.
+    Request {
+        /// The network directory (the requesting agency's officer key signs).
+        #[arg(long)]
+        home: PathBuf,
+        /// The requesting agency.
+        #[arg(long)]
+        agency: String,
+        /// The addressed agency.
+        #[arg(long)]
+        to: String,
+        /// The enterprise id, e.g. us-chi-bacp:1234.
+        #[arg(long)]
+        enterprise: String,
+        /// What is asked.
+        #[arg(long)]
+        subject: String,
+        /// Hours until due, from the committing block (the governed default, 24, when
+        /// omitted).
+        #[arg(long)]
+        due_hours: Option<u32>,
+        /// Your id for the request (a random one when omitted).
+        #[arg(long)]
+        id: Option<String>,
+        /// When the request was made (YYYY-MM-DD; now by default).
+        #[arg(long)]
+        effective_at: Option<String>,
+        /// Output format.
+        #[arg(long, value_enum, default_value = "text")]
+        output: Output,
+    },
+    /// Answer a request addressed to your agency, named by its tx id.
+    Respond {
+        /// The network directory (the responding agency's officer key signs).
+        #[arg(long)]
+        home: PathBuf,
+        /// The responding (addressed) agency.
+        #[arg(long)]
+        agency: String,
+        /// The request's transaction id (hex), as `assistance request` or `list` print it.
+        #[arg(long)]
+        request: String,
+        /// The answer.
+        #[arg(long)]
+        answer: String,
+        /// When the answer was given (YYYY-MM-DD; now by default).
+        #[arg(long)]
+        effective_at: Option<String>,
+        /// Output format.
+        #[arg(long, value_enum, default_value = "text")]
+        output: Output,
+    },
+    /// Unanswered requests addressed to an agency (open and overdue unless one is chosen).
+    List {
+        /// The addressed agency.
+        #[arg(long)]
+        agency: String,
+        /// Only those not yet due.
+        #[arg(long, conflicts_with = "overdue")]
+        open: bool,
+        /// Only those past their due time (R7).
+        #[arg(long)]
+        overdue: bool,
+        /// The network directory.
+        #[arg(long)]
+        home: PathBuf,
+        /// Output format.
+        #[arg(long, value_enum, default_value = "text")]
+        output: Output,
+    },
+}
+
+/// `safeledger private`.
+#[derive(Subcommand)]
+pub enum PrivateCmd {
+    /// Erase the private values of one committed transaction at the node of the agency
+    /// holding them: the record key is destroyed, a tombstone records the time, the
+    /// on-chain commitment stays and views show the fields as erased. Idempotent.
+    Erase {
+        /// The network directory.
+        #[arg(long)]
+        home: PathBuf,
+        /// The agency whose node holds the values (the recording agency).
+        #[arg(long)]
+        agency: String,
+        /// Transaction id (hex).
+        #[arg(long)]
+        tx: String,
+        /// A private field to erase (repeatable); all of them when omitted.
+        #[arg(long = "field")]
+        fields: Vec<String>,
+        /// Output format.
+        #[arg(long, value_enum, default_value = "text")]
+        output: Output,
+    },
+}
+
+/// `safeledger enterprise`.
+#[derive(Subcommand)]
+pub enum EnterpriseCmd {
+    /// An enterprise's state and timeline.
+    Show {
+        /// Enterprise id, e.g. us-chi-bacp:1234.
+        id: String,
+        /// Most timeline entries.
+        #[arg(long, default_value_t = 20)]
+        timeline: u32,
+        #[command(flatten)]
+        target: Target,
+    },
+}
+
+/// `safeledger block`.
+#[derive(Subcommand)]
+pub enum BlockCmd {
+    /// A block with its certificate and results (latest by default).
+    Show {
+        /// Height (latest when omitted).
+        height: Option<u64>,
+        #[command(flatten)]
+        target: Target,
+    },
+}
+
+/// `safeledger audit`: the auditor's commands.
+#[derive(Subcommand)]
+pub enum AuditCmd {
+    /// Fetch a view of a committed transaction revealing some fields; the others are shown
+    /// as digests. Verified against genesis before writing when --home is given.
+    View {
+        /// Transaction id (hex).
+        #[arg(long)]
+        tx: String,
+        /// Fields to reveal, comma-separated (the record type is always revealed).
+        #[arg(long, value_delimiter = ',')]
+        reveal: Vec<String>,
+        /// Where to write the view.
+        #[arg(long)]
+        out: PathBuf,
+        /// Also prove the transaction in the ledger tree of this checkpoint.
+        #[arg(long)]
+        anchor: Option<PathBuf>,
+        /// Officers reading private fields: first declare the read on chain (a
+        /// private_read transaction naming the record, the private fields among --reveal
+        /// and this purpose); the node discloses private values only against it.
+        #[arg(long)]
+        purpose: Option<String>,
+        #[command(flatten)]
+        target: Target,
+    },
+    /// Verify a view offline against a genesis file: exit 0 when valid, otherwise exit 1
+    /// naming the first element that failed.
+    Verify {
+        /// The view file.
+        view: PathBuf,
+        /// The genesis file, the only thing trusted.
+        #[arg(long)]
+        genesis: PathBuf,
+        /// A checkpoint to trust as well (verified from genesis first).
+        #[arg(long)]
+        checkpoint: Option<PathBuf>,
+    },
+    /// Fetch a checkpoint: a certified header with its commit certificate.
+    Checkpoint {
+        /// Height (the latest when omitted).
+        #[arg(long)]
+        height: Option<u64>,
+        /// Where to write it (printed when omitted).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        #[command(flatten)]
+        target: Target,
+    },
+    /// Fetch and verify the consistency proof between two checkpoints' ledgers.
+    Consistency {
+        /// The older checkpoint file.
+        old: PathBuf,
+        /// The newer checkpoint file.
+        new: PathBuf,
+        /// Verify both checkpoints from this genesis file (the network directory's by
+        /// default with --home).
+        #[arg(long)]
+        genesis: Option<PathBuf>,
+        #[command(flatten)]
+        target: Target,
+    },
+}

@@ -1,0 +1,126 @@
+//! Dispatch of a parsed command line to the command's handler.
+
+use crate::cli::args::{Cli, Cmd, SimArgs};
+use crate::cli::{assistance, audit, bench, demo, records, setup};
+use anyhow::bail;
+use std::path::Path;
+
+/// Runs the command `cli` names.
+///
+/// # Errors
+/// The command's failure, with its context; the binary prints it and exits 1.
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.cmd {
+        Cmd::Init {
+            dir,
+            chain_id,
+            hosts,
+            p2p_port,
+            grpc_port,
+        } => setup::init(dir, chain_id, hosts, p2p_port, grpc_port),
+        Cmd::Keys { cmd } => setup::keys(cmd),
+        Cmd::Genesis { cmd } => setup::genesis(cmd),
+        Cmd::Node { cmd } => setup::node(cmd).await,
+        Cmd::Status(t) => records::status(t).await,
+        Cmd::Tx { cmd } => records::tx(cmd).await,
+        Cmd::Enterprise { cmd } => records::enterprise(cmd).await,
+        Cmd::Query {
+            kind,
+            agency,
+            enterprise,
+            limit,
+            target,
+        } => records::query(kind, agency, enterprise, limit, target).await,
+        Cmd::Assistance { cmd } => assistance::run(cmd).await,
+        Cmd::Private { cmd } => records::private(cmd).await,
+        Cmd::Block { cmd } => records::block(cmd).await,
+        Cmd::Import { home, data, limit } => records::import(home, data, limit).await,
+        Cmd::Audit { cmd } => audit::run(cmd).await,
+        Cmd::Demo {
+            dir,
+            data,
+            limit,
+            keep_running,
+        } => {
+            data_folder(&data)?;
+            demo::run(demo::DemoOptions {
+                dir,
+                data,
+                limit,
+                keep_running,
+            })
+            .await
+        }
+        Cmd::Bench {
+            rate,
+            sweep,
+            seconds,
+            batch_ms,
+            data,
+            limit,
+            out,
+        } => {
+            data_folder(&data)?;
+            if rate == 0 || seconds == 0 || batch_ms == 0 || sweep.contains(&0) {
+                bail!("--rate, --sweep rates, --seconds and --batch-ms must be positive");
+            }
+            bench::run(bench::BenchOptions {
+                rate,
+                sweep,
+                seconds,
+                batch_ms,
+                data,
+                limit,
+                out,
+            })
+            .await
+            .map(|_| ())
+        }
+        Cmd::Sim(a) => sim(a),
+    }
+}
+
+/// Refuses a data folder that does not exist, saying where to run from.
+fn data_folder(data: &Path) -> anyhow::Result<()> {
+    if !data.is_dir() {
+        bail!(
+            "data folder {} not found: run from the repository root or pass --data",
+            data.display()
+        );
+    }
+    Ok(())
+}
+
+/// `safeledger sim`: runs the seeds, printing each failure with its replay command.
+fn sim(a: SimArgs) -> anyhow::Result<()> {
+    let started = std::time::Instant::now();
+    let (mut failed, mut heights, mut sim_ms) = (0u64, 0u64, 0u64);
+    for seed in a.start_seed..a.start_seed.saturating_add(a.seeds) {
+        let r = match a.validators {
+            Some(n) => crate::sim::run_seed_with(seed, n.into()),
+            None => crate::sim::run_seed(seed),
+        };
+        match r {
+            Ok(r) => (heights, sim_ms) = (heights + r.heights, sim_ms + r.sim_ms),
+            Err(f) => {
+                failed += 1;
+                let v = a.validators.map(|n| format!(" --validators {n}"));
+                println!("{f}");
+                println!(
+                    "  replay: safeledger sim --seeds 1 --start-seed {seed}{}",
+                    v.unwrap_or_default()
+                );
+            }
+        }
+    }
+    println!(
+        "{} seeds, {failed} failed: {heights} heights decided, {} s simulated, in {:.1} s",
+        a.seeds,
+        sim_ms / 1_000,
+        started.elapsed().as_secs_f64()
+    );
+    if failed > 0 {
+        bail!("{failed} seeds violated a property");
+    }
+    Ok(())
+}

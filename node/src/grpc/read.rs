@@ -1,0 +1,162 @@
+//! Handlers that read committed state: `Status`, `GetBlock`, `GetTransaction`,
+//! `GetEnterprise`, `GetSequence` and the named queries of `Query`
+//! ([`safeledger_contracts::query::route`]).
+
+use super::{hash_arg, internal, LedgerService, MAX_TIMELINE};
+use crate::ledger::StoreView;
+use safeledger_client::auth::method;
+use safeledger_client::proto;
+use safeledger_core::encoding::to_canonical;
+use safeledger_core::ids::EnterpriseId;
+use safeledger_core::PublicKey;
+use std::sync::atomic::Ordering;
+use tonic::{Request, Response, Status};
+
+pub(super) async fn status(
+    svc: &LedgerService,
+    req: Request<proto::StatusRequest>,
+) -> Result<Response<proto::StatusReply>, Status> {
+    svc.caller(&req, method::STATUS)?;
+    let s = svc.shared.status.borrow().clone();
+    let pool = svc.shared.mempool.lock().map(|p| p.len()).unwrap_or(0);
+    Ok(Response::new(proto::StatusReply {
+        chain_id: svc.shared.genesis.chain_id.clone(),
+        agency: svc.shared.agency.clone(),
+        node_key: svc.shared.node_key.to_hex(),
+        height: s.height,
+        last_block_hash: s.block_hash.0.to_vec(),
+        state_root: s.state_root.0.to_vec(),
+        last_block_time_ms: s.block_time.0,
+        round: svc.shared.round.load(Ordering::Relaxed),
+        mempool_txs: pool as u32,
+        peers: svc.shared.peers.load(Ordering::Relaxed),
+        committed_txs: s.committed_txs,
+    }))
+}
+
+pub(super) async fn get_block(
+    svc: &LedgerService,
+    req: Request<proto::GetBlockRequest>,
+) -> Result<Response<proto::GetBlockReply>, Status> {
+    svc.officer(&req, method::GET_BLOCK, "reading blocks")?;
+    let mut h = req.into_inner().height;
+    let store = &svc.shared.store;
+    if h == 0 {
+        h = svc.shared.status.borrow().height;
+    }
+    let block = store
+        .block_bytes(h)
+        .map_err(internal)?
+        .ok_or_else(|| Status::not_found(format!("no block at height {h}")))?;
+    let cert = store
+        .certificate(h)
+        .map_err(internal)?
+        .ok_or_else(|| Status::not_found(format!("no certificate at height {h}")))?;
+    let results = store.results(h).map_err(internal)?.unwrap_or_default();
+    Ok(Response::new(proto::GetBlockReply {
+        block,
+        certificate: to_canonical(&cert),
+        results: to_canonical(&results),
+    }))
+}
+
+pub(super) async fn get_transaction(
+    svc: &LedgerService,
+    req: Request<proto::GetTransactionRequest>,
+) -> Result<Response<proto::GetTransactionReply>, Status> {
+    svc.officer(&req, method::GET_TRANSACTION, "reading whole transactions")?;
+    let id = hash_arg(&req.into_inner().tx_id, "tx_id")?;
+    let store = &svc.shared.store;
+    let (h, i) = store
+        .tx_location(&id)
+        .map_err(internal)?
+        .ok_or_else(|| Status::not_found(format!("transaction {id} is not committed")))?;
+    let block = store
+        .block(h)
+        .map_err(internal)?
+        .ok_or_else(|| Status::internal("indexed block missing"))?;
+    let tx = block
+        .txs
+        .get(i as usize)
+        .ok_or_else(|| Status::internal("index out of range"))?;
+    let results = store.results(h).map_err(internal)?.unwrap_or_default();
+    let result = results
+        .get(i as usize)
+        .ok_or_else(|| Status::internal("result missing"))?;
+    Ok(Response::new(proto::GetTransactionReply {
+        tx: to_canonical(tx),
+        height: h,
+        index: i,
+        result: to_canonical(result),
+    }))
+}
+
+pub(super) async fn get_enterprise(
+    svc: &LedgerService,
+    req: Request<proto::GetEnterpriseRequest>,
+) -> Result<Response<proto::GetEnterpriseReply>, Status> {
+    svc.officer(&req, method::GET_ENTERPRISE, "reading enterprise records")?;
+    let req = req.into_inner();
+    let id = EnterpriseId::parse(&req.enterprise_id)
+        .map_err(|e| Status::invalid_argument(e.to_string()))?;
+    let view = StoreView(&svc.shared.store);
+    let state = safeledger_contracts::enterprise(&view, &id)
+        .ok_or_else(|| Status::not_found(format!("no enterprise {id} on the ledger")))?;
+    let limit = match req.timeline_limit as usize {
+        0 => 100,
+        n => n.min(MAX_TIMELINE),
+    };
+    let timeline = safeledger_contracts::enterprise_records(&view, &id, limit);
+    let json = serde_json::json!({ "state": state, "timeline": timeline });
+    Ok(Response::new(proto::GetEnterpriseReply {
+        json: json.to_string(),
+    }))
+}
+
+pub(super) async fn get_sequence(
+    svc: &LedgerService,
+    req: Request<proto::GetSequenceRequest>,
+) -> Result<Response<proto::GetSequenceReply>, Status> {
+    svc.officer(&req, method::GET_SEQUENCE, "reading sequences")?;
+    let b = req.into_inner().signer;
+    let k: [u8; 32] = b
+        .as_slice()
+        .try_into()
+        .map_err(|_| Status::invalid_argument("signer must be 32 bytes"))?;
+    let view = StoreView(&svc.shared.store);
+    let sequence = safeledger_contracts::last_sequence(&view, &PublicKey(k));
+    Ok(Response::new(proto::GetSequenceReply { sequence }))
+}
+
+pub(super) async fn query(
+    svc: &LedgerService,
+    req: Request<proto::QueryRequest>,
+) -> Result<Response<proto::QueryReply>, Status> {
+    use safeledger_contracts::query::{self, QueryArgs, QueryError};
+    svc.officer(&req, method::QUERY, "rule-contract queries")?;
+    let req = req.into_inner();
+    let view = StoreView(&svc.shared.store);
+    let tip = svc.shared.store.tip().map_err(internal)?;
+    let args = QueryArgs {
+        agency: &req.agency,
+        enterprise: &req.enterprise_id,
+        limit: match req.limit as usize {
+            0 => 100,
+            n => n.min(MAX_TIMELINE),
+        },
+        now: svc.shared.status.borrow().block_time,
+        validators: tip
+            .as_ref()
+            .map(|t| (t.height, &t.validators, &t.next_validators)),
+    };
+    let genesis = &svc.shared.genesis;
+    let json = query::route(&view, &req.kind, &args, |a| genesis.agency(a).is_some()).map_err(
+        |e| match e {
+            QueryError::Encoding(_) => internal(e),
+            _ => Status::invalid_argument(e.to_string()),
+        },
+    )?;
+    Ok(Response::new(proto::QueryReply {
+        json: json.to_string(),
+    }))
+}

@@ -17,6 +17,7 @@ pub mod consensus;
 #[allow(clippy::disallowed_types, clippy::disallowed_methods)]
 pub mod grpc;
 pub mod ledger;
+pub mod machine;
 pub mod mempool;
 #[allow(clippy::disallowed_types, clippy::disallowed_methods)]
 pub mod node;

@@ -38,6 +38,11 @@ impl PeerFilter {
             .unwrap_or_default();
     }
 
+    /// The keys cut off now.
+    pub fn blocked(&self) -> &BTreeSet<PublicKey> {
+        &self.blocked
+    }
+
     /// True when messages from / requests to `key` are cut.
     pub fn blocks(&self, key: &PublicKey) -> bool {
         self.blocked.contains(key)

@@ -189,6 +189,11 @@ pub struct SimArgs {
     /// The first seed.
     #[arg(long, default_value_t = 0)]
     pub start_seed: u64,
+    /// Also run the machine scenario (the node's machine over the real ledger: crashes
+    /// after persisting, wiped data directories, a lying sync peer, nodes lacking proposal
+    /// bodies) of every N-th seed; 0: none.
+    #[arg(long, default_value_t = 1)]
+    pub machine_every: u64,
 }
 
 /// `safeledger keys`: the key ceremony's first step.

@@ -91,10 +91,14 @@ fn data_folder(data: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// `safeledger sim`: runs the seeds, printing each failure with its replay command.
+/// `safeledger sim`: runs the seeds — the consensus scenario of each, and the machine
+/// scenario of every `--machine-every`-th — printing each failure with its replay command
+/// and the share of machine seeds that hit each feature.
 fn sim(a: SimArgs) -> anyhow::Result<()> {
     let started = std::time::Instant::now();
     let (mut failed, mut heights, mut sim_ms) = (0u64, 0u64, 0u64);
+    let (mut machine_runs, mut hit) = (0u64, std::collections::BTreeMap::new());
+    let v = a.validators.map(|n| format!(" --validators {n}"));
     for seed in a.start_seed..a.start_seed.saturating_add(a.seeds) {
         let r = match a.validators {
             Some(n) => crate::sim::run_seed_with(seed, n.into()),
@@ -104,21 +108,44 @@ fn sim(a: SimArgs) -> anyhow::Result<()> {
             Ok(r) => (heights, sim_ms) = (heights + r.heights, sim_ms + r.sim_ms),
             Err(f) => {
                 failed += 1;
-                let v = a.validators.map(|n| format!(" --validators {n}"));
                 println!("{f}");
                 println!(
                     "  replay: safeledger sim --seeds 1 --start-seed {seed}{}",
-                    v.unwrap_or_default()
+                    v.clone().unwrap_or_default()
                 );
+            }
+        }
+        if a.machine_every == 0 || seed % a.machine_every != 0 {
+            continue;
+        }
+        machine_runs += 1;
+        match crate::sim::machine::run_machine_seed(seed) {
+            Ok(r) => {
+                sim_ms += r.sim_ms;
+                for f in r.hits.features() {
+                    *hit.entry(f).or_insert(0u64) += 1;
+                }
+            }
+            Err(f) => {
+                failed += 1;
+                println!("{f}");
+                println!("  replay: safeledger sim --seeds 1 --start-seed {seed}");
             }
         }
     }
     println!(
-        "{} seeds, {failed} failed: {heights} heights decided, {} s simulated, in {:.1} s",
+        "{} seeds ({machine_runs} with the machine scenario), {failed} failed: {heights} \
+         heights decided, {} s simulated, in {:.1} s",
         a.seeds,
         sim_ms / 1_000,
         started.elapsed().as_secs_f64()
     );
+    for (f, k) in &hit {
+        println!(
+            "  {f}: {k} of {machine_runs} machine seeds ({:.0} %)",
+            100.0 * *k as f64 / machine_runs.max(1) as f64
+        );
+    }
     if failed > 0 {
         bail!("{failed} seeds violated a property");
     }

@@ -138,6 +138,18 @@ impl Checker {
         }
     }
 
+    /// Node `node` (key `key`) lost its signing state with its data directory while its
+    /// peers had committed `floor`. What it signed above `floor` is forgotten: it may sign
+    /// those slots again — the documented exposure of a wiped signing state
+    /// (ARCHITECTURE.md "Wiped data directory": only heights its peers committed are
+    /// protected, by `min_sign_height`). What it signed at or below `floor` is kept, so
+    /// signing there again is still a double-sign.
+    pub fn wiped(&mut self, node: usize, key: PublicKey, floor: u64) {
+        self.signed
+            .retain(|(k, h, _, _), _| *k != key || *h <= floor);
+        self.locks.remove(&node);
+    }
+
     /// Node `node` persists `state`: its lock must not move back within a height.
     pub fn persisted(&mut self, node: usize, state: &PrivState) -> Result<(), Violation> {
         let old = self.locks.get(&node).copied();

@@ -16,6 +16,7 @@
 mod app;
 mod byz;
 mod check;
+pub mod machine;
 mod scenario;
 mod sigs;
 mod world;

@@ -1,0 +1,863 @@
+//! The simulator over the node's machine: every honest node is a [`NodeMachine`] — the
+//! code production runs — over the real ledger (a sled store in a temporary directory),
+//! fed events and performing its actions in simulated time, with a simulated network
+//! (delays, loss, partitions), crashes, wiped data directories, a lying sync peer, clients
+//! submitting transactions, and the checkers of [`super::check`].
+//!
+//! What the shell does (`crate::node`) is done here instead: actions are checked
+//! (persist before send, no double-sign, agreement, certificates) and performed — signing
+//! state kept as the last `Persist`, the consensus log kept per height, gossip and
+//! requests delivered with the scenario's delays, timers queued. A crash loses the
+//! machine and every action after the one it happened at; the store, the signing state
+//! and the consensus log survive. [`MachineScenario`] says what happens in a run, and
+//! [`Hits`] what a run exercised.
+
+mod scenario;
+
+pub use scenario::{Hits, MachineFault, MachineScenario};
+
+use super::check::{Checker, Violation};
+use super::sigs::{SigCache, SigMode};
+use super::world::{mix, EPOCH_MS};
+use crate::consensus::{PrivState, SignedMessage, Timeout};
+use crate::ledger::Ledger;
+use crate::machine::{Action, Context, Event, MachineLimits, NodeMachine, Purpose};
+use crate::mempool::Mempool;
+use crate::store::Store;
+use crate::wire::{Gossip, SyncRequest, SyncResponse};
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use safeledger_core::encoding::{from_canonical, to_canonical};
+use safeledger_core::{Genesis, PublicKey, SecretKey, Timestamp, Transaction};
+use safeledger_network::Topic;
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::{Arc, Mutex};
+
+/// How long a request waits for an answer that does not come, ms (as the network's
+/// request timeout does).
+pub const REQUEST_TIMEOUT_MS: u64 = 2_000;
+/// The shell's tick (`node::TICK`), ms.
+pub const TICK_MS: u64 = 500;
+
+/// What a node is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Role {
+    /// Runs the machine and performs its actions faithfully.
+    Honest,
+    /// Runs the machine, but serves block-sync requests with a forged certificate.
+    LyingSync,
+}
+
+/// One simulated node.
+pub struct MachineNode {
+    /// Its node key.
+    pub key: SecretKey,
+    /// What it is.
+    pub role: Role,
+    /// Its data directory (store and private values); replaced when wiped.
+    dir: tempfile::TempDir,
+    /// The machine; `None` while crashed.
+    pub machine: Option<NodeMachine>,
+    /// The last persisted signing state; `None` before the first (or after a wipe).
+    pub persisted: Option<PrivState>,
+    /// The consensus log, per height.
+    wal: BTreeMap<u64, Vec<Gossip>>,
+    /// Incarnation: bumped by a crash, so that its old timers and answers die with it.
+    inc: u32,
+    /// Generation of the scheduled height start (a newer schedule replaces an older).
+    height_gen: u64,
+    /// Crash right after the next `Persist`.
+    crash_after_persist: bool,
+    /// Its metrics, kept across incarnations.
+    pub metrics: Arc<crate::ops::Metrics>,
+    /// Its clock's skew, ms.
+    skew_ms: i64,
+}
+
+#[derive(Debug)]
+enum Ev {
+    Gossip {
+        to: usize,
+        from: PublicKey,
+        data: Arc<Vec<u8>>,
+    },
+    Request {
+        to: usize,
+        from: usize,
+        from_inc: u32,
+        data: Vec<u8>,
+        purpose: Purpose,
+    },
+    Response {
+        to: usize,
+        inc: u32,
+        from: PublicKey,
+        purpose: Purpose,
+        response: Option<SyncResponse>,
+    },
+    Timeout {
+        node: usize,
+        inc: u32,
+        t: Timeout,
+    },
+    Tick {
+        node: usize,
+        inc: u32,
+    },
+    HeightDue {
+        node: usize,
+        inc: u32,
+        generation: u64,
+    },
+    Submit {
+        node: usize,
+        txs: Vec<Transaction>,
+    },
+    Fault(MachineFault),
+    Gst,
+}
+
+/// The requester of the request being handled: its answer goes back to it.
+struct Asker {
+    node: usize,
+    inc: u32,
+    purpose: Purpose,
+}
+
+/// The world of a machine run.
+pub struct MachineWorld {
+    /// The scenario.
+    pub sc: MachineScenario,
+    /// Simulated time, ms since the start.
+    pub now: u64,
+    rng: ChaCha8Rng,
+    seq: u64,
+    queue: BTreeMap<(u64, u64), Ev>,
+    /// The nodes.
+    pub nodes: Vec<MachineNode>,
+    /// The checker.
+    pub check: Checker,
+    genesis: Genesis,
+    /// Group of each node while partitioned.
+    partition: Option<Vec<u8>>,
+    /// True once GST passed.
+    pub stable: bool,
+    /// What the run exercised.
+    pub hits: Hits,
+    /// Running digest of every event processed.
+    pub trace: u64,
+    /// Highest committed height of any other node when a node's data was wiped: (node,
+    /// height). It must sign nothing at or below it.
+    wiped_at: BTreeMap<usize, u64>,
+}
+
+impl MachineWorld {
+    /// Builds the world of `sc` with keys and randomness from `seed`.
+    pub fn new(sc: MachineScenario, seed: u64) -> std::io::Result<MachineWorld> {
+        let keys: Vec<SecretKey> = (0..sc.validators)
+            .map(|i| scenario::node_key(seed, i))
+            .collect();
+        let genesis = scenario::genesis(&keys, seed, &sc);
+        let vals = genesis.validator_set();
+        let nodes = keys
+            .iter()
+            .enumerate()
+            .map(|(i, k)| {
+                Ok(MachineNode {
+                    key: k.clone(),
+                    role: if sc.liar == Some(i) {
+                        Role::LyingSync
+                    } else {
+                        Role::Honest
+                    },
+                    dir: tempfile::tempdir()?,
+                    machine: None,
+                    persisted: None,
+                    wal: BTreeMap::new(),
+                    inc: 0,
+                    height_gen: 0,
+                    crash_after_persist: false,
+                    metrics: Arc::new(crate::ops::Metrics::new()),
+                    skew_ms: sc.skew_ms.get(i).copied().unwrap_or(0),
+                })
+            })
+            .collect::<std::io::Result<Vec<_>>>()?;
+        let check = Checker::new(
+            &genesis.chain_id,
+            vals,
+            BTreeSet::new(),
+            SigMode::Production,
+            Arc::new(Mutex::new(SigCache::default())),
+        );
+        let mut w = MachineWorld {
+            rng: ChaCha8Rng::seed_from_u64(seed ^ 0x6d61_6368),
+            now: 0,
+            seq: 0,
+            queue: BTreeMap::new(),
+            nodes,
+            check,
+            genesis,
+            partition: None,
+            stable: false,
+            hits: Hits::default(),
+            trace: mix(seed, 1),
+            wiped_at: BTreeMap::new(),
+            sc,
+        };
+        for (at, f) in w.sc.faults.clone() {
+            w.push(at, Ev::Fault(f));
+        }
+        for (at, node, txs) in scenario::submissions(&w.sc, &w.genesis, seed) {
+            w.push(at, Ev::Submit { node, txs });
+        }
+        let gst = w.sc.gst_ms;
+        w.push(gst, Ev::Gst);
+        Ok(w)
+    }
+
+    fn push(&mut self, at: u64, ev: Ev) {
+        self.seq += 1;
+        self.queue.insert((at, self.seq), ev);
+    }
+
+    fn local_now(&self, i: usize) -> Timestamp {
+        Timestamp((EPOCH_MS + self.now).saturating_add_signed(self.nodes[i].skew_ms))
+    }
+
+    /// Starts every node.
+    pub fn start(&mut self) -> Result<(), Violation> {
+        for i in 0..self.nodes.len() {
+            self.boot(i)?;
+        }
+        Ok(())
+    }
+
+    /// Opens the node's store and ledger, builds its machine from the persisted signing
+    /// state (fresh when none was persisted) and replays its consensus log.
+    fn boot(&mut self, i: usize) -> Result<(), Violation> {
+        let fail = |e: String| Violation {
+            property: "node start",
+            detail: format!("node {i}: {e}"),
+        };
+        let now = self.local_now(i);
+        let n = &mut self.nodes[i];
+        let store = Store::open(&n.dir.path().join("store")).map_err(|e| fail(e.to_string()))?;
+        let mempool = Arc::new(Mutex::new(Mempool::default()));
+        let me = n.key.public();
+        let ledger = Ledger::open(self.genesis.clone(), store.clone(), mempool.clone(), me)
+            .map_err(|e| fail(e.to_string()))?;
+        let private = crate::private_store::PrivateStore::open(&store, n.dir.path())
+            .map_err(|e| fail(e.to_string()))?;
+        let agency = self
+            .genesis
+            .agencies
+            .iter()
+            .find(|a| a.node_key == me)
+            .map(|a| a.id.clone())
+            .unwrap_or_default();
+        let ctx = Arc::new(Context {
+            genesis: self.genesis.clone(),
+            agency,
+            node_key: me,
+            store,
+            mempool,
+            registry: safeledger_contracts::Executor::new(&self.genesis)
+                .registry()
+                .clone(),
+            private,
+            metrics: n.metrics.clone(),
+            max_gossip_bytes: self.sc.max_gossip_bytes,
+        });
+        let fresh = n.persisted.is_none();
+        let machine = NodeMachine::new(
+            ctx,
+            n.key.clone(),
+            ledger,
+            n.persisted.clone().unwrap_or_default(),
+            fresh,
+            MachineLimits {
+                sync_batch_blocks: 8,
+                sync_batch_bytes: crate::wire::MAX_SYNC_BYTES,
+            },
+            now,
+        );
+        let logged = n.wal.get(&machine.height()).cloned().unwrap_or_default();
+        if !logged.is_empty() {
+            self.hits.wal_replays += 1;
+        }
+        n.machine = Some(machine);
+        let inc = n.inc;
+        let offset = self.rng.gen_range(0..TICK_MS);
+        self.push(self.now + offset, Ev::Tick { node: i, inc });
+        self.handle(i, Event::Start { logged }, None)
+    }
+
+    fn crash(&mut self, i: usize) {
+        let n = &mut self.nodes[i];
+        if n.machine.is_none() {
+            return;
+        }
+        n.machine = None;
+        n.inc += 1;
+        n.crash_after_persist = false;
+    }
+
+    /// Hands `event` to node `i`'s machine and performs the actions; `asker`: the node
+    /// whose request is being answered.
+    fn handle(&mut self, i: usize, event: Event, asker: Option<Asker>) -> Result<(), Violation> {
+        let now = self.local_now(i);
+        let Some(machine) = self.nodes[i].machine.as_mut() else {
+            return Ok(());
+        };
+        let before = machine.ledger().tip.height;
+        let actions = machine.handle(now, event).map_err(|e| Violation {
+            property: "node error",
+            detail: format!("node {i}: {e:#}"),
+        })?;
+        let mut asker = asker;
+        for a in actions {
+            if self.nodes[i].machine.is_none() {
+                break;
+            }
+            self.perform(i, a, &mut asker)?;
+        }
+        if let Some(a) = asker {
+            // Crashed before answering: the asker times out.
+            self.push(
+                self.now + REQUEST_TIMEOUT_MS,
+                Ev::Response {
+                    to: a.node,
+                    inc: a.inc,
+                    from: self.nodes[i].key.public(),
+                    purpose: a.purpose,
+                    response: None,
+                },
+            );
+        }
+        self.check_commits(i, before)
+    }
+
+    /// Checks the blocks node `i` committed above `before`.
+    fn check_commits(&mut self, i: usize, before: u64) -> Result<(), Violation> {
+        let Some(m) = self.nodes[i].machine.as_ref() else {
+            return Ok(());
+        };
+        let ledger = m.ledger();
+        let after = ledger.tip.height;
+        for h in before + 1..=after {
+            let (Ok(Some(block)), Ok(Some(cert))) =
+                (ledger.store.block(h), ledger.store.certificate(h))
+            else {
+                return Err(Violation {
+                    property: "commit",
+                    detail: format!("node {i} committed height {h} without its block"),
+                });
+            };
+            let hash = block.hash();
+            if !block.txs.is_empty() {
+                self.hits.blocks_with_txs += 1;
+            }
+            self.check.decided(i, &block, hash, &cert, true)?;
+            self.trace = mix(self.trace, hash.0[0] as u64 ^ (i as u64) << 8);
+        }
+        Ok(())
+    }
+
+    /// Checks a signed message the node publishes or persists.
+    fn check_signed(&mut self, i: usize, m: &SignedMessage) -> Result<(), Violation> {
+        let key = self.nodes[i].key.public();
+        self.check.signed(key, m)?;
+        if let Some(&floor) = self.wiped_at.get(&i) {
+            if m.hrs().0 <= floor {
+                return Err(Violation {
+                    property: "wiped key",
+                    detail: format!(
+                        "node {i}, wiped while others had committed {floor}, signed at height {}",
+                        m.hrs().0
+                    ),
+                });
+            }
+        }
+        Ok(())
+    }
+
+    fn perform(
+        &mut self,
+        i: usize,
+        action: Action,
+        asker: &mut Option<Asker>,
+    ) -> Result<(), Violation> {
+        match action {
+            Action::Persist(state) => {
+                if let Some(m) = &state.last_signed {
+                    self.check_signed(i, m)?;
+                }
+                self.check.persisted(i, &state)?;
+                self.nodes[i].persisted = Some(*state);
+                if self.nodes[i].crash_after_persist {
+                    self.hits.crashes_after_persist += 1;
+                    self.crash(i);
+                }
+            }
+            Action::LogHeight(h) => {
+                let wal = &mut self.nodes[i].wal;
+                wal.retain(|k, _| *k >= h);
+                wal.entry(h).or_default();
+            }
+            Action::Log(m) => {
+                if let Some((_, log)) = self.nodes[i].wal.iter_mut().next_back() {
+                    log.push(m);
+                }
+            }
+            Action::Publish(topic, bytes) => self.publish(i, topic, bytes)?,
+            Action::Request {
+                peer,
+                request,
+                purpose,
+            } => self.request(i, peer, request, purpose),
+            Action::Reply(resp) => {
+                if let Some(a) = asker.take() {
+                    let resp = self.forge(i, resp);
+                    let from = self.nodes[i].key.public();
+                    let lost = !self.reachable(i, a.node);
+                    let at = if lost {
+                        self.now + REQUEST_TIMEOUT_MS
+                    } else {
+                        self.now + self.delay()
+                    };
+                    self.push(
+                        at,
+                        Ev::Response {
+                            to: a.node,
+                            inc: a.inc,
+                            from,
+                            purpose: a.purpose,
+                            response: (!lost).then_some(resp),
+                        },
+                    );
+                }
+            }
+            Action::ScheduleTimeout(t, ms) => {
+                let inc = self.nodes[i].inc;
+                self.push(self.now + ms, Ev::Timeout { node: i, inc, t });
+            }
+            Action::NextHeightIn(ms) => {
+                let n = &mut self.nodes[i];
+                n.height_gen += 1;
+                let (inc, generation) = (n.inc, n.height_gen);
+                if let Some(ms) = ms {
+                    self.push(
+                        self.now + ms,
+                        Ev::HeightDue {
+                            node: i,
+                            inc,
+                            generation,
+                        },
+                    );
+                }
+            }
+            Action::AddPeer(_) | Action::Status(_) => {}
+        }
+        Ok(())
+    }
+
+    /// A lying sync peer's answer to a block request: the blocks with a forged
+    /// certificate (signatures of another height).
+    fn forge(&mut self, i: usize, resp: SyncResponse) -> SyncResponse {
+        match (self.nodes[i].role, resp) {
+            (Role::LyingSync, SyncResponse::Blocks(mut blocks)) if !blocks.is_empty() => {
+                self.hits.lies_served += 1;
+                for (_, cert) in blocks.iter_mut() {
+                    cert.height += 1;
+                }
+                SyncResponse::Blocks(blocks)
+            }
+            (_, resp) => resp,
+        }
+    }
+
+    fn reachable(&self, a: usize, b: usize) -> bool {
+        match &self.partition {
+            Some(g) => g[a] == g[b],
+            None => true,
+        }
+    }
+
+    fn delay(&mut self) -> u64 {
+        let (lo, hi) = if self.stable {
+            (1, self.sc.max_delay_ms.min(200))
+        } else {
+            (1, self.sc.max_delay_ms)
+        };
+        self.rng.gen_range(lo..=hi.max(lo))
+    }
+
+    fn lost(&mut self) -> bool {
+        !self.stable && self.sc.loss > 0.0 && self.rng.gen_bool(self.sc.loss)
+    }
+
+    fn publish(&mut self, i: usize, topic: Topic, bytes: Vec<u8>) -> Result<(), Violation> {
+        if topic == Topic::Consensus {
+            let persisted = self.nodes[i].persisted.clone().unwrap_or_default();
+            let signed = match from_canonical::<Gossip>(&bytes) {
+                Ok(Gossip::Vote(v)) => Some(SignedMessage::Vote(v)),
+                Ok(Gossip::Proposal(p, _))
+                | Ok(Gossip::ProposalRef(p))
+                | Ok(Gossip::ProposalTxIds(p, _, _)) => {
+                    self.check.proposed(p.height, p.block_hash);
+                    Some(SignedMessage::Proposal(p))
+                }
+                _ => None,
+            };
+            if let Some(m) = signed {
+                self.check_signed(i, &m)?;
+                self.check.sent_own(&persisted, &m)?;
+            }
+            if matches!(
+                from_canonical::<Gossip>(&bytes),
+                Ok(Gossip::ProposalTxIds(..))
+            ) {
+                self.hits.proposals_as_ids += 1;
+            }
+        }
+        let from = self.nodes[i].key.public();
+        let data = Arc::new(bytes);
+        for to in 0..self.nodes.len() {
+            if to == i || !self.reachable(i, to) || self.lost() {
+                continue;
+            }
+            if topic == Topic::Transactions && self.sc.lacking == Some(to) && !self.stable {
+                continue;
+            }
+            let at = self.now + self.delay();
+            self.push(
+                at,
+                Ev::Gossip {
+                    to,
+                    from,
+                    data: data.clone(),
+                },
+            );
+        }
+        Ok(())
+    }
+
+    fn request(&mut self, i: usize, peer: PublicKey, request: SyncRequest, purpose: Purpose) {
+        let inc = self.nodes[i].inc;
+        let target = self.nodes.iter().position(|n| n.key.public() == peer);
+        match target {
+            Some(j) if self.reachable(i, j) && !self.lost() => {
+                let at = self.now + self.delay();
+                self.push(
+                    at,
+                    Ev::Request {
+                        to: j,
+                        from: i,
+                        from_inc: inc,
+                        data: to_canonical(&request),
+                        purpose,
+                    },
+                );
+            }
+            _ => self.push(
+                self.now + REQUEST_TIMEOUT_MS,
+                Ev::Response {
+                    to: i,
+                    inc,
+                    from: peer,
+                    purpose,
+                    response: None,
+                },
+            ),
+        }
+    }
+
+    fn up(&self, i: usize, inc: u32) -> bool {
+        let n = &self.nodes[i];
+        n.machine.is_some() && n.inc == inc
+    }
+
+    /// Applies a fault now.
+    fn fault(&mut self, f: MachineFault) -> Result<(), Violation> {
+        match f {
+            MachineFault::Partition(g) => self.partition = Some(g),
+            MachineFault::Heal => self.partition = None,
+            MachineFault::Crash { node } => self.crash(node),
+            MachineFault::CrashAfterPersist { node } => self.nodes[node].crash_after_persist = true,
+            MachineFault::Restart { node } => {
+                if self.nodes[node].machine.is_none() {
+                    self.boot(node)?;
+                }
+            }
+            MachineFault::Wipe { node } => {
+                self.crash(node);
+                let floor = (0..self.nodes.len())
+                    .filter(|j| *j != node)
+                    .filter_map(|j| self.nodes[j].machine.as_ref())
+                    .map(|m| m.ledger().tip.height)
+                    .max()
+                    .unwrap_or(0);
+                let n = &mut self.nodes[node];
+                n.dir = tempfile::tempdir().map_err(|e| Violation {
+                    property: "node start",
+                    detail: e.to_string(),
+                })?;
+                n.persisted = None;
+                n.wal.clear();
+                let key = n.key.public();
+                self.check.wiped(node, key, floor);
+                self.wiped_at.insert(node, floor);
+                self.hits.wipes += 1;
+            }
+        }
+        Ok(())
+    }
+
+    /// GST: partitions heal, crashed nodes restart, loss stops, delays become bounded.
+    fn gst(&mut self) -> Result<(), Violation> {
+        self.stable = true;
+        self.partition = None;
+        for i in 0..self.nodes.len() {
+            self.nodes[i].crash_after_persist = false;
+            if self.nodes[i].machine.is_none() {
+                self.boot(i)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Processes the next event; `false` when none is left.
+    pub fn step(&mut self) -> Result<bool, Violation> {
+        let Some(((at, _), ev)) = self.queue.pop_first() else {
+            return Ok(false);
+        };
+        self.now = at;
+        self.trace = mix(self.trace, at);
+        match ev {
+            Ev::Gossip { to, from, data } => {
+                let data = Arc::unwrap_or_clone(data);
+                self.handle(to, Event::Gossip { source: from, data }, None)?;
+            }
+            Ev::Request {
+                to,
+                from,
+                from_inc,
+                data,
+                purpose,
+            } => {
+                let peer = self.nodes[from].key.public();
+                let asker = Asker {
+                    node: from,
+                    inc: from_inc,
+                    purpose,
+                };
+                if self.nodes[to].machine.is_none() {
+                    self.push(
+                        self.now + REQUEST_TIMEOUT_MS,
+                        Ev::Response {
+                            to: from,
+                            inc: from_inc,
+                            from: self.nodes[to].key.public(),
+                            purpose: asker.purpose,
+                            response: None,
+                        },
+                    );
+                } else {
+                    self.handle(to, Event::Request { peer, data }, Some(asker))?;
+                }
+            }
+            Ev::Response {
+                to,
+                inc,
+                from,
+                purpose,
+                response,
+            } => {
+                if self.up(to, inc) {
+                    self.note_response(to, &purpose, &response);
+                    // A forged answer that reaches the node's next height must be refused
+                    // with a ban (one for heights it has by now is skipped).
+                    let next = self.nodes[to]
+                        .machine
+                        .as_ref()
+                        .map_or(0, |m| m.ledger().tip.height + 1);
+                    let lie = self
+                        .sc
+                        .liar
+                        .is_some_and(|l| self.nodes[l].key.public() == from)
+                        && matches!(&response, Some(SyncResponse::Blocks(b))
+                            if b.iter().any(|(blk, _)| blk.header.height == next));
+                    let bans = self.nodes[to].metrics.sync_bans.get();
+                    let ev = Event::Response {
+                        peer: from,
+                        purpose,
+                        response,
+                    };
+                    self.handle(to, ev, None)?;
+                    if lie {
+                        if self.nodes[to].metrics.sync_bans.get() == bans {
+                            return Err(Violation {
+                                property: "lying sync peer",
+                                detail: format!("node {to} was served forged blocks from its next height and banned no one"),
+                            });
+                        }
+                        self.hits.liars_banned += 1;
+                    }
+                }
+            }
+            Ev::Timeout { node, inc, t } => {
+                if self.up(node, inc) {
+                    self.handle(node, Event::Timeout(t), None)?;
+                }
+            }
+            Ev::Tick { node, inc } => {
+                if self.up(node, inc) {
+                    let cut = self.cut_for(node);
+                    self.handle(node, Event::Tick { cut }, None)?;
+                    self.push(self.now + TICK_MS, Ev::Tick { node, inc });
+                }
+            }
+            Ev::HeightDue {
+                node,
+                inc,
+                generation,
+            } => {
+                if self.up(node, inc) && self.nodes[node].height_gen == generation {
+                    self.handle(node, Event::HeightDue, None)?;
+                }
+            }
+            Ev::Submit { node, txs } => self.submit(node, txs)?,
+            Ev::Fault(f) => self.fault(f)?,
+            Ev::Gst => self.gst()?,
+        }
+        Ok(true)
+    }
+
+    /// Peers node `i` cannot reach now (the partition), handed to it as the shell's
+    /// partition filter would.
+    fn cut_for(&self, i: usize) -> BTreeSet<PublicKey> {
+        (0..self.nodes.len())
+            .filter(|j| !self.reachable(i, *j))
+            .map(|j| self.nodes[j].key.public())
+            .collect()
+    }
+
+    fn note_response(&mut self, to: usize, purpose: &Purpose, r: &Option<SyncResponse>) {
+        if let (Purpose::Proposal { .. }, Some(SyncResponse::Proposal(..))) = (purpose, r) {
+            if self.sc.lacking == Some(to) {
+                self.hits.proposal_fetches += 1;
+            }
+        }
+    }
+
+    /// A client submits `txs` at node `i` (as gRPC `SubmitBatch` does).
+    fn submit(&mut self, i: usize, txs: Vec<Transaction>) -> Result<(), Violation> {
+        let Some(m) = self.nodes[i].machine.as_ref() else {
+            return Ok(());
+        };
+        let admitted = crate::machine::admit(m.context(), txs, true);
+        for bytes in admitted.gossip {
+            self.publish(i, Topic::Transactions, bytes)?;
+        }
+        if admitted.any_new {
+            self.handle(i, Event::TxsArrived, None)?;
+        }
+        Ok(())
+    }
+
+    /// The committed height of every honest node.
+    pub fn honest_heights(&self) -> Vec<u64> {
+        self.nodes
+            .iter()
+            .filter(|n| n.role == Role::Honest)
+            .map(|n| match &n.machine {
+                Some(m) => m.ledger().tip.height,
+                None => 0,
+            })
+            .collect()
+    }
+
+    /// Sync bans each node's machine reported.
+    pub fn sync_bans(&self) -> u64 {
+        self.nodes.iter().map(|n| n.metrics.sync_bans.get()).sum()
+    }
+}
+
+/// The outcome of a machine run that broke nothing.
+#[derive(Clone, Debug)]
+pub struct MachineReport {
+    /// The scenario's name.
+    pub scenario: String,
+    /// Lowest committed height among honest nodes at the end.
+    pub min_height: u64,
+    /// Simulated time covered, ms.
+    pub sim_ms: u64,
+    /// What the run exercised.
+    pub hits: Hits,
+    /// Digest of the run (two runs of a seed must match).
+    pub trace: u64,
+}
+
+/// Runs the machine scenario of `seed`.
+pub fn run_machine_seed(seed: u64) -> Result<MachineReport, super::Failure> {
+    run_machine(MachineScenario::random(seed), seed)
+}
+
+/// Runs `sc` with keys and randomness from `seed`: every property on every step; after
+/// GST, every honest node commits [`MachineScenario::liveness_heights`] more heights
+/// within [`MachineScenario::liveness_bound_ms`].
+pub fn run_machine(sc: MachineScenario, seed: u64) -> Result<MachineReport, super::Failure> {
+    let name = sc.name.clone();
+    let failure = |at_ms: u64, violation: Violation| super::Failure {
+        seed,
+        scenario: name.clone(),
+        at_ms,
+        violation,
+    };
+    let mut w = MachineWorld::new(sc, seed).map_err(|e| {
+        failure(
+            0,
+            Violation {
+                property: "node start",
+                detail: e.to_string(),
+            },
+        )
+    })?;
+    w.start().map_err(|v| failure(0, v))?;
+    let mut target: Option<(u64, u64)> = None;
+    loop {
+        if w.stable {
+            let heights = w.honest_heights();
+            let min = heights.iter().copied().min().unwrap_or(0);
+            let (goal, deadline) = *target.get_or_insert_with(|| {
+                let max = heights.iter().copied().max().unwrap_or(0);
+                (max + w.sc.liveness_heights, w.now + w.sc.liveness_bound_ms)
+            });
+            if min >= goal {
+                break;
+            }
+            if w.now > deadline {
+                let v = Violation {
+                    property: "liveness",
+                    detail: format!(
+                        "honest heights {heights:?} short of {goal} {} ms after GST",
+                        w.sc.liveness_bound_ms
+                    ),
+                };
+                return Err(failure(w.now, v));
+            }
+        }
+        match w.step() {
+            Ok(true) => {}
+            Ok(false) => break,
+            Err(v) => return Err(failure(w.now, v)),
+        }
+    }
+    Ok(MachineReport {
+        scenario: w.sc.name.clone(),
+        min_height: w.honest_heights().into_iter().min().unwrap_or(0),
+        sim_ms: w.now,
+        hits: w.hits.clone(),
+        trace: w.trace,
+    })
+}

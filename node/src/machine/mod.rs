@@ -224,6 +224,7 @@ impl NodeMachine {
             .map(|a| a.node_key)
             .collect();
         self.admit_new_validators(out);
+        self.resume_private_fetches();
         let height = self.core.height();
         let vals = self.core.validators().clone();
         out.push(Action::LogHeight(height));

@@ -128,6 +128,31 @@ impl NodeMachine {
         }
     }
 
+    /// At start: queues again the granted values this node's agency still lacks — the
+    /// queue lives in memory, so a restart between a grant's commit and the fetch would
+    /// otherwise lose it for good (found by the machine simulator).
+    pub(super) fn resume_private_fetches(&mut self) {
+        let view = crate::ledger::StoreView(&self.ledger.store);
+        for st in safeledger_contracts::access::log(&view, usize::MAX) {
+            if st.requester != self.ctx.agency
+                || !matches!(
+                    st.status,
+                    safeledger_contracts::access::AccessStatus::Granted(..)
+                )
+            {
+                continue;
+            }
+            let held = self.ctx.private.get(&st.record).unwrap_or_default();
+            let erased = self.ctx.private.erased(&st.record).unwrap_or_default();
+            let missing = st.fields.iter().any(|f| {
+                !held.iter().any(|v| &v.name == f) && !erased.iter().any(|e| &e.name == f)
+            });
+            if missing && self.private.pending.len() < MAX_PENDING_PRIVATE {
+                self.private.pending.insert((st.owner, st.record));
+            }
+        }
+    }
+
     /// Asks the recording agencies' nodes for the queued private values.
     pub(super) fn fetch_private(&mut self, out: &mut Vec<Action>) {
         for (owner, record) in self.private.pending.clone() {

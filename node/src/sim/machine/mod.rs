@@ -12,8 +12,10 @@
 //! and the consensus log survive. [`MachineScenario`] says what happens in a run, and
 //! [`Hits`] what a run exercised.
 
+mod private;
 mod scenario;
 
+pub use private::{PrivateFlow, Stage};
 pub use scenario::{Hits, MachineFault, MachineScenario};
 
 use super::check::{Checker, Violation};
@@ -113,6 +115,8 @@ enum Ev {
         node: usize,
         txs: Vec<Transaction>,
     },
+    /// The clients' periodic step (the private-value flow).
+    Client,
     Fault(MachineFault),
     Gst,
 }
@@ -149,6 +153,8 @@ pub struct MachineWorld {
     /// Highest committed height of any other node when a node's data was wiped: (node,
     /// height). It must sign nothing at or below it.
     wiped_at: BTreeMap<usize, u64>,
+    /// The private-value flow, when the scenario has one.
+    pub private: Option<PrivateFlow>,
 }
 
 impl MachineWorld {
@@ -202,8 +208,21 @@ impl MachineWorld {
             hits: Hits::default(),
             trace: mix(seed, 1),
             wiped_at: BTreeMap::new(),
+            private: None,
             sc,
         };
+        w.private = w.sc.private.map(|(rec, req)| {
+            PrivateFlow::new(
+                seed,
+                rec,
+                req,
+                &w.genesis.chain_id,
+                Timestamp(w.genesis.genesis_time.0 + 1),
+            )
+        });
+        if w.private.is_some() {
+            w.push(1_000, Ev::Client);
+        }
         for (at, f) in w.sc.faults.clone() {
             w.push(at, Ev::Fault(f));
         }
@@ -727,6 +746,10 @@ impl MachineWorld {
                 }
             }
             Ev::Submit { node, txs } => self.submit(node, txs)?,
+            Ev::Client => {
+                self.private_step()?;
+                self.push(self.now + TICK_MS, Ev::Client);
+            }
             Ev::Fault(f) => self.fault(f)?,
             Ev::Gst => self.gst()?,
         }
@@ -833,16 +856,31 @@ pub fn run_machine(sc: MachineScenario, seed: u64) -> Result<MachineReport, supe
                 let max = heights.iter().copied().max().unwrap_or(0);
                 (max + w.sc.liveness_heights, w.now + w.sc.liveness_bound_ms)
             });
-            if min >= goal {
+            let replicating = w
+                .private
+                .as_ref()
+                .is_some_and(|p| p.stage == Stage::Replicating);
+            if min >= goal && !replicating {
                 break;
             }
             if w.now > deadline {
-                let v = Violation {
-                    property: "liveness",
-                    detail: format!(
-                        "honest heights {heights:?} short of {goal} {} ms after GST",
-                        w.sc.liveness_bound_ms
-                    ),
+                let v = if min >= goal {
+                    Violation {
+                        property: "private values",
+                        detail: format!(
+                            "the granted private value never reached node {} in {} ms after GST",
+                            w.private.as_ref().map_or(0, |p| p.requester),
+                            w.sc.liveness_bound_ms
+                        ),
+                    }
+                } else {
+                    Violation {
+                        property: "liveness",
+                        detail: format!(
+                            "honest heights {heights:?} short of {goal} {} ms after GST",
+                            w.sc.liveness_bound_ms
+                        ),
+                    }
                 };
                 return Err(failure(w.now, v));
             }

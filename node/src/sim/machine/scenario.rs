@@ -67,6 +67,8 @@ pub struct MachineScenario {
     pub lacking: Option<usize>,
     /// Client transaction batches submitted before GST.
     pub batches: usize,
+    /// The private-value flow: (recording node, requesting node).
+    pub private: Option<(usize, usize)>,
     /// The gossip limit, bytes.
     pub max_gossip_bytes: usize,
     /// Consensus parameters.
@@ -96,6 +98,10 @@ pub struct Hits {
     pub proposal_fetches: u64,
     /// Committed blocks with transactions (counted per node).
     pub blocks_with_txs: u64,
+    /// Granted private values that reached the requesting agency's node.
+    pub private_replicated: u64,
+    /// Direct requests for a private value by a node not granted it, refused.
+    pub private_refusals: u64,
 }
 
 impl Hits {
@@ -109,6 +115,8 @@ impl Hits {
         self.proposals_as_ids += o.proposals_as_ids;
         self.proposal_fetches += o.proposal_fetches;
         self.blocks_with_txs += o.blocks_with_txs;
+        self.private_replicated += o.private_replicated;
+        self.private_refusals += o.private_refusals;
     }
 
     /// The features hit at least once, by name, for counting seeds.
@@ -128,6 +136,9 @@ impl Hits {
         }
         if self.blocks_with_txs > 0 {
             f.push("blocks with transactions");
+        }
+        if self.private_replicated > 0 && self.private_refusals > 0 {
+            f.push("private value reached only the granted agency");
         }
         f
     }
@@ -189,9 +200,13 @@ pub fn submissions(
     let targets: Vec<usize> = (0..sc.validators)
         .filter(|i| Some(*i) != sc.lacking)
         .collect();
+    // The officers of the private flow sign nothing else (their sequences are fixed).
+    let signers: Vec<usize> = (0..sc.validators)
+        .filter(|i| sc.private.is_none_or(|(a, b)| *i != a && *i != b))
+        .collect();
     let mut out = Vec::new();
     for b in 0..sc.batches {
-        let officer = rng.gen_range(0..sc.validators);
+        let officer = signers[rng.gen_range(0..signers.len())];
         // One officer's batches all go to one node, so their sequences arrive in order.
         let node = targets[officer % targets.len()];
         let at = 500 + (b as u64) * sc.gst_ms.max(1_000) / (sc.batches as u64 + 1);
@@ -273,6 +288,20 @@ impl MachineScenario {
         if lacking.is_some() {
             name.push("lacking-bodies");
         }
+        // Recorder and requester: any two nodes whose data is never wiped.
+        let wiped: Vec<usize> = faults
+            .iter()
+            .filter_map(|(_, f)| match f {
+                MachineFault::Wipe { node } => Some(*node),
+                _ => None,
+            })
+            .collect();
+        let mut keep: Vec<usize> = (0..n).filter(|i| !wiped.contains(i)).collect();
+        keep.shuffle(&mut rng);
+        let private = (rng.gen_bool(0.5) && keep.len() >= 2).then(|| (keep[0], keep[1]));
+        if private.is_some() {
+            name.push("private-value");
+        }
         faults.sort_by_key(|(at, _)| *at);
         MachineScenario {
             name: if name.is_empty() {
@@ -292,6 +321,7 @@ impl MachineScenario {
             faults,
             liar,
             lacking,
+            private,
             batches: rng.gen_range(2..10),
             max_gossip_bytes: safeledger_core::limits::MAX_GOSSIP_BYTES,
             params: ConsensusParams {

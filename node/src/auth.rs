@@ -19,7 +19,7 @@
 //! reason.
 
 use crate::ledger::StoreView;
-use crate::node::Shared;
+use crate::machine::Context;
 use safeledger_client::auth::{self, Credentials};
 use safeledger_core::PublicKey;
 use std::collections::{HashSet, VecDeque};
@@ -148,7 +148,7 @@ impl Authenticator {
     /// `RESOURCE_EXHAUSTED` when the nonce cache is full.
     pub fn caller<T: prost::Message>(
         &self,
-        shared: &Shared,
+        shared: &Context,
         req: &Request<T>,
         method: &str,
     ) -> Result<Caller, Status> {
@@ -186,7 +186,7 @@ impl Authenticator {
     }
 
     /// The role of a verified signer.
-    fn resolve(&self, shared: &Shared, key: &PublicKey) -> Result<Caller, Status> {
+    fn resolve(&self, shared: &Context, key: &PublicKey) -> Result<Caller, Status> {
         if let Some(a) = shared.genesis.auditor(key) {
             return Ok(Caller::Auditor {
                 id: a.id.clone(),

@@ -27,10 +27,16 @@ use safeledger_core::limits::{MAX_GOSSIP_BYTES, MAX_MESSAGE_BYTES};
 use safeledger_network::NetLimits;
 use serde::{Deserialize, Serialize};
 
-use crate::grpc::{MAX_CONCURRENT_REQUESTS_PER_CONNECTION, MAX_GRPC_STREAMS_PER_CONNECTION};
 use crate::mempool::{MempoolLimits, MAX_MEMPOOL_BYTES, MAX_MEMPOOL_TXS};
 use crate::ratelimit::{GRPC_BURST_PER_CLIENT, GRPC_RATE_PER_CLIENT, MAX_RATE_CLIENTS};
 use crate::wire::{MAX_SYNC_BLOCKS, MAX_SYNC_BYTES};
+
+/// Most requests served at once on one client connection (further ones wait).
+/// (Default of `NodeLimits::grpc_max_concurrent_requests_per_connection`.)
+pub const MAX_CONCURRENT_REQUESTS_PER_CONNECTION: usize = 64;
+/// Most concurrent HTTP/2 streams a client may open on one connection.
+/// (Default of `NodeLimits::grpc_max_streams_per_connection`.)
+pub const MAX_GRPC_STREAMS_PER_CONNECTION: u32 = 128;
 
 /// Name of the limits file in an agency's directory.
 pub const NODE_CONFIG_FILE: &str = "node.toml";

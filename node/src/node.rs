@@ -9,10 +9,11 @@
 //! mutex), the private store and the metrics — and status snapshots.
 
 use crate::consensus::{PrivState, Timeout};
+pub use crate::grpc::Shared;
 use crate::ledger::Ledger;
 pub use crate::machine::NodeStatus;
 use crate::machine::{Action, Context, Event, MachineLimits, NodeMachine};
-use crate::mempool::{AdmitError, Mempool};
+use crate::mempool::Mempool;
 use crate::partition::PeerFilter;
 use crate::store::{write_durable, Store};
 use crate::wal::Wal;
@@ -20,8 +21,8 @@ use crate::wire::SyncResponse;
 use anyhow::{anyhow, Context as _};
 use safeledger_core::encoding::{from_canonical, to_canonical};
 use safeledger_core::limits::MAX_MESSAGE_BYTES;
-use safeledger_core::{Genesis, Hash, SecretKey, Timestamp, Transaction};
-use safeledger_network::{NetEvent, NetworkConfig, NetworkHandle, PeerInfo, ReplyHandle, Topic};
+use safeledger_core::{Genesis, SecretKey, Timestamp};
+use safeledger_network::{NetEvent, NetworkConfig, NetworkHandle, PeerInfo, ReplyHandle};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -63,56 +64,6 @@ pub struct NodeConfig {
     /// p2p rates and bans, sync batches (normally the defaults, or `node.toml`; see
     /// [`crate::config`]). Validated by [`start`].
     pub limits: crate::config::NodeLimits,
-}
-
-/// State shared between the shell and the gRPC service: the machine's [`Context`]
-/// (dereferenced to, so `shared.store` reads the context's store) and the shell's handles.
-pub struct Shared {
-    /// What the machine shares with the API.
-    pub ctx: Arc<Context>,
-    /// Committed progress; changes wake commit waiters.
-    pub status: watch::Receiver<NodeStatus>,
-    /// Current round.
-    pub round: AtomicU32,
-    /// Connected peers.
-    pub peers: AtomicU32,
-    /// Network handle (for gossiping admitted transactions).
-    pub net: NetworkHandle,
-    /// Signalled when transactions are admitted.
-    pub txs_arrived: Notify,
-}
-
-impl std::ops::Deref for Shared {
-    type Target = Context;
-    fn deref(&self) -> &Context {
-        &self.ctx
-    }
-}
-
-impl Shared {
-    /// Admits transactions (in order; [`crate::machine::admit`]) and gossips, to every
-    /// validator, those a client submitted (`from_client`) that were new here.
-    pub fn admit(
-        &self,
-        txs: Vec<Transaction>,
-        from_client: bool,
-    ) -> Vec<(Hash, Result<bool, AdmitError>)> {
-        let admitted = crate::machine::admit(&self.ctx, txs, from_client);
-        if admitted.any_new {
-            self.txs_arrived.notify_one();
-        }
-        for bytes in admitted.gossip {
-            if let Err(e) = self.net.publish(Topic::Transactions, bytes) {
-                tracing::debug!(error = %e, "gossip of admitted transactions failed");
-            }
-        }
-        admitted.results
-    }
-
-    fn store_flush(&self) -> anyhow::Result<()> {
-        self.store.flush()?;
-        Ok(())
-    }
 }
 
 /// Loads the signing state; a missing file is a fresh validator.

@@ -2,10 +2,10 @@
 //! declaration a private field needs), `GetCheckpoint`, `GetConsistencyProof` and
 //! `GetLedgerInclusion`.
 
+use super::Shared;
 use super::{hash_arg, internal, LedgerService};
 use crate::auth::{require_reader, Caller};
 use crate::ledger::StoreView;
-use crate::node::Shared;
 use safeledger_client::auth::method;
 use safeledger_client::proto;
 use safeledger_core::limits::MAX_RECORD_FIELDS;

@@ -11,10 +11,12 @@
 
 mod audit;
 mod read;
+mod shared;
 mod write;
 
+pub use shared::Shared;
+
 use crate::auth::{require_officer, Authenticator, Caller};
-use crate::node::Shared;
 use safeledger_client::proto::{self, ledger_server};
 use safeledger_core::Hash;
 use std::net::SocketAddr;
@@ -30,12 +32,7 @@ pub const MAX_AWAIT: Duration = Duration::from_secs(30);
 pub const MAX_AWAIT_IDS: usize = 10_000;
 /// Most timeline entries returned with an enterprise.
 pub const MAX_TIMELINE: usize = 1_000;
-/// Most requests served at once on one client connection (further ones wait).
-/// (Default of `NodeLimits::grpc_max_concurrent_requests_per_connection`.)
-pub const MAX_CONCURRENT_REQUESTS_PER_CONNECTION: usize = 64;
-/// Most concurrent HTTP/2 streams a client may open on one connection.
-/// (Default of `NodeLimits::grpc_max_streams_per_connection`.)
-pub const MAX_GRPC_STREAMS_PER_CONNECTION: u32 = 128;
+pub use crate::config::{MAX_CONCURRENT_REQUESTS_PER_CONNECTION, MAX_GRPC_STREAMS_PER_CONNECTION};
 
 /// The service.
 pub struct LedgerService {
@@ -46,7 +43,7 @@ pub struct LedgerService {
 impl LedgerService {
     /// The caller of `req` (see [`Authenticator::caller`]).
     fn caller<T: prost::Message>(&self, req: &Request<T>, method: &str) -> Result<Caller, Status> {
-        self.auth.caller(&self.shared, req, method)
+        self.auth.caller(&self.shared.ctx, req, method)
     }
 
     /// The caller of `req`, which must be an officer.

@@ -207,7 +207,7 @@ pub fn ledger_genesis(keys: &[SecretKey], sc: &Scenario, seed: u64) -> Genesis {
         chain_id: SIM_CHAIN_ID.into(),
         genesis_time: Timestamp(GENESIS_MS),
         agencies,
-        roles: crate::cli::home::demo_roles(),
+        roles: safeledger_client::import::demo_roles(),
         consensus: sc.params.clone(),
         auditors: Vec::new(),
     }

@@ -182,7 +182,7 @@ pub fn genesis(keys: &[SecretKey], seed: u64, sc: &MachineScenario) -> Genesis {
         chain_id: MACHINE_CHAIN_ID.into(),
         genesis_time: Timestamp(GENESIS_MS),
         agencies,
-        roles: crate::cli::home::demo_roles(),
+        roles: safeledger_client::import::demo_roles(),
         consensus: sc.params.clone(),
         auditors: Vec::new(),
     }

@@ -12,24 +12,27 @@
 //! and the consensus log survive. [`MachineScenario`] says what happens in a run, and
 //! [`Hits`] what a run exercised.
 
+mod net;
+mod perform;
 mod private;
+mod run;
 mod scenario;
 
 pub use private::{PrivateFlow, Stage};
+pub use run::{run_machine, run_machine_seed, MachineReport};
 pub use scenario::{Hits, MachineFault, MachineScenario};
 
 use super::check::{Checker, Violation};
 use super::sigs::{SigCache, SigMode};
 use super::world::{mix, EPOCH_MS};
-use crate::consensus::{PrivState, SignedMessage, Timeout};
+use crate::consensus::{PrivState, Timeout};
 use crate::ledger::Ledger;
-use crate::machine::{Action, Context, Event, MachineLimits, NodeMachine, Purpose};
+use crate::machine::{Context, Event, MachineLimits, NodeMachine, Purpose};
 use crate::mempool::Mempool;
 use crate::store::Store;
-use crate::wire::{Gossip, SyncRequest, SyncResponse};
+use crate::wire::{Gossip, SyncResponse};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-use safeledger_core::encoding::{from_canonical, to_canonical};
 use safeledger_core::{Genesis, PublicKey, SecretKey, Timestamp, Transaction};
 use safeledger_network::Topic;
 use std::collections::{BTreeMap, BTreeSet};
@@ -356,241 +359,6 @@ impl MachineWorld {
         self.check_commits(i, before)
     }
 
-    /// Checks the blocks node `i` committed above `before`.
-    fn check_commits(&mut self, i: usize, before: u64) -> Result<(), Violation> {
-        let Some(m) = self.nodes[i].machine.as_ref() else {
-            return Ok(());
-        };
-        let ledger = m.ledger();
-        let after = ledger.tip.height;
-        for h in before + 1..=after {
-            let (Ok(Some(block)), Ok(Some(cert))) =
-                (ledger.store.block(h), ledger.store.certificate(h))
-            else {
-                return Err(Violation {
-                    property: "commit",
-                    detail: format!("node {i} committed height {h} without its block"),
-                });
-            };
-            let hash = block.hash();
-            if !block.txs.is_empty() {
-                self.hits.blocks_with_txs += 1;
-            }
-            self.check.decided(i, &block, hash, &cert, true)?;
-            self.trace = mix(self.trace, hash.0[0] as u64 ^ (i as u64) << 8);
-        }
-        Ok(())
-    }
-
-    /// Checks a signed message the node publishes or persists.
-    fn check_signed(&mut self, i: usize, m: &SignedMessage) -> Result<(), Violation> {
-        let key = self.nodes[i].key.public();
-        self.check.signed(key, m)?;
-        if let Some(&floor) = self.wiped_at.get(&i) {
-            if m.hrs().0 <= floor {
-                return Err(Violation {
-                    property: "wiped key",
-                    detail: format!(
-                        "node {i}, wiped while others had committed {floor}, signed at height {}",
-                        m.hrs().0
-                    ),
-                });
-            }
-        }
-        Ok(())
-    }
-
-    fn perform(
-        &mut self,
-        i: usize,
-        action: Action,
-        asker: &mut Option<Asker>,
-    ) -> Result<(), Violation> {
-        match action {
-            Action::Persist(state) => {
-                if let Some(m) = &state.last_signed {
-                    self.check_signed(i, m)?;
-                }
-                self.check.persisted(i, &state)?;
-                self.nodes[i].persisted = Some(*state);
-                if self.nodes[i].crash_after_persist {
-                    self.hits.crashes_after_persist += 1;
-                    self.crash(i);
-                }
-            }
-            Action::LogHeight(h) => {
-                let wal = &mut self.nodes[i].wal;
-                wal.retain(|k, _| *k >= h);
-                wal.entry(h).or_default();
-            }
-            Action::Log(m) => {
-                if let Some((_, log)) = self.nodes[i].wal.iter_mut().next_back() {
-                    log.push(m);
-                }
-            }
-            Action::Publish(topic, bytes) => self.publish(i, topic, bytes)?,
-            Action::Request {
-                peer,
-                request,
-                purpose,
-            } => self.request(i, peer, request, purpose),
-            Action::Reply(resp) => {
-                if let Some(a) = asker.take() {
-                    let resp = self.forge(i, resp);
-                    let from = self.nodes[i].key.public();
-                    let lost = !self.reachable(i, a.node);
-                    let at = if lost {
-                        self.now + REQUEST_TIMEOUT_MS
-                    } else {
-                        self.now + self.delay()
-                    };
-                    self.push(
-                        at,
-                        Ev::Response {
-                            to: a.node,
-                            inc: a.inc,
-                            from,
-                            purpose: a.purpose,
-                            response: (!lost).then_some(resp),
-                        },
-                    );
-                }
-            }
-            Action::ScheduleTimeout(t, ms) => {
-                let inc = self.nodes[i].inc;
-                self.push(self.now + ms, Ev::Timeout { node: i, inc, t });
-            }
-            Action::NextHeightIn(ms) => {
-                let n = &mut self.nodes[i];
-                n.height_gen += 1;
-                let (inc, generation) = (n.inc, n.height_gen);
-                if let Some(ms) = ms {
-                    self.push(
-                        self.now + ms,
-                        Ev::HeightDue {
-                            node: i,
-                            inc,
-                            generation,
-                        },
-                    );
-                }
-            }
-            Action::AddPeer(_) | Action::Status(_) => {}
-        }
-        Ok(())
-    }
-
-    /// A lying sync peer's answer to a block request: the blocks with a forged
-    /// certificate (signatures of another height).
-    fn forge(&mut self, i: usize, resp: SyncResponse) -> SyncResponse {
-        match (self.nodes[i].role, resp) {
-            (Role::LyingSync, SyncResponse::Blocks(mut blocks)) if !blocks.is_empty() => {
-                self.hits.lies_served += 1;
-                for (_, cert) in blocks.iter_mut() {
-                    cert.height += 1;
-                }
-                SyncResponse::Blocks(blocks)
-            }
-            (_, resp) => resp,
-        }
-    }
-
-    fn reachable(&self, a: usize, b: usize) -> bool {
-        match &self.partition {
-            Some(g) => g[a] == g[b],
-            None => true,
-        }
-    }
-
-    fn delay(&mut self) -> u64 {
-        let (lo, hi) = if self.stable {
-            (1, self.sc.max_delay_ms.min(200))
-        } else {
-            (1, self.sc.max_delay_ms)
-        };
-        self.rng.gen_range(lo..=hi.max(lo))
-    }
-
-    fn lost(&mut self) -> bool {
-        !self.stable && self.sc.loss > 0.0 && self.rng.gen_bool(self.sc.loss)
-    }
-
-    fn publish(&mut self, i: usize, topic: Topic, bytes: Vec<u8>) -> Result<(), Violation> {
-        if topic == Topic::Consensus {
-            let persisted = self.nodes[i].persisted.clone().unwrap_or_default();
-            let signed = match from_canonical::<Gossip>(&bytes) {
-                Ok(Gossip::Vote(v)) => Some(SignedMessage::Vote(v)),
-                Ok(Gossip::Proposal(p, _))
-                | Ok(Gossip::ProposalRef(p))
-                | Ok(Gossip::ProposalTxIds(p, _, _)) => {
-                    self.check.proposed(p.height, p.block_hash);
-                    Some(SignedMessage::Proposal(p))
-                }
-                _ => None,
-            };
-            if let Some(m) = signed {
-                self.check_signed(i, &m)?;
-                self.check.sent_own(&persisted, &m)?;
-            }
-            if matches!(
-                from_canonical::<Gossip>(&bytes),
-                Ok(Gossip::ProposalTxIds(..))
-            ) {
-                self.hits.proposals_as_ids += 1;
-            }
-        }
-        let from = self.nodes[i].key.public();
-        let data = Arc::new(bytes);
-        for to in 0..self.nodes.len() {
-            if to == i || !self.reachable(i, to) || self.lost() {
-                continue;
-            }
-            if topic == Topic::Transactions && self.sc.lacking == Some(to) && !self.stable {
-                continue;
-            }
-            let at = self.now + self.delay();
-            self.push(
-                at,
-                Ev::Gossip {
-                    to,
-                    from,
-                    data: data.clone(),
-                },
-            );
-        }
-        Ok(())
-    }
-
-    fn request(&mut self, i: usize, peer: PublicKey, request: SyncRequest, purpose: Purpose) {
-        let inc = self.nodes[i].inc;
-        let target = self.nodes.iter().position(|n| n.key.public() == peer);
-        match target {
-            Some(j) if self.reachable(i, j) && !self.lost() => {
-                let at = self.now + self.delay();
-                self.push(
-                    at,
-                    Ev::Request {
-                        to: j,
-                        from: i,
-                        from_inc: inc,
-                        data: to_canonical(&request),
-                        purpose,
-                    },
-                );
-            }
-            _ => self.push(
-                self.now + REQUEST_TIMEOUT_MS,
-                Ev::Response {
-                    to: i,
-                    inc,
-                    from: peer,
-                    purpose,
-                    response: None,
-                },
-            ),
-        }
-    }
-
     fn up(&self, i: usize, inc: u32) -> bool {
         let n = &self.nodes[i];
         n.machine.is_some() && n.inc == inc
@@ -756,15 +524,6 @@ impl MachineWorld {
         Ok(true)
     }
 
-    /// Peers node `i` cannot reach now (the partition), handed to it as the shell's
-    /// partition filter would.
-    fn cut_for(&self, i: usize) -> BTreeSet<PublicKey> {
-        (0..self.nodes.len())
-            .filter(|j| !self.reachable(i, *j))
-            .map(|j| self.nodes[j].key.public())
-            .collect()
-    }
-
     fn note_response(&mut self, to: usize, purpose: &Purpose, r: &Option<SyncResponse>) {
         if let (Purpose::Proposal { .. }, Some(SyncResponse::Proposal(..))) = (purpose, r) {
             if self.sc.lacking == Some(to) {
@@ -804,98 +563,4 @@ impl MachineWorld {
     pub fn sync_bans(&self) -> u64 {
         self.nodes.iter().map(|n| n.metrics.sync_bans.get()).sum()
     }
-}
-
-/// The outcome of a machine run that broke nothing.
-#[derive(Clone, Debug)]
-pub struct MachineReport {
-    /// The scenario's name.
-    pub scenario: String,
-    /// Lowest committed height among honest nodes at the end.
-    pub min_height: u64,
-    /// Simulated time covered, ms.
-    pub sim_ms: u64,
-    /// What the run exercised.
-    pub hits: Hits,
-    /// Digest of the run (two runs of a seed must match).
-    pub trace: u64,
-}
-
-/// Runs the machine scenario of `seed`.
-pub fn run_machine_seed(seed: u64) -> Result<MachineReport, super::Failure> {
-    run_machine(MachineScenario::random(seed), seed)
-}
-
-/// Runs `sc` with keys and randomness from `seed`: every property on every step; after
-/// GST, every honest node commits [`MachineScenario::liveness_heights`] more heights
-/// within [`MachineScenario::liveness_bound_ms`].
-pub fn run_machine(sc: MachineScenario, seed: u64) -> Result<MachineReport, super::Failure> {
-    let name = sc.name.clone();
-    let failure = |at_ms: u64, violation: Violation| super::Failure {
-        seed,
-        scenario: name.clone(),
-        at_ms,
-        violation,
-    };
-    let mut w = MachineWorld::new(sc, seed).map_err(|e| {
-        failure(
-            0,
-            Violation {
-                property: "node start",
-                detail: e.to_string(),
-            },
-        )
-    })?;
-    w.start().map_err(|v| failure(0, v))?;
-    let mut target: Option<(u64, u64)> = None;
-    loop {
-        if w.stable {
-            let heights = w.honest_heights();
-            let min = heights.iter().copied().min().unwrap_or(0);
-            let (goal, deadline) = *target.get_or_insert_with(|| {
-                let max = heights.iter().copied().max().unwrap_or(0);
-                (max + w.sc.liveness_heights, w.now + w.sc.liveness_bound_ms)
-            });
-            let replicating = w
-                .private
-                .as_ref()
-                .is_some_and(|p| p.stage == Stage::Replicating);
-            if min >= goal && !replicating {
-                break;
-            }
-            if w.now > deadline {
-                let v = if min >= goal {
-                    Violation {
-                        property: "private values",
-                        detail: format!(
-                            "the granted private value never reached node {} in {} ms after GST",
-                            w.private.as_ref().map_or(0, |p| p.requester),
-                            w.sc.liveness_bound_ms
-                        ),
-                    }
-                } else {
-                    Violation {
-                        property: "liveness",
-                        detail: format!(
-                            "honest heights {heights:?} short of {goal} {} ms after GST",
-                            w.sc.liveness_bound_ms
-                        ),
-                    }
-                };
-                return Err(failure(w.now, v));
-            }
-        }
-        match w.step() {
-            Ok(true) => {}
-            Ok(false) => break,
-            Err(v) => return Err(failure(w.now, v)),
-        }
-    }
-    Ok(MachineReport {
-        scenario: w.sc.name.clone(),
-        min_height: w.honest_heights().into_iter().min().unwrap_or(0),
-        sim_ms: w.now,
-        hits: w.hits.clone(),
-        trace: w.trace,
-    })
 }

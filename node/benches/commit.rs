@@ -12,9 +12,9 @@ use safeledger_core::block::CommitCertificate;
 use safeledger_core::ids::EnterpriseId;
 use safeledger_core::records::{EnterpriseRecord, TxBody};
 use safeledger_core::{Block, SecretKey, Timestamp, Transaction, TxPayload};
+use safeledger_node::app::{App, StoreView};
 use safeledger_node::cli::home;
 use safeledger_node::consensus::BlockSource;
-use safeledger_node::ledger::{Ledger, StoreView};
 use safeledger_node::mempool::Mempool;
 use safeledger_node::store::Store;
 use std::sync::{Arc, Mutex};
@@ -46,7 +46,7 @@ fn bench(c: &mut Criterion) {
     let store = Store::open(&dir.path().join("store")).expect("store");
     let pool = Arc::new(Mutex::new(Mempool::default()));
     let ledger = std::cell::RefCell::new(
-        Ledger::open(h.genesis.clone(), store, pool, node.public()).expect("ledger"),
+        App::open(h.genesis.clone(), store, pool, node.public()).expect("ledger"),
     );
     let chain = h.genesis.chain_id.clone();
     let executor = Executor::new(&h.genesis);

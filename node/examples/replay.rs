@@ -1,6 +1,6 @@
 //! A fixed per-node workload for instruction counts (issue 7): one node's work for every
 //! transaction of a block — stateless admission with the signatures batch-verified, block
-//! building, `valid(v)` ([`Ledger::valid_with_reason`]) and the commit (execution through the
+//! building, `valid(v)` ([`App::valid_with_reason`]) and the commit (execution through the
 //! rule contracts, one sled batch, fsync) — over the real records of `data/`, without
 //! network or consensus. Run under callgrind, counting only the measured parts:
 //!
@@ -25,9 +25,9 @@ use safeledger_core::block::CommitCertificate;
 use safeledger_core::keys::{verify_batch, SignedMessage};
 use safeledger_core::tx::check_stateless_batch;
 use safeledger_core::{SecretKey, Timestamp, Transaction};
+use safeledger_node::app::{App, StoreView};
 use safeledger_node::cli::{demo::sign_items, home};
 use safeledger_node::consensus::BlockSource;
-use safeledger_node::ledger::{Ledger, StoreView};
 use safeledger_node::mempool::{Encoded, Mempool};
 use safeledger_node::store::Store;
 use std::collections::BTreeMap;
@@ -41,7 +41,7 @@ const UNIT_BATCH: usize = 64;
 const START_MS: u64 = 1_796_000_000_000;
 
 #[inline(never)]
-fn replay_blocks(ledger: &mut Ledger, pool: &Arc<Mutex<Mempool>>, txs: Vec<Transaction>) -> usize {
+fn replay_blocks(ledger: &mut App, pool: &Arc<Mutex<Mempool>>, txs: Vec<Transaction>) -> usize {
     let chain = ledger.genesis.chain_id.clone();
     let mut committed = 0;
     let mut txs = txs.into_iter().peekable();
@@ -107,7 +107,7 @@ fn main() -> anyhow::Result<()> {
     let node: SecretKey = home.node_key(&agency)?;
     let store = Store::open(&dir.path().join("store"))?;
     let pool = Arc::new(Mutex::new(Mempool::default()));
-    let mut ledger = Ledger::open(home.genesis.clone(), store, pool.clone(), node.public())?;
+    let mut ledger = App::open(home.genesis.clone(), store, pool.clone(), node.public())?;
     let keys: Vec<SecretKey> = (0..UNIT_BATCH as u8)
         .map(|i| SecretKey::from_bytes(&[i.wrapping_add(1); 32]))
         .collect();

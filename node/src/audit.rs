@@ -246,7 +246,7 @@ pub fn view(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ledger::genesis_tip;
+    use crate::app::genesis_tip;
     use rand::SeedableRng;
     use safeledger_core::block::{tx_root, CommitCertificate, HEADER_VERSION};
     use safeledger_core::ledger_tree::{verify_consistency, verify_inclusion};

@@ -18,7 +18,7 @@
 //! the right: revoked officer, auditor asking for blocks or private fields), each with the
 //! reason.
 
-use crate::ledger::StoreView;
+use crate::app::StoreView;
 use crate::machine::Context;
 use safeledger_client::auth::{self, Credentials};
 use safeledger_core::PublicKey;

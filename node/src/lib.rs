@@ -1,11 +1,14 @@
 //! # safeledger-node
 //!
-//! Consensus (a sans-IO Tendermint core and its driver), mempool, sled stores, execution
-//! through `safeledger-contracts`, the tonic gRPC service, and the `safeledger` binary.
+//! Consensus (a sans-IO Tendermint core inside the node's sans-IO machine, `machine`, and
+//! the shell that performs its actions, `shell`), the application that executes blocks
+//! through `safeledger-contracts` (`app`), mempool, sled stores, the tonic gRPC service,
+//! and the `safeledger` binary.
 
 // The shell — modules that own the clock, sockets, files and key generation — opts out of
 // the machine's determinism lints (`clippy.toml`), one module at a time; every other
 // module is checked.
+pub mod app;
 #[allow(clippy::disallowed_types, clippy::disallowed_methods)]
 pub mod audit;
 #[allow(clippy::disallowed_types, clippy::disallowed_methods)]
@@ -16,11 +19,8 @@ pub mod config;
 pub mod consensus;
 #[allow(clippy::disallowed_types, clippy::disallowed_methods)]
 pub mod grpc;
-pub mod ledger;
 pub mod machine;
 pub mod mempool;
-#[allow(clippy::disallowed_types, clippy::disallowed_methods)]
-pub mod node;
 #[allow(clippy::disallowed_types, clippy::disallowed_methods)]
 pub mod ops;
 pub mod partition;
@@ -30,6 +30,8 @@ pub mod private_erase;
 pub mod private_store;
 #[allow(clippy::disallowed_types, clippy::disallowed_methods)]
 pub mod ratelimit;
+#[allow(clippy::disallowed_types, clippy::disallowed_methods)]
+pub mod shell;
 pub mod sim;
 pub mod store;
 pub mod wal;

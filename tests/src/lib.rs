@@ -7,7 +7,7 @@ use safeledger_core::records::{EnterpriseRecord, TxBody};
 use safeledger_core::{ids::EnterpriseId, SecretKey, Timestamp, Transaction, TxPayload};
 use safeledger_node::cli::home::{self, Home};
 use safeledger_node::config::NodeLimits;
-use safeledger_node::node::{self, NodeConfig, RunningNode};
+use safeledger_node::shell::{self, NodeConfig, RunningNode};
 use std::time::{Duration, Instant};
 
 /// An in-process four-agency network.
@@ -82,7 +82,7 @@ impl Cluster {
     pub async fn start_node(&mut self, i: usize) {
         let deadline = Instant::now() + Duration::from_secs(20);
         loop {
-            match node::start(self.config(i)).await {
+            match shell::start(self.config(i)).await {
                 Ok(n) => {
                     self.nodes[i] = Some(n);
                     return;

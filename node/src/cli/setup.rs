@@ -144,7 +144,7 @@ pub async fn node(cmd: NodeCmd) -> anyhow::Result<()> {
         .parse()
         .with_context(|| format!("grpc_addr {} is not host:port", a.grpc_addr))?;
     let limits = node_limits(&h, &agency, config.as_deref())?;
-    let config = crate::node::NodeConfig {
+    let config = crate::shell::NodeConfig {
         genesis: h.genesis.clone(),
         agency: agency.clone(),
         node_key: h.node_key(&agency)?,
@@ -155,7 +155,7 @@ pub async fn node(cmd: NodeCmd) -> anyhow::Result<()> {
         metrics_listen: metrics_addr,
         limits,
     };
-    let mut node = crate::node::start(config).await?;
+    let mut node = crate::shell::start(config).await?;
     tokio::select! {
         r = node.wait() => r?,
         _ = tokio::signal::ctrl_c() => {

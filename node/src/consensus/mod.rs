@@ -2,7 +2,7 @@
 //!
 //! Implements Algorithm 1 of Buchman, Kwon, Milosevic, "The latest gossip on BFT
 //! consensus" (arXiv:1807.04938), as restated line by line in `shared/TENDERMINT.md`.
-//! Inputs are proposals, votes and timeouts ([`Input`]); outputs are [`Effect`]s the driver
+//! Inputs are proposals, votes and timeouts ([`Input`]); outputs are [`Effect`]s the machine
 //! performs in order: persist what was signed (before anything is sent), broadcast,
 //! schedule a timeout, decide, report double-sign evidence. The core never touches a
 //! socket, a clock or a disk: the

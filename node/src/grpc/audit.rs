@@ -4,8 +4,8 @@
 
 use super::Shared;
 use super::{hash_arg, internal, LedgerService};
+use crate::app::StoreView;
 use crate::auth::{require_reader, Caller};
-use crate::ledger::StoreView;
 use safeledger_client::auth::method;
 use safeledger_client::proto;
 use safeledger_core::limits::MAX_RECORD_FIELDS;

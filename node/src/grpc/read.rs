@@ -3,7 +3,7 @@
 //! ([`safeledger_contracts::query::route`]).
 
 use super::{hash_arg, internal, LedgerService, MAX_TIMELINE};
-use crate::ledger::StoreView;
+use crate::app::StoreView;
 use safeledger_client::auth::method;
 use safeledger_client::proto;
 use safeledger_core::encoding::to_canonical;

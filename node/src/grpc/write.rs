@@ -3,7 +3,7 @@
 //! `ErasePrivate`).
 
 use super::{hash_arg, internal, LedgerService, MAX_AWAIT, MAX_AWAIT_IDS};
-use crate::ledger::StoreView;
+use crate::app::StoreView;
 use crate::mempool::AdmitError;
 use safeledger_client::auth::method;
 use safeledger_client::proto;

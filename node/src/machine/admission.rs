@@ -33,7 +33,7 @@ pub struct Admitted {
 /// new here come back as gossip batches, to be sent to every validator; those that came
 /// by gossip are not re-published (their author sent them to every validator).
 pub fn admit(ctx: &Context, txs: Vec<Transaction>, from_client: bool) -> Admitted {
-    let view = crate::ledger::StoreView(&ctx.store);
+    let view = crate::app::StoreView(&ctx.store);
     // Validator evidence is signed by a node key: admitted from the validators of the
     // next two heights only (execution checks the reporter deterministically). The tip
     // is read only for a batch that holds evidence, not for every client batch.
@@ -66,7 +66,7 @@ pub fn admit(ctx: &Context, txs: Vec<Transaction>, from_client: bool) -> Admitte
     let mut stateless: Vec<Option<Result<(), TxError>>> = vec![None; txs.len()];
     for (i, r) in unchecked
         .iter()
-        .zip(crate::ledger::check_stateless_all(&refs, chain))
+        .zip(crate::app::check_stateless_all(&refs, chain))
     {
         stateless[*i] = Some(r);
     }

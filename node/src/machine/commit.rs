@@ -1,6 +1,6 @@
 //! The consensus core's effects performed by the machine: signing state to persist and
 //! messages to log and publish become actions; a decided block is committed (execution
-//! and the store's batch, `Ledger::commit`), counted and published; the next height is
+//! and the store's batch, `App::commit`), counted and published; the next height is
 //! scheduled and started; detected double-signs become evidence transactions.
 
 use super::{admit, Action, NodeMachine, NodeStatus, IDLE_BLOCK_INTERVAL_MS};
@@ -54,20 +54,20 @@ impl NodeMachine {
     }
 
     /// Submits a detected double-sign as a validator-evidence transaction signed with the
-    /// node key (validators only; once per offence per process, and not when the ledger
-    /// holds it already). It enters the mempool and is gossiped like a client's.
+    /// node key (validators only; once per offence per process, and not when committed
+    /// state holds it already). It enters the mempool and is gossiped like a client's.
     fn report_evidence(&mut self, now: Timestamp, e: &DoubleSign, out: &mut Vec<Action>) {
         let me = self.ctx.node_key;
-        if self.ledger.tip.validators.power_of(&me) == 0 {
+        if self.app.tip.validators.power_of(&me) == 0 {
             return;
         }
         let slot = (e.offender(), e.slot());
         let recorded = safeledger_contracts::evidence::key(&slot.0, slot.1);
-        if !self.reported.insert(slot) || self.ledger.store.state_get(&recorded).is_some() {
+        if !self.reported.insert(slot) || self.app.store.state_get(&recorded).is_some() {
             return;
         }
-        let seq = self.ledger.next_sequence(&me);
-        let Some(tx) = self.ledger.evidence_tx(e, &self.node_key, seq) else {
+        let seq = self.app.next_sequence(&me);
+        let Some(tx) = self.app.evidence_tx(e, &self.node_key, seq) else {
             tracing::debug!("evidence against a key outside its height's validator set");
             return;
         };
@@ -101,12 +101,12 @@ impl NodeMachine {
         out: &mut Vec<Action>,
     ) -> anyhow::Result<()> {
         let h = block.header.height;
-        let preexecuted = self.ledger.preexecuted;
+        let preexecuted = self.app.preexecuted;
         let results = self
-            .ledger
+            .app
             .commit(block, cert)
             .with_context(|| format!("committing block {h}"))?;
-        if self.ledger.preexecuted > preexecuted {
+        if self.app.preexecuted > preexecuted {
             self.ctx.metrics.blocks_preexecuted.inc();
         }
         self.ctx
@@ -134,7 +134,7 @@ impl NodeMachine {
         let wait = if pool_empty {
             IDLE_BLOCK_INTERVAL_MS
         } else {
-            self.ledger.genesis.consensus.timeout_commit_ms
+            self.app.genesis.consensus.timeout_commit_ms
         };
         self.schedule_height(now, Timestamp(now.0 + wait), out);
         Ok(())
@@ -166,23 +166,23 @@ impl NodeMachine {
         now: Timestamp,
         out: &mut Vec<Action>,
     ) -> anyhow::Result<()> {
-        let h = self.ledger.tip.height + 1;
+        let h = self.app.tip.height + 1;
         if self.core.height() == h && !self.core.decided() {
             return Ok(());
         }
         // Height h - 1 must be durable before this node signs at h or drops its log.
-        self.ledger
+        self.app
             .wait_durable()
             .with_context(|| format!("making height {} durable", h - 1))?;
-        let vals = self.ledger.tip.validators.clone();
+        let vals = self.app.tip.validators.clone();
         self.height_started = now;
         out.push(Action::LogHeight(h));
-        let fx = self.core.start_height(h, vals, now, &mut self.ledger);
+        let fx = self.core.start_height(h, vals, now, &mut self.app);
         self.perform(now, fx, out)
     }
 
     pub(super) fn publish_status(&self, out: &mut Vec<Action>) {
-        let t = &self.ledger.tip;
+        let t = &self.app.tip;
         let m = &self.ctx.metrics;
         m.height.set(t.height as i64);
         if let Ok(pool) = self.ctx.mempool.lock() {

@@ -47,13 +47,13 @@ impl NodeMachine {
         let Some(reports) = &self.keys.awaiting else {
             return Ok(());
         };
-        let vals = &self.ledger.tip.validators;
+        let vals = &self.app.tip.validators;
         let power: u64 = reports.keys().map(|k| vals.power_of(k)).sum();
         if !vals.is_one_third(power) {
             return Ok(());
         }
         let highest = reports.values().copied().max().unwrap_or(0);
-        let min = highest.max(self.ledger.tip.height) + 1;
+        let min = highest.max(self.app.tip.height) + 1;
         self.keys.awaiting = None;
         let mut guard = self.core.priv_state().clone();
         guard.min_sign_height = min;
@@ -63,11 +63,11 @@ impl NodeMachine {
             "fresh signing state: peers reported their heights"
         );
         self.core = Consensus::new(
-            &self.ledger.genesis.chain_id,
+            &self.app.genesis.chain_id,
             self.node_key.clone(),
-            self.ledger.genesis.consensus.clone(),
-            self.ledger.tip.validators.clone(),
-            self.ledger.tip.height + 1,
+            self.app.genesis.consensus.clone(),
+            self.app.tip.validators.clone(),
+            self.app.tip.height + 1,
             guard,
         );
         self.next_height_at = None;

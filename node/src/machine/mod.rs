@@ -1,12 +1,12 @@
 //! The node as one sans-IO state machine (malachite's and quinn-proto's shape): the
-//! consensus core, the ledger and everything around them that decides what a node says
+//! consensus core, the application and everything around them that decides what a node says
 //! and does, with no sockets, timers, threads or files of its own.
 //!
 //! [`NodeMachine::handle`] takes an [`Event`] — gossip, a request or a response from a
 //! peer, an expired timeout, a tick, the scheduled start of a height, transactions that
 //! arrived — with the time it happened, and returns the [`Action`]s to perform, in order:
 //! persist the signing state (durably, before anything after it is sent), log, publish,
-//! request, reply, schedule. A shell performs them: `crate::node` with tokio, libp2p,
+//! request, reply, schedule. A shell performs them: `crate::shell` with tokio, libp2p,
 //! fsync and timers in production.
 //!
 //! Its rooms, each one job: [`admission`] (stateless checks and the mempool, for gossip,
@@ -17,7 +17,7 @@
 //!
 //! The ledger's store (sled) is written synchronously inside the machine, and its commit
 //! waits for the previous height's fsync before the next height starts
-//! (`Ledger::wait_durable`); the rest of its I/O is the shell's.
+//! (`App::wait_durable`); the rest of its I/O is the shell's.
 
 pub mod admission;
 mod commit;
@@ -33,8 +33,8 @@ pub use events::{Action, Event, NodeStatus, Purpose};
 pub use proposals::proposal_gossip;
 pub use sync::SYNC_BAN_MS;
 
+use crate::app::App;
 use crate::consensus::{Consensus, Input, PrivState};
-use crate::ledger::Ledger;
 use crate::mempool::Mempool;
 use crate::store::Store;
 use crate::wire::{Gossip, SyncRequest, SyncResponse, MAX_PUSH_VOTES};
@@ -79,7 +79,7 @@ pub struct NodeMachine {
     ctx: Arc<Context>,
     node_key: SecretKey,
     core: Consensus,
-    ledger: Ledger,
+    app: App,
     sync: sync::BlockSync,
     proposals: proposals::Fetches,
     private: private::Replication,
@@ -113,7 +113,7 @@ impl NodeMachine {
     pub fn new(
         ctx: Arc<Context>,
         node_key: SecretKey,
-        ledger: Ledger,
+        app: App,
         mut guard: PrivState,
         fresh_key: bool,
         limits: MachineLimits,
@@ -123,18 +123,18 @@ impl NodeMachine {
             guard.min_sign_height = u64::MAX;
         }
         let core = Consensus::new(
-            &ledger.genesis.chain_id,
+            &app.genesis.chain_id,
             node_key.clone(),
-            ledger.genesis.consensus.clone(),
-            ledger.tip.validators.clone(),
-            ledger.tip.height + 1,
+            app.genesis.consensus.clone(),
+            app.tip.validators.clone(),
+            app.tip.height + 1,
             guard,
         );
         NodeMachine {
             ctx,
             node_key,
             core,
-            ledger,
+            app,
             sync: sync::BlockSync::new(limits),
             proposals: proposals::Fetches::default(),
             private: private::Replication::default(),
@@ -162,14 +162,14 @@ impl NodeMachine {
         &self.ctx
     }
 
-    /// The ledger (committed chain and state).
-    pub fn ledger(&self) -> &Ledger {
-        &self.ledger
+    /// The application: committed chain, state and execution.
+    pub fn app(&self) -> &App {
+        &self.app
     }
 
-    /// The ledger, mutably (the shell waits for its last fsync when stopping).
-    pub fn ledger_mut(&mut self) -> &mut Ledger {
-        &mut self.ledger
+    /// The application, mutably (the shell waits for its last fsync when stopping).
+    pub fn app_mut(&mut self) -> &mut App {
+        &mut self.app
     }
 
     /// Handles `event` at `now`; returns what to do, in order.
@@ -192,7 +192,7 @@ impl NodeMachine {
                 response,
             } => self.on_response(now, peer, purpose, response, &mut out)?,
             Event::Timeout(t) => {
-                let (fx, _) = self.core.handle(Input::Timeout(t), now, &mut self.ledger);
+                let (fx, _) = self.core.handle(Input::Timeout(t), now, &mut self.app);
                 self.perform(now, fx, &mut out)?;
             }
             Event::Tick { cut } => {
@@ -216,7 +216,7 @@ impl NodeMachine {
         out: &mut Vec<Action>,
     ) -> anyhow::Result<()> {
         self.admitted = self
-            .ledger
+            .app
             .genesis
             .agencies
             .iter()
@@ -228,7 +228,7 @@ impl NodeMachine {
         let height = self.core.height();
         let vals = self.core.validators().clone();
         out.push(Action::LogHeight(height));
-        let fx = self.core.start_height(height, vals, now, &mut self.ledger);
+        let fx = self.core.start_height(height, vals, now, &mut self.app);
         self.perform(now, fx, out)?;
         if !logged.is_empty() {
             tracing::info!(
@@ -243,7 +243,7 @@ impl NodeMachine {
                 Gossip::Vote(v) => Input::Vote(v),
                 Gossip::Txs(_) | Gossip::ProposalRef(_) | Gossip::ProposalTxIds(..) => continue,
             };
-            let (fx, _) = self.core.handle(input, now, &mut self.ledger);
+            let (fx, _) = self.core.handle(input, now, &mut self.app);
             self.perform(now, fx, out)?;
         }
         self.publish_status(out);
@@ -288,7 +288,7 @@ impl NodeMachine {
     /// Transactions admitted while the node waits to propose: propose after the commit
     /// timeout.
     fn on_txs_arrived(&mut self, now: Timestamp, out: &mut Vec<Action>) {
-        let soon = now.0 + self.ledger.genesis.consensus.timeout_commit_ms;
+        let soon = now.0 + self.app.genesis.consensus.timeout_commit_ms;
         if self.next_height_at.is_some_and(|w| w.0 > soon) {
             self.schedule_height(now, Timestamp(soon), out);
         }
@@ -307,10 +307,10 @@ impl NodeMachine {
         Ok(match from_canonical::<SyncRequest>(data) {
             Err(e) => SyncResponse::Error(format!("undecodable request: {e}")),
             Ok(SyncRequest::Status) => SyncResponse::Status {
-                height: self.ledger.tip.height,
-                block_hash: self.ledger.tip.block_hash,
+                height: self.app.tip.height,
+                block_hash: self.app.tip.block_hash,
             },
-            Ok(SyncRequest::Blocks { from, max }) => self.sync.serve(&self.ledger, from, max),
+            Ok(SyncRequest::Blocks { from, max }) => self.sync.serve(&self.app, from, max),
             Ok(SyncRequest::Private { record }) => self.serve_private(peer, record),
             Ok(SyncRequest::Proposal { height, round }) => {
                 match self.core.proposal_with_block(height, round) {
@@ -387,8 +387,8 @@ impl NodeMachine {
             Input::Vote(v) => v.height,
             Input::Timeout(_) => 0,
         };
-        if h > self.ledger.tip.height + 1 {
-            let chain = &self.ledger.genesis.chain_id;
+        if h > self.app.tip.height + 1 {
+            let chain = &self.app.genesis.chain_id;
             let signer = match &input {
                 Input::Proposal(p, _) => p.verify(chain).is_ok().then_some(p.proposer),
                 Input::Vote(v) => v.verify(chain).is_ok().then_some(v.validator),
@@ -401,7 +401,7 @@ impl NodeMachine {
             Input::Vote(v) => Some(Gossip::Vote(v.clone())),
             Input::Timeout(_) => None,
         });
-        let (fx, r) = self.core.handle(input, now, &mut self.ledger);
+        let (fx, r) = self.core.handle(input, now, &mut self.app);
         match r {
             Ok(()) => {
                 if let Some(Some(m)) = logged {
@@ -430,7 +430,7 @@ impl NodeMachine {
     /// yet (a new agency's node or a rotated key, passed by governance), at their agency's
     /// genesis address.
     fn admit_new_validators(&mut self, out: &mut Vec<Action>) {
-        let tip = &self.ledger.tip;
+        let tip = &self.app.tip;
         let keys: Vec<(PublicKey, String)> = tip
             .validators
             .validators
@@ -441,12 +441,7 @@ impl NodeMachine {
             .collect();
         for (key, agency) in keys {
             self.admitted.insert(key);
-            match self
-                .ledger
-                .genesis
-                .agency(&agency)
-                .map(|a| a.p2p_addr.clone())
-            {
+            match self.app.genesis.agency(&agency).map(|a| a.p2p_addr.clone()) {
                 Some(addr) => out.push(Action::AddPeer(PeerInfo { key, addr })),
                 None => {
                     tracing::warn!(%agency, "a validator of an agency with no genesis address is not reachable")
@@ -457,7 +452,7 @@ impl NodeMachine {
 
     /// Peers we may talk to now: validators but us, not cut by the partition filter.
     fn live_peers(&self) -> Vec<PublicKey> {
-        self.ledger
+        self.app
             .tip
             .validators
             .validators
@@ -471,7 +466,7 @@ impl NodeMachine {
         self.fetch_private(out);
         let peers = self.live_peers();
         self.sync
-            .tick(now, self.ledger.tip.height, &peers, &self.cut, out);
+            .tick(now, self.app.tip.height, &peers, &self.cut, out);
         if !self.core.decided() && now.0.saturating_sub(self.height_started.0) > RESEND_AFTER_MS {
             resend::push(&self.core, &peers, out);
         }

@@ -29,14 +29,14 @@ impl NodeMachine {
     /// The agency whose node key `key` is: in the validator sets of the next two heights
     /// (which follow rotations passed by governance), else in the genesis.
     fn agency_of_node(&self, key: &PublicKey) -> Option<String> {
-        let tip = &self.ledger.tip;
+        let tip = &self.app.tip;
         tip.validators
             .get(key)
             .or_else(|| tip.next_validators.get(key))
             .map(|v| v.agency.clone())
             .or_else(|| {
                 let a = self
-                    .ledger
+                    .app
                     .genesis
                     .agencies
                     .iter()
@@ -48,13 +48,13 @@ impl NodeMachine {
     /// The current node key of `agency`: its validator in the next height's set, else its
     /// genesis key.
     fn node_of_agency(&self, agency: &str) -> Option<PublicKey> {
-        let tip = &self.ledger.tip;
+        let tip = &self.app.tip;
         tip.validators
             .validators
             .iter()
             .find(|v| v.agency == agency)
             .map(|v| v.key)
-            .or_else(|| self.ledger.genesis.agency(agency).map(|a| a.node_key))
+            .or_else(|| self.app.genesis.agency(agency).map(|a| a.node_key))
     }
 
     /// Private values of `record` for the node `peer`: only those fields its agency was
@@ -65,7 +65,7 @@ impl NodeMachine {
         let Some(agency) = self.agency_of_node(&peer) else {
             return SyncResponse::Error("unknown node".into());
         };
-        let view = crate::ledger::StoreView(&self.ledger.store);
+        let view = crate::app::StoreView(&self.app.store);
         let (held, erased) = match (
             self.ctx.private.get(&record),
             self.ctx.private.erased(&record),
@@ -108,7 +108,7 @@ impl NodeMachine {
             {
                 continue;
             }
-            let view = crate::ledger::StoreView(&self.ledger.store);
+            let view = crate::app::StoreView(&self.app.store);
             if let Some(st) = safeledger_contracts::access::get(&view, &g.requester, &g.request_id)
             {
                 // Fields this node erased are not fetched again.
@@ -132,7 +132,7 @@ impl NodeMachine {
     /// queue lives in memory, so a restart between a grant's commit and the fetch would
     /// otherwise lose it for good (found by the machine simulator).
     pub(super) fn resume_private_fetches(&mut self) {
-        let view = crate::ledger::StoreView(&self.ledger.store);
+        let view = crate::app::StoreView(&self.app.store);
         for st in safeledger_contracts::access::log(&view, usize::MAX) {
             if st.requester != self.ctx.agency
                 || !matches!(
@@ -175,11 +175,11 @@ impl NodeMachine {
         record: Hash,
         values: Vec<safeledger_core::private::PrivateValue>,
     ) {
-        let Ok(Some((h, i))) = self.ledger.store.tx_location(&record) else {
+        let Ok(Some((h, i))) = self.app.store.tx_location(&record) else {
             return;
         };
         let Some(tx) = self
-            .ledger
+            .app
             .store
             .block(h)
             .ok()

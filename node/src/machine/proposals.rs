@@ -82,8 +82,8 @@ impl NodeMachine {
             let block = Block { header, txs };
             return self.feed(now, Input::Proposal(p, Box::new(block)), out);
         }
-        if p.height > self.ledger.tip.height + 1 {
-            let chain = &self.ledger.genesis.chain_id;
+        if p.height > self.app.tip.height + 1 {
+            let chain = &self.app.genesis.chain_id;
             let signer = p.verify(chain).is_ok().then_some(p.proposer);
             self.note_ahead(p.height, signer);
         }

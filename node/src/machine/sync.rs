@@ -5,7 +5,7 @@
 //! nothing, is skipped for [`SYNC_BAN_MS`].
 
 use super::{Action, MachineLimits, NodeMachine, Purpose};
-use crate::ledger::Ledger;
+use crate::app::App;
 use crate::wire::{SyncRequest, SyncResponse};
 use anyhow::Context as _;
 use safeledger_core::block::CommitCertificate;
@@ -99,15 +99,14 @@ impl BlockSync {
 
     /// Committed blocks from `from`, at most `max` and the node's batch limits (at least
     /// one block when there is one).
-    pub(super) fn serve(&self, ledger: &Ledger, from: u64, max: u32) -> SyncResponse {
+    pub(super) fn serve(&self, app: &App, from: u64, max: u32) -> SyncResponse {
         let mut out = Vec::new();
         let mut bytes = 0usize;
-        let last = ledger.tip.height;
+        let last = app.tip.height;
         let max = max.min(self.limits.sync_batch_blocks) as u64;
         let mut h = from.max(1);
         while h <= last && (out.len() as u64) < max {
-            let (Ok(Some(b)), Ok(Some(c))) = (ledger.store.block(h), ledger.store.certificate(h))
-            else {
+            let (Ok(Some(b)), Ok(Some(c))) = (app.store.block(h), app.store.certificate(h)) else {
                 break;
             };
             let size = to_canonical(&b).len();
@@ -142,27 +141,27 @@ impl NodeMachine {
     ) -> anyhow::Result<()> {
         self.sync.done();
         let claimed = self.sync.peer_heights.get(&peer).copied().unwrap_or(0);
-        if blocks.is_empty() && claimed > self.ledger.tip.height {
+        if blocks.is_empty() && claimed > self.app.tip.height {
             self.ban(now, peer, "claimed a higher height but served no blocks");
         }
         let mut applied = 0;
         for (block, cert) in blocks {
             let h = block.header.height;
-            if h != self.ledger.tip.height + 1 {
+            if h != self.app.tip.height + 1 {
                 continue;
             }
             let hash = block.hash();
-            let vals = self.ledger.tip.validators.clone();
-            if let Err(e) = cert.verify(&self.ledger.genesis.chain_id, h, &hash, &vals) {
+            let vals = self.app.tip.validators.clone();
+            if let Err(e) = cert.verify(&self.app.genesis.chain_id, h, &hash, &vals) {
                 self.ban(now, peer, &format!("bad certificate at height {h}: {e}"));
                 break;
             }
-            if let Err(e) = self.ledger.valid_with_reason(&block) {
+            if let Err(e) = self.app.valid_with_reason(&block) {
                 self.ban(now, peer, &format!("invalid block: {e}"));
                 break;
             }
             let results = self
-                .ledger
+                .app
                 .commit(&block, &cert)
                 .with_context(|| format!("committing synced block {h}"))?;
             self.count_results(&results);
@@ -172,9 +171,9 @@ impl NodeMachine {
             applied += 1;
         }
         if applied > 0 {
-            tracing::info!(height = self.ledger.tip.height, blocks = applied, "synced");
+            tracing::info!(height = self.app.tip.height, blocks = applied, "synced");
             self.publish_status(out);
-            if self.core.height() <= self.ledger.tip.height {
+            if self.core.height() <= self.app.tip.height {
                 self.next_height_at = None;
                 out.push(Action::NextHeightIn(None));
                 self.start_next_height(now, out)?;

@@ -1,15 +1,15 @@
 //! The replicated application of a simulated node: a deterministic toy chain (the default)
-//! or the real [`Ledger`] over a sled store in a temporary directory.
+//! or the real [`App`] over a sled store in a temporary directory.
 //!
-//! The toy app's `valid(v)` makes the chain checks of `Ledger::valid_with_reason`: header
+//! The toy app's `valid(v)` makes the chain checks of `App::valid_with_reason`: header
 //! version and chain id, height = tip + 1, `prev_hash` = tip hash, time after the tip's,
 //! proposer a validator, validator hashes, `tx_count`/`tx_root` matching the body, no
 //! transaction twice in the block or already committed — plus one toy rule: a transaction
 //! with sequence `u64::MAX` ("poison") is invalid, so that a Byzantine proposer can build
 //! a block that no honest node accepts.
 
+use crate::app::App;
 use crate::consensus::BlockSource;
-use crate::ledger::Ledger;
 use crate::mempool::Mempool;
 use crate::store::Store;
 use safeledger_core::block::{tx_root, CommitCertificate, Header, HEADER_VERSION};
@@ -238,13 +238,13 @@ impl SimApp for ToyApp {
     }
 }
 
-/// The real [`Ledger`] over a sled store in a temporary directory (empty blocks: the
+/// The real [`App`] over a sled store in a temporary directory (empty blocks: the
 /// simulator does not feed its mempool).
 pub struct LedgerApp {
     genesis: Genesis,
     me: PublicKey,
     dir: tempfile::TempDir,
-    ledger: Option<Ledger>,
+    ledger: Option<App>,
 }
 
 impl LedgerApp {
@@ -265,14 +265,14 @@ impl LedgerApp {
         let store = Store::open(&self.dir.path().join("store")).expect("sled store opens");
         let pool = Arc::new(Mutex::new(Mempool::default()));
         self.ledger =
-            Some(Ledger::open(self.genesis.clone(), store, pool, self.me).expect("ledger opens"));
+            Some(App::open(self.genesis.clone(), store, pool, self.me).expect("ledger opens"));
     }
 
-    fn ledger(&self) -> &Ledger {
+    fn ledger(&self) -> &App {
         self.ledger.as_ref().expect("ledger is open")
     }
 
-    fn ledger_mut(&mut self) -> &mut Ledger {
+    fn ledger_mut(&mut self) -> &mut App {
         self.ledger.as_mut().expect("ledger is open")
     }
 }
@@ -314,6 +314,6 @@ impl SimApp for LedgerApp {
         }
     }
     fn recorded_evidence(&self) -> Vec<safeledger_contracts::evidence::EvidenceState> {
-        safeledger_contracts::evidence::recorded(&crate::ledger::StoreView(&self.ledger().store))
+        safeledger_contracts::evidence::recorded(&crate::app::StoreView(&self.ledger().store))
     }
 }

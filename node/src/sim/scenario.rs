@@ -99,7 +99,7 @@ pub struct Scenario {
     pub max_time_ms: u64,
     /// Signature checking.
     pub sigs: SigMode,
-    /// Run the real `Ledger` over temporary sled stores instead of the toy app.
+    /// Run the real `App` over temporary sled stores instead of the toy app.
     pub ledger: bool,
     /// Consensus parameters.
     pub params: ConsensusParams,

@@ -1,10 +1,10 @@
 //! The simulator over the node's machine: every honest node is a [`NodeMachine`] — the
-//! code production runs — over the real ledger (a sled store in a temporary directory),
+//! code production runs — over the real application (a sled store in a temporary directory),
 //! fed events and performing its actions in simulated time, with a simulated network
 //! (delays, loss, partitions), crashes, wiped data directories, a lying sync peer, clients
 //! submitting transactions, and the checkers of [`super::check`].
 //!
-//! What the shell does (`crate::node`) is done here instead: actions are checked
+//! What the shell does (`crate::shell`) is done here instead: actions are checked
 //! (persist before send, no double-sign, agreement, certificates) and performed — signing
 //! state kept as the last `Persist`, the consensus log kept per height, gossip and
 //! requests delivered with the scenario's delays, timers queued. A crash loses the
@@ -25,8 +25,8 @@ pub use scenario::{Hits, MachineFault, MachineScenario};
 use super::check::{Checker, Violation};
 use super::sigs::{SigCache, SigMode};
 use super::world::{mix, EPOCH_MS};
+use crate::app::App;
 use crate::consensus::{PrivState, Timeout};
-use crate::ledger::Ledger;
 use crate::machine::{Context, Event, MachineLimits, NodeMachine, Purpose};
 use crate::mempool::Mempool;
 use crate::store::Store;
@@ -41,7 +41,7 @@ use std::sync::{Arc, Mutex};
 /// How long a request waits for an answer that does not come, ms (as the network's
 /// request timeout does).
 pub const REQUEST_TIMEOUT_MS: u64 = 2_000;
-/// The shell's tick (`node::TICK`), ms.
+/// The shell's tick (`shell::TICK`), ms.
 pub const TICK_MS: u64 = 500;
 
 /// What a node is.
@@ -254,7 +254,7 @@ impl MachineWorld {
         Ok(())
     }
 
-    /// Opens the node's store and ledger, builds its machine from the persisted signing
+    /// Opens the node's store and application, builds its machine from the persisted signing
     /// state (fresh when none was persisted) and replays its consensus log.
     fn boot(&mut self, i: usize) -> Result<(), Violation> {
         let fail = |e: String| Violation {
@@ -266,7 +266,7 @@ impl MachineWorld {
         let store = Store::open(&n.dir.path().join("store")).map_err(|e| fail(e.to_string()))?;
         let mempool = Arc::new(Mutex::new(Mempool::default()));
         let me = n.key.public();
-        let ledger = Ledger::open(self.genesis.clone(), store.clone(), mempool.clone(), me)
+        let app = App::open(self.genesis.clone(), store.clone(), mempool.clone(), me)
             .map_err(|e| fail(e.to_string()))?;
         let private = crate::private_store::PrivateStore::open(&store, n.dir.path())
             .map_err(|e| fail(e.to_string()))?;
@@ -294,7 +294,7 @@ impl MachineWorld {
         let machine = NodeMachine::new(
             ctx,
             n.key.clone(),
-            ledger,
+            app,
             n.persisted.clone().unwrap_or_default(),
             fresh,
             MachineLimits {
@@ -331,7 +331,7 @@ impl MachineWorld {
         let Some(machine) = self.nodes[i].machine.as_mut() else {
             return Ok(());
         };
-        let before = machine.ledger().tip.height;
+        let before = machine.app().tip.height;
         let actions = machine.handle(now, event).map_err(|e| Violation {
             property: "node error",
             detail: format!("node {i}: {e:#}"),
@@ -381,7 +381,7 @@ impl MachineWorld {
                 let floor = (0..self.nodes.len())
                     .filter(|j| *j != node)
                     .filter_map(|j| self.nodes[j].machine.as_ref())
-                    .map(|m| m.ledger().tip.height)
+                    .map(|m| m.app().tip.height)
                     .max()
                     .unwrap_or(0);
                 let n = &mut self.nodes[node];
@@ -467,7 +467,7 @@ impl MachineWorld {
                     let next = self.nodes[to]
                         .machine
                         .as_ref()
-                        .map_or(0, |m| m.ledger().tip.height + 1);
+                        .map_or(0, |m| m.app().tip.height + 1);
                     let lie = self
                         .sc
                         .liar
@@ -553,7 +553,7 @@ impl MachineWorld {
             .iter()
             .filter(|n| n.role == Role::Honest)
             .map(|n| match &n.machine {
-                Some(m) => m.ledger().tip.height,
+                Some(m) => m.app().tip.height,
                 None => 0,
             })
             .collect()

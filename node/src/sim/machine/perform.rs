@@ -14,11 +14,10 @@ impl MachineWorld {
         let Some(m) = self.nodes[i].machine.as_ref() else {
             return Ok(());
         };
-        let ledger = m.ledger();
-        let after = ledger.tip.height;
+        let app = m.app();
+        let after = app.tip.height;
         for h in before + 1..=after {
-            let (Ok(Some(block)), Ok(Some(cert))) =
-                (ledger.store.block(h), ledger.store.certificate(h))
+            let (Ok(Some(block)), Ok(Some(cert))) = (app.store.block(h), app.store.certificate(h))
             else {
                 return Err(Violation {
                     property: "commit",

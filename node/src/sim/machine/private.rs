@@ -132,7 +132,7 @@ impl PrivateFlow {
 impl MachineWorld {
     /// The committed result of `tx` at node `i`, if it is committed there.
     fn committed_at(&self, i: usize, tx: &TxId) -> Option<Outcome> {
-        let l = self.nodes[i].machine.as_ref()?.ledger();
+        let l = self.nodes[i].machine.as_ref()?.app();
         let (h, k) = l.store.tx_location(tx).ok()??;
         let results = l.store.results(h).ok()??;
         results.get(k as usize).map(|r| r.outcome.clone())

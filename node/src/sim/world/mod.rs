@@ -1,12 +1,12 @@
 //! The simulated world: nodes running the real consensus core, a network, timers, block
 //! sync and faults, advanced one event at a time in simulated milliseconds.
 //!
-//! A node is what the driver (`crate::node`) makes of the core: it performs effects in
+//! A node is what the machine (`crate::machine`) makes of the core: it performs effects in
 //! order (persist, broadcast, schedule, decide, evidence), commits a decided block and
 //! starts the next height after the commit delay, and on every tick (500 ms, as
-//! `node::TICK`) asks its peers for blocks when one is ahead (block sync, each certificate
+//! `shell::TICK`) asks its peers for blocks when one is ahead (block sync, each certificate
 //! checked with `CommitCertificate::verify`) and, once a height has run longer than
-//! `node::RESEND_AFTER`, re-sends `Consensus::resend_set()` to every peer. A crash loses
+//! `machine::RESEND_AFTER_MS`, re-sends `Consensus::resend_set()` to every peer. A crash loses
 //! everything but the last `Effect::Persist` payload and the committed blocks.
 
 mod net;
@@ -28,14 +28,14 @@ use std::sync::{Arc, Mutex};
 
 /// The chain id of simulated runs.
 pub const SIM_CHAIN_ID: &str = "sim";
-/// The driver's tick (`node::TICK`), ms.
+/// The driver's tick (`shell::TICK`), ms.
 pub const TICK_MS: u64 = 500;
-/// A height running longer than this gets its messages re-sent (`node::RESEND_AFTER`), ms.
+/// A height running longer than this gets its messages re-sent (`machine::RESEND_AFTER_MS`), ms.
 pub const RESEND_AFTER_MS: u64 = 1_500;
 /// Most blocks in one sync response (`wire::MAX_SYNC_BLOCKS`).
 pub const SYNC_BLOCKS: u64 = 32;
 /// A sync peer that served a bad certificate or block is skipped this long
-/// (`node::SYNC_BAN`), ms.
+/// (`machine::SYNC_BAN_MS`), ms.
 pub const SYNC_BAN_MS: u64 = 10_000;
 /// Simulated wall-clock origin (ms since the epoch), so block times look real.
 pub const EPOCH_MS: u64 = 1_700_000_000_000;

@@ -1,6 +1,6 @@
-//! What the driver does on every tick (`node::TICK`): block sync from the highest
+//! What the driver does on every tick (`shell::TICK`): block sync from the highest
 //! reachable peer that is ahead (each certificate checked with
-//! `CommitCertificate::verify`, a peer serving bad data banned for `node::SYNC_BAN`), and
+//! `CommitCertificate::verify`, a peer serving bad data banned for `machine::SYNC_BAN_MS`), and
 //! vote sync — re-sending `Consensus::resend_set()` once a height is slow.
 
 use super::{byz, Ev, Msg, World, RESEND_AFTER_MS, SIM_CHAIN_ID, SYNC_BAN_MS, SYNC_BLOCKS};

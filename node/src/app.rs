@@ -6,7 +6,7 @@
 //! `valid(v)` compares them with this node's own execution of h−1, which finished when
 //! h−1 was committed.
 //!
-//! Execution and storage are pipelined with consensus ([`Ledger::set_pipelined`]):
+//! Execution and storage are pipelined with consensus ([`App::set_pipelined`]):
 //! - **Execution** (optimistic execution): a block this node builds, or judges valid,
 //!   starts executing on its own thread over the committed state of h−1 while the votes on
 //!   it are exchanged. Nothing but a commit writes that state, so when the same block (same
@@ -14,7 +14,7 @@
 //!   any other decision discards it.
 //! - **Storage**: the commit writes height h as one atomic sled batch, which every read
 //!   sees at once, and the flush and fsync that make it durable run on their own thread,
-//!   during the commit timeout. The node waits for them ([`Ledger::wait_durable`]) before
+//!   during the commit timeout. The node waits for them ([`App::wait_durable`]) before
 //!   it starts height h+1 (and before the next commit), so it never signs at h+1, nor
 //!   drops the consensus log of h, while h could still be lost to a crash.
 
@@ -96,7 +96,7 @@ struct Preexecution {
 }
 
 /// The application state of one node.
-pub struct Ledger {
+pub struct App {
     /// The genesis document.
     pub genesis: Genesis,
     /// The store.
@@ -135,14 +135,14 @@ pub fn genesis_tip(genesis: &Genesis) -> Tip {
     }
 }
 
-impl Ledger {
+impl App {
     /// Opens the application over `store`, initialising it from `genesis` when new.
     pub fn open(
         genesis: Genesis,
         store: Store,
         mempool: Arc<Mutex<Mempool>>,
         me: PublicKey,
-    ) -> Result<Ledger, StoreError> {
+    ) -> Result<App, StoreError> {
         let tip = match store.tip()? {
             Some(t) => t,
             None => {
@@ -151,7 +151,7 @@ impl Ledger {
                 t
             }
         };
-        Ok(Ledger {
+        Ok(App {
             executor: Arc::new(Executor::new(&genesis)),
             genesis,
             store,
@@ -166,13 +166,13 @@ impl Ledger {
         })
     }
 
-    /// Turns pipelining on or off (off after [`Ledger::open`]; see the module doc):
+    /// Turns pipelining on or off (off after [`App::open`]; see the module doc):
     /// - blocks built here or judged valid by `valid(v)` start executing on their own
     ///   thread, and the commit of the same block takes that execution. The results are
     ///   those of executing at commit (same state, block and context); only when the work
     ///   is done changes;
     /// - a commit returns once its batch is written; its flush and fsync run on their own
-    ///   thread until [`Ledger::wait_durable`].
+    ///   thread until [`App::wait_durable`].
     ///
     /// # Errors
     /// Turning it off waits for a pending flush and fsync, and returns its error.
@@ -379,7 +379,7 @@ impl Ledger {
     /// Commits a decided block: executes it (or takes its pre-execution), stores block,
     /// certificate, results, state and the new tip atomically, and prunes the mempool.
     /// Returns the results. Pipelined, the height is durable only after
-    /// [`Ledger::wait_durable`]; otherwise when this returns.
+    /// [`App::wait_durable`]; otherwise when this returns.
     ///
     /// # Errors
     /// The store failed, now or in the previous commit's flush and fsync.
@@ -456,7 +456,7 @@ impl Ledger {
     }
 }
 
-impl Ledger {
+impl App {
     /// The ledger tree's range after appending `leaves` (a block's `tx_leaves`) to the
     /// tip's: what that block's header must name in `ledger_root` and `ledger_size`.
     fn ledger_after(&self, leaves: &[Hash]) -> CompactRange {
@@ -562,7 +562,7 @@ impl Ledger {
     }
 }
 
-impl BlockSource for Ledger {
+impl BlockSource for App {
     fn build_block(&mut self, height: u64, _round: u32, now: Timestamp) -> Block {
         let p = &self.genesis.consensus;
         let txs = self

@@ -2,11 +2,11 @@ use super::*;
 use crate::cli::{demo::sign_items, home};
 
 /// A ledger over a fresh store in `dir`, its genesis that of `net`.
-fn ledger_in(net: &home::Home, dir: &std::path::Path, pipelined: bool) -> Ledger {
+fn ledger_in(net: &home::Home, dir: &std::path::Path, pipelined: bool) -> App {
     let store = Store::open(dir).expect("store");
     let pool = Arc::new(Mutex::new(Mempool::default()));
     let me = net.genesis.agencies[0].node_key;
-    let mut l = Ledger::open(net.genesis.clone(), store, pool, me).expect("ledger");
+    let mut l = App::open(net.genesis.clone(), store, pool, me).expect("ledger");
     l.set_pipelined(pipelined).expect("pipelining");
     l
 }
@@ -28,7 +28,7 @@ fn cert_for(block: &Block) -> CommitCertificate {
     }
 }
 
-fn admit_all(l: &Ledger, txs: &[Transaction]) {
+fn admit_all(l: &App, txs: &[Transaction]) {
     for tx in txs {
         l.admit_own(tx.clone()).expect("admitted");
     }

@@ -8,9 +8,9 @@
 //! handlers share only the [`Context`] — the store (read-only), the mempool (behind a
 //! mutex), the private store and the metrics — and status snapshots.
 
+use crate::app::App;
 use crate::consensus::{PrivState, Timeout};
 pub use crate::grpc::Shared;
-use crate::ledger::Ledger;
 pub use crate::machine::NodeStatus;
 use crate::machine::{Action, Context, Event, MachineLimits, NodeMachine};
 use crate::mempool::Mempool;
@@ -119,20 +119,20 @@ impl RunningNode {
         let _ = self.shared.store_flush();
         match r {
             Ok(x) => x,
-            Err(e) => Err(anyhow!("driver task failed: {e}")),
+            Err(e) => Err(anyhow!("the node task failed: {e}")),
         }
     }
 
-    /// Waits until the driver ends (an error stops the node).
+    /// Waits until the shell ends (an error stops the node).
     pub async fn wait(&mut self) -> anyhow::Result<()> {
         match (&mut self.driver).await {
             Ok(x) => x,
-            Err(e) => Err(anyhow!("driver task failed: {e}")),
+            Err(e) => Err(anyhow!("the node task failed: {e}")),
         }
     }
 }
 
-/// Starts a node: store, ledger, network, gRPC and the consensus driver.
+/// Starts a node: store, application, network, gRPC, the machine and its shell.
 pub async fn start(config: NodeConfig) -> anyhow::Result<RunningNode> {
     config.genesis.validate().context("genesis is not valid")?;
     config
@@ -152,8 +152,8 @@ pub async fn start(config: NodeConfig) -> anyhow::Result<RunningNode> {
     let guard = load_priv_state(&priv_path)?;
     let me = config.node_key.public();
     let mempool = Arc::new(Mutex::new(Mempool::with_limits(config.limits.mempool())));
-    let mut ledger = Ledger::open(config.genesis.clone(), store.clone(), mempool.clone(), me)?;
-    ledger.set_pipelined(true)?;
+    let mut app = App::open(config.genesis.clone(), store.clone(), mempool.clone(), me)?;
+    app.set_pipelined(true)?;
 
     let peers: Vec<PeerInfo> = config
         .genesis
@@ -179,11 +179,11 @@ pub async fn start(config: NodeConfig) -> anyhow::Result<RunningNode> {
     .map_err(|e| anyhow!("starting the p2p network on {}: {e}", config.p2p_listen))?;
 
     let initial = NodeStatus {
-        height: ledger.tip.height,
-        block_hash: ledger.tip.block_hash,
-        state_root: ledger.tip.state_root,
-        block_time: ledger.tip.block_time,
-        committed_txs: ledger.tip.committed_txs,
+        height: app.tip.height,
+        block_hash: app.tip.block_hash,
+        state_root: app.tip.state_root,
+        block_time: app.tip.block_time,
+        committed_txs: app.tip.committed_txs,
     };
     let (status_tx, status_rx) = watch::channel(initial);
     let private = crate::private_store::PrivateStore::open(&store, &config.data_dir)
@@ -229,7 +229,7 @@ pub async fn start(config: NodeConfig) -> anyhow::Result<RunningNode> {
     let machine = NodeMachine::new(
         ctx,
         config.node_key.clone(),
-        ledger,
+        app,
         guard,
         fresh_key,
         MachineLimits {
@@ -339,7 +339,7 @@ impl Shell {
         }
         // Stopping: the last commit's flush and fsync finish first.
         self.machine
-            .ledger_mut()
+            .app_mut()
             .wait_durable()
             .context("making the last committed height durable")?;
         Ok(())

@@ -17,6 +17,7 @@ mod app;
 mod byz;
 mod check;
 pub mod machine;
+mod queue;
 mod scenario;
 mod sigs;
 mod world;

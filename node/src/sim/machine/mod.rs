@@ -138,8 +138,7 @@ pub struct MachineWorld {
     /// Simulated time, ms since the start.
     pub now: u64,
     rng: ChaCha8Rng,
-    seq: u64,
-    queue: BTreeMap<(u64, u64), Ev>,
+    queue: crate::sim::queue::EventQueue<Ev>,
     /// The nodes.
     pub nodes: Vec<MachineNode>,
     /// The checker.
@@ -201,8 +200,7 @@ impl MachineWorld {
         let mut w = MachineWorld {
             rng: ChaCha8Rng::seed_from_u64(seed ^ 0x6d61_6368),
             now: 0,
-            seq: 0,
-            queue: BTreeMap::new(),
+            queue: Default::default(),
             nodes,
             check,
             genesis,
@@ -238,8 +236,7 @@ impl MachineWorld {
     }
 
     fn push(&mut self, at: u64, ev: Ev) {
-        self.seq += 1;
-        self.queue.insert((at, self.seq), ev);
+        self.queue.push(at, ev);
     }
 
     fn local_now(&self, i: usize) -> Timestamp {
@@ -415,7 +412,7 @@ impl MachineWorld {
 
     /// Processes the next event; `false` when none is left.
     pub fn step(&mut self) -> Result<bool, Violation> {
-        let Some(((at, _), ev)) = self.queue.pop_first() else {
+        let Some((at, ev)) = self.queue.pop() else {
             return Ok(false);
         };
         self.now = at;

@@ -138,8 +138,7 @@ pub struct World {
     /// Simulated time, ms since the start.
     pub now: u64,
     rng: ChaCha8Rng,
-    seq: u64,
-    queue: BTreeMap<(u64, u64), Ev>,
+    queue: crate::sim::queue::EventQueue<Ev>,
     /// The nodes.
     pub nodes: Vec<SimNode>,
     /// The checker.
@@ -259,8 +258,7 @@ impl World {
         let mut w = World {
             rng: ChaCha8Rng::seed_from_u64(seed),
             now: 0,
-            seq: 0,
-            queue: BTreeMap::new(),
+            queue: Default::default(),
             nodes,
             check,
             vals,
@@ -284,8 +282,7 @@ impl World {
     }
 
     fn push(&mut self, at: u64, ev: Ev) {
-        self.seq += 1;
-        self.queue.insert((at, self.seq), ev);
+        self.queue.push(at, ev);
     }
 
     fn local_now(&self, i: usize) -> Timestamp {
@@ -516,7 +513,7 @@ impl World {
 
     /// Processes the next event; `false` when none is left.
     pub fn step(&mut self) -> Result<bool, Violation> {
-        let Some(((at, _), ev)) = self.queue.pop_first() else {
+        let Some((at, ev)) = self.queue.pop() else {
             return Ok(false);
         };
         self.now = at;

@@ -83,6 +83,12 @@ impl Refusal {
     }
 }
 
+/// How long one `AwaitCommit` of [`LedgerClient::submit_and_wait`] waits.
+pub const AWAIT_ROUND: Duration = Duration::from_secs(5);
+/// How long every node may hold pending transactions without committing any before the
+/// current node is offered them again (it may have restarted, or evicted them, unseen).
+pub const STALL_BEFORE_REOFFER: Duration = Duration::from_secs(15);
+
 /// Which transactions each endpoint admitted: endpoint URL → ids.
 pub type Held = std::collections::BTreeMap<String, std::collections::BTreeSet<TxId>>;
 
@@ -342,7 +348,9 @@ impl LedgerClient {
     /// when one stops answering, until `deadline` passes. Returns results in input order.
     /// Each node is given the transactions once: they are resubmitted only to another node
     /// (after a wait without progress, or a failed connection), and to a node again only
-    /// after a connection to it failed (it may have restarted with an empty mempool).
+    /// after a connection to it failed, its mempool was full, or every node has held them
+    /// for [`STALL_BEFORE_REOFFER`] with nothing committed (it may have restarted with an
+    /// empty mempool unseen).
     /// A transaction the nodes refuse for good (bad signature, stale sequence, ...) is an
     /// error; see [`LedgerClient::submit_and_wait_detailed`] to handle those.
     pub async fn submit_and_wait(
@@ -384,6 +392,8 @@ impl LedgerClient {
         // What each endpoint admitted (since its last failed connection). A transaction
         // that met a full mempool is not held there, so it is offered again after a wait.
         let mut given = held;
+        // Since when every node holds the pending transactions and none commits them.
+        let mut stalled_since: Option<std::time::Instant> = None;
         while done.len() + refused.len() < ids.len() {
             if start.elapsed() > deadline {
                 return Err(ClientError::Timeout(ids.len() - done.len() - refused.len()));
@@ -429,10 +439,8 @@ impl LedgerClient {
             if pending_ids.is_empty() {
                 continue;
             }
-            match self
-                .await_commit(&pending_ids, Duration::from_secs(5))
-                .await
-            {
+            let asked = std::time::Instant::now();
+            match self.await_commit(&pending_ids, AWAIT_ROUND).await {
                 Ok(c) if c.is_empty() => {
                     // Nothing committed in a while: hand the transactions to a node that
                     // does not hold them all yet, if there is one; else wait here.
@@ -441,9 +449,22 @@ impl LedgerClient {
                             .get(ep)
                             .is_some_and(|h| pending_ids.iter().all(|id| h.contains(id)))
                     };
-                    self.fail_over_to(|ep| !holds_all(ep));
+                    if self.fail_over_to(|ep| !holds_all(ep)) {
+                        stalled_since = None;
+                    } else if stalled_since.get_or_insert(asked).elapsed() > STALL_BEFORE_REOFFER {
+                        // Every node was given them and none commits: this one may have
+                        // restarted or evicted them unseen. Offer them to it again.
+                        given.remove(self.endpoint());
+                        stalled_since = None;
+                    }
+                    // A node answers an unfinished wait at its end; do not spin on one
+                    // that answers at once.
+                    if asked.elapsed() < AWAIT_ROUND / 2 {
+                        tokio::time::sleep(Duration::from_millis(200)).await;
+                    }
                 }
                 Ok(c) => {
+                    stalled_since = None;
                     for x in c {
                         done.insert(x.tx_id, x);
                     }
@@ -466,15 +487,19 @@ impl LedgerClient {
     }
 
     /// Moves to the next endpoint after the current one that `wanted` accepts; stays put
-    /// when none does.
-    fn fail_over_to(&mut self, wanted: impl Fn(&str) -> bool) {
+    /// when none does. True when it moved.
+    fn fail_over_to(&mut self, wanted: impl Fn(&str) -> bool) -> bool {
         let n = self.endpoints.len();
-        if let Some(i) = (1..n)
+        match (1..n)
             .map(|k| (self.current + k) % n)
             .find(|i| wanted(&self.endpoints[*i]))
         {
-            self.raw = None;
-            self.current = i;
+            Some(i) => {
+                self.raw = None;
+                self.current = i;
+                true
+            }
+            None => false,
         }
     }
 

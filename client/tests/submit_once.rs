@@ -223,7 +223,7 @@ async fn a_stalled_node_gets_the_transaction_once_and_another_node_commits_it() 
 }
 
 #[tokio::test]
-async fn one_node_is_given_the_transaction_once_however_long_it_waits() {
+async fn one_node_is_given_the_transaction_once_while_it_may_still_hold_it() {
     let (a, a_submits) = fake(Behaviour::Stalled).await;
     let mut c = LedgerClient::new(vec![a]);
     let err = c
@@ -268,4 +268,23 @@ async fn refusals_are_told_apart_by_their_typed_reason_not_their_text() {
         full_submits.load(Ordering::SeqCst) >= 2,
         "offered again after a full mempool"
     );
+}
+
+#[tokio::test]
+async fn a_node_that_holds_it_and_commits_nothing_is_offered_it_again_after_the_stall_bound() {
+    use safeledger_client::rpc::STALL_BEFORE_REOFFER;
+    let (a, a_submits) = fake(Behaviour::Stalled).await;
+    let mut c = LedgerClient::new(vec![a]);
+    let wait = STALL_BEFORE_REOFFER + Duration::from_secs(2);
+    let err = c
+        .submit_and_wait_detailed(&[tx()], wait)
+        .await
+        .expect_err("never committed");
+    assert!(
+        err.to_string()
+            .contains("not committed before the deadline"),
+        "{err}"
+    );
+    // It may have restarted unseen: offered once more, not on every round.
+    assert_eq!(a_submits.load(Ordering::SeqCst), 2);
 }

@@ -145,8 +145,9 @@ pub enum Cmd {
         #[arg(long)]
         keep_running: bool,
     },
-    /// Run the deterministic consensus simulation (many seeds); exits non-zero on any
-    /// violated property, printing SEED=<n> for each.
+    /// Run the deterministic simulations (many seeds): the consensus core's, and the node
+    /// machine's over the real ledger; exits non-zero on any violated property, printing
+    /// SEED=<n> for each.
     Sim(SimArgs),
     /// Measure final throughput and latency of a four-validator network on loopback under
     /// open-loop load of pre-signed real records, against this machine's ed25519
@@ -191,7 +192,7 @@ pub struct SimArgs {
     pub start_seed: u64,
     /// Also run the machine scenario (the node's machine over the real ledger: crashes
     /// after persisting, wiped data directories, a lying sync peer, nodes lacking proposal
-    /// bodies) of every N-th seed; 0: none.
+    /// bodies, a private value granted on chain) of every N-th seed; 0: none.
     #[arg(long, default_value_t = 1)]
     pub machine_every: u64,
 }

@@ -22,9 +22,10 @@ pub enum ClientError {
     /// No endpoint answered.
     #[error("no node reachable (tried {0})")]
     Unreachable(String),
-    /// The node answered with an error status.
-    #[error("node error: {0}")]
-    Status(#[from] tonic::Status),
+    /// The node answered with an error status (shown as its code and message once; the
+    /// status is not chained as a source, which would print the message twice).
+    #[error("node error ({}): {}", .0.code(), .0.message())]
+    Status(tonic::Status),
     /// A reply did not decode.
     #[error("malformed reply: {0}")]
     Decode(String),
@@ -37,6 +38,12 @@ pub enum ClientError {
     /// Endpoint URL invalid.
     #[error("endpoint: {0}")]
     Endpoint(String),
+}
+
+impl From<tonic::Status> for ClientError {
+    fn from(s: tonic::Status) -> ClientError {
+        ClientError::Status(s)
+    }
 }
 
 /// A transaction's commitment as reported by a node.

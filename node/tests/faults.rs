@@ -188,6 +188,23 @@ impl Drop for ProcNet {
             }
             self.kill9(i);
         }
+        // A failing test shows the end of each node's log (the directory goes with it).
+        if std::thread::panicking() {
+            for i in 0..self.agencies.len() {
+                let log = std::fs::read_to_string(self.agency_dir(i).join("node.log"))
+                    .unwrap_or_default();
+                let lines: Vec<&str> = log.lines().collect();
+                let tail = &lines[lines.len().saturating_sub(40)..];
+                eprintln!(
+                    "--- {} node.log, last {} lines ---",
+                    self.agencies[i],
+                    tail.len()
+                );
+                for l in tail {
+                    eprintln!("{l}");
+                }
+            }
+        }
     }
 }
 

@@ -220,7 +220,8 @@ pub enum KeysCmd {
         /// libp2p listen multiaddr (default: 127.0.0.1 with a free port).
         #[arg(long)]
         p2p_addr: Option<String>,
-        /// gRPC URL (default: http://127.0.0.1 with a free port).
+        /// gRPC URL (default: https://127.0.0.1 with a free port; an https:// URL gets a TLS
+        /// key and a pinned certificate).
         #[arg(long)]
         grpc_addr: Option<String>,
         /// Voting power (0: not a validator).

@@ -45,7 +45,7 @@ pub struct AgencySpec {
     pub role: String,
     /// libp2p multiaddr (None: 127.0.0.1 with a free port).
     pub p2p_addr: Option<String>,
-    /// gRPC URL (None: http://127.0.0.1 with a free port).
+    /// gRPC URL (None: https://127.0.0.1 with a free port).
     pub grpc_addr: Option<String>,
     /// Voting power (0: not a validator).
     pub power: u64,

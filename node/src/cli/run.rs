@@ -99,7 +99,11 @@ fn sim(a: SimArgs) -> anyhow::Result<()> {
     let (mut failed, mut heights, mut sim_ms) = (0u64, 0u64, 0u64);
     let (mut machine_runs, mut hit) = (0u64, std::collections::BTreeMap::new());
     let v = a.validators.map(|n| format!(" --validators {n}"));
-    for seed in a.start_seed..a.start_seed.saturating_add(a.seeds) {
+    // Seeds from --start-seed on, as many as asked (up to u64::MAX, inclusive).
+    let seeds: Vec<u64> = (0..a.seeds)
+        .map_while(|k| a.start_seed.checked_add(k))
+        .collect();
+    for (k, &seed) in seeds.iter().enumerate() {
         let r = match a.validators {
             Some(n) => crate::sim::run_seed_with(seed, n.into()),
             None => crate::sim::run_seed(seed),
@@ -115,7 +119,8 @@ fn sim(a: SimArgs) -> anyhow::Result<()> {
                 );
             }
         }
-        if a.machine_every == 0 || seed % a.machine_every != 0 {
+        // The machine scenario of every N-th seed of this run, from its first.
+        if a.machine_every == 0 || !(k as u64).is_multiple_of(a.machine_every) {
             continue;
         }
         machine_runs += 1;
@@ -133,10 +138,11 @@ fn sim(a: SimArgs) -> anyhow::Result<()> {
             }
         }
     }
+    let plural = |n: u64, what: &str| format!("{n} {what}{}", if n == 1 { "" } else { "s" });
     println!(
-        "{} seeds ({machine_runs} with the machine scenario), {failed} failed: {heights} \
+        "{} ({machine_runs} with the machine scenario), {failed} failed: {heights} \
          heights decided, {} s simulated, in {:.1} s",
-        a.seeds,
+        plural(seeds.len() as u64, "seed"),
         sim_ms / 1_000,
         started.elapsed().as_secs_f64()
     );

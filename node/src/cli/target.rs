@@ -11,7 +11,8 @@ use std::path::PathBuf;
 /// Which node a command asks and whom it signs as.
 #[derive(Args, Clone)]
 pub struct Target {
-    /// A node's gRPC URL, e.g. http://127.0.0.1:50051.
+    /// A node's gRPC URL, e.g. https://127.0.0.1:50051 (TLS; pin its certificate with
+    /// --tls-cert unless --home names the network).
     #[arg(long)]
     pub node: Option<String>,
     /// A network directory (from `init` or `demo --dir`): any of its nodes.

@@ -12,7 +12,7 @@ use crate::app::App;
 use crate::consensus::{PrivState, Timeout};
 pub use crate::grpc::Shared;
 pub use crate::machine::NodeStatus;
-use crate::machine::{Action, Context, Event, MachineLimits, NodeMachine};
+use crate::machine::{Action, Context, Event, NodeMachine};
 use crate::mempool::Mempool;
 use crate::partition::PeerFilter;
 use crate::store::{write_durable, Store};
@@ -30,8 +30,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, watch, Notify};
 
-/// The shell's tick: status polls, sync checks, re-sends, private fetches.
-pub const TICK: Duration = Duration::from_millis(500);
+/// The shell's tick ([`crate::machine::TICK_MS`]).
+pub const TICK: Duration = Duration::from_millis(crate::machine::TICK_MS);
 /// Capacity of the internal timeout channel.
 pub const TIMEOUT_CHANNEL: usize = 1_024;
 /// Capacity of the channel of answers to the machine's requests.
@@ -232,10 +232,7 @@ pub async fn start(config: NodeConfig) -> anyhow::Result<RunningNode> {
         app,
         guard,
         fresh_key,
-        MachineLimits {
-            sync_batch_blocks: config.limits.sync_batch_blocks,
-            sync_batch_bytes: config.limits.sync_batch_bytes,
-        },
+        config.limits,
         now(),
     );
     let shell = Shell {

@@ -34,6 +34,7 @@ pub use proposals::proposal_gossip;
 pub use sync::SYNC_BAN_MS;
 
 use crate::app::App;
+use crate::config::NodeLimits;
 use crate::consensus::{Consensus, Input, PrivState};
 use crate::mempool::Mempool;
 use crate::store::Store;
@@ -50,6 +51,9 @@ use std::sync::{Arc, Mutex};
 pub const IDLE_BLOCK_INTERVAL_MS: u64 = 1_000;
 /// A height with no decision for this long gets its messages re-sent to peers, ms.
 pub const RESEND_AFTER_MS: u64 = 1_500;
+/// How often the machine wants [`Event::Tick`] (status polls, sync, re-sends, private
+/// fetches), ms: the shell's timer and the simulators' ticks.
+pub const TICK_MS: u64 = 500;
 
 /// What the machine shares with the node's API (gRPC): the node's identity and the
 /// handles of its stores. No I/O handle of the shell is here.
@@ -96,15 +100,6 @@ pub struct NodeMachine {
     cut: BTreeSet<PublicKey>,
 }
 
-/// Limits of the machine (node-local, from `NodeLimits`).
-#[derive(Clone, Copy, Debug)]
-pub struct MachineLimits {
-    /// Most blocks served in one sync response.
-    pub sync_batch_blocks: u32,
-    /// Most bytes of blocks served in one sync response (one block is always sent).
-    pub sync_batch_bytes: usize,
-}
-
 impl NodeMachine {
     /// A machine over `ledger` signing with `node_key` and the persisted signing state
     /// `guard`; `fresh_key`: no signing state was stored (a new validator, or a wiped data
@@ -116,7 +111,7 @@ impl NodeMachine {
         app: App,
         mut guard: PrivState,
         fresh_key: bool,
-        limits: MachineLimits,
+        limits: NodeLimits,
         now: Timestamp,
     ) -> NodeMachine {
         if fresh_key {

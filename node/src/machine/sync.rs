@@ -4,8 +4,9 @@
 //! serves a bad block or certificate, fails or stalls, or claims a height and serves
 //! nothing, is skipped for [`SYNC_BAN_MS`].
 
-use super::{Action, MachineLimits, NodeMachine, Purpose};
+use super::{Action, NodeMachine, Purpose};
 use crate::app::App;
+use crate::config::NodeLimits;
 use crate::wire::{SyncRequest, SyncResponse};
 use anyhow::Context as _;
 use safeledger_core::block::CommitCertificate;
@@ -18,7 +19,8 @@ pub const SYNC_BAN_MS: u64 = 10_000;
 
 /// The block-sync state.
 pub(super) struct BlockSync {
-    limits: MachineLimits,
+    /// Its sync batch bounds (`sync_batch_blocks`, `sync_batch_bytes`).
+    limits: NodeLimits,
     /// The highest committed height each peer reported (or implied by a signed message).
     peer_heights: BTreeMap<PublicKey, u64>,
     /// A block request is outstanding.
@@ -28,7 +30,7 @@ pub(super) struct BlockSync {
 }
 
 impl BlockSync {
-    pub(super) fn new(limits: MachineLimits) -> BlockSync {
+    pub(super) fn new(limits: NodeLimits) -> BlockSync {
         BlockSync {
             limits,
             peer_heights: BTreeMap::new(),

@@ -26,8 +26,9 @@ use super::check::{Checker, Violation};
 use super::sigs::{SigCache, SigMode};
 use super::world::{mix, EPOCH_MS};
 use crate::app::App;
+use crate::config::NodeLimits;
 use crate::consensus::{PrivState, Timeout};
-use crate::machine::{Context, Event, MachineLimits, NodeMachine, Purpose};
+use crate::machine::{Context, Event, NodeMachine, Purpose, TICK_MS};
 use crate::mempool::Mempool;
 use crate::store::Store;
 use crate::wire::{Gossip, SyncResponse};
@@ -41,8 +42,6 @@ use std::sync::{Arc, Mutex};
 /// How long a request waits for an answer that does not come, ms (as the network's
 /// request timeout does).
 pub const REQUEST_TIMEOUT_MS: u64 = 2_000;
-/// The shell's tick (`shell::TICK`), ms.
-pub const TICK_MS: u64 = 500;
 
 /// What a node is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -294,9 +293,9 @@ impl MachineWorld {
             app,
             n.persisted.clone().unwrap_or_default(),
             fresh,
-            MachineLimits {
+            NodeLimits {
                 sync_batch_blocks: 8,
-                sync_batch_bytes: crate::wire::MAX_SYNC_BYTES,
+                ..NodeLimits::default()
             },
             now,
         );

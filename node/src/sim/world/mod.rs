@@ -28,15 +28,10 @@ use std::sync::{Arc, Mutex};
 
 /// The chain id of simulated runs.
 pub const SIM_CHAIN_ID: &str = "sim";
-/// The driver's tick (`shell::TICK`), ms.
-pub const TICK_MS: u64 = 500;
-/// A height running longer than this gets its messages re-sent (`machine::RESEND_AFTER_MS`), ms.
-pub const RESEND_AFTER_MS: u64 = 1_500;
+/// The node's tick, re-send delay and sync ban, as the machine has them.
+pub use crate::machine::{RESEND_AFTER_MS, SYNC_BAN_MS, TICK_MS};
 /// Most blocks in one sync response (`wire::MAX_SYNC_BLOCKS`).
 pub const SYNC_BLOCKS: u64 = 32;
-/// A sync peer that served a bad certificate or block is skipped this long
-/// (`machine::SYNC_BAN_MS`), ms.
-pub const SYNC_BAN_MS: u64 = 10_000;
 /// Simulated wall-clock origin (ms since the epoch), so block times look real.
 pub const EPOCH_MS: u64 = 1_700_000_000_000;
 /// Genesis time of simulated chains (ms since the epoch).

@@ -67,6 +67,8 @@ pub mod method {
     pub const STORE_PRIVATE: &str = "/safeledger.v1.Ledger/StorePrivate";
     /// `ErasePrivate`.
     pub const ERASE_PRIVATE: &str = "/safeledger.v1.Ledger/ErasePrivate";
+    /// `FindRecords`.
+    pub const FIND_RECORDS: &str = "/safeledger.v1.Ledger/FindRecords";
 }
 
 /// A caller's signing identity: its key and the chain it signs for.

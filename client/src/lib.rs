@@ -8,6 +8,7 @@
 pub mod audit;
 pub mod auth;
 pub mod import;
+pub mod input;
 pub mod rpc;
 pub mod tls;
 

@@ -150,8 +150,16 @@ pub struct LedgerClient {
     current: usize,
     raw: Option<Raw<Channel>>,
     connect_timeout: Duration,
+    request_timeout: Duration,
     signer: Option<Arc<Signer>>,
 }
+
+/// How long a connection (TCP and TLS handshake) may take before the next node is tried.
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
+/// How long one request may take (beyond the wait it asks for, for `AwaitCommit`) before
+/// the node is taken as hung and the next one is tried: a node that is alive but does not
+/// answer (stopped with SIGSTOP, overloaded) must not hang the client.
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 
 impl LedgerClient {
     /// A client over `endpoints`; connects lazily.
@@ -160,7 +168,8 @@ impl LedgerClient {
             endpoints,
             current: 0,
             raw: None,
-            connect_timeout: Duration::from_secs(3),
+            connect_timeout: CONNECT_TIMEOUT,
+            request_timeout: REQUEST_TIMEOUT,
             signer: None,
         }
     }
@@ -170,6 +179,12 @@ impl LedgerClient {
     /// consistency proofs); others are refused `UNAUTHENTICATED`.
     pub fn signed_by(mut self, signer: Signer) -> LedgerClient {
         self.signer = Some(Arc::new(signer));
+        self
+    }
+
+    /// The same client with another per-request deadline (default [`REQUEST_TIMEOUT`]).
+    pub fn with_request_timeout(mut self, timeout: Duration) -> LedgerClient {
+        self.request_timeout = timeout;
         self
     }
 
@@ -196,7 +211,9 @@ impl LedgerClient {
             let url = self.endpoints[i].clone();
             let ep = crate::tls::endpoint(&url, self.connect_timeout)
                 .map_err(|e| ClientError::Endpoint(e.to_string()))?;
-            if let Ok(ch) = ep.connect().await {
+            // The connect timeout bounds TCP and the TLS handshake alike: a stopped
+            // process accepts TCP connections (the kernel's backlog) but never shakes hands.
+            if let Ok(Ok(ch)) = tokio::time::timeout(self.connect_timeout, ep.connect()).await {
                 let raw = Raw::new(ch)
                     .max_decoding_message_size(MAX_GRPC_MESSAGE_BYTES)
                     .max_encoding_message_size(MAX_GRPC_MESSAGE_BYTES);
@@ -216,8 +233,8 @@ impl LedgerClient {
         }
     }
 
-    /// Runs `f` against the current node, failing over on transport errors (each endpoint
-    /// tried once).
+    /// Runs `f` against the current node, failing over on transport errors and on
+    /// requests that take longer than the request timeout (each endpoint tried once).
     async fn call<M, T, F, Fut>(
         &mut self,
         method: &'static str,
@@ -229,6 +246,24 @@ impl LedgerClient {
         F: Fn(Raw<Channel>, tonic::Request<M>) -> Fut,
         Fut: std::future::Future<Output = Result<T, tonic::Status>>,
     {
+        self.call_waiting(method, msg, Duration::ZERO, f).await
+    }
+
+    /// [`LedgerClient::call`] for a request that asks the node to wait up to `wait`
+    /// before answering: its deadline is `wait` plus the request timeout.
+    async fn call_waiting<M, T, F, Fut>(
+        &mut self,
+        method: &'static str,
+        msg: M,
+        wait: Duration,
+        f: F,
+    ) -> Result<T, ClientError>
+    where
+        M: prost::Message + Clone,
+        F: Fn(Raw<Channel>, tonic::Request<M>) -> Fut,
+        Fut: std::future::Future<Output = Result<T, tonic::Status>>,
+    {
+        let deadline = wait + self.request_timeout;
         let tries = self.endpoints.len().max(1);
         let mut last = None;
         for _ in 0..tries {
@@ -236,8 +271,17 @@ impl LedgerClient {
                 Ok(r) => r,
                 Err(e) => return Err(e),
             };
-            let req = auth::request(self.signer.as_deref(), method, msg.clone());
-            match f(raw, req).await {
+            let mut req = auth::request(self.signer.as_deref(), method, msg.clone());
+            req.set_timeout(deadline);
+            let answer = match tokio::time::timeout(deadline, f(raw, req)).await {
+                Ok(a) => a,
+                Err(_) => Err(tonic::Status::deadline_exceeded(format!(
+                    "{} did not answer within {} s",
+                    self.endpoint(),
+                    deadline.as_secs()
+                ))),
+            };
+            match answer {
                 Ok(v) => return Ok(v),
                 Err(s) if is_transport(&s) => {
                     last = Some(s);
@@ -329,9 +373,10 @@ impl LedgerClient {
         let tx_ids: Vec<Vec<u8>> = ids.iter().map(|h| h.0.to_vec()).collect();
         let timeout_ms = timeout.as_millis().min(u32::MAX as u128) as u32;
         let r = self
-            .call(
+            .call_waiting(
                 method::AWAIT_COMMIT,
                 proto::AwaitCommitRequest { tx_ids, timeout_ms },
+                timeout,
                 |mut c, r| async move { c.await_commit(r).await },
             )
             .await?
@@ -510,6 +555,53 @@ impl LedgerClient {
         }
     }
 
+    /// For each natural key of `agency`'s records, the committed record it would duplicate
+    /// (`FindRecords`; at most 1,000 keys per call).
+    pub async fn find_records(
+        &mut self,
+        agency: &str,
+        keys: &[safeledger_core::records::identity::NaturalKey],
+    ) -> Result<Vec<Option<TxId>>, ClientError> {
+        let msg = proto::FindRecordsRequest {
+            agency: agency.to_string(),
+            keys: keys
+                .iter()
+                .map(|k| proto::RecordKey {
+                    kind: k.kind.name().to_string(),
+                    enterprise_id: k
+                        .enterprise
+                        .as_ref()
+                        .map(|e| e.to_string())
+                        .unwrap_or_default(),
+                    key: k.key.clone(),
+                })
+                .collect(),
+        };
+        let r = self
+            .call(method::FIND_RECORDS, msg, |mut c, r| async move {
+                c.find_records(r).await
+            })
+            .await?
+            .into_inner();
+        if r.tx_ids.len() != keys.len() {
+            return Err(ClientError::Decode(format!(
+                "{} answers for {} keys",
+                r.tx_ids.len(),
+                keys.len()
+            )));
+        }
+        r.tx_ids
+            .iter()
+            .map(|b| {
+                if b.is_empty() {
+                    Ok(None)
+                } else {
+                    hash_of(b).map(Some)
+                }
+            })
+            .collect()
+    }
+
     /// A block (0 = latest) with its certificate and results.
     pub async fn block(
         &mut self,
@@ -640,6 +732,9 @@ impl LedgerClient {
 fn is_transport(s: &tonic::Status) -> bool {
     matches!(
         s.code(),
-        tonic::Code::Unavailable | tonic::Code::Unknown | tonic::Code::Cancelled
+        tonic::Code::Unavailable
+            | tonic::Code::Unknown
+            | tonic::Code::Cancelled
+            | tonic::Code::DeadlineExceeded
     )
 }

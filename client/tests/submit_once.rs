@@ -162,6 +162,12 @@ impl ledger_server::Ledger for Fake {
     ) -> Result<Response<proto::ErasePrivateReply>, Status> {
         no()
     }
+    async fn find_records(
+        &self,
+        _: Request<proto::FindRecordsRequest>,
+    ) -> Result<Response<proto::FindRecordsReply>, Status> {
+        no()
+    }
 }
 
 /// A fake node on a free loopback port: its URL and its `SubmitBatch` counter. The server

@@ -113,6 +113,10 @@ pub fn request(
     let mut q: Vec<(String, String)> = read(view, &qkey).unwrap_or_default();
     q.push((rc.agency.to_string(), r.request_id.clone()));
     view.put(qkey, &q);
+    let nkey = keys::assistance_sent_count(rc.agency);
+    let n: u64 = read(view, &nkey).unwrap_or(0);
+    view.put(keys::assistance_sent(rc.agency, n), &r.request_id);
+    view.put(nkey, &(n + 1));
     Ok(())
 }
 
@@ -188,6 +192,28 @@ pub fn unanswered(
     let q: Vec<(String, String)> = read(state, &keys::assistance_queue(agency)).unwrap_or_default();
     q.iter()
         .filter_map(|(from, id)| request_state(state, from, id))
+        .map(|s| {
+            let st = s.status_at(now);
+            (s, st)
+        })
+        .collect()
+}
+
+/// The latest `limit` requests `agency` made, newest first, each with its status at block
+/// time `now` (answered ones name the response's transaction and block time in
+/// [`AssistanceState::answered`]).
+pub fn sent(
+    state: &dyn StateRead,
+    agency: &str,
+    now: Timestamp,
+    limit: usize,
+) -> Vec<(AssistanceState, AssistanceStatus)> {
+    let count: u64 = read(state, &keys::assistance_sent_count(agency)).unwrap_or(0);
+    (0..count)
+        .rev()
+        .take(limit)
+        .filter_map(|n| read::<String>(state, &keys::assistance_sent(agency, n)))
+        .filter_map(|id| request_state(state, agency, &id))
         .map(|s| {
             let st = s.status_at(now);
             (s, st)

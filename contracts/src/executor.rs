@@ -303,6 +303,7 @@ impl Executor {
         let mut ent = match body {
             TxBody::EnterpriseRecord(r) => {
                 let existing = crate::query::enterprise(view, &r.enterprise);
+                duplicate::same_values(existing.as_ref(), r, rc)?;
                 enterprise::apply_record(existing, r, rc, params)?
             }
             _ => match body.enterprise() {
@@ -326,6 +327,16 @@ impl Executor {
                 ) {
                     restriction::check_grant(&before, &d.licence_number, rc, params)?;
                 }
+                // Last, so that a more specific rule names its reason first.
+                let key = safeledger_core::records::identity::decision_key(d, rc.effective_at);
+                duplicate::claim(
+                    view,
+                    kind,
+                    &ent.id,
+                    "licence number/kind/valid_from",
+                    &key,
+                    rc,
+                )?;
             }
             TxBody::InspectionRecord(r) => {
                 duplicate::claim(view, kind, &ent.id, "inspection_id", &r.inspection_id, rc)?;

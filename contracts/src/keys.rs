@@ -15,6 +15,8 @@
 //! | `gov-validators`                                 | `Vec<`[`crate::governance::ValidatorChange`]`>` for the node |
 //! | `asst/` ‖ canonical (from agency, request id)    | [`crate::assistance::AssistanceState`] |
 //! | `asstq/` ‖ addressed agency                      | `Vec<(String, String)>` open requests (from, id) |
+//! | `assts/` ‖ canonical (requesting agency, n)      | `String`: its n-th request id (0-based)        |
+//! | `asstsn/` ‖ requesting agency                    | `u64`: requests it made                        |
 //! | `pol/` ‖ policy name                             | [`crate::policy::PolicyState`]     |
 //! | `pol-index`                                      | `BTreeSet<String>` active policy names |
 //! | `dlq/` ‖ UTC day number (16 hex digits)          | `Vec<`[`crate::rules::escalation::Deadline`]`>` |
@@ -105,6 +107,16 @@ pub fn proposal(id: &str) -> Vec<u8> {
 /// `asst/` ‖ canonical (from agency, request id).
 pub fn assistance(from: &str, request_id: &str) -> Vec<u8> {
     join(b"asst/", &to_canonical(&(from, request_id)))
+}
+
+/// `assts/` ‖ canonical (requesting agency, n): the id of its n-th request (0-based).
+pub fn assistance_sent(from: &str, n: u64) -> Vec<u8> {
+    join(b"assts/", &to_canonical(&(from, n)))
+}
+
+/// `asstsn/` ‖ requesting agency: how many requests it made.
+pub fn assistance_sent_count(from: &str) -> Vec<u8> {
+    join(b"asstsn/", from.as_bytes())
 }
 
 /// `asstq/` ‖ addressed agency: its open requests.

@@ -2,6 +2,7 @@
 //!
 //! Each function panics only on corrupted state (see [`crate::state::read`]).
 
+use crate::assistance::{AssistanceState, AssistanceStatus};
 use crate::keys;
 use crate::model::{
     Assessment, EnterpriseState, LicenceStatusAt, RecordLocation, RecordRef, SequenceState,
@@ -20,7 +21,7 @@ mod route;
 
 pub use route::{route, QueryArgs, QueryError, QUERY_KINDS};
 
-pub use crate::assistance::{open_requests, overdue_requests, request_state, unanswered};
+pub use crate::assistance::{open_requests, overdue_requests, request_state, sent, unanswered};
 pub use crate::governance::{proposal, validator_changes};
 pub use crate::policy::active as active_policies;
 
@@ -169,6 +170,35 @@ pub fn licence_status(
         .map(|l| l.status_at(now))
 }
 
+/// An enterprise's state as JSON for people and programs reading it at block time `now`
+/// (issue 18, point 5): each licence's `status` is its status at `now`
+/// ([`LicenceState::status_at`](crate::model::LicenceState::status_at): `expired` once
+/// `valid_until` has passed), the stored one is kept as `recorded_status`, and `as_of` is
+/// `now` (ms since 1970). The state and the rules are unchanged (DESIGN "two clocks").
+///
+/// # Errors
+/// The state did not serialize (a bug).
+pub fn enterprise_as_of(
+    e: &EnterpriseState,
+    now: Timestamp,
+) -> Result<serde_json::Value, serde_json::Error> {
+    let mut v = serde_json::to_value(e)?;
+    if let Some(licences) = v.get_mut("licences").and_then(|l| l.as_object_mut()) {
+        for (number, l) in licences.iter_mut() {
+            let (Some(state), Some(obj)) = (e.licences.get(number), l.as_object_mut()) else {
+                continue;
+            };
+            let recorded = obj.remove("status").unwrap_or(serde_json::Value::Null);
+            obj.insert("status".into(), serde_json::to_value(state.status_at(now))?);
+            obj.insert("recorded_status".into(), recorded);
+        }
+    }
+    if let Some(obj) = v.as_object_mut() {
+        obj.insert("as_of".into(), serde_json::to_value(now)?);
+    }
+    Ok(v)
+}
+
 /// Credit grade and risk level of an enterprise evaluated at `t` under `params` (the
 /// stored [`EnterpriseState::assessment`] is the one at its last record).
 pub fn assessment_at(
@@ -178,6 +208,95 @@ pub fn assessment_at(
     params: &RuleParams,
 ) -> Option<Assessment> {
     enterprise(state, id).map(|e| assessment::evaluate(&e, t, params))
+}
+
+/// Review tasks [`open_inbox`] looks at, newest first: older ones are not scanned (and
+/// the answer says so).
+pub const MAX_INBOX_SCAN: u64 = 10_000;
+
+/// One open task of an agency ([`open_inbox`]).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum InboxTask {
+    /// Answer an assistance request addressed to the agency (R7): `open` until its due
+    /// time, then `overdue`; it leaves the inbox when answered.
+    AssistanceRequest {
+        /// Open or overdue at the inbox's block time.
+        status: AssistanceStatus,
+        /// The request.
+        request: AssistanceState,
+    },
+    /// Review the agency's licences of an enterprise after a severe penalty by another
+    /// agency (R3); it leaves the inbox once the agency records a decision on one of those
+    /// licences effective on or after the penalty.
+    LicenceReview {
+        /// The task.
+        task: ReviewTask,
+    },
+}
+
+/// An agency's open tasks at a block time.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Inbox {
+    /// The agency.
+    pub agency: String,
+    /// The block time the statuses are judged at (ms since 1970).
+    pub as_of: Timestamp,
+    /// Open tasks in all (those shown and those past the limit).
+    pub open: usize,
+    /// Overdue assistance requests first (oldest due first), then open ones, then review
+    /// tasks newest first; at most the limit asked for.
+    pub tasks: Vec<InboxTask>,
+    /// Review tasks older than the newest [`MAX_INBOX_SCAN`] were not looked at.
+    pub older_not_scanned: bool,
+}
+
+/// Every open task of `agency` at block time `now` (issue 18, point 6): the assistance
+/// requests addressed to it and not answered, and its licence reviews (R3) not yet
+/// acted on; at most `limit` listed, `open` counting all.
+pub fn open_inbox(state: &dyn StateRead, agency: &str, now: Timestamp, limit: usize) -> Inbox {
+    let mut asks = crate::assistance::unanswered(state, agency, now);
+    asks.sort_by_key(|(r, st)| (*st != AssistanceStatus::Overdue, r.due_at));
+    let mut tasks: Vec<InboxTask> = asks
+        .into_iter()
+        .map(|(request, status)| InboxTask::AssistanceRequest { status, request })
+        .collect();
+    let count: u64 = read(state, &keys::inbox_count(agency)).unwrap_or(0);
+    let floor = count.saturating_sub(MAX_INBOX_SCAN);
+    for n in (floor..count).rev() {
+        let Some(task) = read::<ReviewTask>(state, &keys::inbox(agency, n)) else {
+            continue;
+        };
+        if !review_done(state, agency, &task) {
+            tasks.push(InboxTask::LicenceReview { task });
+        }
+    }
+    let open = tasks.len();
+    tasks.truncate(limit);
+    Inbox {
+        agency: agency.to_string(),
+        as_of: now,
+        open,
+        tasks,
+        older_not_scanned: floor > 0,
+    }
+}
+
+/// Whether `agency` recorded a decision (not set aside) on one of the task's licences
+/// effective on or after the penalty.
+fn review_done(state: &dyn StateRead, agency: &str, task: &ReviewTask) -> bool {
+    let Some(e) = enterprise(state, &task.enterprise) else {
+        return false;
+    };
+    task.licences
+        .iter()
+        .filter_map(|n| e.licences.get(n))
+        .filter(|l| l.agency == agency)
+        .any(|l| {
+            l.history
+                .iter()
+                .any(|h| !h.escalation && h.set_aside.is_none() && h.effective_at >= task.at)
+        })
 }
 
 /// At most `limit` review tasks (R3) in `agency`'s inbox from position `start`.

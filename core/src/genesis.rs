@@ -14,6 +14,7 @@ use std::collections::BTreeMap;
 
 /// One agency: a validator (when `power > 0`) and the home of its officers.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Agency {
     /// Short id, e.g. `chicago-bacp`.
     pub id: String,
@@ -41,6 +42,7 @@ pub struct Agency {
 /// An auditor registered at genesis: may read desensitized views, checkpoints and proofs
 /// through the authenticated API (issue 8), never private fields or whole blocks.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Auditor {
     /// Short id, e.g. `national-audit-office`.
     pub id: String,
@@ -52,6 +54,7 @@ pub struct Auditor {
 
 /// Timeouts and block bounds (TENDERMINT.md "Timeouts": `initial + round × delta`).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct ConsensusParams {
     /// Propose timeout in round 0, ms.
     pub timeout_propose_ms: u64,
@@ -94,6 +97,7 @@ impl Default for ConsensusParams {
 
 /// The genesis document.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Genesis {
     /// Chain id; every transaction and vote names it.
     pub chain_id: String,
@@ -120,6 +124,7 @@ pub enum GenesisError {
 
 /// One validator of a [`ValidatorSet`].
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Validator {
     /// Its agency id.
     pub agency: String,
@@ -131,6 +136,7 @@ pub struct Validator {
 
 /// The validators of a height, in a fixed order; quorum is > 2/3 of the total power.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct ValidatorSet {
     /// Validators in genesis order.
     pub validators: Vec<Validator>,

@@ -108,6 +108,10 @@ pub enum Domain {
     /// The whole canonical bytes of a transaction whose stateless checks this node passed
     /// (a node-local cache key, never stored or sent; see the node's verified set).
     VerifiedTx,
+    /// The field values of an enterprise record (name, address, linked ids; no salts):
+    /// two records with the same digest say the same thing (R0-duplicate, see
+    /// [`crate::records::identity`]).
+    RecordValues,
 }
 
 impl Domain {
@@ -126,11 +130,12 @@ impl Domain {
             Domain::Genesis => "safeledger v1 genesis",
             Domain::ApiRequest => "safeledger v1 api request",
             Domain::VerifiedTx => "safeledger v1 verified transaction bytes",
+            Domain::RecordValues => "safeledger v1 record values",
         }
     }
 
     /// Every purpose, in declaration order.
-    pub const ALL: [Domain; 12] = [
+    pub const ALL: [Domain; 13] = [
         Domain::Transaction,
         Domain::TxSignatures,
         Domain::Field,
@@ -143,6 +148,7 @@ impl Domain {
         Domain::Genesis,
         Domain::ApiRequest,
         Domain::VerifiedTx,
+        Domain::RecordValues,
     ];
 
     /// A BLAKE3 hasher in derive-key mode with this purpose's context, ready for input.

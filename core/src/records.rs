@@ -12,6 +12,7 @@
 //! ([`TxBody::check_bounds`]).
 
 pub mod admin;
+pub mod identity;
 pub mod lifecycle;
 
 pub use admin::{
@@ -137,6 +138,7 @@ impl TxKind {
 
 /// An enterprise as one agency knows it: created on first sight, later records update it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct EnterpriseRecord {
     /// The enterprise.
     pub enterprise: EnterpriseId,
@@ -166,6 +168,7 @@ pub enum LicenceDecisionKind {
 
 /// A licensing agency's decision on one licence.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct LicenceDecision {
     /// The licensee.
     pub enterprise: EnterpriseId,
@@ -212,6 +215,7 @@ pub enum LicenceApplicationKind {
 /// by) the licensing agency (DESIGN §5 "licence application"). The transaction's
 /// `effective_at` is the filing date.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct LicenceApplication {
     /// The applicant.
     pub enterprise: EnterpriseId,
@@ -242,6 +246,7 @@ pub enum Severity {
 
 /// One violation or hazard found in an inspection.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Violation {
     /// The agency's violation code.
     pub code: String,
@@ -269,6 +274,7 @@ pub enum InspectionOutcome {
 
 /// An inspection and what it found.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct InspectionRecord {
     /// The inspected enterprise.
     pub enterprise: EnterpriseId,
@@ -303,6 +309,7 @@ pub enum PenaltyGrade {
 
 /// An administrative penalty. A citation without an amount is a penalty too.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Penalty {
     /// The penalised enterprise.
     pub enterprise: EnterpriseId,
@@ -320,6 +327,7 @@ pub struct Penalty {
 
 /// A work accident as reported and investigated.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct AccidentReport {
     /// The employer.
     pub enterprise: EnterpriseId,
@@ -347,6 +355,7 @@ pub struct AccidentReport {
 
 /// What a transaction records.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 #[serde(rename_all = "snake_case")]
 pub enum TxBody {
     /// See [`EnterpriseRecord`].

@@ -102,7 +102,13 @@ pub struct NodeLimits {
     /// (1..=[`MAX_SYNC_BYTES`], so a response with its certificates fits
     /// `MAX_MESSAGE_BYTES`).
     pub sync_batch_bytes: usize,
+    /// `/healthz` answers 503 when this node has committed no block for this long, in
+    /// milliseconds (an idle network still commits an empty block about every second).
+    pub health_stale_after_ms: u64,
 }
+
+/// Default of [`NodeLimits::health_stale_after_ms`]: 30 s.
+pub const HEALTH_STALE_AFTER_MS: u64 = 30_000;
 
 impl Default for NodeLimits {
     fn default() -> Self {
@@ -130,6 +136,7 @@ impl Default for NodeLimits {
             p2p_max_pending_inbound_requests_per_peer: net.max_pending_inbound_requests_per_peer,
             sync_batch_blocks: MAX_SYNC_BLOCKS,
             sync_batch_bytes: MAX_SYNC_BYTES,
+            health_stale_after_ms: HEALTH_STALE_AFTER_MS,
         }
     }
 }
@@ -202,7 +209,8 @@ pub enum ConfigError {
 impl NodeLimits {
     /// Checks every field's range; the first failure names its field.
     pub fn validate(&self) -> Result<(), LimitError> {
-        let positive: [(&'static str, u64); 21] = [
+        let positive: [(&'static str, u64); 22] = [
+            ("health_stale_after_ms", self.health_stale_after_ms),
             ("max_gossip_bytes", self.max_gossip_bytes as u64),
             ("mempool_max_txs", self.mempool_max_txs as u64),
             ("mempool_max_bytes", self.mempool_max_bytes as u64),
@@ -368,6 +376,8 @@ impl NodeLimits {
             ("p2p_max_pending_inbound_requests_per_peer", "the same, per peer", d.p2p_max_pending_inbound_requests_per_peer as u64),
             ("sync_batch_blocks", "blocks asked for and served per sync request (at most 32)", u64::from(d.sync_batch_blocks)),
             ("sync_batch_bytes", "block bytes served per sync response (at most 3 MiB; one block always)", d.sync_batch_bytes as u64),
+            ("\n# Health", "", 0),
+            ("health_stale_after_ms", "/healthz answers 503 after this long without a commit, milliseconds", d.health_stale_after_ms),
         ];
         for (key, doc, value) in entries {
             if doc.is_empty() {

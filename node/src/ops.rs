@@ -232,10 +232,59 @@ impl Default for Metrics {
     }
 }
 
-/// Serves `/healthz` (200 `ok` while the driver runs, else 503) and `/metrics` on `addr`.
-/// Returns the bound address.
+/// A health check: `Ok`, or why the node is not healthy (one line).
+pub type HealthCheck = Arc<dyn Fn() -> Result<(), String> + Send + Sync>;
+
+/// What `/healthz` judges from (issue 18, point 4).
+#[derive(Clone, Copy, Debug)]
+pub struct HealthFacts {
+    /// This machine's clock, ms since 1970.
+    pub now_ms: u64,
+    /// The last committed height (0: none yet).
+    pub height: u64,
+    /// The last committed block's time, ms since 1970.
+    pub last_block_ms: u64,
+    /// Validators this node is connected to (not counting itself).
+    pub peers: u32,
+    /// Validators in the set.
+    pub validators: u32,
+    /// Whether this node is one of them.
+    pub is_validator: bool,
+    /// How long without a commit is unhealthy, ms.
+    pub stale_after_ms: u64,
+}
+
+/// Healthy when the node reaches a quorum of validators (more than 2/3 of them, itself
+/// included; by count, which equals power on the equal-power networks `init` makes) and
+/// committed a block within `stale_after_ms`; otherwise the reason.
+pub fn judge_health(f: HealthFacts) -> Result<(), String> {
+    let need = f.validators * 2 / 3 + 1;
+    let have = f.peers + u32::from(f.is_validator);
+    if have < need {
+        return Err(format!(
+            "no quorum: connected to {} of the {} other validators; {need} of {} are needed to commit",
+            f.peers,
+            f.validators.saturating_sub(u32::from(f.is_validator)),
+            f.validators
+        ));
+    }
+    let age = f.now_ms.saturating_sub(f.last_block_ms);
+    if age > f.stale_after_ms {
+        return Err(format!(
+            "no commit for {} s (limit {} s); last committed height {}",
+            age / 1000,
+            f.stale_after_ms / 1000,
+            f.height
+        ));
+    }
+    Ok(())
+}
+
+/// Serves `/healthz` (200 `ok` while the driver runs and `health` passes, else 503 with
+/// the reason) and `/metrics` on `addr`. Returns the bound address.
 pub async fn serve_http(
     metrics: Arc<Metrics>,
+    health: HealthCheck,
     addr: SocketAddr,
 ) -> anyhow::Result<(SocketAddr, tokio::task::JoinHandle<()>)> {
     use axum::{http::StatusCode, routing::get, Router};
@@ -246,11 +295,17 @@ pub async fn serve_http(
             "/healthz",
             get(move || {
                 let m = m1.clone();
+                let health = health.clone();
                 async move {
-                    if m.driver_alive.load(Ordering::Relaxed) {
-                        (StatusCode::OK, "ok\n")
-                    } else {
-                        (StatusCode::SERVICE_UNAVAILABLE, "driver stopped\n")
+                    if !m.driver_alive.load(Ordering::Relaxed) {
+                        return (
+                            StatusCode::SERVICE_UNAVAILABLE,
+                            "driver stopped\n".to_string(),
+                        );
+                    }
+                    match health() {
+                        Ok(()) => (StatusCode::OK, "ok\n".to_string()),
+                        Err(why) => (StatusCode::SERVICE_UNAVAILABLE, format!("{why}\n")),
                     }
                 }
             }),
@@ -300,5 +355,55 @@ mod tests {
             "{text}"
         );
         assert!(text.contains("safeledger_net_peer_bans_total 1"), "{text}");
+    }
+}
+
+#[cfg(test)]
+mod health_tests {
+    use super::*;
+
+    fn facts() -> HealthFacts {
+        HealthFacts {
+            now_ms: 100_000,
+            height: 7,
+            last_block_ms: 99_000,
+            peers: 3,
+            validators: 4,
+            is_validator: true,
+            stale_after_ms: 30_000,
+        }
+    }
+
+    #[test]
+    fn a_live_network_is_healthy() {
+        assert_eq!(judge_health(facts()), Ok(()));
+        assert_eq!(
+            judge_health(HealthFacts {
+                peers: 2,
+                ..facts()
+            }),
+            Ok(())
+        );
+    }
+
+    #[test]
+    fn two_of_four_down_is_no_quorum() {
+        let e = judge_health(HealthFacts {
+            peers: 1,
+            ..facts()
+        })
+        .unwrap_err();
+        assert!(e.starts_with("no quorum"), "{e}");
+        assert!(e.contains("3 of 4"), "{e}");
+    }
+
+    #[test]
+    fn a_stale_tip_is_reported_with_its_age() {
+        let e = judge_health(HealthFacts {
+            last_block_ms: 59_000,
+            ..facts()
+        })
+        .unwrap_err();
+        assert!(e.contains("no commit for 41 s"), "{e}");
     }
 }

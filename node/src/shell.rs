@@ -90,6 +90,28 @@ fn now() -> Timestamp {
     Timestamp(ms)
 }
 
+/// `/healthz`'s check for this node: quorum of connected validators and a recent commit
+/// ([`crate::ops::judge_health`]).
+fn health_check(shared: Arc<Shared>, config: &NodeConfig) -> crate::ops::HealthCheck {
+    let set = config.genesis.validator_set();
+    let validators = set.validators.len() as u32;
+    let me = config.node_key.public();
+    let is_validator = set.validators.iter().any(|v| v.key == me);
+    let stale_after_ms = config.limits.health_stale_after_ms;
+    Arc::new(move || {
+        let status = shared.status.borrow().clone();
+        crate::ops::judge_health(crate::ops::HealthFacts {
+            now_ms: now().0,
+            height: status.height,
+            last_block_ms: status.block_time.0,
+            peers: shared.peers.load(Ordering::Relaxed),
+            validators,
+            is_validator,
+            stale_after_ms,
+        })
+    })
+}
+
 /// A running node: its shared state and the handle to stop it.
 pub struct RunningNode {
     /// Shared state (store, mempool, status).
@@ -211,7 +233,8 @@ pub async fn start(config: NodeConfig) -> anyhow::Result<RunningNode> {
     });
     let (metrics_addr, ops) = match config.metrics_listen {
         Some(addr) => {
-            let (a, t) = crate::ops::serve_http(shared.metrics.clone(), addr).await?;
+            let health = health_check(shared.clone(), &config);
+            let (a, t) = crate::ops::serve_http(shared.metrics.clone(), health, addr).await?;
             (Some(a), Some(t))
         }
         None => (None, None),

@@ -42,6 +42,9 @@ pub enum StoreError {
     /// the node stops rather than sign the next one).
     #[error("fsync of the store: {0}")]
     Sync(std::io::Error),
+    /// Another process holds the store (a node of this agency already runs on it).
+    #[error("{0} is in use by another process: is this agency's node already running?")]
+    Locked(String),
     /// A stored value did not decode: the data directory is corrupt.
     #[error("corrupt stored value under {key}: {why}")]
     Corrupt {
@@ -160,7 +163,13 @@ impl Store {
             .path(dir)
             .cache_capacity(SLED_CACHE_BYTES)
             .flush_every_ms(Some(1_000))
-            .open()?;
+            .open()
+            .map_err(|e| match &e {
+                sled::Error::Io(io) if io.kind() == std::io::ErrorKind::WouldBlock => {
+                    StoreError::Locked(dir.display().to_string())
+                }
+                _ => StoreError::Sled(e),
+            })?;
         let durable = std::sync::Arc::new(Durable {
             dir: dir.to_path_buf(),
             synced_blobs: Default::default(),

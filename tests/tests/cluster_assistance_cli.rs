@@ -7,6 +7,8 @@ use safeledger_node::cli::assistance::{self, NewRequest};
 use safeledger_tests::Cluster;
 use std::time::Duration;
 
+const T: Duration = Duration::from_secs(60);
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cluster_assistance_commands_request_list_and_respond() {
     let mut c = Cluster::start().await;
@@ -28,6 +30,7 @@ async fn cluster_assistance_commands_request_list_and_respond() {
         due_hours: None,
         request_id: None,
         effective_at: Timestamp(2_000),
+        timeout: Duration::from_secs(60),
     };
     assert!(assistance::request(&c.home, &bad).await.is_err());
 
@@ -66,7 +69,7 @@ async fn cluster_assistance_commands_request_list_and_respond() {
     assert!(overdue.is_empty(), "{overdue:?}");
     // The requesting agency has nothing addressed to it, so it finds nothing to answer.
     assert!(
-        assistance::respond(&c.home, &from, asked.tx_id, "x", Timestamp(3_000))
+        assistance::respond(&c.home, &from, asked.tx_id, "x", Timestamp(3_000), T)
             .await
             .is_err()
     );
@@ -77,6 +80,7 @@ async fn cluster_assistance_commands_request_list_and_respond() {
         asked.tx_id,
         "boilers verified",
         Timestamp(3_000),
+        T,
     )
     .await
     .expect("answer committed");
@@ -92,7 +96,7 @@ async fn cluster_assistance_commands_request_list_and_respond() {
     assert!(left.is_empty(), "{left:?}");
     // Answered once: a second answer finds no unanswered request.
     assert!(
-        assistance::respond(&c.home, &to, asked.tx_id, "again", Timestamp(4_000))
+        assistance::respond(&c.home, &to, asked.tx_id, "again", Timestamp(4_000), T)
             .await
             .is_err()
     );

@@ -356,30 +356,33 @@ fn licence_lifecycle_follows_the_decision_table() {
         (l.status, l.last_decision),
         (LicenceStatus::Active, renew.id())
     );
-    // Deny of a held licence leaves it; suspend, then revoke.
-    let out = run(
-        &mut s,
-        5,
-        &[by(0, 7, bare(L::Deny)), by(0, 8, bare(L::Suspend))],
+    // The same denial again (same licence, kind and date) is a duplicate (issue 18,
+    // point 12); a denial of a held licence on another day leaves it; suspend, then revoke.
+    let out = run(&mut s, 5, &[by(0, 7, bare(L::Deny))]);
+    assert!(
+        reason(&out[0]).contains(&format!("(tx {})", deny.id())),
+        "{out:?}"
     );
+    let later = signed(&[&officer(0)], 8, day(901), bare(L::Deny));
+    let out = run(&mut s, 6, &[later, by(0, 9, bare(L::Suspend))]);
     assert_eq!(out, [Outcome::Accepted, Outcome::Accepted]);
     assert_eq!(
         enterprise(&s, &ent(1)).unwrap().licences["L1"].status,
         LicenceStatus::Suspended
     );
-    let revoke = by(0, 9, bare(L::Revoke));
+    let revoke = by(0, 10, bare(L::Revoke));
     assert_eq!(
-        run(&mut s, 6, std::slice::from_ref(&revoke)),
+        run(&mut s, 7, std::slice::from_ref(&revoke)),
         [Outcome::Accepted]
     );
     // A revoked licence is not renewed, suspended or revoked again; a new grant restores it.
     let out = run(
         &mut s,
-        7,
+        8,
         &[
-            by(0, 10, term(L::Renew)),
-            by(0, 11, bare(L::Suspend)),
-            by(0, 12, term(L::Grant)),
+            by(0, 11, term(L::Renew)),
+            signed(&[&officer(0)], 12, day(902), bare(L::Suspend)),
+            by(0, 13, term(L::Grant)),
         ],
     );
     assert_eq!(rule(&out[0]), Some(rules::R0_LICENCE_STATUS));

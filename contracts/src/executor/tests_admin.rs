@@ -117,6 +117,13 @@ fn only_the_addressed_agency_answers_and_unanswered_requests_become_overdue_r7()
     let st = query::request_state(&c.state, EM, "R1").unwrap();
     assert_eq!(st.due_at.0 - t0.0, 24 * 3_600_000, "24 h by default");
     assert_eq!(query::open_requests(&c.state, FIRE, t0).len(), 1);
+    // The addressed agency's inbox holds it (issue 18, point 6).
+    let inbox = query::open_inbox(&c.state, FIRE, t0, 10);
+    assert_eq!(inbox.open, 1);
+    assert!(matches!(
+        &inbox.tasks[0],
+        query::InboxTask::AssistanceRequest { request, status: AssistanceStatus::Open } if request.tx_id == req.id()
+    ));
     let later = safeledger_core::Timestamp(t0.0 + 24 * 3_600_000 + 1);
     assert!(query::open_requests(&c.state, FIRE, later).is_empty());
     assert_eq!(
@@ -135,10 +142,17 @@ fn only_the_addressed_agency_answers_and_unanswered_requests_become_overdue_r7()
     let out = c.block_at(later, &[wrong]);
     assert_eq!(rule_of(&out[0]), Some(rules::R1_ASSISTANCE));
     let right = c.tx(&[2], 2, answer());
+    let right_id = right.id();
     assert_eq!(c.block_at(later, &[right]), [Outcome::Accepted]);
     let st = query::request_state(&c.state, EM, "R1").unwrap();
     assert_eq!(st.status_at(later), AssistanceStatus::Answered);
     assert!(query::unanswered(&c.state, FIRE, later).is_empty());
+    assert_eq!(query::open_inbox(&c.state, FIRE, later, 10).open, 0);
+    // The requesting agency lists what it asked, with the answer.
+    let sent = query::sent(&c.state, EM, later, 10);
+    assert_eq!(sent.len(), 1);
+    assert_eq!(sent[0].1, AssistanceStatus::Answered);
+    assert_eq!(sent[0].0.answered.map(|a| a.0), Some(right_id));
     let dup = c.tx(&[0], 3, request("R1", Some(2)));
     assert_eq!(
         rule_of(&c.block_at(later, &[dup])[0]),

@@ -91,6 +91,11 @@ fn expiry_is_computed_from_block_time() {
     assert_eq!(at(1005), Some(LicenceStatusAt::Active));
     assert_eq!(at(1006), Some(LicenceStatusAt::Expired));
     assert_eq!(c.ent(1).licences["L1"].status, LicenceStatus::Active);
+    // What a reader is shown follows block time too (issue 18, point 5).
+    let shown = |d| query::enterprise_as_of(&c.ent(1), day(d)).unwrap()["licences"]["L1"].clone();
+    assert_eq!(shown(1005)["status"], "active");
+    assert_eq!(shown(1006)["status"], "expired");
+    assert_eq!(shown(1006)["recorded_status"], "active");
 }
 
 #[test]
@@ -185,6 +190,8 @@ fn a_severe_penalty_restricts_grants_everywhere_until_cleared_or_twelve_months_r
         (tasks[0].penalty, tasks[0].licences.clone()),
         (pen.id(), vec!["L0".into()])
     );
+    let open = query::open_inbox(&c.state, EM, day(100), 10);
+    assert_eq!(open.open, 1, "the review is open until em decides on L0");
     let out = c.one(&[0], 150, grant("L1", 150, 800));
     assert_eq!(rule_of(&out), Some(rules::R3_SEVERE_PENALTY));
     assert!(reason_of(&out).contains(&pen.id().to_hex()));

@@ -8,9 +8,10 @@ use safeledger_core::Timestamp;
 
 /// Every query name [`route`] answers, in the order the refusal of an unknown one lists
 /// them.
-pub const QUERY_KINDS: [&str; 10] = [
+pub const QUERY_KINDS: [&str; 11] = [
     "assistance_open",
     "assistance_overdue",
+    "assistance_sent",
     "inbox",
     "decisions",
     "timeline",
@@ -22,7 +23,7 @@ pub const QUERY_KINDS: [&str; 10] = [
 ];
 
 /// What a query is asked with. Which fields a kind reads: `agency` for
-/// `assistance_open`, `assistance_overdue` and `inbox`; `enterprise` for `decisions`,
+/// `assistance_open`, `assistance_overdue`, `assistance_sent` and `inbox`; `enterprise` for `decisions`,
 /// `timeline` and `assessment`; `limit` for the lists; `validators` for `validators`.
 pub struct QueryArgs<'a> {
     /// The agency asked about (must satisfy `known_agency`).
@@ -82,7 +83,13 @@ pub fn route(
         "assistance_overdue" => {
             serde_json::to_value(assistance::overdue_requests(state, agency()?, now))
         }
-        "inbox" => serde_json::to_value(query::inbox(state, agency()?, 0, limit)),
+        "assistance_sent" => serde_json::to_value(
+            assistance::sent(state, agency()?, now, limit)
+                .into_iter()
+                .map(|(request, status)| serde_json::json!({"status": status, "request": request}))
+                .collect::<Vec<_>>(),
+        ),
+        "inbox" => serde_json::to_value(query::open_inbox(state, agency()?, now, limit)),
         "decisions" => serde_json::to_value(query::decisions(state, &enterprise()?, &[], limit)),
         "timeline" => {
             serde_json::to_value(query::cross_agency_timeline(state, &enterprise()?, limit))

@@ -19,6 +19,7 @@ pub enum OfficerActionKind {
 
 /// An agency registers or revokes one of its own officers' keys (DESIGN §3 "Keys").
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct OfficerAction {
     /// The officer's key.
     pub officer: PublicKey,
@@ -30,6 +31,7 @@ pub struct OfficerAction {
 
 /// A request for assistance from one agency to another about an enterprise (R7).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct AssistanceRequest {
     /// The requesting agency's id for the request (unique per agency).
     pub request_id: String,
@@ -46,6 +48,7 @@ pub struct AssistanceRequest {
 
 /// The addressed agency answers an assistance request (R1, R7).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct AssistanceResponse {
     /// The requesting agency.
     pub from_agency: String,
@@ -60,6 +63,7 @@ pub struct AssistanceResponse {
 /// One test case a policy must pass at deployment (issue 4 part 7): an input document and
 /// the enterprise data, as JSON, and whether the policy must deny it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct PolicyTest {
     /// `input` document, JSON.
     pub input_json: String,
@@ -72,6 +76,7 @@ pub struct PolicyTest {
 /// A Rego policy to deploy (evaluated with `regorus`'s bytecode VM under an instruction
 /// limit).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct PolicySpec {
     /// Unique name; the refusing rule is `policy:<name>`.
     pub name: String,
@@ -88,6 +93,7 @@ pub struct PolicySpec {
 
 /// What a governance proposal would do when passed.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 #[serde(rename_all = "snake_case")]
 pub enum GovernanceAction {
     /// Admit an agency with a role of the genesis role table and its first officer key.
@@ -139,6 +145,7 @@ pub enum GovernanceAction {
 
 /// A proposal by an agency; the proposer's submission counts as its yes vote.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct GovernanceProposal {
     /// Unique proposal id.
     pub proposal_id: String,
@@ -151,6 +158,7 @@ pub struct GovernanceProposal {
 /// An agency's vote on an open proposal; a proposal passes once more than 2/3 of the
 /// agencies voted yes.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct GovernanceVote {
     /// The proposal.
     pub proposal_id: String,
@@ -162,6 +170,7 @@ pub struct GovernanceVote {
 /// (DESIGN §4 "Private fields": access request, approval, transfer, every access logged on
 /// chain).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct AccessRequest {
     /// The requesting agency's id for the request (unique per requesting agency).
     pub request_id: String,
@@ -175,6 +184,7 @@ pub struct AccessRequest {
 
 /// The recording agency's answer to an [`AccessRequest`]; only that agency may give it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct AccessGrant {
     /// The requesting agency.
     pub requester: String,
@@ -196,6 +206,7 @@ pub struct AccessGrant {
 /// node. Only the recording agency, or an agency holding an approved access request for
 /// the fields, may declare (rule R0-access).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct PrivateRead {
     /// The record (transaction id) whose withheld fields are read.
     pub record: crate::tx::TxId,
@@ -212,6 +223,7 @@ pub struct PrivateRead {
 /// pair against the validator set of its height and records one entry per validator and
 /// (height, round, step).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct ValidatorEvidence {
     /// The agency whose validator signed both messages (its id in the validator set of the
     /// evidence's height).

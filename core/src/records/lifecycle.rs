@@ -70,6 +70,7 @@ impl AccidentLevel {
 /// report"). Recorded by the inspecting agency; closes the named hazards of its inspection
 /// `inspection_id` (all of them when `codes` is empty).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct RectificationReport {
     /// The enterprise.
     pub enterprise: EnterpriseId,
@@ -84,6 +85,7 @@ pub struct RectificationReport {
 /// The penalizing agency records a severe penalty cleared (R3): licence grants and
 /// renewals are no longer restricted by it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct PenaltyClearance {
     /// The enterprise.
     pub enterprise: EnterpriseId,
@@ -105,6 +107,7 @@ pub enum BlacklistActionKind {
 
 /// A blacklist entry or removal (DESIGN §5; R2, R4).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct BlacklistAction {
     /// The enterprise.
     pub enterprise: EnterpriseId,
@@ -116,6 +119,7 @@ pub struct BlacklistAction {
 
 /// What a correction does to its target.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 #[serde(rename_all = "snake_case")]
 pub enum CorrectionAction {
     /// Replace the target's content with this record (same kind, same enterprise).
@@ -127,6 +131,7 @@ pub enum CorrectionAction {
 /// A correction of an earlier record by the agency that recorded it (DESIGN §5; R1). The
 /// original stays on the ledger; rules and queries follow the correction.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Correction {
     /// The enterprise the target is about.
     pub enterprise: EnterpriseId,
@@ -140,6 +145,7 @@ pub struct Correction {
 
 /// What an appeal is against.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 #[serde(rename_all = "snake_case")]
 pub enum AppealTarget {
     /// A record by its transaction id.
@@ -151,6 +157,7 @@ pub enum AppealTarget {
 
 /// An appeal lodged against a decision or finding (DESIGN §5).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Appeal {
     /// The appellant enterprise.
     pub enterprise: EnterpriseId,
@@ -174,6 +181,7 @@ pub enum AppealVerdict {
 
 /// The outcome of an appeal, recorded by the agency whose record was appealed.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct AppealOutcome {
     /// The enterprise.
     pub enterprise: EnterpriseId,

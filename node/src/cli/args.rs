@@ -11,7 +11,8 @@ use std::path::PathBuf;
 #[command(
     name = "safeledger",
     version,
-    about = "A BFT ledger for workplace-safety regulators"
+    about = "A BFT ledger for workplace-safety regulators",
+    after_help = crate::cli::exit::TABLE
 )]
 pub struct Cli {
     /// The command.
@@ -77,7 +78,9 @@ pub enum Cmd {
         #[command(subcommand)]
         cmd: EnterpriseCmd,
     },
-    /// Rule-contract queries: assistance_open / assistance_overdue / inbox (--agency),
+    /// Rule-contract queries: inbox (every open task of --agency: assistance requests to
+    /// answer, licence reviews) / assistance_open / assistance_overdue / assistance_sent
+    /// (requests --agency made, with their answers) (--agency),
     /// decisions / timeline / assessment (--enterprise); evidence (recorded double-signs);
     /// validators (the sets of the next two heights and changes passed lately); access_log
     /// (private-field access requests and their answers); read_log (declared reads of
@@ -124,6 +127,9 @@ pub enum Cmd {
         /// At most this many rows of each file.
         #[arg(long)]
         limit: Option<usize>,
+        /// Write every rejected row (file, line, reason) to this CSV file.
+        #[arg(long, value_name = "FILE")]
+        rejects: Option<PathBuf>,
     },
     /// Auditors: desensitized views, offline verification, checkpoints, consistency.
     Audit {
@@ -308,13 +314,18 @@ pub enum TxCmd {
         /// A JSON file with the record, e.g. {"penalty": {...}} (see core/src/records.rs).
         #[arg(long)]
         file: PathBuf,
-        /// When the act happened (YYYY-MM-DD; today by default).
+        /// When the act happened: YYYY-MM-DD, or an RFC 3339 date-time such as
+        /// 2024-05-01T14:30:00+08:00; not before 1970, not in the future; now by default.
         #[arg(long)]
         effective_at: Option<String>,
         /// Fields to keep private (comma-separated, e.g. description): only their
         /// commitments are replicated; the values stay sealed at this agency's node.
         #[arg(long, value_delimiter = ',')]
         private: Vec<String>,
+        /// Seconds to wait for the transaction to commit before giving up (exit 5, with
+        /// its id: it may still commit).
+        #[arg(long, default_value_t = 30, value_name = "SECS")]
+        timeout: u64,
         /// Output format.
         #[arg(long, value_enum, default_value = "text")]
         output: Output,
@@ -355,9 +366,14 @@ pub enum AssistanceCmd {
         /// Your id for the request (a random one when omitted).
         #[arg(long)]
         id: Option<String>,
-        /// When the request was made (YYYY-MM-DD; now by default).
+        /// When the request was made: YYYY-MM-DD or an RFC 3339 date-time; not before 1970, not
+        /// in the future; now by default.
         #[arg(long)]
         effective_at: Option<String>,
+        /// Seconds to wait for the transaction to commit before giving up (exit 5, with
+        /// its id: it may still commit).
+        #[arg(long, default_value_t = 30, value_name = "SECS")]
+        timeout: u64,
         /// Output format.
         #[arg(long, value_enum, default_value = "text")]
         output: Output,
@@ -376,24 +392,33 @@ pub enum AssistanceCmd {
         /// The answer.
         #[arg(long)]
         answer: String,
-        /// When the answer was given (YYYY-MM-DD; now by default).
+        /// When the answer was given: YYYY-MM-DD or an RFC 3339 date-time; not before 1970, not
+        /// in the future; now by default.
         #[arg(long)]
         effective_at: Option<String>,
+        /// Seconds to wait for the transaction to commit before giving up (exit 5, with
+        /// its id: it may still commit).
+        #[arg(long, default_value_t = 30, value_name = "SECS")]
+        timeout: u64,
         /// Output format.
         #[arg(long, value_enum, default_value = "text")]
         output: Output,
     },
-    /// Unanswered requests addressed to an agency (open and overdue unless one is chosen).
+    /// Unanswered requests addressed to an agency (open and overdue unless one is chosen),
+    /// or with --sent the requests it made, with their answers.
     List {
-        /// The addressed agency.
+        /// The addressed agency (with --sent: the requesting agency).
         #[arg(long)]
         agency: String,
         /// Only those not yet due.
-        #[arg(long, conflicts_with = "overdue")]
+        #[arg(long, conflicts_with_all = ["overdue", "sent"])]
         open: bool,
         /// Only those past their due time (R7).
-        #[arg(long)]
+        #[arg(long, conflicts_with = "sent")]
         overdue: bool,
+        /// The requests --agency made (newest first), answered or not, with each answer.
+        #[arg(long)]
+        sent: bool,
         /// The network directory.
         #[arg(long)]
         home: PathBuf,

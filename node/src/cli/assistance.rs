@@ -15,14 +15,15 @@
 
 use crate::cli::args::{AssistanceCmd, Output};
 use crate::cli::home::Home;
-use crate::cli::records;
 use crate::cli::submit::submit_one as submit;
+use crate::cli::{records, when};
 use anyhow::{bail, Context};
 use safeledger_client::rpc::{Committed, LedgerClient};
 use safeledger_contracts::assistance::{AssistanceState, AssistanceStatus};
 use safeledger_core::ids::EnterpriseId;
 use safeledger_core::records::{AssistanceRequest, AssistanceResponse};
 use safeledger_core::{Timestamp, TxBody, TxId};
+use std::time::Duration;
 
 /// Most requests [`list`] asks the node for per status.
 pub const LIST_LIMIT: u32 = 1_000;
@@ -44,6 +45,8 @@ pub struct NewRequest {
     pub request_id: Option<String>,
     /// When the request was made (the transaction's `effective_at`).
     pub effective_at: Timestamp,
+    /// How long to wait for the request to commit.
+    pub timeout: Duration,
 }
 
 /// Submits an assistance request (see the module docs).
@@ -69,7 +72,7 @@ pub async fn request(home: &Home, r: &NewRequest) -> anyhow::Result<Committed> {
         due_in_hours: r.due_hours,
     });
     body.check_bounds()?;
-    submit(home, &r.from, body, r.effective_at).await
+    submit(home, &r.from, body, r.effective_at, r.timeout).await
 }
 
 /// Answers the request committed as transaction `request` on behalf of `agency` (see the
@@ -84,6 +87,7 @@ pub async fn respond(
     request: TxId,
     answer: &str,
     effective_at: Timestamp,
+    timeout: Duration,
 ) -> anyhow::Result<Committed> {
     let mut c = home.officer_client(agency)?;
     let pending = unanswered(&mut c, agency, true, true).await?;
@@ -100,7 +104,7 @@ pub async fn respond(
         answer: answer.to_string(),
     });
     body.check_bounds()?;
-    submit(home, agency, body, effective_at).await
+    submit(home, agency, body, effective_at, timeout).await
 }
 
 /// The unanswered requests addressed to `agency` with their status (open and/or overdue,
@@ -116,6 +120,38 @@ pub async fn list(
 ) -> anyhow::Result<Vec<(AssistanceState, AssistanceStatus)>> {
     let mut c = home.officer_client(agency)?;
     unanswered(&mut c, agency, open, overdue).await
+}
+
+/// The latest [`LIST_LIMIT`] requests `agency` made, newest first, with their status and
+/// the text of each answer (read from the response transaction).
+///
+/// # Errors
+/// Unknown agency, no node reachable, or a reply that is not a list of requests.
+pub async fn sent(
+    home: &Home,
+    agency: &str,
+) -> anyhow::Result<Vec<(AssistanceState, AssistanceStatus, Option<String>)>> {
+    let mut c = home.officer_client(agency)?;
+    let v = c.query("assistance_sent", agency, "", LIST_LIMIT).await?;
+    #[derive(serde::Deserialize)]
+    struct Row {
+        status: AssistanceStatus,
+        request: AssistanceState,
+    }
+    let rows: Vec<Row> = serde_json::from_value(v)
+        .context("the node's assistance_sent reply is not a list of requests")?;
+    let mut out = Vec::with_capacity(rows.len());
+    for r in rows {
+        let answer = match r.request.answered {
+            Some((tx, _)) => match c.transaction(tx).await?.0.payload.body {
+                TxBody::AssistanceResponse(a) => Some(a.answer),
+                _ => None,
+            },
+            None => None,
+        };
+        out.push((r.request, r.status, answer));
+    }
+    Ok(out)
 }
 
 async fn unanswered(
@@ -153,6 +189,7 @@ pub async fn run(cmd: AssistanceCmd) -> anyhow::Result<()> {
             due_hours,
             id,
             effective_at,
+            timeout,
             output,
         } => {
             let h = Home::load(&home)?;
@@ -165,7 +202,8 @@ pub async fn run(cmd: AssistanceCmd) -> anyhow::Result<()> {
                     subject,
                     due_hours,
                     request_id: id,
-                    effective_at: records::effective_or_now(effective_at.as_deref())?,
+                    effective_at: when::effective_or_now(effective_at.as_deref(), when::now())?,
+                    timeout: Duration::from_secs(timeout),
                 },
             )
             .await?;
@@ -177,19 +215,65 @@ pub async fn run(cmd: AssistanceCmd) -> anyhow::Result<()> {
             request,
             answer,
             effective_at,
+            timeout,
             output,
         } => {
             let h = Home::load(&home)?;
             let request = safeledger_core::Hash::from_hex(&request)
                 .map_err(|e| anyhow::anyhow!("--request {request:?} is not a tx id: {e}"))?;
-            let eff = records::effective_or_now(effective_at.as_deref())?;
-            let r = respond(&h, &agency, request, &answer, eff).await?;
+            let eff = when::effective_or_now(effective_at.as_deref(), when::now())?;
+            let r = respond(
+                &h,
+                &agency,
+                request,
+                &answer,
+                eff,
+                Duration::from_secs(timeout),
+            )
+            .await?;
             records::print_committed(&r, output)
+        }
+        AssistanceCmd::List {
+            agency,
+            sent: true,
+            home,
+            output,
+            ..
+        } => {
+            let h = Home::load(&home)?;
+            let rows = sent(&h, &agency).await?;
+            if output == Output::Json {
+                let v: Vec<_> = rows
+                    .iter()
+                    .map(|(r, s, a)| serde_json::json!({"status": s, "request": r, "answer": a}))
+                    .collect();
+                return records::print_json(&v);
+            }
+            if rows.is_empty() {
+                println!("{agency} has made no assistance requests");
+            }
+            for (r, s, answer) in rows {
+                println!(
+                    "{:<8} {} to {} ({}) about {} due {}: {}",
+                    format!("{s:?}").to_lowercase(),
+                    r.tx_id,
+                    r.to_agency,
+                    r.request_id,
+                    r.enterprise,
+                    when::show(r.due_at),
+                    r.subject
+                );
+                if let (Some((tx, at)), Some(a)) = (r.answered, answer) {
+                    println!("         answered {} by {tx}: {a}", when::show(at));
+                }
+            }
+            Ok(())
         }
         AssistanceCmd::List {
             agency,
             open,
             overdue,
+            sent: false,
             home,
             output,
         } => {
@@ -214,7 +298,7 @@ pub async fn run(cmd: AssistanceCmd) -> anyhow::Result<()> {
                     r.from_agency,
                     r.request_id,
                     r.enterprise,
-                    r.due_at.date_string(),
+                    when::show(r.due_at),
                     r.subject
                 );
             }

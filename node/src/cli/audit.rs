@@ -10,13 +10,14 @@ use safeledger_core::{Genesis, Hash, Outcome};
 use std::path::Path;
 
 fn read(path: &Path) -> anyhow::Result<Vec<u8>> {
-    std::fs::read(path).with_context(|| format!("reading {}", path.display()))
+    let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+    Ok(safeledger_client::input::strip_bom(&bytes).to_vec())
 }
 
 /// Reads and validates a genesis file.
 pub fn load_genesis(path: &Path) -> anyhow::Result<Genesis> {
-    let g: Genesis = serde_json::from_slice(&read(path)?)
-        .with_context(|| format!("{} is not a genesis document", path.display()))?;
+    let g: Genesis =
+        crate::cli::files::read_json(path, "a genesis document", crate::cli::home::GENESIS_LIMIT)?;
     g.validate()?;
     Ok(g)
 }

@@ -162,12 +162,22 @@ fn read_public_file<T>(path: &Path, kind: &str, fields: &str) -> anyhow::Result<
 where
     T: serde::Serialize + serde::de::DeserializeOwned,
 {
-    let text =
-        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-    let value: serde_json::Value =
-        serde_json::from_str(&text).with_context(|| format!("{} is not JSON", path.display()))?;
-    let parsed: T = serde_json::from_value(value.clone())
-        .with_context(|| format!("{} is not an {kind} file", path.display()))?;
+    let value: serde_json::Value = crate::cli::files::read_json(path, "JSON", 1 << 20)?;
+    let parsed: T = serde_json::from_value(value.clone()).map_err(|e| {
+        let message = e.to_string();
+        let what = if message.starts_with("unknown field") {
+            format!(
+                "{} holds fields other than an {kind}'s public ones ({fields}); refusing it",
+                path.display()
+            )
+        } else {
+            format!("{} is not an {kind} file", path.display())
+        };
+        safeledger_client::input::InputError {
+            what,
+            message: safeledger_client::input::explain(&message),
+        }
+    })?;
     if serde_json::to_value(&parsed)? != value {
         bail!(
             "{} holds fields other than an {kind}'s public ones ({fields}); refusing it",

@@ -29,26 +29,53 @@ pub struct DemoOptions {
     pub keep_running: bool,
 }
 
-/// Node processes of a network directory, restarted when they exit.
+/// Node processes of a network directory. A node that crashes (killed by a signal other
+/// than SIGTERM or SIGINT, or exiting with an error) is restarted, with the end of its log
+/// printed; one stopped on purpose (SIGTERM, Ctrl-C: exit 0) stays stopped, so an
+/// operator can take it down for maintenance; one that crashes [`MAX_RESTARTS`] times
+/// within [`RESTART_WINDOW`] is given up on, saying so.
 pub struct Supervisor {
     stop: Arc<AtomicBool>,
     task: tokio::task::JoinHandle<()>,
     pids: Arc<std::sync::Mutex<BTreeMap<String, u32>>>,
+    metrics: BTreeMap<String, std::net::SocketAddr>,
 }
 
-fn spawn_node(exe: &Path, dir: &Path, agency: &str) -> anyhow::Result<Child> {
+/// Crashes within [`RESTART_WINDOW`] after which a node is no longer restarted.
+pub const MAX_RESTARTS: usize = 5;
+/// See [`MAX_RESTARTS`].
+pub const RESTART_WINDOW: Duration = Duration::from_secs(60);
+
+/// The log file of `agency`'s node in a network directory.
+pub fn node_log(dir: &Path, agency: &str) -> PathBuf {
+    dir.join(agency).join("node.log")
+}
+
+fn spawn_node(
+    exe: &Path,
+    dir: &Path,
+    agency: &str,
+    metrics: Option<std::net::SocketAddr>,
+) -> anyhow::Result<Child> {
     let log = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
-        .open(dir.join(agency).join("node.log"))?;
-    let child = Command::new(exe)
-        .args(["node", "start", "--home"])
+        .open(node_log(dir, agency))?;
+    let mut cmd = Command::new(exe);
+    cmd.args(["node", "start", "--home"])
         .arg(dir)
         .args(["--agency", agency])
         .env(
             "RUST_LOG",
             std::env::var("RUST_LOG").unwrap_or_else(|_| "info".into()),
         )
+        // One metrics address per node, chosen here: an inherited one would be bound by
+        // the first node and refused to the others.
+        .env_remove("SAFELEDGER_METRICS_ADDR");
+    if let Some(m) = metrics {
+        cmd.arg("--metrics-addr").arg(m.to_string());
+    }
+    let child = cmd
         .stdin(std::process::Stdio::null())
         .stdout(log.try_clone()?)
         .stderr(log)
@@ -58,10 +85,38 @@ fn spawn_node(exe: &Path, dir: &Path, agency: &str) -> anyhow::Result<Child> {
     Ok(child)
 }
 
+/// A free loopback address (bound and released; the node binds it a moment later).
+fn free_loopback() -> Option<std::net::SocketAddr> {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .ok()
+}
+
+/// Whether an exit was asked for (SIGTERM, SIGINT, or a clean exit after one) rather than
+/// a crash.
+fn stopped_on_purpose(status: std::process::ExitStatus) -> bool {
+    #[cfg(unix)]
+    {
+        use std::os::unix::process::ExitStatusExt;
+        if matches!(status.signal(), Some(2) | Some(15)) {
+            return true;
+        }
+    }
+    status.success()
+}
+
+/// The last `n` lines of a file (empty when unreadable).
+pub fn log_tail(path: &Path, n: usize) -> String {
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    let lines: Vec<&str> = text.lines().collect();
+    lines[lines.len().saturating_sub(n)..].join("\n")
+}
+
 impl Supervisor {
     /// Starts one `safeledger node start` process per agency of `home`, running this
     /// binary, or the one `SAFELEDGER_NODE_BINARY` names (to compare builds under the same
-    /// benchmark driver).
+    /// benchmark driver), each serving `/healthz` and `/metrics` on a free loopback port
+    /// ([`Supervisor::metrics_addrs`]).
     pub fn start(home: &Home) -> anyhow::Result<Supervisor> {
         let exe = match std::env::var_os("SAFELEDGER_NODE_BINARY") {
             Some(p) => PathBuf::from(p),
@@ -71,41 +126,76 @@ impl Supervisor {
         let agencies: Vec<String> = home.genesis.agencies.iter().map(|a| a.id.clone()).collect();
         let mut children = Vec::new();
         let pids: Arc<std::sync::Mutex<BTreeMap<String, u32>>> = Default::default();
+        let mut metrics = BTreeMap::new();
         for a in &agencies {
-            let child = spawn_node(&exe, &dir, a)?;
-            if let (Some(pid), Ok(mut m)) = (child.id(), pids.lock()) {
-                m.insert(a.clone(), pid);
+            let m = free_loopback();
+            if let Some(m) = m {
+                metrics.insert(a.clone(), m);
             }
-            children.push((a.clone(), child));
+            let child = spawn_node(&exe, &dir, a, m)?;
+            if let (Some(pid), Ok(mut map)) = (child.id(), pids.lock()) {
+                map.insert(a.clone(), pid);
+            }
+            children.push((a.clone(), m, Some(child), Vec::<Instant>::new()));
         }
         let stop = Arc::new(AtomicBool::new(false));
         let stop2 = stop.clone();
         let pids2 = pids.clone();
         let task = tokio::spawn(async move {
             loop {
-                for (agency, child) in children.iter_mut() {
+                for (agency, m, slot, crashes) in children.iter_mut() {
                     if stop2.load(Ordering::Relaxed) {
                         break;
                     }
-                    if let Ok(Some(status)) = child.try_wait() {
-                        eprintln!("node {agency} exited ({status}); restarting it");
-                        tokio::time::sleep(Duration::from_millis(500)).await;
-                        match spawn_node(&exe, &dir, agency) {
-                            Ok(c) => {
-                                if let (Some(pid), Ok(mut m)) = (c.id(), pids2.lock()) {
-                                    m.insert(agency.clone(), pid);
-                                }
-                                *child = c
+                    let Some(child) = slot else { continue };
+                    let Ok(Some(status)) = child.try_wait() else {
+                        continue;
+                    };
+                    let log = node_log(&dir, agency);
+                    if stopped_on_purpose(status) {
+                        eprintln!(
+                            "node {agency} stopped ({status}); left stopped. Start it again \
+                             with `safeledger node start --home {} --agency {agency}`",
+                            dir.display()
+                        );
+                        *slot = None;
+                        continue;
+                    }
+                    crashes.retain(|t| t.elapsed() < RESTART_WINDOW);
+                    crashes.push(Instant::now());
+                    if crashes.len() > MAX_RESTARTS {
+                        eprintln!(
+                            "node {agency} failed {} times within {} s; not restarting it. \
+                             Its log: {}\n{}",
+                            crashes.len(),
+                            RESTART_WINDOW.as_secs(),
+                            log.display(),
+                            log_tail(&log, 5)
+                        );
+                        *slot = None;
+                        continue;
+                    }
+                    eprintln!(
+                        "node {agency} exited ({status}); restarting it. The end of {}:\n{}",
+                        log.display(),
+                        log_tail(&log, 3)
+                    );
+                    tokio::time::sleep(Duration::from_millis(500)).await;
+                    match spawn_node(&exe, &dir, agency, *m) {
+                        Ok(c) => {
+                            if let (Some(pid), Ok(mut map)) = (c.id(), pids2.lock()) {
+                                map.insert(agency.clone(), pid);
                             }
-                            Err(e) => eprintln!("could not restart {agency}: {e:#}"),
+                            *slot = Some(c);
                         }
+                        Err(e) => eprintln!("could not restart {agency}: {e:#}"),
                     }
                 }
                 if stop2.load(Ordering::Relaxed) {
-                    for (_, child) in children.iter_mut() {
+                    for child in children.iter_mut().filter_map(|c| c.2.as_mut()) {
                         let _ = child.start_kill();
                     }
-                    for (_, child) in children.iter_mut() {
+                    for child in children.iter_mut().filter_map(|c| c.2.as_mut()) {
                         let _ = child.wait().await;
                     }
                     return;
@@ -113,12 +203,22 @@ impl Supervisor {
                 tokio::time::sleep(Duration::from_millis(200)).await;
             }
         });
-        Ok(Supervisor { stop, task, pids })
+        Ok(Supervisor {
+            stop,
+            task,
+            pids,
+            metrics,
+        })
     }
 
     /// The current process id of each agency's node.
     pub fn pids(&self) -> BTreeMap<String, u32> {
         self.pids.lock().map(|m| m.clone()).unwrap_or_default()
+    }
+
+    /// Where each agency's node serves `/healthz` and `/metrics`.
+    pub fn metrics_addrs(&self) -> &BTreeMap<String, std::net::SocketAddr> {
+        &self.metrics
     }
 
     /// Stops every node process and waits for them.
@@ -342,6 +442,9 @@ pub async fn run(opts: DemoOptions) -> anyhow::Result<()> {
     let result = async {
         wait_ready(&endpoints, Duration::from_secs(30)).await?;
         println!("4 agency nodes up: {}", endpoints.join(" "));
+        for (agency, m) in sup.metrics_addrs() {
+            println!("  {agency:<14} metrics http://{m}/metrics  health http://{m}/healthz");
+        }
         let data = opts.data.clone();
         let limit = opts.limit.unwrap_or(usize::MAX);
         let plan = tokio::task::spawn_blocking(move || plan_import_limited(&data, limit)).await??;
@@ -374,8 +477,25 @@ pub async fn run(opts: DemoOptions) -> anyhow::Result<()> {
         }
         println!();
         println!("== safeledger demo summary ==");
+        let counts = plan.item_counts();
+        let of_kind = |k: safeledger_core::records::TxKind| -> u64 {
+            counts
+                .iter()
+                .filter(|((_, kind), _)| *kind == k)
+                .map(|(_, n)| n)
+                .sum()
+        };
+        let enterprises = of_kind(safeledger_core::records::TxKind::EnterpriseRecord);
+        let governance = of_kind(safeledger_core::records::TxKind::GovernanceProposal)
+            + of_kind(safeledger_core::records::TxKind::GovernanceVote);
         println!("rows read                {}", plan.rows_read);
         println!("records submitted        {}", plan.items.len());
+        println!(
+            "  (records and rows differ: each enterprise gets an enterprise record of its own \
+             ({enterprises}), the demo policy's deployment adds {governance} governance \
+             records, an OSHA row can yield an accident report and a penalty, and rejected \
+             and duplicate rows yield none)"
+        );
         println!("committed                {}", report.committed.len());
         println!("  accepted               {accepted}");
         println!(
@@ -429,9 +549,18 @@ pub async fn run(opts: DemoOptions) -> anyhow::Result<()> {
         let _ = stop_signal().await;
     }
     sup.stop().await;
-    if opts.keep_running {
+    if opts.keep_running || result.is_err() {
         if let Some(t) = _tmp {
             let _ = t.keep();
+        }
+    }
+    if result.is_err() {
+        eprintln!(
+            "the network directory is kept for a look: {}",
+            dir.display()
+        );
+        for a in &home.genesis.agencies {
+            eprintln!("  log of {}: {}", a.id, node_log(&dir, &a.id).display());
         }
     }
     result

@@ -191,12 +191,12 @@ pub fn init_with(dir: &Path, chain_id: &str, addr: &Addressing) -> anyhow::Resul
     })
 }
 
+/// The most bytes a genesis file may hold.
+pub const GENESIS_LIMIT: u64 = 16 << 20;
+
 /// Reads a genesis file. Errors name the file and what is wrong.
 pub fn read_genesis(path: &Path) -> anyhow::Result<Genesis> {
-    let text =
-        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-    let g: Genesis = serde_json::from_str(&text)
-        .with_context(|| format!("{} is not a valid genesis document", path.display()))?;
+    let g: Genesis = crate::cli::files::read_json(path, "a genesis document", GENESIS_LIMIT)?;
     g.validate()
         .with_context(|| format!("{} is not a valid genesis document", path.display()))?;
     Ok(g)
@@ -243,7 +243,28 @@ impl Home {
 
     /// The agency's officer key.
     pub fn officer_key(&self, agency: &str) -> anyhow::Result<SecretKey> {
+        self.known_agency(agency)?;
         read_key(&self.agency_dir(agency).join("officer.key"))
+    }
+
+    /// `Ok` when `agency` is one of the genesis's agencies.
+    ///
+    /// # Errors
+    /// Bad usage (exit 2): "unknown agency X (the network has: a, b, …)".
+    pub fn known_agency(&self, agency: &str) -> anyhow::Result<()> {
+        if self.genesis.agency(agency).is_some() {
+            return Ok(());
+        }
+        let ids: Vec<&str> = self
+            .genesis
+            .agencies
+            .iter()
+            .map(|a| a.id.as_str())
+            .collect();
+        Err(crate::cli::exit::usage(format!(
+            "unknown agency {agency} (the network has: {})",
+            ids.join(", ")
+        )))
     }
 
     /// The TLS identity of `agency`'s node: its pinned certificate and its private key
@@ -274,10 +295,13 @@ impl Home {
         } else if self.genesis.auditors.iter().any(|a| a.id == name) {
             read_key(&self.dir.join("auditors").join(format!("{name}.key")))?
         } else {
-            bail!(
-                "{name} is neither an agency nor an auditor of {}",
-                self.dir.display()
-            )
+            let agencies = self.genesis.agencies.iter().map(|a| a.id.as_str());
+            let auditors = self.genesis.auditors.iter().map(|a| a.id.as_str());
+            return Err(crate::cli::exit::usage(format!(
+                "{name} is neither an agency nor an auditor of {} (it has: {})",
+                self.dir.display(),
+                agencies.chain(auditors).collect::<Vec<_>>().join(", ")
+            )));
         };
         Ok(Signer::new(key, self.genesis.chain_id.clone()))
     }

@@ -3,26 +3,109 @@
 //! shared output (`--output text | json`) and date arguments.
 
 use crate::cli::args::{BlockCmd, EnterpriseCmd, Output, PrivateCmd, Target, TxCmd};
-use crate::cli::{demo, home, private, submit};
-use anyhow::{bail, Context};
-use safeledger_client::import::plan_import_limited;
-use safeledger_client::rpc::{Committed, LedgerClient};
+use crate::cli::exit::{self, Exit};
+use crate::cli::{files, home, liveness, private, submit, text, when};
+use safeledger_client::rpc::Committed;
 use safeledger_core::{Hash, Outcome, Timestamp, TxBody};
-use std::collections::BTreeMap;
-use std::path::PathBuf;
 
-/// `safeledger status`.
+/// `safeledger status`: with `--home` (and no `--node`), every node of the network side by
+/// side, the age of the newest block and the nodes that do not answer; with `--node`, that
+/// node.
+///
+/// # Errors
+/// No node answered (exit 5).
 pub async fn status(t: Target) -> anyhow::Result<()> {
+    if let (None, Some(dir)) = (&t.node, &t.home) {
+        let h = home::Home::load(dir)?;
+        let seen = liveness::survey(&h).await;
+        print_survey(&seen, t.output)?;
+        if seen.newest().is_none() {
+            return Err(exit::fail(Exit::Unavailable, seen.describe()));
+        }
+        return Ok(());
+    }
     let s = t.client().await?.status().await?;
     if t.output == Output::Json {
         print_json(&s)?;
     } else {
+        let age = when::now().0.saturating_sub(s.last_block_time_ms);
+        for (k, v) in [
+            ("node", format!("{} ({})", s.endpoint, s.agency)),
+            ("chain", s.chain_id.clone()),
+            ("height", s.height.to_string()),
+            ("round", s.round.to_string()),
+            (
+                "last block",
+                format!(
+                    "{} ({} ago)",
+                    when::show(Timestamp(s.last_block_time_ms)),
+                    when::show_age(age)
+                ),
+            ),
+            ("block hash", s.last_block_hash.to_string()),
+            ("state root", s.state_root.to_string()),
+            ("peers", s.peers.to_string()),
+            ("mempool", format!("{} transactions", s.mempool_txs)),
+            ("committed", format!("{} transactions", s.committed_txs)),
+        ] {
+            println!("{k:<11} {v}");
+        }
+    }
+    Ok(())
+}
+
+/// Prints a [`liveness::Survey`]: a table (text) or `{nodes, newest_height,
+/// newest_block_age_ms, unreachable}` (JSON; times in ms since 1970).
+fn print_survey(seen: &liveness::Survey, output: Output) -> anyhow::Result<()> {
+    if output == Output::Json {
+        let nodes: Vec<serde_json::Value> = seen
+            .nodes
+            .iter()
+            .map(|n| match &n.status {
+                Ok(s) => {
+                    serde_json::json!({"agency": n.agency, "endpoint": n.endpoint, "status": s})
+                }
+                Err(e) => {
+                    serde_json::json!({"agency": n.agency, "endpoint": n.endpoint, "error": e})
+                }
+            })
+            .collect();
+        return print_json(&serde_json::json!({
+            "nodes": nodes,
+            "newest_height": seen.newest().map(|s| s.height),
+            "newest_block_age_ms": seen.newest().map(|s| seen.age_ms(s)),
+            "unreachable": seen.unreachable(),
+        }));
+    }
+    if let Some(s) = seen.newest() {
+        println!("chain {}", s.chain_id);
+    }
+    println!(
+        "{:<16} {:<28} {:>8} {:>5} {:>12} {:>5} {:>8}",
+        "agency", "node", "height", "round", "last block", "peers", "mempool"
+    );
+    for n in &seen.nodes {
+        match &n.status {
+            Ok(s) => println!(
+                "{:<16} {:<28} {:>8} {:>5} {:>12} {:>5} {:>8}",
+                n.agency,
+                n.endpoint,
+                s.height,
+                s.round,
+                format!("{} ago", when::show_age(seen.age_ms(s))),
+                s.peers,
+                s.mempool_txs
+            ),
+            Err(e) => println!("{:<16} {:<28} unreachable: {e}", n.agency, n.endpoint),
+        }
+    }
+    if let Some(s) = seen.newest() {
         println!(
-            "{} ({}) chain {} height {} round {} block {} state {} mempool {} peers {} committed txs {}",
-            s.endpoint, s.agency, s.chain_id, s.height, s.round,
-            s.last_block_hash.short(), s.state_root.short(), s.mempool_txs, s.peers, s.committed_txs
+            "block hash {}  state root {}",
+            s.last_block_hash, s.state_root
         );
     }
+    println!("{}", seen.describe());
     Ok(())
 }
 
@@ -35,18 +118,27 @@ pub async fn tx(cmd: TxCmd) -> anyhow::Result<()> {
             file,
             effective_at,
             private,
+            timeout,
             output,
         } => {
             let h = home::Home::load(&home)?;
-            let text = std::fs::read_to_string(&file)
-                .with_context(|| format!("reading {}", file.display()))?;
-            let body: TxBody = serde_json::from_str(&text)
-                .with_context(|| format!("{} is not a record", file.display()))?;
-            let eff = effective_or_now(effective_at.as_deref())?;
+            let body: TxBody = files::read_json(
+                &file,
+                "a record (the JSON of a TxBody)",
+                safeledger_core::limits::MAX_TX_BYTES as u64,
+            )?;
+            let eff = when::effective_or_now(effective_at.as_deref(), when::now())?;
             let private: Vec<&str> = private.iter().map(String::as_str).collect();
-            let r = submit::submit_one_private(&h, &agency, body, eff, &private).await?;
-            print_committed(&r, output)?;
-            Ok(())
+            let r = submit::submit_one_private(
+                &h,
+                &agency,
+                body,
+                eff,
+                &private,
+                std::time::Duration::from_secs(timeout),
+            )
+            .await?;
+            print_committed(&r, output)
         }
         TxCmd::Show { id, target } => {
             let id = Hash::from_hex(&id)?;
@@ -72,11 +164,21 @@ pub async fn enterprise(cmd: EnterpriseCmd) -> anyhow::Result<()> {
         target,
     } = cmd;
     let v = target.client().await?.enterprise(&id, timeline).await?;
-    print_json(&v)?;
-    Ok(())
+    print_value(&v, target.output)
 }
 
-/// `safeledger query KIND`: a named rule-contract query, printed as JSON.
+/// Prints a JSON answer: as is (`json`) or as aligned text ([`text::render`]).
+pub fn print_value(v: &serde_json::Value, output: Output) -> anyhow::Result<()> {
+    match output {
+        Output::Json => print_json(v),
+        Output::Text => {
+            print!("{}", text::render(v));
+            Ok(())
+        }
+    }
+}
+
+/// `safeledger query KIND`: a named rule-contract query, as text or JSON.
 pub async fn query(
     kind: String,
     agency: String,
@@ -89,8 +191,7 @@ pub async fn query(
         .await?
         .query(&kind, &agency, &enterprise, limit)
         .await?;
-    print_json(&v)?;
-    Ok(())
+    print_value(&v, target.output)
 }
 
 /// `safeledger private erase`.
@@ -158,71 +259,23 @@ pub async fn block(cmd: BlockCmd) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// `safeledger import`: signs the records of a data folder and submits them.
-pub async fn import(home: PathBuf, data: PathBuf, limit: Option<usize>) -> anyhow::Result<()> {
-    let h = home::Home::load(&home)?;
-    let plan = plan_import_limited(&data, limit.unwrap_or(usize::MAX))?;
-    let mut first = BTreeMap::new();
-    let mut c = LedgerClient::new(h.endpoints()).signed_by(h.default_signer(false)?);
-    for a in &h.genesis.agencies {
-        let k = h.officer_key(&a.id)?;
-        first.insert(a.id.clone(), c.sequence(&k.public()).await? + 1);
-    }
-    let (txs, resign) = demo::sign_items(&h, &plan.items, &first)?;
-    let signer = h.default_signer(false)?;
-    let report = submit::submit_all(h.endpoints(), signer, txs, true, Some(resign)).await?;
-    let accepted = report
-        .committed
-        .values()
-        .filter(|c| c.result.outcome == Outcome::Accepted)
-        .count();
-    println!(
-        "rows read {}, committed {} (accepted {accepted}, refused {}), rejected rows {}",
-        plan.rows_read,
-        report.committed.len(),
-        report.committed.len() - accepted,
-        plan.rejected.len()
-    );
-    Ok(())
-}
-
 /// Prints `v` as pretty JSON.
 pub fn print_json(v: &impl serde::Serialize) -> anyhow::Result<()> {
     println!("{}", serde_json::to_string_pretty(v)?);
     Ok(())
 }
 
-/// A `YYYY-MM-DD` argument as the start of that day (UTC).
-pub fn parse_date(s: &str) -> anyhow::Result<Timestamp> {
-    let parts: Vec<&str> = s.split('-').collect();
-    if parts.len() == 3 {
-        if let (Ok(y), Ok(m), Ok(d)) = (parts[0].parse(), parts[1].parse(), parts[2].parse()) {
-            if let Some(t) = Timestamp::from_ymd(y, m, d) {
-                return Ok(t);
-            }
-        }
-    }
-    bail!("{s:?} is not a date YYYY-MM-DD")
-}
-
-/// `--effective-at YYYY-MM-DD`, or now.
-pub fn effective_or_now(s: Option<&str>) -> anyhow::Result<Timestamp> {
-    Ok(match s {
-        Some(s) => parse_date(s)?,
-        None => Timestamp(
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)?
-                .as_millis() as u64,
-        ),
-    })
-}
-
 /// Prints a committed transaction's result.
+///
+/// # Errors
+/// A [`Failure`](crate::cli::exit::Failure) with [`Exit::RefusedByRule`] after printing,
+/// when a rule refused the transaction: committed is not accepted, and a script must be
+/// able to tell (README "Exit codes").
 pub fn print_committed(r: &Committed, output: Output) -> anyhow::Result<()> {
     if output == Output::Json {
         print_json(&serde_json::json!({
             "tx_id": r.tx_id, "height": r.height, "index": r.index, "result": r.result
-        }))
+        }))?;
     } else {
         println!(
             "{} committed at height {} index {}: {}",
@@ -231,7 +284,16 @@ pub fn print_committed(r: &Committed, output: Output) -> anyhow::Result<()> {
             r.index,
             outcome_text(&r.result.outcome)
         );
-        Ok(())
+    }
+    match &r.result.outcome {
+        Outcome::Accepted => Ok(()),
+        Outcome::Refused { rule, .. } => Err(exit::fail(
+            Exit::RefusedByRule,
+            format!(
+                "transaction {} was committed but refused by rule {rule}",
+                r.tx_id
+            ),
+        )),
     }
 }
 

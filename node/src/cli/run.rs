@@ -34,7 +34,20 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Cmd::Assistance { cmd } => assistance::run(cmd).await,
         Cmd::Private { cmd } => records::private(cmd).await,
         Cmd::Block { cmd } => records::block(cmd).await,
-        Cmd::Import { home, data, limit } => records::import(home, data, limit).await,
+        Cmd::Import {
+            home,
+            data,
+            limit,
+            rejects,
+        } => {
+            crate::cli::import::run(crate::cli::import::ImportArgs {
+                home,
+                data,
+                limit,
+                rejects,
+            })
+            .await
+        }
         Cmd::Audit { cmd } => audit::run(cmd).await,
         Cmd::Demo {
             dir,

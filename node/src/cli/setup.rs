@@ -94,14 +94,7 @@ pub fn genesis(cmd: GenesisCmd) -> anyhow::Result<()> {
         out,
     } = cmd;
     let roles = match roles {
-        Some(p) => {
-            let text =
-                std::fs::read_to_string(&p).with_context(|| format!("reading {}", p.display()))?;
-            Some(
-                serde_json::from_str(&text)
-                    .with_context(|| format!("{} is not a role table", p.display()))?,
-            )
-        }
+        Some(p) => Some(crate::cli::files::read_json(&p, "a role table", 1 << 20)?),
         None => None,
     };
     let now = std::time::SystemTime::now()
@@ -132,6 +125,7 @@ pub async fn node(cmd: NodeCmd) -> anyhow::Result<()> {
     } = cmd;
     init_tracing(log_level.as_deref());
     let h = home::Home::load(&home)?;
+    h.known_agency(&agency)?;
     let a = h
         .genesis
         .agency(&agency)
@@ -156,9 +150,12 @@ pub async fn node(cmd: NodeCmd) -> anyhow::Result<()> {
         limits,
     };
     let mut node = crate::shell::start(config).await?;
+    // Ctrl-C and SIGTERM stop the node cleanly (exit 0: a supervisor such as the demo's
+    // leaves it stopped); SIGKILL is a crash.
     tokio::select! {
         r = node.wait() => r?,
-        _ = tokio::signal::ctrl_c() => {
+        r = crate::cli::demo::stop_signal() => {
+            r?;
             tracing::info!("stopping");
             node.stop().await?;
         }
@@ -198,8 +195,11 @@ fn init_tracing(level: Option<&str>) {
         .and_then(|l| tracing_subscriber::EnvFilter::try_new(l).ok())
         .or_else(|| tracing_subscriber::EnvFilter::try_from_default_env().ok())
         .unwrap_or_else(|| tracing_subscriber::EnvFilter::new("info,libp2p_gossipsub=error"));
+    // Colour only on a terminal: a log file (the demo's node.log) gets plain text.
+    use std::io::IsTerminal;
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
         .try_init();
 }

@@ -14,12 +14,17 @@
 //! transaction is dead for good — no node will ever admit or execute it — so, when the
 //! caller gives a re-signer, it is signed again with a fresh sequence and submitted anew.
 
+use crate::cli::exit::{self, Exit};
 use crate::cli::home::Home;
-use anyhow::{bail, Context};
+use crate::cli::liveness;
+use anyhow::Context;
 use indicatif::{ProgressBar, ProgressStyle};
 use safeledger_client::auth::Signer;
 use safeledger_client::proto::Admission;
-use safeledger_client::rpc::{AdmissionReason, Committed, Held, LedgerClient, Refusal};
+use safeledger_client::rpc::{
+    AdmissionReason, ClientError, Committed, Held, LedgerClient, Refusal,
+};
+use safeledger_core::limits::MAX_TX_BYTES;
 use safeledger_core::{Timestamp, Transaction, TxBody, TxId, TxPayload};
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
@@ -34,25 +39,28 @@ pub const BATCH_DEADLINE: Duration = Duration::from_secs(600);
 /// Rounds of re-signing dead transactions before giving up on them.
 pub const MAX_RESIGN_ROUNDS: usize = 3;
 
-/// How long [`submit_one`] waits for its transaction to commit.
-pub const COMMIT_DEADLINE: Duration = Duration::from_secs(60);
+/// How long `tx submit` and the `assistance` commands wait for their transaction to
+/// commit unless `--timeout` says otherwise.
+pub const COMMIT_DEADLINE: Duration = Duration::from_secs(30);
 
 /// Signs `body` with `agency`'s officer key from `home` (the next sequence after the
 /// ledger's), effective at `effective_at`, submits it to any node of the network and waits
-/// until it is committed (at most [`COMMIT_DEADLINE`]): `tx submit` and the `assistance`
-/// commands. The committed result may still be a refusal by a rule
-/// ([`Committed::result`]).
+/// until it is committed, at most `deadline`: `tx submit` and the `assistance` commands.
+/// The committed result may still be a refusal by a rule ([`Committed::result`]).
 ///
 /// # Errors
-/// No officer key for `agency` in `home`, no node reachable, admission refused (with the
-/// node's reason), or not committed in time.
+/// Unknown agency or no officer key for it in `home`; a record out of bounds (exit 2,
+/// before signing); no node reachable; admission refused (exit 4, the transaction id and
+/// the node's reason); not committed within `deadline` (exit 5, the transaction id and
+/// what the nodes say: the age of the newest block, the nodes that do not answer).
 pub async fn submit_one(
     home: &Home,
     agency: &str,
     body: TxBody,
     effective_at: Timestamp,
+    deadline: Duration,
 ) -> anyhow::Result<Committed> {
-    submit_one_private(home, agency, body, effective_at, &[]).await
+    submit_one_private(home, agency, body, effective_at, &[], deadline).await
 }
 
 /// [`submit_one`] with the fields `private` withheld (DESIGN §4 "Private fields"): after
@@ -68,7 +76,10 @@ pub async fn submit_one_private(
     body: TxBody,
     effective_at: Timestamp,
     private: &[&str],
+    deadline: Duration,
 ) -> anyhow::Result<Committed> {
+    body.check_bounds()
+        .map_err(|e| exit::usage(format!("the record is out of bounds: {e}")))?;
     let key = home.officer_key(agency)?;
     let mut c = home.officer_client(agency)?;
     let seq = c.sequence(&key.public()).await? + 1;
@@ -80,6 +91,13 @@ pub async fn submit_one_private(
         &mut rand::rngs::OsRng,
     );
     let mut tx = Transaction::sign(payload, &[&key]);
+    let size = safeledger_core::to_canonical(&tx).len();
+    if size > MAX_TX_BYTES {
+        return Err(exit::usage(format!(
+            "the signed transaction holds {size} bytes, more than the {MAX_TX_BYTES} bytes \
+             a transaction may hold"
+        )));
+    }
     if !private.is_empty() {
         let values = tx.payload.withhold(private)?;
         let own = home
@@ -92,11 +110,37 @@ pub async fn submit_one_private(
             .await
             .with_context(|| format!("handing the private values to {agency}'s own node"))?;
     }
-    let mut out = c.submit_and_wait_detailed(&[tx], COMMIT_DEADLINE).await?;
-    if let Some((_, refusal)) = out.refused.pop() {
-        bail!("the node refused the transaction: {refusal}");
+    let id = tx.id();
+    match c.submit_and_wait_detailed(&[tx], deadline).await {
+        Ok(mut out) => {
+            if let Some((_, refusal)) = out.refused.pop() {
+                return Err(exit::fail(
+                    Exit::Rejected,
+                    format!(
+                        "transaction {id} rejected at admission by {}: {refusal}; it was not \
+                         committed",
+                        c.endpoint()
+                    ),
+                ));
+            }
+            out.committed.pop().context("the node returned no result")
+        }
+        Err(e @ (ClientError::Timeout(_) | ClientError::Unreachable(_))) => {
+            let seen = liveness::survey(home).await;
+            Err(exit::fail(
+                Exit::Unavailable,
+                format!(
+                    "transaction {id} submitted to {}, not committed within {} s ({e}): {}. \
+                     It may still commit: ask with `safeledger tx show {id} --home {}`",
+                    c.endpoint(),
+                    deadline.as_secs(),
+                    seen.describe(),
+                    home.dir.display()
+                ),
+            ))
+        }
+        Err(e) => Err(anyhow::Error::new(e).context(format!("transaction {id}"))),
     }
-    out.committed.pop().context("the node returned no result")
 }
 
 /// Signs a dead transaction's record again with a fresh sequence.

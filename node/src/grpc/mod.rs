@@ -218,6 +218,13 @@ impl ledger_server::Ledger for LedgerService {
         read::get_sequence(self, req).await
     }
 
+    async fn find_records(
+        &self,
+        req: Request<proto::FindRecordsRequest>,
+    ) -> Result<Response<proto::FindRecordsReply>, Status> {
+        read::find_records(self, req).await
+    }
+
     async fn get_view(
         &self,
         req: Request<proto::GetViewRequest>,

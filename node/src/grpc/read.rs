@@ -107,6 +107,8 @@ pub(super) async fn get_enterprise(
         n => n.min(MAX_TIMELINE),
     };
     let timeline = safeledger_contracts::enterprise_records(&view, &id, limit);
+    let now = svc.shared.status.borrow().block_time;
+    let state = safeledger_contracts::query::enterprise_as_of(&state, now).map_err(internal)?;
     let json = serde_json::json!({ "state": state, "timeline": timeline });
     Ok(Response::new(proto::GetEnterpriseReply {
         json: json.to_string(),
@@ -126,6 +128,49 @@ pub(super) async fn get_sequence(
     let view = StoreView(&svc.shared.store);
     let sequence = safeledger_contracts::last_sequence(&view, &PublicKey(k));
     Ok(Response::new(proto::GetSequenceReply { sequence }))
+}
+
+pub(super) async fn find_records(
+    svc: &LedgerService,
+    req: Request<proto::FindRecordsRequest>,
+) -> Result<Response<proto::FindRecordsReply>, Status> {
+    use safeledger_core::records::identity::NaturalKey;
+    use safeledger_core::records::TxKind;
+    svc.officer(&req, method::FIND_RECORDS, "looking records up")?;
+    let req = req.into_inner();
+    if req.keys.len() > safeledger_core::limits::MAX_BATCH_TXS {
+        return Err(Status::invalid_argument(format!(
+            "{} keys exceed the limit of {}",
+            req.keys.len(),
+            safeledger_core::limits::MAX_BATCH_TXS
+        )));
+    }
+    if svc.shared.genesis.agency(&req.agency).is_none() {
+        return Err(Status::invalid_argument(format!(
+            "agency {:?} is not in the genesis",
+            req.agency
+        )));
+    }
+    let view = StoreView(&svc.shared.store);
+    let mut tx_ids = Vec::with_capacity(req.keys.len());
+    for k in req.keys {
+        let kind = TxKind::from_name(&k.kind)
+            .ok_or_else(|| Status::invalid_argument(format!("unknown kind {:?}", k.kind)))?;
+        let enterprise = match k.enterprise_id.as_str() {
+            "" => None,
+            id => {
+                Some(EnterpriseId::parse(id).map_err(|e| Status::invalid_argument(e.to_string()))?)
+            }
+        };
+        let key = NaturalKey {
+            kind,
+            enterprise,
+            key: k.key,
+        };
+        let found = safeledger_contracts::rules::duplicate::find(&view, &req.agency, &key);
+        tx_ids.push(found.map(|t| t.0.to_vec()).unwrap_or_default());
+    }
+    Ok(Response::new(proto::FindRecordsReply { tx_ids }))
 }
 
 pub(super) async fn query(

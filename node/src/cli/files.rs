@@ -1,0 +1,32 @@
+//! Reading the JSON files a user passes (record files, genesis, role tables): the file's
+//! name in every error, a byte-order mark accepted, unknown fields refused with the field
+//! they may have meant ([`safeledger_client::input`]).
+
+use anyhow::Context;
+use serde::de::DeserializeOwned;
+use std::path::Path;
+
+/// Reads `path` as JSON of `T`; `what` says what it should be ("a record", "a genesis
+/// document"); `limit` is the most bytes it may hold, checked before reading.
+///
+/// # Errors
+/// The file cannot be read; it is larger than `limit` (bad usage, naming the limit); it
+/// is not JSON of `T` — an
+/// [`safeledger_client::input::InputError`] (exit 2) naming the file, what it should
+/// be, the line and column, and an unknown field with its likely meaning.
+pub fn read_json<T: DeserializeOwned>(path: &Path, what: &str, limit: u64) -> anyhow::Result<T> {
+    let len = std::fs::metadata(path)
+        .with_context(|| format!("reading {}", path.display()))?
+        .len();
+    if len > limit {
+        return Err(crate::cli::exit::usage(format!(
+            "{} holds {len} bytes, more than the {limit} bytes {what} may hold",
+            path.display()
+        )));
+    }
+    let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+    Ok(safeledger_client::input::parse_json(
+        &bytes,
+        &format!("{} is not {what}", path.display()),
+    )?)
+}

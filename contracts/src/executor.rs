@@ -35,6 +35,7 @@ use crate::rules::{
 };
 use crate::state::{Overlay, ReadCache, StateRead};
 use crate::{assistance, governance};
+use safeledger_core::records::identity::natural_key;
 use safeledger_core::records::{LicenceDecisionKind, PenaltyGrade, TxBody, TxKind};
 use safeledger_core::{Genesis, Timestamp, Transaction};
 use std::collections::{BTreeMap, BTreeSet};
@@ -218,6 +219,12 @@ impl Executor {
             signers: signers.len(),
         };
         let outcome = staged(block, |view| self.apply(view, ctx, &rc, tx));
+        if let Outcome::Refused { rule, .. } = &outcome {
+            if rule != crate::rules::R0_DUPLICATE {
+                let key = natural_key(&tx.payload.body, tx.payload.effective_at);
+                duplicate::note_refused(block, &agency, key, rc.tx_id);
+            }
+        }
         sequence::advance(block, submitter, seq, rc.tx_id, ctx.height);
         outcome
     }
@@ -302,8 +309,8 @@ impl Executor {
         let kind = body.kind();
         let mut ent = match body {
             TxBody::EnterpriseRecord(r) => {
+                duplicate::claim_values(view, r, !tx.payload.withheld.is_empty(), rc)?;
                 let existing = crate::query::enterprise(view, &r.enterprise);
-                duplicate::same_values(existing.as_ref(), r, rc)?;
                 enterprise::apply_record(existing, r, rc, params)?
             }
             _ => match body.enterprise() {

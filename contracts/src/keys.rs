@@ -7,6 +7,7 @@
 //! | `ent/` ‖ enterprise id                           | [`crate::model::EnterpriseState`]  |
 //! | `erec/` ‖ enterprise id ‖ `/` ‖ n as 16 hex digits | [`crate::model::RecordRef`] (n from 0) |
 //! | `dup/` ‖ canonical (kind, agency, enterprise, local id) | [`safeledger_core::TxId`] of the first record |
+//! | `refused/` ‖ canonical (kind, agency, enterprise?, natural key) | [`safeledger_core::TxId`] of the first refused record with that key |
 //! | `rec/` ‖ tx id (32 raw bytes)                    | [`crate::model::RecordLocation`]   |
 //! | `params`                                         | [`crate::RuleParams`] (governed)   |
 //! | `off/` ‖ officer public key (32 raw bytes)       | [`crate::registry::OfficerState`]  |
@@ -80,13 +81,25 @@ pub fn record(id: &EnterpriseId, n: u64) -> Vec<u8> {
 }
 
 /// `dup/` ‖ canonical `(kind, agency, enterprise, local_id)`: marks that `agency` has
-/// recorded a `kind` record with its own id `local_id` (inspection id, case id, report id)
-/// about `enterprise`.
+/// recorded a `kind` record with natural key `local_id` (inspection id, case id, report id,
+/// application id, licence decision key, enterprise record values digest) about
+/// `enterprise` (`safeledger_core::records::identity`).
 pub fn duplicate(kind: TxKind, agency: &str, enterprise: &EnterpriseId, local_id: &str) -> Vec<u8> {
     join(
         DUPLICATE_PREFIX,
         &to_canonical(&(kind, agency, enterprise, local_id)),
     )
+}
+
+/// `refused/` ‖ canonical (kind, agency, enterprise, natural key): the first refused
+/// record of `agency` with that natural key (see `rules::duplicate::note_refused`).
+pub fn refused_record(
+    kind: TxKind,
+    agency: &str,
+    enterprise: Option<&EnterpriseId>,
+    key: &str,
+) -> Vec<u8> {
+    join(b"refused/", &to_canonical(&(kind, agency, enterprise, key)))
 }
 
 /// `rec/` ‖ tx id: where an accepted record about an enterprise lives.

@@ -56,6 +56,16 @@ pub fn blank_value() -> Vec<u8> {
     crate::to_canonical(&String::new())
 }
 
+/// `body` with the fields `names` blanked as withholding them leaves them on the ledger
+/// (names that are not [`withholdable`] are left as they are): what the rules will see.
+pub fn blanked(body: &TxBody, names: &[&str]) -> TxBody {
+    let mut b = body.clone();
+    for n in names {
+        blank(&mut b, n);
+    }
+    b
+}
+
 /// Sets the text field `name` of `body` to the empty string; false when it is not one of
 /// [`withholdable`].
 fn blank(body: &mut TxBody, name: &str) -> bool {

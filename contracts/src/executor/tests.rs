@@ -230,7 +230,7 @@ fn a_rule_refused_record_consumes_its_sequence_so_resubmission_is_a_replay() {
 }
 
 #[test]
-fn a_refused_transaction_writes_only_its_sequence() {
+fn a_refused_transaction_writes_only_its_sequence_and_refusal_note() {
     let s = with_enterprise();
     let tx = by(
         2,
@@ -244,7 +244,14 @@ fn a_refused_transaction_writes_only_its_sequence() {
         .keys()
         .filter(|k| k.as_slice() != crate::keys::DEADLINE_CURSOR)
         .collect();
-    assert_eq!(keys, [&crate::keys::sequence(&officer(2).public())]);
+    // The note under its natural key lets a rerun of an import find it (issue 18).
+    let note = crate::keys::refused_record(
+        safeledger_core::records::TxKind::LicenceDecision,
+        "fire",
+        Some(&ent(1)),
+        &format!("L1/grant/{}", day(0).0),
+    );
+    assert_eq!(keys, [&note, &crate::keys::sequence(&officer(2).public())]);
 }
 
 #[test]
@@ -656,4 +663,34 @@ proptest! {
             prop_assert!(last_sequence(&s, &officer(n as u8).public()) >= *b);
         }
     }
+}
+
+#[test]
+fn the_same_enterprise_record_again_is_a_duplicate_a_change_an_update_r0() {
+    use safeledger_core::records::identity::natural_key;
+    let mut s = with_enterprise();
+    let again = run(&mut s, 2, &[by(0, 2, enterprise_record(1, "Acme", &[]))]);
+    assert_eq!(rule(&again[0]), Some(rules::R0_DUPLICATE));
+    let renamed = by(0, 3, enterprise_record(1, "Acme Ltd", &[]));
+    assert_eq!(
+        run(&mut s, 3, std::slice::from_ref(&renamed)),
+        [Outcome::Accepted]
+    );
+    // The ledger answers the importer's question by the same rule.
+    let key = natural_key(&renamed.payload.body, renamed.payload.effective_at);
+    assert_eq!(
+        rules::duplicate::find(&s, EM, &key.clone().unwrap()),
+        Some(renamed.id())
+    );
+    assert_eq!(rules::duplicate::find(&s, FIRE, &key.unwrap()), None);
+    // A refused record is found too, so a rerun does not submit it again.
+    let refused = by(
+        2,
+        1,
+        licence(1, "L9", L::Grant, Some(day(0)), Some(day(10))),
+    );
+    let out = run(&mut s, 4, std::slice::from_ref(&refused));
+    assert_eq!(rule(&out[0]), Some(rules::R1_PERMISSION));
+    let key = natural_key(&refused.payload.body, refused.payload.effective_at).unwrap();
+    assert_eq!(rules::duplicate::find(&s, FIRE, &key), Some(refused.id()));
 }

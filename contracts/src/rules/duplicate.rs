@@ -1,17 +1,16 @@
 //! R0-duplicate: an agency records each record about an enterprise once — the same kind
 //! with the same natural key ([`safeledger_core::records::identity`]: inspection id, case
 //! id, report id, application id, licence number + decision kind + `valid_from`, and for
-//! enterprise records the same field values as the agency's latest). The claim key is
+//! enterprise records the same field values as the agency recorded before). The claim key is
 //! (kind, agency, enterprise, natural key); its value names the first record so a refusal
 //! can point at it. [`find`] answers the importer's question "is this already on the
 //! ledger?" by the same rule.
 
 use super::{RecordContext, Refusal, R0_DUPLICATE};
 use crate::keys;
-use crate::model::{EnterpriseRecordEntry, EnterpriseState};
 use crate::state::{read, Overlay, StateRead};
 use safeledger_core::ids::EnterpriseId;
-use safeledger_core::records::identity::{enterprise_values_digest, values_digest, NaturalKey};
+use safeledger_core::records::identity::{values_digest, NaturalKey};
 use safeledger_core::records::{EnterpriseRecord, TxKind};
 use safeledger_core::TxId;
 
@@ -41,58 +40,66 @@ pub fn claim(
     Ok(())
 }
 
-/// The agency's latest enterprise record about the enterprise that counts (not withdrawn).
-fn latest_record<'a>(e: &'a EnterpriseState, agency: &str) -> Option<&'a EnterpriseRecordEntry> {
-    e.agencies
-        .get(agency)?
-        .records
-        .iter()
-        .rev()
-        .find(|r| r.set_aside.is_none())
-}
-
-/// Refuses an enterprise record of `rc.agency` whose field values are those of its latest
-/// record about the enterprise (the same values again; a change is an update).
-pub fn same_values(
-    existing: Option<&EnterpriseState>,
+/// Claims an enterprise record's field values (their digest, as the ledger holds them)
+/// for `rc.agency` and the enterprise, refusing values it recorded before (the same
+/// values again; a change is an update). A record that withholds a field (`withholds`) is
+/// not refused — its private value cannot be compared on chain, and a change of it alone
+/// is an update — but it claims its public values, so that an importer finds it.
+pub fn claim_values(
+    view: &mut Overlay<'_>,
     r: &EnterpriseRecord,
+    withholds: bool,
     rc: &RecordContext<'_>,
 ) -> Result<(), Refusal> {
-    let Some(last) = existing.and_then(|e| latest_record(e, rc.agency)) else {
-        return Ok(());
-    };
-    if enterprise_values_digest(&last.name, &last.address, &last.linked_ids) == values_digest(r) {
-        return Err(Refusal::new(
-            R0_DUPLICATE,
-            format!(
-                "agency {} already recorded enterprise {} with these values (name, address, \
-                 linked ids) in tx {}",
-                rc.agency, r.enterprise, last.tx_id
-            ),
-        ));
+    let digest = values_digest(r).to_hex();
+    let key = keys::duplicate(TxKind::EnterpriseRecord, rc.agency, &r.enterprise, &digest);
+    if !withholds {
+        if let Some(first) = read::<TxId>(view, &key) {
+            return Err(Refusal::new(
+                R0_DUPLICATE,
+                format!(
+                    "agency {} already recorded enterprise {} with these values (name, \
+                     address, linked ids) in tx {first}",
+                    rc.agency, r.enterprise
+                ),
+            ));
+        }
     }
+    view.put(key, &rc.tx_id);
     Ok(())
 }
 
+/// Notes a refused record under its natural key (`None` key: nothing), so that a rerun of
+/// an import finds it on the ledger and does not submit it again; the first refusal is
+/// kept, and a refusal as a duplicate is not noted (the claim it met answers).
+pub fn note_refused(view: &mut Overlay<'_>, agency: &str, k: Option<NaturalKey>, tx: TxId) {
+    let Some(k) = k else { return };
+    let key = keys::refused_record(k.kind, agency, k.enterprise.as_ref(), &k.key);
+    if read::<TxId>(view, &key).is_none() {
+        view.put(key, &tx);
+    }
+}
+
 /// The committed record of `agency` that a record with natural key `k` would duplicate,
-/// if any (the rule of [`claim`] and [`same_values`]; for governance, the proposal
-/// exists — for a vote: and `agency` voted on it, answered with the proposal's
-/// transaction, as votes are kept on the proposal).
+/// if any: the claim of an accepted record (the rule of [`claim`] and [`claim_values`]),
+/// else a refused record with the same key ([`note_refused`]); for governance, the
+/// proposal exists — for a vote: and `agency` voted on it, answered with the proposal's
+/// transaction, as votes are kept on the proposal.
 pub fn find(state: &dyn StateRead, agency: &str, k: &NaturalKey) -> Option<TxId> {
-    match (k.kind, &k.enterprise) {
+    let accepted = match (k.kind, &k.enterprise) {
         (TxKind::GovernanceProposal, None) => {
             crate::governance::proposal(state, &k.key).map(|p| p.tx_id)
         }
         (TxKind::GovernanceVote, None) => crate::governance::proposal(state, &k.key)
             .filter(|p| p.votes.contains_key(agency))
             .map(|p| p.tx_id),
-        (TxKind::EnterpriseRecord, Some(id)) => {
-            let e = crate::query::enterprise(state, id)?;
-            let last = latest_record(&e, agency)?;
-            let digest = enterprise_values_digest(&last.name, &last.address, &last.linked_ids);
-            (digest.to_hex() == k.key).then_some(last.tx_id)
-        }
         (kind, Some(id)) => read(state, &keys::duplicate(kind, agency, id, &k.key)),
         (_, None) => None,
-    }
+    };
+    accepted.or_else(|| {
+        read(
+            state,
+            &keys::refused_record(k.kind, agency, k.enterprise.as_ref(), &k.key),
+        )
+    })
 }

@@ -11,6 +11,7 @@ use anyhow::Context;
 use safeledger_client::import::{plan_import_limited, ImportItem, ImportPlan, RejectedRow};
 use safeledger_client::rpc::LedgerClient;
 use safeledger_core::limits::MAX_BATCH_TXS;
+use safeledger_core::private::blanked;
 use safeledger_core::records::identity::natural_key;
 use safeledger_core::Outcome;
 use std::collections::BTreeMap;
@@ -34,8 +35,26 @@ pub struct ImportArgs {
 /// The plan cannot be made (a missing file or column); no node reachable (exit 5);
 /// interrupted (exit 130, after saying how to resume).
 pub async fn run(a: ImportArgs) -> anyhow::Result<()> {
+    tokio::select! {
+        r = import(&a) => r,
+        _ = tokio::signal::ctrl_c() => Err(exit::fail(
+            Exit::Interrupted,
+            format!(
+                "interrupted; records a node admitted may still commit. To resume, run the \
+                 same command again: records already on the ledger are skipped \
+                 (safeledger import --home {} --data {})",
+                a.home.display(),
+                a.data.display()
+            ),
+        )),
+    }
+}
+
+async fn import(a: &ImportArgs) -> anyhow::Result<()> {
     let h = home::Home::load(&a.home)?;
-    let plan = plan_import_limited(&a.data, a.limit.unwrap_or(usize::MAX))?;
+    let (data, limit) = (a.data.clone(), a.limit.unwrap_or(usize::MAX));
+    // Off the async threads, so that Ctrl-C is heard while planning.
+    let plan = tokio::task::spawn_blocking(move || plan_import_limited(&data, limit)).await??;
     print_rejections(&plan);
     if let Some(path) = &a.rejects {
         write_rejects(path, &plan.rejected)?;
@@ -60,25 +79,14 @@ pub async fn run(a: ImportArgs) -> anyhow::Result<()> {
         first.insert(ag.id.clone(), c.sequence(&k.public()).await? + 1);
     }
     let (txs, resign) = demo::sign_items(&h, &todo, &first)?;
-    let submitted = txs.len();
+    // The same fields stay private as in the demo (licensees' legal names, accident
+    // descriptions): sealed at the recording agency's node, never replicated.
+    let (txs, kept) = demo::withhold_private(&h, txs).await?;
+    if kept > 0 {
+        println!("private fields withheld {kept} (sealed at their recording agencies' nodes)");
+    }
     let signer = h.default_signer(false)?;
-    let work = submit::submit_all(h.endpoints(), signer, txs, true, Some(resign));
-    let report = tokio::select! {
-        r = work => r?,
-        _ = tokio::signal::ctrl_c() => {
-            return Err(exit::fail(
-                Exit::Interrupted,
-                format!(
-                    "interrupted with {submitted} records being submitted; those a node \
-                     admitted may still commit. To resume, run the same command again: \
-                     records already on the ledger are skipped \
-                     (safeledger import --home {} --data {})",
-                    a.home.display(),
-                    a.data.display()
-                ),
-            ));
-        }
-    };
+    let report = submit::submit_all(h.endpoints(), signer, txs, true, Some(resign)).await?;
     let accepted = report
         .committed
         .values()
@@ -93,6 +101,15 @@ pub async fn run(a: ImportArgs) -> anyhow::Result<()> {
         report.committed.len() - accepted,
         plan.rejected.len()
     );
+    let mut by_rule: BTreeMap<&str, u64> = BTreeMap::new();
+    for c in report.committed.values() {
+        if let Outcome::Refused { rule, .. } = &c.result.outcome {
+            *by_rule.entry(rule.as_str()).or_default() += 1;
+        }
+    }
+    for (rule, n) in by_rule {
+        println!("  refused by {rule:<24} {n}");
+    }
     let not_admitted: u64 = report.not_admitted.values().sum();
     if not_admitted > 0 {
         for (why, n) in &report.not_admitted {
@@ -116,9 +133,13 @@ pub async fn not_yet_committed(
 ) -> anyhow::Result<(Vec<ImportItem>, usize)> {
     // Ask per agency, in batches; remember which items were found.
     let mut by_agency: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
+    // Keyed as the ledger will hold them: with the fields the import withholds blanked.
     let keys: Vec<_> = items
         .iter()
-        .map(|it| natural_key(&it.body, it.effective_at))
+        .map(|it| {
+            let private = demo::demo_private_fields(&it.agency, it.body.kind());
+            natural_key(&blanked(&it.body, private), it.effective_at)
+        })
         .collect();
     for (i, it) in items.iter().enumerate() {
         if keys[i].is_some() {

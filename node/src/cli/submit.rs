@@ -127,13 +127,15 @@ pub async fn submit_one_private(
         }
         Err(e @ (ClientError::Timeout(_) | ClientError::Unreachable(_))) => {
             let seen = liveness::survey(home).await;
+            let what = match e {
+                ClientError::Timeout(_) => format!("not committed within {} s", deadline.as_secs()),
+                _ => format!("not submitted: {e}"),
+            };
             Err(exit::fail(
                 Exit::Unavailable,
                 format!(
-                    "transaction {id} submitted to {}, not committed within {} s ({e}): {}. \
-                     It may still commit: ask with `safeledger tx show {id} --home {}`",
-                    c.endpoint(),
-                    deadline.as_secs(),
+                    "transaction {id} {what}: {}. It may still commit: ask with \
+                     `safeledger tx show {id} --home {}`",
                     seen.describe(),
                     home.dir.display()
                 ),

@@ -13,7 +13,7 @@ fn is_time_field(name: &str) -> bool {
     name.ends_with("_at")
         || matches!(
             name,
-            "as_of" | "valid_from" | "valid_until" | "time" | "created" | "effective"
+            "at" | "as_of" | "valid_from" | "valid_until" | "time" | "created" | "effective"
         )
 }
 

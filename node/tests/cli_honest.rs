@@ -1,0 +1,342 @@
+//! Honest answers through the `safeledger` binary (issue 18), on a demo network left
+//! running (`demo --limit 30 --keep-running`, four node processes on loopback):
+//! strict record files, exit codes, dates, unknown agencies, duplicates, rerunnable
+//! import, text output, the inbox, a hung node failed over, and a stalled network that
+//! says so (`tx submit` times out with the id; `/healthz` and `status` tell why).
+//!
+//! One test (they share one network and run in order); its name has `cluster` so it runs
+//! alone in the serial group.
+
+// Outside the node's machine: the determinism lints of `node/clippy.toml` do not apply.
+#![allow(clippy::disallowed_types, clippy::disallowed_methods)]
+
+use std::io::{BufRead, BufReader, Read};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+const EXE: &str = env!("CARGO_BIN_EXE_safeledger");
+const DATA: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../data");
+
+/// The demo process; stopped (SIGTERM, then kill) on drop.
+struct Demo {
+    child: Child,
+    home: PathBuf,
+    stdout: String,
+    _dir: tempfile::TempDir,
+}
+
+impl Drop for Demo {
+    fn drop(&mut self) {
+        signal(self.child.id(), "-TERM");
+        let t = Instant::now();
+        while t.elapsed() < Duration::from_secs(20) {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn signal(pid: u32, sig: &str) {
+    let _ = Command::new("kill").args([sig, &pid.to_string()]).status();
+}
+
+fn start_demo() -> Demo {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let home = dir.path().join("net");
+    let mut child = Command::new(EXE)
+        .args([
+            "demo",
+            "--limit",
+            "30",
+            "--keep-running",
+            "--data",
+            DATA,
+            "--dir",
+        ])
+        .arg(&home)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("start the demo");
+    let mut out = BufReader::new(child.stdout.take().expect("stdout"));
+    let mut stdout = String::new();
+    let t = Instant::now();
+    loop {
+        let mut line = String::new();
+        let n = out.read_line(&mut line).expect("read the demo's output");
+        stdout.push_str(&line);
+        if line.contains("network left running") {
+            break;
+        }
+        assert!(
+            n > 0 && t.elapsed() < Duration::from_secs(240),
+            "the demo did not come up:\n{stdout}"
+        );
+    }
+    // Keep draining its output so that it never blocks on a full pipe.
+    std::thread::spawn(move || {
+        let _ = out.read_to_end(&mut Vec::new());
+    });
+    Demo {
+        child,
+        home,
+        stdout,
+        _dir: dir,
+    }
+}
+
+fn run(args: &[&str], home: &Path) -> Output {
+    Command::new(EXE)
+        .args(args)
+        .arg("--home")
+        .arg(home)
+        .output()
+        .expect("run safeledger")
+}
+
+fn text(o: &Output) -> (String, String) {
+    (
+        String::from_utf8_lossy(&o.stdout).into_owned(),
+        String::from_utf8_lossy(&o.stderr).into_owned(),
+    )
+}
+
+/// Runs and checks the exit code; returns (stdout, stderr).
+fn expect(code: i32, args: &[&str], home: &Path) -> (String, String) {
+    let o = run(args, home);
+    let (out, err) = text(&o);
+    assert_eq!(
+        o.status.code(),
+        Some(code),
+        "safeledger {args:?}:\nstdout: {out}\nstderr: {err}"
+    );
+    (out, err)
+}
+
+fn write(dir: &Path, name: &str, bytes: &[u8]) -> String {
+    let p = dir.join(name);
+    std::fs::write(&p, bytes).expect("write");
+    p.to_string_lossy().into_owned()
+}
+
+fn pid_of(agency: &str, home: &Path) -> u32 {
+    let out = Command::new("pgrep")
+        .args([
+            "-f",
+            "--",
+            &format!("--home {} --agency {agency}", home.display()),
+        ])
+        .output()
+        .expect("pgrep");
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .next()
+        .and_then(|l| l.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no node process of {agency}"))
+}
+
+fn health(demo: &Demo, agency: &str) -> String {
+    let line = demo
+        .stdout
+        .lines()
+        .find(|l| l.trim_start().starts_with(agency) && l.contains("/healthz"))
+        .unwrap_or_else(|| panic!("no health address for {agency} in:\n{}", demo.stdout));
+    let url = line
+        .split_whitespace()
+        .find(|w| w.ends_with("/healthz"))
+        .expect("url");
+    let addr = url
+        .trim_start_matches("http://")
+        .trim_end_matches("/healthz");
+    let mut s = std::net::TcpStream::connect(addr).expect("connect to /healthz");
+    use std::io::Write;
+    write!(
+        s,
+        "GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+    )
+    .expect("send");
+    let mut reply = String::new();
+    let _ = s.read_to_string(&mut reply);
+    reply
+}
+
+#[test]
+fn cluster_cli_answers_honestly_about_input_refusals_imports_and_a_stalled_network() {
+    let demo = start_demo();
+    let home = demo.home.clone();
+    let files = tempfile::tempdir().expect("tempdir");
+    let f = files.path();
+
+    // 1. A misspelled field is refused before signing, naming the field it may have meant.
+    let pen = br#"{"penalty": {"enterprise": "us-osha-insp:T-1", "case_id": "T-1",
+        "grade": "minor", "kind": "citation", "amount": 250000, "reason": "guardrail"}}"#;
+    let bad = write(f, "bad.json", pen);
+    let (_, err) = expect(
+        2,
+        &["tx", "submit", "--agency", "us-osha", "--file", &bad],
+        &home,
+    );
+    assert!(err.contains("did you mean `amount_minor`?"), "{err}");
+    assert_eq!(err.lines().count(), 1, "one line: {err}");
+
+    // 2. Refused by a rule: exit 3 (the enterprise is unknown), the result printed.
+    let good = String::from_utf8_lossy(pen).replace("\"amount\"", "\"amount_minor\"");
+    let pen = write(f, "pen.json", good.as_bytes());
+    let (out, err) = expect(
+        3,
+        &["tx", "submit", "--agency", "us-osha", "--file", &pen],
+        &home,
+    );
+    assert!(out.contains("refused by R0-enterprise"), "{out}");
+    assert!(err.contains("refused by rule R0-enterprise"), "{err}");
+
+    // 3. A record file with a byte-order mark is read; an RFC 3339 time is kept.
+    let mut ent = b"\xEF\xBB\xBF".to_vec();
+    ent.extend_from_slice(
+        br#"{"enterprise_record": {"enterprise": "us-osha-insp:T-1", "name": "Test Co",
+            "address": "1 Main St", "linked_ids": []}}"#,
+    );
+    let ent = write(f, "ent.json", &ent);
+    let submit_ent = |code, when: &str| {
+        expect(
+            code,
+            &[
+                "tx",
+                "submit",
+                "--agency",
+                "us-osha",
+                "--file",
+                &ent,
+                "--effective-at",
+                when,
+            ],
+            &home,
+        )
+    };
+    submit_ent(0, "2024-05-01T14:30:00+08:00");
+    // The same values again: a duplicate naming the first (exit 3).
+    let (out, _) = submit_ent(3, "2024-05-02");
+    assert!(out.contains("R0-duplicate"), "{out}");
+    expect(
+        0,
+        &["tx", "submit", "--agency", "us-osha", "--file", &pen],
+        &home,
+    );
+
+    // 4. Dates and agencies are checked before signing (exit 2).
+    for (when, says) in [
+        ("1955-01-13", "before 1970"),
+        ("2021-6-1", "neither a date"),
+        ("2999-01-01", "in the future"),
+    ] {
+        let (_, err) = submit_ent(2, when);
+        assert!(err.contains(says), "{when}: {err}");
+    }
+    let (_, err) = expect(
+        2,
+        &["tx", "submit", "--agency", "nope", "--file", &ent],
+        &home,
+    );
+    assert!(
+        err.contains("unknown agency nope (the network has: "),
+        "{err}"
+    );
+
+    // 5. A rerun of the import commits nothing twice and says what was there.
+    let rejects = f.join("rejects.csv");
+    let (out, _) = expect(
+        0,
+        &[
+            "import",
+            "--data",
+            DATA,
+            "--limit",
+            "30",
+            "--rejects",
+            rejects.to_str().expect("utf-8"),
+        ],
+        &home,
+    );
+    assert!(out.contains("committed 0 "), "{out}");
+    assert!(out.contains("are already on the ledger"), "{out}");
+    assert!(out.contains("missing_date"), "a summary by reason: {out}");
+    let csv = std::fs::read_to_string(&rejects).expect("rejects file");
+    assert!(csv.starts_with("source,line,reason,detail\n"), "{csv}");
+    assert!(csv.lines().count() > 1, "{csv}");
+
+    // 6. Text output is text; the inbox holds an assistance request to the agency.
+    let (out, _) = expect(0, &["enterprise", "show", "us-osha-insp:T-1"], &home);
+    assert!(!out.contains('{') && out.contains("Test Co"), "{out}");
+    expect(
+        0,
+        &[
+            "assistance",
+            "request",
+            "--agency",
+            "chicago-bacp",
+            "--to",
+            "us-osha",
+            "--enterprise",
+            "us-osha-insp:T-1",
+            "--subject",
+            "history?",
+        ],
+        &home,
+    );
+    let (out, _) = expect(0, &["query", "inbox", "--agency", "us-osha"], &home);
+    assert!(
+        out.contains("assistance_request") && out.contains("history?"),
+        "{out}"
+    );
+    let (out, _) = expect(
+        0,
+        &["assistance", "list", "--agency", "chicago-bacp", "--sent"],
+        &home,
+    );
+    assert!(out.contains("history?"), "{out}");
+
+    // 7. A hung node (SIGSTOP) does not hang the client: it fails over.
+    let first = pid_of("chicago-bacp", &home);
+    signal(first, "-STOP");
+    let t = Instant::now();
+    let o = run(&["enterprise", "show", "us-osha-insp:T-1"], &home);
+    signal(first, "-CONT");
+    assert!(o.status.success(), "{:?}", text(&o));
+    assert!(t.elapsed() < Duration::from_secs(30), "{:?}", t.elapsed());
+
+    // 8. A stalled network: two of four nodes stopped with SIGTERM stay stopped.
+    for a in ["sf-dph", "us-osha"] {
+        signal(pid_of(a, &home), "-TERM");
+    }
+    std::thread::sleep(Duration::from_secs(3));
+    let (_, err) = expect(
+        5,
+        &[
+            "tx",
+            "submit",
+            "--agency",
+            "chicago-bacp",
+            "--file",
+            &ent,
+            "--timeout",
+            "5",
+        ],
+        &home,
+    );
+    assert!(err.contains("not committed within 5 s"), "{err}");
+    assert!(err.contains("2 of 4 nodes unreachable"), "{err}");
+    assert!(err.contains("safeledger tx show "), "{err}");
+    let reply = health(&demo, "chicago-bacp");
+    assert!(reply.starts_with("HTTP/1.1 503"), "{reply}");
+    assert!(reply.contains("no quorum"), "{reply}");
+    let (out, _) = expect(0, &["status"], &home);
+    assert!(
+        out.contains("unreachable") && out.contains("sf-dph"),
+        "{out}"
+    );
+}

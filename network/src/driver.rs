@@ -49,6 +49,8 @@ pub(crate) struct Driver {
     pub(crate) inbound_permits: Arc<Semaphore>,
     pub(crate) reply_tx: mpsc::Sender<Reply>,
     pub(crate) counters: Arc<Counters>,
+    /// Messages published within gossipsub's duplicate window (not published again).
+    pub(crate) published: crate::published::Published,
 }
 
 pub(crate) type RequestDone = oneshot::Sender<Result<Vec<u8>, NetError>>;
@@ -213,6 +215,11 @@ impl Driver {
     fn publish(&mut self, topic: Topic, data: Vec<u8>) {
         let hash = self.topic_hash(topic).clone();
         let len = data.len();
+        let id = crate::swarm::id_of(&hash, &data);
+        if !self.published.first_time(id, Instant::now()) {
+            tracing::trace!(?topic, len, "not published again: gossipsub still holds it");
+            return;
+        }
         match self.swarm.behaviour_mut().gossip.publish(hash, data) {
             Ok(id) => tracing::trace!(?topic, len, message_id = %id, "published"),
             Err(gossipsub::PublishError::Duplicate) => {
@@ -355,6 +362,9 @@ impl Driver {
                 message_id,
                 message,
             } => {
+                // gossipsub now holds this id too: publishing the same bytes would be refused.
+                self.published
+                    .first_time(message_id.clone(), Instant::now());
                 let source = message.source.and_then(|p| self.member_key(&p));
                 let relayed_by_member = self.members.contains_key(&propagation_source);
                 let topic = self.topic_of(&message.topic);

@@ -46,6 +46,7 @@
 mod codec;
 mod driver;
 mod handle;
+mod published;
 mod ratelimit;
 mod swarm;
 

@@ -127,6 +127,7 @@ pub async fn start(
         .map(|peer| (*peer, PeerGuard::new(&config.limits, now)))
         .collect();
     let mut driver = Driver {
+        published: Default::default(),
         swarm,
         members,
         guards,
@@ -239,6 +240,7 @@ fn build_behaviour(
                 .saturating_add(GOSSIP_ENVELOPE_OVERHEAD),
         )
         .message_id_fn(message_id)
+        .duplicate_cache_time(crate::published::DUPLICATE_WINDOW)
         .build()
         .map_err(|e| NetError::Config(format!("gossipsub: {e}")))?;
     let author = keypair.public().to_peer_id();
@@ -270,11 +272,17 @@ fn build_behaviour(
 /// Gossip message id: BLAKE3 over the length-prefixed topic and the data, so identical
 /// bytes are one message per topic whoever publishes them.
 fn message_id(message: &gossipsub::Message) -> gossipsub::MessageId {
-    let topic = message.topic.as_str().as_bytes();
+    id_of(&message.topic, &message.data)
+}
+
+/// The gossipsub message id of `data` on `topic`: BLAKE3 of the topic (length-prefixed)
+/// and the data, so a repeat of the same bytes has the same id.
+pub(crate) fn id_of(topic: &gossipsub::TopicHash, data: &[u8]) -> gossipsub::MessageId {
+    let topic = topic.as_str().as_bytes();
     let mut hasher = blake3::Hasher::new();
     hasher.update(&(topic.len() as u64).to_be_bytes());
     hasher.update(topic);
-    hasher.update(&message.data);
+    hasher.update(data);
     gossipsub::MessageId::from(hasher.finalize().as_bytes().to_vec())
 }
 

@@ -110,6 +110,29 @@ pub async fn view(
         purpose,
     } = req;
     let id = Hash::from_hex(tx).context("--tx must be a transaction id (64 hex characters)")?;
+    // A private read is served only by the reader's own agency's node (which holds the
+    // value, recorded there or fetched under a grant): ask that node, and only once it is
+    // known to answer, declare the read — a declaration whose view no node would serve
+    // would stand in the read log for nothing (issue 18, point 10).
+    let endpoints = match (purpose, &signer, genesis) {
+        (Some(_), Some(s), Some(g)) if endpoints.len() > 1 => {
+            match g.agency_of_officer(&s.public()) {
+                Some(a) => vec![a.grpc_addr.clone()],
+                None => endpoints,
+            }
+        }
+        _ => endpoints,
+    };
+    if purpose.is_some() {
+        let mut probe = safeledger_client::rpc::LedgerClient::new(endpoints.clone());
+        probe.status().await.with_context(|| {
+            format!(
+                "the node that would serve the private read ({}) does not answer; nothing \
+                 was declared",
+                endpoints.join(", ")
+            )
+        })?;
+    }
     let mut client = AuditClient::new(endpoints.clone());
     if let Some(s) = &signer {
         client = client.signed_by(s.clone());

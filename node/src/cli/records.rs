@@ -224,37 +224,62 @@ pub async fn block(cmd: BlockCmd) -> anyhow::Result<()> {
             &serde_json::json!({"hash": b.hash(), "block": b, "certificate": cert, "results": results}),
         )?;
     } else {
+        let (_, home) = target.endpoints()?;
+        let agency_of = |key: &safeledger_core::PublicKey| {
+            home.as_ref()
+                .and_then(|h| h.genesis.agencies.iter().find(|a| a.node_key == *key))
+                .map(|a| a.id.clone())
+                .unwrap_or_else(|| format!("node {}", &key.to_hex()[..16]))
+        };
         let hd = &b.header;
-        println!("block {} hash {}", hd.height, b.hash());
-        println!(
-            "  time {} proposer {}",
-            hd.time.0,
-            &hd.proposer.to_hex()[..16]
-        );
-        println!("  txs {} tx_root {}", hd.tx_count, hd.tx_root);
-        println!(
-            "  ledger_size {} ledger_root {}",
-            hd.ledger_size, hd.ledger_root
-        );
-        println!(
-            "  state_root {} results_root {} (of block {})",
-            hd.state_root,
-            hd.results_root,
-            hd.height.saturating_sub(1)
-        );
-        println!(
-            "  certificate: round {} with {} precommits",
-            cert.round,
-            cert.signatures.len()
-        );
-        let refused = results
+        let signers: Vec<String> = cert
+            .signatures
             .iter()
-            .filter(|r| r.outcome != Outcome::Accepted)
-            .count();
-        println!(
-            "  results: {} accepted, {refused} refused",
-            results.len() - refused
-        );
+            .map(|s| agency_of(&s.validator))
+            .collect();
+        for (k, v) in [
+            ("block", hd.height.to_string()),
+            ("hash", b.hash().to_string()),
+            ("time", when::show(hd.time)),
+            ("proposer", agency_of(&hd.proposer)),
+            ("transactions", hd.tx_count.to_string()),
+            ("tx root", hd.tx_root.to_string()),
+            (
+                "ledger",
+                format!("{} leaves, root {}", hd.ledger_size, hd.ledger_root),
+            ),
+            (
+                "state root",
+                format!(
+                    "{} (after block {})",
+                    hd.state_root,
+                    hd.height.saturating_sub(1)
+                ),
+            ),
+            ("results root", hd.results_root.to_string()),
+            (
+                "certificate",
+                format!(
+                    "round {}, {} precommits: {}",
+                    cert.round,
+                    cert.signatures.len(),
+                    signers.join(", ")
+                ),
+            ),
+        ] {
+            println!("{k:<13} {v}");
+        }
+        if !results.is_empty() {
+            println!("{:<5} {:<64} {:<22} result", "index", "transaction", "kind");
+        }
+        for (i, (tx, r)) in b.txs.iter().zip(&results).enumerate() {
+            println!(
+                "{i:<5} {:<64} {:<22} {}",
+                r.tx_id,
+                tx.payload.body.kind().name(),
+                outcome_text(&r.outcome)
+            );
+        }
     }
     Ok(())
 }

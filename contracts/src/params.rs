@@ -58,6 +58,13 @@ pub struct RuleParams {
     pub max_findings: u64,
     /// Most instructions a deployed policy may use per evaluation. Default 200,000.
     pub max_policy_instructions: u64,
+    /// Per ISO 4217 currency, the lowest direct loss (minor units) of a larger, major and
+    /// especially major accident (R0-accident-level; Order 493 art. 3). Default `CNY`:
+    /// 10 M, 50 M and 100 M yuan in fen. A loss in a currency not listed does not count:
+    /// the level rests on deaths and serious injuries. Governed by name
+    /// `accident_loss_thresholds.<CODE>` with value `larger,major,especially_major` (an
+    /// empty value removes the currency).
+    pub accident_loss_thresholds: std::collections::BTreeMap<String, [u64; 3]>,
 }
 
 impl Default for RuleParams {
@@ -81,6 +88,11 @@ impl Default for RuleParams {
             assistance_due_hours: 24,
             max_findings: 512,
             max_policy_instructions: 200_000,
+            accident_loss_thresholds: [(
+                "CNY".to_string(),
+                safeledger_core::records::lifecycle::CNY_LOSS_THRESHOLDS,
+            )]
+            .into(),
         }
     }
 }
@@ -118,6 +130,27 @@ impl RuleParams {
             name: name.to_string(),
             why,
         };
+        if let Some(code) = name.strip_prefix("accident_loss_thresholds.") {
+            if !safeledger_core::records::is_iso_4217(code) {
+                return Err(err(format!("{code:?} is not an ISO 4217 code")));
+            }
+            if value.trim().is_empty() {
+                self.accident_loss_thresholds.remove(code);
+                return Ok(());
+            }
+            let parts: Vec<Option<u64>> = value.split(',').map(|p| p.trim().parse().ok()).collect();
+            let t = match parts.as_slice() {
+                [Some(a), Some(b), Some(c)] if 0 < *a && a < b && b < c => [*a, *b, *c],
+                _ => {
+                    return Err(err(format!(
+                        "{value:?} is not three increasing whole numbers \
+                         larger,major,especially_major (minor units)"
+                    )))
+                }
+            };
+            self.accident_loss_thresholds.insert(code.to_string(), t);
+            return Ok(());
+        }
         if name == "high_risk_industries" {
             let mut list = Vec::new();
             for code in value.split(',').map(str::trim).filter(|c| !c.is_empty()) {
@@ -188,5 +221,18 @@ mod tests {
         assert_eq!(p.high_risk_industries, ["B", "C2671"]);
         assert!(p.set("high_risk_industries", "C12").is_err());
         assert_eq!(RuleParams::default().history_months(), 24);
+        p.set(
+            "accident_loss_thresholds.USD",
+            "150000000,700000000,1500000000",
+        )
+        .unwrap();
+        assert_eq!(
+            p.accident_loss_thresholds["USD"],
+            [150_000_000, 700_000_000, 1_500_000_000]
+        );
+        assert!(p.set("accident_loss_thresholds.usd", "1,2,3").is_err());
+        assert!(p.set("accident_loss_thresholds.USD", "3,2,1").is_err());
+        p.set("accident_loss_thresholds.USD", "").unwrap();
+        assert!(!p.accident_loss_thresholds.contains_key("USD"));
     }
 }

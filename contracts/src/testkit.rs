@@ -167,6 +167,7 @@ pub fn penalty(id: u32, case_id: &str, grade: PenaltyGrade) -> TxBody {
         grade,
         kind: "fine".into(),
         amount_minor: Some(10_000),
+        currency: Some("CNY".into()),
         reason: "test".into(),
     })
 }
@@ -179,9 +180,10 @@ pub fn accident(id: u32, report_id: &str, deaths: u32, injuries: u32) -> TxBody 
         deaths,
         serious_injuries: injuries,
         direct_loss_minor: None,
+        currency: None,
         location: "site".into(),
         description: "test".into(),
-        level: AccidentLevel::classify(deaths, injuries, None),
+        level: AccidentLevel::classify(deaths, injuries, None, None),
         concealed: false,
     })
 }

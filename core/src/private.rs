@@ -229,6 +229,7 @@ mod tests {
             deaths: 1,
             serious_injuries: 0,
             direct_loss_minor: None,
+            currency: None,
             location: "Chicago, IL".into(),
             description: "Employee J. Doe fell from a ladder".into(),
             level: crate::records::AccidentLevel::General,

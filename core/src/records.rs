@@ -15,6 +15,8 @@ pub mod admin;
 pub mod identity;
 pub mod lifecycle;
 
+pub use bounds::is_iso_4217;
+
 pub use admin::{
     AccessGrant, AccessRequest, AssistanceRequest, AssistanceResponse, GovernanceAction,
     GovernanceProposal, GovernanceVote, OfficerAction, OfficerActionKind, PolicySpec, PolicyTest,
@@ -319,10 +321,14 @@ pub struct Penalty {
     pub grade: PenaltyGrade,
     /// Kind, e.g. "citation", "fine", "rectification_notice".
     pub kind: String,
-    /// Fine in minor currency units, when there is one.
+    /// Fine in minor units of `currency`, when there is one.
     pub amount_minor: Option<u64>,
     /// Grounds.
     pub reason: String,
+    /// ISO 4217 code of `amount_minor` (`CNY`, `USD`, …): required with an amount.
+    /// Appended after `reason` (issue 18): the postcard encoding of a penalty changed.
+    #[serde(default)]
+    pub currency: Option<String>,
 }
 
 /// A work accident as reported and investigated.
@@ -339,7 +345,7 @@ pub struct AccidentReport {
     pub deaths: u32,
     /// Serious injuries.
     pub serious_injuries: u32,
-    /// Direct economic loss in minor currency units, if known.
+    /// Direct economic loss in minor units of `currency`, if known.
     pub direct_loss_minor: Option<u64>,
     /// Where it happened.
     pub location: String,
@@ -351,6 +357,12 @@ pub struct AccidentReport {
     pub level: AccidentLevel,
     /// The investigating agency found the accident concealed (瞒报): R4 blacklists.
     pub concealed: bool,
+    /// ISO 4217 code of `direct_loss_minor`: required with a loss. The level's loss
+    /// thresholds are governed per currency (`accident_loss_thresholds`); a currency
+    /// without thresholds leaves the level to deaths and serious injuries. Appended
+    /// (issue 18): the postcard encoding of an accident report changed.
+    #[serde(default)]
+    pub currency: Option<String>,
 }
 
 /// What a transaction records.
@@ -512,6 +524,7 @@ impl TxBody {
                 push("kind", enc(&r.kind));
                 push("amount_minor", enc(&r.amount_minor));
                 push("reason", enc(&r.reason));
+                push("currency", enc(&r.currency));
             }
             TxBody::AccidentReport(r) => {
                 push("enterprise", enc(&r.enterprise));
@@ -524,6 +537,7 @@ impl TxBody {
                 push("description", enc(&r.description));
                 push("level", enc(&r.level));
                 push("concealed", enc(&r.concealed));
+                push("currency", enc(&r.currency));
             }
             TxBody::RectificationReport(r) => {
                 push("enterprise", enc(&r.enterprise));

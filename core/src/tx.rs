@@ -370,6 +370,7 @@ pub(crate) mod tests {
             grade: PenaltyGrade::Minor,
             kind: "citation".into(),
             amount_minor: None,
+            currency: None,
             reason: "test".into(),
         });
         let p = TxPayload::new(chain, seq, Timestamp(1), body, &mut rng);

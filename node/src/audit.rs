@@ -264,6 +264,7 @@ mod tests {
             grade: PenaltyGrade::Minor,
             kind: "citation".into(),
             amount_minor: None,
+            currency: None,
             reason: "test".into(),
         });
         let p = TxPayload::new("c", seq, Timestamp(1), body, &mut rng);

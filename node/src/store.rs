@@ -165,7 +165,11 @@ impl Store {
             .flush_every_ms(Some(1_000))
             .open()
             .map_err(|e| match &e {
-                sled::Error::Io(io) if io.kind() == std::io::ErrorKind::WouldBlock => {
+                // sled words a held lock as an I/O error "could not acquire lock".
+                sled::Error::Io(io)
+                    if io.kind() == std::io::ErrorKind::WouldBlock
+                        || io.to_string().contains("could not acquire lock") =>
+                {
                     StoreError::Locked(dir.display().to_string())
                 }
                 _ => StoreError::Sled(e),

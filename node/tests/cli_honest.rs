@@ -184,8 +184,27 @@ fn cluster_cli_answers_honestly_about_input_refusals_imports_and_a_stalled_netwo
     assert!(err.contains("did you mean `amount_minor`?"), "{err}");
     assert_eq!(err.lines().count(), 1, "one line: {err}");
 
+    // An amount without its currency is refused before signing.
+    let no_currency = String::from_utf8_lossy(pen).replace("\"amount\"", "\"amount_minor\"");
+    let no_currency = write(f, "nocur.json", no_currency.as_bytes());
+    let (_, err) = expect(
+        2,
+        &[
+            "tx",
+            "submit",
+            "--agency",
+            "us-osha",
+            "--file",
+            &no_currency,
+        ],
+        &home,
+    );
+    assert!(err.contains("needs its currency"), "{err}");
+
     // 2. Refused by a rule: exit 3 (the enterprise is unknown), the result printed.
-    let good = String::from_utf8_lossy(pen).replace("\"amount\"", "\"amount_minor\"");
+    let good = String::from_utf8_lossy(pen)
+        .replace("\"amount\"", "\"amount_minor\"")
+        .replace("\"reason\"", "\"currency\": \"USD\", \"reason\"");
     let pen = write(f, "pen.json", good.as_bytes());
     let (out, err) = expect(
         3,
@@ -299,6 +318,10 @@ fn cluster_cli_answers_honestly_about_input_refusals_imports_and_a_stalled_netwo
         &home,
     );
     assert!(out.contains("history?"), "{out}");
+
+    // A second node on a running agency's directory says so, not a raw storage error.
+    let (_, err) = expect(1, &["node", "start", "--agency", "chicago-cdph"], &home);
+    assert!(err.contains("already running"), "{err}");
 
     // 7. A hung node (SIGSTOP) does not hang the client: it fails over.
     let first = pid_of("chicago-bacp", &home);

@@ -80,6 +80,7 @@ fn penalty_body(enterprise: &str, amount: Option<u64>) -> TxBody {
         grade: PenaltyGrade::Minor,
         kind: "citation".into(),
         amount_minor: amount,
+        currency: Some("CNY".into()),
         reason: "guardrail missing".into(),
     })
 }
@@ -610,6 +611,7 @@ async fn cluster_refuses_every_kind_of_hostile_input_and_keeps_committing() {
                 deaths: u32::MAX,
                 serious_injuries: u32::MAX,
                 direct_loss_minor: Some(u64::MAX),
+                currency: Some("CNY".into()),
                 location: "x".into(),
                 description: "x".into(),
                 level: AccidentLevel::General,

@@ -64,6 +64,7 @@ async fn cluster_private_field_reaches_only_the_agency_granted_access() {
             deaths: 1,
             serious_injuries: 0,
             direct_loss_minor: None,
+            currency: None,
             location: "Chicago, IL".into(),
             description: SECRET.into(),
             level: AccidentLevel::General,

@@ -119,6 +119,7 @@ async fn cluster_erased_private_field_shows_erased_in_views_and_is_never_disclos
             deaths: 1,
             serious_injuries: 0,
             direct_loss_minor: None,
+            currency: None,
             location: LOCATION.into(),
             description: SECRET.into(),
             level: AccidentLevel::General,

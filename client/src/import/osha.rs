@@ -285,9 +285,10 @@ fn plan_accident(
         deaths: a.deaths,
         serious_injuries: a.serious_injuries,
         direct_loss_minor: None,
+        currency: None,
         location: clip(&location),
         description: a.description,
-        level: AccidentLevel::classify(a.deaths, a.serious_injuries, None),
+        level: AccidentLevel::classify(a.deaths, a.serious_injuries, None, None),
         concealed: false,
     });
     b.push(a.origin, 0, US_OSHA, a.at, body);
@@ -298,6 +299,7 @@ fn plan_accident(
             grade: PenaltyGrade::Severe,
             kind: "citation".to_string(),
             amount_minor: None,
+            currency: None,
             reason,
         });
         b.push(a.origin, 1, US_OSHA, a.at, penalty);

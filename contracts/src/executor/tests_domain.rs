@@ -534,3 +534,41 @@ fn every_refusal_here_names_its_rule() {
     let out = c.one(&[0], 100, renew("L9", 100, 5000, None));
     assert!(matches!(out, Outcome::Refused { ref rule, .. } if rule == rules::R0_LICENCE_TERM));
 }
+
+#[test]
+fn accident_levels_compare_losses_per_currency() {
+    let mut c = chain();
+    let with_loss = |report: &str, loss: u64, currency: &str, level| match accident(1, report, 0, 0)
+    {
+        TxBody::AccidentReport(mut r) => {
+            r.direct_loss_minor = Some(loss);
+            r.currency = Some(currency.into());
+            r.level = level;
+            TxBody::AccidentReport(r)
+        }
+        _ => unreachable!(),
+    };
+    // 20 M yuan in fen: larger by Order 493's CNY thresholds.
+    c.ok(
+        &[0],
+        100,
+        with_loss("A1", 2_000_000_000, "CNY", AccidentLevel::Larger),
+    );
+    // The same figure in US cents: no thresholds governed for USD, the loss does not count,
+    // and the refusal says why.
+    let out = c.one(
+        &[0],
+        100,
+        with_loss("A2", 2_000_000_000, "USD", AccidentLevel::Larger),
+    );
+    assert_eq!(rule_of(&out), Some(rules::R0_ACCIDENT_LEVEL));
+    assert!(
+        reason_of(&out).contains("no loss thresholds are governed for USD"),
+        "{out:?}"
+    );
+    c.ok(
+        &[0],
+        100,
+        with_loss("A3", 2_000_000_000, "USD", AccidentLevel::General),
+    );
+}

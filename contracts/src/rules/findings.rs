@@ -297,19 +297,36 @@ pub fn accident(
     rc: &RecordContext<'_>,
     params: &RuleParams,
 ) -> Result<(), Refusal> {
-    let level = AccidentLevel::classify(r.deaths, r.serious_injuries, r.direct_loss_minor);
+    let thresholds = r
+        .currency
+        .as_ref()
+        .and_then(|c| params.accident_loss_thresholds.get(c).copied());
+    let level = AccidentLevel::classify(
+        r.deaths,
+        r.serious_injuries,
+        r.direct_loss_minor,
+        thresholds,
+    );
     if level != r.level {
+        let loss = match (r.direct_loss_minor, &r.currency, thresholds) {
+            (None, ..) => "direct loss unknown".to_string(),
+            (Some(l), Some(c), Some(_)) => format!("direct loss {l} minor units of {c}"),
+            (Some(l), Some(c), None) => format!(
+                "direct loss {l} minor units of {c}, which does not count: no loss \
+                 thresholds are governed for {c} (accident_loss_thresholds), so the level \
+                 rests on deaths and serious injuries alone"
+            ),
+            (Some(l), None, _) => format!("direct loss {l} with no currency"),
+        };
         return Err(Refusal::new(
             R0_ACCIDENT_LEVEL,
             format!(
-                "accident {} of enterprise {}: {} deaths, {} serious injuries, direct loss {} \
-                 fen make it {} (State Council Order 493 art. 3), not {}",
+                "accident {} of enterprise {}: {} deaths, {} serious injuries, {loss} make \
+                 it {} (State Council Order 493 art. 3), not {}",
                 r.report_id,
                 ent.id,
                 r.deaths,
                 r.serious_injuries,
-                r.direct_loss_minor
-                    .map_or_else(|| "unknown".into(), |l| l.to_string()),
                 level.name(),
                 r.level.name()
             ),

@@ -51,6 +51,35 @@ fn nonempty(field: &'static str, s: &str) -> Result<(), FieldError> {
     Ok(())
 }
 
+/// An amount carries its currency: an ISO 4217 alphabetic code (three capital letters) is
+/// required with an amount and refused without one (issue 18, point 13).
+fn money(
+    field: &'static str,
+    amount: Option<u64>,
+    currency: Option<&str>,
+) -> Result<(), FieldError> {
+    match (amount, currency) {
+        (Some(_), None) => Err(FieldError {
+            field: "currency",
+            why: format!("{field} needs its currency (ISO 4217, e.g. \"CNY\" or \"USD\")"),
+        }),
+        (None, Some(_)) => Err(FieldError {
+            field: "currency",
+            why: format!("names a currency but {field} is empty"),
+        }),
+        (_, Some(c)) if !is_iso_4217(c) => Err(FieldError {
+            field: "currency",
+            why: format!("{c:?} is not an ISO 4217 code (three capital letters, e.g. \"CNY\")"),
+        }),
+        _ => Ok(()),
+    }
+}
+
+/// Three ASCII capital letters: the shape of an ISO 4217 alphabetic code.
+pub fn is_iso_4217(code: &str) -> bool {
+    code.len() == 3 && code.bytes().all(|b| b.is_ascii_uppercase())
+}
+
 impl TxBody {
     /// Stateless bounds on text lengths and list sizes, and fields that must not be blank.
     /// Errors name the field.
@@ -108,13 +137,19 @@ impl TxBody {
             TxBody::Penalty(r) => {
                 text("case_id", &r.case_id)?;
                 text("kind", &r.kind)?;
-                text("reason", &r.reason)
+                text("reason", &r.reason)?;
+                money("amount_minor", r.amount_minor, r.currency.as_deref())
             }
             TxBody::AccidentReport(r) => {
                 text("report_id", &r.report_id)?;
                 text("category", &r.category)?;
                 text("location", &r.location)?;
-                text("description", &r.description)
+                text("description", &r.description)?;
+                money(
+                    "direct_loss_minor",
+                    r.direct_loss_minor,
+                    r.currency.as_deref(),
+                )
             }
             TxBody::RectificationReport(r) => {
                 nonempty("inspection_id", &r.inspection_id)?;

@@ -158,6 +158,7 @@ mod tests {
             grade: PenaltyGrade::Minor,
             kind: "citation".into(),
             amount_minor: None,
+            currency: None,
             reason: "r".into(),
         });
         let k = natural_key(&p, Timestamp(0)).unwrap();

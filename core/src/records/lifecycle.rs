@@ -24,13 +24,28 @@ pub enum AccidentLevel {
     EspeciallyMajor,
 }
 
+/// Order 493's loss bounds in fen: larger from 10 M yuan, major from 50 M, especially
+/// major from 100 M (the default of the governed `accident_loss_thresholds` for `CNY`).
+pub const CNY_LOSS_THRESHOLDS: [u64; 3] = [
+    10_000_000 * FEN_PER_YUAN,
+    50_000_000 * FEN_PER_YUAN,
+    100_000_000 * FEN_PER_YUAN,
+];
+
 impl AccidentLevel {
     /// The level by DESIGN §5 (Order 493 art. 3; "at least" includes the bound, "under"
-    /// excludes it): the highest level any of the three measures reaches. `direct_loss_fen`
-    /// is the direct economic loss in fen; unknown counts as zero.
-    pub fn classify(deaths: u32, serious_injuries: u32, direct_loss_fen: Option<u64>) -> Self {
-        const M: u64 = 1_000_000 * FEN_PER_YUAN;
-        let loss = direct_loss_fen.unwrap_or(0);
+    /// excludes it): the highest level any of the three measures reaches.
+    /// `direct_loss_minor` is the direct economic loss in minor units (unknown counts as
+    /// zero) and `loss_thresholds` the lowest loss of larger, major and especially major in
+    /// the same currency; `None` when that currency has none governed, and then the loss
+    /// does not count (the level rests on casualties alone).
+    pub fn classify(
+        deaths: u32,
+        serious_injuries: u32,
+        direct_loss_minor: Option<u64>,
+        loss_thresholds: Option<[u64; 3]>,
+    ) -> Self {
+        let loss = direct_loss_minor.unwrap_or(0);
         let by_deaths = match deaths {
             30.. => AccidentLevel::EspeciallyMajor,
             10..=29 => AccidentLevel::Major,
@@ -43,14 +58,11 @@ impl AccidentLevel {
             10..=49 => AccidentLevel::Larger,
             _ => AccidentLevel::General,
         };
-        let by_loss = if loss >= 100 * M {
-            AccidentLevel::EspeciallyMajor
-        } else if loss >= 50 * M {
-            AccidentLevel::Major
-        } else if loss >= 10 * M {
-            AccidentLevel::Larger
-        } else {
-            AccidentLevel::General
+        let by_loss = match loss_thresholds {
+            Some([_, _, em]) if loss >= em => AccidentLevel::EspeciallyMajor,
+            Some([_, major, _]) if loss >= major => AccidentLevel::Major,
+            Some([larger, _, _]) if loss >= larger => AccidentLevel::Larger,
+            _ => AccidentLevel::General,
         };
         by_deaths.max(by_injuries).max(by_loss)
     }
@@ -196,12 +208,13 @@ pub struct AppealOutcome {
 #[cfg(test)]
 mod tests {
     use super::AccidentLevel::{self, *};
+    use super::CNY_LOSS_THRESHOLDS;
 
     const M: u64 = 1_000_000 * super::FEN_PER_YUAN;
 
     #[test]
     fn deaths_bounds_are_3_10_30() {
-        let l = |d| AccidentLevel::classify(d, 0, None);
+        let l = |d| AccidentLevel::classify(d, 0, None, Some(CNY_LOSS_THRESHOLDS));
         assert_eq!([l(0), l(2), l(3), l(9)], [General, General, Larger, Larger]);
         assert_eq!(
             [l(10), l(29), l(30), l(300)],
@@ -211,7 +224,7 @@ mod tests {
 
     #[test]
     fn serious_injury_bounds_are_10_50_100() {
-        let l = |i| AccidentLevel::classify(0, i, None);
+        let l = |i| AccidentLevel::classify(0, i, None, Some(CNY_LOSS_THRESHOLDS));
         assert_eq!(
             [l(9), l(10), l(49), l(50)],
             [General, Larger, Larger, Major]
@@ -221,7 +234,7 @@ mod tests {
 
     #[test]
     fn loss_bounds_are_10_50_100_million_yuan() {
-        let l = |f| AccidentLevel::classify(0, 0, Some(f));
+        let l = |f| AccidentLevel::classify(0, 0, Some(f), Some(CNY_LOSS_THRESHOLDS));
         assert_eq!([l(10 * M - 1), l(10 * M)], [General, Larger]);
         assert_eq!([l(50 * M - 1), l(50 * M)], [Larger, Major]);
         assert_eq!([l(100 * M - 1), l(100 * M)], [Major, EspeciallyMajor]);
@@ -229,8 +242,13 @@ mod tests {
 
     #[test]
     fn the_highest_measure_decides() {
-        assert_eq!(AccidentLevel::classify(2, 50, Some(10 * M)), Major);
-        assert_eq!(AccidentLevel::classify(30, 0, None), EspeciallyMajor);
+        assert_eq!(
+            AccidentLevel::classify(2, 50, Some(10 * M), Some(CNY_LOSS_THRESHOLDS)),
+            Major
+        );
+        // A currency without governed thresholds: the loss does not count.
+        assert_eq!(AccidentLevel::classify(0, 0, Some(u64::MAX), None), General);
+        assert_eq!(AccidentLevel::classify(30, 0, None, None), EspeciallyMajor);
         assert!(General < Larger && Larger < Major && Major < EspeciallyMajor);
     }
 }

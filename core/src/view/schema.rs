@@ -52,6 +52,7 @@ pub fn field_names(kind: TxKind) -> &'static [&'static str] {
             "kind",
             "amount_minor",
             "reason",
+            "currency",
         ],
         TxKind::AccidentReport => &[
             "type",
@@ -65,6 +66,7 @@ pub fn field_names(kind: TxKind) -> &'static [&'static str] {
             "description",
             "level",
             "concealed",
+            "currency",
         ],
         TxKind::RectificationReport => &[
             "type",
@@ -143,6 +145,7 @@ pub fn decode_value(
         (K::Penalty, "case_id" | "kind" | "reason") => dec::<String>(bytes),
         (K::Penalty, "grade") => dec::<PenaltyGrade>(bytes),
         (K::Penalty, "amount_minor") => dec::<Option<u64>>(bytes),
+        (K::Penalty | K::AccidentReport, "currency") => dec::<Option<String>>(bytes),
         (K::AccidentReport, "report_id" | "category" | "location" | "description") => {
             dec::<String>(bytes)
         }
@@ -244,6 +247,7 @@ mod tests {
                 grade: PenaltyGrade::Severe,
                 kind: "fine".into(),
                 amount_minor: Some(100),
+                currency: Some("CNY".into()),
                 reason: "r".into(),
             }),
             TxBody::AccidentReport(AccidentReport {
@@ -253,6 +257,7 @@ mod tests {
                 deaths: 1,
                 serious_injuries: 2,
                 direct_loss_minor: None,
+                currency: None,
                 location: "here".into(),
                 description: "what".into(),
                 level: AccidentLevel::General,

@@ -60,6 +60,7 @@ pub fn penalty(seq: u64) -> Transaction {
         grade: PenaltyGrade::Severe,
         kind: "fine".into(),
         amount_minor: Some(1_000 * seq),
+        currency: Some("CNY".into()),
         reason: format!("reason {seq}"),
     });
     let p = TxPayload::new(CHAIN, seq, Timestamp(500), body, &mut rng);

@@ -112,6 +112,7 @@ fn records(a: usize, h: u64, shared: bool) -> Vec<TxBody> {
             },
             kind: "fine".into(),
             amount_minor: Some(100),
+            currency: Some("CNY".into()),
             reason: "r".into(),
         }));
         out.push(TxBody::LicenceDecision(LicenceDecision {

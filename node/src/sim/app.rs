@@ -61,6 +61,7 @@ pub fn toy_tx(chain_id: &str, node: usize, sequence: u64, at: Timestamp) -> Tran
         grade: PenaltyGrade::Minor,
         kind: "sim".into(),
         amount_minor: None,
+        currency: None,
         reason: String::new(),
     });
     Transaction {

@@ -165,6 +165,26 @@ fn health(demo: &Demo, agency: &str) -> String {
     reply
 }
 
+/// An accepted accident report of the demo's import (its description is private).
+fn accident_tx(home: &Path) -> String {
+    for h in 1..100 {
+        let o = run(&["block", "show", &h.to_string(), "--output", "json"], home);
+        if !o.status.success() {
+            break;
+        }
+        let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("block JSON");
+        let txs = v["block"]["txs"].as_array().cloned().unwrap_or_default();
+        let results = v["results"].as_array().cloned().unwrap_or_default();
+        for (tx, r) in txs.iter().zip(results) {
+            if tx["payload"]["body"].get("accident_report").is_some() && r["outcome"] == "accepted"
+            {
+                return r["tx_id"].as_str().expect("tx id").to_string();
+            }
+        }
+    }
+    panic!("no accepted accident report in the demo's blocks");
+}
+
 #[test]
 fn cluster_cli_answers_honestly_about_input_refusals_imports_and_a_stalled_network() {
     let demo = start_demo();
@@ -247,6 +267,15 @@ fn cluster_cli_answers_honestly_about_input_refusals_imports_and_a_stalled_netwo
         &home,
     );
 
+    // A record file over the transaction limit is refused before reading, naming it.
+    let big = write(f, "big.json", &vec![b' '; 70_000]);
+    let (_, err) = expect(
+        2,
+        &["tx", "submit", "--agency", "us-osha", "--file", &big],
+        &home,
+    );
+    assert!(err.contains("more than the 65536 bytes"), "{err}");
+
     // 4. Dates and agencies are checked before signing (exit 2).
     for (when, says) in [
         ("1955-01-13", "before 1970"),
@@ -319,6 +348,27 @@ fn cluster_cli_answers_honestly_about_input_refusals_imports_and_a_stalled_netwo
     );
     assert!(out.contains("history?"), "{out}");
 
+    // `block show` as text: the proposer's agency, each transaction's id and result.
+    let (out, _) = expect(0, &["block", "show", "2"], &home);
+    assert!(out.contains("proposer") && !out.contains('{'), "{out}");
+    assert!(
+        ["chicago-bacp", "chicago-cdph", "sf-dph", "us-osha"]
+            .iter()
+            .any(|a| out.contains(&format!("proposer      {a}"))),
+        "{out}"
+    );
+    assert!(out.contains("accepted"), "{out}");
+
+    // Node logs are plain text, without the duplicate-publish warnings of gossipsub.
+    for a in ["chicago-bacp", "chicago-cdph", "sf-dph", "us-osha"] {
+        let log = std::fs::read_to_string(home.join(a).join("node.log")).expect("node.log");
+        assert!(!log.contains('\u{1b}'), "colour codes in {a}'s log");
+        assert!(
+            !log.contains("already been published"),
+            "duplicate publish in {a}'s log"
+        );
+    }
+
     // A second node on a running agency's directory says so, not a raw storage error.
     let (_, err) = expect(1, &["node", "start", "--agency", "chicago-cdph"], &home);
     assert!(err.contains("already running"), "{err}");
@@ -337,6 +387,31 @@ fn cluster_cli_answers_honestly_about_input_refusals_imports_and_a_stalled_netwo
         signal(pid_of(a, &home), "-TERM");
     }
     std::thread::sleep(Duration::from_secs(3));
+    // A private read whose serving node (us-osha's, the reader's own) is down is not
+    // declared: nothing stands in the read log for it.
+    let accident = accident_tx(&home);
+    let view = f.join("private-view.json");
+    let (_, err) = expect(
+        5,
+        &[
+            "audit",
+            "view",
+            "--as",
+            "us-osha",
+            "--tx",
+            &accident,
+            "--reveal",
+            "description",
+            "--purpose",
+            "case 1",
+            "--out",
+            view.to_str().expect("utf-8"),
+        ],
+        &home,
+    );
+    assert!(err.contains("nothing was declared"), "{err}");
+    let (out, _) = expect(0, &["query", "read_log", "--output", "json"], &home);
+    assert_eq!(out.trim(), "[]", "{out}");
     let (_, err) = expect(
         5,
         &[

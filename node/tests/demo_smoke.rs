@@ -20,4 +20,7 @@ fn cluster_demo_on_a_slice_of_the_real_data_exits_zero_and_agrees() {
         "{stdout}"
     );
     assert!(stdout.contains("rows read                480"), "{stdout}");
+    // The summary explains why records outnumber rows, and names each node's metrics.
+    assert!(stdout.contains("records and rows differ"), "{stdout}");
+    assert_eq!(stdout.matches("/metrics").count(), 4, "{stdout}");
 }

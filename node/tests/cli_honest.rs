@@ -378,9 +378,15 @@ fn cluster_cli_answers_honestly_about_input_refusals_imports_and_a_stalled_netwo
     signal(first, "-STOP");
     let t = Instant::now();
     let o = run(&["enterprise", "show", "us-osha-insp:T-1"], &home);
+    let cp = f.join("cp.json");
+    let audit = run(
+        &["audit", "checkpoint", "--out", cp.to_str().expect("utf-8")],
+        &home,
+    );
     signal(first, "-CONT");
     assert!(o.status.success(), "{:?}", text(&o));
-    assert!(t.elapsed() < Duration::from_secs(30), "{:?}", t.elapsed());
+    assert!(audit.status.success(), "{:?}", text(&audit));
+    assert!(t.elapsed() < Duration::from_secs(60), "{:?}", t.elapsed());
 
     // 8. A stalled network: two of four nodes stopped with SIGTERM stay stopped.
     for a in ["sf-dph", "us-osha"] {

@@ -14,7 +14,6 @@ use safeledger_core::merkle::Blake3Tree;
 use safeledger_core::proof::ProofError;
 use safeledger_core::view::{decode, Checkpoint, LedgerInclusion, View, ViewError};
 use safeledger_core::{Hash, TxId};
-use std::time::Duration;
 use tonic::transport::Channel;
 
 /// Largest gRPC reply accepted (bytes).
@@ -46,7 +45,10 @@ pub struct AuditClient {
 fn is_transport(s: &tonic::Status) -> bool {
     matches!(
         s.code(),
-        tonic::Code::Unavailable | tonic::Code::Unknown | tonic::Code::Cancelled
+        tonic::Code::Unavailable
+            | tonic::Code::Unknown
+            | tonic::Code::Cancelled
+            | tonic::Code::DeadlineExceeded
     )
 }
 
@@ -77,7 +79,10 @@ impl AuditClient {
         self
     }
 
-    /// Runs `f` on each endpoint in turn until one answers (transport errors move on).
+    /// Runs `f` on each endpoint in turn until one answers: transport errors, a connection
+    /// (TCP and TLS) slower than [`crate::rpc::CONNECT_TIMEOUT`] and a request slower than
+    /// [`crate::rpc::REQUEST_TIMEOUT`] move on to the next (a hung node does not hang an
+    /// audit).
     async fn call<M, T, F, Fut>(
         &self,
         method: &'static str,
@@ -90,18 +95,21 @@ impl AuditClient {
         Fut: std::future::Future<Output = Result<T, tonic::Status>>,
     {
         for url in &self.endpoints {
-            let Ok(ep) = crate::tls::endpoint(url, Duration::from_secs(3)) else {
+            let Ok(ep) = crate::tls::endpoint(url, crate::rpc::CONNECT_TIMEOUT) else {
                 continue;
             };
-            let Ok(ch) = ep.connect().await else {
+            let Ok(Ok(ch)) = tokio::time::timeout(crate::rpc::CONNECT_TIMEOUT, ep.connect()).await
+            else {
                 continue;
             };
             let raw = Raw::new(ch).max_decoding_message_size(MAX_AUDIT_REPLY_BYTES);
-            let req = crate::auth::request(self.signer.as_ref(), method, msg.clone());
-            match f(raw, req).await {
-                Ok(v) => return Ok(v),
-                Err(s) if is_transport(&s) => continue,
-                Err(s) => return Err(s.into()),
+            let mut req = crate::auth::request(self.signer.as_ref(), method, msg.clone());
+            req.set_timeout(crate::rpc::REQUEST_TIMEOUT);
+            match tokio::time::timeout(crate::rpc::REQUEST_TIMEOUT, f(raw, req)).await {
+                Ok(Ok(v)) => return Ok(v),
+                Ok(Err(s)) if is_transport(&s) => continue,
+                Ok(Err(s)) => return Err(s.into()),
+                Err(_) => continue,
             }
         }
         Err(AuditClientError::Unreachable(self.endpoints.join(", ")))

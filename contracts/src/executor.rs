@@ -309,8 +309,9 @@ impl Executor {
         let kind = body.kind();
         let mut ent = match body {
             TxBody::EnterpriseRecord(r) => {
-                duplicate::claim_values(view, r, !tx.payload.withheld.is_empty(), rc)?;
                 let existing = crate::query::enterprise(view, &r.enterprise);
+                let withholds = !tx.payload.withheld.is_empty();
+                duplicate::claim_values(view, existing.as_ref(), r, withholds, rc)?;
                 enterprise::apply_record(existing, r, rc, params)?
             }
             _ => match body.enterprise() {

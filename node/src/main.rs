@@ -5,7 +5,7 @@
 //! network directory that `init` or `demo --dir` created (failing over between them).
 
 use clap::Parser;
-use safeledger_node::cli::args::Cli;
+use safeledger_node::cli::args::{Cli, Cmd};
 
 /// mimalloc instead of the system allocator: a node allocates and frees many small
 /// buffers per transaction (decoding, encoding, state values), which glibc malloc served
@@ -39,10 +39,40 @@ fn disable_transparent_huge_pages() {
     }
 }
 
+/// Restores the default action of SIGPIPE (Linux; Rust ignores it at start): `safeledger
+/// block show | head` then ends quietly when `head` closes the pipe, as other command-line
+/// tools do, instead of panicking on the failed write.
+fn default_sigpipe() {
+    #[cfg(target_os = "linux")]
+    {
+        extern "C" {
+            fn signal(signum: std::ffi::c_int, handler: usize) -> usize;
+        }
+        const SIGPIPE: std::ffi::c_int = 13;
+        const SIG_DFL: usize = 0;
+        // SAFETY: signal(SIGPIPE, SIG_DFL) only resets this process's disposition of one
+        // signal to its default, before any thread is started.
+        let _ = unsafe { signal(SIGPIPE, SIG_DFL) };
+    }
+}
+
+fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    // Only for commands that print and end: a node (and the demo and bench supervising
+    // nodes) keeps ignoring SIGPIPE, so a closed pipe is an error it handles, not its end.
+    if !matches!(
+        cli.cmd,
+        Cmd::Node { .. } | Cmd::Demo { .. } | Cmd::Bench { .. }
+    ) {
+        default_sigpipe();
+    }
+    run(cli)
+}
+
 #[tokio::main]
-async fn main() -> std::process::ExitCode {
+async fn run(cli: Cli) -> std::process::ExitCode {
     disable_transparent_huge_pages();
-    match safeledger_node::cli::run::run(Cli::parse()).await {
+    match safeledger_node::cli::run::run(cli).await {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e:#}");

@@ -295,6 +295,66 @@ fn cluster_cli_answers_honestly_about_input_refusals_imports_and_a_stalled_netwo
         "{err}"
     );
 
+    // Bad usage is exit 2 wherever it is caught (from a new user's pass).
+    let empty = write(f, "empty.json", b"{}");
+    let (_, err) = expect(
+        2,
+        &["tx", "submit", "--agency", "us-osha", "--file", &empty],
+        &home,
+    );
+    assert!(err.contains("its keys: none"), "{err}");
+    let two = write(f, "two.json", br#"{"penalty": {}, "extra": 1}"#);
+    let (_, err) = expect(
+        2,
+        &["tx", "submit", "--agency", "us-osha", "--file", &two],
+        &home,
+    );
+    assert!(err.contains("`extra`"), "{err}");
+    let zero = [
+        "tx",
+        "submit",
+        "--agency",
+        "us-osha",
+        "--file",
+        &ent,
+        "--timeout",
+        "0",
+    ];
+    expect(2, &zero, &home);
+    expect(2, &["block", "show", "0"], &home);
+    expect(2, &["tx", "show", "zzz"], &home);
+    expect(2, &["query", "inbox"], &home);
+    let (_, err) = expect(
+        2,
+        &[
+            "assistance",
+            "request",
+            "--agency",
+            "chicago-bacp",
+            "--to",
+            "nosuch",
+            "--enterprise",
+            "us-osha-insp:T-1",
+            "--subject",
+            "x",
+        ],
+        &home,
+    );
+    assert!(err.contains("unknown agency nosuch"), "{err}");
+    // A closed pipe ends the command quietly, not with a panic.
+    let piped = Command::new("sh")
+        .arg("-c")
+        .arg(format!(
+            "{EXE} block show 2 --home {} | head -1",
+            home.display()
+        ))
+        .output()
+        .expect("sh");
+    assert!(
+        !String::from_utf8_lossy(&piped.stderr).contains("panicked"),
+        "{piped:?}"
+    );
+
     // 5. A rerun of the import commits nothing twice and says what was there.
     let rejects = f.join("rejects.csv");
     let (out, _) = expect(
@@ -418,6 +478,7 @@ fn cluster_cli_answers_honestly_about_input_refusals_imports_and_a_stalled_netwo
     assert!(err.contains("nothing was declared"), "{err}");
     let (out, _) = expect(0, &["query", "read_log", "--output", "json"], &home);
     assert_eq!(out.trim(), "[]", "{out}");
+    let t = Instant::now();
     let (_, err) = expect(
         5,
         &[
@@ -432,6 +493,8 @@ fn cluster_cli_answers_honestly_about_input_refusals_imports_and_a_stalled_netwo
         ],
         &home,
     );
+    // The deadline bounds the wait; the survey of the nodes after it takes at most 3 s.
+    assert!(t.elapsed() < Duration::from_secs(20), "{:?}", t.elapsed());
     assert!(err.contains("not committed within 5 s"), "{err}");
     assert!(err.contains("2 of 4 nodes unreachable"), "{err}");
     assert!(err.contains("safeledger tx show "), "{err}");

@@ -676,7 +676,12 @@ fn the_same_enterprise_record_again_is_a_duplicate_a_change_an_update_r0() {
         run(&mut s, 3, std::slice::from_ref(&renamed)),
         [Outcome::Accepted]
     );
-    // The ledger answers the importer's question by the same rule.
+    // Back to the first values: an update, not a repeat of the latest.
+    assert_eq!(
+        run(&mut s, 4, &[by(0, 4, enterprise_record(1, "Acme", &[]))]),
+        [Outcome::Accepted]
+    );
+    // The ledger answers the importer's question: was this record committed before?
     let key = natural_key(&renamed.payload.body, renamed.payload.effective_at);
     assert_eq!(
         rules::duplicate::find(&s, EM, &key.clone().unwrap()),

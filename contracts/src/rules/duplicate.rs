@@ -1,16 +1,17 @@
 //! R0-duplicate: an agency records each record about an enterprise once — the same kind
 //! with the same natural key ([`safeledger_core::records::identity`]: inspection id, case
 //! id, report id, application id, licence number + decision kind + `valid_from`, and for
-//! enterprise records the same field values as the agency recorded before). The claim key is
+//! enterprise records the same field values as the agency's latest record of it). The claim key is
 //! (kind, agency, enterprise, natural key); its value names the first record so a refusal
 //! can point at it. [`find`] answers the importer's question "is this already on the
 //! ledger?" by the same rule.
 
 use super::{RecordContext, Refusal, R0_DUPLICATE};
 use crate::keys;
+use crate::model::EnterpriseState;
 use crate::state::{read, Overlay, StateRead};
 use safeledger_core::ids::EnterpriseId;
-use safeledger_core::records::identity::{values_digest, NaturalKey};
+use safeledger_core::records::identity::{enterprise_values_digest, values_digest, NaturalKey};
 use safeledger_core::records::{EnterpriseRecord, TxKind};
 use safeledger_core::TxId;
 
@@ -40,31 +41,41 @@ pub fn claim(
     Ok(())
 }
 
-/// Claims an enterprise record's field values (their digest, as the ledger holds them)
-/// for `rc.agency` and the enterprise, refusing values it recorded before (the same
-/// values again; a change is an update). A record that withholds a field (`withholds`) is
-/// not refused — its private value cannot be compared on chain, and a change of it alone
-/// is an update — but it claims its public values, so that an importer finds it.
+/// Refuses an enterprise record of `rc.agency` whose field values are those of its latest
+/// record about the enterprise that counts (the same values again; a change — including a
+/// return to earlier values — is an update), and claims the values' digest, so that the
+/// importer finds a record it committed before ([`find`]). A record that withholds a field
+/// (`withholds`) is not refused: its private value cannot be compared on chain.
 pub fn claim_values(
     view: &mut Overlay<'_>,
+    existing: Option<&EnterpriseState>,
     r: &EnterpriseRecord,
     withholds: bool,
     rc: &RecordContext<'_>,
 ) -> Result<(), Refusal> {
-    let digest = values_digest(r).to_hex();
-    let key = keys::duplicate(TxKind::EnterpriseRecord, rc.agency, &r.enterprise, &digest);
-    if !withholds {
-        if let Some(first) = read::<TxId>(view, &key) {
+    let digest = values_digest(r);
+    let latest = existing
+        .and_then(|e| e.agencies.get(rc.agency))
+        .and_then(|a| a.records.iter().rev().find(|x| x.set_aside.is_none()));
+    if let Some(last) = latest {
+        let same = enterprise_values_digest(&last.name, &last.address, &last.linked_ids) == digest;
+        if same && !withholds {
             return Err(Refusal::new(
                 R0_DUPLICATE,
                 format!(
                     "agency {} already recorded enterprise {} with these values (name, \
-                     address, linked ids) in tx {first}",
-                    rc.agency, r.enterprise
+                     address, linked ids) in tx {}, its latest record of it",
+                    rc.agency, r.enterprise, last.tx_id
                 ),
             ));
         }
     }
+    let key = keys::duplicate(
+        TxKind::EnterpriseRecord,
+        rc.agency,
+        &r.enterprise,
+        &digest.to_hex(),
+    );
     view.put(key, &rc.tx_id);
     Ok(())
 }

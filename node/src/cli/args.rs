@@ -323,8 +323,9 @@ pub enum TxCmd {
         #[arg(long, value_delimiter = ',')]
         private: Vec<String>,
         /// Seconds to wait for the transaction to commit before giving up (exit 5, with
-        /// its id: it may still commit).
-        #[arg(long, default_value_t = 30, value_name = "SECS")]
+        /// its id: it may still commit); 1 to 3600.
+        #[arg(long, default_value_t = 30, value_name = "SECS",
+              value_parser = clap::value_parser!(u64).range(1..=3600))]
         timeout: u64,
         /// Output format.
         #[arg(long, value_enum, default_value = "text")]
@@ -371,8 +372,9 @@ pub enum AssistanceCmd {
         #[arg(long)]
         effective_at: Option<String>,
         /// Seconds to wait for the transaction to commit before giving up (exit 5, with
-        /// its id: it may still commit).
-        #[arg(long, default_value_t = 30, value_name = "SECS")]
+        /// its id: it may still commit); 1 to 3600.
+        #[arg(long, default_value_t = 30, value_name = "SECS",
+              value_parser = clap::value_parser!(u64).range(1..=3600))]
         timeout: u64,
         /// Output format.
         #[arg(long, value_enum, default_value = "text")]
@@ -397,8 +399,9 @@ pub enum AssistanceCmd {
         #[arg(long)]
         effective_at: Option<String>,
         /// Seconds to wait for the transaction to commit before giving up (exit 5, with
-        /// its id: it may still commit).
-        #[arg(long, default_value_t = 30, value_name = "SECS")]
+        /// its id: it may still commit); 1 to 3600.
+        #[arg(long, default_value_t = 30, value_name = "SECS",
+              value_parser = clap::value_parser!(u64).range(1..=3600))]
         timeout: u64,
         /// Output format.
         #[arg(long, value_enum, default_value = "text")]

@@ -14,6 +14,7 @@
 //!   (overdue is derived from block time by the contracts, R7).
 
 use crate::cli::args::{AssistanceCmd, Output};
+use crate::cli::exit::usage;
 use crate::cli::home::Home;
 use crate::cli::submit::submit_one as submit;
 use crate::cli::{records, when};
@@ -56,10 +57,11 @@ pub struct NewRequest {
 /// [`crate::cli::submit::submit_one`].
 pub async fn request(home: &Home, r: &NewRequest) -> anyhow::Result<Committed> {
     let enterprise = EnterpriseId::parse(&r.enterprise)
-        .with_context(|| format!("--enterprise {:?}", r.enterprise))?;
+        .map_err(|e| usage(format!("--enterprise {:?}: {e}", r.enterprise)))?;
     if r.due_hours == Some(0) {
-        bail!("--due-hours must be at least 1");
+        return Err(usage("--due-hours must be at least 1"));
     }
+    home.known_agency(&r.to)?;
     let request_id = match &r.request_id {
         Some(id) => id.clone(),
         None => format!("req-{:016x}", rand::random::<u64>()),
@@ -71,7 +73,7 @@ pub async fn request(home: &Home, r: &NewRequest) -> anyhow::Result<Committed> {
         subject: r.subject.clone(),
         due_in_hours: r.due_hours,
     });
-    body.check_bounds()?;
+    body.check_bounds().map_err(|e| usage(e.to_string()))?;
     submit(home, &r.from, body, r.effective_at, r.timeout).await
 }
 
@@ -103,7 +105,7 @@ pub async fn respond(
         enterprise: r.enterprise,
         answer: answer.to_string(),
     });
-    body.check_bounds()?;
+    body.check_bounds().map_err(|e| usage(e.to_string()))?;
     submit(home, agency, body, effective_at, timeout).await
 }
 
@@ -219,8 +221,12 @@ pub async fn run(cmd: AssistanceCmd) -> anyhow::Result<()> {
             output,
         } => {
             let h = Home::load(&home)?;
-            let request = safeledger_core::Hash::from_hex(&request)
-                .map_err(|e| anyhow::anyhow!("--request {request:?} is not a tx id: {e}"))?;
+            let request = safeledger_core::Hash::from_hex(&request).map_err(|e| {
+                usage(format!(
+                    "--request {request:?} is not a transaction id (64 hex digits, as \
+                     `assistance request` and `list` print it): {e}"
+                ))
+            })?;
             let eff = when::effective_or_now(effective_at.as_deref(), when::now())?;
             let r = respond(
                 &h,

@@ -153,9 +153,12 @@ impl Supervisor {
                     };
                     let log = node_log(&dir, agency);
                     if stopped_on_purpose(status) {
+                        let metrics = m
+                            .map(|m| format!(" --metrics-addr {m}"))
+                            .unwrap_or_default();
                         eprintln!(
                             "node {agency} stopped ({status}); left stopped. Start it again \
-                             with `safeledger node start --home {} --agency {agency}`",
+                             with `safeledger node start --home {} --agency {agency}{metrics}`",
                             dir.display()
                         );
                         *slot = None;

@@ -30,3 +30,40 @@ pub fn read_json<T: DeserializeOwned>(path: &Path, what: &str, limit: u64) -> an
         &format!("{} is not {what}", path.display()),
     )?)
 }
+
+/// Reads a record file: the JSON of one `TxBody`, an object with exactly one key, the
+/// record's kind (`{"penalty": {...}}`).
+///
+/// # Errors
+/// Those of [`read_json`]; an object with no key or several (naming them); a record that
+/// is not the shape of its kind (naming an unknown field and its likely meaning).
+pub fn read_record(path: &Path) -> anyhow::Result<safeledger_core::TxBody> {
+    let what = "a record (the JSON of a TxBody)";
+    let v: serde_json::Value = read_json(path, what, safeledger_core::limits::MAX_TX_BYTES as u64)?;
+    let keys: Vec<&String> = v
+        .as_object()
+        .map(|o| o.keys().collect())
+        .unwrap_or_default();
+    if keys.len() != 1 {
+        let found = if keys.is_empty() {
+            "none".to_string()
+        } else {
+            keys.iter()
+                .map(|k| format!("`{k}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        return Err(crate::cli::exit::usage(format!(
+            "{} is not {what}: a record file holds one object with one key, the record's \
+             kind (e.g. {{\"penalty\": {{...}}}}); its keys: {found}",
+            path.display()
+        )));
+    }
+    serde_json::from_value(v).map_err(|e| {
+        safeledger_client::input::InputError {
+            what: format!("{} is not {what}", path.display()),
+            message: safeledger_client::input::explain(&e.to_string()),
+        }
+        .into()
+    })
+}

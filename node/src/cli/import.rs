@@ -41,12 +41,28 @@ pub async fn run(a: ImportArgs) -> anyhow::Result<()> {
             Exit::Interrupted,
             format!(
                 "interrupted; records a node admitted may still commit. To resume, run the \
-                 same command again: records already on the ledger are skipped \
-                 (safeledger import --home {} --data {})",
-                a.home.display(),
-                a.data.display()
+                 same command again — records already on the ledger are skipped: {}",
+                a.command_line()
             ),
         )),
+    }
+}
+
+impl ImportArgs {
+    /// The command that runs this import again.
+    pub fn command_line(&self) -> String {
+        let mut line = format!(
+            "safeledger import --home {} --data {}",
+            self.home.display(),
+            self.data.display()
+        );
+        if let Some(n) = self.limit {
+            line.push_str(&format!(" --limit {n}"));
+        }
+        if let Some(r) = &self.rejects {
+            line.push_str(&format!(" --rejects {}", r.display()));
+        }
+        line
     }
 }
 

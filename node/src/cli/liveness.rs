@@ -8,7 +8,7 @@ use safeledger_client::rpc::{LedgerClient, Status};
 use safeledger_core::Timestamp;
 use std::time::Duration;
 
-/// How long [`survey`] waits for each node's status.
+/// How long [`survey`] waits for each node's status (the nodes are asked at once).
 pub const SURVEY_TIMEOUT: Duration = Duration::from_secs(3);
 
 /// One agency's node as the survey saw it.

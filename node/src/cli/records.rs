@@ -122,11 +122,7 @@ pub async fn tx(cmd: TxCmd) -> anyhow::Result<()> {
             output,
         } => {
             let h = home::Home::load(&home)?;
-            let body: TxBody = files::read_json(
-                &file,
-                "a record (the JSON of a TxBody)",
-                safeledger_core::limits::MAX_TX_BYTES as u64,
-            )?;
+            let body: TxBody = files::read_record(&file)?;
             let eff = when::effective_or_now(effective_at.as_deref(), when::now())?;
             let private: Vec<&str> = private.iter().map(String::as_str).collect();
             let r = submit::submit_one_private(
@@ -141,7 +137,11 @@ pub async fn tx(cmd: TxCmd) -> anyhow::Result<()> {
             print_committed(&r, output)
         }
         TxCmd::Show { id, target } => {
-            let id = Hash::from_hex(&id)?;
+            let id = Hash::from_hex(&id).map_err(|e| {
+                exit::usage(format!(
+                    "{id:?} is not a transaction id (64 hex digits): {e}"
+                ))
+            })?;
             let (tx, h, i, r) = target.client().await?.transaction(id).await?;
             if target.output == Output::Json {
                 print_json(
@@ -186,6 +186,19 @@ pub async fn query(
     limit: u32,
     target: Target,
 ) -> anyhow::Result<()> {
+    let needs_agency = matches!(
+        kind.as_str(),
+        "inbox" | "assistance_open" | "assistance_overdue" | "assistance_sent"
+    );
+    if needs_agency && agency.is_empty() {
+        return Err(exit::usage(format!("query {kind} needs --agency")));
+    }
+    if matches!(kind.as_str(), "decisions" | "timeline" | "assessment") && enterprise.is_empty() {
+        return Err(exit::usage(format!("query {kind} needs --enterprise")));
+    }
+    if let (true, (_, Some(h))) = (needs_agency, target.endpoints()?) {
+        h.known_agency(&agency)?;
+    }
     let v = target
         .client()
         .await?
@@ -218,6 +231,11 @@ pub async fn private(cmd: PrivateCmd) -> anyhow::Result<()> {
 /// `safeledger block show`.
 pub async fn block(cmd: BlockCmd) -> anyhow::Result<()> {
     let BlockCmd::Show { height, target } = cmd;
+    if height == Some(0) {
+        return Err(exit::usage(
+            "heights start at 1 (block 1 follows the genesis); leave the height out for the latest block",
+        ));
+    }
     let (b, cert, results) = target.client().await?.block(height.unwrap_or(0)).await?;
     if target.output == Output::Json {
         print_json(

@@ -99,7 +99,10 @@ pub async fn submit_one_private(
         )));
     }
     if !private.is_empty() {
-        let values = tx.payload.withhold(private)?;
+        let values = tx
+            .payload
+            .withhold(private)
+            .map_err(|e| exit::usage(format!("--private: {e}")))?;
         let own = home
             .genesis
             .agency(agency)
@@ -111,7 +114,25 @@ pub async fn submit_one_private(
             .with_context(|| format!("handing the private values to {agency}'s own node"))?;
     }
     let id = tx.id();
-    match c.submit_and_wait_detailed(&[tx], deadline).await {
+    // The deadline bounds the whole wait (fail-overs included); Ctrl-C still says what
+    // became of the transaction.
+    let txs = [tx];
+    let waited = tokio::select! {
+        w = tokio::time::timeout(deadline, c.submit_and_wait_detailed(&txs, deadline)) => {
+            w.unwrap_or(Err(ClientError::Timeout(1)))
+        }
+        _ = tokio::signal::ctrl_c() => {
+            return Err(exit::fail(
+                Exit::Interrupted,
+                format!(
+                    "interrupted; transaction {id} may have been admitted and may still \
+                     commit: ask with `safeledger tx show {id} --home {}`",
+                    home.dir.display()
+                ),
+            ));
+        }
+    };
+    match waited {
         Ok(mut out) => {
             if let Some((_, refusal)) = out.refused.pop() {
                 return Err(exit::fail(

@@ -85,11 +85,11 @@ fn spawn_node(
     Ok(child)
 }
 
-/// A free loopback address (bound and released; the node binds it a moment later).
+/// A free loopback address ([`home::free_port`]; the node binds it a moment later).
 fn free_loopback() -> Option<std::net::SocketAddr> {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
+    home::free_port()
         .ok()
+        .map(|p| std::net::SocketAddr::from(([127, 0, 0, 1], p)))
 }
 
 /// Whether an exit was asked for (SIGTERM, SIGINT, or a clean exit after one) rather than

@@ -44,8 +44,21 @@ pub struct Home {
     pub genesis: Genesis,
 }
 
-/// Picks a free TCP port on 127.0.0.1 (bind port 0, read it, release it).
+/// Ports [`free_port`] tries first: below Linux's ephemeral range (32768–60999), from which
+/// outgoing connections take their source ports. A port picked from that range can be taken
+/// by some connection's source port between the pick and the node's bind (a node then fails
+/// to start with "address in use"); below it, only another listener can take it.
+pub const PORT_RANGE: std::ops::Range<u16> = 20_000..32_768;
+
+/// Picks a free TCP port on 127.0.0.1: a random one of [`PORT_RANGE`] that binds now
+/// (bound and released), else one the system assigns.
 pub fn free_port() -> anyhow::Result<u16> {
+    for _ in 0..64 {
+        let port = PORT_RANGE.start + rand::random::<u16>() % (PORT_RANGE.end - PORT_RANGE.start);
+        if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return Ok(port);
+        }
+    }
     let l = std::net::TcpListener::bind("127.0.0.1:0").context("finding a free port")?;
     Ok(l.local_addr()?.port())
 }

@@ -314,19 +314,16 @@ pub fn appeal(
         },
     };
     let (_, r) = located(view, ent, &target)?;
-    if ent
-        .appeals
-        .iter()
-        .any(|p| p.agency == rc.agency && p.appeal_id == a.appeal_id)
-    {
-        return Err(Refusal::new(
-            super::R0_DUPLICATE,
-            format!(
-                "agency {} already recorded appeal {:?} about enterprise {}",
-                rc.agency, a.appeal_id, ent.id
-            ),
-        ));
-    }
+    // The same appeal id of the same agency about the same enterprise is the same record
+    // (issue 18's one rule; the refusal names the first).
+    super::duplicate::claim(
+        view,
+        safeledger_core::records::TxKind::Appeal,
+        &ent.id,
+        "appeal_id",
+        &a.appeal_id,
+        rc,
+    )?;
     ent.appeals.push(AppealState {
         agency: rc.agency.to_string(),
         appeal_id: a.appeal_id.clone(),

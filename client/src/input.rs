@@ -38,6 +38,23 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8], what: &str) -> Result<T, In
     })
 }
 
+/// Reads `v` (JSON already parsed) as `T`, refusing unknown fields where `T` does, with the
+/// errors of [`parse_json`]; `what` names the input.
+///
+/// # Errors
+/// [`InputError`]: not the shape of `T`, or an unknown field (named, with a suggestion).
+pub fn from_value<T: DeserializeOwned>(v: serde_json::Value, what: &str) -> Result<T, InputError> {
+    serde_json::from_value(v).map_err(|e| InputError {
+        what: what.to_string(),
+        message: explain(&e.to_string()),
+    })
+}
+
+/// Whether an [`InputError`] is an unknown field (rather than a wrong shape).
+pub fn is_unknown_field(e: &InputError) -> bool {
+    e.message.starts_with("unknown field")
+}
+
 /// serde's message, with "did you mean `x`?" added to an unknown field or variant.
 pub fn explain(message: &str) -> String {
     match suggestion(message) {

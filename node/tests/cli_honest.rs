@@ -10,6 +10,8 @@
 // Outside the node's machine: the determinism lints of `node/clippy.toml` do not apply.
 #![allow(clippy::disallowed_types, clippy::disallowed_methods)]
 
+mod common;
+
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
@@ -167,22 +169,12 @@ fn health(demo: &Demo, agency: &str) -> String {
 
 /// An accepted accident report of the demo's import (its description is private).
 fn accident_tx(home: &Path) -> String {
-    for h in 1..100 {
+    common::first_accepted_accident(|h| {
         let o = run(&["block", "show", &h.to_string(), "--output", "json"], home);
-        if !o.status.success() {
-            break;
-        }
-        let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("block JSON");
-        let txs = v["block"]["txs"].as_array().cloned().unwrap_or_default();
-        let results = v["results"].as_array().cloned().unwrap_or_default();
-        for (tx, r) in txs.iter().zip(results) {
-            if tx["payload"]["body"].get("accident_report").is_some() && r["outcome"] == "accepted"
-            {
-                return r["tx_id"].as_str().expect("tx id").to_string();
-            }
-        }
-    }
-    panic!("no accepted accident report in the demo's blocks");
+        o.status
+            .success()
+            .then(|| serde_json::from_slice(&o.stdout).expect("block JSON"))
+    })
 }
 
 #[test]

@@ -6,8 +6,11 @@
 // Outside the node's machine: the determinism lints of `node/clippy.toml` do not apply.
 #![allow(clippy::disallowed_types, clippy::disallowed_methods)]
 
+mod common;
+
+use common::Nodes;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 const EXE: &str = env!("CARGO_BIN_EXE_safeledger");
@@ -18,18 +21,6 @@ const AGENCIES: [(&str, &str); 4] = [
     ("sf-dph", "inspection"),
     ("us-osha", "accident_investigation"),
 ];
-
-/// Stops the node processes when the test ends, however it ends.
-struct Nodes(Vec<Child>);
-
-impl Drop for Nodes {
-    fn drop(&mut self) {
-        for c in &mut self.0 {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
-    }
-}
 
 fn run(args: &[&str], extra: &[&Path]) -> std::process::Output {
     let out = Command::new(EXE)

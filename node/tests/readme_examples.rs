@@ -15,8 +15,12 @@
 // Outside the node's machine: the determinism lints of `node/clippy.toml` do not apply.
 #![allow(clippy::disallowed_types, clippy::disallowed_methods)]
 
+mod common;
+
+use common::Nodes;
+
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 const EXE: &str = env!("CARGO_BIN_EXE_safeledger");
@@ -111,17 +115,6 @@ fn printed_tx_id(stdout: &str) -> Option<String> {
         .map(str::to_string)
 }
 
-struct Nodes(Vec<Child>);
-
-impl Drop for Nodes {
-    fn drop(&mut self) {
-        for c in &mut self.0 {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
-    }
-}
-
 struct Run {
     dir: PathBuf,
     path: String,
@@ -174,26 +167,12 @@ fn start_nodes(dir: &Path, genesis: &serde_json::Value) -> Nodes {
 /// An accident report committed by the import (public `category`, private
 /// `description`), found by walking the blocks.
 fn accident_tx(run: &Run) -> String {
-    for h in 1..200 {
+    common::first_accepted_accident(|h| {
         let (ok, out, _) = run.sh(&format!(
             "safeledger block show {h} --home net --output json"
         ));
-        if !ok {
-            break;
-        }
-        let v: serde_json::Value = serde_json::from_str(&out).expect("block JSON");
-        let txs = v["block"]["txs"].as_array().cloned().unwrap_or_default();
-        for (tx, r) in txs
-            .iter()
-            .zip(v["results"].as_array().cloned().unwrap_or_default())
-        {
-            if tx["payload"]["body"].get("accident_report").is_some() && r["outcome"] == "accepted"
-            {
-                return r["tx_id"].as_str().expect("tx id").to_string();
-            }
-        }
-    }
-    panic!("no accepted accident report in the imported blocks");
+        ok.then(|| serde_json::from_str(&out).expect("block JSON"))
+    })
 }
 
 #[test]

@@ -9,6 +9,7 @@
 use crate::auth::{method, Signer};
 use crate::proto;
 use crate::proto::ledger_client::LedgerClient as Raw;
+use crate::rpc;
 use safeledger_core::ledger_tree::verify_consistency;
 use safeledger_core::merkle::Blake3Tree;
 use safeledger_core::proof::ProofError;
@@ -42,16 +43,6 @@ pub struct AuditClient {
     signer: Option<Signer>,
 }
 
-fn is_transport(s: &tonic::Status) -> bool {
-    matches!(
-        s.code(),
-        tonic::Code::Unavailable
-            | tonic::Code::Unknown
-            | tonic::Code::Cancelled
-            | tonic::Code::DeadlineExceeded
-    )
-}
-
 fn hashes(raw: &[Vec<u8>]) -> Result<Vec<Hash>, AuditClientError> {
     raw.iter()
         .map(|b| {
@@ -80,9 +71,8 @@ impl AuditClient {
     }
 
     /// Runs `f` on each endpoint in turn until one answers: transport errors, a connection
-    /// (TCP and TLS) slower than [`crate::rpc::CONNECT_TIMEOUT`] and a request slower than
-    /// [`crate::rpc::REQUEST_TIMEOUT`] move on to the next (a hung node does not hang an
-    /// audit).
+    /// (TCP and TLS) slower than [`rpc::CONNECT_TIMEOUT`] and a request slower than
+    /// [`rpc::REQUEST_TIMEOUT`] move on to the next (a hung node does not hang an audit).
     async fn call<M, T, F, Fut>(
         &self,
         method: &'static str,
@@ -95,21 +85,15 @@ impl AuditClient {
         Fut: std::future::Future<Output = Result<T, tonic::Status>>,
     {
         for url in &self.endpoints {
-            let Ok(ep) = crate::tls::endpoint(url, crate::rpc::CONNECT_TIMEOUT) else {
-                continue;
-            };
-            let Ok(Ok(ch)) = tokio::time::timeout(crate::rpc::CONNECT_TIMEOUT, ep.connect()).await
-            else {
+            let Ok(Some(ch)) = rpc::connect(url, rpc::CONNECT_TIMEOUT).await else {
                 continue;
             };
             let raw = Raw::new(ch).max_decoding_message_size(MAX_AUDIT_REPLY_BYTES);
-            let mut req = crate::auth::request(self.signer.as_ref(), method, msg.clone());
-            req.set_timeout(crate::rpc::REQUEST_TIMEOUT);
-            match tokio::time::timeout(crate::rpc::REQUEST_TIMEOUT, f(raw, req)).await {
-                Ok(Ok(v)) => return Ok(v),
-                Ok(Err(s)) if is_transport(&s) => continue,
-                Ok(Err(s)) => return Err(s.into()),
-                Err(_) => continue,
+            let req = crate::auth::request(self.signer.as_ref(), method, msg.clone());
+            match rpc::send_within(rpc::REQUEST_TIMEOUT, url, req, |r| f(raw, r)).await {
+                Ok(v) => return Ok(v),
+                Err(s) if rpc::is_transport(&s) => continue,
+                Err(s) => return Err(s.into()),
             }
         }
         Err(AuditClientError::Unreachable(self.endpoints.join(", ")))

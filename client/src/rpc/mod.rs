@@ -195,11 +195,10 @@ impl LedgerClient {
         for k in 0..n {
             let i = (self.current + k) % n;
             let url = self.endpoints[i].clone();
-            let ep = crate::tls::endpoint(&url, self.connect_timeout)
+            let connected = connect(&url, self.connect_timeout)
+                .await
                 .map_err(|e| ClientError::Endpoint(e.to_string()))?;
-            // The connect timeout bounds TCP and the TLS handshake alike: a stopped
-            // process accepts TCP connections (the kernel's backlog) but never shakes hands.
-            if let Ok(Ok(ch)) = tokio::time::timeout(self.connect_timeout, ep.connect()).await {
+            if let Some(ch) = connected {
                 let raw = Raw::new(ch)
                     .max_decoding_message_size(MAX_GRPC_MESSAGE_BYTES)
                     .max_encoding_message_size(MAX_GRPC_MESSAGE_BYTES);
@@ -257,17 +256,8 @@ impl LedgerClient {
                 Ok(r) => r,
                 Err(e) => return Err(e),
             };
-            let mut req = auth::request(self.signer.as_deref(), method, msg.clone());
-            req.set_timeout(deadline);
-            let answer = match tokio::time::timeout(deadline, f(raw, req)).await {
-                Ok(a) => a,
-                Err(_) => Err(tonic::Status::deadline_exceeded(format!(
-                    "{} did not answer within {} s",
-                    self.endpoint(),
-                    deadline.as_secs()
-                ))),
-            };
-            match answer {
+            let req = auth::request(self.signer.as_deref(), method, msg.clone());
+            match send_within(deadline, self.endpoint(), req, |r| f(raw, r)).await {
                 Ok(v) => return Ok(v),
                 Err(s) if is_transport(&s) => {
                     last = Some(s);
@@ -556,7 +546,49 @@ impl LedgerClient {
     }
 }
 
-fn is_transport(s: &tonic::Status) -> bool {
+/// A channel to `url` (`http://` or a pinned `https://`), connected within `timeout`:
+/// the timeout bounds TCP and the TLS handshake alike, since a stopped process accepts TCP
+/// connections (the kernel's backlog) but never shakes hands. `Ok(None)`: not connected in
+/// time.
+///
+/// # Errors
+/// The URL or its TLS settings are not usable ([`crate::tls::TlsError`]).
+pub(crate) async fn connect(
+    url: &str,
+    timeout: Duration,
+) -> Result<Option<Channel>, crate::tls::TlsError> {
+    let ep = crate::tls::endpoint(url, timeout)?;
+    Ok(match tokio::time::timeout(timeout, ep.connect()).await {
+        Ok(Ok(ch)) => Some(ch),
+        _ => None,
+    })
+}
+
+/// Sends `req` with `send`, telling the node the deadline (`grpc-timeout`) and giving up
+/// at it: a node that does not answer in time (`endpoint`, for the message) answers
+/// `DEADLINE_EXCEEDED`, which [`is_transport`] counts as a failed transport.
+pub(crate) async fn send_within<M, T, Fut>(
+    deadline: Duration,
+    endpoint: &str,
+    mut req: tonic::Request<M>,
+    send: impl FnOnce(tonic::Request<M>) -> Fut,
+) -> Result<T, tonic::Status>
+where
+    Fut: std::future::Future<Output = Result<T, tonic::Status>>,
+{
+    req.set_timeout(deadline);
+    match tokio::time::timeout(deadline, send(req)).await {
+        Ok(answer) => answer,
+        Err(_) => Err(tonic::Status::deadline_exceeded(format!(
+            "{endpoint} did not answer within {} s",
+            deadline.as_secs()
+        ))),
+    }
+}
+
+/// Whether a status means the node could not be reached or did not answer (so another node
+/// is tried), rather than an answer.
+pub(crate) fn is_transport(s: &tonic::Status) -> bool {
     matches!(
         s.code(),
         tonic::Code::Unavailable

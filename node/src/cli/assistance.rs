@@ -73,7 +73,6 @@ pub async fn request(home: &Home, r: &NewRequest) -> anyhow::Result<Committed> {
         subject: r.subject.clone(),
         due_in_hours: r.due_hours,
     });
-    body.check_bounds().map_err(|e| usage(e.to_string()))?;
     submit(home, &r.from, body, r.effective_at, r.timeout).await
 }
 
@@ -105,7 +104,6 @@ pub async fn respond(
         enterprise: r.enterprise,
         answer: answer.to_string(),
     });
-    body.check_bounds().map_err(|e| usage(e.to_string()))?;
     submit(home, agency, body, effective_at, timeout).await
 }
 

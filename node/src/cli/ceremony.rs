@@ -163,21 +163,17 @@ where
     T: serde::Serialize + serde::de::DeserializeOwned,
 {
     let value: serde_json::Value = crate::cli::files::read_json(path, "JSON", 1 << 20)?;
-    let parsed: T = serde_json::from_value(value.clone()).map_err(|e| {
-        let message = e.to_string();
-        let what = if message.starts_with("unknown field") {
-            format!(
-                "{} holds fields other than an {kind}'s public ones ({fields}); refusing it",
-                path.display()
-            )
-        } else {
-            format!("{} is not an {kind} file", path.display())
-        };
-        safeledger_client::input::InputError {
-            what,
-            message: safeledger_client::input::explain(&message),
-        }
-    })?;
+    let what = format!("{} is not an {kind} file", path.display());
+    let parsed: T =
+        safeledger_client::input::from_value(value.clone(), &what).map_err(|mut e| {
+            if safeledger_client::input::is_unknown_field(&e) {
+                e.what = format!(
+                    "{} holds fields other than an {kind}'s public ones ({fields}); refusing it",
+                    path.display()
+                );
+            }
+            e
+        })?;
     if serde_json::to_value(&parsed)? != value {
         bail!(
             "{} holds fields other than an {kind}'s public ones ({fields}); refusing it",

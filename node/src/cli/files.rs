@@ -59,11 +59,6 @@ pub fn read_record(path: &Path) -> anyhow::Result<safeledger_core::TxBody> {
             path.display()
         )));
     }
-    serde_json::from_value(v).map_err(|e| {
-        safeledger_client::input::InputError {
-            what: format!("{} is not {what}", path.display()),
-            message: safeledger_client::input::explain(&e.to_string()),
-        }
-        .into()
-    })
+    let what = format!("{} is not {what}", path.display());
+    Ok(safeledger_client::input::from_value(v, &what)?)
 }

@@ -69,6 +69,8 @@ pub mod method {
     pub const ERASE_PRIVATE: &str = "/safeledger.v1.Ledger/ErasePrivate";
     /// `FindRecords`.
     pub const FIND_RECORDS: &str = "/safeledger.v1.Ledger/FindRecords";
+    /// `SearchEnterprises`.
+    pub const SEARCH_ENTERPRISES: &str = "/safeledger.v1.Ledger/SearchEnterprises";
 }
 
 /// A caller's signing identity: its key and the chain it signs for.

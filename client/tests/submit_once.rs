@@ -168,6 +168,12 @@ impl ledger_server::Ledger for Fake {
     ) -> Result<Response<proto::FindRecordsReply>, Status> {
         no()
     }
+    async fn search_enterprises(
+        &self,
+        _: Request<proto::SearchEnterprisesRequest>,
+    ) -> Result<Response<proto::SearchEnterprisesReply>, Status> {
+        no()
+    }
 }
 
 /// A fake node on a free loopback port: its URL and its `SubmitBatch` counter. The server

@@ -31,6 +31,8 @@ pub mod private_store;
 #[allow(clippy::disallowed_types, clippy::disallowed_methods)]
 pub mod ratelimit;
 #[allow(clippy::disallowed_types, clippy::disallowed_methods)]
+pub mod search;
+#[allow(clippy::disallowed_types, clippy::disallowed_methods)]
 pub mod shell;
 pub mod sim;
 pub mod store;

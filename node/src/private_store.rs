@@ -47,6 +47,17 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
 
+/// Most transactions [`PrivateStore::take_changed`] remembers between two takes; past it,
+/// the taker is told to re-read everything.
+pub const MAX_CHANGED: usize = 10_000;
+
+/// The transactions whose held values changed since the last take (for the search index).
+#[derive(Default)]
+struct Changed {
+    txs: BTreeSet<TxId>,
+    overflowed: bool,
+}
+
 /// Name of the master-key file in the data directory.
 pub const MASTER_KEY_FILE: &str = "private.key";
 /// Name of the next master key's file while an erasure rotates the master key.
@@ -133,6 +144,8 @@ pub struct PrivateStore {
     /// The master key; held for every operation, so an erasure's rotation never races a
     /// read or a write.
     master: Arc<Mutex<[u8; 32]>>,
+    /// Transactions whose held values changed since the last [`PrivateStore::take_changed`].
+    changed: Arc<Mutex<Changed>>,
 }
 
 fn key(prefix: &[u8], tx: &TxId) -> Vec<u8> {
@@ -243,6 +256,7 @@ impl PrivateStore {
             db: store.db(),
             dir: data_dir.to_path_buf(),
             master: Arc::new(Mutex::new(master)),
+            changed: Arc::default(),
         };
         let next_path = data_dir.join(NEXT_MASTER_KEY_FILE);
         if let Some(next) = read_key_file(&next_path)? {
@@ -288,7 +302,25 @@ impl PrivateStore {
         Self::seal_record(&mut batch, &master, tx, &mine);
         self.db.apply_batch(batch)?;
         self.store.sync()?;
+        self.note_changed(tx);
         Ok(())
+    }
+
+    fn note_changed(&self, tx: &TxId) {
+        let mut c = self.changed.lock().unwrap_or_else(|e| e.into_inner());
+        if c.txs.len() >= MAX_CHANGED {
+            c.overflowed = true;
+        } else {
+            c.txs.insert(*tx);
+        }
+    }
+
+    /// The transactions whose values were kept or erased here since the last call, and
+    /// whether more changed than [`MAX_CHANGED`] (then every record may have changed).
+    pub fn take_changed(&self) -> (BTreeSet<TxId>, bool) {
+        let mut c = self.changed.lock().unwrap_or_else(|e| e.into_inner());
+        let taken = std::mem::take(&mut *c);
+        (taken.txs, taken.overflowed)
     }
 
     fn seal_record(batch: &mut sled::Batch, master: &[u8; 32], tx: &TxId, v: &[PrivateValue]) {
@@ -369,6 +401,7 @@ impl PrivateStore {
             }));
             tombs.sort_by_key(|e| e.index);
             self.rotate(&mut master, tx, &keep, &tombs)?;
+            self.note_changed(tx);
         }
         Ok(tombs
             .into_iter()

@@ -131,6 +131,9 @@ impl RunningNode {
     pub async fn stop(self) -> anyhow::Result<()> {
         let _ = self.stop.send(true);
         self.shared.net.shutdown();
+        if let Ok(s) = &self.shared.search {
+            s.stop();
+        }
         let r = self.driver.await;
         self.grpc.abort();
         let _ = self.grpc.await;
@@ -223,7 +226,13 @@ pub async fn start(config: NodeConfig) -> anyhow::Result<RunningNode> {
             .clone(),
         max_gossip_bytes: net.max_gossip_bytes(),
     });
+    let search =
+        crate::search::Search::start(&config.data_dir, &ctx.store, &ctx.private).map_err(|e| {
+            tracing::warn!(error = %e, "enterprise search is unavailable");
+            e.to_string()
+        });
     let shared = Arc::new(Shared {
+        search,
         ctx: ctx.clone(),
         status: status_rx,
         round: AtomicU32::new(0),

@@ -16,12 +16,16 @@
 //! key per block instead of about two per transaction (issue 7: sled's cost is per key).
 //! Stores written before that keep one `l/<level u8><index BE>` key per node; they are
 //! still read. Values are canonical encodings (core::encoding), tree nodes raw.
+//! `se/<height BE>` → the ids of the enterprises whose state the height wrote (canonical
+//! `Vec<EnterpriseId>`, absent when none): what the search index re-reads
+//! ([`crate::search`]); node-local, not part of any root.
 //! `pv/` and `pk/` hold sealed private field values and their record keys, `pe/` the
 //! tombstones of erased private fields ([`crate::private_store`]).
 
 use safeledger_core::block::CommitCertificate;
 use safeledger_core::encoding::{from_canonical, to_canonical};
 use safeledger_core::genesis::ValidatorSet;
+use safeledger_core::ids::EnterpriseId;
 use safeledger_core::merkle::CompactRange;
 use safeledger_core::{Block, Hash, Timestamp, TxId, TxResult};
 use serde::{Deserialize, Serialize};
@@ -335,6 +339,36 @@ impl Store {
         self.db.get(k).ok().flatten().map(|v| v.to_vec())
     }
 
+    /// The enterprises whose state height `height` wrote (empty when none, or for heights
+    /// committed before the store kept the list).
+    pub fn changed_enterprises(&self, height: u64) -> Result<Vec<EnterpriseId>, StoreError> {
+        let key = hkey(b"se/", height);
+        match self.db.get(&key)? {
+            None => Ok(Vec::new()),
+            Some(v) => from_canonical(&v).map_err(|e| StoreError::Corrupt {
+                key: format!("se/{height}"),
+                why: e.to_string(),
+            }),
+        }
+    }
+
+    /// Every enterprise in committed state, in id order (a value that does not decode is an
+    /// error item; the scan goes on).
+    pub fn enterprises(
+        &self,
+    ) -> impl Iterator<Item = Result<safeledger_contracts::model::EnterpriseState, StoreError>> + '_
+    {
+        let mut prefix = b"s/".to_vec();
+        prefix.extend_from_slice(safeledger_contracts::keys::ENTERPRISE_PREFIX);
+        self.db.scan_prefix(prefix).map(|kv| {
+            let (k, v) = kv?;
+            from_canonical(&v).map_err(|e| StoreError::Corrupt {
+                key: String::from_utf8_lossy(&k).into_owned(),
+                why: e.to_string(),
+            })
+        })
+    }
+
     /// Flushes sled's buffers to the file system.
     pub fn flush(&self) -> Result<(), StoreError> {
         self.db.flush()?;
@@ -389,6 +423,10 @@ impl Store {
             k.extend_from_slice(&tx.id().0);
             batch.insert(k, to_canonical(&(h, i as u32)));
         }
+        let touched = changed_enterprise_ids(writes);
+        if !touched.is_empty() {
+            batch.insert(hkey(b"se/", h), to_canonical(&touched));
+        }
         for (key, value) in writes {
             let mut k = b"s/".to_vec();
             k.extend_from_slice(key);
@@ -426,6 +464,20 @@ impl Store {
         self.db.apply_batch(batch)?;
         Ok(())
     }
+}
+
+/// The enterprises whose `ent/` state key a height's writes touch, in key order.
+fn changed_enterprise_ids(writes: &BTreeMap<Vec<u8>, Option<Vec<u8>>>) -> Vec<EnterpriseId> {
+    let prefix = safeledger_contracts::keys::ENTERPRISE_PREFIX;
+    writes
+        .range(prefix.to_vec()..)
+        .take_while(|(k, _)| k.starts_with(prefix))
+        .filter_map(|(k, _)| {
+            std::str::from_utf8(&k[prefix.len()..])
+                .ok()
+                .and_then(|id| EnterpriseId::parse(id).ok())
+        })
+        .collect()
 }
 
 /// Writes `bytes` to `path` durably: a temporary file in the same directory, fsync, atomic

@@ -484,6 +484,28 @@ impl LedgerClient {
         serde_json::from_str(&r.json).map_err(|e| ClientError::Decode(e.to_string()))
     }
 
+    /// Enterprises matching `text` (see the proto's `SearchEnterprises`): JSON.
+    pub async fn search_enterprises(
+        &mut self,
+        text: &str,
+        limit: u32,
+        offset: u32,
+    ) -> Result<serde_json::Value, ClientError> {
+        let r = self
+            .call(
+                method::SEARCH_ENTERPRISES,
+                proto::SearchEnterprisesRequest {
+                    text: text.to_string(),
+                    limit,
+                    offset,
+                },
+                |mut c, r| async move { c.search_enterprises(r).await },
+            )
+            .await?
+            .into_inner();
+        serde_json::from_str(&r.json).map_err(|e| ClientError::Decode(e.to_string()))
+    }
+
     /// A rule-contract query (see the proto's `Query`): JSON.
     pub async fn query(
         &mut self,

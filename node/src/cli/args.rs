@@ -78,6 +78,24 @@ pub enum Cmd {
         #[command(subcommand)]
         cmd: EnterpriseCmd,
     },
+    /// Find enterprises by any part of their name or address (Chinese by any two
+    /// characters or more), an id, a linked id, a licence number or a unified social
+    /// credit code: best first, with risk level, credit grade and licence statuses.
+    Search {
+        /// What to look for (several words: all must match).
+        #[arg(required = true, num_args = 1..)]
+        text: Vec<String>,
+        /// Hits per page, 1 to 100.
+        #[arg(long, default_value_t = 20,
+              value_parser = clap::value_parser!(u32).range(1..=100))]
+        limit: u32,
+        /// Hits to skip (the next page: the offset the last page printed), at most 1000.
+        #[arg(long, default_value_t = 0,
+              value_parser = clap::value_parser!(u32).range(0..=1000))]
+        offset: u32,
+        #[command(flatten)]
+        target: Target,
+    },
     /// Rule-contract queries: inbox (every open task of --agency: assistance requests to
     /// answer, licence reviews) / assistance_open / assistance_overdue / assistance_sent
     /// (requests --agency made, with their answers) (--agency),
@@ -297,6 +315,16 @@ pub enum NodeCmd {
         /// RUST_LOG is used when this is not given.
         #[arg(long, env = "SAFELEDGER_LOG")]
         log_level: Option<String>,
+    },
+    /// Rebuild a stopped node's enterprise search index from its committed state (a
+    /// running node rebuilds a missing or unreadable index by itself).
+    Reindex {
+        /// The network directory.
+        #[arg(long)]
+        home: PathBuf,
+        /// The agency whose node this is.
+        #[arg(long)]
+        agency: String,
     },
 }
 

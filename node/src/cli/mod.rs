@@ -18,6 +18,7 @@ pub mod liveness;
 pub mod private;
 pub mod records;
 pub mod run;
+pub mod search;
 pub mod setup;
 pub mod submit;
 pub mod target;

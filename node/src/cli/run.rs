@@ -24,6 +24,12 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Cmd::Status(t) => records::status(t).await,
         Cmd::Tx { cmd } => records::tx(cmd).await,
         Cmd::Enterprise { cmd } => records::enterprise(cmd).await,
+        Cmd::Search {
+            text,
+            limit,
+            offset,
+            target,
+        } => crate::cli::search::search(text, limit, offset, target).await,
         Cmd::Query {
             kind,
             agency,

@@ -116,13 +116,16 @@ pub fn genesis(cmd: GenesisCmd) -> anyhow::Result<()> {
 
 /// `safeledger node start`: runs the node until it fails or Ctrl-C stops it.
 pub async fn node(cmd: NodeCmd) -> anyhow::Result<()> {
-    let NodeCmd::Start {
-        home,
-        agency,
-        config,
-        metrics_addr,
-        log_level,
-    } = cmd;
+    let (home, agency, config, metrics_addr, log_level) = match cmd {
+        NodeCmd::Start {
+            home,
+            agency,
+            config,
+            metrics_addr,
+            log_level,
+        } => (home, agency, config, metrics_addr, log_level),
+        NodeCmd::Reindex { home, agency } => return crate::cli::search::reindex(home, agency),
+    };
     init_tracing(log_level.as_deref());
     let h = home::Home::load(&home)?;
     h.known_agency(&agency)?;

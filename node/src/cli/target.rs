@@ -86,6 +86,28 @@ impl Target {
         }
     }
 
+    /// [`Target::client`], but with the node of the agency it signs for asked first (with
+    /// --home): an officer's own node holds its agency's withheld values.
+    pub async fn client_own_node_first(&self) -> anyhow::Result<LedgerClient> {
+        let (mut eps, home) = self.endpoints()?;
+        let signer = self.signer(&eps, home.as_ref(), false).await?;
+        if let (Some(h), None) = (&home, &self.node) {
+            let own = match &self.identity {
+                Some(name) => h.genesis.agency(name),
+                None => h.genesis.agencies.iter().find(|a| h.signer(&a.id).is_ok()),
+            };
+            if let Some(a) = own {
+                eps.retain(|e| *e != a.grpc_addr);
+                eps.insert(0, a.grpc_addr.clone());
+            }
+        }
+        let c = LedgerClient::new(eps);
+        Ok(match signer {
+            Some(s) => c.signed_by(s),
+            None => c,
+        })
+    }
+
     /// A client over the target's nodes, signing as the target's identity.
     pub async fn client(&self) -> anyhow::Result<LedgerClient> {
         let (eps, home) = self.endpoints()?;

@@ -225,6 +225,13 @@ impl ledger_server::Ledger for LedgerService {
         read::find_records(self, req).await
     }
 
+    async fn search_enterprises(
+        &self,
+        req: Request<proto::SearchEnterprisesRequest>,
+    ) -> Result<Response<proto::SearchEnterprisesReply>, Status> {
+        read::search_enterprises(self, req).await
+    }
+
     async fn get_view(
         &self,
         req: Request<proto::GetViewRequest>,

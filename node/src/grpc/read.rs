@@ -115,6 +115,44 @@ pub(super) async fn get_enterprise(
     }))
 }
 
+pub(super) async fn search_enterprises(
+    svc: &LedgerService,
+    req: Request<proto::SearchEnterprisesRequest>,
+) -> Result<Response<proto::SearchEnterprisesReply>, Status> {
+    let caller = svc.officer(&req, method::SEARCH_ENTERPRISES, "searching enterprises")?;
+    if let Err(e) = &svc.shared.search {
+        return Err(Status::unavailable(format!(
+            "this node has no search index: {e}"
+        )));
+    }
+    let r = req.into_inner();
+    let request = crate::search::query::SearchRequest {
+        text: r.text,
+        limit: r.limit as usize,
+        offset: r.offset as usize,
+        // Withheld values at this node are its agency's or granted to it.
+        private: caller.agency() == Some(svc.shared.agency.as_str()),
+    };
+    let now = svc.shared.status.borrow().block_time;
+    let shared = svc.shared.clone();
+    // tantivy and sled block: off the async workers.
+    let answer = tokio::task::spawn_blocking(move || match &shared.search {
+        Ok(s) => s.answer(&shared.store, &shared.private, &request, now),
+        Err(_) => Err(crate::search::index::IndexError::Closed.into()),
+    })
+    .await
+    .map_err(internal)?;
+    match answer {
+        Ok(json) => Ok(Response::new(proto::SearchEnterprisesReply {
+            json: json.to_string(),
+        })),
+        Err(crate::search::query::SearchError::Query(e)) => {
+            Err(Status::invalid_argument(e.to_string()))
+        }
+        Err(e) => Err(Status::internal(e.to_string())),
+    }
+}
+
 pub(super) async fn get_sequence(
     svc: &LedgerService,
     req: Request<proto::GetSequenceRequest>,

@@ -25,6 +25,9 @@ pub struct Shared {
     pub net: NetworkHandle,
     /// Signalled when transactions are admitted.
     pub txs_arrived: Notify,
+    /// Enterprise search (an error: why the index could not be opened; searches answer
+    /// `UNAVAILABLE` with it).
+    pub search: Result<crate::search::Search, String>,
 }
 
 impl std::ops::Deref for Shared {

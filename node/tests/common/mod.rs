@@ -5,7 +5,10 @@
 //! a part of it.
 #![allow(dead_code)]
 
-use std::process::Child;
+use std::io::{BufRead, BufReader, Read};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
 
 use safeledger_client::auth::Signer;
 use safeledger_client::rpc::LedgerClient;
@@ -85,4 +88,150 @@ pub fn first_accepted_accident(
         }
     }
     panic!("no accepted accident report in the blocks");
+}
+
+/// The binary under test.
+pub const EXE: &str = env!("CARGO_BIN_EXE_safeledger");
+/// The shipped data folder.
+pub const DATA: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../data");
+
+/// The demo process; stopped (SIGTERM, then kill) on drop.
+/// A running demo network, stopped (SIGTERM, then SIGKILL) when dropped.
+pub struct Demo {
+    /// The demo process.
+    pub child: Child,
+    /// The network directory.
+    pub home: PathBuf,
+    /// What the demo printed until it left the network running.
+    pub stdout: String,
+    _dir: tempfile::TempDir,
+}
+
+impl Demo {
+    /// Stops the network (SIGTERM to the demo, which stops its nodes; SIGKILL after 20 s)
+    /// and keeps its directory.
+    pub fn stop(&mut self) {
+        signal(self.child.id(), "-TERM");
+        let t = Instant::now();
+        while t.elapsed() < Duration::from_secs(20) {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Demo {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+pub fn signal(pid: u32, sig: &str) {
+    let _ = Command::new("kill").args([sig, &pid.to_string()]).status();
+}
+
+/// Starts `safeledger demo --limit LIMIT --keep-running` on the shipped data in a temporary
+/// directory and waits until the network is left running.
+pub fn start_demo_with(limit: usize) -> Demo {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let home = dir.path().join("net");
+    let mut child = Command::new(EXE)
+        .args([
+            "demo",
+            "--limit",
+            &limit.to_string(),
+            "--keep-running",
+            "--data",
+            DATA,
+            "--dir",
+        ])
+        .arg(&home)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("start the demo");
+    let mut out = BufReader::new(child.stdout.take().expect("stdout"));
+    let mut stdout = String::new();
+    let t = Instant::now();
+    loop {
+        let mut line = String::new();
+        let n = out.read_line(&mut line).expect("read the demo's output");
+        stdout.push_str(&line);
+        if line.contains("network left running") {
+            break;
+        }
+        assert!(
+            n > 0 && t.elapsed() < Duration::from_secs(240),
+            "the demo did not come up:\n{stdout}"
+        );
+    }
+    // Keep draining its output so that it never blocks on a full pipe.
+    std::thread::spawn(move || {
+        let _ = out.read_to_end(&mut Vec::new());
+    });
+    Demo {
+        child,
+        home,
+        stdout,
+        _dir: dir,
+    }
+}
+
+pub fn run(args: &[&str], home: &Path) -> Output {
+    Command::new(EXE)
+        .args(args)
+        .arg("--home")
+        .arg(home)
+        .output()
+        .expect("run safeledger")
+}
+
+pub fn text(o: &Output) -> (String, String) {
+    (
+        String::from_utf8_lossy(&o.stdout).into_owned(),
+        String::from_utf8_lossy(&o.stderr).into_owned(),
+    )
+}
+
+/// Runs and checks the exit code; returns (stdout, stderr).
+pub fn expect(code: i32, args: &[&str], home: &Path) -> (String, String) {
+    let o = run(args, home);
+    let (out, err) = text(&o);
+    assert_eq!(
+        o.status.code(),
+        Some(code),
+        "safeledger {args:?}:\nstdout: {out}\nstderr: {err}"
+    );
+    (out, err)
+}
+
+pub fn write(dir: &Path, name: &str, bytes: &[u8]) -> String {
+    let p = dir.join(name);
+    std::fs::write(&p, bytes).expect("write");
+    p.to_string_lossy().into_owned()
+}
+
+pub fn pid_of(agency: &str, home: &Path) -> u32 {
+    let out = Command::new("pgrep")
+        .args([
+            "-f",
+            "--",
+            &format!("--home {} --agency {agency}", home.display()),
+        ])
+        .output()
+        .expect("pgrep");
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .next()
+        .and_then(|l| l.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no node process of {agency}"))
+}
+
+/// [`start_demo_with`] 30 rows of each file.
+pub fn start_demo() -> Demo {
+    start_demo_with(30)
 }

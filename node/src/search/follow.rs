@@ -1,0 +1,212 @@
+//! Keeping the search index in step with committed state.
+//!
+//! One thread ([`Follower::spawn`]) per node: it rebuilds an empty index from every
+//! `ent/` key in state ([`rebuild`]), then, each time the tip moves, re-indexes the
+//! enterprises each new height wrote (the store's per-height list, `se/<height>`, written
+//! in the commit batch) and those whose withheld values this node gained or erased
+//! ([`crate::private_store::PrivateStore::take_changed`]), and commits with the tip's
+//! height. Reading state that is already past that height is harmless: a document is
+//! replaced by the enterprise's current state, and later heights re-index it again.
+//! Indexing errors are logged and retried on the next pass; they never touch the ledger.
+
+use super::index::{EnterpriseText, IndexError, SearchIndex};
+use crate::app::StoreView;
+use crate::private_store::PrivateStore;
+use crate::store::Store;
+use safeledger_contracts::model::EnterpriseState;
+use safeledger_core::ids::EnterpriseId;
+use safeledger_core::TxId;
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// How often the follower looks at the tip.
+pub const POLL: Duration = Duration::from_millis(250);
+/// Most heights read in one pass before a commit (a node far behind commits as it goes).
+pub const MAX_HEIGHTS_PER_PASS: u64 = 1_000;
+
+/// The withheld values this node holds for `state`: the name and address of each
+/// agency's latest enterprise record, where this node holds them.
+pub fn private_text(state: &EnterpriseState, private: &PrivateStore) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for a in state.agencies.values() {
+        let Ok(values) = private.get(&a.last_record) else {
+            continue;
+        };
+        for v in values {
+            if v.name != "name" && v.name != "address" {
+                continue;
+            }
+            if let Ok(s) = safeledger_core::from_canonical::<String>(&v.value) {
+                if !s.is_empty() && !out.contains(&s) {
+                    out.push(s);
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Re-indexes `id` from committed state (removes nothing: enterprises are never deleted).
+fn reindex_one(
+    index: &SearchIndex,
+    store: &Store,
+    private: &PrivateStore,
+    id: &EnterpriseId,
+) -> Result<(), IndexError> {
+    if let Some(state) = safeledger_contracts::enterprise(&StoreView(store), id) {
+        index.upsert(
+            id.as_str(),
+            &EnterpriseText::of(&state, private_text(&state, private)),
+        )?;
+    }
+    Ok(())
+}
+
+/// Rebuilds the whole index from committed state and commits it at the tip height read
+/// before the scan. Returns (documents, height), or `None` when `stop` was raised first
+/// (nothing committed). A value that does not decode is logged and left out.
+pub fn rebuild(
+    index: &SearchIndex,
+    store: &Store,
+    private: &PrivateStore,
+    stop: &AtomicBool,
+) -> Result<Option<(u64, u64)>, IndexError> {
+    let height = store.tip().ok().flatten().map(|t| t.height).unwrap_or(0);
+    index.clear()?;
+    let mut n = 0;
+    for state in store.enterprises() {
+        if stop.load(Ordering::Acquire) {
+            return Ok(None);
+        }
+        let state = match state {
+            Ok(s) => s,
+            Err(e) => {
+                tracing::warn!(error = %e, "search index: an enterprise left out");
+                continue;
+            }
+        };
+        index.upsert(
+            state.id.as_str(),
+            &EnterpriseText::of(&state, private_text(&state, private)),
+        )?;
+        n += 1;
+    }
+    index.commit(height)?;
+    Ok(Some((n, height)))
+}
+
+/// Transactions whose private values changed before the record was committed (the CLI
+/// hands them to the node first): kept and retried until the record commits, for at most
+/// [`PENDING_FOR`] and [`MAX_PENDING`] of them.
+#[derive(Default)]
+pub struct Pending(BTreeMap<TxId, Instant>);
+
+/// How long a private change waits for its record to commit.
+pub const PENDING_FOR: Duration = Duration::from_secs(600);
+/// Most private changes waiting.
+pub const MAX_PENDING: usize = 10_000;
+
+/// One pass: from the index's height to the tip. Returns whether it committed.
+pub fn catch_up(
+    index: &SearchIndex,
+    store: &Store,
+    private: &PrivateStore,
+    stop: &AtomicBool,
+    pending: &mut Pending,
+) -> Result<bool, IndexError> {
+    let Some(from) = index.height() else {
+        let started = Instant::now();
+        if let Some((n, h)) = rebuild(index, store, private, stop)? {
+            tracing::info!(
+                documents = n,
+                height = h,
+                ms = started.elapsed().as_millis() as u64,
+                "search index rebuilt"
+            );
+        }
+        return Ok(true);
+    };
+    let tip = store.tip().ok().flatten().map(|t| t.height).unwrap_or(0);
+    let to = tip.min(from.saturating_add(MAX_HEIGHTS_PER_PASS));
+    let mut ids: BTreeSet<EnterpriseId> = BTreeSet::new();
+    for h in from + 1..=to {
+        ids.extend(store.changed_enterprises(h).unwrap_or_default());
+    }
+    let (txs, overflowed) = private.take_changed();
+    if overflowed {
+        pending.0.clear();
+        rebuild(index, store, private, stop)?;
+        return Ok(true);
+    }
+    let now = Instant::now();
+    for tx in txs {
+        if pending.0.len() < MAX_PENDING {
+            pending.0.insert(tx, now);
+        }
+    }
+    let view = StoreView(store);
+    pending.0.retain(
+        |tx, since| match safeledger_contracts::query::record_location(&view, tx) {
+            Some(loc) => {
+                ids.insert(loc.enterprise);
+                false
+            }
+            None => now.duration_since(*since) < PENDING_FOR,
+        },
+    );
+    if ids.is_empty() {
+        // Empty blocks: nothing to write, so no tantivy commit (and no fsync) for them.
+        index.advance(to);
+        return Ok(false);
+    }
+    for id in &ids {
+        reindex_one(index, store, private, id)?;
+    }
+    index.commit(to)?;
+    Ok(true)
+}
+
+/// The follower thread.
+pub struct Follower {
+    stop: Arc<AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Follower {
+    /// Starts following: the first pass rebuilds an empty index.
+    pub fn spawn(index: Arc<SearchIndex>, store: Store, private: PrivateStore) -> Follower {
+        let stop = Arc::new(AtomicBool::new(false));
+        let flag = stop.clone();
+        let thread = std::thread::Builder::new()
+            .name("search-index".into())
+            .spawn(move || {
+                let mut failing = false;
+                let mut pending = Pending::default();
+                while !flag.load(Ordering::Acquire) {
+                    match catch_up(&index, &store, &private, &flag, &mut pending) {
+                        Ok(_) => failing = false,
+                        Err(e) if !failing => {
+                            failing = true;
+                            tracing::warn!(error = %e, "search index: will retry");
+                        }
+                        Err(_) => {}
+                    }
+                    std::thread::sleep(POLL);
+                }
+            })
+            .ok();
+        Follower { stop, thread }
+    }
+
+    /// Stops the thread, waits for it, and closes the index writer (its merges finish and
+    /// its lock is released, so the index can be opened again in this process).
+    pub fn stop(mut self, index: &SearchIndex) {
+        self.stop.store(true, Ordering::Release);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+        index.close();
+    }
+}

@@ -71,6 +71,8 @@ pub mod method {
     pub const FIND_RECORDS: &str = "/safeledger.v1.Ledger/FindRecords";
     /// `SearchEnterprises`.
     pub const SEARCH_ENTERPRISES: &str = "/safeledger.v1.Ledger/SearchEnterprises";
+    /// `ListEnterprises`.
+    pub const LIST_ENTERPRISES: &str = "/safeledger.v1.Ledger/ListEnterprises";
 }
 
 /// A caller's signing identity: its key and the chain it signs for.

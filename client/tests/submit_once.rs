@@ -174,6 +174,12 @@ impl ledger_server::Ledger for Fake {
     ) -> Result<Response<proto::SearchEnterprisesReply>, Status> {
         no()
     }
+    async fn list_enterprises(
+        &self,
+        _: Request<proto::ListEnterprisesRequest>,
+    ) -> Result<Response<proto::ListEnterprisesReply>, Status> {
+        no()
+    }
 }
 
 /// A fake node on a free loopback port: its URL and its `SubmitBatch` counter. The server

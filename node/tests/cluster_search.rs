@@ -172,7 +172,55 @@ fn cluster_search_finds_enterprises_by_any_part_and_withheld_names_only_for_thei
         }
     }
 
-    // 5. kill -9 of chicago-bacp's node twice during an import; the demo restarts it and
+    // 5. Lists, paged by cursor: every page's entries follow the last, none twice, and the
+    // pages together are the whole list.
+    let list_json = |args: &[&str]| -> serde_json::Value {
+        let mut a = vec!["list"];
+        a.extend_from_slice(args);
+        a.extend_from_slice(&["--output", "json"]);
+        let (out, _) = expect(0, &a, &home);
+        serde_json::from_str(&out).expect("list JSON")
+    };
+    let ids_of = |v: &serde_json::Value| -> Vec<String> {
+        v["entries"]
+            .as_array()
+            .map(|e| {
+                e.iter()
+                    .map(|x| x["enterprise"].as_str().unwrap_or("").to_string())
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let whole = ids_of(&list_json(&["risk", "green", "--limit", "200"]));
+    assert!(whole.len() > 3, "{whole:?}");
+    let mut paged: Vec<String> = Vec::new();
+    let mut cursor = String::new();
+    loop {
+        let mut args = vec!["risk", "green", "--limit", "3"];
+        if !cursor.is_empty() {
+            args.extend_from_slice(&["--cursor", &cursor]);
+        }
+        let v = list_json(&args);
+        paged.extend(ids_of(&v));
+        match v["next_cursor"].as_str() {
+            Some(c) => cursor = c.to_string(),
+            None => break,
+        }
+    }
+    assert_eq!(paged, whole, "pages of 3 differ from one page");
+    let mut sorted = whole.clone();
+    sorted.sort();
+    sorted.dedup();
+    assert_eq!(sorted, whole, "in id order, none twice");
+    let (out, _) = expect(0, &["list", "expiring", "--days", "3650"], &home);
+    assert!(out.starts_with("licences ending within 3650 days"), "{out}");
+    expect(0, &["list", "blacklisted"], &home);
+    expect(0, &["list", "overdue"], &home);
+    expect(2, &["list", "risk", "purple"], &home);
+    expect(2, &["list", "expiring", "--days", "0"], &home);
+    expect(2, &["list", "risk", "red", "--cursor", "not an id"], &home);
+
+    // 6. kill -9 of chicago-bacp's node twice during an import; the demo restarts it and
     // its index catches up with as many documents as the ledger has enterprises.
     let mut import = std::process::Command::new(common::EXE)
         .args(["import", "--data", DATA, "--limit", "80", "--home"])

@@ -506,6 +506,20 @@ impl LedgerClient {
         serde_json::from_str(&r.json).map_err(|e| ClientError::Decode(e.to_string()))
     }
 
+    /// A page of an officer's list (see the proto's `ListEnterprises`): JSON.
+    pub async fn list_enterprises(
+        &mut self,
+        request: proto::ListEnterprisesRequest,
+    ) -> Result<serde_json::Value, ClientError> {
+        let r = self
+            .call(method::LIST_ENTERPRISES, request, |mut c, r| async move {
+                c.list_enterprises(r).await
+            })
+            .await?
+            .into_inner();
+        serde_json::from_str(&r.json).map_err(|e| ClientError::Decode(e.to_string()))
+    }
+
     /// A rule-contract query (see the proto's `Query`): JSON.
     pub async fn query(
         &mut self,

@@ -96,6 +96,29 @@ pub enum Cmd {
         #[command(flatten)]
         target: Target,
     },
+    /// Lists an officer asks for, in enterprise-id order, as they stand now: `risk LEVEL`
+    /// (green, yellow, orange, red), `credit GRADE` (A-D), `blacklisted`, `expiring`
+    /// (licences ending within --days), `overdue` (hazards past their rectification
+    /// deadline).
+    List {
+        /// Which list.
+        #[arg(value_parser = ["risk", "credit", "blacklisted", "expiring", "overdue"])]
+        list: String,
+        /// The risk level or credit grade (risk and credit lists).
+        value: Option<String>,
+        /// Days ahead (expiring), 1 to 3650.
+        #[arg(long, default_value_t = 30)]
+        days: u32,
+        /// Where to go on from: the `--cursor` the last page printed.
+        #[arg(long, default_value = "")]
+        cursor: String,
+        /// Entries per page, 1 to 200.
+        #[arg(long, default_value_t = 50,
+              value_parser = clap::value_parser!(u32).range(1..=200))]
+        limit: u32,
+        #[command(flatten)]
+        target: Target,
+    },
     /// Rule-contract queries: inbox (every open task of --agency: assistance requests to
     /// answer, licence reviews) / assistance_open / assistance_overdue / assistance_sent
     /// (requests --agency made, with their answers) (--agency),

@@ -30,6 +30,26 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             offset,
             target,
         } => crate::cli::search::search(text, limit, offset, target).await,
+        Cmd::List {
+            list,
+            value,
+            days,
+            cursor,
+            limit,
+            target,
+        } => {
+            crate::cli::search::list(
+                safeledger_client::proto::ListEnterprisesRequest {
+                    list,
+                    value: value.unwrap_or_default(),
+                    days,
+                    cursor,
+                    limit,
+                },
+                target,
+            )
+            .await
+        }
         Cmd::Query {
             kind,
             agency,

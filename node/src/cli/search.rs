@@ -65,6 +65,20 @@ fn cut(text: &str, width: usize) -> String {
     out
 }
 
+/// A hit's name cut to `width` columns; a withheld name shows as the value this node
+/// holds, marked, for whoever may read it.
+fn shown_name(h: &Value, width: usize) -> String {
+    let held = h
+        .get("withheld_values_held_here")
+        .and_then(Value::as_array)
+        .and_then(|v| v.first())
+        .and_then(Value::as_str);
+    match (s(h, "name"), held) {
+        ("", Some(held)) => cut(&format!("{held} (withheld)"), width),
+        (name, _) => cut(name, width),
+    }
+}
+
 /// The text rendering: a heading with the count and the index height, then one aligned
 /// row per hit (id, name, risk, credit, licences), and the address beneath.
 pub fn render(text: &str, v: &Value) -> String {
@@ -99,21 +113,7 @@ pub fn render(text: &str, v: &Value) -> String {
         .max()
         .unwrap_or(0)
         .max("enterprise".len());
-    // A withheld name shows as the value this node holds, marked, for whoever may read it.
-    let names: Vec<String> = hits
-        .iter()
-        .map(|h| {
-            let held = h
-                .get("withheld_values_held_here")
-                .and_then(Value::as_array)
-                .and_then(|v| v.first())
-                .and_then(Value::as_str);
-            match (s(h, "name"), held) {
-                ("", Some(held)) => cut(&format!("{held} (withheld)"), 40),
-                (name, _) => cut(name, 40),
-            }
-        })
-        .collect();
+    let names: Vec<String> = hits.iter().map(|h| shown_name(h, 40)).collect();
     let name_w = names
         .iter()
         .map(|n| UnicodeWidthStr::width(n.as_str()))
@@ -167,6 +167,95 @@ pub fn render(text: &str, v: &Value) -> String {
     let shown = offset + hits.len() as u64;
     if shown < total {
         out.push_str(&format!("more: --offset {shown}\n"));
+    }
+    out
+}
+
+/// `safeledger list`: checks the list and its value before asking.
+pub async fn list(
+    request: safeledger_client::proto::ListEnterprisesRequest,
+    target: Target,
+) -> anyhow::Result<()> {
+    crate::search::lists::ListKind::parse(&request.list, &request.value, u64::from(request.days))
+        .map_err(|e| exit::usage(e.to_string()))?;
+    if !request.cursor.is_empty()
+        && safeledger_core::ids::EnterpriseId::parse(&request.cursor).is_err()
+    {
+        return Err(exit::usage(format!(
+            "--cursor {:?} is not an enterprise id (give the one the last page printed)",
+            request.cursor
+        )));
+    }
+    let title = match request.list.as_str() {
+        "risk" => format!("enterprises at risk level {}", request.value),
+        "credit" => format!(
+            "enterprises with credit grade {}",
+            request.value.to_uppercase()
+        ),
+        "blacklisted" => "blacklisted enterprises".to_string(),
+        "expiring" => format!("licences ending within {} days", request.days),
+        _ => "hazards past their rectification deadline".to_string(),
+    };
+    let v = target.client().await?.list_enterprises(request).await?;
+    match target.output {
+        Output::Json => print_json(&v),
+        Output::Text => {
+            print!("{}", render_list(&title, &v));
+            Ok(())
+        }
+    }
+}
+
+/// The text rendering of a list page: a heading, one row per entry (id, name, risk,
+/// credit, why), and the cursor of the next page.
+pub fn render_list(title: &str, v: &Value) -> String {
+    let entries = v
+        .get("entries")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    let now = v
+        .get("now")
+        .and_then(Value::as_u64)
+        .map(|ms| crate::cli::when::show(safeledger_core::Timestamp(ms)))
+        .unwrap_or_default();
+    let mut out = format!("{title}, as of {now}:\n");
+    if entries.is_empty() {
+        out.push_str("none on this page\n");
+    } else {
+        let id_w = entries
+            .iter()
+            .map(|h| UnicodeWidthStr::width(s(h, "enterprise")))
+            .max()
+            .unwrap_or(0)
+            .max("enterprise".len());
+        let names: Vec<String> = entries.iter().map(|h| shown_name(h, 30)).collect();
+        let name_w = names
+            .iter()
+            .map(|n| UnicodeWidthStr::width(n.as_str()))
+            .max()
+            .unwrap_or(0)
+            .max("name".len());
+        out.push_str(&format!(
+            "{}  {}  {:<6}  {:<6}  why\n",
+            pad("enterprise", id_w),
+            pad("name", name_w),
+            "risk",
+            "credit"
+        ));
+        for (h, name) in entries.iter().zip(&names) {
+            out.push_str(&format!(
+                "{}  {}  {:<6}  {:<6}  {}\n",
+                pad(s(h, "enterprise"), id_w),
+                pad(name, name_w),
+                s(h, "risk"),
+                s(h, "credit"),
+                s(h, "why")
+            ));
+        }
+    }
+    if let Some(c) = v.get("next_cursor").and_then(Value::as_str) {
+        out.push_str(&format!("more: --cursor {c}\n"));
     }
     out
 }

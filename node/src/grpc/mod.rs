@@ -124,7 +124,18 @@ pub async fn serve(
             limits.grpc_max_clients,
         ),
     );
-    let incoming = tokio_stream::wrappers::TcpListenerStream::new(listener);
+    // Nagle off on every accepted connection: with it on, a reply written in more than one
+    // piece waited for the client's delayed ACK, and every signed request took 40 ms on
+    // loopback (`serve_with_incoming` does not apply the builder's `tcp_nodelay`).
+    let incoming = tokio_stream::StreamExt::map(
+        tokio_stream::wrappers::TcpListenerStream::new(listener),
+        |conn| {
+            if let Ok(s) = &conn {
+                let _ = s.set_nodelay(true);
+            }
+            conn
+        },
+    );
     let (health, health_svc) = tonic_health::server::health_reporter();
     health
         .set_serving::<ledger_server::LedgerServer<LedgerService>>()
@@ -230,6 +241,13 @@ impl ledger_server::Ledger for LedgerService {
         req: Request<proto::SearchEnterprisesRequest>,
     ) -> Result<Response<proto::SearchEnterprisesReply>, Status> {
         read::search_enterprises(self, req).await
+    }
+
+    async fn list_enterprises(
+        &self,
+        req: Request<proto::ListEnterprisesRequest>,
+    ) -> Result<Response<proto::ListEnterprisesReply>, Status> {
+        read::list_enterprises(self, req).await
     }
 
     async fn get_view(

@@ -153,6 +153,49 @@ pub(super) async fn search_enterprises(
     }
 }
 
+pub(super) async fn list_enterprises(
+    svc: &LedgerService,
+    req: Request<proto::ListEnterprisesRequest>,
+) -> Result<Response<proto::ListEnterprisesReply>, Status> {
+    use crate::search::lists::{ListKind, ListPageError};
+    let caller = svc.officer(&req, method::LIST_ENTERPRISES, "listing enterprises")?;
+    // Withheld values at this node are its agency's or granted to it.
+    let own = caller.agency() == Some(svc.shared.agency.as_str());
+    if let Err(e) = &svc.shared.search {
+        return Err(Status::unavailable(format!(
+            "this node has no search index: {e}"
+        )));
+    }
+    let r = req.into_inner();
+    let kind = ListKind::parse(&r.list, &r.value, u64::from(r.days))
+        .map_err(|e| Status::invalid_argument(e.to_string()))?;
+    let now = svc.shared.status.borrow().block_time;
+    let shared = svc.shared.clone();
+    let answer = tokio::task::spawn_blocking(move || match &shared.search {
+        Ok(s) => {
+            let private = own.then_some(&shared.private);
+            s.list(
+                &shared.store,
+                private,
+                kind,
+                &r.cursor,
+                r.limit as usize,
+                now,
+            )
+        }
+        Err(_) => Err(crate::search::index::IndexError::Closed.into()),
+    })
+    .await
+    .map_err(internal)?;
+    match answer {
+        Ok(json) => Ok(Response::new(proto::ListEnterprisesReply {
+            json: json.to_string(),
+        })),
+        Err(ListPageError::List(e)) => Err(Status::invalid_argument(e.to_string())),
+        Err(e) => Err(Status::internal(e.to_string())),
+    }
+}
+
 pub(super) async fn get_sequence(
     svc: &LedgerService,
     req: Request<proto::GetSequenceRequest>,

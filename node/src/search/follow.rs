@@ -9,7 +9,7 @@
 //! replaced by the enterprise's current state, and later heights re-index it again.
 //! Indexing errors are logged and retried on the next pass; they never touch the ledger.
 
-use super::index::{EnterpriseText, IndexError, SearchIndex};
+use super::index::{EnterpriseDoc, IndexError, SearchIndex};
 use crate::app::StoreView;
 use crate::private_store::PrivateStore;
 use crate::store::Store;
@@ -58,7 +58,7 @@ fn reindex_one(
     if let Some(state) = safeledger_contracts::enterprise(&StoreView(store), id) {
         index.upsert(
             id.as_str(),
-            &EnterpriseText::of(&state, private_text(&state, private)),
+            &EnterpriseDoc::of(&state, private_text(&state, private)),
         )?;
     }
     Ok(())
@@ -89,7 +89,7 @@ pub fn rebuild(
         };
         index.upsert(
             state.id.as_str(),
-            &EnterpriseText::of(&state, private_text(&state, private)),
+            &EnterpriseDoc::of(&state, private_text(&state, private)),
         )?;
         n += 1;
     }

@@ -14,13 +14,20 @@
 //! `name` and `address` (the enterprise's and every agency's, public values only), and
 //! `private` (withheld names and addresses this node holds: searched only for callers
 //! entitled to read them, see [`super::query`]). Text fields use [`super::tokens`].
+//! The lists of [`super::lists`] filter on `risk` and `credit` (ranks, 0 best), `listed`
+//! (1 with any blacklist listing not removed), `licence_until` (the end of each active
+//! licence's term) and `hazard_due` (the deadline of each standing, unrectified hazard the
+//! ledger tracks), and page by `eid` (also a fast field, for ordering).
 
-use safeledger_contracts::model::EnterpriseState;
+use safeledger_contracts::model::{
+    CreditGrade, EnterpriseState, Finding, FindingKind, Hazard, LicenceStatus, RiskLevel,
+};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 use tantivy::schema::{
-    Field, IndexRecordOption, Schema, TextFieldIndexing, TextOptions, Value, STORED, STRING,
+    Field, IndexRecordOption, Schema, TextFieldIndexing, TextOptions, Value, FAST, INDEXED, STORED,
+    STRING,
 };
 use tantivy::tokenizer::TextAnalyzer;
 use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy, TantivyDocument, Term};
@@ -28,7 +35,7 @@ use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy, TantivyDocument, Te
 use super::tokens::{TermTokenizer, TOKENIZER};
 
 /// Version of the index layout; an index of another version is rebuilt.
-pub const LAYOUT_VERSION: u64 = 1;
+pub const LAYOUT_VERSION: u64 = 2;
 /// Name of the index directory inside the data directory.
 pub const SEARCH_DIR: &str = "search";
 /// Memory the index writer buffers before it writes a segment, bytes (tantivy's minimum
@@ -81,6 +88,16 @@ pub struct Fields {
     pub address: Field,
     /// Withheld names and addresses this node holds.
     pub private: Field,
+    /// Risk level rank (green 0 … red 3).
+    pub risk: Field,
+    /// Credit grade rank (A 0 … D 3).
+    pub credit: Field,
+    /// 1 with a blacklist listing not removed, else 0.
+    pub listed: Field,
+    /// End of each active licence's term, ms.
+    pub licence_until: Field,
+    /// Deadline of each standing, unrectified, tracked hazard, ms.
+    pub hazard_due: Field,
 }
 
 fn schema() -> (Schema, Fields) {
@@ -91,19 +108,26 @@ fn schema() -> (Schema, Fields) {
     );
     let mut b = Schema::builder();
     let fields = Fields {
-        eid: b.add_text_field("eid", STRING | STORED),
+        eid: b.add_text_field("eid", STRING | STORED | FAST),
         ids: b.add_text_field("ids", text.clone()),
         ids_exact: b.add_text_field("ids_exact", STRING),
         name: b.add_text_field("name", text.clone()),
         address: b.add_text_field("address", text.clone()),
         private: b.add_text_field("private", text),
+        risk: b.add_u64_field("risk", INDEXED),
+        credit: b.add_u64_field("credit", INDEXED),
+        listed: b.add_u64_field("listed", INDEXED),
+        licence_until: b.add_u64_field("licence_until", INDEXED),
+        hazard_due: b.add_u64_field("hazard_due", INDEXED),
     };
     (b.build(), fields)
 }
 
-/// The text of one enterprise as the index keeps it.
+/// One enterprise as the index keeps it: its text and the facts lists filter on.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct EnterpriseText {
+pub struct EnterpriseDoc {
+    /// Facts for lists.
+    pub facts: Facts,
     /// Id, linked ids, licence numbers.
     pub ids: Vec<String>,
     /// Public names.
@@ -114,13 +138,88 @@ pub struct EnterpriseText {
     pub private: Vec<String>,
 }
 
-impl EnterpriseText {
+/// What the lists of [`super::lists`] filter on (see the module docs).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Facts {
+    /// Risk level rank.
+    pub risk: u64,
+    /// Credit grade rank.
+    pub credit: u64,
+    /// A listing not removed.
+    pub listed: bool,
+    /// Ends of active licences' terms, ms.
+    pub licence_until: Vec<u64>,
+    /// Deadlines of open tracked hazards, ms.
+    pub hazard_due: Vec<u64>,
+}
+
+/// Rank of a risk level (green 0 … red 3).
+pub fn risk_rank(r: RiskLevel) -> u64 {
+    match r {
+        RiskLevel::Green => 0,
+        RiskLevel::Yellow => 1,
+        RiskLevel::Orange => 2,
+        RiskLevel::Red => 3,
+    }
+}
+
+/// Rank of a credit grade (A 0 … D 3).
+pub fn credit_rank(c: CreditGrade) -> u64 {
+    match c {
+        CreditGrade::A => 0,
+        CreditGrade::B => 1,
+        CreditGrade::C => 2,
+        CreditGrade::D => 3,
+    }
+}
+
+/// The open, tracked hazards of `state`: standing inspections' hazards with a deadline
+/// set after the inspection was committed (`live`), not rectified. (finding, hazard).
+pub fn open_hazards(state: &EnterpriseState) -> impl Iterator<Item = (&Finding, &Hazard)> {
+    state
+        .findings
+        .iter()
+        .filter(|f| f.standing())
+        .flat_map(|f| {
+            let hazards: &[Hazard] = match &f.what {
+                FindingKind::Inspection { hazards, .. } => hazards,
+                _ => &[],
+            };
+            hazards
+                .iter()
+                .filter(|h| h.live && h.rectified.is_none() && h.rectify_by.is_some())
+                .map(move |h| (f, h))
+        })
+}
+
+impl Facts {
+    /// The facts of `state`.
+    pub fn of(state: &EnterpriseState) -> Facts {
+        Facts {
+            risk: risk_rank(state.assessment.risk),
+            credit: credit_rank(state.assessment.credit),
+            listed: state.listings.iter().any(|l| l.removed.is_none()),
+            licence_until: state
+                .licences
+                .values()
+                .filter(|l| l.status == LicenceStatus::Active)
+                .filter_map(|l| l.valid_until.map(|t| t.0))
+                .collect(),
+            hazard_due: open_hazards(state)
+                .filter_map(|(_, h)| h.rectify_by.map(|t| t.0))
+                .collect(),
+        }
+    }
+}
+
+impl EnterpriseDoc {
     /// The public text of `state` (the enterprise's name and address and each agency's,
     /// blank withheld values left out) with `private`, the withheld values this node holds.
-    pub fn of(state: &EnterpriseState, private: Vec<String>) -> EnterpriseText {
-        let mut t = EnterpriseText {
+    pub fn of(state: &EnterpriseState, private: Vec<String>) -> EnterpriseDoc {
+        let mut t = EnterpriseDoc {
             private,
-            ..EnterpriseText::default()
+            facts: Facts::of(state),
+            ..EnterpriseDoc::default()
         };
         t.ids.push(state.id.as_str().to_string());
         t.ids.extend(state.linked_ids.iter().cloned());
@@ -250,7 +349,7 @@ impl SearchIndex {
 
     /// Replaces the document of enterprise `id` with `text` (uncommitted until
     /// [`SearchIndex::commit`]).
-    pub fn upsert(&self, id: &str, text: &EnterpriseText) -> Result<(), IndexError> {
+    pub fn upsert(&self, id: &str, text: &EnterpriseDoc) -> Result<(), IndexError> {
         let f = self.fields;
         let mut doc = TantivyDocument::default();
         doc.add_text(f.eid, id);
@@ -266,6 +365,16 @@ impl SearchIndex {
         }
         for s in &text.private {
             doc.add_text(f.private, s);
+        }
+        let facts = &text.facts;
+        doc.add_u64(f.risk, facts.risk);
+        doc.add_u64(f.credit, facts.credit);
+        doc.add_u64(f.listed, u64::from(facts.listed));
+        for &t in &facts.licence_until {
+            doc.add_u64(f.licence_until, t);
+        }
+        for &t in &facts.hazard_due {
+            doc.add_u64(f.hazard_due, t);
         }
         let w = self.writer()?;
         let w = w.as_ref().ok_or(IndexError::Closed)?;

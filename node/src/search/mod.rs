@@ -14,6 +14,7 @@
 
 pub mod follow;
 pub mod index;
+pub mod lists;
 pub mod query;
 #[cfg(test)]
 mod tests;
@@ -93,7 +94,7 @@ impl Search {
             };
             if let Some(state) = safeledger_contracts::enterprise(&view, &eid) {
                 let held = req.private.then(|| follow::private_text(&state, private));
-                hits.push(hit(&state, *score, now, held));
+                hits.push(hit(&state, Some(*score), now, held));
             }
         }
         Ok(serde_json::json!({
@@ -102,6 +103,42 @@ impl Search {
             "total": found.total,
             "offset": req.offset,
             "hits": hits,
+        }))
+    }
+}
+
+impl Search {
+    /// The page of list `kind` after `cursor` ([`lists::page`]) as JSON:
+    /// `indexed_height`, `now` (ms), `entries` (each a hit with `why`, and the withheld
+    /// values this node holds when `private`), `next_cursor` (null at the end),
+    /// `examined`.
+    #[allow(clippy::too_many_arguments)]
+    pub fn list(
+        &self,
+        store: &Store,
+        private: Option<&PrivateStore>,
+        kind: lists::ListKind,
+        cursor: &str,
+        limit: usize,
+        now: Timestamp,
+    ) -> Result<serde_json::Value, lists::ListPageError> {
+        let page = lists::page(&self.index, store, kind, cursor, limit, now)?;
+        let entries: Vec<serde_json::Value> = page
+            .entries
+            .iter()
+            .map(|(state, why)| {
+                let held = private.map(|p| follow::private_text(state, p));
+                let mut v = hit(state, None, now, held);
+                v["why"] = serde_json::json!(why);
+                v
+            })
+            .collect();
+        Ok(serde_json::json!({
+            "indexed_height": self.index.height(),
+            "now": now.0,
+            "entries": entries,
+            "next_cursor": page.next_cursor,
+            "examined": page.examined,
         }))
     }
 }
@@ -115,7 +152,7 @@ impl Drop for Search {
 /// One hit: the enterprise as an officer picks it from a list.
 fn hit(
     state: &EnterpriseState,
-    score: f32,
+    score: Option<f32>,
     now: Timestamp,
     private: Option<Vec<String>>,
 ) -> serde_json::Value {
@@ -151,8 +188,10 @@ fn hit(
         "risk": state.assessment.risk,
         "credit": state.assessment.credit,
         "licences": licences,
-        "score": score,
     });
+    if let Some(score) = score {
+        v["score"] = serde_json::json!(score);
+    }
     if let Some(p) = private {
         v["withheld_values_held_here"] = serde_json::json!(p);
     }

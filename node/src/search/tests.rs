@@ -1,14 +1,15 @@
 //! The index and its queries, without a node.
 
-use super::index::{EnterpriseText, Opened, SearchIndex};
+use super::index::{EnterpriseDoc, Opened, SearchIndex};
 use super::query::{self, QueryError, SearchError, SearchRequest};
 
-fn text(id: &str, name: &str, address: &str, private: &[&str]) -> EnterpriseText {
-    EnterpriseText {
+fn text(id: &str, name: &str, address: &str, private: &[&str]) -> EnterpriseDoc {
+    EnterpriseDoc {
         ids: vec![id.to_string()],
         names: vec![name.to_string()],
         addresses: vec![address.to_string()],
         private: private.iter().map(|s| s.to_string()).collect(),
+        facts: Default::default(),
     }
 }
 

@@ -73,6 +73,8 @@ pub mod method {
     pub const SEARCH_ENTERPRISES: &str = "/safeledger.v1.Ledger/SearchEnterprises";
     /// `ListEnterprises`.
     pub const LIST_ENTERPRISES: &str = "/safeledger.v1.Ledger/ListEnterprises";
+    /// `GetInbox`.
+    pub const GET_INBOX: &str = "/safeledger.v1.Ledger/GetInbox";
 }
 
 /// A caller's signing identity: its key and the chain it signs for.

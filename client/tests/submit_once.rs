@@ -180,6 +180,12 @@ impl ledger_server::Ledger for Fake {
     ) -> Result<Response<proto::ListEnterprisesReply>, Status> {
         no()
     }
+    async fn get_inbox(
+        &self,
+        _: Request<proto::GetInboxRequest>,
+    ) -> Result<Response<proto::GetInboxReply>, Status> {
+        no()
+    }
 }
 
 /// A fake node on a free loopback port: its URL and its `SubmitBatch` counter. The server

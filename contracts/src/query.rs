@@ -18,6 +18,7 @@ use safeledger_core::{PublicKey, Timestamp, TxId};
 use serde::{Deserialize, Serialize};
 
 mod route;
+pub mod tasks;
 
 pub use route::{route, QueryArgs, QueryError, QUERY_KINDS};
 

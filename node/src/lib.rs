@@ -19,6 +19,8 @@ pub mod config;
 pub mod consensus;
 #[allow(clippy::disallowed_types, clippy::disallowed_methods)]
 pub mod grpc;
+#[allow(clippy::disallowed_types, clippy::disallowed_methods)]
+pub mod inbox;
 pub mod machine;
 pub mod mempool;
 #[allow(clippy::disallowed_types, clippy::disallowed_methods)]

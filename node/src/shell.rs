@@ -134,6 +134,9 @@ impl RunningNode {
         if let Ok(s) = &self.shared.search {
             s.stop();
         }
+        if let Ok(i) = &self.shared.inbox {
+            i.stop();
+        }
         let r = self.driver.await;
         self.grpc.abort();
         let _ = self.grpc.await;
@@ -231,7 +234,12 @@ pub async fn start(config: NodeConfig) -> anyhow::Result<RunningNode> {
             tracing::warn!(error = %e, "enterprise search is unavailable");
             e.to_string()
         });
+    let inbox = crate::inbox::Inbox::start(&ctx.store, ctx.registry.clone()).map_err(|e| {
+        tracing::warn!(error = %e, "the inbox is unavailable");
+        e.to_string()
+    });
     let shared = Arc::new(Shared {
+        inbox,
         search,
         ctx: ctx.clone(),
         status: status_rx,

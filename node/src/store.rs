@@ -16,9 +16,11 @@
 //! key per block instead of about two per transaction (issue 7: sled's cost is per key).
 //! Stores written before that keep one `l/<level u8><index BE>` key per node; they are
 //! still read. Values are canonical encodings (core::encoding), tree nodes raw.
-//! `se/<height BE>` → the ids of the enterprises whose state the height wrote (canonical
-//! `Vec<EnterpriseId>`, absent when none): what the search index re-reads
-//! ([`crate::search`]); node-local, not part of any root.
+//! `sk/<height BE>` → the state keys the height wrote of the objects that give search
+//! documents or inbox tasks (canonical `Vec<Vec<u8>>` in key order, keys under
+//! [`safeledger_contracts::query::tasks::TASK_PREFIXES`]; absent when none): what the
+//! search index and the inbox re-read ([`crate::search`], [`crate::inbox`]); node-local,
+//! not part of any root.
 //! `pv/` and `pk/` hold sealed private field values and their record keys, `pe/` the
 //! tombstones of erased private fields ([`crate::private_store`]).
 
@@ -339,17 +341,49 @@ impl Store {
         self.db.get(k).ok().flatten().map(|v| v.to_vec())
     }
 
-    /// The enterprises whose state height `height` wrote (empty when none, or for heights
-    /// committed before the store kept the list).
-    pub fn changed_enterprises(&self, height: u64) -> Result<Vec<EnterpriseId>, StoreError> {
-        let key = hkey(b"se/", height);
+    /// The state keys height `height` wrote under the followed prefixes (`sk/`; empty
+    /// when none, or for heights committed before the store kept the list).
+    pub fn changed_keys(&self, height: u64) -> Result<Vec<Vec<u8>>, StoreError> {
+        let key = hkey(b"sk/", height);
         match self.db.get(&key)? {
             None => Ok(Vec::new()),
             Some(v) => from_canonical(&v).map_err(|e| StoreError::Corrupt {
-                key: format!("se/{height}"),
+                key: format!("sk/{height}"),
                 why: e.to_string(),
             }),
         }
+    }
+
+    /// The enterprises whose state height `height` wrote (from [`Store::changed_keys`]).
+    pub fn changed_enterprises(&self, height: u64) -> Result<Vec<EnterpriseId>, StoreError> {
+        let prefix = safeledger_contracts::keys::ENTERPRISE_PREFIX;
+        Ok(self
+            .changed_keys(height)?
+            .iter()
+            .filter_map(|k| k.strip_prefix(prefix))
+            .filter_map(|id| std::str::from_utf8(id).ok())
+            .filter_map(|id| EnterpriseId::parse(id).ok())
+            .collect())
+    }
+
+    /// Every state key under `prefix` with its value, in key order (the `s/` namespace
+    /// stripped).
+    pub fn state_scan(
+        &self,
+        prefix: &[u8],
+    ) -> impl Iterator<Item = Result<(Vec<u8>, Vec<u8>), StoreError>> + '_ {
+        let mut p = b"s/".to_vec();
+        p.extend_from_slice(prefix);
+        self.db.scan_prefix(p).map(|kv| {
+            let (k, v) = kv?;
+            Ok((k[2..].to_vec(), v.to_vec()))
+        })
+    }
+
+    /// A node-local sled tree beside the ledger (not part of any root): `name` must not be
+    /// the default tree's.
+    pub fn local_tree(&self, name: &str) -> Result<sled::Tree, StoreError> {
+        Ok(self.db.open_tree(name)?)
     }
 
     /// Every enterprise in committed state, in id order (a value that does not decode is an
@@ -423,9 +457,9 @@ impl Store {
             k.extend_from_slice(&tx.id().0);
             batch.insert(k, to_canonical(&(h, i as u32)));
         }
-        let touched = changed_enterprise_ids(writes);
+        let touched = followed_keys(writes);
         if !touched.is_empty() {
-            batch.insert(hkey(b"se/", h), to_canonical(&touched));
+            batch.insert(hkey(b"sk/", h), to_canonical(&touched));
         }
         for (key, value) in writes {
             let mut k = b"s/".to_vec();
@@ -466,18 +500,20 @@ impl Store {
     }
 }
 
-/// The enterprises whose `ent/` state key a height's writes touch, in key order.
-fn changed_enterprise_ids(writes: &BTreeMap<Vec<u8>, Option<Vec<u8>>>) -> Vec<EnterpriseId> {
-    let prefix = safeledger_contracts::keys::ENTERPRISE_PREFIX;
-    writes
-        .range(prefix.to_vec()..)
-        .take_while(|(k, _)| k.starts_with(prefix))
-        .filter_map(|(k, _)| {
-            std::str::from_utf8(&k[prefix.len()..])
-                .ok()
-                .and_then(|id| EnterpriseId::parse(id).ok())
-        })
-        .collect()
+/// The keys a height's writes touch under the prefixes the search index and the inbox
+/// follow, in key order.
+fn followed_keys(writes: &BTreeMap<Vec<u8>, Option<Vec<u8>>>) -> Vec<&[u8]> {
+    let mut out = Vec::new();
+    for prefix in safeledger_contracts::query::tasks::TASK_PREFIXES {
+        out.extend(
+            writes
+                .range(prefix.to_vec()..)
+                .take_while(|(k, _)| k.starts_with(prefix))
+                .map(|(k, _)| k.as_slice()),
+        );
+    }
+    out.sort();
+    out
 }
 
 /// Writes `bytes` to `path` durably: a temporary file in the same directory, fsync, atomic

@@ -520,6 +520,20 @@ impl LedgerClient {
         serde_json::from_str(&r.json).map_err(|e| ClientError::Decode(e.to_string()))
     }
 
+    /// A page of an agency's inbox (see the proto's `GetInbox`): JSON.
+    pub async fn inbox(
+        &mut self,
+        request: proto::GetInboxRequest,
+    ) -> Result<serde_json::Value, ClientError> {
+        let r = self
+            .call(method::GET_INBOX, request, |mut c, r| async move {
+                c.get_inbox(r).await
+            })
+            .await?
+            .into_inner();
+        serde_json::from_str(&r.json).map_err(|e| ClientError::Decode(e.to_string()))
+    }
+
     /// A rule-contract query (see the proto's `Query`): JSON.
     pub async fn query(
         &mut self,

@@ -96,6 +96,27 @@ pub enum Cmd {
         #[command(flatten)]
         target: Target,
     },
+    /// Your agency's open tasks, by due time: assistance and access requests to answer,
+    /// applications to decide, proposals to vote on, licence reviews, hazards awaiting
+    /// rectification or re-inspection, licences whose term ends soon.
+    Inbox {
+        /// The agency (default: the one you sign for; only your own).
+        #[arg(long)]
+        agency: Option<String>,
+        /// Where to go on from: the `--cursor` the last page printed.
+        #[arg(long, default_value = "")]
+        cursor: String,
+        /// Tasks per page, 1 to 200.
+        #[arg(long, default_value_t = 50,
+              value_parser = clap::value_parser!(u32).range(1..=200))]
+        limit: u32,
+        /// Show licences whose term ends within this many days, 1 to 3650.
+        #[arg(long, default_value_t = 60,
+              value_parser = clap::value_parser!(u32).range(1..=3650))]
+        expiring_days: u32,
+        #[command(flatten)]
+        target: Target,
+    },
     /// Lists an officer asks for, in enterprise-id order, as they stand now: `risk LEVEL`
     /// (green, yellow, orange, red), `credit GRADE` (A-D), `blacklisted`, `expiring`
     /// (licences ending within --days), `overdue` (hazards past their rectification

@@ -14,6 +14,7 @@ pub mod exit;
 pub mod files;
 pub mod home;
 pub mod import;
+pub mod inbox;
 pub mod liveness;
 pub mod private;
 pub mod records;

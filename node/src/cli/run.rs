@@ -30,6 +30,13 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             offset,
             target,
         } => crate::cli::search::search(text, limit, offset, target).await,
+        Cmd::Inbox {
+            agency,
+            cursor,
+            limit,
+            expiring_days,
+            target,
+        } => crate::cli::inbox::run(agency, cursor, limit, expiring_days, target).await,
         Cmd::List {
             list,
             value,

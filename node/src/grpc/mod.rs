@@ -250,6 +250,13 @@ impl ledger_server::Ledger for LedgerService {
         read::list_enterprises(self, req).await
     }
 
+    async fn get_inbox(
+        &self,
+        req: Request<proto::GetInboxRequest>,
+    ) -> Result<Response<proto::GetInboxReply>, Status> {
+        read::get_inbox(self, req).await
+    }
+
     async fn get_view(
         &self,
         req: Request<proto::GetViewRequest>,

@@ -196,6 +196,53 @@ pub(super) async fn list_enterprises(
     }
 }
 
+pub(super) async fn get_inbox(
+    svc: &LedgerService,
+    req: Request<proto::GetInboxRequest>,
+) -> Result<Response<proto::GetInboxReply>, Status> {
+    let caller = svc.officer(&req, method::GET_INBOX, "reading an inbox")?;
+    let r = req.into_inner();
+    let own = caller.agency().unwrap_or_default().to_string();
+    let agency = if r.agency.is_empty() {
+        own.clone()
+    } else {
+        r.agency
+    };
+    if agency != own {
+        return Err(Status::permission_denied(format!(
+            "{} may read only the inbox of its own agency {own}, not {agency}'s",
+            caller.describe()
+        )));
+    }
+    if let Err(e) = &svc.shared.inbox {
+        return Err(Status::unavailable(format!("this node has no inbox: {e}")));
+    }
+    let now = svc.shared.status.borrow().block_time;
+    let shared = svc.shared.clone();
+    let answer = tokio::task::spawn_blocking(move || match &shared.inbox {
+        Ok(i) => i.index().page(
+            &agency,
+            &r.cursor,
+            r.limit as usize,
+            u64::from(r.expiring_within_days),
+            now,
+        ),
+        Err(e) => Err(crate::inbox::InboxError::Unavailable(e.clone())),
+    })
+    .await
+    .map_err(internal)?;
+    match answer {
+        Ok(page) => Ok(Response::new(proto::GetInboxReply {
+            json: serde_json::to_string(&page).map_err(internal)?,
+        })),
+        Err(crate::inbox::InboxError::Invalid(e)) => Err(Status::invalid_argument(e)),
+        Err(e @ crate::inbox::InboxError::Unavailable(_)) => {
+            Err(Status::unavailable(e.to_string()))
+        }
+        Err(e) => Err(Status::internal(e.to_string())),
+    }
+}
+
 pub(super) async fn get_sequence(
     svc: &LedgerService,
     req: Request<proto::GetSequenceRequest>,

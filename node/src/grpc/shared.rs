@@ -28,6 +28,9 @@ pub struct Shared {
     /// Enterprise search (an error: why the index could not be opened; searches answer
     /// `UNAVAILABLE` with it).
     pub search: Result<crate::search::Search, String>,
+    /// The agencies' inboxes (an error: why they could not be opened; `GetInbox` answers
+    /// `UNAVAILABLE` with it).
+    pub inbox: Result<crate::inbox::Inbox, String>,
 }
 
 impl std::ops::Deref for Shared {

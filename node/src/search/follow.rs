@@ -2,7 +2,7 @@
 //!
 //! One thread ([`Follower::spawn`]) per node: it rebuilds an empty index from every
 //! `ent/` key in state ([`rebuild`]), then, each time the tip moves, re-indexes the
-//! enterprises each new height wrote (the store's per-height list, `se/<height>`, written
+//! enterprises each new height wrote (the store's per-height list of written keys, `sk/<height>`, written
 //! in the commit batch) and those whose withheld values this node gained or erased
 //! ([`crate::private_store::PrivateStore::take_changed`]), and commits with the tip's
 //! height. Reading state that is already past that height is harmless: a document is
@@ -22,7 +22,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// How often the follower looks at the tip.
-pub const POLL: Duration = Duration::from_millis(250);
+pub const POLL: Duration = Duration::from_millis(1_000);
 /// Most heights read in one pass before a commit (a node far behind commits as it goes).
 pub const MAX_HEIGHTS_PER_PASS: u64 = 1_000;
 
@@ -168,28 +168,34 @@ pub fn catch_up(
     Ok(true)
 }
 
-/// The follower thread.
+/// A thread that calls a step every [`POLL`] until stopped: the search index's and the
+/// inbox's way of following the ledger. A failing step is logged once per run of failures
+/// and retried.
 pub struct Follower {
     stop: Arc<AtomicBool>,
     thread: Option<std::thread::JoinHandle<()>>,
 }
 
 impl Follower {
-    /// Starts following: the first pass rebuilds an empty index.
-    pub fn spawn(index: Arc<SearchIndex>, store: Store, private: PrivateStore) -> Follower {
+    /// Starts the thread `name` running `step` (given the stop flag, which a long step
+    /// should watch).
+    pub fn spawn(
+        name: &str,
+        mut step: impl FnMut(&AtomicBool) -> Result<(), String> + Send + 'static,
+    ) -> Follower {
         let stop = Arc::new(AtomicBool::new(false));
         let flag = stop.clone();
+        let what = name.to_string();
         let thread = std::thread::Builder::new()
-            .name("search-index".into())
+            .name(name.into())
             .spawn(move || {
                 let mut failing = false;
-                let mut pending = Pending::default();
                 while !flag.load(Ordering::Acquire) {
-                    match catch_up(&index, &store, &private, &flag, &mut pending) {
-                        Ok(_) => failing = false,
+                    match step(&flag) {
+                        Ok(()) => failing = false,
                         Err(e) if !failing => {
                             failing = true;
-                            tracing::warn!(error = %e, "search index: will retry");
+                            tracing::warn!(error = %e, "{what}: will retry");
                         }
                         Err(_) => {}
                     }
@@ -200,13 +206,11 @@ impl Follower {
         Follower { stop, thread }
     }
 
-    /// Stops the thread, waits for it, and closes the index writer (its merges finish and
-    /// its lock is released, so the index can be opened again in this process).
-    pub fn stop(mut self, index: &SearchIndex) {
+    /// Stops the thread and waits for it.
+    pub fn stop(mut self) {
         self.stop.store(true, Ordering::Release);
         if let Some(t) = self.thread.take() {
             let _ = t.join();
         }
-        index.close();
     }
 }

@@ -35,7 +35,7 @@ use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy, TantivyDocument, Te
 use super::tokens::{TermTokenizer, TOKENIZER};
 
 /// Version of the index layout; an index of another version is rebuilt.
-pub const LAYOUT_VERSION: u64 = 2;
+pub const LAYOUT_VERSION: u64 = 3;
 /// Name of the index directory inside the data directory.
 pub const SEARCH_DIR: &str = "search";
 /// Memory the index writer buffers before it writes a segment, bytes (tantivy's minimum

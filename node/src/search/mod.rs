@@ -51,7 +51,13 @@ impl Search {
             Opened::Empty => tracing::info!("search index is empty: rebuilding from state"),
         }
         let index = Arc::new(index);
-        let follower = follow::Follower::spawn(index.clone(), store.clone(), private.clone());
+        let (ix, store, private) = (index.clone(), store.clone(), private.clone());
+        let mut pending = follow::Pending::default();
+        let follower = follow::Follower::spawn("search-index", move |stop| {
+            follow::catch_up(&ix, &store, &private, stop, &mut pending)
+                .map(|_| ())
+                .map_err(|e| e.to_string())
+        });
         Ok(Search {
             index,
             follower: Mutex::new(Some(follower)),
@@ -71,7 +77,9 @@ impl Search {
             .unwrap_or_else(|e| e.into_inner())
             .take();
         if let Some(f) = f {
-            f.stop(&self.index);
+            f.stop();
+            // Merges finish and the lock is released: the index can be opened again.
+            self.index.close();
         }
     }
 

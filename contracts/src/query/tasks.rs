@@ -1,0 +1,412 @@
+//! The open tasks a state object gives the agencies (issue 19 item 2: one inbox per
+//! agency).
+//!
+//! Each state object that can ask an agency to act — an assistance request, an access
+//! request, a licence application, a governance proposal, an R3 review task, an enterprise
+//! (its tracked hazards and its licences' ends) — gives zero or more [`Task`]s, derived
+//! from the object alone (and, for an R3 review, the enterprise it names), so an index can
+//! keep them per object and replace them whenever the object's key is written. A task is
+//! gone when the record that closes it has committed: the object it came from then gives
+//! no such task. Nothing here depends on the time: whether a task is overdue, or a licence
+//! near enough its end to show, is judged by the reader against the block time.
+
+use crate::access::{AccessState, AccessStatus};
+use crate::assistance::AssistanceState;
+use crate::governance::{ProposalState, ProposalStatus};
+use crate::keys;
+use crate::model::{EnterpriseState, FindingKind, LicenceStatus};
+use crate::rules::application::ApplicationState;
+use crate::rules::restriction::ReviewTask;
+use crate::state::{read, StateRead};
+use safeledger_core::records::LicenceApplicationKind;
+use safeledger_core::{Timestamp, TxId};
+use serde::{Deserialize, Serialize};
+
+/// The prefixes of the state keys whose objects give tasks.
+pub const TASK_PREFIXES: [&[u8]; 6] = [
+    b"asst/",
+    b"acc/",
+    b"app/",
+    b"gov/",
+    b"inbox/",
+    keys::ENTERPRISE_PREFIX,
+];
+
+/// What an agency is asked to do.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TaskKind {
+    /// Answer an assistance request addressed to the agency (R7).
+    AssistanceRequest,
+    /// Grant or refuse access to private fields of a record it made.
+    AccessRequest,
+    /// Decide a licence application filed with it.
+    LicenceApplication,
+    /// Vote on a governance proposal.
+    ProposalVote,
+    /// Review its licences of an enterprise after another agency's severe penalty (R3).
+    LicenceReview,
+    /// A hazard its inspection found awaits rectification by its deadline.
+    HazardRectification,
+    /// A hazard reported rectified awaits its re-inspection.
+    HazardReinspection,
+    /// A licence it granted reaches the end of its term.
+    LicenceExpiry,
+}
+
+/// One open task of one agency.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Task {
+    /// Whose inbox.
+    pub agency: String,
+    /// What to do.
+    pub kind: TaskKind,
+    /// When it is due (`None`: no time limit is tracked).
+    pub due: Option<Timestamp>,
+    /// The enterprise concerned, when there is one.
+    pub enterprise: Option<String>,
+    /// The record that opened it.
+    pub source: TxId,
+    /// What is asked, for people.
+    pub what: String,
+    /// The record that will close it, for people.
+    pub closed_by: String,
+}
+
+/// The tasks of the object under state key `key` in `state`, given the agencies that vote
+/// (`voters`, for proposals). Empty for a key of another kind or an absent object.
+pub fn tasks_of(state: &dyn StateRead, key: &[u8], voters: &[String]) -> Vec<Task> {
+    if key.starts_with(b"asst/") {
+        read::<AssistanceState>(state, key).map_or_else(Vec::new, |a| assistance(&a))
+    } else if key.starts_with(b"acc/") {
+        read::<AccessState>(state, key).map_or_else(Vec::new, |a| access(&a))
+    } else if key.starts_with(b"app/") {
+        read::<ApplicationState>(state, key).map_or_else(Vec::new, |a| application(&a, key))
+    } else if key.starts_with(b"gov/") {
+        let id = String::from_utf8_lossy(&key[4..]).into_owned();
+        read::<ProposalState>(state, key).map_or_else(Vec::new, |p| proposal(&p, &id, voters))
+    } else if key.starts_with(b"inbox/") {
+        review(state, key)
+    } else if key.starts_with(keys::ENTERPRISE_PREFIX) {
+        read::<EnterpriseState>(state, key).map_or_else(Vec::new, |e| enterprise(&e))
+    } else {
+        Vec::new()
+    }
+}
+
+fn assistance(a: &AssistanceState) -> Vec<Task> {
+    if a.answered.is_some() {
+        return Vec::new();
+    }
+    vec![Task {
+        agency: a.to_agency.clone(),
+        kind: TaskKind::AssistanceRequest,
+        due: Some(a.due_at),
+        enterprise: Some(a.enterprise.as_str().to_string()),
+        source: a.tx_id,
+        what: format!(
+            "answer assistance request {} from {}: {}",
+            a.request_id, a.from_agency, a.subject
+        ),
+        closed_by: format!(
+            "an assistance_response to {} {}",
+            a.from_agency, a.request_id
+        ),
+    }]
+}
+
+fn access(a: &AccessState) -> Vec<Task> {
+    if a.status != AccessStatus::Open {
+        return Vec::new();
+    }
+    vec![Task {
+        agency: a.owner.clone(),
+        kind: TaskKind::AccessRequest,
+        due: None,
+        enterprise: None,
+        source: a.request_tx,
+        what: format!(
+            "answer {}'s request {} to read [{}] of record {}: {}",
+            a.requester,
+            a.request_id,
+            a.fields.join(", "),
+            a.record,
+            a.purpose
+        ),
+        closed_by: format!("an access_grant answering {} {}", a.requester, a.request_id),
+    }]
+}
+
+fn application(a: &ApplicationState, key: &[u8]) -> Vec<Task> {
+    if a.answered_by.is_some() || a.withdrawn_by.is_some() {
+        return Vec::new();
+    }
+    let Some(source) = key
+        .get(4..)
+        .and_then(|b| <[u8; 32]>::try_from(b).ok())
+        .map(safeledger_core::Hash)
+    else {
+        return Vec::new();
+    };
+    let licence = a
+        .licence_number
+        .as_deref()
+        .map(|n| format!(" of licence {n}"))
+        .unwrap_or_default();
+    vec![Task {
+        agency: a.agency.clone(),
+        kind: TaskKind::LicenceApplication,
+        due: None,
+        enterprise: Some(a.enterprise.as_str().to_string()),
+        source,
+        what: format!(
+            "decide application {} ({}{licence}) filed {}",
+            a.application_id,
+            match a.kind {
+                LicenceApplicationKind::New => "new licence",
+                LicenceApplicationKind::Renewal => "renewal",
+            },
+            a.filed_at.date_string()
+        ),
+        closed_by: format!("a licence_decision naming application {source}"),
+    }]
+}
+
+fn proposal(p: &ProposalState, id: &str, voters: &[String]) -> Vec<Task> {
+    if p.status != ProposalStatus::Open {
+        return Vec::new();
+    }
+    voters
+        .iter()
+        .filter(|a| !p.votes.contains_key(*a))
+        .map(|a| Task {
+            agency: a.clone(),
+            kind: TaskKind::ProposalVote,
+            due: None,
+            enterprise: None,
+            source: p.tx_id,
+            what: format!("vote on proposal {id} by {}", p.proposer),
+            closed_by: format!("a governance_vote on {id}"),
+        })
+        .collect()
+}
+
+fn review(state: &dyn StateRead, key: &[u8]) -> Vec<Task> {
+    let Some(task) = read::<ReviewTask>(state, key) else {
+        return Vec::new();
+    };
+    // The agency is the first element of the key's canonical (agency, n).
+    let Ok((agency, _)) = safeledger_core::from_canonical::<(String, u64)>(&key[6..]) else {
+        return Vec::new();
+    };
+    if super::review_done(state, &agency, &task) {
+        return Vec::new();
+    }
+    vec![Task {
+        kind: TaskKind::LicenceReview,
+        due: None,
+        enterprise: Some(task.enterprise.as_str().to_string()),
+        source: task.penalty,
+        what: format!(
+            "review licences [{}] after {}'s severe penalty of {}",
+            task.licences.join(", "),
+            task.penalizing_agency,
+            task.at.date_string()
+        ),
+        closed_by: "a licence_decision on one of those licences effective on or after the penalty"
+            .to_string(),
+        agency,
+    }]
+}
+
+fn enterprise(e: &EnterpriseState) -> Vec<Task> {
+    let mut out = Vec::new();
+    let id = e.id.as_str().to_string();
+    for f in e.findings.iter().filter(|f| f.standing()) {
+        let FindingKind::Inspection {
+            inspection_id,
+            hazards,
+            ..
+        } = &f.what
+        else {
+            continue;
+        };
+        // A later standing inspection following this one up re-inspected it.
+        let reinspected = e.findings.iter().any(|g| {
+            g.standing()
+                && matches!(&g.what, FindingKind::Inspection { follow_up_of: Some(of), .. } if of == inspection_id)
+        });
+        for h in hazards.iter().filter(|h| h.live) {
+            match h.rectified {
+                None => out.push(Task {
+                    agency: f.agency.clone(),
+                    kind: TaskKind::HazardRectification,
+                    due: h.rectify_by,
+                    enterprise: Some(id.clone()),
+                    source: f.tx_id,
+                    what: format!(
+                        "{}hazard {} of inspection {inspection_id} awaits rectification",
+                        if h.major { "major " } else { "" },
+                        h.code
+                    ),
+                    closed_by: format!(
+                        "a rectification_report or a re-inspection (follow_up_of \
+                         {inspection_id}) naming hazard {}",
+                        h.code
+                    ),
+                }),
+                Some((by, at)) if !reinspected => {
+                    let by_inspection = e
+                        .findings
+                        .iter()
+                        .any(|g| g.tx_id == by && matches!(g.what, FindingKind::Inspection { .. }));
+                    if !by_inspection {
+                        out.push(Task {
+                            agency: f.agency.clone(),
+                            kind: TaskKind::HazardReinspection,
+                            due: None,
+                            enterprise: Some(id.clone()),
+                            source: by,
+                            what: format!(
+                                "hazard {} of inspection {inspection_id} reported rectified \
+                                 {}: re-inspect",
+                                h.code,
+                                at.date_string()
+                            ),
+                            closed_by: format!("an inspection with follow_up_of {inspection_id}"),
+                        });
+                    }
+                }
+                Some(_) => {}
+            }
+        }
+    }
+    for (number, l) in &e.licences {
+        if l.status != LicenceStatus::Active {
+            continue;
+        }
+        let Some(until) = l.valid_until else { continue };
+        out.push(Task {
+            agency: l.agency.clone(),
+            kind: TaskKind::LicenceExpiry,
+            due: Some(until),
+            enterprise: Some(id.clone()),
+            source: l.last_decision,
+            what: format!(
+                "licence {number} ({}) ends {}",
+                l.licence_type,
+                until.date_string()
+            ),
+            closed_by: format!(
+                "a licence_decision renewing, suspending or revoking licence {number}"
+            ),
+        });
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testkit::*;
+    use safeledger_core::records::{
+        InspectionOutcome, LicenceDecisionKind, RectificationReport, Severity, TxBody, Violation,
+    };
+
+    fn inspection_with(id: &str, follow_up_of: Option<&str>, hazards: &[(&str, u64)]) -> TxBody {
+        match inspection(1, id, InspectionOutcome::PassWithConditions) {
+            TxBody::InspectionRecord(mut r) => {
+                r.follow_up_of = follow_up_of.map(String::from);
+                r.violations = hazards
+                    .iter()
+                    .map(|(code, by)| Violation {
+                        code: (*code).into(),
+                        severity: Severity::High,
+                        description: "guardrail missing".into(),
+                        rectify_by: Some(day(*by)),
+                    })
+                    .collect();
+                TxBody::InspectionRecord(r)
+            }
+            _ => unreachable!(),
+        }
+    }
+
+    fn kinds(tasks: &[Task]) -> Vec<(TaskKind, Option<Timestamp>)> {
+        tasks.iter().map(|t| (t.kind, t.due)).collect()
+    }
+
+    #[test]
+    fn a_hazard_awaits_rectification_then_re_inspection_then_is_closed() {
+        let mut c = Chain::new();
+        c.ok(&[0], 0, enterprise_record(1, "Acme", &[]));
+        let key = keys::enterprise(&ent(1));
+        // A deadline after the block time: the ledger tracks it.
+        let i1 = c.ok(&[0], 10, inspection_with("I1", None, &[("H1", 5_000)]));
+        let tasks = tasks_of(&c.state, &key, &[]);
+        assert_eq!(
+            kinds(&tasks),
+            [(TaskKind::HazardRectification, Some(day(5_000)))]
+        );
+        assert_eq!(tasks[0].source, i1.id());
+        assert_eq!(tasks[0].agency, c.ent(1).findings[0].agency);
+        assert!(tasks[0].what.contains("major hazard H1 of inspection I1"));
+        let report = c.ok(
+            &[0],
+            20,
+            TxBody::RectificationReport(RectificationReport {
+                enterprise: ent(1),
+                inspection_id: "I1".into(),
+                codes: vec!["H1".into()],
+                description: "fixed".into(),
+            }),
+        );
+        let tasks = tasks_of(&c.state, &key, &[]);
+        assert_eq!(kinds(&tasks), [(TaskKind::HazardReinspection, None)]);
+        assert_eq!(tasks[0].source, report.id());
+        c.ok(&[0], 30, inspection_with("I2", Some("I1"), &[]));
+        assert!(tasks_of(&c.state, &key, &[]).is_empty());
+    }
+
+    #[test]
+    fn a_deadline_already_past_at_commit_is_history_not_a_task() {
+        let mut c = Chain::new();
+        c.ok(&[0], 0, enterprise_record(1, "Acme", &[]));
+        c.ok(&[0], 10, inspection_with("I1", None, &[("H1", 20)]));
+        assert!(tasks_of(&c.state, &keys::enterprise(&ent(1)), &[]).is_empty());
+    }
+
+    #[test]
+    fn an_active_licence_gives_its_end_to_the_licensing_agency() {
+        let mut c = Chain::new();
+        c.ok(&[0], 0, enterprise_record(1, "Acme", &[]));
+        let grant = c.ok(
+            &[0],
+            3_000,
+            licence(
+                1,
+                "L1",
+                LicenceDecisionKind::Grant,
+                Some(day(3_000)),
+                Some(day(4_000)),
+            ),
+        );
+        let tasks = tasks_of(&c.state, &keys::enterprise(&ent(1)), &[]);
+        assert_eq!(kinds(&tasks), [(TaskKind::LicenceExpiry, Some(day(4_000)))]);
+        assert_eq!(tasks[0].source, grant.id());
+        assert_eq!(tasks[0].agency, c.ent(1).licences["L1"].agency);
+        c.ok(
+            &[0],
+            3_001,
+            licence(1, "L1", LicenceDecisionKind::Revoke, None, None),
+        );
+        assert!(tasks_of(&c.state, &keys::enterprise(&ent(1)), &[]).is_empty());
+    }
+
+    #[test]
+    fn keys_of_other_objects_give_no_task() {
+        let c = Chain::new();
+        assert!(tasks_of(&c.state, b"params", &[]).is_empty());
+        assert!(tasks_of(&c.state, b"asst/absent", &[]).is_empty());
+    }
+}

@@ -79,6 +79,37 @@ fn shown_name(h: &Value, width: usize) -> String {
     }
 }
 
+/// The shown names of `rows` (cut to `name_cut` columns) and the widths of the id and
+/// name columns; writes the header line (id, name, risk, credit, `last`) to `out`.
+fn columns(
+    rows: &[Value],
+    name_cut: usize,
+    last: &str,
+    out: &mut String,
+) -> (Vec<String>, usize, usize) {
+    let id_w = rows
+        .iter()
+        .map(|h| UnicodeWidthStr::width(s(h, "enterprise")))
+        .max()
+        .unwrap_or(0)
+        .max("enterprise".len());
+    let names: Vec<String> = rows.iter().map(|h| shown_name(h, name_cut)).collect();
+    let name_w = names
+        .iter()
+        .map(|n| UnicodeWidthStr::width(n.as_str()))
+        .max()
+        .unwrap_or(0)
+        .max("name".len());
+    out.push_str(&format!(
+        "{}  {}  {:<6}  {:<6}  {last}\n",
+        pad("enterprise", id_w),
+        pad("name", name_w),
+        "risk",
+        "credit"
+    ));
+    (names, id_w, name_w)
+}
+
 /// The text rendering: a heading with the count and the index height, then one aligned
 /// row per hit (id, name, risk, credit, licences), and the address beneath.
 pub fn render(text: &str, v: &Value) -> String {
@@ -107,26 +138,7 @@ pub fn render(text: &str, v: &Value) -> String {
         offset + 1,
         offset + hits.len() as u64
     ));
-    let id_w = hits
-        .iter()
-        .map(|h| UnicodeWidthStr::width(s(h, "enterprise")))
-        .max()
-        .unwrap_or(0)
-        .max("enterprise".len());
-    let names: Vec<String> = hits.iter().map(|h| shown_name(h, 40)).collect();
-    let name_w = names
-        .iter()
-        .map(|n| UnicodeWidthStr::width(n.as_str()))
-        .max()
-        .unwrap_or(0)
-        .max("name".len());
-    out.push_str(&format!(
-        "{}  {}  {:<6}  {:<6}  licences\n",
-        pad("enterprise", id_w),
-        pad("name", name_w),
-        "risk",
-        "credit"
-    ));
+    let (names, id_w, name_w) = columns(&hits, 40, "licences", &mut out);
     for (h, name) in hits.iter().zip(&names) {
         let licences: Vec<String> = h
             .get("licences")
@@ -223,26 +235,7 @@ pub fn render_list(title: &str, v: &Value) -> String {
     if entries.is_empty() {
         out.push_str("none on this page\n");
     } else {
-        let id_w = entries
-            .iter()
-            .map(|h| UnicodeWidthStr::width(s(h, "enterprise")))
-            .max()
-            .unwrap_or(0)
-            .max("enterprise".len());
-        let names: Vec<String> = entries.iter().map(|h| shown_name(h, 30)).collect();
-        let name_w = names
-            .iter()
-            .map(|n| UnicodeWidthStr::width(n.as_str()))
-            .max()
-            .unwrap_or(0)
-            .max("name".len());
-        out.push_str(&format!(
-            "{}  {}  {:<6}  {:<6}  why\n",
-            pad("enterprise", id_w),
-            pad("name", name_w),
-            "risk",
-            "credit"
-        ));
+        let (names, id_w, name_w) = columns(&entries, 30, "why", &mut out);
         for (h, name) in entries.iter().zip(&names) {
             out.push_str(&format!(
                 "{}  {}  {:<6}  {:<6}  {}\n",

@@ -484,7 +484,7 @@ impl Iterator for Merge<'_> {
 /// The node's inbox: the tree and the thread following the ledger.
 pub struct Inbox {
     index: std::sync::Arc<InboxIndex>,
-    follower: std::sync::Mutex<Option<crate::search::follow::Follower>>,
+    follower: crate::search::follow::Running,
 }
 
 impl Inbox {
@@ -498,7 +498,7 @@ impl Inbox {
         });
         Ok(Inbox {
             index,
-            follower: std::sync::Mutex::new(Some(follower)),
+            follower: crate::search::follow::Running::new(follower),
         })
     }
 
@@ -509,14 +509,7 @@ impl Inbox {
 
     /// Stops following (idempotent).
     pub fn stop(&self) {
-        let f = self
-            .follower
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .take();
-        if let Some(f) = f {
-            f.stop();
-        }
+        self.follower.stop();
     }
 }
 

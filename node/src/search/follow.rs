@@ -214,3 +214,26 @@ impl Follower {
         }
     }
 }
+
+/// A follower that can be stopped once from a shared reference (what [`super::Search`]
+/// and [`crate::inbox::Inbox`] hold).
+pub struct Running(std::sync::Mutex<Option<Follower>>);
+
+impl Running {
+    /// Holds `f`.
+    pub fn new(f: Follower) -> Running {
+        Running(std::sync::Mutex::new(Some(f)))
+    }
+
+    /// Stops the follower; true when this call stopped it (false: it was stopped before).
+    pub fn stop(&self) -> bool {
+        let f = self.0.lock().unwrap_or_else(|e| e.into_inner()).take();
+        match f {
+            Some(f) => {
+                f.stop();
+                true
+            }
+            None => false,
+        }
+    }
+}

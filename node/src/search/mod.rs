@@ -29,12 +29,12 @@ use safeledger_contracts::model::EnterpriseState;
 use safeledger_core::ids::EnterpriseId;
 use safeledger_core::Timestamp;
 use std::path::Path;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 /// The node's search: the index and the thread following the ledger.
 pub struct Search {
     index: Arc<SearchIndex>,
-    follower: Mutex<Option<follow::Follower>>,
+    follower: follow::Running,
 }
 
 impl Search {
@@ -60,7 +60,7 @@ impl Search {
         });
         Ok(Search {
             index,
-            follower: Mutex::new(Some(follower)),
+            follower: follow::Running::new(follower),
         })
     }
 
@@ -71,13 +71,7 @@ impl Search {
 
     /// Stops following and closes the writer (idempotent).
     pub fn stop(&self) {
-        let f = self
-            .follower
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .take();
-        if let Some(f) = f {
-            f.stop();
+        if self.follower.stop() {
             // Merges finish and the lock is released: the index can be opened again.
             self.index.close();
         }

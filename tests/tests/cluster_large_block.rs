@@ -110,6 +110,16 @@ async fn cluster_node_missing_transactions_fetches_the_proposed_blocks() {
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+    // ... and at the others' height: a node still syncing the blocks it missed while down
+    // takes the load's blocks by sync too, and never handles their proposals.
+    let tip = c.nodes[0]
+        .as_ref()
+        .map_or(0, |n| n.shared.status.borrow().height);
+    let heights = c.wait_height(tip, Duration::from_secs(30)).await;
+    assert!(
+        heights.iter().all(|h| *h >= tip),
+        "node 3 did not catch up: {heights:?}"
+    );
     let txs = c.enterprise_txs(0, 1, 60);
     let mut client = c.node_client(0);
     let top = commit_on_all(&c, &mut client, &txs).await;

@@ -22,7 +22,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// How often the follower looks at the tip.
-pub const POLL: Duration = Duration::from_millis(1_000);
+pub const POLL: Duration = Duration::from_millis(250);
 /// Most heights read in one pass before a commit (a node far behind commits as it goes).
 pub const MAX_HEIGHTS_PER_PASS: u64 = 1_000;
 
@@ -199,17 +199,19 @@ impl Follower {
                         }
                         Err(_) => {}
                     }
-                    std::thread::sleep(POLL);
+                    // Woken early by `stop`, so a stopping node does not wait out the poll.
+                    std::thread::park_timeout(POLL);
                 }
             })
             .ok();
         Follower { stop, thread }
     }
 
-    /// Stops the thread and waits for it.
+    /// Stops the thread (waking it from its poll) and waits for it.
     pub fn stop(mut self) {
         self.stop.store(true, Ordering::Release);
         if let Some(t) = self.thread.take() {
+            t.thread().unpark();
             let _ = t.join();
         }
     }

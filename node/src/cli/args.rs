@@ -78,7 +78,7 @@ pub enum Cmd {
         #[command(subcommand)]
         cmd: EnterpriseCmd,
     },
-    /// Find enterprises by any part of their name or address (Chinese by any two
+    /// Find enterprises by the words of their name or address, or their starts (Chinese by any two
     /// characters or more), an id, a linked id, a licence number or a unified social
     /// credit code: best first, with risk level, credit grade and licence statuses.
     Search {

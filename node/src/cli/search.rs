@@ -1,4 +1,4 @@
-//! `safeledger search` (find an enterprise by any part of its name, address, ids or licence
+//! `safeledger search` (find an enterprise by the words of its name or address, its ids or licence
 //! numbers) and `safeledger node reindex` (rebuild a stopped node's search index).
 
 use crate::cli::args::{Output, Target};
@@ -18,12 +18,7 @@ pub async fn search(
     target: Target,
 ) -> anyhow::Result<()> {
     let text = text.join(" ");
-    if crate::search::tokens::units(&text).is_empty() {
-        return Err(exit::usage(format!(
-            "{text:?} has no letters or digits: give part of a name, an address, a licence \
-             number or an id"
-        )));
-    }
+    crate::search::query::check_text(&text).map_err(|e| exit::usage(e.to_string()))?;
     let mut client = target.client_own_node_first().await?;
     let v = client.search_enterprises(&text, limit, offset).await?;
     match target.output {
@@ -74,7 +69,7 @@ fn shown_name(h: &Value, width: usize) -> String {
         .and_then(|v| v.first())
         .and_then(Value::as_str);
     match (s(h, "name"), held) {
-        ("", Some(held)) => cut(&format!("{held} (withheld)"), width),
+        ("", Some(held)) => format!("{} (withheld)", cut(held, width.saturating_sub(11))),
         (name, _) => cut(name, width),
     }
 }
@@ -128,13 +123,16 @@ pub fn render(text: &str, v: &Value) -> String {
     if hits.is_empty() {
         out.push_str(&format!("no enterprise matches {text:?} ({height})\n"));
         if total > 0 {
-            out.push_str(&format!("({total} match, all before offset {offset})\n"));
+            out.push_str(&format!(
+                "({total} match{}, all before offset {offset})\n",
+                if total == 1 { "es" } else { "" }
+            ));
         }
         return out;
     }
     out.push_str(&format!(
-        "{total} enterprise{} match {text:?} ({height}); {}–{}:\n",
-        if total == 1 { "" } else { "s" },
+        "{total} enterprise{} {text:?} ({height}); {}–{}:\n",
+        if total == 1 { " matches" } else { "s match" },
         offset + 1,
         offset + hits.len() as u64
     ));
@@ -167,7 +165,8 @@ pub fn render(text: &str, v: &Value) -> String {
         }
         if let Some(held) = h.get("withheld_values_held_here").and_then(Value::as_array) {
             let held: Vec<&str> = held.iter().filter_map(Value::as_str).collect();
-            if !held.is_empty() {
+            // One held value is already the name column's.
+            if held.len() > 1 || (held.len() == 1 && !s(h, "name").is_empty()) {
                 out.push_str(&format!(
                     "{}  withheld, held at this node: {}\n",
                     pad("", id_w),
@@ -233,7 +232,11 @@ pub fn render_list(title: &str, v: &Value) -> String {
         .unwrap_or_default();
     let mut out = format!("{title}, as of {now}:\n");
     if entries.is_empty() {
-        out.push_str("none on this page\n");
+        out.push_str(if v.get("examined").and_then(Value::as_u64) == Some(0) {
+            "none\n"
+        } else {
+            "none on this page\n"
+        });
     } else {
         let (names, id_w, name_w) = columns(&entries, 30, "why", &mut out);
         for (h, name) in entries.iter().zip(&names) {

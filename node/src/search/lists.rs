@@ -3,9 +3,10 @@
 //! rectifications — each in enterprise-id order, a page at a time.
 //!
 //! The index narrows the candidates (its facts, [`super::index::Facts`]); each candidate
-//! is then judged on committed state at block time `now` (the index may be a poll behind,
-//! and expiry and deadlines run against the present), so an entry is shown only if it
-//! holds now. Paging is by a cursor, the last enterprise id shown: the next page starts
+//! is then judged on committed state (the index may be a poll behind): blacklisting,
+//! expiry and deadlines at block time `now`; risk level and credit grade as the stored
+//! assessment has them, which R9 re-evaluates at each record's effective date and R5/R8
+//! escalations update (the entry says the date it was assessed). Paging is by a cursor, the last enterprise id shown: the next page starts
 //! after it, so a page never repeats an entry and never skips one that held throughout.
 //! A page examines at most [`MAX_EXAMINED`] candidates; when it stops there it still
 //! returns the cursor to go on from.
@@ -131,12 +132,22 @@ impl ListKind {
     /// Whether `state` belongs on the list at `now`, and why (for the entry).
     pub fn holds(self, state: &EnterpriseState, now: Timestamp) -> Option<String> {
         match self {
-            ListKind::Risk(r) => {
-                (state.assessment.risk == r).then(|| state.assessment.risk_reason.clone())
-            }
-            ListKind::Credit(c) => {
-                (state.assessment.credit == c).then(|| state.assessment.credit_reason.clone())
-            }
+            // The stored assessment: R9 re-evaluates it at each record's effective date (and
+            // R5/R8 escalations), so it is as of that date, which the entry says.
+            ListKind::Risk(r) => (state.assessment.risk == r).then(|| {
+                format!(
+                    "{} (assessed {})",
+                    state.assessment.risk_reason,
+                    state.assessment.at.date_string()
+                )
+            }),
+            ListKind::Credit(c) => (state.assessment.credit == c).then(|| {
+                format!(
+                    "{} (assessed {})",
+                    state.assessment.credit_reason,
+                    state.assessment.at.date_string()
+                )
+            }),
             ListKind::Blacklisted => state.listings.iter().find(|l| l.active_at(now)).map(|l| {
                 format!(
                     "listed by {} until {}: {}",

@@ -189,6 +189,7 @@ fn hit(
         "agencies": state.agencies.keys().collect::<Vec<_>>(),
         "risk": state.assessment.risk,
         "credit": state.assessment.credit,
+        "assessed_at": state.assessment.at,
         "licences": licences,
     });
     if let Some(score) = score {

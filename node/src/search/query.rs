@@ -172,27 +172,35 @@ fn unit_in(field: Field, unit: &Unit) -> Result<Vec<Box<dyn Query>>, tantivy::Ta
     })
 }
 
-/// Checks `text` and builds its query over `fields` (the `private` field only when
-/// `private`).
-pub fn build(fields: &Fields, text: &str, private: bool) -> Result<Box<dyn Query>, SearchError> {
+/// The units of a search text, or why it is refused (empty, over [`MAX_QUERY_CHARS`]
+/// characters, a control character, no letters or digits, over [`MAX_QUERY_UNITS`]
+/// units): the node's check, which the CLI also makes before asking.
+pub fn check_text(text: &str) -> Result<Vec<Unit>, QueryError> {
     let text = text.trim();
     if text.is_empty() {
-        return Err(QueryError::Empty.into());
+        return Err(QueryError::Empty);
     }
     let chars = text.chars().count();
     if chars > MAX_QUERY_CHARS {
-        return Err(QueryError::TooLong(chars).into());
+        return Err(QueryError::TooLong(chars));
     }
     if text.chars().any(char::is_control) {
-        return Err(QueryError::Control.into());
+        return Err(QueryError::Control);
     }
     let us = units(text);
     if us.is_empty() {
-        return Err(QueryError::NoTerms(text.to_string()).into());
+        return Err(QueryError::NoTerms(text.to_string()));
     }
     if us.len() > MAX_QUERY_UNITS {
-        return Err(QueryError::TooManyUnits(us.len()).into());
+        return Err(QueryError::TooManyUnits(us.len()));
     }
+    Ok(us)
+}
+
+/// Checks `text` and builds its query over `fields` (the `private` field only when
+/// `private`).
+pub fn build(fields: &Fields, text: &str, private: bool) -> Result<Box<dyn Query>, SearchError> {
+    let us = check_text(text)?;
     let mut searched = vec![fields.name, fields.address, fields.ids];
     if private {
         searched.push(fields.private);

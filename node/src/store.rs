@@ -27,7 +27,6 @@
 use safeledger_core::block::CommitCertificate;
 use safeledger_core::encoding::{from_canonical, to_canonical};
 use safeledger_core::genesis::ValidatorSet;
-use safeledger_core::ids::EnterpriseId;
 use safeledger_core::merkle::CompactRange;
 use safeledger_core::{Block, Hash, Timestamp, TxId, TxResult};
 use serde::{Deserialize, Serialize};
@@ -354,18 +353,6 @@ impl Store {
         }
     }
 
-    /// The enterprises whose state height `height` wrote (from [`Store::changed_keys`]).
-    pub fn changed_enterprises(&self, height: u64) -> Result<Vec<EnterpriseId>, StoreError> {
-        let prefix = safeledger_contracts::keys::ENTERPRISE_PREFIX;
-        Ok(self
-            .changed_keys(height)?
-            .iter()
-            .filter_map(|k| k.strip_prefix(prefix))
-            .filter_map(|id| std::str::from_utf8(id).ok())
-            .filter_map(|id| EnterpriseId::parse(id).ok())
-            .collect())
-    }
-
     /// Every state key under `prefix` with its value, in key order (the `s/` namespace
     /// stripped).
     pub fn state_scan(
@@ -392,15 +379,14 @@ impl Store {
         &self,
     ) -> impl Iterator<Item = Result<safeledger_contracts::model::EnterpriseState, StoreError>> + '_
     {
-        let mut prefix = b"s/".to_vec();
-        prefix.extend_from_slice(safeledger_contracts::keys::ENTERPRISE_PREFIX);
-        self.db.scan_prefix(prefix).map(|kv| {
-            let (k, v) = kv?;
-            from_canonical(&v).map_err(|e| StoreError::Corrupt {
-                key: String::from_utf8_lossy(&k).into_owned(),
-                why: e.to_string(),
+        self.state_scan(safeledger_contracts::keys::ENTERPRISE_PREFIX)
+            .map(|kv| {
+                let (k, v) = kv?;
+                from_canonical(&v).map_err(|e| StoreError::Corrupt {
+                    key: format!("s/{}", String::from_utf8_lossy(&k)),
+                    why: e.to_string(),
+                })
             })
-        })
     }
 
     /// Flushes sled's buffers to the file system.

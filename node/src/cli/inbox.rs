@@ -3,6 +3,7 @@
 use crate::cli::args::{Output, Target};
 use crate::cli::exit;
 use crate::cli::records::print_json;
+use crate::cli::text::{str_field as s, time_field};
 use serde_json::Value;
 
 /// `safeledger inbox`: signs as `agency`'s officer when it is named.
@@ -40,18 +41,10 @@ pub async fn run(
     }
 }
 
-fn s<'a>(v: &'a Value, k: &str) -> &'a str {
-    v.get(k).and_then(Value::as_str).unwrap_or("")
-}
-
 /// The text rendering: a heading with the counts, one row per task (due date, status,
 /// kind, enterprise, what) with what closes it beneath, and the next page's cursor.
 pub fn render(v: &Value) -> String {
-    let as_of = v
-        .get("as_of")
-        .and_then(Value::as_u64)
-        .map(|ms| crate::cli::when::show(safeledger_core::Timestamp(ms)))
-        .unwrap_or_default();
+    let as_of = time_field(v, "as_of");
     let height = v
         .get("indexed_height")
         .and_then(Value::as_u64)

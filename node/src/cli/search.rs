@@ -5,6 +5,7 @@ use crate::cli::args::{Output, Target};
 use crate::cli::exit;
 use crate::cli::home;
 use crate::cli::records::print_json;
+use crate::cli::text::{str_field as s, time_field};
 use serde_json::Value;
 use std::path::PathBuf;
 use unicode_width::UnicodeWidthStr;
@@ -28,10 +29,6 @@ pub async fn search(
             Ok(())
         }
     }
-}
-
-fn s<'a>(v: &'a Value, k: &str) -> &'a str {
-    v.get(k).and_then(Value::as_str).unwrap_or("")
 }
 
 /// Pads `text` with spaces to `width` terminal columns (CJK characters take two).
@@ -157,7 +154,7 @@ pub fn render(text: &str, v: &Value) -> String {
             pad(s(h, "enterprise"), id_w),
             pad(name, name_w),
             s(h, "risk"),
-            h.get("credit").and_then(Value::as_str).unwrap_or(""),
+            s(h, "credit"),
         ));
         let address = s(h, "address");
         if !address.is_empty() {
@@ -225,11 +222,7 @@ pub fn render_list(title: &str, v: &Value) -> String {
         .and_then(Value::as_array)
         .cloned()
         .unwrap_or_default();
-    let now = v
-        .get("now")
-        .and_then(Value::as_u64)
-        .map(|ms| crate::cli::when::show(safeledger_core::Timestamp(ms)))
-        .unwrap_or_default();
+    let now = time_field(v, "now");
     let mut out = format!("{title}, as of {now}:\n");
     if entries.is_empty() {
         out.push_str(if v.get("examined").and_then(Value::as_u64) == Some(0) {

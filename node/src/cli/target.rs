@@ -89,9 +89,18 @@ impl Target {
     /// [`Target::client`], but with the node of the agency it signs for asked first (with
     /// --home): an officer's own node holds its agency's withheld values.
     pub async fn client_own_node_first(&self) -> anyhow::Result<LedgerClient> {
+        self.client_with(true).await
+    }
+
+    /// A client over the target's nodes, signing as the target's identity.
+    pub async fn client(&self) -> anyhow::Result<LedgerClient> {
+        self.client_with(false).await
+    }
+
+    async fn client_with(&self, own_node_first: bool) -> anyhow::Result<LedgerClient> {
         let (mut eps, home) = self.endpoints()?;
         let signer = self.signer(&eps, home.as_ref(), false).await?;
-        if let (Some(h), None) = (&home, &self.node) {
+        if let (true, Some(h), None) = (own_node_first, &home, &self.node) {
             let own = match &self.identity {
                 Some(name) => h.genesis.agency(name),
                 None => h.genesis.agencies.iter().find(|a| h.signer(&a.id).is_ok()),
@@ -101,17 +110,6 @@ impl Target {
                 eps.insert(0, a.grpc_addr.clone());
             }
         }
-        let c = LedgerClient::new(eps);
-        Ok(match signer {
-            Some(s) => c.signed_by(s),
-            None => c,
-        })
-    }
-
-    /// A client over the target's nodes, signing as the target's identity.
-    pub async fn client(&self) -> anyhow::Result<LedgerClient> {
-        let (eps, home) = self.endpoints()?;
-        let signer = self.signer(&eps, home.as_ref(), false).await?;
         let c = LedgerClient::new(eps);
         Ok(match signer {
             Some(s) => c.signed_by(s),

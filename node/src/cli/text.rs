@@ -17,6 +17,20 @@ fn is_time_field(name: &str) -> bool {
         )
 }
 
+/// The string field `k` of `v` (empty when absent or not a string): for renderings that
+/// lay out known fields of an answer themselves.
+pub fn str_field<'a>(v: &'a Value, k: &str) -> &'a str {
+    v.get(k).and_then(Value::as_str).unwrap_or("")
+}
+
+/// The time field `k` of `v` (ms since 1970) in the user's time zone (empty when absent).
+pub fn time_field(v: &Value, k: &str) -> String {
+    v.get(k)
+        .and_then(Value::as_u64)
+        .map(|ms| when::show(Timestamp(ms)))
+        .unwrap_or_default()
+}
+
 /// `v` as indented, aligned text.
 pub fn render(v: &Value) -> String {
     let mut out = String::new();

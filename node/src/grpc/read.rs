@@ -115,16 +115,34 @@ pub(super) async fn get_enterprise(
     }))
 }
 
+/// The node's search, or `UNAVAILABLE` with why it has none.
+fn search_of(shared: &crate::grpc::Shared) -> Result<&crate::search::Search, Status> {
+    shared
+        .search
+        .as_ref()
+        .map_err(|e| Status::unavailable(format!("this node has no search index: {e}")))
+}
+
+/// The node's inbox, or `UNAVAILABLE` with why it has none.
+fn inbox_of(shared: &crate::grpc::Shared) -> Result<&crate::inbox::Inbox, Status> {
+    shared
+        .inbox
+        .as_ref()
+        .map_err(|e| Status::unavailable(format!("this node has no inbox: {e}")))
+}
+
+/// Runs `f` on the blocking pool: tantivy and sled block, so off the async workers.
+async fn off_workers<T: Send + 'static>(
+    f: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, Status> {
+    tokio::task::spawn_blocking(f).await.map_err(internal)
+}
+
 pub(super) async fn search_enterprises(
     svc: &LedgerService,
     req: Request<proto::SearchEnterprisesRequest>,
 ) -> Result<Response<proto::SearchEnterprisesReply>, Status> {
     let caller = svc.officer(&req, method::SEARCH_ENTERPRISES, "searching enterprises")?;
-    if let Err(e) = &svc.shared.search {
-        return Err(Status::unavailable(format!(
-            "this node has no search index: {e}"
-        )));
-    }
     let r = req.into_inner();
     let request = crate::search::query::SearchRequest {
         text: r.text,
@@ -135,13 +153,10 @@ pub(super) async fn search_enterprises(
     };
     let now = svc.shared.status.borrow().block_time;
     let shared = svc.shared.clone();
-    // tantivy and sled block: off the async workers.
-    let answer = tokio::task::spawn_blocking(move || match &shared.search {
-        Ok(s) => s.answer(&shared.store, &shared.private, &request, now),
-        Err(_) => Err(crate::search::index::IndexError::Closed.into()),
+    let answer = off_workers(move || {
+        search_of(&shared).map(|s| s.answer(&shared.store, &shared.private, &request, now))
     })
-    .await
-    .map_err(internal)?;
+    .await??;
     match answer {
         Ok(json) => Ok(Response::new(proto::SearchEnterprisesReply {
             json: json.to_string(),
@@ -161,32 +176,21 @@ pub(super) async fn list_enterprises(
     let caller = svc.officer(&req, method::LIST_ENTERPRISES, "listing enterprises")?;
     // Withheld values at this node are its agency's or granted to it.
     let own = caller.agency() == Some(svc.shared.agency.as_str());
-    if let Err(e) = &svc.shared.search {
-        return Err(Status::unavailable(format!(
-            "this node has no search index: {e}"
-        )));
-    }
+    // Without an index, say so before judging the list asked for.
+    search_of(&svc.shared)?;
     let r = req.into_inner();
     let kind = ListKind::parse(&r.list, &r.value, u64::from(r.days))
         .map_err(|e| Status::invalid_argument(e.to_string()))?;
     let now = svc.shared.status.borrow().block_time;
     let shared = svc.shared.clone();
-    let answer = tokio::task::spawn_blocking(move || match &shared.search {
-        Ok(s) => {
+    let answer = off_workers(move || {
+        search_of(&shared).map(|s| {
             let private = own.then_some(&shared.private);
-            s.list(
-                &shared.store,
-                private,
-                kind,
-                &r.cursor,
-                r.limit as usize,
-                now,
-            )
-        }
-        Err(_) => Err(crate::search::index::IndexError::Closed.into()),
+            let limit = r.limit as usize;
+            s.list(&shared.store, private, kind, &r.cursor, limit, now)
+        })
     })
-    .await
-    .map_err(internal)?;
+    .await??;
     match answer {
         Ok(json) => Ok(Response::new(proto::ListEnterprisesReply {
             json: json.to_string(),
@@ -214,31 +218,21 @@ pub(super) async fn get_inbox(
             caller.describe()
         )));
     }
-    if let Err(e) = &svc.shared.inbox {
-        return Err(Status::unavailable(format!("this node has no inbox: {e}")));
-    }
     let now = svc.shared.status.borrow().block_time;
     let shared = svc.shared.clone();
-    let answer = tokio::task::spawn_blocking(move || match &shared.inbox {
-        Ok(i) => i.index().page(
-            &agency,
-            &r.cursor,
-            r.limit as usize,
-            u64::from(r.expiring_within_days),
-            now,
-        ),
-        Err(e) => Err(crate::inbox::InboxError::Unavailable(e.clone())),
+    let answer = off_workers(move || {
+        inbox_of(&shared).map(|i| {
+            let days = u64::from(r.expiring_within_days);
+            i.index()
+                .page(&agency, &r.cursor, r.limit as usize, days, now)
+        })
     })
-    .await
-    .map_err(internal)?;
+    .await??;
     match answer {
         Ok(page) => Ok(Response::new(proto::GetInboxReply {
             json: serde_json::to_string(&page).map_err(internal)?,
         })),
         Err(crate::inbox::InboxError::Invalid(e)) => Err(Status::invalid_argument(e)),
-        Err(e @ crate::inbox::InboxError::Unavailable(_)) => {
-            Err(Status::unavailable(e.to_string()))
-        }
         Err(e) => Err(Status::internal(e.to_string())),
     }
 }

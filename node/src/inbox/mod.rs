@@ -47,8 +47,6 @@ pub const DEFAULT_PAGE: usize = 50;
 pub const MAX_EXAMINED: usize = 20_000;
 /// Licence ends shown when the request names no window, days.
 pub const DEFAULT_EXPIRY_DAYS: u64 = 60;
-/// Most heights one pass reads before it writes.
-pub const MAX_HEIGHTS_PER_PASS: u64 = 1_000;
 const DAY_MS: u64 = 86_400_000;
 const NO_DUE: u64 = u64::MAX;
 
@@ -64,9 +62,6 @@ pub enum InboxError {
     /// A request out of bounds (gRPC `INVALID_ARGUMENT`).
     #[error("{0}")]
     Invalid(String),
-    /// The inbox could not be opened (gRPC `UNAVAILABLE`).
-    #[error("this node has no inbox: {0}")]
-    Unavailable(String),
 }
 
 /// Where a task stands at the reader's block time.
@@ -266,28 +261,26 @@ impl InboxIndex {
         Ok(Some(height))
     }
 
-    /// One pass: from the inbox's height to the tip (at most [`MAX_HEIGHTS_PER_PASS`]).
+    /// One pass: from the inbox's height to the tip (at most
+    /// [`crate::search::follow::MAX_HEIGHTS_PER_PASS`] heights).
     pub fn catch_up(&self, stop: &AtomicBool) -> Result<(), InboxError> {
         let Some(from) = self.height() else {
             self.rebuild(stop)?;
             return Ok(());
         };
-        let tip = self.store.tip()?.map(|t| t.height).unwrap_or(0);
-        let to = tip.min(from.saturating_add(MAX_HEIGHTS_PER_PASS));
+        let (to, keys) = crate::search::follow::changed_since(&self.store, from)?;
         if to <= from {
             return Ok(());
         }
         let mut objects: BTreeSet<Vec<u8>> = BTreeSet::new();
-        for h in from + 1..=to {
-            for key in self.store.changed_keys(h)? {
-                if let Some(id) = key.strip_prefix(safeledger_contracts::keys::ENTERPRISE_PREFIX) {
-                    for r in self.tree.scan_prefix(reviews_of(id)).keys() {
-                        let r = r?;
-                        objects.insert(r[1 + id.len() + 1..].to_vec());
-                    }
+        for key in keys {
+            if let Some(id) = key.strip_prefix(safeledger_contracts::keys::ENTERPRISE_PREFIX) {
+                for r in self.tree.scan_prefix(reviews_of(id)).keys() {
+                    let r = r?;
+                    objects.insert(r[1 + id.len() + 1..].to_vec());
                 }
-                objects.insert(key);
             }
+            objects.insert(key);
         }
         let voters = self.registry.active_agencies(&StoreView(&self.store));
         let mut pass = Pass::default();

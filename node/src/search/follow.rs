@@ -23,7 +23,8 @@ use std::time::{Duration, Instant};
 
 /// How often the follower looks at the tip.
 pub const POLL: Duration = Duration::from_millis(250);
-/// Most heights read in one pass before a commit (a node far behind commits as it goes).
+/// Most heights one pass of a follower reads before it writes (a node far behind writes as
+/// it goes).
 pub const MAX_HEIGHTS_PER_PASS: u64 = 1_000;
 
 /// The withheld values this node holds for `state`: the name and address of each
@@ -108,14 +109,31 @@ pub const PENDING_FOR: Duration = Duration::from_secs(600);
 /// Most private changes waiting.
 pub const MAX_PENDING: usize = 10_000;
 
-/// One pass: from the index's height to the tip. Returns whether it committed.
+/// What the heights after `from` wrote, for one pass of a follower (the search index's or
+/// the inbox's): the last height read — the tip, or `from` + [`MAX_HEIGHTS_PER_PASS`] when
+/// the tip is further — and the state keys those heights wrote under the followed
+/// prefixes (the store's `sk/` lists), in key order, each once.
+pub fn changed_since(
+    store: &Store,
+    from: u64,
+) -> Result<(u64, BTreeSet<Vec<u8>>), crate::store::StoreError> {
+    let tip = store.tip()?.map_or(0, |t| t.height);
+    let to = tip.clamp(from, from.saturating_add(MAX_HEIGHTS_PER_PASS));
+    let mut keys = BTreeSet::new();
+    for h in from + 1..=to {
+        keys.extend(store.changed_keys(h)?);
+    }
+    Ok((to, keys))
+}
+
+/// One pass: from the index's height to the tip.
 pub fn catch_up(
     index: &SearchIndex,
     store: &Store,
     private: &PrivateStore,
     stop: &AtomicBool,
     pending: &mut Pending,
-) -> Result<bool, IndexError> {
+) -> Result<(), IndexError> {
     let Some(from) = index.height() else {
         let started = Instant::now();
         if let Some((n, h)) = rebuild(index, store, private, stop)? {
@@ -126,19 +144,20 @@ pub fn catch_up(
                 "search index rebuilt"
             );
         }
-        return Ok(true);
+        return Ok(());
     };
-    let tip = store.tip().ok().flatten().map(|t| t.height).unwrap_or(0);
-    let to = tip.min(from.saturating_add(MAX_HEIGHTS_PER_PASS));
-    let mut ids: BTreeSet<EnterpriseId> = BTreeSet::new();
-    for h in from + 1..=to {
-        ids.extend(store.changed_enterprises(h).unwrap_or_default());
-    }
+    let (to, keys) = changed_since(store, from)?;
+    let mut ids: BTreeSet<EnterpriseId> = keys
+        .iter()
+        .filter_map(|k| k.strip_prefix(safeledger_contracts::keys::ENTERPRISE_PREFIX))
+        .filter_map(|id| std::str::from_utf8(id).ok())
+        .filter_map(|id| EnterpriseId::parse(id).ok())
+        .collect();
     let (txs, overflowed) = private.take_changed();
     if overflowed {
         pending.0.clear();
         rebuild(index, store, private, stop)?;
-        return Ok(true);
+        return Ok(());
     }
     let now = Instant::now();
     for tx in txs {
@@ -159,13 +178,12 @@ pub fn catch_up(
     if ids.is_empty() {
         // Empty blocks: nothing to write, so no tantivy commit (and no fsync) for them.
         index.advance(to);
-        return Ok(false);
+        return Ok(());
     }
     for id in &ids {
         reindex_one(index, store, private, id)?;
     }
-    index.commit(to)?;
-    Ok(true)
+    index.commit(to)
 }
 
 /// A thread that calls a step every [`POLL`] until stopped: the search index's and the

@@ -22,7 +22,7 @@
 use safeledger_contracts::model::{
     CreditGrade, EnterpriseState, Finding, FindingKind, Hazard, LicenceStatus, RiskLevel,
 };
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 use tantivy::schema::{
@@ -50,6 +50,9 @@ pub enum IndexError {
     /// tantivy failed (I/O, lock, corrupt files).
     #[error("search index: {0}")]
     Tantivy(#[from] tantivy::TantivyError),
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
     /// The writer was closed (the node is stopping).
     #[error("search index: the writer is closed")]
     Closed,
@@ -239,14 +242,12 @@ impl EnterpriseDoc {
     }
 }
 
-/// The index, its reader and its one writer.
+/// The index's reader and its one writer.
 pub struct SearchIndex {
-    index: Index,
     reader: IndexReader,
     writer: Mutex<Option<IndexWriter>>,
     fields: Fields,
     height: AtomicU64,
-    dir: PathBuf,
 }
 
 fn dir_error(path: &Path, error: std::io::Error) -> IndexError {
@@ -298,12 +299,10 @@ impl SearchIndex {
         };
         Ok((
             SearchIndex {
-                index,
                 reader,
                 writer: Mutex::new(Some(writer)),
                 fields,
                 height: AtomicU64::new(height),
-                dir: dir.to_path_buf(),
             },
             opened,
         ))
@@ -312,11 +311,6 @@ impl SearchIndex {
     /// The fields of the schema.
     pub fn fields(&self) -> Fields {
         self.fields
-    }
-
-    /// The directory it lives in.
-    pub fn dir(&self) -> &Path {
-        &self.dir
     }
 
     /// The height the last commit reflects (`None`: nothing committed yet).
@@ -432,10 +426,5 @@ impl SearchIndex {
         doc.get_first(self.fields.eid)
             .and_then(|v| v.as_str())
             .map(str::to_string)
-    }
-
-    /// The underlying tantivy index.
-    pub fn tantivy(&self) -> &Index {
-        &self.index
     }
 }

@@ -54,19 +54,12 @@ impl Search {
         let (ix, store, private) = (index.clone(), store.clone(), private.clone());
         let mut pending = follow::Pending::default();
         let follower = follow::Follower::spawn("search-index", move |stop| {
-            follow::catch_up(&ix, &store, &private, stop, &mut pending)
-                .map(|_| ())
-                .map_err(|e| e.to_string())
+            follow::catch_up(&ix, &store, &private, stop, &mut pending).map_err(|e| e.to_string())
         });
         Ok(Search {
             index,
             follower: follow::Running::new(follower),
         })
-    }
-
-    /// The index.
-    pub fn index(&self) -> &SearchIndex {
-        &self.index
     }
 
     /// Stops following and closes the writer (idempotent).

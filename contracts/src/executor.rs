@@ -34,7 +34,7 @@ use crate::rules::{
     RuleParams,
 };
 use crate::state::{Overlay, ReadCache, StateRead};
-use crate::{assistance, governance};
+use crate::{assistance, cosign, governance};
 use safeledger_core::records::identity::natural_key;
 use safeledger_core::records::{LicenceDecisionKind, PenaltyGrade, TxBody, TxKind};
 use safeledger_core::{Genesis, Timestamp, Transaction};
@@ -269,16 +269,17 @@ impl Executor {
         tx: &Transaction,
     ) -> Result<(), Refusal> {
         let body = &tx.payload.body;
-        let kind = body.kind();
+        let kind = acting_kind(body);
         self.registry.check_cosigners(view, tx, rc.agency)?;
         self.registry.check_permission(view, rc.agency, kind)?;
-        effective_date::check(rc.effective_at, ctx.time)?;
         let params = self.params(view);
+        self.registry.check_roles(view, tx, kind, &params)?;
+        effective_date::check(rc.effective_at, ctx.time)?;
         match body {
             TxBody::OfficerAction(a) => {
                 self.registry
-                    .apply_officer_action(view, a, rc.agency, rc.tx_id, rc.height)?;
-                self.run_policies(view, rc, tx, None)
+                    .apply_officer_action(view, a, rc.agency, rc.tx_id, rc.height, &params)?;
+                self.run_policies(view, rc, body, None)
             }
             TxBody::GovernanceProposal(g) => {
                 governance::propose(view, &self.registry, &params, g, rc)
@@ -322,29 +323,60 @@ impl Executor {
         let before = ent.clone();
         let mut reassess = true;
         let mut deadlines = Vec::new();
+        // The timeline entry's kind and signers: the transaction's own, except where a
+        // proposal or co-signature makes a collective decision take effect.
+        let mut entry = (kind, distinct_signers(tx));
+        let mut effect: Option<safeledger_core::records::LicenceDecision> = None;
         match body {
             TxBody::EnterpriseRecord(_) => reassess = false,
             TxBody::LicenceDecision(d) => {
                 reassess = false;
-                let applied = application::answer(view, &ent, d, rc)?;
-                licence::apply(&mut ent, d, applied, rc, params)?;
-                collective::check(&ent, d, rc, params)?;
-                if matches!(
-                    d.kind,
-                    LicenceDecisionKind::Grant | LicenceDecisionKind::Renew
-                ) {
-                    restriction::check_grant(&before, &d.licence_number, rc, params)?;
+                decide(view, &mut ent, &before, d, rc, params)?;
+            }
+            TxBody::DecisionProposal(p) => {
+                reassess = false;
+                duplicate::claim(view, kind, &ent.id, "proposal_id", &p.proposal_id, rc)?;
+                let signers = distinct_signers(tx);
+                let (mut st, complete) = cosign::propose(view, p, rc, &signers, params);
+                if complete {
+                    decide(view, &mut ent, &before, &p.decision, rc, params)?;
+                    cosign::took_effect_at_once(view, &mut st, rc);
+                    entry = (TxKind::LicenceDecision, st.signers());
+                    effect = Some(p.decision.clone());
+                } else {
+                    // A proposal that could never take effect is refused now: its
+                    // decision meets every rule as if collective_k officers had signed.
+                    let mut scratch = Overlay::new(&*view);
+                    let mut preview = ent.clone();
+                    let k = usize::try_from(params.collective_k).unwrap_or(usize::MAX);
+                    let as_if = RecordContext {
+                        signers: k,
+                        ..rc.clone()
+                    };
+                    decide(
+                        &mut scratch,
+                        &mut preview,
+                        &before,
+                        &p.decision,
+                        &as_if,
+                        params,
+                    )?;
                 }
-                // Last, so that a more specific rule names its reason first.
-                let key = safeledger_core::records::identity::decision_key(d, rc.effective_at);
-                duplicate::claim(
-                    view,
-                    kind,
-                    &ent.id,
-                    "licence number/kind/valid_from",
-                    &key,
-                    rc,
-                )?;
+            }
+            TxBody::DecisionSignature(s) => {
+                reassess = false;
+                let signers = distinct_signers(tx);
+                let (st, complete) = cosign::sign(view, s, rc, &signers, params)?;
+                if complete {
+                    let all = st.signers();
+                    let rc_all = RecordContext {
+                        signers: all.len(),
+                        ..rc.clone()
+                    };
+                    decide(view, &mut ent, &before, &st.decision, &rc_all, params)?;
+                    entry = (TxKind::LicenceDecision, all);
+                    effect = Some(st.decision);
+                }
             }
             TxBody::InspectionRecord(r) => {
                 duplicate::claim(view, kind, &ent.id, "inspection_id", &r.inspection_id, rc)?;
@@ -398,9 +430,19 @@ impl Executor {
             findings::prune(&mut ent, params);
             assessment::recompute(&mut ent, rc.effective_at, rc.tx_id, params);
         }
-        self.run_policies(view, rc, tx, Some(&before))?;
+        match effect {
+            // Policies judge the decision that takes effect, signed by all its signers.
+            Some(d) => {
+                let rc_all = RecordContext {
+                    signers: entry.1.len(),
+                    ..rc.clone()
+                };
+                self.run_policies(view, &rc_all, &TxBody::LicenceDecision(d), Some(&before))?;
+            }
+            None => self.run_policies(view, rc, body, Some(&before))?,
+        }
         escalation::watch(view, deadlines);
-        append_to_timeline(view, &mut ent, rc, tx);
+        append_to_timeline(view, &mut ent, rc, entry);
         view.put(keys::enterprise(&ent.id), &ent);
         Ok(())
     }
@@ -411,10 +453,10 @@ impl Executor {
         &self,
         view: &Overlay<'_>,
         rc: &RecordContext<'_>,
-        tx: &Transaction,
+        body: &TxBody,
         before: Option<&EnterpriseState>,
     ) -> Result<(), Refusal> {
-        let kind: TxKind = tx.payload.body.kind();
+        let kind: TxKind = body.kind();
         let policies: Vec<_> = self
             .policies
             .active(view)
@@ -427,13 +469,8 @@ impl Executor {
         // Values, not JSON text or trees: the same Rego values the JSON route gave
         // (issue 7; `contracts/tests/real_data.rs` checks each on the real data).
         let built = (|| {
-            let input = policy::input_value(
-                &rc.tx_id,
-                rc.agency,
-                rc.effective_at,
-                rc.signers,
-                &tx.payload.body,
-            )?;
+            let input =
+                policy::input_value(&rc.tx_id, rc.agency, rc.effective_at, rc.signers, body)?;
             let mut data = BTreeMap::new();
             data.insert(
                 regorus::Value::from("enterprise"),
@@ -493,22 +530,73 @@ impl Executor {
     }
 }
 
-/// Writes the accepted record as the enterprise's next timeline entry and where to find
-/// it by transaction id.
+/// The kind whose permissions a transaction needs (R1): a collective decision's proposal
+/// and co-signatures need those of the licence decision they make.
+pub fn acting_kind(body: &TxBody) -> TxKind {
+    match body {
+        TxBody::DecisionProposal(_) | TxBody::DecisionSignature(_) => TxKind::LicenceDecision,
+        other => other.kind(),
+    }
+}
+
+/// A transaction's distinct signers in envelope order (the submitter first).
+fn distinct_signers(tx: &Transaction) -> Vec<safeledger_core::PublicKey> {
+    let mut out: Vec<safeledger_core::PublicKey> = Vec::with_capacity(tx.signatures.len());
+    for s in &tx.signatures {
+        if !out.contains(&s.signer) {
+            out.push(s.signer);
+        }
+    }
+    out
+}
+
+/// A licence decision's rules and state transition: the application it answers, the
+/// licence lifecycle, R6, R2/R3 for grants and renewals, and R0-duplicate last (so that a
+/// more specific rule names its reason first).
+fn decide(
+    view: &mut Overlay<'_>,
+    ent: &mut EnterpriseState,
+    before: &EnterpriseState,
+    d: &safeledger_core::records::LicenceDecision,
+    rc: &RecordContext<'_>,
+    params: &RuleParams,
+) -> Result<(), Refusal> {
+    let applied = application::answer(view, ent, d, rc)?;
+    licence::apply(ent, d, applied, rc, params)?;
+    collective::check(ent, d, rc, params)?;
+    if matches!(
+        d.kind,
+        LicenceDecisionKind::Grant | LicenceDecisionKind::Renew
+    ) {
+        restriction::check_grant(before, &d.licence_number, rc, params)?;
+    }
+    let key = safeledger_core::records::identity::decision_key(d, rc.effective_at);
+    duplicate::claim(
+        view,
+        TxKind::LicenceDecision,
+        &ent.id,
+        "licence number/kind/valid_from",
+        &key,
+        rc,
+    )
+}
+
+/// Writes the accepted record as the enterprise's next timeline entry (of kind and signers
+/// `entry`) and where to find it by transaction id.
 fn append_to_timeline(
     view: &mut Overlay<'_>,
     ent: &mut EnterpriseState,
     rc: &RecordContext<'_>,
-    tx: &Transaction,
+    (kind, signers): (TxKind, Vec<safeledger_core::PublicKey>),
 ) {
     let entry = RecordRef {
         height: rc.height,
         index: rc.index,
         tx_id: rc.tx_id,
-        kind: tx.payload.body.kind(),
+        kind,
         agency: rc.agency.to_string(),
         effective_at: rc.effective_at,
-        signers: tx.signatures.iter().map(|s| s.signer).collect(),
+        signers,
         corrected_by: None,
     };
     view.put(keys::record(&ent.id, ent.record_count), &entry);
@@ -528,3 +616,5 @@ mod tests_admin;
 mod tests_corrections;
 #[cfg(test)]
 mod tests_domain;
+#[cfg(test)]
+mod tests_officers;

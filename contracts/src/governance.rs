@@ -189,6 +189,7 @@ fn apply(
                 name: format!("first officer of {agency}"),
                 registered: Some((rc.tx_id, rc.height)),
                 revoked: None,
+                roles: vec![crate::params::HEAD_ROLE.to_string()],
             };
             view.put(keys::officer(officer), &st);
             changes.push(ValidatorChange {

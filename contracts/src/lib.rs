@@ -31,6 +31,7 @@
 pub mod access;
 pub mod assistance;
 pub mod clock;
+pub mod cosign;
 pub mod evidence;
 pub mod executor;
 pub mod governance;

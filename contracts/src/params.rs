@@ -5,6 +5,7 @@
 
 use crate::keys;
 use crate::state::{read, StateRead};
+use safeledger_core::records::TxKind;
 use serde::{Deserialize, Serialize};
 
 /// Every rule parameter. Months are calendar months on UTC dates.
@@ -65,7 +66,84 @@ pub struct RuleParams {
     /// `accident_loss_thresholds.<CODE>` with value `larger,major,especially_major` (an
     /// empty value removes the currency).
     pub accident_loss_thresholds: std::collections::BTreeMap<String, [u64; 3]>,
+    /// The permission table of officers' posts (issue 19 item 6; R1-role): per role, the
+    /// transaction kinds an officer holding it may sign, as submitter or co-signer. An
+    /// officer may sign a kind when its agency's role allows it (R1-permission) and one of
+    /// its own roles does. Genesis officers hold `head`. Governed by name
+    /// `officer_roles.<role>` with value a comma-separated list of kinds (an empty value
+    /// removes the role; `head` cannot be removed). Defaults: [`default_officer_roles`].
+    pub officer_roles: std::collections::BTreeMap<String, std::collections::BTreeSet<TxKind>>,
+    /// Hours a decision proposal stays open for co-signatures when it names none (issue
+    /// 19 item 5). Default 168 (7 days).
+    pub collective_deadline_hours: u64,
 }
+
+/// The default permission table of officers' posts, after the regulator's text ("reviewers
+/// read applications but cannot change history; inspectors record results but cannot change
+/// licence status"):
+///
+/// | role | may sign |
+/// |---|---|
+/// | `head` | every kind (genesis officers; registers officers, governance) |
+/// | `acceptor` | enterprise records, licence applications, reads and requests |
+/// | `reviewer` | reads and requests only (private reads, access and assistance requests, answers to assistance) |
+/// | `inspector` | enterprise records, inspections (with hazards), rectification reports, accident reports, reads and requests |
+/// | `approver` | licence decisions (and co-signing them), penalties and their clearance, blacklists, appeals and outcomes, corrections, access grants, licence applications, reads and requests |
+///
+/// "Reads and requests" are `private_read`, `access_request`, `assistance_request` and
+/// `assistance_response`.
+pub fn default_officer_roles(
+) -> std::collections::BTreeMap<String, std::collections::BTreeSet<TxKind>> {
+    use TxKind as K;
+    let reads = [
+        K::PrivateRead,
+        K::AccessRequest,
+        K::AssistanceRequest,
+        K::AssistanceResponse,
+    ];
+    let with = |kinds: &[TxKind]| -> std::collections::BTreeSet<TxKind> {
+        kinds.iter().chain(reads.iter()).copied().collect()
+    };
+    [
+        ("head", TxKind::ALL.into_iter().collect()),
+        (
+            "acceptor",
+            with(&[K::EnterpriseRecord, K::LicenceApplication]),
+        ),
+        ("reviewer", with(&[])),
+        (
+            "inspector",
+            with(&[
+                K::EnterpriseRecord,
+                K::InspectionRecord,
+                K::RectificationReport,
+                K::AccidentReport,
+            ]),
+        ),
+        (
+            "approver",
+            with(&[
+                K::LicenceDecision,
+                K::DecisionProposal,
+                K::DecisionSignature,
+                K::Penalty,
+                K::PenaltyClearance,
+                K::BlacklistAction,
+                K::Appeal,
+                K::AppealOutcome,
+                K::Correction,
+                K::AccessGrant,
+                K::LicenceApplication,
+            ]),
+        ),
+    ]
+    .into_iter()
+    .map(|(r, k)| (r.to_string(), k))
+    .collect()
+}
+
+/// The role genesis officers (and an added agency's first officer) hold.
+pub const HEAD_ROLE: &str = "head";
 
 impl Default for RuleParams {
     fn default() -> Self {
@@ -93,6 +171,8 @@ impl Default for RuleParams {
                 safeledger_core::records::lifecycle::CNY_LOSS_THRESHOLDS,
             )]
             .into(),
+            officer_roles: default_officer_roles(),
+            collective_deadline_hours: 168,
         }
     }
 }
@@ -151,6 +231,33 @@ impl RuleParams {
             self.accident_loss_thresholds.insert(code.to_string(), t);
             return Ok(());
         }
+        if let Some(role) = name.strip_prefix("officer_roles.") {
+            if !safeledger_core::records::is_role_name(role) {
+                return Err(err(format!(
+                    "{role:?} is not a role name ([a-z_], 1 to 32 characters)"
+                )));
+            }
+            if value.trim().is_empty() {
+                if role == HEAD_ROLE {
+                    return Err(err(
+                        "head, the genesis officers' role, cannot be removed".into()
+                    ));
+                }
+                self.officer_roles.remove(role);
+                return Ok(());
+            }
+            let mut kinds = std::collections::BTreeSet::new();
+            for k in value.split(',').map(str::trim).filter(|k| !k.is_empty()) {
+                let kind = TxKind::from_name(k)
+                    .ok_or_else(|| err(format!("{k:?} is not a transaction kind")))?;
+                kinds.insert(kind);
+            }
+            if self.officer_roles.len() >= 64 && !self.officer_roles.contains_key(role) {
+                return Err(err("at most 64 roles".into()));
+            }
+            self.officer_roles.insert(role.to_string(), kinds);
+            return Ok(());
+        }
         if name == "high_risk_industries" {
             let mut list = Vec::new();
             for code in value.split(',').map(str::trim).filter(|c| !c.is_empty()) {
@@ -183,6 +290,7 @@ impl RuleParams {
             "assistance_due_hours" => &mut self.assistance_due_hours,
             "max_findings" => &mut self.max_findings,
             "max_policy_instructions" => &mut self.max_policy_instructions,
+            "collective_deadline_hours" => &mut self.collective_deadline_hours,
             _ => return Err(err("no such parameter".into())),
         };
         let bounds = match name {
@@ -233,6 +341,15 @@ mod tests {
         assert!(p.set("accident_loss_thresholds.usd", "1,2,3").is_err());
         assert!(p.set("accident_loss_thresholds.USD", "3,2,1").is_err());
         p.set("accident_loss_thresholds.USD", "").unwrap();
+        p.set("officer_roles.clerk", "enterprise_record, private_read")
+            .unwrap();
+        assert_eq!(p.officer_roles["clerk"].len(), 2);
+        assert!(p.set("officer_roles.clerk", "no_kind").is_err());
+        assert!(p.set("officer_roles.Clerk", "penalty").is_err());
+        assert!(p.set("officer_roles.head", "").is_err());
+        p.set("officer_roles.clerk", "").unwrap();
+        assert!(!p.officer_roles.contains_key("clerk"));
+        assert!(!p.officer_roles["inspector"].contains(&TxKind::LicenceDecision));
         assert!(!p.accident_loss_thresholds.contains_key("USD"));
     }
 }

@@ -7,7 +7,8 @@
 //! with an `off/` entry is judged by it alone; any other key by genesis.
 
 use crate::keys;
-use crate::rules::{Refusal, R0_SIGNER, R1_OFFICER, R1_PERMISSION};
+use crate::params::HEAD_ROLE;
+use crate::rules::{Refusal, RuleParams, R0_SIGNER, R1_OFFICER, R1_PERMISSION, R1_ROLE};
 use crate::state::{read, Overlay, StateRead};
 use safeledger_core::records::{OfficerAction, OfficerActionKind, TxKind};
 use safeledger_core::{Genesis, PublicKey, Transaction, TxId};
@@ -25,6 +26,8 @@ pub struct OfficerState {
     pub registered: Option<(TxId, u64)>,
     /// The revocation and its height: signatures are refused from it on.
     pub revoked: Option<(TxId, u64)>,
+    /// Its posts: roles of the governed table [`RuleParams::officer_roles`] (R1-role).
+    pub roles: Vec<String>,
 }
 
 /// One agency of the registry.
@@ -52,6 +55,8 @@ pub struct Officer {
     pub agency: String,
     /// The agency's role (a key of the genesis role table: which record kinds it submits).
     pub role: String,
+    /// The officer's own posts (R1-role): `head` for a genesis officer.
+    pub roles: Vec<String>,
 }
 
 /// Why a key's signature does not count for any agency ([`Registry::officer`]). The
@@ -200,17 +205,19 @@ impl Registry {
                     height,
                 })
             }
-            Some(o) => o.agency,
+            Some(o) => (o.agency, o.roles),
             None => match self.genesis_officers.get(key) {
-                Some(a) => a.clone(),
+                Some(a) => (a.clone(), vec![HEAD_ROLE.to_string()]),
                 None => return Err(NotAnOfficer::Unknown(*key)),
             },
         };
+        let (agency, roles) = agency;
         self.with_agencies(state, |agencies| match agencies.get(&agency) {
             Some(a) if a.active => Ok(Officer {
                 key: *key,
                 role: a.role.clone(),
                 agency: agency.clone(),
+                roles,
             }),
             Some(a) => Err(NotAnOfficer::AgencyRemoved {
                 key: *key,
@@ -305,6 +312,57 @@ impl Registry {
         ))
     }
 
+    /// R1-role: every signer (submitter and co-signers, already known to be current
+    /// officers) holds a post whose entry in the governed table
+    /// [`RuleParams::officer_roles`] lists `kind`. The refusal names the officer, its roles
+    /// and the roles that would do.
+    pub fn check_roles(
+        &self,
+        state: &dyn StateRead,
+        tx: &Transaction,
+        kind: TxKind,
+        params: &RuleParams,
+    ) -> Result<(), Refusal> {
+        for s in &tx.signatures {
+            let Ok(officer) = self.officer(state, &s.signer) else {
+                continue; // R0-signer judged it already
+            };
+            let allowed = officer.roles.iter().any(|r| {
+                params
+                    .officer_roles
+                    .get(r)
+                    .is_some_and(|kinds| kinds.contains(&kind))
+            });
+            if allowed {
+                continue;
+            }
+            let would: Vec<&str> = params
+                .officer_roles
+                .iter()
+                .filter(|(_, kinds)| kinds.contains(&kind))
+                .map(|(r, _)| r.as_str())
+                .collect();
+            let name = read::<OfficerState>(state, &keys::officer(&s.signer))
+                .map(|o| o.name)
+                .filter(|n| !n.is_empty())
+                .map(|n| format!(" ({n})"))
+                .unwrap_or_default();
+            return Err(Refusal::new(
+                R1_ROLE,
+                format!(
+                    "officer {}{name} of agency {} holds roles [{}], none of which may sign \
+                     {} under officer_roles; roles that may: [{}]",
+                    s.signer,
+                    officer.agency,
+                    officer.roles.join(", "),
+                    kind.name(),
+                    would.join(", ")
+                ),
+            ));
+        }
+        Ok(())
+    }
+
     /// Applies an officer registration or revocation by `agency` (DESIGN §3 "Keys": by
     /// the officer's own agency). R1-officer refuses registering a key that is already an
     /// officer (or was revoked: keys are not reused) and revoking one of another agency or
@@ -316,7 +374,22 @@ impl Registry {
         agency: &str,
         tx_id: TxId,
         height: u64,
+        params: &RuleParams,
     ) -> Result<(), Refusal> {
+        if let Some(unknown) = a
+            .roles
+            .iter()
+            .find(|r| !params.officer_roles.contains_key(r.as_str()))
+        {
+            let known: Vec<&str> = params.officer_roles.keys().map(String::as_str).collect();
+            return Err(Refusal::new(
+                R1_OFFICER,
+                format!(
+                    "field roles: {unknown:?} is not a role of officer_roles [{}]",
+                    known.join(", ")
+                ),
+            ));
+        }
         let key = keys::officer(&a.officer);
         let current = read::<OfficerState>(view, &key).or_else(|| {
             self.genesis_officers
@@ -326,6 +399,7 @@ impl Registry {
                     name: String::new(),
                     registered: None,
                     revoked: None,
+                    roles: vec![HEAD_ROLE.to_string()],
                 })
         });
         let refuse = |why: String| Err(Refusal::new(R1_OFFICER, why));
@@ -336,6 +410,7 @@ impl Registry {
                     name: a.name.clone(),
                     registered: Some((tx_id, height)),
                     revoked: None,
+                    roles: a.roles.clone(),
                 };
                 view.put(key, &st);
                 Ok(())
@@ -348,14 +423,28 @@ impl Registry {
                     .map(|(t, h)| format!(" (revoked by tx {t} at height {h})"))
                     .unwrap_or_default()
             )),
-            (OfficerActionKind::Revoke, None) => {
+            (OfficerActionKind::Revoke | OfficerActionKind::SetRoles, None) => {
                 refuse(format!("key {} is not a registered officer", a.officer))
             }
-            (OfficerActionKind::Revoke, Some(o)) if o.agency != agency => refuse(format!(
-                "officer {} belongs to agency {}; only its own agency may revoke it, not \
-                 {agency}",
+            (_, Some(o)) if o.agency != agency => refuse(format!(
+                "officer {} belongs to agency {}; only its own agency may revoke it or set \
+                 its roles, not {agency}",
                 a.officer, o.agency
             )),
+            (OfficerActionKind::SetRoles, Some(mut o)) => {
+                if let Some((t, h)) = o.revoked {
+                    return refuse(format!(
+                        "officer {} was revoked by tx {t} at height {h}",
+                        a.officer
+                    ));
+                }
+                o.roles.clone_from(&a.roles);
+                if o.name.is_empty() {
+                    o.name.clone_from(&a.name);
+                }
+                view.put(key, &o);
+                Ok(())
+            }
             (OfficerActionKind::Revoke, Some(mut o)) => {
                 if let Some((t, h)) = o.revoked {
                     return refuse(format!(

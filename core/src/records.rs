@@ -16,13 +16,13 @@ pub mod identity;
 mod kind;
 pub mod lifecycle;
 
-pub use bounds::is_iso_4217;
+pub use bounds::{is_iso_4217, is_role_name};
 pub use kind::TxKind;
 
 pub use admin::{
-    AccessGrant, AccessRequest, AssistanceRequest, AssistanceResponse, GovernanceAction,
-    GovernanceProposal, GovernanceVote, OfficerAction, OfficerActionKind, PolicySpec, PolicyTest,
-    PrivateRead, ValidatorEvidence,
+    AccessGrant, AccessRequest, AssistanceRequest, AssistanceResponse, DecisionProposal,
+    DecisionSignature, GovernanceAction, GovernanceProposal, GovernanceVote, OfficerAction,
+    OfficerActionKind, PolicySpec, PolicyTest, PrivateRead, ValidatorEvidence, MAX_OFFICER_ROLES,
 };
 pub use lifecycle::{
     AccidentLevel, Appeal, AppealOutcome, AppealTarget, AppealVerdict, BlacklistAction,
@@ -307,6 +307,10 @@ pub enum TxBody {
     AccessGrant(AccessGrant),
     /// See [`PrivateRead`].
     PrivateRead(PrivateRead),
+    /// See [`DecisionProposal`].
+    DecisionProposal(DecisionProposal),
+    /// See [`DecisionSignature`].
+    DecisionSignature(DecisionSignature),
 }
 
 /// A record field that breaks a stateless bound.
@@ -348,6 +352,8 @@ impl TxBody {
             TxBody::AccessRequest(_) => TxKind::AccessRequest,
             TxBody::AccessGrant(_) => TxKind::AccessGrant,
             TxBody::PrivateRead(_) => TxKind::PrivateRead,
+            TxBody::DecisionProposal(_) => TxKind::DecisionProposal,
+            TxBody::DecisionSignature(_) => TxKind::DecisionSignature,
         }
     }
 
@@ -368,6 +374,8 @@ impl TxBody {
             TxBody::AssistanceRequest(r) => &r.enterprise,
             TxBody::AssistanceResponse(r) => &r.enterprise,
             TxBody::LicenceApplication(r) => &r.enterprise,
+            TxBody::DecisionProposal(r) => &r.decision.enterprise,
+            TxBody::DecisionSignature(r) => &r.enterprise,
             TxBody::OfficerAction(_)
             | TxBody::GovernanceProposal(_)
             | TxBody::GovernanceVote(_)
@@ -472,6 +480,7 @@ impl TxBody {
                 push("officer", enc(&r.officer));
                 push("action", enc(&r.action));
                 push("name", enc(&r.name));
+                push("roles", enc(&r.roles));
             }
             TxBody::AssistanceRequest(r) => {
                 push("request_id", enc(&r.request_id));
@@ -523,6 +532,15 @@ impl TxBody {
                 push("record", enc(&r.record));
                 push("fields", enc(&r.fields));
                 push("purpose", enc(&r.purpose));
+            }
+            TxBody::DecisionProposal(r) => {
+                push("proposal_id", enc(&r.proposal_id));
+                push("decision", enc(&r.decision));
+                push("deadline_hours", enc(&r.deadline_hours));
+            }
+            TxBody::DecisionSignature(r) => {
+                push("enterprise", enc(&r.enterprise));
+                push("proposal", enc(&r.proposal));
             }
         }
         f

@@ -124,6 +124,10 @@ async fn cluster_access_control_by_role_public_auditor_officer_and_revocation() 
                 officer: newcomer.public(),
                 action,
                 name: "inspector 9".into(),
+                roles: match action {
+                    OfficerActionKind::Revoke => vec![],
+                    _ => vec!["head".into()],
+                },
             }),
         )
     };

@@ -643,6 +643,10 @@ async fn cluster_refuses_every_kind_of_hostile_input_and_keeps_committing() {
                     officer: newcomer.public(),
                     action,
                     name: "inspector 7".into(),
+                    roles: match action {
+                        OfficerActionKind::Revoke => vec![],
+                        _ => vec!["head".into()],
+                    },
                 }),
             ),
             &[&osha],

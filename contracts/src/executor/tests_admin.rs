@@ -22,7 +22,16 @@ fn officer_action(n: u8, action: OfficerActionKind) -> TxBody {
         officer: officer(n).public(),
         action,
         name: format!("officer {n}"),
+        roles: roles_for(action, &["head"]),
     })
+}
+
+/// The roles an officer action carries in these tests: `roles` unless it revokes.
+pub(crate) fn roles_for(action: OfficerActionKind, roles: &[&str]) -> Vec<String> {
+    match action {
+        OfficerActionKind::Revoke => Vec::new(),
+        _ => roles.iter().map(|r| r.to_string()).collect(),
+    }
 }
 
 #[test]

@@ -23,8 +23,9 @@ use safeledger_core::{Timestamp, TxId};
 use serde::{Deserialize, Serialize};
 
 /// The prefixes of the state keys whose objects give tasks.
-pub const TASK_PREFIXES: [&[u8]; 6] = [
+pub const TASK_PREFIXES: [&[u8]; 7] = [
     b"asst/",
+    crate::cosign::PREFIX,
     b"acc/",
     b"app/",
     b"gov/",
@@ -52,6 +53,9 @@ pub enum TaskKind {
     HazardReinspection,
     /// A licence it granted reaches the end of its term.
     LicenceExpiry,
+    /// A licence decision one of its officers proposed awaits co-signatures by its
+    /// deadline (issue 19 item 5).
+    DecisionSignature,
 }
 
 /// One open task of one agency.
@@ -87,6 +91,8 @@ pub fn tasks_of(state: &dyn StateRead, key: &[u8], voters: &[String]) -> Vec<Tas
         read::<ProposalState>(state, key).map_or_else(Vec::new, |p| proposal(&p, &id, voters))
     } else if key.starts_with(b"inbox/") {
         review(state, key)
+    } else if key.starts_with(crate::cosign::PREFIX) {
+        read::<crate::cosign::CosignState>(state, key).map_or_else(Vec::new, |c| cosign(&c))
     } else if key.starts_with(keys::ENTERPRISE_PREFIX) {
         read::<EnterpriseState>(state, key).map_or_else(Vec::new, |e| enterprise(&e))
     } else {
@@ -189,6 +195,35 @@ fn proposal(p: &ProposalState, id: &str, voters: &[String]) -> Vec<Task> {
             closed_by: format!("a governance_vote on {id}"),
         })
         .collect()
+}
+
+fn cosign(c: &crate::cosign::CosignState) -> Vec<Task> {
+    if c.took_effect.is_some() {
+        return Vec::new();
+    }
+    let d = &c.decision;
+    vec![Task {
+        agency: c.agency.clone(),
+        kind: TaskKind::DecisionSignature,
+        due: Some(c.deadline),
+        enterprise: Some(c.enterprise.as_str().to_string()),
+        source: c.tx_id,
+        what: format!(
+            "co-sign proposal {} to {} licence {} (signed by {} so far)",
+            c.proposal_id,
+            serde_json::to_value(d.kind)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_string))
+                .unwrap_or_default(),
+            d.licence_number,
+            c.signatures.len()
+        ),
+        closed_by: format!(
+            "decision_signatures by officers with an approving role until collective_k have \
+             signed proposal {}; past the deadline it lapses",
+            c.tx_id
+        ),
+    }]
 }
 
 fn review(state: &dyn StateRead, key: &[u8]) -> Vec<Task> {

@@ -8,12 +8,12 @@
 //! | rule | module | refuses / does |
 //! |---|---|---|
 //! | R0 (ledger integrity) | `signer` (in [`crate::registry`]), [`sequence`], [`effective_date`], [`enterprise`], [`licence`], [`application`], [`duplicate`], [`findings`] | unknown or revoked signers, replays, future effective dates, unknown enterprises, bad licence terms and transitions, late renewal applications, decisions answering an application they cannot, bad industry codes, wrong accident levels, duplicate ids, dangling references |
-//! | R1 | [`crate::registry`], [`correction`], [`crate::assistance`] | kinds outside the role; corrections, appeal outcomes and assistance responses from the wrong agency; officers of another agency |
+//! | R1 | [`crate::registry`], [`correction`], [`crate::assistance`] | kinds outside the agency's role or the signing officers' posts (R1-role); corrections, appeal outcomes and assistance responses from the wrong agency; officers of another agency |
 //! | R2 | [`restriction`] | grants and renewals for a blacklisted (grade D) enterprise |
 //! | R3 | [`restriction`] | grants and renewals during an uncleared severe penalty; review tasks |
 //! | R4 | [`findings`], [`blacklist`] | blacklists on a concealed accident; early removal refused |
 //! | R5, R9 | [`assessment`] | risk level and credit grade, with the records behind them |
-//! | R6 | [`collective`] | high-risk licence decisions with fewer than k officers |
+//! | R6 | [`collective`], [`crate::cosign`] | high-risk licence decisions with fewer than k officers; co-signatures of a proposed decision after its deadline, twice by one officer or after it took effect |
 //! | R7 | [`crate::assistance`] | deadlines; open/answered/overdue from block time |
 //! | R8 | [`escalation`] | unrectified hazards past their deadline suspend the licences |
 
@@ -41,6 +41,9 @@ pub const R0_SIGNER: &str = "R0-signer";
 pub const R0_SEQUENCE: &str = "R0-sequence";
 /// The agency's role does not cover the transaction kind (DESIGN §5 R1).
 pub const R1_PERMISSION: &str = "R1-permission";
+/// No post of a signing officer allows the transaction kind: the governed permission
+/// table [`RuleParams::officer_roles`] (issue 19 item 6).
+pub const R1_ROLE: &str = "R1-role";
 /// `effective_at` later than the block time (DESIGN §5 "Two clocks").
 pub const R0_EFFECTIVE_DATE: &str = "R0-effective-date";
 /// A follow-up record about an enterprise no enterprise record created.

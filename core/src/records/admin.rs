@@ -15,6 +15,9 @@ pub enum OfficerActionKind {
     Register,
     /// The key's signatures are refused from this transaction on.
     Revoke,
+    /// The officer's roles become [`OfficerAction::roles`] (appended: earlier encodings
+    /// keep their meaning).
+    SetRoles,
 }
 
 /// An agency registers or revokes one of its own officers' keys (DESIGN §3 "Keys").
@@ -27,6 +30,41 @@ pub struct OfficerAction {
     pub action: OfficerActionKind,
     /// The officer's name or badge, for accountability queries.
     pub name: String,
+    /// The officer's posts (register, set_roles): names of the governed permission table
+    /// `officer_roles` (e.g. `acceptor`, `reviewer`, `inspector`, `approver`, `head`), each
+    /// `[a-z_]{1,32}`, at most 8; empty for a revocation. JSON may omit it.
+    #[serde(default)]
+    pub roles: Vec<String>,
+}
+
+/// Most roles one officer holds.
+pub const MAX_OFFICER_ROLES: usize = 8;
+
+/// A decision proposed by one officer for others of its agency to co-sign over time
+/// (issue 19 item 5; DESIGN §5 R6 "collective decisions"): it takes effect, as if the
+/// licence decision had been submitted then, when the co-signature that brings its
+/// distinct signers to the governed `collective_k` commits before the deadline. The
+/// proposer's submission is its first signature.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DecisionProposal {
+    /// The agency's id for the proposal (unique per agency and enterprise).
+    pub proposal_id: String,
+    /// The decision proposed.
+    pub decision: crate::records::LicenceDecision,
+    /// Hours from the committing block until co-signatures are refused; `None` takes the
+    /// governed `collective_deadline_hours` (default 7 days).
+    pub deadline_hours: Option<u32>,
+}
+
+/// An officer co-signs a [`DecisionProposal`] of its own agency (issue 19 item 5).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DecisionSignature {
+    /// The enterprise the proposal is about.
+    pub enterprise: EnterpriseId,
+    /// The proposal, by transaction id.
+    pub proposal: crate::tx::TxId,
 }
 
 /// A request for assistance from one agency to another about an enterprise (R7).

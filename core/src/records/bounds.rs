@@ -30,6 +30,49 @@ fn field_names(fields: &[String]) -> Result<(), FieldError> {
     fields.iter().try_for_each(|f| nonempty("fields", f))
 }
 
+/// An officer action's roles: a register or set_roles names 1 to [`MAX_OFFICER_ROLES`]
+/// distinct roles, each `[a-z_]{1,32}`; a revocation names none.
+fn officer_roles(r: &super::OfficerAction) -> Result<(), FieldError> {
+    let err = |why: String| {
+        Err(FieldError {
+            field: "roles",
+            why,
+        })
+    };
+    if r.action == super::OfficerActionKind::Revoke {
+        if !r.roles.is_empty() {
+            return err("a revocation names no roles".into());
+        }
+        return Ok(());
+    }
+    if r.roles.is_empty() {
+        return err("names no role (e.g. inspector, approver)".into());
+    }
+    if r.roles.len() > super::MAX_OFFICER_ROLES {
+        return err(format!(
+            "{} roles exceeds {}",
+            r.roles.len(),
+            super::MAX_OFFICER_ROLES
+        ));
+    }
+    for (i, role) in r.roles.iter().enumerate() {
+        if !is_role_name(role) {
+            return err(format!(
+                "{role:?} is not a role name ([a-z_], 1 to 32 characters)"
+            ));
+        }
+        if r.roles[..i].contains(role) {
+            return err(format!("{role:?} is named twice"));
+        }
+    }
+    Ok(())
+}
+
+/// True for a role name: `[a-z_]{1,32}`.
+pub fn is_role_name(s: &str) -> bool {
+    (1..=32).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_lowercase() || b == b'_')
+}
+
 fn list<T>(field: &'static str, v: &[T]) -> Result<(), FieldError> {
     if v.len() > MAX_LIST_ITEMS {
         return Err(FieldError {
@@ -188,7 +231,47 @@ impl TxBody {
                 nonempty("appeal_id", &r.appeal_id)?;
                 text("reason", &r.reason)
             }
-            TxBody::OfficerAction(r) => text("name", &r.name),
+            TxBody::OfficerAction(r) => {
+                text("name", &r.name)?;
+                officer_roles(r)
+            }
+            TxBody::DecisionProposal(r) => {
+                nonempty("proposal_id", &r.proposal_id)?;
+                if r.deadline_hours == Some(0) {
+                    return Err(FieldError {
+                        field: "deadline_hours",
+                        why: "is zero".into(),
+                    });
+                }
+                // The inner decision's own bounds, its errors naming its fields.
+                let d = &r.decision;
+                text("licence_number", &d.licence_number)?;
+                nonempty("licence_number", &d.licence_number)?;
+                text("licence_type", &d.licence_type)?;
+                text("industry", d.industry.as_deref().unwrap_or(""))?;
+                text("reason", &d.reason)?;
+                if let (Some(a), Some(b)) = (d.valid_from, d.valid_until) {
+                    if b < a {
+                        return Err(FieldError {
+                            field: "valid_until",
+                            why: "before valid_from".into(),
+                        });
+                    }
+                }
+                if d.application.is_some()
+                    && matches!(
+                        d.kind,
+                        LicenceDecisionKind::Suspend | LicenceDecisionKind::Revoke
+                    )
+                {
+                    return Err(FieldError {
+                        field: "application",
+                        why: "only a grant, denial or renewal answers an application".into(),
+                    });
+                }
+                Ok(())
+            }
+            TxBody::DecisionSignature(_) => Ok(()),
             TxBody::AssistanceRequest(r) => {
                 nonempty("request_id", &r.request_id)?;
                 nonempty("to_agency", &r.to_agency)?;

@@ -13,9 +13,9 @@
 //! | accident report | `report_id` |
 //! | licence application | `application_id` |
 //! | appeal | `appeal_id` |
+//! | decision proposal | `proposal_id` |
 //! | licence decision | licence number, decision kind and `valid_from` (for a suspension or revocation, which has none: the effective date) |
 //! | enterprise record | the digest of its field values (name, address, linked ids; not their salts), compared with the agency's latest record about the enterprise: a changed name or address is an update, the same values again a duplicate |
-//!
 //! | governance proposal | `proposal_id` (no enterprise) |
 //! | governance vote | `proposal_id` (no enterprise; one vote per agency) |
 //!
@@ -49,6 +49,7 @@ pub fn natural_key(body: &TxBody, effective_at: Timestamp) -> Option<NaturalKey>
         TxBody::AccidentReport(r) => (&r.enterprise, r.report_id.clone()),
         TxBody::LicenceApplication(r) => (&r.enterprise, r.application_id.clone()),
         TxBody::Appeal(r) => (&r.enterprise, r.appeal_id.clone()),
+        TxBody::DecisionProposal(r) => (&r.decision.enterprise, r.proposal_id.clone()),
         TxBody::LicenceDecision(d) => (&d.enterprise, decision_key(d, effective_at)),
         TxBody::EnterpriseRecord(r) => (&r.enterprise, values_digest(r).to_hex()),
         TxBody::GovernanceProposal(p) => {

@@ -48,11 +48,15 @@ pub enum TxKind {
     AccessGrant,
     /// [`PrivateRead`].
     PrivateRead,
+    /// [`DecisionProposal`].
+    DecisionProposal,
+    /// [`DecisionSignature`].
+    DecisionSignature,
 }
 
 impl TxKind {
     /// Every kind, in order.
-    pub const ALL: [TxKind; 21] = [
+    pub const ALL: [TxKind; 23] = [
         TxKind::EnterpriseRecord,
         TxKind::LicenceDecision,
         TxKind::InspectionRecord,
@@ -74,6 +78,8 @@ impl TxKind {
         TxKind::AccessRequest,
         TxKind::AccessGrant,
         TxKind::PrivateRead,
+        TxKind::DecisionProposal,
+        TxKind::DecisionSignature,
     ];
 
     /// snake_case name, as in genesis and the CLI.
@@ -100,6 +106,8 @@ impl TxKind {
             TxKind::AccessRequest => "access_request",
             TxKind::AccessGrant => "access_grant",
             TxKind::PrivateRead => "private_read",
+            TxKind::DecisionProposal => "decision_proposal",
+            TxKind::DecisionSignature => "decision_signature",
         }
     }
 

@@ -80,7 +80,7 @@ pub fn field_names(kind: TxKind) -> &'static [&'static str] {
         TxKind::Correction => &["type", "enterprise", "target", "action", "reason"],
         TxKind::Appeal => &["type", "enterprise", "appeal_id", "target", "grounds"],
         TxKind::AppealOutcome => &["type", "enterprise", "appeal_id", "verdict", "reason"],
-        TxKind::OfficerAction => &["type", "officer", "action", "name"],
+        TxKind::OfficerAction => &["type", "officer", "action", "name", "roles"],
         TxKind::AssistanceRequest => &[
             "type",
             "request_id",
@@ -98,6 +98,8 @@ pub fn field_names(kind: TxKind) -> &'static [&'static str] {
         TxKind::AccessRequest => &["type", "request_id", "record", "fields", "purpose"],
         TxKind::AccessGrant => &["type", "requester", "request_id", "approve", "reason"],
         TxKind::PrivateRead => &["type", "record", "fields", "purpose"],
+        TxKind::DecisionProposal => &["type", "proposal_id", "decision", "deadline_hours"],
+        TxKind::DecisionSignature => &["type", "enterprise", "proposal"],
         TxKind::LicenceApplication => &[
             "type",
             "enterprise",
@@ -167,6 +169,10 @@ pub fn decode_value(
         (K::AppealOutcome, "verdict") => dec::<AppealVerdict>(bytes),
         (K::OfficerAction, "officer") => dec::<crate::keys::PublicKey>(bytes),
         (K::OfficerAction, "action") => dec::<OfficerActionKind>(bytes),
+        (K::OfficerAction, "roles") => dec::<Vec<String>>(bytes),
+        (K::DecisionProposal, "decision") => dec::<crate::records::LicenceDecision>(bytes),
+        (K::DecisionProposal, "deadline_hours") => dec::<Option<u32>>(bytes),
+        (K::DecisionSignature, "proposal") => dec::<crate::hash::Hash>(bytes),
         (K::AssistanceRequest, "due_in_hours") => dec::<Option<u32>>(bytes),
         (K::GovernanceProposal, "action") => dec::<GovernanceAction>(bytes),
         (K::ValidatorEvidence, "evidence") => dec::<crate::evidence::DoubleSign>(bytes),
@@ -190,7 +196,8 @@ pub fn decode_value(
             | K::ValidatorEvidence
             | K::AccessRequest
             | K::AccessGrant
-            | K::PrivateRead,
+            | K::PrivateRead
+            | K::DecisionProposal,
             _,
         ) => dec::<String>(bytes),
         _ => return None,
@@ -301,6 +308,7 @@ mod tests {
                 officer: crate::keys::PublicKey([3; 32]),
                 action: OfficerActionKind::Register,
                 name: "n".into(),
+                roles: vec!["inspector".into()],
             }),
             TxBody::AssistanceRequest(AssistanceRequest {
                 request_id: "R1".into(),
@@ -365,6 +373,26 @@ mod tests {
                 licence_number: Some("L1".into()),
                 licence_type: "Retail".into(),
                 industry: None,
+            }),
+            TxBody::DecisionProposal(DecisionProposal {
+                proposal_id: "CD-1".into(),
+                decision: LicenceDecision {
+                    enterprise: e(),
+                    licence_number: "L1".into(),
+                    licence_type: "Mining".into(),
+                    kind: LicenceDecisionKind::Revoke,
+                    valid_from: None,
+                    valid_until: None,
+                    industry: Some("GB/T 4754-2017:B".into()),
+                    reason: "r".into(),
+                    applied_at: None,
+                    application: None,
+                },
+                deadline_hours: Some(72),
+            }),
+            TxBody::DecisionSignature(DecisionSignature {
+                enterprise: e(),
+                proposal: crate::hash::Hash([4; 32]),
             }),
         ]
     }

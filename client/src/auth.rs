@@ -75,6 +75,10 @@ pub mod method {
     pub const LIST_ENTERPRISES: &str = "/safeledger.v1.Ledger/ListEnterprises";
     /// `GetInbox`.
     pub const GET_INBOX: &str = "/safeledger.v1.Ledger/GetInbox";
+    /// `GetOfficerRecords`.
+    pub const GET_OFFICER_RECORDS: &str = "/safeledger.v1.Ledger/GetOfficerRecords";
+    /// `CheckTransaction`.
+    pub const CHECK_TRANSACTION: &str = "/safeledger.v1.Ledger/CheckTransaction";
 }
 
 /// A caller's signing identity: its key and the chain it signs for.

@@ -186,6 +186,18 @@ impl ledger_server::Ledger for Fake {
     ) -> Result<Response<proto::GetInboxReply>, Status> {
         no()
     }
+    async fn get_officer_records(
+        &self,
+        _: Request<proto::GetOfficerRecordsRequest>,
+    ) -> Result<Response<proto::GetOfficerRecordsReply>, Status> {
+        no()
+    }
+    async fn check_transaction(
+        &self,
+        _: Request<proto::CheckTransactionRequest>,
+    ) -> Result<Response<proto::CheckTransactionReply>, Status> {
+        no()
+    }
 }
 
 /// A fake node on a free loopback port: its URL and its `SubmitBatch` counter. The server

@@ -82,7 +82,7 @@ fn load_priv_state(path: &std::path::Path) -> anyhow::Result<PrivState> {
 }
 
 /// The wall clock as a block timestamp.
-fn now() -> Timestamp {
+pub(crate) fn now() -> Timestamp {
     let ms = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_millis() as u64)

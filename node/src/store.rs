@@ -21,6 +21,8 @@
 //! [`safeledger_contracts::query::tasks::TASK_PREFIXES`]; absent when none): what the
 //! search index and the inbox re-read ([`crate::search`], [`crate::inbox`]); node-local,
 //! not part of any root.
+//! `g/<signer key><height BE>` → the positions of the transactions the key signed in that
+//! block ([`signers`]: lifetime accountability; node-local).
 //! `pv/` and `pk/` hold sealed private field values and their record keys, `pe/` the
 //! tombstones of erased private fields ([`crate::private_store`]).
 
@@ -32,6 +34,8 @@ use safeledger_core::{Block, Hash, Timestamp, TxId, TxResult};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::Path;
+
+mod signers;
 
 /// sled page-cache size per node (bytes). sled's 1 GiB default is too much for four nodes
 /// on one machine.
@@ -443,6 +447,7 @@ impl Store {
             k.extend_from_slice(&tx.id().0);
             batch.insert(k, to_canonical(&(h, i as u32)));
         }
+        signers::index_block(&mut batch, block);
         let touched = followed_keys(writes);
         if !touched.is_empty() {
             batch.insert(hkey(b"sk/", h), to_canonical(&touched));

@@ -534,6 +534,40 @@ impl LedgerClient {
         serde_json::from_str(&r.json).map_err(|e| ClientError::Decode(e.to_string()))
     }
 
+    /// A page of the records an officer signed (see the proto's `GetOfficerRecords`): JSON.
+    pub async fn officer_records(
+        &mut self,
+        request: proto::GetOfficerRecordsRequest,
+    ) -> Result<serde_json::Value, ClientError> {
+        let r = self
+            .call(
+                method::GET_OFFICER_RECORDS,
+                request,
+                |mut c, r| async move { c.get_officer_records(r).await },
+            )
+            .await?
+            .into_inner();
+        serde_json::from_str(&r.json).map_err(|e| ClientError::Decode(e.to_string()))
+    }
+
+    /// The rules' verdict on `tx` over the node's committed state, nothing submitted (see
+    /// the proto's `CheckTransaction`): JSON.
+    pub async fn check_transaction(
+        &mut self,
+        tx: &safeledger_core::Transaction,
+    ) -> Result<serde_json::Value, ClientError> {
+        let request = proto::CheckTransactionRequest {
+            tx: safeledger_core::to_canonical(tx),
+        };
+        let r = self
+            .call(method::CHECK_TRANSACTION, request, |mut c, r| async move {
+                c.check_transaction(r).await
+            })
+            .await?
+            .into_inner();
+        serde_json::from_str(&r.json).map_err(|e| ClientError::Decode(e.to_string()))
+    }
+
     /// A rule-contract query (see the proto's `Query`): JSON.
     pub async fn query(
         &mut self,

@@ -21,7 +21,7 @@ pub struct Cli {
 }
 
 /// How a command prints its answer.
-#[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
 pub enum Output {
     /// For people.
     Text,
@@ -140,7 +140,8 @@ pub enum Cmd {
         #[command(flatten)]
         target: Target,
     },
-    /// Rule-contract queries: inbox (every open task of --agency: assistance requests to
+    /// Rule-contract queries: officer NAME-OR-KEY (every record the officer signed or
+    /// co-signed, for ever); inbox (every open task of --agency: assistance requests to
     /// answer, licence reviews) / assistance_open / assistance_overdue / assistance_sent
     /// (requests --agency made, with their answers) (--agency),
     /// decisions / timeline / assessment (--enterprise); evidence (recorded double-signs);
@@ -149,8 +150,15 @@ pub enum Cmd {
     /// private fields).
     Query {
         /// What to ask.
-        #[arg(value_parser = safeledger_contracts::query::QUERY_KINDS)]
+        #[arg(value_parser = query_kinds())]
         kind: String,
+        /// For `officer`: the officer, by public key (hex) or registered name — every
+        /// record it signed or co-signed, with height and result, also after its
+        /// revocation.
+        subject: Option<String>,
+        /// For `officer`: where to go on from (the `--cursor` the last page printed).
+        #[arg(long, default_value = "")]
+        cursor: String,
         /// The agency (assistance and inbox queries).
         #[arg(long, default_value = "")]
         agency: String,
@@ -162,6 +170,31 @@ pub enum Cmd {
         limit: u32,
         #[command(flatten)]
         target: Target,
+    },
+    /// Your agency's officers and their posts: register, roles, revoke.
+    Officer {
+        #[command(subcommand)]
+        cmd: crate::cli::verbs::OfficerCmd,
+    },
+    /// Licence decisions: decide (grant, deny, renew, suspend, revoke).
+    Licence {
+        #[command(subcommand)]
+        cmd: crate::cli::verbs::LicenceCmd,
+    },
+    /// Collective decisions co-signed over time: propose, sign.
+    Decision {
+        #[command(subcommand)]
+        cmd: crate::cli::verbs::DecisionCmd,
+    },
+    /// Inspections: record (with hazards and rectify-by dates).
+    Inspection {
+        #[command(subcommand)]
+        cmd: crate::cli::verbs::InspectionCmd,
+    },
+    /// Rectification of hazards: report.
+    Rectification {
+        #[command(subcommand)]
+        cmd: crate::cli::verbs::RectificationCmd,
     },
     /// Assistance requests between agencies (R7): request, respond, list open/overdue.
     Assistance {
@@ -244,6 +277,16 @@ pub enum Cmd {
         #[arg(long, default_value = "bench-out")]
         out: PathBuf,
     },
+}
+
+/// The kinds `safeledger query` answers: the rule contracts' and `officer`.
+fn query_kinds() -> clap::builder::PossibleValuesParser {
+    clap::builder::PossibleValuesParser::new(
+        safeledger_contracts::query::QUERY_KINDS
+            .iter()
+            .copied()
+            .chain(std::iter::once("officer")),
+    )
 }
 
 /// Arguments of `safeledger sim`.
@@ -375,33 +418,18 @@ pub enum NodeCmd {
 /// `safeledger tx`.
 #[derive(Subcommand)]
 pub enum TxCmd {
-    /// Sign a record as an agency's officer, submit it and wait until it is committed.
+    /// Sign a record as an agency's officer, submit it and wait until it is committed
+    /// (or, with --dry-run, only ask the rules' verdict).
     Submit {
-        /// The network directory.
-        #[arg(long)]
-        home: PathBuf,
-        /// The submitting agency (its officer key signs).
-        #[arg(long)]
-        agency: String,
         /// A JSON file with the record, e.g. {"penalty": {...}} (see core/src/records.rs).
         #[arg(long)]
         file: PathBuf,
-        /// When the act happened: YYYY-MM-DD, or an RFC 3339 date-time such as
-        /// 2024-05-01T14:30:00+08:00; not before 1970, not in the future; now by default.
-        #[arg(long)]
-        effective_at: Option<String>,
         /// Fields to keep private (comma-separated, e.g. description): only their
         /// commitments are replicated; the values stay sealed at this agency's node.
         #[arg(long, value_delimiter = ',')]
         private: Vec<String>,
-        /// Seconds to wait for the transaction to commit before giving up (exit 5, with
-        /// its id: it may still commit); 1 to 3600.
-        #[arg(long, default_value_t = 30, value_name = "SECS",
-              value_parser = clap::value_parser!(u64).range(1..=3600))]
-        timeout: u64,
-        /// Output format.
-        #[arg(long, value_enum, default_value = "text")]
-        output: Output,
+        #[command(flatten)]
+        acting: crate::cli::act::Acting,
     },
     /// A committed transaction with its result.
     Show {

@@ -4,6 +4,7 @@
 //! [`assistance`], [`private`]), the auditor's views and proofs ([`audit`]), and the
 //! demo, benchmark and simulation ([`demo`], [`bench`], `sim` in [`run`]).
 
+pub mod act;
 pub mod args;
 pub mod assistance;
 pub mod audit;
@@ -24,4 +25,5 @@ pub mod setup;
 pub mod submit;
 pub mod target;
 pub mod text;
+pub mod verbs;
 pub mod when;

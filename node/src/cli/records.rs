@@ -113,28 +113,33 @@ fn print_survey(seen: &liveness::Survey, output: Output) -> anyhow::Result<()> {
 pub async fn tx(cmd: TxCmd) -> anyhow::Result<()> {
     match cmd {
         TxCmd::Submit {
-            home,
-            agency,
             file,
-            effective_at,
             private,
-            timeout,
-            output,
+            acting,
         } => {
-            let h = home::Home::load(&home)?;
             let body: TxBody = files::read_record(&file)?;
-            let eff = when::effective_or_now(effective_at.as_deref(), when::now())?;
-            let private: Vec<&str> = private.iter().map(String::as_str).collect();
-            let r = submit::submit_one_private(
-                &h,
-                &agency,
-                body,
-                eff,
-                &private,
-                std::time::Duration::from_secs(timeout),
-            )
-            .await?;
-            print_committed(&r, output)
+            if !private.is_empty() {
+                if acting.dry_run {
+                    // The verdict does not depend on which fields are withheld.
+                    return acting.act(body).await;
+                }
+                let h = acting.load_home()?;
+                let key = acting.key(&h)?;
+                let eff = acting.effective_at()?;
+                let private: Vec<&str> = private.iter().map(String::as_str).collect();
+                let r = submit::submit_signed_by(
+                    &h,
+                    &acting.agency,
+                    &key,
+                    body,
+                    eff,
+                    &private,
+                    std::time::Duration::from_secs(acting.timeout),
+                )
+                .await?;
+                return print_committed(&r, acting.output);
+            }
+            acting.act(body).await
         }
         TxCmd::Show { id, target } => {
             let id = Hash::from_hex(&id).map_err(|e| {
@@ -205,6 +210,78 @@ pub async fn query(
         .query(&kind, &agency, &enterprise, limit)
         .await?;
     print_value(&v, target.output)
+}
+
+/// `safeledger query officer`: a page of the records an officer signed or co-signed.
+pub async fn officer(
+    officer: &str,
+    cursor: &str,
+    limit: u32,
+    target: Target,
+) -> anyhow::Result<()> {
+    let request = safeledger_client::proto::GetOfficerRecordsRequest {
+        officer: officer.to_string(),
+        cursor: cursor.to_string(),
+        limit: limit.min(200),
+    };
+    let v = target.client().await?.officer_records(request).await?;
+    if target.output == Output::Json {
+        return print_json(&v);
+    }
+    let o = &v["officer"];
+    let f = text::str_field;
+    let roles: Vec<&str> = o["roles"]
+        .as_array()
+        .map(|r| r.iter().filter_map(serde_json::Value::as_str).collect())
+        .unwrap_or_default();
+    println!(
+        "officer {} of {}{}; roles [{}]; registered {}; {}",
+        f(o, "key"),
+        f(o, "agency"),
+        match f(o, "name") {
+            "" => String::new(),
+            n => format!(" ({n})"),
+        },
+        roles.join(", "),
+        match &o["registered"] {
+            serde_json::Value::Object(r) => format!("at height {}", r["height"]),
+            other => other.as_str().unwrap_or("").to_string(),
+        },
+        match &o["revoked"] {
+            serde_json::Value::Object(r) => format!("revoked at height {}", r["height"]),
+            _ => "not revoked".to_string(),
+        }
+    );
+    let records = v["records"].as_array().cloned().unwrap_or_default();
+    if records.is_empty() {
+        println!(
+            "no records signed{}",
+            if cursor.is_empty() {
+                ""
+            } else {
+                " after the cursor"
+            }
+        );
+    }
+    for r in &records {
+        let outcome: Option<Outcome> = serde_json::from_value(r["outcome"].clone()).ok();
+        println!(
+            "height {} index {}  {}  {}  {}  as {}  {}",
+            r["height"],
+            r["index"],
+            f(r, "kind"),
+            r["enterprise"].as_str().unwrap_or("-"),
+            f(r, "tx_id"),
+            f(r, "signed_as"),
+            outcome
+                .as_ref()
+                .map_or_else(|| "no result".to_string(), outcome_text)
+        );
+    }
+    if let Some(next) = v["next_cursor"].as_str() {
+        println!("more: --cursor {next}");
+    }
+    Ok(())
 }
 
 /// `safeledger private erase`.

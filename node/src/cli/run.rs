@@ -1,7 +1,7 @@
 //! Dispatch of a parsed command line to the command's handler.
 
 use crate::cli::args::{Cli, Cmd, SimArgs};
-use crate::cli::{assistance, audit, bench, demo, records, setup};
+use crate::cli::{assistance, audit, bench, demo, exit, records, setup, verbs};
 use anyhow::bail;
 use std::path::Path;
 
@@ -59,11 +59,33 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Cmd::Query {
             kind,
+            subject,
+            cursor,
             agency,
             enterprise,
             limit,
             target,
-        } => records::query(kind, agency, enterprise, limit, target).await,
+        } => {
+            if kind == "officer" {
+                let Some(officer) = subject else {
+                    return Err(exit::usage(
+                        "query officer needs the officer: a key or a name",
+                    ));
+                };
+                records::officer(&officer, &cursor, limit, target).await
+            } else if subject.is_some() {
+                Err(exit::usage(format!(
+                    "query {kind} takes no positional argument"
+                )))
+            } else {
+                records::query(kind, agency, enterprise, limit, target).await
+            }
+        }
+        Cmd::Officer { cmd } => verbs::officer(cmd).await,
+        Cmd::Licence { cmd } => verbs::licence(cmd).await,
+        Cmd::Decision { cmd } => verbs::decision(cmd).await,
+        Cmd::Inspection { cmd } => verbs::inspection(cmd).await,
+        Cmd::Rectification { cmd } => verbs::rectification(cmd).await,
         Cmd::Assistance { cmd } => assistance::run(cmd).await,
         Cmd::Private { cmd } => records::private(cmd).await,
         Cmd::Block { cmd } => records::block(cmd).await,

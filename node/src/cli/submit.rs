@@ -78,10 +78,27 @@ pub async fn submit_one_private(
     private: &[&str],
     deadline: Duration,
 ) -> anyhow::Result<Committed> {
+    let key = home.officer_key(agency)?;
+    submit_signed_by(home, agency, &key, body, effective_at, private, deadline).await
+}
+
+/// Checks `body`'s bounds and signs it with `key` (an officer of `agency`) at the next
+/// sequence after the ledger's; returns the transaction and a client over every node
+/// signing requests with the same key.
+///
+/// # Errors
+/// A record out of bounds or a signed transaction over `MAX_TX_BYTES` (exit 2); no node
+/// answering the sequence.
+pub async fn sign_next(
+    home: &Home,
+    key: &safeledger_core::SecretKey,
+    body: TxBody,
+    effective_at: Timestamp,
+) -> anyhow::Result<(Transaction, LedgerClient)> {
     body.check_bounds()
         .map_err(|e| exit::usage(format!("the record is out of bounds: {e}")))?;
-    let key = home.officer_key(agency)?;
-    let mut c = home.officer_client(agency)?;
+    let mut c = LedgerClient::new(home.endpoints())
+        .signed_by(Signer::new(key.clone(), home.genesis.chain_id.clone()));
     let seq = c.sequence(&key.public()).await? + 1;
     let payload = TxPayload::new(
         &home.genesis.chain_id,
@@ -90,7 +107,7 @@ pub async fn submit_one_private(
         body,
         &mut rand::rngs::OsRng,
     );
-    let mut tx = Transaction::sign(payload, &[&key]);
+    let tx = Transaction::sign(payload, &[key]);
     let size = safeledger_core::to_canonical(&tx).len();
     if size > MAX_TX_BYTES {
         return Err(exit::usage(format!(
@@ -98,6 +115,25 @@ pub async fn submit_one_private(
              a transaction may hold"
         )));
     }
+    Ok((tx, c))
+}
+
+/// [`submit_one_private`] signed by `key`, an officer of `agency` (not necessarily its
+/// first): `--officer` of the record verbs.
+///
+/// # Errors
+/// Those of [`submit_one_private`].
+pub async fn submit_signed_by(
+    home: &Home,
+    agency: &str,
+    key: &safeledger_core::SecretKey,
+    body: TxBody,
+    effective_at: Timestamp,
+    private: &[&str],
+    deadline: Duration,
+) -> anyhow::Result<Committed> {
+    home.known_agency(agency)?;
+    let (mut tx, mut c) = sign_next(home, key, body, effective_at).await?;
     if !private.is_empty() {
         let values = tx
             .payload
@@ -108,7 +144,7 @@ pub async fn submit_one_private(
             .agency(agency)
             .with_context(|| format!("no agency {agency} in the genesis"))?;
         LedgerClient::new(vec![own.grpc_addr.clone()])
-            .signed_by(home.signer(agency)?)
+            .signed_by(Signer::new(key.clone(), home.genesis.chain_id.clone()))
             .store_private(&[(tx.clone(), values)])
             .await
             .with_context(|| format!("handing the private values to {agency}'s own node"))?;

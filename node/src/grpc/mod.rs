@@ -10,6 +10,7 @@
 //! client over its request rate ([`crate::ratelimit`]).
 
 mod audit;
+mod officer;
 mod read;
 mod shared;
 mod write;
@@ -290,5 +291,19 @@ impl ledger_server::Ledger for LedgerService {
         req: Request<proto::QueryRequest>,
     ) -> Result<Response<proto::QueryReply>, Status> {
         read::query(self, req).await
+    }
+
+    async fn get_officer_records(
+        &self,
+        req: Request<proto::GetOfficerRecordsRequest>,
+    ) -> Result<Response<proto::GetOfficerRecordsReply>, Status> {
+        officer::get_officer_records(self, req).await
+    }
+
+    async fn check_transaction(
+        &self,
+        req: Request<proto::CheckTransactionRequest>,
+    ) -> Result<Response<proto::CheckTransactionReply>, Status> {
+        officer::check_transaction(self, req).await
     }
 }

@@ -37,6 +37,20 @@ pub enum OfficerCmd {
         #[command(flatten)]
         acting: Acting,
     },
+    /// Make an officer's key on the officer's own machine, HOME/AGENCY/officers/NAME.key
+    /// (mode 0600), and print its public key for a head to register with `officer register
+    /// --public-key`. Nothing is sent.
+    Key {
+        /// The network directory (its genesis.json).
+        #[arg(long)]
+        home: std::path::PathBuf,
+        /// The officer's agency.
+        #[arg(long)]
+        agency: String,
+        /// The officer's badge ([A-Za-z0-9._-], 1 to 64 characters).
+        #[arg(long)]
+        name: String,
+    },
     /// Replace an officer's posts.
     Roles {
         /// The officer: a badge registered from this directory, or a public key (hex).
@@ -409,6 +423,27 @@ pub async fn officer(cmd: OfficerCmd) -> anyhow::Result<()> {
             }
             out
         }
+        OfficerCmd::Key { home, agency, name } => {
+            let home = crate::cli::home::Home::load(&home)?;
+            home.known_agency(&agency)?;
+            let path = officer_key_path(&home, &agency, &name)?;
+            if path.exists() {
+                return Err(exit::usage(format!(
+                    "{} exists: officer {name} has a key here already",
+                    path.display()
+                )));
+            }
+            let key = SecretKey::generate(&mut rand::rngs::OsRng);
+            std::fs::create_dir_all(path.parent().expect("a key path has a directory"))?;
+            write_secret(&path, &key)?;
+            println!("{}", key.public());
+            eprintln!(
+                "officer {name}'s key is {}: send the public key above to a head of {agency} \
+                 (officer register --name {name} --public-key ...)",
+                path.display()
+            );
+            Ok(())
+        }
         OfficerCmd::Roles { of, roles, acting } => {
             let key = officer_arg(&acting, &of)?;
             acting
@@ -467,7 +502,21 @@ pub async fn decision(cmd: DecisionCmd) -> anyhow::Result<()> {
                 decision: decision.decision()?,
                 deadline_hours,
             });
-            acting.act(body).await
+            let (home, agency, text) = (
+                acting.home.clone(),
+                acting.agency.clone(),
+                acting.output != crate::cli::args::Output::Json && !acting.dry_run,
+            );
+            acting.act(body).await?;
+            if text {
+                eprintln!(
+                    "proposed: it takes effect when collective_k approvers of {agency} have \
+                     signed; each co-signs with `safeledger decision sign <the id above> --home \
+                     {} --agency {agency} --officer NAME` (the inbox lists it)",
+                    home.display()
+                );
+            }
+            Ok(())
         }
         DecisionCmd::Sign { proposal, acting } => {
             let id = tx_id_arg("PROPOSAL", &proposal)?;

@@ -308,9 +308,18 @@ impl Executor {
     ) -> Result<(), Refusal> {
         let body = &tx.payload.body;
         let kind = body.kind();
+        // The unified social credit codes the enterprise carried before an enterprise record
+        // or a correction that may change them (the `usc/` index, `links::index_uscc`).
+        let mut carried_before = None;
         let mut ent = match body {
             TxBody::EnterpriseRecord(r) => {
                 let existing = crate::query::enterprise(view, &r.enterprise);
+                carried_before = Some(
+                    existing
+                        .as_ref()
+                        .map(crate::links::carried_uscc)
+                        .unwrap_or_default(),
+                );
                 let withholds = !tx.payload.withheld.is_empty();
                 duplicate::claim_values(view, existing.as_ref(), r, withholds, rc)?;
                 enterprise::apply_record(existing, r, rc, params)?
@@ -397,6 +406,7 @@ impl Executor {
             TxBody::PenaltyClearance(r) => findings::clearance(&mut ent, r, rc)?,
             TxBody::BlacklistAction(a) => blacklist::apply(&mut ent, a, rc, params)?,
             TxBody::Correction(c) => {
+                carried_before = Some(crate::links::carried_uscc(&before));
                 deadlines = correction::correct(view, &mut ent, c, rc, params)?;
             }
             TxBody::Appeal(a) => {
@@ -425,6 +435,9 @@ impl Executor {
             | TxBody::PrivateRead(_) => {
                 unreachable!("records without an enterprise are handled by apply")
             }
+        }
+        if let Some(carried) = carried_before {
+            crate::links::index_uscc(view, &carried, &ent, params)?;
         }
         if reassess {
             findings::prune(&mut ent, params);
@@ -568,7 +581,14 @@ fn decide(
         d.kind,
         LicenceDecisionKind::Grant | LicenceDecisionKind::Renew
     ) {
-        restriction::check_grant(before, &d.licence_number, rc, params)?;
+        let linked = crate::links::closure(view, before, params)?;
+        restriction::check_grant(
+            before,
+            &linked,
+            (&d.licence_number, &d.licence_type),
+            rc,
+            params,
+        )?;
     }
     let key = safeledger_core::records::identity::decision_key(d, rc.effective_at);
     duplicate::claim(
@@ -616,5 +636,7 @@ mod tests_admin;
 mod tests_corrections;
 #[cfg(test)]
 mod tests_domain;
+#[cfg(test)]
+mod tests_links;
 #[cfg(test)]
 mod tests_officers;

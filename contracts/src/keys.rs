@@ -30,6 +30,7 @@
 //! | `evid-index`                                     | `Vec<`[`crate::evidence::EvidenceState`]`>` in commit order |
 //! | `app/` ‖ tx id (32 raw bytes)                    | [`crate::rules::application::ApplicationState`] |
 //! | `cdp/` ‖ proposal tx id (32 raw bytes)           | [`crate::cosign::CosignState`] |
+//! | `usc/` ‖ unified social credit code              | `BTreeSet<String>`: the ids carrying it ([`crate::links`]) |
 //!
 //! Enterprise ids never contain `/` (their syntax is `[A-Za-z0-9._:-]`), so `ent/` and
 //! `erec/` keys are unambiguous; the `dup/` suffix is length-prefixed canonical bytes

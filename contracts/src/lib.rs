@@ -36,6 +36,7 @@ pub mod evidence;
 pub mod executor;
 pub mod governance;
 pub mod keys;
+pub mod links;
 pub mod model;
 pub mod params;
 pub mod policy;

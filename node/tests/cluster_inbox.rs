@@ -13,63 +13,11 @@
 
 mod common;
 
-use common::{expect, start_demo, write};
+use common::{expect, inbox, start_demo, wait_for, write};
 use std::path::Path;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{SystemTime, UNIX_EPOCH};
 
 const CDPH: &str = "chicago-cdph";
-
-/// `agency`'s whole inbox (every page), as JSON tasks.
-fn inbox(home: &Path, agency: &str, limit: &str) -> Vec<serde_json::Value> {
-    let mut out = Vec::new();
-    let mut cursor = String::new();
-    loop {
-        let mut args = vec![
-            "inbox", "--agency", agency, "--output", "json", "--limit", limit,
-        ];
-        if !cursor.is_empty() {
-            args.extend_from_slice(&["--cursor", &cursor]);
-        }
-        let (o, _) = expect(0, &args, home);
-        let v: serde_json::Value = serde_json::from_str(&o).expect("inbox JSON");
-        out.extend(v["tasks"].as_array().cloned().unwrap_or_default());
-        match v["next_cursor"].as_str() {
-            Some(c) => cursor = c.to_string(),
-            None => return out,
-        }
-    }
-}
-
-/// The tasks of `kind` about `enterprise` in `agency`'s inbox.
-fn tasks(home: &Path, agency: &str, kind: &str, enterprise: &str) -> Vec<serde_json::Value> {
-    inbox(home, agency, "200")
-        .into_iter()
-        .filter(|p| p[0]["kind"] == kind && p[0]["enterprise"] == enterprise)
-        .collect()
-}
-
-/// Waits until `agency`'s inbox holds `n` tasks of `kind` about `enterprise`.
-fn wait_for(
-    home: &Path,
-    agency: &str,
-    kind: &str,
-    enterprise: &str,
-    n: usize,
-) -> Vec<serde_json::Value> {
-    let t = Instant::now();
-    loop {
-        let found = tasks(home, agency, kind, enterprise);
-        if found.len() == n {
-            return found;
-        }
-        assert!(
-            t.elapsed() < Duration::from_secs(20),
-            "{agency}'s inbox has {} {kind} tasks about {enterprise}, not {n}: {found:?}",
-            found.len()
-        );
-        std::thread::sleep(Duration::from_millis(200));
-    }
-}
 
 fn submit(home: &Path, agency: &str, file: &str) -> String {
     let (out, _) = expect(

@@ -1,6 +1,11 @@
-//! Officers' posts, the verbs that act without JSON, dry runs, collective decisions
-//! co-signed at different heights and lifetime accountability (issue 19 items 4–6),
-//! through the `safeledger` binary on a demo network left running.
+//! An officer's day (issue 19), through the `safeledger` binary on a demo network of the
+//! real data left running: an enterprise found by part of its name and its timeline; an
+//! inspection with a hazard, which waits in the inbox with its due date until a
+//! rectification report and a re-inspection close it; officers' posts, the verbs that act
+//! without JSON and dry runs (an inspector's revocation refused by role); a collective
+//! decision co-signed at different heights and listed by `query officer` for both signers,
+//! also after one is revoked (lifetime accountability); a blacklist under one id refusing a
+//! licence under the id linked to it.
 //!
 //! One test (they share one network); its name has `cluster` so it runs alone in the
 //! serial group.
@@ -10,11 +15,13 @@
 
 mod common;
 
-use common::{expect, start_demo};
+use common::{a_public_name, expect, found_within, start_demo, tasks, wait_for, write};
 use std::path::Path;
 use std::time::{Duration, Instant};
 
 const BACP: &str = "chicago-bacp";
+const CDPH: &str = "chicago-cdph";
+const OSHA: &str = "us-osha";
 const ENT: &str = "t-off:1";
 
 /// The officer's page of `query officer` as JSON.
@@ -42,11 +49,12 @@ fn decide<'a>(extra: &[&'a str]) -> Vec<&'a str> {
 }
 
 #[test]
-fn cluster_officers_act_by_post_co_sign_over_time_and_stay_accountable() {
+fn cluster_officers_day_from_search_to_linked_restriction() {
     let demo = start_demo();
     let home = demo.home.clone();
     let h = home.as_path();
     let files = tempfile::tempdir().expect("tempdir");
+    let real = inspect_and_close_a_hazard(h);
     let rec = common::write(
         files.path(),
         "ent.json",
@@ -264,5 +272,178 @@ fn cluster_officers_act_by_post_co_sign_over_time_and_stay_accountable() {
     // Unknown officers and bad cursors are the node's refusals (exit 6).
     expect(6, &["query", "officer", "nobody-here"], h);
     expect(6, &["query", "officer", "appr-2", "--cursor", "x"], h);
+
+    blacklist_follows_the_linked_id(h, files.path(), &real);
     drop(demo);
+}
+
+/// Morning: an enterprise of the real data found by part of its name, its timeline, an
+/// inspection by chicago-cdph's inspector with a hazard that waits in the inbox with its
+/// due date, its rectification and the re-inspection that closes it. Returns the id.
+fn inspect_and_close_a_hazard(h: &Path) -> String {
+    let (real, name) = a_public_name(h);
+    let words: Vec<&str> = name.split_whitespace().collect();
+    let part: String = words[0].chars().take(3).collect();
+    found_within(h, CDPH, &format!("{part} {}", words[1]), &real);
+    let (out, _) = expect(
+        0,
+        &[
+            "query",
+            "timeline",
+            "--enterprise",
+            &real,
+            "--output",
+            "json",
+        ],
+        h,
+    );
+    let timeline: serde_json::Value = serde_json::from_str(&out).expect("timeline JSON");
+    assert!(
+        timeline.as_array().is_some_and(|t| !t.is_empty()),
+        "{timeline}"
+    );
+
+    expect(
+        0,
+        &[
+            "officer",
+            "register",
+            "--agency",
+            CDPH,
+            "--name",
+            "insp-cd",
+            "--role",
+            "inspector",
+        ],
+        h,
+    );
+    let due_day = (chrono::Utc::now() + chrono::Duration::days(20)).date_naive();
+    let due_ms = due_day
+        .and_hms_opt(0, 0, 0)
+        .expect("midnight")
+        .and_utc()
+        .timestamp_millis();
+    let hazard = format!("H-1:high:{}:blocked fire exit", due_day.format("%Y-%m-%d"));
+    let as_inspector = ["--agency", CDPH, "--officer", "insp-cd", "--enterprise"];
+    let open = |kind| tasks(h, CDPH, kind, &real).len();
+    let (rect0, reinsp0) = (open("hazard_rectification"), open("hazard_reinspection"));
+    let mut record = vec!["inspection", "record"];
+    record.extend_from_slice(&as_inspector);
+    record.extend_from_slice(&[
+        &real,
+        "--id",
+        "DAY-1",
+        "--outcome",
+        "pass-with-conditions",
+        "--hazard",
+        &hazard,
+    ]);
+    let (out, _) = expect(0, &record, h);
+    let inspection = tx_id(&out);
+    let found = wait_for(h, CDPH, "hazard_rectification", &real, rect0 + 1);
+    let task = found
+        .iter()
+        .find(|t| t[0]["source"] == inspection.as_str())
+        .unwrap_or_else(|| panic!("no task from {inspection}: {found:?}"));
+    assert_eq!(task[0]["due"], due_ms, "{task}");
+
+    let mut report = vec!["rectification", "report"];
+    report.extend_from_slice(&as_inspector);
+    report.extend_from_slice(&[
+        &real,
+        "--inspection",
+        "DAY-1",
+        "--description",
+        "exit cleared",
+    ]);
+    expect(0, &report, h);
+    wait_for(h, CDPH, "hazard_rectification", &real, rect0);
+    wait_for(h, CDPH, "hazard_reinspection", &real, reinsp0 + 1);
+    let mut again = vec!["inspection", "record"];
+    again.extend_from_slice(&as_inspector);
+    again.extend_from_slice(&[
+        &real,
+        "--id",
+        "DAY-2",
+        "--type",
+        "follow-up",
+        "--outcome",
+        "pass",
+        "--follow-up-of",
+        "DAY-1",
+    ]);
+    expect(0, &again, h);
+    wait_for(h, CDPH, "hazard_reinspection", &real, reinsp0);
+    real
+}
+
+/// Evening: us-osha knows the enterprise as another id; both agencies' records name each
+/// other's id, so us-osha's blacklist entry under its id refuses chicago-bacp's licence
+/// under the real one, naming both.
+fn blacklist_follows_the_linked_id(h: &Path, files: &Path, real: &str) {
+    let osha_id = "us-osha-day:1";
+    let ours = write(
+        files,
+        "osha-rec.json",
+        format!(
+            r#"{{"enterprise_record": {{"enterprise": "{osha_id}", "name": "Same Co",
+                "address": "1 Day St", "linked_ids": ["{real}"]}}}}"#
+        )
+        .as_bytes(),
+    );
+    expect(0, &["tx", "submit", "--agency", OSHA, "--file", &ours], h);
+    let mut grant = vec!["licence", "decide", "--agency", BACP, "--enterprise", real];
+    grant.extend_from_slice(&[
+        "--licence",
+        "DAY-L",
+        "--kind",
+        "grant",
+        "--licence-type",
+        "Retail",
+        "--valid-from",
+        "2026-01-01",
+        "--valid-until",
+        "2027-12-31",
+        "--reason",
+        "complete application",
+    ]);
+    let mut dry = grant.clone();
+    dry.push("--dry-run");
+    // A one-sided claim links nothing: the grant would pass.
+    expect(
+        0,
+        &[
+            "blacklist",
+            "enter",
+            "--agency",
+            OSHA,
+            "--enterprise",
+            osha_id,
+            "--reason",
+            "concealed an accident",
+        ],
+        h,
+    );
+    expect(0, &dry, h);
+    let theirs = write(
+        files,
+        "bacp-rec.json",
+        format!(
+            r#"{{"enterprise_record": {{"enterprise": "{real}", "name": "Same Co",
+                "address": "1 Day St", "linked_ids": ["{osha_id}"]}}}}"#
+        )
+        .as_bytes(),
+    );
+    expect(0, &["tx", "submit", "--agency", BACP, "--file", &theirs], h);
+    let (out, _) = expect(
+        0,
+        &["query", "linked", "--enterprise", real, "--output", "json"],
+        h,
+    );
+    assert!(out.contains(osha_id) && out.contains("mutual"), "{out}");
+    let (out, _) = expect(3, &grant, h);
+    assert!(
+        out.contains("R2-blacklist") && out.contains(osha_id) && out.contains(real),
+        "{out}"
+    );
 }

@@ -13,68 +13,11 @@
 
 mod common;
 
-use common::{expect, pid_of, run, signal, start_demo, write, DATA};
-use std::path::Path;
+use common::{
+    a_public_name, expect, found_within, hit_ids, pid_of, run, search_json, signal, start_demo,
+    write, DATA,
+};
 use std::time::{Duration, Instant};
-
-/// The search's JSON answer as `agency`'s officer.
-fn search_json(home: &Path, agency: &str, text: &str) -> serde_json::Value {
-    let (out, _) = expect(
-        0,
-        &["search", text, "--as", agency, "--output", "json"],
-        home,
-    );
-    serde_json::from_str(&out).expect("search JSON")
-}
-
-fn hit_ids(v: &serde_json::Value) -> Vec<String> {
-    v["hits"]
-        .as_array()
-        .map(|h| {
-            h.iter()
-                .map(|x| x["enterprise"].as_str().unwrap_or("").to_string())
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
-/// Searches until `id` is among the hits (the index follows commits within a poll).
-fn found_within(home: &Path, agency: &str, text: &str, id: &str) -> serde_json::Value {
-    let t = Instant::now();
-    loop {
-        let v = search_json(home, agency, text);
-        if hit_ids(&v).iter().any(|h| h == id) {
-            return v;
-        }
-        assert!(
-            t.elapsed() < Duration::from_secs(20),
-            "{text:?} as {agency} never found {id}: {v}"
-        );
-        std::thread::sleep(Duration::from_millis(200));
-    }
-}
-
-/// A public name of an accepted enterprise record of the import, with its enterprise.
-fn a_public_name(home: &Path) -> (String, String) {
-    for h in 1..200 {
-        let o = run(&["block", "show", &h.to_string(), "--output", "json"], home);
-        if !o.status.success() {
-            break;
-        }
-        let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("block JSON");
-        let txs = v["block"]["txs"].as_array().cloned().unwrap_or_default();
-        let results = v["results"].as_array().cloned().unwrap_or_default();
-        for (tx, r) in txs.iter().zip(results) {
-            let rec = &tx["payload"]["body"]["enterprise_record"];
-            let name = rec["name"].as_str().unwrap_or("");
-            if r["outcome"] == "accepted" && name.split_whitespace().count() >= 2 {
-                let id = rec["enterprise"].as_str().expect("enterprise").to_string();
-                return (id, name.to_string());
-            }
-        }
-    }
-    panic!("no accepted enterprise record with a public name of two words");
-}
 
 #[test]
 fn cluster_search_finds_enterprises_by_any_part_and_withheld_names_only_for_their_agency() {

@@ -184,6 +184,19 @@ fn vote(id: &str, approve: bool) -> TxBody {
     })
 }
 
+/// Passes a governance proposal setting rule parameter `name` to `value` (em proposes,
+/// fire and market vote yes), effective at day 1.
+pub(super) fn set_param(c: &mut Chain, name: &str, value: u64) {
+    let id = format!("set-{name}-{value}");
+    let action = GovernanceAction::SetRuleParam {
+        name: name.into(),
+        value: value.to_string(),
+    };
+    c.ok(&[0], 1, propose(&id, action));
+    c.ok(&[2], 1, vote(&id, true));
+    c.ok(&[3], 1, vote(&id, true));
+}
+
 #[test]
 fn a_rule_parameter_changes_once_more_than_two_thirds_of_agencies_vote_yes() {
     let mut c = Chain::new();

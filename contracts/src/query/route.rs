@@ -8,7 +8,7 @@ use safeledger_core::Timestamp;
 
 /// Every query name [`route`] answers, in the order the refusal of an unknown one lists
 /// them.
-pub const QUERY_KINDS: [&str; 11] = [
+pub const QUERY_KINDS: [&str; 12] = [
     "assistance_open",
     "assistance_overdue",
     "assistance_sent",
@@ -16,6 +16,7 @@ pub const QUERY_KINDS: [&str; 11] = [
     "decisions",
     "timeline",
     "assessment",
+    "linked",
     "evidence",
     "validators",
     "access_log",
@@ -24,7 +25,7 @@ pub const QUERY_KINDS: [&str; 11] = [
 
 /// What a query is asked with. Which fields a kind reads: `agency` for
 /// `assistance_open`, `assistance_overdue`, `assistance_sent` and `inbox`; `enterprise` for `decisions`,
-/// `timeline` and `assessment`; `limit` for the lists; `validators` for `validators`.
+/// `timeline`, `assessment` and `linked`; `limit` for the lists; `validators` for `validators`.
 pub struct QueryArgs<'a> {
     /// The agency asked about (must satisfy `known_agency`).
     pub agency: &'a str,
@@ -93,6 +94,22 @@ pub fn route(
         "decisions" => serde_json::to_value(query::decisions(state, &enterprise()?, &[], limit)),
         "timeline" => {
             serde_json::to_value(query::cross_agency_timeline(state, &enterprise()?, limit))
+        }
+        "linked" => {
+            // The linked closure the grant rules judge (crate::links), each id with the
+            // standing link it was reached over.
+            let id = enterprise()?;
+            let ent = query::enterprise(state, &id)
+                .ok_or_else(|| QueryError::BadArgument(format!("enterprise {id} is unknown")))?;
+            let params = crate::RuleParams::load(state, &Default::default());
+            let linked = crate::links::closure(state, &ent, &params)
+                .map_err(|r| QueryError::BadArgument(format!("{}: {}", r.rule, r.reason)))?;
+            serde_json::to_value(
+                linked
+                    .iter()
+                    .map(|l| serde_json::json!({"enterprise": l.ent.id, "basis": l.basis}))
+                    .collect::<Vec<_>>(),
+            )
         }
         "assessment" => {
             let params = crate::RuleParams::load(state, &Default::default());

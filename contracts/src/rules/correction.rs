@@ -102,7 +102,7 @@ pub fn correct(
     let deadlines = match target.kind {
         k if FINDING_KINDS.contains(&k) => correct_finding(ent, c, rc, params, &target)?,
         TxKind::LicenceDecision => {
-            correct_licence(ent, c, rc, params)?;
+            correct_licence(view, ent, c, rc, params)?;
             Vec::new()
         }
         TxKind::EnterpriseRecord => {
@@ -167,6 +167,7 @@ fn wrong_amendment(c: &Correction, target: &RecordRef, ent: &EnterpriseState) ->
 /// The amendment's `application` and `applied_at` are not re-judged: the application the
 /// original answered stays answered by it.
 fn correct_licence(
+    view: &Overlay<'_>,
     ent: &mut EnterpriseState,
     c: &Correction,
     rc: &RecordContext<'_>,
@@ -223,7 +224,14 @@ fn correct_licence(
                 d.kind,
                 LicenceDecisionKind::Grant | LicenceDecisionKind::Renew
             ) {
-                restriction::check_grant(ent, &number, &as_original, params)?;
+                let linked = crate::links::closure(view, ent, params)?;
+                restriction::check_grant(
+                    ent,
+                    &linked,
+                    (&number, &d.licence_type),
+                    &as_original,
+                    params,
+                )?;
             }
             licence::amended_entry(ent, &entry, d, &as_original, rc.tx_id, params)?
         }

@@ -84,6 +84,9 @@ pub const R1_ASSISTANCE: &str = "R1-assistance-response";
 pub const R2_BLACKLIST: &str = "R2-blacklist";
 /// A licence grant or renewal during an uncleared severe penalty (R3).
 pub const R3_SEVERE_PENALTY: &str = "R3-severe-penalty";
+/// A licence grant or renewal while a licence of the same type is suspended under an id
+/// linked to the enterprise ([`crate::links`], issue 19 item 8).
+pub const R10_LINKED_SUSPENSION: &str = "R10-linked-suspension";
 /// A blacklist removal before [`RuleParams::blacklist_removal_after_months`] (R4).
 pub const R4_BLACKLIST_REMOVAL: &str = "R4-blacklist-removal";
 /// A high-risk licence decision signed by fewer than [`RuleParams::collective_k`] (R6).

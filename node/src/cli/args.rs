@@ -196,6 +196,16 @@ pub enum Cmd {
         #[command(subcommand)]
         cmd: crate::cli::verbs::RectificationCmd,
     },
+    /// Administrative penalties: record.
+    Penalty {
+        #[command(subcommand)]
+        cmd: crate::cli::verbs::PenaltyCmd,
+    },
+    /// The blacklist of seriously dishonest enterprises (R2, R4): enter, remove.
+    Blacklist {
+        #[command(subcommand)]
+        cmd: crate::cli::verbs::BlacklistCmd,
+    },
     /// Assistance requests between agencies (R7): request, respond, list open/overdue.
     Assistance {
         #[command(subcommand)]

@@ -198,7 +198,11 @@ pub async fn query(
     if needs_agency && agency.is_empty() {
         return Err(exit::usage(format!("query {kind} needs --agency")));
     }
-    if matches!(kind.as_str(), "decisions" | "timeline" | "assessment") && enterprise.is_empty() {
+    if matches!(
+        kind.as_str(),
+        "decisions" | "timeline" | "assessment" | "linked"
+    ) && enterprise.is_empty()
+    {
         return Err(exit::usage(format!("query {kind} needs --enterprise")));
     }
     if let (true, (_, Some(h))) = (needs_agency, target.endpoints()?) {

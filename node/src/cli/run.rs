@@ -86,6 +86,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Cmd::Decision { cmd } => verbs::decision(cmd).await,
         Cmd::Inspection { cmd } => verbs::inspection(cmd).await,
         Cmd::Rectification { cmd } => verbs::rectification(cmd).await,
+        Cmd::Penalty { cmd } => verbs::penalty(cmd).await,
+        Cmd::Blacklist { cmd } => verbs::blacklist(cmd).await,
         Cmd::Assistance { cmd } => assistance::run(cmd).await,
         Cmd::Private { cmd } => records::private(cmd).await,
         Cmd::Block { cmd } => records::block(cmd).await,

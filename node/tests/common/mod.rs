@@ -1,8 +1,9 @@
 //! Helpers shared by the process-level tests: the chain checks of the process fault tests
 //! (`faults.rs`) and the container fault tests (`cluster_docker.rs`), the guard that stops
 //! node processes, and the search for a committed record that the CLI tests
-//! (`cli_honest.rs`, `readme_examples.rs`, `key_ceremony.rs`) share. Each test binary uses
-//! a part of it.
+//! (`cli_honest.rs`, `readme_examples.rs`, `key_ceremony.rs`) share, and the search and
+//! inbox reads of the officer's tests (`cluster_search.rs`, `cluster_inbox.rs`,
+//! `cluster_officers.rs`). Each test binary uses a part of it.
 #![allow(dead_code)]
 
 use std::io::{BufRead, BufReader, Read};
@@ -234,4 +235,115 @@ pub fn pid_of(agency: &str, home: &Path) -> u32 {
 /// [`start_demo_with`] 30 rows of each file.
 pub fn start_demo() -> Demo {
     start_demo_with(30)
+}
+
+/// The search's JSON answer as `agency`'s officer.
+pub fn search_json(home: &Path, agency: &str, text: &str) -> serde_json::Value {
+    let (out, _) = expect(
+        0,
+        &["search", text, "--as", agency, "--output", "json"],
+        home,
+    );
+    serde_json::from_str(&out).expect("search JSON")
+}
+
+pub fn hit_ids(v: &serde_json::Value) -> Vec<String> {
+    v["hits"]
+        .as_array()
+        .map(|h| {
+            h.iter()
+                .map(|x| x["enterprise"].as_str().unwrap_or("").to_string())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Searches until `id` is among the hits (the index follows commits within a poll).
+pub fn found_within(home: &Path, agency: &str, text: &str, id: &str) -> serde_json::Value {
+    let t = Instant::now();
+    loop {
+        let v = search_json(home, agency, text);
+        if hit_ids(&v).iter().any(|h| h == id) {
+            return v;
+        }
+        assert!(
+            t.elapsed() < Duration::from_secs(20),
+            "{text:?} as {agency} never found {id}: {v}"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+/// A public name of an accepted enterprise record of the import, with its enterprise.
+pub fn a_public_name(home: &Path) -> (String, String) {
+    for h in 1..200 {
+        let o = run(&["block", "show", &h.to_string(), "--output", "json"], home);
+        if !o.status.success() {
+            break;
+        }
+        let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("block JSON");
+        let txs = v["block"]["txs"].as_array().cloned().unwrap_or_default();
+        let results = v["results"].as_array().cloned().unwrap_or_default();
+        for (tx, r) in txs.iter().zip(results) {
+            let rec = &tx["payload"]["body"]["enterprise_record"];
+            let name = rec["name"].as_str().unwrap_or("");
+            if r["outcome"] == "accepted" && name.split_whitespace().count() >= 2 {
+                let id = rec["enterprise"].as_str().expect("enterprise").to_string();
+                return (id, name.to_string());
+            }
+        }
+    }
+    panic!("no accepted enterprise record with a public name of two words");
+}
+
+/// `agency`'s whole inbox (every page), as JSON tasks.
+pub fn inbox(home: &Path, agency: &str, limit: &str) -> Vec<serde_json::Value> {
+    let mut out = Vec::new();
+    let mut cursor = String::new();
+    loop {
+        let mut args = vec![
+            "inbox", "--agency", agency, "--output", "json", "--limit", limit,
+        ];
+        if !cursor.is_empty() {
+            args.extend_from_slice(&["--cursor", &cursor]);
+        }
+        let (o, _) = expect(0, &args, home);
+        let v: serde_json::Value = serde_json::from_str(&o).expect("inbox JSON");
+        out.extend(v["tasks"].as_array().cloned().unwrap_or_default());
+        match v["next_cursor"].as_str() {
+            Some(c) => cursor = c.to_string(),
+            None => return out,
+        }
+    }
+}
+
+/// The tasks of `kind` about `enterprise` in `agency`'s inbox.
+pub fn tasks(home: &Path, agency: &str, kind: &str, enterprise: &str) -> Vec<serde_json::Value> {
+    inbox(home, agency, "200")
+        .into_iter()
+        .filter(|p| p[0]["kind"] == kind && p[0]["enterprise"] == enterprise)
+        .collect()
+}
+
+/// Waits until `agency`'s inbox holds `n` tasks of `kind` about `enterprise`.
+pub fn wait_for(
+    home: &Path,
+    agency: &str,
+    kind: &str,
+    enterprise: &str,
+    n: usize,
+) -> Vec<serde_json::Value> {
+    let t = Instant::now();
+    loop {
+        let found = tasks(home, agency, kind, enterprise);
+        if found.len() == n {
+            return found;
+        }
+        assert!(
+            t.elapsed() < Duration::from_secs(20),
+            "{agency}'s inbox has {} {kind} tasks about {enterprise}, not {n}: {found:?}",
+            found.len()
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
 }

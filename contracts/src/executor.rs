@@ -426,6 +426,10 @@ impl Executor {
                 reassess = false;
                 application::file(view, &ent, a, rc, params)?;
             }
+            TxBody::ApplicationStep(s) => {
+                reassess = false;
+                application::step(view, &ent, s, rc, params)?;
+            }
             TxBody::OfficerAction(_)
             | TxBody::GovernanceProposal(_)
             | TxBody::GovernanceVote(_)
@@ -640,3 +644,5 @@ mod tests_domain;
 mod tests_links;
 #[cfg(test)]
 mod tests_officers;
+#[cfg(test)]
+mod tests_steps;

@@ -30,6 +30,7 @@
 
 pub mod access;
 pub mod assistance;
+pub mod calendar;
 pub mod clock;
 pub mod cosign;
 pub mod evidence;

@@ -6,6 +6,7 @@
 use crate::keys;
 use crate::state::{read, StateRead};
 use safeledger_core::records::TxKind;
+use safeledger_core::Timestamp;
 use serde::{Deserialize, Serialize};
 
 /// Every rule parameter. Months are calendar months on UTC dates.
@@ -76,6 +77,20 @@ pub struct RuleParams {
     /// Hours a decision proposal stays open for co-signatures when it names none (issue
     /// 19 item 5). Default 168 (7 days).
     pub collective_deadline_hours: u64,
+    /// Working days after an application's filing within which its agency accepts it or
+    /// gives the one-time notice of missing materials (Administrative Licensing Law art.
+    /// 32; issue 19 item 7). Default 5.
+    pub licence_notice_working_days: u64,
+    /// Working days after the filing (or after the complete resupply that follows a
+    /// notice) within which the agency decides (Regulation on Work Safety Licences art.
+    /// 7). Default 45.
+    pub licence_decision_working_days: u64,
+    /// The working-day calendar's exceptions by date `YYYY-MM-DD` (UTC+8): `false` for a
+    /// public holiday on a weekday, `true` for a make-up working day on a weekend
+    /// ([`crate::calendar`]). Governed by name `work_calendar.<YYYY-MM-DD>` with value
+    /// `holiday`, `workday` or empty (back to the weekday rule); at most 4096 dates.
+    /// Empty by default: the State Council's holidays are set by governance each year.
+    pub work_calendar: std::collections::BTreeMap<String, bool>,
 }
 
 /// The default permission table of officers' posts, after the regulator's text ("reviewers
@@ -85,10 +100,10 @@ pub struct RuleParams {
 /// | role | may sign |
 /// |---|---|
 /// | `head` | every kind (genesis officers; registers officers, governance) |
-/// | `acceptor` | enterprise records, licence applications, reads and requests |
+/// | `acceptor` | enterprise records, licence applications and their steps (acceptance, notice of missing materials, resupply), reads and requests |
 /// | `reviewer` | reads and requests only (private reads, access and assistance requests, answers to assistance) |
 /// | `inspector` | enterprise records, inspections (with hazards), rectification reports, accident reports, reads and requests |
-/// | `approver` | licence decisions (and co-signing them), penalties and their clearance, blacklists, appeals and outcomes, corrections, access grants, licence applications, reads and requests |
+/// | `approver` | licence decisions (and co-signing them), penalties and their clearance, blacklists, appeals and outcomes, corrections, access grants, licence applications and their steps, reads and requests |
 ///
 /// "Reads and requests" are `private_read`, `access_request`, `assistance_request` and
 /// `assistance_response`.
@@ -108,7 +123,11 @@ pub fn default_officer_roles(
         ("head", TxKind::ALL.into_iter().collect()),
         (
             "acceptor",
-            with(&[K::EnterpriseRecord, K::LicenceApplication]),
+            with(&[
+                K::EnterpriseRecord,
+                K::LicenceApplication,
+                K::ApplicationStep,
+            ]),
         ),
         ("reviewer", with(&[])),
         (
@@ -134,6 +153,7 @@ pub fn default_officer_roles(
                 K::Correction,
                 K::AccessGrant,
                 K::LicenceApplication,
+                K::ApplicationStep,
             ]),
         ),
     ]
@@ -173,6 +193,9 @@ impl Default for RuleParams {
             .into(),
             officer_roles: default_officer_roles(),
             collective_deadline_hours: 168,
+            licence_notice_working_days: 5,
+            licence_decision_working_days: 45,
+            work_calendar: std::collections::BTreeMap::new(),
         }
     }
 }
@@ -258,6 +281,39 @@ impl RuleParams {
             self.officer_roles.insert(role.to_string(), kinds);
             return Ok(());
         }
+        if let Some(date) = name.strip_prefix("work_calendar.") {
+            let valid = date.len() == 10
+                && date.as_bytes()[4] == b'-'
+                && date.as_bytes()[7] == b'-'
+                && date[..4]
+                    .parse::<i32>()
+                    .ok()
+                    .zip(date[5..7].parse::<u32>().ok())
+                    .zip(date[8..].parse::<u32>().ok())
+                    .and_then(|((y, m), d)| Timestamp::from_ymd(y, m, d))
+                    .is_some();
+            if !valid {
+                return Err(err(format!("{date:?} is not a date YYYY-MM-DD")));
+            }
+            match value.trim() {
+                "" => {
+                    self.work_calendar.remove(date);
+                }
+                "holiday" | "workday" => {
+                    if self.work_calendar.len() >= 4096 && !self.work_calendar.contains_key(date) {
+                        return Err(err("at most 4096 dates".into()));
+                    }
+                    self.work_calendar
+                        .insert(date.to_string(), value.trim() == "workday");
+                }
+                other => {
+                    return Err(err(format!(
+                        "{other:?} is neither holiday, workday nor empty"
+                    )))
+                }
+            }
+            return Ok(());
+        }
         if name == "high_risk_industries" {
             let mut list = Vec::new();
             for code in value.split(',').map(str::trim).filter(|c| !c.is_empty()) {
@@ -291,6 +347,8 @@ impl RuleParams {
             "max_findings" => &mut self.max_findings,
             "max_policy_instructions" => &mut self.max_policy_instructions,
             "collective_deadline_hours" => &mut self.collective_deadline_hours,
+            "licence_notice_working_days" => &mut self.licence_notice_working_days,
+            "licence_decision_working_days" => &mut self.licence_decision_working_days,
             _ => return Err(err("no such parameter".into())),
         };
         let bounds = match name {

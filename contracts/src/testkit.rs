@@ -63,6 +63,7 @@ pub fn genesis() -> Genesis {
     let mut market = common.to_vec();
     market.push(TxKind::LicenceDecision);
     market.push(TxKind::LicenceApplication);
+    market.push(TxKind::ApplicationStep);
     roles.insert("market_supervision".into(), market);
     let g = Genesis {
         chain_id: CHAIN.into(),

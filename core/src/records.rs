@@ -128,6 +128,38 @@ pub struct LicenceApplication {
     pub industry: Option<String>,
 }
 
+/// A step the licensing agency takes on an application it recorded (Administrative
+/// Licensing Law art. 32; Regulation on Work Safety Licences art. 7; issue 19 item 7).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[serde(rename_all = "snake_case")]
+pub enum ApplicationStepKind {
+    /// The materials are complete: accepted for decision from the filing date.
+    Accept,
+    /// The one-time notice of missing materials, naming every missing item.
+    NotifyMissing {
+        /// Each missing item, in words (at least one).
+        items: Vec<String>,
+    },
+    /// The applicant supplied every item the notice named: accepted from this record's
+    /// effective date.
+    Resupplied,
+}
+
+/// A licensing agency's step on a licence application: acceptance, the one-time notice of
+/// missing materials, or the complete resupply after it. The transaction's
+/// `effective_at` is when the step was taken; the rules count working days against it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ApplicationStep {
+    /// The applicant.
+    pub enterprise: EnterpriseId,
+    /// The application (its transaction id).
+    pub application: crate::hash::Hash,
+    /// The step.
+    pub step: ApplicationStepKind,
+}
+
 /// Severity of one violation or hazard found in an inspection.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -311,6 +343,8 @@ pub enum TxBody {
     DecisionProposal(DecisionProposal),
     /// See [`DecisionSignature`].
     DecisionSignature(DecisionSignature),
+    /// See [`ApplicationStep`].
+    ApplicationStep(ApplicationStep),
 }
 
 /// A record field that breaks a stateless bound.
@@ -354,6 +388,7 @@ impl TxBody {
             TxBody::PrivateRead(_) => TxKind::PrivateRead,
             TxBody::DecisionProposal(_) => TxKind::DecisionProposal,
             TxBody::DecisionSignature(_) => TxKind::DecisionSignature,
+            TxBody::ApplicationStep(_) => TxKind::ApplicationStep,
         }
     }
 
@@ -376,6 +411,7 @@ impl TxBody {
             TxBody::LicenceApplication(r) => &r.enterprise,
             TxBody::DecisionProposal(r) => &r.decision.enterprise,
             TxBody::DecisionSignature(r) => &r.enterprise,
+            TxBody::ApplicationStep(r) => &r.enterprise,
             TxBody::OfficerAction(_)
             | TxBody::GovernanceProposal(_)
             | TxBody::GovernanceVote(_)
@@ -541,6 +577,11 @@ impl TxBody {
             TxBody::DecisionSignature(r) => {
                 push("enterprise", enc(&r.enterprise));
                 push("proposal", enc(&r.proposal));
+            }
+            TxBody::ApplicationStep(r) => {
+                push("enterprise", enc(&r.enterprise));
+                push("application", enc(&r.application));
+                push("step", enc(&r.step));
             }
         }
         f

@@ -273,6 +273,7 @@ fn cluster_officers_day_from_search_to_linked_restriction() {
     expect(6, &["query", "officer", "nobody-here"], h);
     expect(6, &["query", "officer", "appr-2", "--cursor", "x"], h);
 
+    licence_steps_in_time(h, &real);
     blacklist_follows_the_linked_id(h, files.path(), &real);
     drop(demo);
 }
@@ -375,6 +376,100 @@ fn inspect_and_close_a_hazard(h: &Path) -> String {
     expect(0, &again, h);
     wait_for(h, CDPH, "hazard_reinspection", &real, reinsp0);
     real
+}
+
+/// The inbox task opened by `source` once it is of `kind` (waits for the inbox to follow).
+fn task_from(h: &Path, agency: &str, source: &str, kind: &str) -> serde_json::Value {
+    let t = Instant::now();
+    loop {
+        let found = common::inbox(h, agency, "200")
+            .into_iter()
+            .find(|p| p[0]["source"] == source && p[0]["kind"] == kind);
+        if let Some(f) = found {
+            return f;
+        }
+        assert!(
+            t.elapsed() < Duration::from_secs(20),
+            "no {kind} task from {source} in {agency}'s inbox"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+/// Afternoon: licence applications within their time limits — an acceptance long overdue
+/// (counted in the inbox's heading) whose late notice is refused; a notice of missing
+/// materials, their resupply and the decision that closes the application.
+fn licence_steps_in_time(h: &Path, real: &str) {
+    expect(
+        0,
+        &[
+            "officer", "register", "--agency", BACP, "--name", "acc-1", "--role", "acceptor",
+        ],
+        h,
+    );
+    let as_acceptor = ["--agency", BACP, "--officer", "acc-1", "--enterprise", real];
+    let apply = |id: &str, licence: &str, extra: &[&str]| {
+        let mut a = vec!["licence", "apply"];
+        a.extend_from_slice(&as_acceptor);
+        a.extend_from_slice(&["--id", id, "--licence", licence, "--licence-type", "Retail"]);
+        a.extend_from_slice(extra);
+        tx_id(&expect(0, &a, h).0)
+    };
+    let step = |verb: &str, app: &str, extra: &[&str], code: i32| {
+        let mut a = vec!["licence", verb, app];
+        a.extend_from_slice(&as_acceptor);
+        a.extend_from_slice(extra);
+        expect(code, &a, h).0
+    };
+    let old = apply("APP-D1", "DAY-A", &["--effective-at", "2026-01-05"]);
+    let t = task_from(h, BACP, &old, "application_acceptance");
+    assert_eq!(t[1], "overdue", "{t}");
+    let (heading, _) = expect(0, &["inbox", "--agency", BACP], h);
+    assert!(
+        heading
+            .lines()
+            .next()
+            .is_some_and(|l| l.contains("overdue")),
+        "{heading}"
+    );
+    let late = step("notify-missing", &old, &["--item", "safety rules"], 3);
+    assert!(
+        late.contains("counts as accepted from its filing"),
+        "{late}"
+    );
+
+    let app = apply("APP-D2", "DAY-B", &[]);
+    task_from(h, BACP, &app, "application_acceptance");
+    step(
+        "notify-missing",
+        &app,
+        &["--item", "safety rules", "--item", "emergency plan"],
+        0,
+    );
+    task_from(h, BACP, &app, "application_resupply");
+    let mut grant = vec!["licence", "decide", "--agency", BACP, "--enterprise", real];
+    grant.extend_from_slice(&[
+        "--licence",
+        "DAY-B",
+        "--kind",
+        "grant",
+        "--licence-type",
+        "Retail",
+        "--valid-from",
+        "2026-01-01",
+        "--valid-until",
+        "2027-12-31",
+        "--reason",
+        "complete application",
+        "--application",
+        &app,
+    ]);
+    let early = expect(3, &grant, h).0;
+    assert!(early.contains("awaits the materials"), "{early}");
+    step("resupplied", &app, &[], 0);
+    let t = task_from(h, BACP, &app, "licence_application");
+    assert!(t[0]["due"].is_u64(), "{t}");
+    expect(0, &grant, h);
 }
 
 /// Evening: us-osha knows the enterprise as another id; both agencies' records name each

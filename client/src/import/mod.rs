@@ -103,6 +103,7 @@ pub fn demo_roles() -> BTreeMap<String, Vec<TxKind>> {
         with(&[
             TxKind::LicenceDecision,
             TxKind::LicenceApplication,
+            TxKind::ApplicationStep,
             TxKind::Appeal,
             TxKind::BlacklistAction,
         ]),

@@ -41,8 +41,14 @@ pub enum TaskKind {
     AssistanceRequest,
     /// Grant or refuse access to private fields of a record it made.
     AccessRequest,
-    /// Decide a licence application filed with it.
+    /// Decide a licence application filed with it, by the decision's time limit.
     LicenceApplication,
+    /// Accept an application filed with it, or give the one-time notice of missing
+    /// materials, by that step's time limit (issue 19 item 7).
+    ApplicationAcceptance,
+    /// Wait for the applicant's resupply of the materials its notice named (no time
+    /// limit runs for the agency meanwhile).
+    ApplicationResupply,
     /// Vote on a governance proposal.
     ProposalVote,
     /// Review its licences of an enterprise after another agency's severe penalty (R3).
@@ -159,23 +165,68 @@ fn application(a: &ApplicationState, key: &[u8]) -> Vec<Task> {
         .as_deref()
         .map(|n| format!(" of licence {n}"))
         .unwrap_or_default();
-    vec![Task {
+    let what = format!(
+        "application {} ({}{licence}) filed {}",
+        a.application_id,
+        match a.kind {
+            LicenceApplicationKind::New => "new licence",
+            LicenceApplicationKind::Renewal => "renewal",
+        },
+        a.filed_at.date_string()
+    );
+    let task = |kind, due, what: String, closed_by: String| Task {
         agency: a.agency.clone(),
-        kind: TaskKind::LicenceApplication,
-        due: None,
+        kind,
+        due,
         enterprise: Some(a.enterprise.as_str().to_string()),
         source,
-        what: format!(
-            "decide application {} ({}{licence}) filed {}",
-            a.application_id,
-            match a.kind {
-                LicenceApplicationKind::New => "new licence",
-                LicenceApplicationKind::Renewal => "renewal",
-            },
-            a.filed_at.date_string()
-        ),
-        closed_by: format!("a licence_decision naming application {source}"),
-    }]
+        what,
+        closed_by,
+    };
+    let decide_by = a
+        .decision_due
+        .map(|d| format!("; decide by {}", last_day(d)))
+        .unwrap_or_default();
+    if let Some(n) = a.notice.as_ref().filter(|_| a.awaiting_materials()) {
+        return vec![task(
+            TaskKind::ApplicationResupply,
+            None,
+            format!(
+                "await the applicant's resupply of {} item(s) notice {} named for {what}: {}",
+                n.items.len(),
+                n.tx,
+                n.items.join("; ")
+            ),
+            format!("an application_step resupplied naming application {source}"),
+        )];
+    }
+    if a.accepted.is_none() && a.resupplied.is_none() {
+        return vec![task(
+            TaskKind::ApplicationAcceptance,
+            Some(last_moment(a.notice_due)),
+            format!(
+                "accept {what}, or notify every missing item at once, by {}{decide_by}",
+                last_day(a.notice_due)
+            ),
+            format!("an application_step accept or notify_missing naming application {source}"),
+        )];
+    }
+    vec![task(
+        TaskKind::LicenceApplication,
+        a.decision_due.map(last_moment),
+        format!("decide {what}{decide_by}"),
+        format!("a licence_decision naming application {source}"),
+    )]
+}
+
+/// The last millisecond before `overdue_from` (a time limit's last moment).
+fn last_moment(overdue_from: Timestamp) -> Timestamp {
+    Timestamp(overdue_from.0.saturating_sub(1))
+}
+
+/// The date (UTC+8) of a time limit's last day.
+fn last_day(overdue_from: Timestamp) -> String {
+    crate::calendar::date_of_day(crate::calendar::day_of(last_moment(overdue_from)))
 }
 
 fn proposal(p: &ProposalState, id: &str, voters: &[String]) -> Vec<Task> {

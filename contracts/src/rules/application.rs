@@ -18,18 +18,32 @@
 //! answered or was withdrawn, or when the decision's own `applied_at` disagrees with the
 //! filing date. Otherwise the filing date is the one R0-renewal-lead judges and the
 //! application is marked answered.
+//!
+//! Time limits (issue 19 item 7; [`crate::calendar`] counts working days in UTC+8): the
+//! agency accepts the application or gives the one-time notice of missing materials
+//! ([`ApplicationStep`]) within [`RuleParams::licence_notice_working_days`] of the filing,
+//! and decides within [`RuleParams::licence_decision_working_days`] of the filing — or of
+//! the complete resupply after a notice. [`step`] refuses (R0-application-step) a step by
+//! another agency, on an answered or withdrawn application, a second notice (it is
+//! one-time), a notice after acceptance or past its limit (the application then counts as
+//! accepted from its filing), a resupply without a notice or twice, an acceptance after a
+//! notice (the resupply accepts it); a grant or renewal while a notice awaits its
+//! materials is refused (R0-application). Late steps are not refused: the inbox shows them
+//! overdue and [`ApplicationState`] keeps when each step was taken.
 
 use super::{
-    duplicate, when, RecordContext, Refusal, RuleParams, R0_APPLICATION, R0_INDUSTRY,
-    R0_LICENCE_AGENCY, R0_LICENCE_STATUS, R0_RENEWAL_LEAD,
+    duplicate, when, RecordContext, Refusal, RuleParams, R0_APPLICATION, R0_APPLICATION_STEP,
+    R0_INDUSTRY, R0_LICENCE_AGENCY, R0_LICENCE_STATUS, R0_RENEWAL_LEAD,
 };
+use crate::calendar::overdue_from;
 use crate::clock::sub_months;
 use crate::keys;
 use crate::model::{EnterpriseState, LicenceStatus};
 use crate::state::{read, Overlay, StateRead};
 use safeledger_core::ids::{EnterpriseId, IndustryCode};
 use safeledger_core::records::{
-    LicenceApplication, LicenceApplicationKind, LicenceDecision, TxKind,
+    ApplicationStep, ApplicationStepKind, LicenceApplication, LicenceApplicationKind,
+    LicenceDecision, LicenceDecisionKind, TxKind,
 };
 use safeledger_core::{Timestamp, TxId};
 use serde::{Deserialize, Serialize};
@@ -53,6 +67,36 @@ pub struct ApplicationState {
     pub answered_by: Option<TxId>,
     /// The correction that withdrew it.
     pub withdrawn_by: Option<TxId>,
+    /// From when acceptance or the notice of missing materials is overdue.
+    pub notice_due: Timestamp,
+    /// The explicit acceptance (record, effective date).
+    pub accepted: Option<(TxId, Timestamp)>,
+    /// The one-time notice of missing materials.
+    pub notice: Option<MissingNotice>,
+    /// The complete resupply after the notice (record, effective date).
+    pub resupplied: Option<(TxId, Timestamp)>,
+    /// From when the decision is overdue; `None` while a notice awaits the materials.
+    pub decision_due: Option<Timestamp>,
+    /// The answering decision's effective date.
+    pub answered_at: Option<Timestamp>,
+}
+
+/// A one-time notice of missing materials ([`ApplicationStepKind::NotifyMissing`]).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MissingNotice {
+    /// The notice.
+    pub tx: TxId,
+    /// Its effective date.
+    pub at: Timestamp,
+    /// The items it named.
+    pub items: Vec<String>,
+}
+
+impl ApplicationState {
+    /// Waiting for the materials a notice named.
+    pub fn awaiting_materials(&self) -> bool {
+        self.notice.is_some() && self.resupplied.is_none()
+    }
 }
 
 /// Why a decision cannot answer the application it names: the reason of an
@@ -108,6 +152,14 @@ pub enum ApplicationError {
         tx: TxId,
         /// The correction.
         by: TxId,
+    },
+    /// A grant or renewal while a notice of missing materials awaits them.
+    #[error("field application: tx {tx} awaits the materials named by notice tx {notice}; record their resupply (application_step resupplied) before a grant or renewal")]
+    AwaitingMaterials {
+        /// The application.
+        tx: TxId,
+        /// The notice.
+        notice: TxId,
     },
     /// The decision's `applied_at` is not the application's filing date.
     #[error(
@@ -222,6 +274,16 @@ pub fn file(
             filed_at: rc.effective_at,
             answered_by: None,
             withdrawn_by: None,
+            notice_due: overdue_from(rc.effective_at, params.licence_notice_working_days, params),
+            accepted: None,
+            notice: None,
+            resupplied: None,
+            decision_due: Some(overdue_from(
+                rc.effective_at,
+                params.licence_decision_working_days,
+                params,
+            )),
+            answered_at: None,
         },
     );
     Ok(())
@@ -270,6 +332,17 @@ pub fn answer(
     if let Some(by) = app.answered_by {
         return Err(ApplicationError::Answered { tx, by });
     }
+    if let Some(notice) = app.notice.as_ref().filter(|_| app.awaiting_materials()) {
+        if matches!(
+            d.kind,
+            LicenceDecisionKind::Grant | LicenceDecisionKind::Renew
+        ) {
+            return Err(ApplicationError::AwaitingMaterials {
+                tx,
+                notice: notice.tx,
+            });
+        }
+    }
     if let Some(given) = d.applied_at {
         if given != app.filed_at {
             return Err(ApplicationError::AppliedAt {
@@ -280,6 +353,7 @@ pub fn answer(
         }
     }
     app.answered_by = Some(rc.tx_id);
+    app.answered_at = Some(rc.effective_at);
     let filed = app.filed_at;
     view.put(keys::application(&tx), &app);
     Ok(Some(filed))
@@ -306,5 +380,121 @@ pub fn withdraw(view: &mut Overlay<'_>, tx: &TxId, by: TxId) -> Result<(), Refus
     }
     app.withdrawn_by = Some(by);
     view.put(keys::application(tx), &app);
+    Ok(())
+}
+
+/// Records a step on an application (rules in the module docs).
+pub fn step(
+    view: &mut Overlay<'_>,
+    ent: &EnterpriseState,
+    s: &ApplicationStep,
+    rc: &RecordContext<'_>,
+    params: &RuleParams,
+) -> Result<(), Refusal> {
+    let refuse = |why: String| Refusal::new(R0_APPLICATION_STEP, why);
+    let tx = s.application;
+    let Some(mut app) = get(view, &tx) else {
+        return Err(refuse(format!(
+            "tx {tx} is not a licence application on the ledger"
+        )));
+    };
+    let name = app.application_id.clone();
+    if app.enterprise != ent.id {
+        return Err(refuse(format!(
+            "application {name:?} (tx {tx}) is of enterprise {}, not {}",
+            app.enterprise, ent.id
+        )));
+    }
+    if app.agency != rc.agency {
+        return Err(refuse(format!(
+            "application {name:?} (tx {tx}) was filed with agency {}; only it takes its \
+             steps, not {}",
+            app.agency, rc.agency
+        )));
+    }
+    if let Some(done) = app.answered_by.or(app.withdrawn_by) {
+        return Err(refuse(format!(
+            "application {name:?} (tx {tx}) was already answered or withdrawn by tx {done}"
+        )));
+    }
+    let at = rc.effective_at;
+    match &s.step {
+        ApplicationStepKind::Accept => {
+            if let Some(n) = &app.notice {
+                return Err(refuse(format!(
+                    "application {name:?} (tx {tx}) awaits the materials notice tx {} named: \
+                     their complete resupply accepts it (step resupplied)",
+                    n.tx
+                )));
+            }
+            if let Some((by, _)) = app.accepted {
+                return Err(refuse(format!(
+                    "application {name:?} (tx {tx}) was already accepted by tx {by}"
+                )));
+            }
+            app.accepted = Some((rc.tx_id, at));
+        }
+        ApplicationStepKind::NotifyMissing { items } => {
+            if let Some(n) = &app.notice {
+                return Err(refuse(format!(
+                    "application {name:?} (tx {tx}) had its one-time notice of missing \
+                     materials in tx {}: a second notice is not allowed (Administrative \
+                     Licensing Law art. 32)",
+                    n.tx
+                )));
+            }
+            if let Some((by, _)) = app.accepted {
+                return Err(refuse(format!(
+                    "application {name:?} (tx {tx}) was accepted by tx {by}: its materials \
+                     are complete"
+                )));
+            }
+            if at >= app.notice_due {
+                return Err(refuse(format!(
+                    "the notice of missing materials for application {name:?} (tx {tx}, filed \
+                     {}) was due before {} (licence_notice_working_days = {}); past it the \
+                     application counts as accepted from its filing",
+                    when(app.filed_at),
+                    when(app.notice_due),
+                    params.licence_notice_working_days
+                )));
+            }
+            app.notice = Some(MissingNotice {
+                tx: rc.tx_id,
+                at,
+                items: items.clone(),
+            });
+            app.decision_due = None;
+        }
+        ApplicationStepKind::Resupplied => {
+            let Some(n) = &app.notice else {
+                return Err(refuse(format!(
+                    "application {name:?} (tx {tx}) had no notice of missing materials to \
+                     resupply"
+                )));
+            };
+            if let Some((by, _)) = app.resupplied {
+                return Err(refuse(format!(
+                    "the materials notice tx {} named were already resupplied (tx {by})",
+                    n.tx
+                )));
+            }
+            if at < n.at {
+                return Err(refuse(format!(
+                    "a resupply effective {} precedes the notice tx {} of {}",
+                    when(at),
+                    n.tx,
+                    when(n.at)
+                )));
+            }
+            app.resupplied = Some((rc.tx_id, at));
+            app.decision_due = Some(overdue_from(
+                at,
+                params.licence_decision_working_days,
+                params,
+            ));
+        }
+    }
+    view.put(keys::application(&tx), &app);
     Ok(())
 }

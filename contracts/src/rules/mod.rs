@@ -46,6 +46,9 @@ pub const R1_PERMISSION: &str = "R1-permission";
 pub const R1_ROLE: &str = "R1-role";
 /// `effective_at` later than the block time (DESIGN §5 "Two clocks").
 pub const R0_EFFECTIVE_DATE: &str = "R0-effective-date";
+/// A licence application step out of order or by another agency (issue 19 item 7; the
+/// reason says which, [`application::step`]).
+pub const R0_APPLICATION_STEP: &str = "R0-application-step";
 /// A follow-up record about an enterprise no enterprise record created.
 pub const R0_ENTERPRISE: &str = "R0-enterprise";
 /// A linked id that is not an enterprise id, or too many linked ids.

@@ -3,8 +3,8 @@
 //! error names the field ([`FieldError`]; issue 4 "Bad input").
 
 use super::{
-    AppealTarget, CorrectionAction, FieldError, GovernanceAction, LicenceApplicationKind,
-    LicenceDecisionKind, TxBody,
+    AppealTarget, ApplicationStepKind, CorrectionAction, FieldError, GovernanceAction,
+    LicenceApplicationKind, LicenceDecisionKind, TxBody,
 };
 use crate::limits::{MAX_LIST_ITEMS, MAX_TEXT_BYTES};
 
@@ -272,6 +272,19 @@ impl TxBody {
                 Ok(())
             }
             TxBody::DecisionSignature(_) => Ok(()),
+            TxBody::ApplicationStep(r) => match &r.step {
+                ApplicationStepKind::NotifyMissing { items } => {
+                    list("items", items)?;
+                    if items.is_empty() {
+                        return Err(FieldError {
+                            field: "items",
+                            why: "a notice of missing materials names every missing item".into(),
+                        });
+                    }
+                    items.iter().try_for_each(|i| nonempty("items", i))
+                }
+                ApplicationStepKind::Accept | ApplicationStepKind::Resupplied => Ok(()),
+            },
             TxBody::AssistanceRequest(r) => {
                 nonempty("request_id", &r.request_id)?;
                 nonempty("to_agency", &r.to_agency)?;

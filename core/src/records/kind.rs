@@ -52,11 +52,13 @@ pub enum TxKind {
     DecisionProposal,
     /// [`DecisionSignature`].
     DecisionSignature,
+    /// [`ApplicationStep`].
+    ApplicationStep,
 }
 
 impl TxKind {
     /// Every kind, in order.
-    pub const ALL: [TxKind; 23] = [
+    pub const ALL: [TxKind; 24] = [
         TxKind::EnterpriseRecord,
         TxKind::LicenceDecision,
         TxKind::InspectionRecord,
@@ -80,6 +82,7 @@ impl TxKind {
         TxKind::PrivateRead,
         TxKind::DecisionProposal,
         TxKind::DecisionSignature,
+        TxKind::ApplicationStep,
     ];
 
     /// snake_case name, as in genesis and the CLI.
@@ -108,6 +111,7 @@ impl TxKind {
             TxKind::PrivateRead => "private_read",
             TxKind::DecisionProposal => "decision_proposal",
             TxKind::DecisionSignature => "decision_signature",
+            TxKind::ApplicationStep => "application_step",
         }
     }
 

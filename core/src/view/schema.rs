@@ -100,6 +100,7 @@ pub fn field_names(kind: TxKind) -> &'static [&'static str] {
         TxKind::PrivateRead => &["type", "record", "fields", "purpose"],
         TxKind::DecisionProposal => &["type", "proposal_id", "decision", "deadline_hours"],
         TxKind::DecisionSignature => &["type", "enterprise", "proposal"],
+        TxKind::ApplicationStep => &["type", "enterprise", "application", "step"],
         TxKind::LicenceApplication => &[
             "type",
             "enterprise",
@@ -173,6 +174,8 @@ pub fn decode_value(
         (K::DecisionProposal, "decision") => dec::<crate::records::LicenceDecision>(bytes),
         (K::DecisionProposal, "deadline_hours") => dec::<Option<u32>>(bytes),
         (K::DecisionSignature, "proposal") => dec::<crate::hash::Hash>(bytes),
+        (K::ApplicationStep, "application") => dec::<crate::hash::Hash>(bytes),
+        (K::ApplicationStep, "step") => dec::<crate::records::ApplicationStepKind>(bytes),
         (K::AssistanceRequest, "due_in_hours") => dec::<Option<u32>>(bytes),
         (K::GovernanceProposal, "action") => dec::<GovernanceAction>(bytes),
         (K::ValidatorEvidence, "evidence") => dec::<crate::evidence::DoubleSign>(bytes),
@@ -393,6 +396,13 @@ mod tests {
             TxBody::DecisionSignature(DecisionSignature {
                 enterprise: e(),
                 proposal: crate::hash::Hash([4; 32]),
+            }),
+            TxBody::ApplicationStep(crate::records::ApplicationStep {
+                enterprise: e(),
+                application: crate::hash::Hash([5; 32]),
+                step: crate::records::ApplicationStepKind::NotifyMissing {
+                    items: vec!["safety management rules".into()],
+                },
             }),
         ]
     }

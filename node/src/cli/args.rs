@@ -176,7 +176,8 @@ pub enum Cmd {
         #[command(subcommand)]
         cmd: crate::cli::verbs::OfficerCmd,
     },
-    /// Licence decisions: decide (grant, deny, renew, suspend, revoke).
+    /// Licences: apply, accept, notify-missing, resupplied (each step within its time
+    /// limit in working days), decide (grant, deny, renew, suspend, revoke).
     Licence {
         #[command(subcommand)]
         cmd: crate::cli::verbs::LicenceCmd,

@@ -64,9 +64,13 @@ pub fn render(v: &Value) -> String {
         .map(|o| o.values().filter_map(Value::as_u64).sum())
         .unwrap_or(0);
     let capped = v.get("counts_capped").and_then(Value::as_bool) == Some(true);
+    let overdue = match v.get("overdue").and_then(Value::as_u64) {
+        Some(n) if n > 0 => format!(", {n} overdue"),
+        _ => String::new(),
+    };
     let mut out = if v.get("counts").is_some_and(Value::is_object) {
         format!(
-            "inbox of {} as of {as_of} (inbox {height}): {}{total} open{}\n",
+            "inbox of {} as of {as_of} (inbox {height}): {}{total} open{}{overdue}\n",
             s(v, "agency"),
             if capped { "at least " } else { "" },
             if counts.is_empty() {

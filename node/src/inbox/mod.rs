@@ -90,6 +90,9 @@ pub struct InboxPage {
     pub counts: Option<BTreeMap<TaskKind, u64>>,
     /// The licence ends within the window were counted only to [`MAX_EXAMINED`].
     pub counts_capped: bool,
+    /// Tasks past their due time (licence ends aside), on the first page only, counted to
+    /// at most [`MAX_EXAMINED`].
+    pub overdue: Option<u64>,
     /// This page's tasks, by due time (none last), with their status.
     pub tasks: Vec<(Task, TaskStatus)>,
     /// Where the next page starts (`None`: the inbox ends here).
@@ -336,6 +339,7 @@ impl InboxIndex {
             indexed_height: self.height(),
             counts: None,
             counts_capped: false,
+            overdue: None,
             tasks: Vec::new(),
             next_cursor: None,
         };
@@ -344,6 +348,11 @@ impl InboxIndex {
             page.counts_capped =
                 counts.get(&TaskKind::LicenceExpiry) == Some(&(MAX_EXAMINED as u64));
             page.counts = Some(counts);
+            let overdue = self
+                .stream(b't', agency, &[], Some(now.0.saturating_sub(1)))
+                .take(MAX_EXAMINED)
+                .count();
+            page.overdue = Some(overdue as u64);
         }
         let mut merged = Merge {
             a: tasks.peekable(),

@@ -6,7 +6,8 @@ use crate::cli::act::Acting;
 use crate::cli::exit;
 use clap::{Args, Subcommand, ValueEnum};
 use safeledger_core::records::{
-    DecisionProposal, DecisionSignature, LicenceDecision, LicenceDecisionKind,
+    ApplicationStep, ApplicationStepKind, DecisionProposal, DecisionSignature, LicenceApplication,
+    LicenceApplicationKind, LicenceDecision, LicenceDecisionKind,
 };
 use safeledger_core::TxBody;
 
@@ -70,6 +71,76 @@ pub enum LicenceCmd {
         #[command(flatten)]
         acting: Acting,
     },
+    /// Record an application filed with your agency (--effective-at: the filing date).
+    /// Its time limits start: acceptance or the one-time notice of missing materials within
+    /// licence_notice_working_days (5), the decision within licence_decision_working_days
+    /// (45), in working days of the governed calendar.
+    Apply {
+        /// The applicant.
+        #[arg(long)]
+        enterprise: String,
+        /// Your agency's id for the application.
+        #[arg(long)]
+        id: String,
+        /// A new licence or a renewal.
+        #[arg(long, value_enum, default_value = "new")]
+        kind: ApplicationKind,
+        /// The licence renewed (required for a renewal), or the number reserved.
+        #[arg(long)]
+        licence: Option<String>,
+        /// The licence type applied for.
+        #[arg(long)]
+        licence_type: String,
+        /// Industry code, e.g. GB/T 4754-2017:B0610.
+        #[arg(long)]
+        industry: Option<String>,
+        #[command(flatten)]
+        acting: Acting,
+    },
+    /// Accept an application: its materials are complete.
+    Accept {
+        /// The application's transaction id (the inbox lists it).
+        application: String,
+        /// The applicant.
+        #[arg(long)]
+        enterprise: String,
+        #[command(flatten)]
+        acting: Acting,
+    },
+    /// The one-time notice of missing materials, naming every missing item (repeat
+    /// --item); the decision's clock stops until `licence resupplied`.
+    NotifyMissing {
+        /// The application's transaction id.
+        application: String,
+        /// The applicant.
+        #[arg(long)]
+        enterprise: String,
+        /// A missing item, repeatable.
+        #[arg(long = "item", required = true)]
+        items: Vec<String>,
+        #[command(flatten)]
+        acting: Acting,
+    },
+    /// The applicant supplied every item the notice named: the decision's limit runs
+    /// from this record's --effective-at.
+    Resupplied {
+        /// The application's transaction id.
+        application: String,
+        /// The applicant.
+        #[arg(long)]
+        enterprise: String,
+        #[command(flatten)]
+        acting: Acting,
+    },
+}
+
+/// What an application asks for (`--kind`).
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum ApplicationKind {
+    /// A new licence.
+    New,
+    /// A further term of --licence.
+    Renewal,
 }
 
 /// `safeledger decision`: collective decisions co-signed over time.
@@ -161,7 +232,85 @@ pub async fn licence(cmd: LicenceCmd) -> anyhow::Result<()> {
                 .act(TxBody::LicenceDecision(decision.decision()?))
                 .await
         }
+        LicenceCmd::Apply {
+            enterprise,
+            id,
+            kind,
+            licence,
+            licence_type,
+            industry,
+            acting,
+        } => {
+            let kind = match kind {
+                ApplicationKind::New => LicenceApplicationKind::New,
+                ApplicationKind::Renewal => LicenceApplicationKind::Renewal,
+            };
+            if kind == LicenceApplicationKind::Renewal && licence.is_none() {
+                return Err(exit::usage("a renewal application names --licence"));
+            }
+            let body = TxBody::LicenceApplication(LicenceApplication {
+                enterprise: enterprise_arg(&enterprise)?,
+                application_id: id,
+                kind,
+                licence_number: licence,
+                licence_type,
+                industry,
+            });
+            acting.act(body).await
+        }
+        LicenceCmd::Accept {
+            application,
+            enterprise,
+            acting,
+        } => {
+            application_step(
+                &application,
+                &enterprise,
+                ApplicationStepKind::Accept,
+                acting,
+            )
+            .await
+        }
+        LicenceCmd::NotifyMissing {
+            application,
+            enterprise,
+            items,
+            acting,
+        } => {
+            if items.iter().any(|i| i.trim().is_empty()) {
+                return Err(exit::usage("an --item is blank"));
+            }
+            let step = ApplicationStepKind::NotifyMissing { items };
+            application_step(&application, &enterprise, step, acting).await
+        }
+        LicenceCmd::Resupplied {
+            application,
+            enterprise,
+            acting,
+        } => {
+            application_step(
+                &application,
+                &enterprise,
+                ApplicationStepKind::Resupplied,
+                acting,
+            )
+            .await
+        }
     }
+}
+
+async fn application_step(
+    application: &str,
+    enterprise: &str,
+    step: ApplicationStepKind,
+    acting: Acting,
+) -> anyhow::Result<()> {
+    let body = TxBody::ApplicationStep(ApplicationStep {
+        enterprise: enterprise_arg(enterprise)?,
+        application: tx_id_arg("APPLICATION", application)?,
+        step,
+    });
+    acting.act(body).await
 }
 
 /// `safeledger decision`.

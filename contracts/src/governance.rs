@@ -173,6 +173,9 @@ fn apply(
             officer,
             node_key,
             power,
+            p2p_addr,
+            grpc_addr,
+            tls_cert,
         } => {
             agencies.insert(
                 agency.clone(),
@@ -181,6 +184,9 @@ fn apply(
                     name: name.clone(),
                     active: true,
                     changed_by: Some(id.to_string()),
+                    p2p_addr: p2p_addr.clone(),
+                    grpc_addr: grpc_addr.clone(),
+                    tls_cert: tls_cert.clone(),
                 },
             );
             view.put(keys::AGENCIES.to_vec(), &agencies);

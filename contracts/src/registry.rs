@@ -41,6 +41,12 @@ pub struct AgencyState {
     pub active: bool,
     /// The proposal that added or removed it (`None` for a genesis agency never changed).
     pub changed_by: Option<String>,
+    /// Its node's libp2p address (from the genesis or the proposal that added it).
+    pub p2p_addr: String,
+    /// Its node's gRPC endpoint.
+    pub grpc_addr: String,
+    /// The TLS certificate (PEM) pinned for `grpc_addr` (empty: none).
+    pub tls_cert: String,
 }
 
 /// The agency registry.
@@ -133,6 +139,9 @@ impl Registry {
                     name: a.name.clone(),
                     active: true,
                     changed_by: None,
+                    p2p_addr: a.p2p_addr.clone(),
+                    grpc_addr: a.grpc_addr.clone(),
+                    tls_cert: a.tls_cert.clone(),
                 };
                 (a.id.clone(), st)
             })

@@ -150,6 +150,9 @@ fn refusals_per_rule_on_the_shipped_data_are_pinned() {
                 name: a.name.clone(),
                 active: i != 2,
                 changed_by: (i == 2).then(|| "p-1".to_string()),
+                p2p_addr: a.p2p_addr.clone(),
+                grpc_addr: a.grpc_addr.clone(),
+                tls_cert: a.tls_cert.clone(),
             },
         );
     }

@@ -264,6 +264,9 @@ fn governance_adds_and_removes_agencies_and_queues_validator_changes() {
         officer: officer(6).public(),
         node_key: newcomer.public(),
         power: 1,
+        p2p_addr: "/ip4/10.0.0.5/tcp/26656".into(),
+        grpc_addr: "http://10.0.0.5:50051".into(),
+        tls_cert: String::new(),
     };
     c.ok(&[0], 0, propose("ADD", add));
     c.ok(&[2], 0, vote("ADD", true));

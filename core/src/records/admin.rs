@@ -134,7 +134,8 @@ pub struct PolicySpec {
 #[serde(deny_unknown_fields)]
 #[serde(rename_all = "snake_case")]
 pub enum GovernanceAction {
-    /// Admit an agency with a role of the genesis role table and its first officer key.
+    /// Admit an agency with a role of the genesis role table, its first officer key and
+    /// where its node is reached (the fields of its `agency.json` from `keys generate`).
     AddAgency {
         /// Agency id.
         id: String,
@@ -148,6 +149,14 @@ pub enum GovernanceAction {
         node_key: PublicKey,
         /// Voting power (0: not a validator).
         power: u64,
+        /// Its node's libp2p address, a multiaddr such as `/ip4/10.0.0.5/tcp/26656`.
+        p2p_addr: String,
+        /// Its node's gRPC endpoint, `https://HOST:PORT` (`http://` only without a
+        /// certificate).
+        grpc_addr: String,
+        /// Its node's TLS certificate (PEM) that clients pin for `grpc_addr`; empty for an
+        /// `http://` endpoint.
+        tls_cert: String,
     },
     /// Remove an agency: its officers' signatures are refused from then on.
     RemoveAgency {

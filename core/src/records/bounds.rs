@@ -68,6 +68,43 @@ fn officer_roles(r: &super::OfficerAction) -> Result<(), FieldError> {
     Ok(())
 }
 
+/// Most bytes of a node address (p2p multiaddr or gRPC URL).
+const MAX_ADDR_BYTES: usize = 256;
+
+/// An added agency's node addresses: a multiaddr (`/…`), an `http(s)://` URL, and a PEM
+/// certificate exactly when the URL is `https://`.
+fn node_addresses(p2p: &str, grpc: &str, cert: &str) -> Result<(), FieldError> {
+    let bad = |field: &'static str, why: String| Err(FieldError { field, why });
+    if p2p.len() > MAX_ADDR_BYTES || !p2p.starts_with('/') || p2p.chars().any(char::is_whitespace) {
+        return bad(
+            "p2p_addr",
+            format!("{p2p:?} is not a multiaddr such as /ip4/10.0.0.5/tcp/26656"),
+        );
+    }
+    let tls = grpc.starts_with("https://");
+    if grpc.len() > MAX_ADDR_BYTES
+        || !(tls || grpc.starts_with("http://"))
+        || grpc.chars().any(char::is_whitespace)
+    {
+        return bad(
+            "grpc_addr",
+            format!("{grpc:?} is not an http(s):// URL such as https://10.0.0.5:50051"),
+        );
+    }
+    text("tls_cert", cert)?;
+    match (tls, cert.contains("-----BEGIN CERTIFICATE-----")) {
+        (true, false) => bad(
+            "tls_cert",
+            "an https:// endpoint needs its PEM certificate, which clients pin".into(),
+        ),
+        (false, true) => bad(
+            "tls_cert",
+            "a certificate is pinned only for an https:// endpoint".into(),
+        ),
+        _ => Ok(()),
+    }
+}
+
 /// True for a role name: `[a-z_]{1,32}`.
 pub fn is_role_name(s: &str) -> bool {
     (1..=32).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_lowercase() || b == b'_')
@@ -306,10 +343,19 @@ impl TxBody {
                 nonempty("proposal_id", &r.proposal_id)?;
                 text("reason", &r.reason)?;
                 match &r.action {
-                    GovernanceAction::AddAgency { id, name, role, .. } => {
+                    GovernanceAction::AddAgency {
+                        id,
+                        name,
+                        role,
+                        p2p_addr,
+                        grpc_addr,
+                        tls_cert,
+                        ..
+                    } => {
                         nonempty("id", id)?;
                         text("name", name)?;
-                        nonempty("role", role)
+                        nonempty("role", role)?;
+                        node_addresses(p2p_addr, grpc_addr, tls_cert)
                     }
                     GovernanceAction::RemoveAgency { id } => nonempty("id", id),
                     GovernanceAction::SetRuleParam { name, value } => {

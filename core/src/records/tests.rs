@@ -77,3 +77,64 @@ fn invalid_application_fields_are_named() {
     ));
     assert_eq!(field(suspend), Err("application"));
 }
+
+#[test]
+fn an_added_agency_names_its_node_addresses_and_pins_a_certificate_for_https() {
+    let key = "22".repeat(32);
+    let add = |p2p: &str, grpc: &str, cert: &str| {
+        parse(&format!(
+            r#"{{"governance_proposal": {{"proposal_id": "add-eco", "reason": "new agency",
+            "action": {{"add_agency": {{"id": "eco", "name": "Ecology", "role": "inspection",
+            "officer": "{key}", "node_key": "{key}", "power": 1, "p2p_addr": "{p2p}",
+            "grpc_addr": "{grpc}", "tls_cert": "{cert}"}}}}}}}}"#
+        ))
+        .check_bounds()
+        .map_err(|e| e.field)
+    };
+    let pem = "-----BEGIN CERTIFICATE-----\\nMIIB\\n-----END CERTIFICATE-----\\n";
+    assert_eq!(
+        add("/ip4/10.0.0.5/tcp/26656", "https://10.0.0.5:50051", pem),
+        Ok(())
+    );
+    assert_eq!(
+        add("/ip4/10.0.0.5/tcp/26656", "http://10.0.0.5:50051", ""),
+        Ok(())
+    );
+    assert_eq!(
+        add("10.0.0.5:26656", "http://10.0.0.5:50051", ""),
+        Err("p2p_addr")
+    );
+    assert_eq!(
+        add("/ip4/10.0.0.5/tcp/26656", "10.0.0.5:50051", ""),
+        Err("grpc_addr")
+    );
+    assert_eq!(
+        add("/ip4/10.0.0.5/tcp/26656", "https://10.0.0.5:50051", ""),
+        Err("tls_cert")
+    );
+    assert_eq!(
+        add("/ip4/10.0.0.5/tcp/26656", "http://10.0.0.5:50051", pem),
+        Err("tls_cert")
+    );
+}
+
+#[test]
+fn a_notice_of_missing_materials_names_each_item() {
+    let hex = "11".repeat(32);
+    let step = |items: &str| {
+        parse(&format!(
+            r#"{{"application_step": {{"enterprise": "us-chi-bacp:1", "application": "{hex}",
+            "step": {{"notify_missing": {{"items": {items}}}}}}}}}"#
+        ))
+        .check_bounds()
+        .map_err(|e| e.field)
+    };
+    assert_eq!(step(r#"["safety rules"]"#), Ok(()));
+    assert_eq!(step("[]"), Err("items"));
+    assert_eq!(step(r#"["  "]"#), Err("items"));
+    let accept = parse(&format!(
+        r#"{{"application_step": {{"enterprise": "us-chi-bacp:1", "application": "{hex}",
+        "step": "accept"}}}}"#
+    ));
+    assert_eq!(accept.kind(), TxKind::ApplicationStep);
+}

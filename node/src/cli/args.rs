@@ -207,6 +207,26 @@ pub enum Cmd {
         #[command(subcommand)]
         cmd: crate::cli::verbs::BlacklistCmd,
     },
+    /// Work accidents: report (with the level of Order 493).
+    Accident {
+        #[command(subcommand)]
+        cmd: crate::cli::verbs::AccidentCmd,
+    },
+    /// Corrections of your agency's earlier records: withdraw, amend.
+    Correction {
+        #[command(subcommand)]
+        cmd: crate::cli::verbs::CorrectionCmd,
+    },
+    /// Governance among agencies: add-agency, remove-agency, set-param, set-validator, vote.
+    Governance {
+        #[command(subcommand)]
+        cmd: crate::cli::verbs::GovernanceCmd,
+    },
+    /// Another agency's withheld fields: request; your own agency's answer: grant.
+    Access {
+        #[command(subcommand)]
+        cmd: crate::cli::verbs::AccessCmd,
+    },
     /// Assistance requests between agencies (R7): request, respond, list open/overdue.
     Assistance {
         #[command(subcommand)]

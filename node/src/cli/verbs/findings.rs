@@ -7,8 +7,9 @@ use crate::cli::exit;
 use crate::cli::when;
 use clap::{Subcommand, ValueEnum};
 use safeledger_core::records::{
-    BlacklistAction, BlacklistActionKind, InspectionOutcome, InspectionRecord, Penalty,
-    PenaltyGrade, RectificationReport, Severity, Violation,
+    AccidentLevel, AccidentReport, BlacklistAction, BlacklistActionKind, Correction,
+    CorrectionAction, InspectionOutcome, InspectionRecord, Penalty, PenaltyGrade,
+    RectificationReport, Severity, Violation,
 };
 use safeledger_core::TxBody;
 
@@ -248,6 +249,187 @@ pub enum BlacklistCmd {
         #[command(flatten)]
         acting: Acting,
     },
+}
+
+/// An accident's level (`--level`), State Council Order 493 art. 3.
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum Level {
+    /// 一般事故.
+    General,
+    /// 较大事故.
+    Larger,
+    /// 重大事故.
+    Major,
+    /// 特别重大事故.
+    EspeciallyMajor,
+}
+
+/// `safeledger accident`.
+#[derive(Subcommand)]
+pub enum AccidentCmd {
+    /// Report a work accident and its investigation's findings.
+    Report {
+        /// The employer.
+        #[arg(long)]
+        enterprise: String,
+        /// Your agency's report number.
+        #[arg(long)]
+        id: String,
+        /// Category (fatality, catastrophe, or your agency's own).
+        #[arg(long, default_value = "fatality")]
+        category: String,
+        /// Deaths.
+        #[arg(long, default_value_t = 0)]
+        deaths: u32,
+        /// Serious injuries.
+        #[arg(long, default_value_t = 0)]
+        serious_injuries: u32,
+        /// Direct economic loss in minor units of --currency (fen).
+        #[arg(long, requires = "currency")]
+        direct_loss_minor: Option<u64>,
+        /// ISO 4217 code of the loss.
+        #[arg(long, requires = "direct_loss_minor")]
+        currency: Option<String>,
+        /// Where it happened.
+        #[arg(long, default_value = "")]
+        location: String,
+        /// What happened (may hold personal data: see `tx submit --private`).
+        #[arg(long)]
+        description: String,
+        /// The level; by default classified from deaths, injuries and (in CNY) the loss by
+        /// Order 493's bounds — the rules refuse a level the governed thresholds disagree
+        /// with.
+        #[arg(long, value_enum)]
+        level: Option<Level>,
+        /// The investigation found the accident concealed (瞒报): blacklists (R4).
+        #[arg(long)]
+        concealed: bool,
+        #[command(flatten)]
+        acting: Acting,
+    },
+}
+
+/// `safeledger correction`.
+#[derive(Subcommand)]
+pub enum CorrectionCmd {
+    /// Withdraw an earlier record of your agency: it stays on the timeline, marked, and no
+    /// longer counts for the rules.
+    Withdraw {
+        /// The enterprise the record is about.
+        #[arg(long)]
+        enterprise: String,
+        /// The record (transaction id).
+        target: String,
+        /// Why.
+        #[arg(long)]
+        reason: String,
+        #[command(flatten)]
+        acting: Acting,
+    },
+    /// Amend an earlier record of your agency: its content becomes the record in --file
+    /// (the JSON of a record of the same kind about the same enterprise).
+    Amend {
+        /// The enterprise the record is about.
+        #[arg(long)]
+        enterprise: String,
+        /// The record (transaction id).
+        target: String,
+        /// The amended record (JSON).
+        #[arg(long)]
+        file: std::path::PathBuf,
+        /// Why.
+        #[arg(long)]
+        reason: String,
+        #[command(flatten)]
+        acting: Acting,
+    },
+}
+
+/// `safeledger accident`.
+pub async fn accident(cmd: AccidentCmd) -> anyhow::Result<()> {
+    let AccidentCmd::Report {
+        enterprise,
+        id,
+        category,
+        deaths,
+        serious_injuries,
+        direct_loss_minor,
+        currency,
+        location,
+        description,
+        level,
+        concealed,
+        acting,
+    } = cmd;
+    let currency = currency.map(|c| c.trim().to_ascii_uppercase());
+    let level = match level {
+        Some(Level::General) => AccidentLevel::General,
+        Some(Level::Larger) => AccidentLevel::Larger,
+        Some(Level::Major) => AccidentLevel::Major,
+        Some(Level::EspeciallyMajor) => AccidentLevel::EspeciallyMajor,
+        None => AccidentLevel::classify(
+            deaths,
+            serious_injuries,
+            direct_loss_minor,
+            (currency.as_deref() == Some("CNY"))
+                .then_some(safeledger_core::records::lifecycle::CNY_LOSS_THRESHOLDS),
+        ),
+    };
+    let body = TxBody::AccidentReport(AccidentReport {
+        enterprise: enterprise_arg(&enterprise)?,
+        report_id: id,
+        category,
+        deaths,
+        serious_injuries,
+        direct_loss_minor,
+        location,
+        description,
+        level,
+        concealed,
+        currency,
+    });
+    acting.act(body).await
+}
+
+/// `safeledger correction`.
+pub async fn correction(cmd: CorrectionCmd) -> anyhow::Result<()> {
+    let (enterprise, target, action, reason, acting) = match cmd {
+        CorrectionCmd::Withdraw {
+            enterprise,
+            target,
+            reason,
+            acting,
+        } => (
+            enterprise,
+            target,
+            CorrectionAction::Withdraw,
+            reason,
+            acting,
+        ),
+        CorrectionCmd::Amend {
+            enterprise,
+            target,
+            file,
+            reason,
+            acting,
+        } => {
+            let body: TxBody = crate::cli::files::read_json(&file, "a record file", 1 << 16)?;
+            (
+                enterprise,
+                target,
+                CorrectionAction::Amend(Box::new(body)),
+                reason,
+                acting,
+            )
+        }
+    };
+    let body = TxBody::Correction(Correction {
+        enterprise: enterprise_arg(&enterprise)?,
+        target: super::tx_id_arg("TARGET", &target)?,
+        action,
+        reason,
+    });
+    acting.act(body).await
 }
 
 /// `safeledger penalty`.

@@ -1,16 +1,20 @@
 //! A verb per task (issue 19 item 4): officers and their posts (`officer.rs`), licence
 //! decisions alone or collective (`licence.rs`), inspections with their hazards,
-//! rectification reports, penalties and blacklist entries (`findings.rs`) — each with
+//! rectification reports, penalties, accident reports, blacklist entries and corrections
+//! (`findings.rs`), governance proposals and votes and access to withheld fields
+//! (`admin.rs`) — each with
 //! flags, help and validation before signing, and `--dry-run` ([`crate::cli::act::Acting`]). Hand-written
 //! JSON through `tx submit --file` keeps working for every kind.
 
+pub mod admin;
 pub mod findings;
 pub mod licence;
 pub mod officer;
 
+pub use admin::{access, governance, AccessCmd, GovernanceCmd};
 pub use findings::{
-    blacklist, inspection, penalty, rectification, BlacklistCmd, InspectionCmd, PenaltyCmd,
-    RectificationCmd,
+    accident, blacklist, correction, inspection, penalty, rectification, AccidentCmd, BlacklistCmd,
+    CorrectionCmd, InspectionCmd, PenaltyCmd, RectificationCmd,
 };
 pub use licence::{decision, licence, DecisionCmd, LicenceCmd};
 pub use officer::{officer, OfficerCmd};

@@ -186,6 +186,37 @@ fn cluster_officers_day_from_search_to_linked_restriction() {
         );
         std::thread::sleep(Duration::from_millis(200));
     }
+    // One inbox per officer: the co-signing task is appr-2's, not the proposer's (signed
+    // already) nor the inspector's (its post signs no decision).
+    let mine = |officer: &str| {
+        let (o, _) = expect(
+            0,
+            &[
+                "inbox",
+                "--agency",
+                BACP,
+                "--officer",
+                officer,
+                "--mine",
+                "--output",
+                "json",
+            ],
+            h,
+        );
+        let v: serde_json::Value = serde_json::from_str(&o).expect("inbox JSON");
+        let post = if officer == "insp-1" {
+            "inspector"
+        } else {
+            "approver"
+        };
+        assert_eq!(v["officer"]["posts"][0], post, "{v}");
+        v["tasks"]
+            .as_array()
+            .is_some_and(|t| t.iter().any(|p| p[0]["source"] == proposal.as_str()))
+    };
+    assert!(mine("appr-2"));
+    assert!(!mine("appr-1"));
+    assert!(!mine("insp-1"));
     let (out, _) = expect(
         3,
         &[

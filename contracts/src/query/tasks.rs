@@ -18,7 +18,7 @@ use crate::model::{EnterpriseState, FindingKind, LicenceStatus};
 use crate::rules::application::ApplicationState;
 use crate::rules::restriction::ReviewTask;
 use crate::state::{read, StateRead};
-use safeledger_core::records::LicenceApplicationKind;
+use safeledger_core::records::{LicenceApplicationKind, TxKind};
 use safeledger_core::{Timestamp, TxId};
 use serde::{Deserialize, Serialize};
 
@@ -62,6 +62,48 @@ pub enum TaskKind {
     /// A licence decision one of its officers proposed awaits co-signatures by its
     /// deadline (issue 19 item 5).
     DecisionSignature,
+}
+
+impl TaskKind {
+    /// The record kinds that close a task of this kind: an officer whose posts allow none
+    /// of them has nothing to do with it (the per-officer inbox, [`open_to_officer`]).
+    pub fn closing_kinds(self) -> &'static [TxKind] {
+        use TxKind as K;
+        match self {
+            TaskKind::AssistanceRequest => &[K::AssistanceResponse],
+            TaskKind::AccessRequest => &[K::AccessGrant],
+            TaskKind::LicenceApplication | TaskKind::LicenceReview => {
+                &[K::LicenceDecision, K::DecisionProposal]
+            }
+            TaskKind::ApplicationAcceptance | TaskKind::ApplicationResupply => {
+                &[K::ApplicationStep]
+            }
+            TaskKind::ProposalVote => &[K::GovernanceVote],
+            TaskKind::HazardRectification => &[K::RectificationReport],
+            TaskKind::HazardReinspection => &[K::InspectionRecord],
+            TaskKind::LicenceExpiry => &[K::LicenceApplication, K::LicenceDecision],
+            TaskKind::DecisionSignature => &[K::DecisionSignature],
+        }
+    }
+}
+
+/// Whether `task` is for the officer `key` whose posts allow signing `kinds` (issue 19
+/// item 2, one inbox per officer): its posts allow a record that closes it, and a
+/// collective decision awaits its signature only when it has not signed it yet.
+pub fn open_to_officer(
+    state: &dyn StateRead,
+    task: &Task,
+    key: &safeledger_core::PublicKey,
+    kinds: &std::collections::BTreeSet<TxKind>,
+) -> bool {
+    if !task.kind.closing_kinds().iter().any(|k| kinds.contains(k)) {
+        return false;
+    }
+    if task.kind == TaskKind::DecisionSignature {
+        let st: Option<crate::cosign::CosignState> = read(state, &crate::cosign::key(&task.source));
+        return st.is_none_or(|s| !s.signers().contains(key));
+    }
+    true
 }
 
 /// One open task of one agency.

@@ -114,6 +114,10 @@ pub enum Cmd {
         #[arg(long, default_value_t = 60,
               value_parser = clap::value_parser!(u32).range(1..=3650))]
         expiring_days: u32,
+        /// Only your own tasks: those your posts may close, without the collective
+        /// decisions you have signed (sign as yourself with --officer NAME).
+        #[arg(long)]
+        mine: bool,
         #[command(flatten)]
         target: Target,
     },

@@ -10,8 +10,8 @@ use serde_json::Value;
 pub async fn run(
     agency: Option<String>,
     cursor: String,
-    limit: u32,
-    expiring_days: u32,
+    (limit, expiring_days): (u32, u32),
+    mine: bool,
     mut target: Target,
 ) -> anyhow::Result<()> {
     if !cursor.is_empty() && hex::decode(&cursor).is_err() {
@@ -30,6 +30,7 @@ pub async fn run(
             cursor,
             limit,
             expiring_within_days: expiring_days,
+            mine,
         })
         .await?;
     match target.output {
@@ -68,6 +69,22 @@ pub fn render(v: &Value) -> String {
         Some(n) if n > 0 => format!(", {n} overdue"),
         _ => String::new(),
     };
+    let mine = v
+        .get("officer")
+        .filter(|o| o.is_object())
+        .map(|o| {
+            let posts: Vec<&str> = o
+                .get("posts")
+                .and_then(Value::as_array)
+                .map(|p| p.iter().filter_map(Value::as_str).collect())
+                .unwrap_or_default();
+            format!(
+                "your tasks as officer {} [{}] (counts are the agency's)\n",
+                s(o, "key"),
+                posts.join(", ")
+            )
+        })
+        .unwrap_or_default();
     let mut out = if v.get("counts").is_some_and(Value::is_object) {
         format!(
             "inbox of {} as of {as_of} (inbox {height}): {}{total} open{}{overdue}\n",
@@ -85,6 +102,7 @@ pub fn render(v: &Value) -> String {
             s(v, "agency")
         )
     };
+    out.push_str(&mine);
     let tasks = v
         .get("tasks")
         .and_then(Value::as_array)

@@ -35,8 +35,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             cursor,
             limit,
             expiring_days,
+            mine,
             target,
-        } => crate::cli::inbox::run(agency, cursor, limit, expiring_days, target).await,
+        } => crate::cli::inbox::run(agency, cursor, (limit, expiring_days), mine, target).await,
         Cmd::List {
             list,
             value,

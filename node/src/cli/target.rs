@@ -27,6 +27,11 @@ pub struct Target {
     /// instead; the chain id is the genesis's with --home, else the node's.
     #[arg(long, value_name = "FILE")]
     pub key: Option<PathBuf>,
+    /// Sign requests as this officer, registered from this directory with `officer
+    /// register` (its key HOME/AGENCY/officers/NAME.key, AGENCY from --as or the agency
+    /// whose officers hold that name).
+    #[arg(long, value_name = "NAME", conflicts_with = "key")]
+    pub officer: Option<String>,
     /// The TLS certificate (PEM) to trust for the --node URL, when no --home pins it.
     #[arg(long, value_name = "FILE")]
     pub tls_cert: Option<PathBuf>,
@@ -77,6 +82,32 @@ impl Target {
                 }
             };
             return Ok(Some(Signer::new(key, chain_id)));
+        }
+        if let Some(name) = &self.officer {
+            let Some(h) = home else {
+                bail!("--officer needs --home (the directory holding the officers' keys)");
+            };
+            let agencies: Vec<String> = match &self.identity {
+                Some(a) => vec![a.clone()],
+                None => h.genesis.agencies.iter().map(|a| a.id.clone()).collect(),
+            };
+            let mut found = Vec::new();
+            for a in &agencies {
+                let path = crate::cli::act::officer_key_path(h, a, name)?;
+                if path.exists() {
+                    found.push(path);
+                }
+            }
+            let [path] = found.as_slice() else {
+                return Err(crate::cli::exit::usage(format!(
+                    "--officer {name}: {} key files HOME/<agency>/officers/{name}.key among \
+                     {} (name the agency with --as)",
+                    found.len(),
+                    agencies.join(", ")
+                )));
+            };
+            let key = home::read_key(path)?;
+            return Ok(Some(Signer::new(key, h.genesis.chain_id.clone())));
         }
         match (home, &self.identity) {
             (Some(h), Some(name)) => Ok(Some(h.signer(name)?)),

@@ -220,18 +220,50 @@ pub(super) async fn get_inbox(
     }
     let now = svc.shared.status.borrow().block_time;
     let shared = svc.shared.clone();
+    let me = match (&caller, r.mine) {
+        (crate::auth::Caller::Officer { key, .. }, true) => Some(*key),
+        _ => None,
+    };
     let answer = off_workers(move || {
         inbox_of(&shared).map(|i| {
             let days = u64::from(r.expiring_within_days);
+            let view = StoreView(&shared.store);
+            let Some(key) = me else {
+                return i
+                    .index()
+                    .page(&agency, &r.cursor, r.limit as usize, days, now)
+                    .map(|p| (p, None));
+            };
+            // The officer's posts as committed, and the kinds they allow.
+            let posts = shared
+                .registry
+                .officer(&view, &key)
+                .map(|o| o.roles)
+                .unwrap_or_default();
+            let params = safeledger_contracts::RuleParams::load(&view, &Default::default());
+            let kinds: std::collections::BTreeSet<_> = posts
+                .iter()
+                .filter_map(|p| params.officer_roles.get(p))
+                .flatten()
+                .copied()
+                .collect();
+            let keep = |t: &safeledger_contracts::query::tasks::Task| {
+                safeledger_contracts::query::tasks::open_to_officer(&view, t, &key, &kinds)
+            };
             i.index()
-                .page(&agency, &r.cursor, r.limit as usize, days, now)
+                .page_of(&agency, &r.cursor, r.limit as usize, days, now, &keep)
+                .map(|p| (p, Some(serde_json::json!({"key": key, "posts": posts}))))
         })
     })
     .await??;
     match answer {
-        Ok(page) => Ok(Response::new(proto::GetInboxReply {
-            json: serde_json::to_string(&page).map_err(internal)?,
-        })),
+        Ok((page, officer)) => {
+            let mut v = serde_json::to_value(&page).map_err(internal)?;
+            v["officer"] = officer.unwrap_or(serde_json::Value::Null);
+            Ok(Response::new(proto::GetInboxReply {
+                json: v.to_string(),
+            }))
+        }
         Err(crate::inbox::InboxError::Invalid(e)) => Err(Status::invalid_argument(e)),
         Err(e) => Err(Status::internal(e.to_string())),
     }

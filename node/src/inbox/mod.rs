@@ -304,6 +304,21 @@ impl InboxIndex {
         expiry_days: u64,
         now: Timestamp,
     ) -> Result<InboxPage, InboxError> {
+        self.page_of(agency, cursor, limit, expiry_days, now, &|_| true)
+    }
+
+    /// [`InboxIndex::page`] holding only the tasks `keep` accepts (one officer's: issue 19
+    /// item 2); the counts stay the agency's. A page examines at most [`MAX_EXAMINED`]
+    /// tasks, so it may hold fewer than `limit` and still give a cursor.
+    pub fn page_of(
+        &self,
+        agency: &str,
+        cursor: &str,
+        limit: usize,
+        expiry_days: u64,
+        now: Timestamp,
+        keep: &dyn Fn(&Task) -> bool,
+    ) -> Result<InboxPage, InboxError> {
         let limit = match limit {
             0 => DEFAULT_PAGE,
             n if n > MAX_PAGE => {
@@ -363,7 +378,7 @@ impl InboxIndex {
             let Some(item) = merged.next() else { break };
             let (suffix, v) = item?;
             examined += 1;
-            if let Ok(t) = serde_json::from_slice::<Task>(&v) {
+            if let Some(t) = serde_json::from_slice::<Task>(&v).ok().filter(|t| keep(t)) {
                 let status = match t.due {
                     None => TaskStatus::Open,
                     Some(d) if d < now => TaskStatus::Overdue,

@@ -110,3 +110,32 @@ fn another_agency_sees_nothing_and_a_bad_page_is_refused() {
         Err(InboxError::Invalid(_))
     ));
 }
+
+#[test]
+fn an_officers_pages_hold_only_the_tasks_it_keeps_each_once() {
+    let (_d, inbox) = rebuilt(200);
+    let whole = all_pages(&inbox, 200, 60);
+    let hazards: Vec<_> = whole
+        .iter()
+        .filter(|(t, _)| t.kind == TaskKind::HazardRectification)
+        .cloned()
+        .collect();
+    assert_eq!(hazards.len(), 20);
+    let keep = |t: &Task| t.kind == TaskKind::HazardRectification;
+    for limit in [1, 3, 50] {
+        let mut got = Vec::new();
+        let mut cursor = String::new();
+        loop {
+            let page = inbox
+                .page_of("agency-a", &cursor, limit, 60, Timestamp(NOW), &keep)
+                .expect("page");
+            assert!(page.tasks.len() <= limit);
+            got.extend(page.tasks);
+            match page.next_cursor {
+                Some(c) => cursor = c,
+                None => break,
+            }
+        }
+        assert_eq!(got, hazards, "pages of {limit}");
+    }
+}

@@ -409,6 +409,30 @@ fn inspect_and_close_a_hazard(h: &Path) -> String {
     real
 }
 
+/// chicago-bacp's grant of licence `licence` to `real`, for 2026 and 2027.
+fn grant_of<'a>(real: &'a str, licence: &'a str) -> Vec<&'a str> {
+    vec![
+        "licence",
+        "decide",
+        "--agency",
+        BACP,
+        "--enterprise",
+        real,
+        "--licence",
+        licence,
+        "--kind",
+        "grant",
+        "--licence-type",
+        "Retail",
+        "--valid-from",
+        "2026-01-01",
+        "--valid-until",
+        "2027-12-31",
+        "--reason",
+        "complete application",
+    ]
+}
+
 /// The inbox task opened by `source` once it is of `kind` (waits for the inbox to follow).
 fn task_from(h: &Path, agency: &str, source: &str, kind: &str) -> serde_json::Value {
     let t = Instant::now();
@@ -468,6 +492,14 @@ fn licence_steps_in_time(h: &Path, real: &str) {
         late.contains("counts as accepted from its filing"),
         "{late}"
     );
+    // The enterprise's timeline shows the application with its overdue step.
+    let (out, _) = expect(0, &["enterprise", "show", real, "--output", "json"], h);
+    let v: serde_json::Value = serde_json::from_str(&out).expect("enterprise JSON");
+    let entry = v["timeline"]
+        .as_array()
+        .and_then(|t| t.iter().find(|r| r["tx_id"] == old.as_str()))
+        .unwrap_or_else(|| panic!("{old} not on the timeline: {v}"));
+    assert_eq!(entry["application"]["overdue"][0], "acceptance", "{entry}");
 
     let app = apply("APP-D2", "DAY-B", &[]);
     task_from(h, BACP, &app, "application_acceptance");
@@ -478,23 +510,8 @@ fn licence_steps_in_time(h: &Path, real: &str) {
         0,
     );
     task_from(h, BACP, &app, "application_resupply");
-    let mut grant = vec!["licence", "decide", "--agency", BACP, "--enterprise", real];
-    grant.extend_from_slice(&[
-        "--licence",
-        "DAY-B",
-        "--kind",
-        "grant",
-        "--licence-type",
-        "Retail",
-        "--valid-from",
-        "2026-01-01",
-        "--valid-until",
-        "2027-12-31",
-        "--reason",
-        "complete application",
-        "--application",
-        &app,
-    ]);
+    let mut grant = grant_of(real, "DAY-B");
+    grant.extend_from_slice(&["--application", &app]);
     let early = expect(3, &grant, h).0;
     assert!(early.contains("awaits the materials"), "{early}");
     step("resupplied", &app, &[], 0);
@@ -518,21 +535,7 @@ fn blacklist_follows_the_linked_id(h: &Path, files: &Path, real: &str) {
         .as_bytes(),
     );
     expect(0, &["tx", "submit", "--agency", OSHA, "--file", &ours], h);
-    let mut grant = vec!["licence", "decide", "--agency", BACP, "--enterprise", real];
-    grant.extend_from_slice(&[
-        "--licence",
-        "DAY-L",
-        "--kind",
-        "grant",
-        "--licence-type",
-        "Retail",
-        "--valid-from",
-        "2026-01-01",
-        "--valid-until",
-        "2027-12-31",
-        "--reason",
-        "complete application",
-    ]);
+    let grant = grant_of(real, "DAY-L");
     let mut dry = grant.clone();
     dry.push("--dry-run");
     // A one-sided claim links nothing: the grant would pass.

@@ -97,6 +97,36 @@ impl ApplicationState {
     pub fn awaiting_materials(&self) -> bool {
         self.notice.is_some() && self.resupplied.is_none()
     }
+
+    /// The steps overdue at block time `now`: `acceptance` (neither accepted nor noticed
+    /// past its limit) and `decision` (not decided past its limit); empty once answered
+    /// or withdrawn.
+    pub fn overdue_at(&self, now: Timestamp) -> Vec<&'static str> {
+        if self.answered_by.is_some() || self.withdrawn_by.is_some() {
+            return Vec::new();
+        }
+        let mut out = Vec::new();
+        if self.accepted.is_none() && self.notice.is_none() && now >= self.notice_due {
+            out.push("acceptance");
+        }
+        if self.decision_due.is_some_and(|d| now >= d) {
+            out.push("decision");
+        }
+        out
+    }
+
+    /// The application as JSON for people at block time `now`: its state, the steps
+    /// `overdue` now, and `decided_late` when the answering decision came past its limit.
+    pub fn as_of(&self, now: Timestamp) -> serde_json::Value {
+        let mut v = serde_json::to_value(self).unwrap_or(serde_json::Value::Null);
+        if let Some(o) = v.as_object_mut() {
+            o.insert("overdue".into(), serde_json::json!(self.overdue_at(now)));
+            let late =
+                matches!((self.answered_at, self.decision_due), (Some(a), Some(d)) if a >= d);
+            o.insert("decided_late".into(), serde_json::Value::Bool(late));
+        }
+        v
+    }
 }
 
 /// Why a decision cannot answer the application it names: the reason of an

@@ -106,8 +106,21 @@ pub(super) async fn get_enterprise(
         0 => 100,
         n => n.min(MAX_TIMELINE),
     };
-    let timeline = safeledger_contracts::enterprise_records(&view, &id, limit);
+    let records = safeledger_contracts::enterprise_records(&view, &id, limit);
     let now = svc.shared.status.borrow().block_time;
+    // Each licence application on the timeline with its steps as they stand: which are
+    // overdue now, and whether it was decided late (issue 19 item 7).
+    let mut timeline = Vec::with_capacity(records.len());
+    for r in records {
+        let app = (r.kind == safeledger_core::records::TxKind::LicenceApplication)
+            .then(|| safeledger_contracts::rules::application::get(&view, &r.tx_id))
+            .flatten();
+        let mut v = serde_json::to_value(&r).map_err(internal)?;
+        if let (Some(a), Some(o)) = (app, v.as_object_mut()) {
+            o.insert("application".into(), a.as_of(now));
+        }
+        timeline.push(v);
+    }
     let state = safeledger_contracts::query::enterprise_as_of(&state, now).map_err(internal)?;
     let json = serde_json::json!({ "state": state, "timeline": timeline });
     Ok(Response::new(proto::GetEnterpriseReply {

@@ -198,6 +198,7 @@ fn apply(
                 roles: vec![crate::params::HEAD_ROLE.to_string()],
             };
             view.put(keys::officer(officer), &st);
+            view.put(keys::heads(agency), &1u64);
             changes.push(ValidatorChange {
                 agency: agency.clone(),
                 node_key: Some(*node_key),

@@ -31,6 +31,7 @@
 //! | `app/` ‖ tx id (32 raw bytes)                    | [`crate::rules::application::ApplicationState`] |
 //! | `cdp/` ‖ proposal tx id (32 raw bytes)           | [`crate::cosign::CosignState`] |
 //! | `usc/` ‖ unified social credit code              | `BTreeSet<String>`: the ids carrying it ([`crate::links`]) |
+//! | `heads/` ‖ agency                                | `u64`: its active officers holding `head` (genesis officers until first written) |
 //!
 //! Enterprise ids never contain `/` (their syntax is `[A-Za-z0-9._:-]`), so `ent/` and
 //! `erec/` keys are unambiguous; the `dup/` suffix is length-prefixed canonical bytes
@@ -159,7 +160,12 @@ pub fn inbox_count(agency: &str) -> Vec<u8> {
     join(b"inboxn/", agency.as_bytes())
 }
 
-/// `app/` ‖ tx id: a licence application and whether a decision answered it.
+/// `heads/` ‖ agency: how many of its active officers hold `head`.
+pub fn heads(agency: &str) -> Vec<u8> {
+    join(b"heads/", agency.as_bytes())
+}
+
+/// `app/` ‖ tx id: a licence application ([`crate::rules::application::ApplicationState`]).
 pub fn application(tx: &safeledger_core::TxId) -> Vec<u8> {
     join(b"app/", &tx.0)
 }

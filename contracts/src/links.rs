@@ -3,8 +3,9 @@
 //!
 //! An enterprise record's `linked_ids` is one agency's claim. A link between two ids
 //! *stands* when
-//! - **mutual**: each side's records name the other (an enterprise record about X listing Y
-//!   and one about Y listing X — each written by an agency that records that id), or
+//! - **mutual**: each side's records name the other — an enterprise record about X listing
+//!   Y by X's agency (the one whose record created X), and one about Y listing X by Y's
+//!   agency; another agency's record about an id it did not create links nothing — or
 //! - **same USCC**: both carry the same unified social credit code (GB 32100-2015) — an
 //!   enterprise carries its id when that is a code, and every code its records list.
 //!
@@ -135,31 +136,22 @@ pub fn index_uscc(
     Ok(())
 }
 
-/// The latest standing enterprise record about `ent` that lists `other`, or the
-/// listing agency's latest record when the listing came from records dropped from its
-/// history; `None` when no agency's records list `other`.
+/// The latest standing enterprise record about `ent` by its own agency (the one that
+/// created it) that lists `other`, or that agency's latest record when the listing came
+/// from records dropped from its history; `None` when its records do not list `other`.
 fn record_listing(ent: &EnterpriseState, other: &str) -> Option<TxId> {
-    let mut best: Option<(u64, TxId)> = None;
-    for a in ent.agencies.values() {
-        let found = a
-            .records
-            .iter()
-            .rev()
-            .filter(|r| r.set_aside.is_none())
-            .find(|r| r.linked_ids.iter().any(|l| l == other))
-            .map(|r| (r.position, r.tx_id))
-            .or_else(|| {
-                a.earlier_linked_ids
-                    .contains(other)
-                    .then_some((0, a.last_record))
-            });
-        if let Some(f) = found {
-            if best.is_none_or(|b| f.0 > b.0) {
-                best = Some(f);
-            }
-        }
-    }
-    best.map(|(_, tx)| tx)
+    let a = ent.agencies.get(&ent.created_by)?;
+    a.records
+        .iter()
+        .rev()
+        .filter(|r| r.set_aside.is_none())
+        .find(|r| r.linked_ids.iter().any(|l| l == other))
+        .map(|r| r.tx_id)
+        .or_else(|| {
+            a.earlier_linked_ids
+                .contains(other)
+                .then_some(a.last_record)
+        })
 }
 
 /// The ids `ent` has a standing link to, each with its basis, in id order.
@@ -259,6 +251,7 @@ mod tests {
             linked_ids: BTreeSet::new(),
             first_seen_height: 1,
             first_seen_tx: Hash([tx; 32]),
+            created_by: agency.into(),
             agencies: Map::new(),
             licences: Map::new(),
             inspections: Default::default(),

@@ -38,6 +38,9 @@ pub struct EnterpriseState {
     pub first_seen_height: u64,
     /// That record.
     pub first_seen_tx: TxId,
+    /// The agency whose enterprise record created it: the agency of this id, the one whose
+    /// records make a link from it stand ([`crate::links`]).
+    pub created_by: String,
     /// What each agency recorded about the enterprise, by agency id.
     pub agencies: BTreeMap<String, AgencyEntry>,
     /// Licences by licence number.

@@ -372,10 +372,36 @@ impl Registry {
         Ok(())
     }
 
+    /// Changes `agency`'s count of active heads by `delta` (`heads/` ‖ agency; the
+    /// genesis officers of the agency until first written). R1-officer refuses a change
+    /// that would leave the agency without a head: no one could then register, revoke or
+    /// set posts for its officers.
+    fn count_heads(&self, view: &mut Overlay<'_>, agency: &str, delta: i64) -> Result<(), Refusal> {
+        let key = keys::heads(agency);
+        let now: u64 = read(view, &key).unwrap_or_else(|| {
+            self.genesis_officers
+                .values()
+                .filter(|a| a.as_str() == agency)
+                .count() as u64
+        });
+        let next = now.saturating_add_signed(delta);
+        if next == 0 {
+            return Err(Refusal::new(
+                R1_OFFICER,
+                format!(
+                    "this would leave agency {agency} without an officer holding head: \
+                     register another head first"
+                ),
+            ));
+        }
+        view.put(key, &next);
+        Ok(())
+    }
+
     /// Applies an officer registration or revocation by `agency` (DESIGN §3 "Keys": by
     /// the officer's own agency). R1-officer refuses registering a key that is already an
     /// officer (or was revoked: keys are not reused) and revoking one of another agency or
-    /// one already revoked.
+    /// one already revoked, and leaving the agency without a head (`heads/`).
     pub fn apply_officer_action(
         &self,
         view: &mut Overlay<'_>,
@@ -414,6 +440,9 @@ impl Registry {
         let refuse = |why: String| Err(Refusal::new(R1_OFFICER, why));
         match (a.action, current) {
             (OfficerActionKind::Register, None) => {
+                if a.roles.iter().any(|r| r == HEAD_ROLE) {
+                    self.count_heads(view, agency, 1)?;
+                }
                 let st = OfficerState {
                     agency: agency.to_string(),
                     name: a.name.clone(),
@@ -447,6 +476,12 @@ impl Registry {
                         a.officer
                     ));
                 }
+                let head = |roles: &[String]| roles.iter().any(|r| r == HEAD_ROLE);
+                match (head(&o.roles), head(&a.roles)) {
+                    (true, false) => self.count_heads(view, agency, -1)?,
+                    (false, true) => self.count_heads(view, agency, 1)?,
+                    _ => {}
+                }
                 o.roles.clone_from(&a.roles);
                 if o.name.is_empty() {
                     o.name.clone_from(&a.name);
@@ -460,6 +495,9 @@ impl Registry {
                         "officer {} was already revoked by tx {t} at height {h}",
                         a.officer
                     ));
+                }
+                if o.roles.iter().any(|r| r == HEAD_ROLE) {
+                    self.count_heads(view, agency, -1)?;
                 }
                 o.revoked = Some((tx_id, height));
                 if o.name.is_empty() {

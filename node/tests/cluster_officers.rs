@@ -520,9 +520,9 @@ fn licence_steps_in_time(h: &Path, real: &str) {
     expect(0, &grant, h);
 }
 
-/// Evening: us-osha knows the enterprise as another id; both agencies' records name each
-/// other's id, so us-osha's blacklist entry under its id refuses chicago-bacp's licence
-/// under the real one, naming both.
+/// Evening: us-osha knows the enterprise as another id; the records of each id's own
+/// agency name the other id, so us-osha's blacklist entry under its id refuses
+/// chicago-bacp's licence under the real one, naming both.
 fn blacklist_follows_the_linked_id(h: &Path, files: &Path, real: &str) {
     let osha_id = "us-osha-day:1";
     let ours = write(
@@ -563,7 +563,18 @@ fn blacklist_follows_the_linked_id(h: &Path, files: &Path, real: &str) {
         )
         .as_bytes(),
     );
-    expect(0, &["tx", "submit", "--agency", BACP, "--file", &theirs], h);
+    // The link stands on the records of each id's own agency: the one that created it.
+    let (out, _) = expect(0, &["enterprise", "show", real, "--output", "json"], h);
+    let v: serde_json::Value = serde_json::from_str(&out).expect("enterprise JSON");
+    let creator = v["state"]["created_by"]
+        .as_str()
+        .expect("created_by")
+        .to_string();
+    expect(
+        0,
+        &["tx", "submit", "--agency", &creator, "--file", &theirs],
+        h,
+    );
     let (out, _) = expect(
         0,
         &["query", "linked", "--enterprise", real, "--output", "json"],

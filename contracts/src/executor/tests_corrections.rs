@@ -413,3 +413,35 @@ fn withdrawing_decisions_recomputes_the_licence_from_those_that_remain() {
         Some(LicenceStatusAt::Active)
     );
 }
+
+#[test]
+fn a_withdrawn_or_amended_concealed_accident_takes_its_listing_with_it() {
+    let concealed = || match accident(1, "ACC-8", 1, 0) {
+        TxBody::AccidentReport(mut r) => {
+            r.concealed = true;
+            TxBody::AccidentReport(r)
+        }
+        _ => unreachable!(),
+    };
+    for amend in [false, true] {
+        let mut c = chain();
+        let report = c.ok(&[0], 100, concealed());
+        let refused = c.one(&[0], 200, grant("L1", 200, 900));
+        assert_eq!(rule_of(&refused), Some(rules::R2_BLACKLIST), "{refused:?}");
+        let action = if amend {
+            let TxBody::AccidentReport(mut r) = concealed() else {
+                unreachable!()
+            };
+            r.concealed = false;
+            CorrectionAction::Amend(Box::new(TxBody::AccidentReport(r)))
+        } else {
+            CorrectionAction::Withdraw
+        };
+        c.ok(&[0], 150, correction(1, report.id(), action));
+        assert_eq!(
+            c.one(&[0], 200, grant("L1", 200, 900)),
+            crate::Outcome::Accepted,
+            "amend {amend}"
+        );
+    }
+}

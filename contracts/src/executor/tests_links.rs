@@ -50,6 +50,13 @@ fn a_blacklist_under_a_mutually_linked_id_refuses_the_grant_naming_id_record_and
     pair(&mut c, 3, &["test:4"], 4, &[]);
     c.ok(&[0], 100, blacklist(4));
     assert_eq!(c.one(&[0], 200, grant(3, "L3")), Outcome::Accepted);
+    // A third agency's records about ids it did not create link nothing either.
+    let mut c = Chain::new();
+    pair(&mut c, 5, &[], 6, &[]);
+    c.ok(&[3], 0, enterprise_record(5, "Here Co", &["test:6"]));
+    c.ok(&[3], 0, enterprise_record(6, "There Co", &["test:5"]));
+    c.ok(&[0], 100, blacklist(6));
+    assert_eq!(c.one(&[0], 200, grant(5, "L5")), Outcome::Accepted);
 }
 
 #[test]

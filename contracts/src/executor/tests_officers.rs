@@ -231,3 +231,21 @@ fn co_signatures_after_the_deadline_and_proposals_that_could_never_pass_are_refu
     let e = query::enterprise(&c.state, &ent(1)).unwrap();
     assert_eq!(e.licences["M4"].status, LicenceStatus::Active);
 }
+
+#[test]
+fn an_agency_keeps_a_head() {
+    let mut c = market();
+    // Market's only head (officer 3, genesis) may neither revoke itself nor drop head.
+    let alone = post(&mut c, 3, A::Revoke, &[]);
+    assert_eq!(rule_of(&alone), Some(rules::R1_OFFICER), "{alone:?}");
+    assert!(reason_of(&alone).contains("without an officer holding head"));
+    let drop = post(&mut c, 3, A::SetRoles, &["approver"]);
+    assert_eq!(rule_of(&drop), Some(rules::R1_OFFICER), "{drop:?}");
+    // With a second head, it may.
+    assert_eq!(post(&mut c, 13, A::Register, &["head"]), Outcome::Accepted);
+    assert_eq!(
+        post(&mut c, 3, A::SetRoles, &["approver", "head"]),
+        Outcome::Accepted
+    );
+    assert_eq!(post(&mut c, 3, A::Revoke, &[]), Outcome::Accepted);
+}

@@ -149,3 +149,39 @@ fn a_notice_past_its_limit_is_refused_and_the_application_counts_as_accepted() {
     let empty = step(app, S::NotifyMissing { items: vec![] });
     assert!(empty.check_bounds().is_err());
 }
+
+#[test]
+fn the_answering_decision_keeps_the_applications_licence_type_and_industry() {
+    let mut c = Chain::new();
+    c.ok(&[3], 0, enterprise_record(1, "Mine", &[]));
+    let app = c
+        .ok(
+            &[3],
+            5,
+            TxBody::LicenceApplication(LicenceApplication {
+                enterprise: ent(1),
+                application_id: "A-3".into(),
+                kind: LicenceApplicationKind::New,
+                licence_number: Some("M1".into()),
+                licence_type: "Retail Food".into(),
+                industry: Some("GB/T 4754-2017:B0610".into()),
+            }),
+        )
+        .id();
+    c.ok(&[3], 6, step(app, S::Accept));
+    // Without the industry, a high-risk application would be decided by one officer.
+    let alone = c.one(&[3], 20, answering("M1", app));
+    assert_eq!(rule_of(&alone), Some(rules::R0_APPLICATION));
+    assert!(reason_of(&alone).contains("field industry"), "{alone:?}");
+    let TxBody::LicenceDecision(mut other) = answering("M1", app) else {
+        unreachable!()
+    };
+    other.industry = Some("GB/T 4754-2017:B0610".into());
+    other.licence_type = "Mining".into();
+    let out = c.one(&[3], 20, TxBody::LicenceDecision(other.clone()));
+    assert!(reason_of(&out).contains("field licence_type"), "{out:?}");
+    other.licence_type = "Retail Food".into();
+    // Now R6 asks for collective_k signers.
+    let out = c.one(&[3], 20, TxBody::LicenceDecision(other));
+    assert_eq!(rule_of(&out), Some(rules::R6_COLLECTIVE), "{out:?}");
+}

@@ -61,6 +61,11 @@ pub struct ApplicationState {
     pub kind: LicenceApplicationKind,
     /// The licence it is about, when it names one.
     pub licence_number: Option<String>,
+    /// The licence type applied for: the answering grant or renewal must be of it.
+    pub licence_type: String,
+    /// The industry code it names: the answering decision must name the same (so that a
+    /// high-risk application is never decided as if it were not, R6).
+    pub industry: Option<String>,
     /// Filing date (the record's effective date).
     pub filed_at: Timestamp,
     /// The decision that answered it.
@@ -183,6 +188,26 @@ pub enum ApplicationError {
         /// The correction.
         by: TxId,
     },
+    /// A grant or renewal of another licence type than applied for.
+    #[error("field licence_type: tx {tx} applied for {applied:?}, not {decided:?}")]
+    OtherType {
+        /// The application.
+        tx: TxId,
+        /// Its licence type.
+        applied: String,
+        /// The decision's.
+        decided: String,
+    },
+    /// A decision naming another industry than the application (or none).
+    #[error("field industry: tx {tx} names industry {applied:?}; the decision names {decided:?}")]
+    OtherIndustry {
+        /// The application.
+        tx: TxId,
+        /// Its industry.
+        applied: Option<String>,
+        /// The decision's.
+        decided: Option<String>,
+    },
     /// A grant or renewal while a notice of missing materials awaits them.
     #[error("field application: tx {tx} awaits the materials named by notice tx {notice}; record their resupply (application_step resupplied) before a grant or renewal")]
     AwaitingMaterials {
@@ -210,6 +235,8 @@ impl ApplicationError {
     pub fn field(&self) -> &'static str {
         match self {
             ApplicationError::AppliedAt { .. } => "applied_at",
+            ApplicationError::OtherType { .. } => "licence_type",
+            ApplicationError::OtherIndustry { .. } => "industry",
             _ => "application",
         }
     }
@@ -301,6 +328,8 @@ pub fn file(
             application_id: a.application_id.clone(),
             kind: a.kind,
             licence_number: a.licence_number.clone(),
+            licence_type: a.licence_type.clone(),
+            industry: a.industry.clone(),
             filed_at: rc.effective_at,
             answered_by: None,
             withdrawn_by: None,
@@ -361,6 +390,24 @@ pub fn answer(
     }
     if let Some(by) = app.answered_by {
         return Err(ApplicationError::Answered { tx, by });
+    }
+    let grants = matches!(
+        d.kind,
+        LicenceDecisionKind::Grant | LicenceDecisionKind::Renew
+    );
+    if grants && d.licence_type != app.licence_type {
+        return Err(ApplicationError::OtherType {
+            tx,
+            applied: app.licence_type,
+            decided: d.licence_type.clone(),
+        });
+    }
+    if app.industry.is_some() && d.industry != app.industry {
+        return Err(ApplicationError::OtherIndustry {
+            tx,
+            applied: app.industry,
+            decided: d.industry.clone(),
+        });
     }
     if let Some(notice) = app.notice.as_ref().filter(|_| app.awaiting_materials()) {
         if matches!(

@@ -259,14 +259,23 @@ fn correct_finding(
                 format!("tx {} was already set aside ({:?})", c.target, f.status),
             ));
         }
+        // A listing the corrected record made (a concealed accident, R4) never counted: it
+        // ends from its own start; an amendment that still finds concealment lists anew.
+        let unlist = |ent: &mut EnterpriseState| {
+            for l in ent.listings.iter_mut().filter(|l| l.tx_id == c.target) {
+                l.removed.get_or_insert((rc.tx_id, l.from));
+            }
+        };
         match &c.action {
             CorrectionAction::Withdraw => {
                 ent.findings[pos].status = FindingStatus::Withdrawn(rc.tx_id);
+                unlist(ent);
             }
             CorrectionAction::Amend(body) => {
                 if body.kind() != target.kind || body.enterprise() != Some(&ent.id) {
                     return Err(wrong_amendment(c, target, ent));
                 }
+                unlist(ent);
                 let old = ent.findings.remove(pos);
                 let counters = (
                     ent.inspections.clone(),

@@ -54,6 +54,7 @@ pub fn apply_record(
         linked_ids: BTreeSet::new(),
         first_seen_height: rc.height,
         first_seen_tx: rc.tx_id,
+        created_by: rc.agency.to_string(),
         agencies: BTreeMap::new(),
         licences: BTreeMap::new(),
         inspections: InspectionSummary::default(),

@@ -105,6 +105,13 @@ fn node_addresses(p2p: &str, grpc: &str, cert: &str) -> Result<(), FieldError> {
     }
 }
 
+/// True for an agency id an agency is added under: `[a-z0-9-]{1,64}`.
+pub fn is_agency_id(s: &str) -> bool {
+    (1..=64).contains(&s.len())
+        && s.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+}
+
 /// True for a role name: `[a-z_]{1,32}`.
 pub fn is_role_name(s: &str) -> bool {
     (1..=32).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_lowercase() || b == b'_')
@@ -115,6 +122,29 @@ fn list<T>(field: &'static str, v: &[T]) -> Result<(), FieldError> {
         return Err(FieldError {
             field,
             why: format!("{} items exceeds {MAX_LIST_ITEMS}", v.len()),
+        });
+    }
+    Ok(())
+}
+
+/// Most bytes of an agency's own id for a record (inspection, case, report, appeal,
+/// application, proposal or request id).
+pub const MAX_LOCAL_ID_BYTES: usize = 128;
+
+/// An agency's own id for a record: not blank, at most [`MAX_LOCAL_ID_BYTES`], no control
+/// characters.
+fn local_id(field: &'static str, s: &str) -> Result<(), FieldError> {
+    nonempty(field, s)?;
+    if s.len() > MAX_LOCAL_ID_BYTES {
+        return Err(FieldError {
+            field,
+            why: format!("{} bytes exceeds {MAX_LOCAL_ID_BYTES}", s.len()),
+        });
+    }
+    if s.chars().any(char::is_control) {
+        return Err(FieldError {
+            field,
+            why: "holds a control character".into(),
         });
     }
     Ok(())
@@ -198,7 +228,7 @@ impl TxBody {
                 Ok(())
             }
             TxBody::InspectionRecord(r) => {
-                text("inspection_id", &r.inspection_id)?;
+                local_id("inspection_id", &r.inspection_id)?;
                 text("inspection_type", &r.inspection_type)?;
                 text("follow_up_of", r.follow_up_of.as_deref().unwrap_or(""))?;
                 if r.score.is_some_and(|s| s > 100) {
@@ -215,13 +245,13 @@ impl TxBody {
                 Ok(())
             }
             TxBody::Penalty(r) => {
-                text("case_id", &r.case_id)?;
+                local_id("case_id", &r.case_id)?;
                 text("kind", &r.kind)?;
                 text("reason", &r.reason)?;
                 money("amount_minor", r.amount_minor, r.currency.as_deref())
             }
             TxBody::AccidentReport(r) => {
-                text("report_id", &r.report_id)?;
+                local_id("report_id", &r.report_id)?;
                 text("category", &r.category)?;
                 text("location", &r.location)?;
                 text("description", &r.description)?;
@@ -232,13 +262,13 @@ impl TxBody {
                 )
             }
             TxBody::RectificationReport(r) => {
-                nonempty("inspection_id", &r.inspection_id)?;
+                local_id("inspection_id", &r.inspection_id)?;
                 list("codes", &r.codes)?;
                 r.codes.iter().try_for_each(|c| text("codes", c))?;
                 text("description", &r.description)
             }
             TxBody::PenaltyClearance(r) => {
-                nonempty("case_id", &r.case_id)?;
+                local_id("case_id", &r.case_id)?;
                 text("reason", &r.reason)
             }
             TxBody::BlacklistAction(r) => nonempty("reason", &r.reason),
@@ -258,14 +288,14 @@ impl TxBody {
                 }
             }
             TxBody::Appeal(r) => {
-                nonempty("appeal_id", &r.appeal_id)?;
+                local_id("appeal_id", &r.appeal_id)?;
                 if let AppealTarget::Licence(n) = &r.target {
                     nonempty("target", n)?;
                 }
                 text("grounds", &r.grounds)
             }
             TxBody::AppealOutcome(r) => {
-                nonempty("appeal_id", &r.appeal_id)?;
+                local_id("appeal_id", &r.appeal_id)?;
                 text("reason", &r.reason)
             }
             TxBody::OfficerAction(r) => {
@@ -273,7 +303,7 @@ impl TxBody {
                 officer_roles(r)
             }
             TxBody::DecisionProposal(r) => {
-                nonempty("proposal_id", &r.proposal_id)?;
+                local_id("proposal_id", &r.proposal_id)?;
                 if r.deadline_hours == Some(0) {
                     return Err(FieldError {
                         field: "deadline_hours",
@@ -323,7 +353,7 @@ impl TxBody {
                 ApplicationStepKind::Accept | ApplicationStepKind::Resupplied => Ok(()),
             },
             TxBody::AssistanceRequest(r) => {
-                nonempty("request_id", &r.request_id)?;
+                local_id("request_id", &r.request_id)?;
                 nonempty("to_agency", &r.to_agency)?;
                 nonempty("subject", &r.subject)?;
                 if r.due_in_hours == Some(0) {
@@ -336,11 +366,11 @@ impl TxBody {
             }
             TxBody::AssistanceResponse(r) => {
                 nonempty("from_agency", &r.from_agency)?;
-                nonempty("request_id", &r.request_id)?;
+                local_id("request_id", &r.request_id)?;
                 nonempty("answer", &r.answer)
             }
             TxBody::GovernanceProposal(r) => {
-                nonempty("proposal_id", &r.proposal_id)?;
+                local_id("proposal_id", &r.proposal_id)?;
                 text("reason", &r.reason)?;
                 match &r.action {
                     GovernanceAction::AddAgency {
@@ -352,7 +382,15 @@ impl TxBody {
                         tls_cert,
                         ..
                     } => {
-                        nonempty("id", id)?;
+                        if !is_agency_id(id) {
+                            return Err(FieldError {
+                                field: "id",
+                                why: format!(
+                                    "{id:?} is not an agency id ([a-z0-9-], 1 to 64 \
+                                     characters, e.g. cn-gd-em)"
+                                ),
+                            });
+                        }
                         text("name", name)?;
                         nonempty("role", role)?;
                         node_addresses(p2p_addr, grpc_addr, tls_cert)
@@ -377,10 +415,10 @@ impl TxBody {
                     GovernanceAction::SetValidator { agency, .. } => nonempty("agency", agency),
                 }
             }
-            TxBody::GovernanceVote(r) => nonempty("proposal_id", &r.proposal_id),
+            TxBody::GovernanceVote(r) => local_id("proposal_id", &r.proposal_id),
             TxBody::ValidatorEvidence(r) => nonempty("offender_agency", &r.offender_agency),
             TxBody::AccessRequest(r) => {
-                nonempty("request_id", &r.request_id)?;
+                local_id("request_id", &r.request_id)?;
                 text("purpose", &r.purpose)?;
                 field_names(&r.fields)
             }
@@ -390,11 +428,11 @@ impl TxBody {
             }
             TxBody::AccessGrant(r) => {
                 nonempty("requester", &r.requester)?;
-                nonempty("request_id", &r.request_id)?;
+                local_id("request_id", &r.request_id)?;
                 text("reason", &r.reason)
             }
             TxBody::LicenceApplication(r) => {
-                nonempty("application_id", &r.application_id)?;
+                local_id("application_id", &r.application_id)?;
                 nonempty("licence_type", &r.licence_type)?;
                 text("industry", r.industry.as_deref().unwrap_or(""))?;
                 match (&r.licence_number, r.kind) {

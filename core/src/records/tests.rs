@@ -116,6 +116,22 @@ fn an_added_agency_names_its_node_addresses_and_pins_a_certificate_for_https() {
         add("/ip4/10.0.0.5/tcp/26656", "http://10.0.0.5:50051", pem),
         Err("tls_cert")
     );
+    let bad_id = parse(&format!(
+        r#"{{"governance_proposal": {{"proposal_id": "add-x", "reason": "r",
+        "action": {{"add_agency": {{"id": "Bad Id!", "name": "X", "role": "inspection",
+        "officer": "{key}", "node_key": "{key}", "power": 1, "p2p_addr": "/ip4/1.2.3.4/tcp/1",
+        "grpc_addr": "http://1.2.3.4:1", "tls_cert": ""}}}}}}}}"#
+    ));
+    assert_eq!(bad_id.check_bounds().map_err(|e| e.field), Err("id"));
+    let blank = parse(
+        r#"{"inspection_record": {"enterprise": "us-chi-bacp:1", "inspection_id": " ",
+        "inspection_type": "routine", "outcome": "pass", "violation_counts": [0, 0, 0],
+        "violations": []}}"#,
+    );
+    assert_eq!(
+        blank.check_bounds().map_err(|e| e.field),
+        Err("inspection_id")
+    );
 }
 
 #[test]

@@ -70,6 +70,7 @@ pub fn enterprise(i: u64, now: u64) -> EnterpriseState {
         linked_ids: BTreeSet::new(),
         first_seen_height: 1,
         first_seen_tx: tx,
+        created_by: "agency-a".into(),
         agencies: BTreeMap::new(),
         licences,
         inspections: Default::default(),

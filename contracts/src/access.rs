@@ -53,7 +53,7 @@ pub struct AccessState {
     /// The request transaction.
     pub request_tx: TxId,
     /// Height of the request.
-    pub requested_at: u64,
+    pub requested_height: u64,
     /// The requesting agency.
     pub requester: String,
     /// Its request id.
@@ -157,7 +157,7 @@ pub fn request(
         k,
         &AccessState {
             request_tx: rc.tx_id,
-            requested_at: rc.height,
+            requested_height: rc.height,
             requester: rc.agency.to_string(),
             request_id: r.request_id.clone(),
             record: r.record,

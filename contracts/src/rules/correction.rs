@@ -152,9 +152,9 @@ fn wrong_amendment(c: &Correction, target: &RecordRef, ent: &EnterpriseState) ->
     Refusal::new(
         R0_REFERENCE,
         format!(
-            "an amendment of tx {} must be a {} about enterprise {}",
+            "an amendment of tx {} must be {} about enterprise {}",
             c.target,
-            target.kind.name(),
+            crate::rules::a_kind(target.kind),
             ent.id
         ),
     )
@@ -256,7 +256,15 @@ fn correct_finding(
         if !f.standing() {
             return Err(Refusal::new(
                 R0_REFERENCE,
-                format!("tx {} was already set aside ({:?})", c.target, f.status),
+                format!(
+                    "tx {} was already set aside ({})",
+                    c.target,
+                    match &f.status {
+                        FindingStatus::Withdrawn(by) => format!("withdrawn by tx {by}"),
+                        FindingStatus::Overturned(by) => format!("overturned on appeal by tx {by}"),
+                        FindingStatus::Standing => "standing".into(),
+                    }
+                ),
             ));
         }
         // A listing the corrected record made (a concealed accident, R4) never counted: it

@@ -26,8 +26,8 @@ pub fn require_known(
         Refusal::new(
             R0_ENTERPRISE,
             format!(
-                "enterprise {id} is unknown: a {} needs an enterprise_record for it first",
-                kind.name()
+                "enterprise {id} is unknown: {} needs an enterprise_record for it first",
+                super::a_kind(kind)
             ),
         )
     })

@@ -99,6 +99,17 @@ pub const G_GOVERNANCE: &str = "G-governance";
 /// A policy that fails to compile, exceeds its budget or fails its tests at deployment.
 pub const G_POLICY: &str = "G-policy";
 
+/// A kind's name with its article, for refusals: "an inspection_record", "a penalty".
+pub fn a_kind(kind: safeledger_core::records::TxKind) -> String {
+    let name = kind.name();
+    let article = if name.starts_with(['a', 'e', 'i', 'o', 'u']) {
+        "an"
+    } else {
+        "a"
+    };
+    format!("{article} {name}")
+}
+
 /// Why a rule refused a transaction: becomes [`crate::Outcome::Refused`].
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[error("{rule}: {reason}")]

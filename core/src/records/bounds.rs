@@ -304,10 +304,10 @@ impl TxBody {
             }
             TxBody::DecisionProposal(r) => {
                 local_id("proposal_id", &r.proposal_id)?;
-                if r.deadline_hours == Some(0) {
+                if let Some(h) = r.deadline_hours.filter(|h| !(1..=8_760).contains(h)) {
                     return Err(FieldError {
                         field: "deadline_hours",
-                        why: "is zero".into(),
+                        why: format!("{h} is outside 1..=8760 (a year)"),
                     });
                 }
                 // The inner decision's own bounds, its errors naming its fields.

@@ -61,8 +61,8 @@ pub fn is_badge(name: &str) -> bool {
 pub fn officer_key_path(home: &Home, agency: &str, name: &str) -> anyhow::Result<PathBuf> {
     if !is_badge(name) {
         return Err(exit::usage(format!(
-            "--officer {name:?}: an officer's name here is its badge, [A-Za-z0-9._-], 1 to 64 \
-             characters"
+            "officer name {name:?}: an officer's name here is its badge, [A-Za-z0-9._-], 1 to \
+             64 characters"
         )));
     }
     Ok(home

@@ -165,8 +165,9 @@ pub struct ProposeArgs {
     /// Your agency's id for the proposal.
     #[arg(long)]
     id: String,
-    /// Hours until co-signatures are refused (the governed default, 168, when omitted).
-    #[arg(long)]
+    /// Hours until co-signatures are refused, 1 to 8760 (the governed default, 168, when
+    /// omitted).
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=8_760))]
     deadline_hours: Option<u32>,
     #[command(flatten)]
     decision: DecisionArgs,
@@ -323,9 +324,6 @@ pub async fn decision(cmd: DecisionCmd) -> anyhow::Result<()> {
                 decision,
                 acting,
             } = *args;
-            if deadline_hours == Some(0) {
-                return Err(exit::usage("--deadline-hours must be at least 1"));
-            }
             let body = TxBody::DecisionProposal(DecisionProposal {
                 proposal_id: id,
                 decision: decision.decision()?,

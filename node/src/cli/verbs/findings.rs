@@ -48,7 +48,9 @@ pub enum InspectionCmd {
         score: Option<u32>,
         /// A hazard found, repeatable: CODE:SEVERITY:RECTIFY_BY:DESCRIPTION with SEVERITY
         /// low, moderate or high (a major hazard) and RECTIFY_BY a date (YYYY-MM-DD) or
-        /// empty, e.g. "E-12:high:2026-12-20:blocked fire exit".
+        /// empty, e.g. "E-12:high:2026-12-20:blocked fire exit". A code once per
+        /// inspection; a deadline not before the inspection's day (one already passed is
+        /// kept as history, not as an open task: the command says so).
         #[arg(long = "hazard", value_name = "HAZARD")]
         hazards: Vec<String>,
         /// For a re-inspection: your agency's id of the inspection it follows up (a pass
@@ -136,8 +138,33 @@ pub async fn inspection(cmd: InspectionCmd) -> anyhow::Result<()> {
                 .map(|h| hazard(h))
                 .collect::<anyhow::Result<Vec<_>>>()?;
             let mut counts = [0u32; 3];
+            let at = acting.effective_at()?;
+            let now = when::now();
             for v in &violations {
                 counts[v.severity as usize] += 1;
+                if violations.iter().filter(|o| o.code == v.code).count() > 1 {
+                    return Err(exit::usage(format!(
+                        "--hazard: code {:?} is named twice in one inspection",
+                        v.code
+                    )));
+                }
+                match v.rectify_by {
+                    Some(due) if due.date_string() < at.date_string() => {
+                        return Err(exit::usage(format!(
+                            "--hazard {}: its deadline {} is before the inspection ({})",
+                            v.code,
+                            due.date_string(),
+                            at.date_string()
+                        )))
+                    }
+                    Some(due) if due < now => eprintln!(
+                        "note: hazard {}'s deadline {} has passed: the ledger keeps it as \
+                         history, not as an open rectification task",
+                        v.code,
+                        due.date_string()
+                    ),
+                    _ => {}
+                }
             }
             let body = TxBody::InspectionRecord(InspectionRecord {
                 enterprise: enterprise_arg(&enterprise)?,

@@ -36,7 +36,7 @@ use crate::rules::{
 use crate::state::{Overlay, ReadCache, StateRead};
 use crate::{assistance, cosign, governance};
 use safeledger_core::records::identity::natural_key;
-use safeledger_core::records::{LicenceDecisionKind, PenaltyGrade, TxBody, TxKind};
+use safeledger_core::records::{PenaltyGrade, TxBody, TxKind};
 use safeledger_core::{Genesis, Timestamp, Transaction};
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -581,19 +581,7 @@ fn decide(
     let applied = application::answer(view, ent, d, rc)?;
     licence::apply(ent, d, applied, rc, params)?;
     collective::check(ent, d, rc, params)?;
-    if matches!(
-        d.kind,
-        LicenceDecisionKind::Grant | LicenceDecisionKind::Renew
-    ) {
-        let linked = crate::links::closure(view, before, params)?;
-        restriction::check_grant(
-            before,
-            &linked,
-            (&d.licence_number, &d.licence_type),
-            rc,
-            params,
-        )?;
-    }
+    restriction::check_decision(view, before, d, &d.licence_number, rc, params)?;
     let key = safeledger_core::records::identity::decision_key(d, rc.effective_at);
     duplicate::claim(
         view,

@@ -39,8 +39,8 @@ use crate::model::{
 use crate::rules::escalation::Deadline;
 use crate::state::{read, Overlay, StateRead};
 use safeledger_core::records::{
-    Appeal, AppealOutcome, AppealTarget, AppealVerdict, Correction, CorrectionAction,
-    LicenceDecisionKind, TxBody, TxKind,
+    Appeal, AppealOutcome, AppealTarget, AppealVerdict, Correction, CorrectionAction, TxBody,
+    TxKind,
 };
 use safeledger_core::TxId;
 
@@ -220,19 +220,7 @@ fn correct_licence(
                 ..rc.clone()
             };
             collective::check(ent, d, rc, params)?;
-            if matches!(
-                d.kind,
-                LicenceDecisionKind::Grant | LicenceDecisionKind::Renew
-            ) {
-                let linked = crate::links::closure(view, ent, params)?;
-                restriction::check_grant(
-                    ent,
-                    &linked,
-                    (&number, &d.licence_type),
-                    &as_original,
-                    params,
-                )?;
-            }
+            restriction::check_decision(view, ent, d, &number, &as_original, params)?;
             licence::amended_entry(ent, &entry, d, &as_original, rc.tx_id, params)?
         }
     };

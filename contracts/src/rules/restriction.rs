@@ -24,10 +24,30 @@ use crate::links::Linked;
 use crate::model::{EnterpriseState, FindingKind, LicenceStatus};
 use crate::state::{read, Overlay};
 use safeledger_core::ids::EnterpriseId;
-use safeledger_core::records::PenaltyGrade;
+use safeledger_core::records::{LicenceDecision, LicenceDecisionKind, PenaltyGrade};
 use safeledger_core::{Timestamp, TxId};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
+
+/// [`check_grant`] for decision `d` on licence `number` when it grants or renews, over
+/// `ent` and its linked closure as `state` holds it ([`crate::links::closure`]).
+pub fn check_decision(
+    state: &dyn crate::state::StateRead,
+    ent: &EnterpriseState,
+    d: &LicenceDecision,
+    number: &str,
+    rc: &RecordContext<'_>,
+    params: &RuleParams,
+) -> Result<(), Refusal> {
+    if !matches!(
+        d.kind,
+        LicenceDecisionKind::Grant | LicenceDecisionKind::Renew
+    ) {
+        return Ok(());
+    }
+    let linked = crate::links::closure(state, ent, params)?;
+    check_grant(ent, &linked, (number, &d.licence_type), rc, params)
+}
 
 /// R2, R3 and R10 for a grant or renewal of licence `(number, licence type)` effective at
 /// `rc.effective_at`, over the enterprise and its linked closure `linked`.

@@ -581,7 +581,7 @@ fn decide(
     let applied = application::answer(view, ent, d, rc)?;
     licence::apply(ent, d, applied, rc, params)?;
     collective::check(ent, d, rc, params)?;
-    restriction::check_decision(view, before, d, &d.licence_number, rc, params)?;
+    restriction::check_decision(view, before, d, rc, params)?;
     let key = safeledger_core::records::identity::decision_key(d, rc.effective_at);
     duplicate::claim(
         view,

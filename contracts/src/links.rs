@@ -26,7 +26,7 @@ use crate::state::{read, Overlay, StateRead};
 use safeledger_core::ids::EnterpriseId;
 use safeledger_core::TxId;
 use serde::{Deserialize, Serialize};
-use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::collections::{BTreeMap, BTreeSet};
 
 /// Prefix of the code → carriers index.
 pub const PREFIX: &[u8] = b"usc/";
@@ -211,11 +211,12 @@ pub fn closure(
 ) -> Result<Vec<Linked>, Refusal> {
     let mut seen: BTreeSet<String> = BTreeSet::from([ent.id.as_str().to_string()]);
     let mut out: Vec<Linked> = Vec::new();
-    let mut queue: VecDeque<EnterpriseState> = VecDeque::new();
+    // Breadth first without a queue of copies: `out` is the queue, `next` the one to scan.
     // The start is scanned from the caller's copy (it may hold uncommitted changes).
-    let mut next = Some(ent.clone());
-    while let Some(e) = next.take().or_else(|| queue.pop_front()) {
-        for (other, basis) in neighbours(state, &e) {
+    let mut found = neighbours(state, ent);
+    let mut next = 0;
+    loop {
+        for (other, basis) in found {
             if !seen.insert(other.id.as_str().to_string()) {
                 continue;
             }
@@ -229,9 +230,11 @@ pub fn closure(
                     ),
                 ));
             }
-            queue.push_back(other.clone());
             out.push(Linked { ent: other, basis });
         }
+        let Some(l) = out.get(next) else { break };
+        found = neighbours(state, &l.ent);
+        next += 1;
     }
     Ok(out)
 }

@@ -216,6 +216,16 @@ impl RuleParams {
         read(state, keys::PARAMS).unwrap_or_else(|| defaults.clone())
     }
 
+    /// Whether an officer holding `posts` may sign `kind` (R1-role): one of its posts lists
+    /// it in [`RuleParams::officer_roles`].
+    pub fn posts_allow(&self, posts: &[String], kind: TxKind) -> bool {
+        posts.iter().any(|p| {
+            self.officer_roles
+                .get(p)
+                .is_some_and(|kinds| kinds.contains(&kind))
+        })
+    }
+
     /// The longest window any rule reads findings over, in months: findings older than
     /// this before the newest one no longer change an outcome.
     pub fn history_months(&self) -> u64 {

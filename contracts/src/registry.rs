@@ -336,13 +336,7 @@ impl Registry {
             let Ok(officer) = self.officer(state, &s.signer) else {
                 continue; // R0-signer judged it already
             };
-            let allowed = officer.roles.iter().any(|r| {
-                params
-                    .officer_roles
-                    .get(r)
-                    .is_some_and(|kinds| kinds.contains(&kind))
-            });
-            if allowed {
+            if params.posts_allow(&officer.roles, kind) {
                 continue;
             }
             let would: Vec<&str> = params
@@ -440,7 +434,7 @@ impl Registry {
         let refuse = |why: String| Err(Refusal::new(R1_OFFICER, why));
         match (a.action, current) {
             (OfficerActionKind::Register, None) => {
-                if a.roles.iter().any(|r| r == HEAD_ROLE) {
+                if holds_head(&a.roles) {
                     self.count_heads(view, agency, 1)?;
                 }
                 let st = OfficerState {
@@ -476,8 +470,7 @@ impl Registry {
                         a.officer
                     ));
                 }
-                let head = |roles: &[String]| roles.iter().any(|r| r == HEAD_ROLE);
-                match (head(&o.roles), head(&a.roles)) {
+                match (holds_head(&o.roles), holds_head(&a.roles)) {
                     (true, false) => self.count_heads(view, agency, -1)?,
                     (false, true) => self.count_heads(view, agency, 1)?,
                     _ => {}
@@ -496,7 +489,7 @@ impl Registry {
                         a.officer
                     ));
                 }
-                if o.roles.iter().any(|r| r == HEAD_ROLE) {
+                if holds_head(&o.roles) {
                     self.count_heads(view, agency, -1)?;
                 }
                 o.revoked = Some((tx_id, height));
@@ -508,4 +501,9 @@ impl Registry {
             }
         }
     }
+}
+
+/// Whether `roles` hold the post `head`.
+fn holds_head(roles: &[String]) -> bool {
+    roles.iter().any(|r| r == HEAD_ROLE)
 }

@@ -87,16 +87,23 @@ impl TaskKind {
     }
 }
 
-/// Whether `task` is for the officer `key` whose posts allow signing `kinds` (issue 19
-/// item 2, one inbox per officer): its posts allow a record that closes it, and a
-/// collective decision awaits its signature only when it has not signed it yet.
+/// Whether `task` is for the officer `key` holding `posts` (issue 19 item 2, one inbox
+/// per officer): its posts allow a record that closes it ([`crate::RuleParams::posts_allow`],
+/// as R1-role judges), and a collective decision awaits its signature only when it has not
+/// signed it yet.
 pub fn open_to_officer(
     state: &dyn StateRead,
     task: &Task,
     key: &safeledger_core::PublicKey,
-    kinds: &std::collections::BTreeSet<TxKind>,
+    posts: &[String],
+    params: &crate::RuleParams,
 ) -> bool {
-    if !task.kind.closing_kinds().iter().any(|k| kinds.contains(k)) {
+    if !task
+        .kind
+        .closing_kinds()
+        .iter()
+        .any(|k| params.posts_allow(posts, *k))
+    {
         return false;
     }
     if task.kind == TaskKind::DecisionSignature {

@@ -220,7 +220,7 @@ fn correct_licence(
                 ..rc.clone()
             };
             collective::check(ent, d, rc, params)?;
-            restriction::check_decision(view, ent, d, &number, &as_original, params)?;
+            restriction::check_decision(view, ent, d, &as_original, params)?;
             licence::amended_entry(ent, &entry, d, &as_original, rc.tx_id, params)?
         }
     };

@@ -29,13 +29,12 @@ use safeledger_core::{Timestamp, TxId};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
 
-/// [`check_grant`] for decision `d` on licence `number` when it grants or renews, over
-/// `ent` and its linked closure as `state` holds it ([`crate::links::closure`]).
+/// [`check_grant`] for decision `d` when it grants or renews, over `ent` and its linked
+/// closure as `state` holds it ([`crate::links::closure`]).
 pub fn check_decision(
     state: &dyn crate::state::StateRead,
     ent: &EnterpriseState,
     d: &LicenceDecision,
-    number: &str,
     rc: &RecordContext<'_>,
     params: &RuleParams,
 ) -> Result<(), Refusal> {
@@ -46,7 +45,13 @@ pub fn check_decision(
         return Ok(());
     }
     let linked = crate::links::closure(state, ent, params)?;
-    check_grant(ent, &linked, (number, &d.licence_type), rc, params)
+    check_grant(
+        ent,
+        &linked,
+        (&d.licence_number, &d.licence_type),
+        rc,
+        params,
+    )
 }
 
 /// R2, R3 and R10 for a grant or renewal of licence `(number, licence type)` effective at
@@ -98,7 +103,8 @@ fn restricted(
     params: &RuleParams,
 ) -> Result<(), Refusal> {
     let t = rc.effective_at;
-    let under = match via {
+    // Said only in a refusal: most grants are not refused.
+    let under = || match via {
         None => String::new(),
         Some((applicant, l)) => format!(
             " ({} is {}, so this bars enterprise {} too)",
@@ -110,7 +116,7 @@ fn restricted(
             R2_BLACKLIST,
             format!(
                 "enterprise {} is blacklisted (credit grade D) from {} until {} by tx {} of \
-                 agency {} ({}; blacklist_months = {}){under}; licence {licence} cannot be \
+                 agency {} ({}; blacklist_months = {}){}; licence {licence} cannot be \
                  granted or renewed on {}",
                 ent.id,
                 when(l.from),
@@ -119,6 +125,7 @@ fn restricted(
                 l.agency,
                 l.reason,
                 params.blacklist_months,
+                under(),
                 when(t)
             ),
         ));
@@ -139,13 +146,14 @@ fn restricted(
                     format!(
                         "severe penalty {case_id:?} by agency {} (tx {}, effective {}) \
                          restricts licence grants and renewals of enterprise {} until it is \
-                         cleared or {} (severe_penalty_months = {months}){under}; licence \
+                         cleared or {} (severe_penalty_months = {months}){}; licence \
                          {licence} on {}",
                         f.agency,
                         f.tx_id,
                         when(f.at),
                         ent.id,
                         when(until),
+                        under(),
                         when(t)
                     ),
                 ));

@@ -247,21 +247,15 @@ pub(super) async fn get_inbox(
                     .page(&agency, &r.cursor, r.limit as usize, days, now)
                     .map(|p| (p, None));
             };
-            // The officer's posts as committed, and the kinds they allow.
+            // The officer's posts as committed, judged as R1-role judges them.
             let posts = shared
                 .registry
                 .officer(&view, &key)
                 .map(|o| o.roles)
                 .unwrap_or_default();
             let params = safeledger_contracts::RuleParams::load(&view, &Default::default());
-            let kinds: std::collections::BTreeSet<_> = posts
-                .iter()
-                .filter_map(|p| params.officer_roles.get(p))
-                .flatten()
-                .copied()
-                .collect();
             let keep = |t: &safeledger_contracts::query::tasks::Task| {
-                safeledger_contracts::query::tasks::open_to_officer(&view, t, &key, &kinds)
+                safeledger_contracts::query::tasks::open_to_officer(&view, t, &key, &posts, &params)
             };
             i.index()
                 .page_of(&agency, &r.cursor, r.limit as usize, days, now, &keep)

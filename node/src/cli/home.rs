@@ -316,7 +316,17 @@ impl Home {
                 agencies.chain(auditors).collect::<Vec<_>>().join(", ")
             )));
         };
-        Ok(Signer::new(key, self.genesis.chain_id.clone()))
+        Ok(self.signer_for(&key))
+    }
+
+    /// A request signer for `key` on this network's chain.
+    pub fn signer_for(&self, key: &SecretKey) -> Signer {
+        Signer::new(key.clone(), self.genesis.chain_id.clone())
+    }
+
+    /// A client over every node of the network signing requests with `key`.
+    pub fn client_for(&self, key: &SecretKey) -> LedgerClient {
+        LedgerClient::new(self.endpoints()).signed_by(self.signer_for(key))
     }
 
     /// The identity used when none is named: the first auditor whose key this directory

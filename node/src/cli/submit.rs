@@ -97,8 +97,7 @@ pub async fn sign_next(
 ) -> anyhow::Result<(Transaction, LedgerClient)> {
     body.check_bounds()
         .map_err(|e| exit::usage(format!("the record is out of bounds: {e}")))?;
-    let mut c = LedgerClient::new(home.endpoints())
-        .signed_by(Signer::new(key.clone(), home.genesis.chain_id.clone()));
+    let mut c = home.client_for(key);
     let seq = c.sequence(&key.public()).await? + 1;
     let payload = TxPayload::new(
         &home.genesis.chain_id,
@@ -144,7 +143,7 @@ pub async fn submit_signed_by(
             .agency(agency)
             .with_context(|| format!("no agency {agency} in the genesis"))?;
         LedgerClient::new(vec![own.grpc_addr.clone()])
-            .signed_by(Signer::new(key.clone(), home.genesis.chain_id.clone()))
+            .signed_by(home.signer_for(key))
             .store_private(&[(tx.clone(), values)])
             .await
             .with_context(|| format!("handing the private values to {agency}'s own node"))?;

@@ -106,8 +106,7 @@ impl Target {
                     agencies.join(", ")
                 )));
             };
-            let key = home::read_key(path)?;
-            return Ok(Some(Signer::new(key, h.genesis.chain_id.clone())));
+            return Ok(Some(h.signer_for(&home::read_key(path)?)));
         }
         match (home, &self.identity) {
             (Some(h), Some(name)) => Ok(Some(h.signer(name)?)),

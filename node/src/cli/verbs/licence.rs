@@ -349,9 +349,7 @@ pub async fn decision(cmd: DecisionCmd) -> anyhow::Result<()> {
             let id = tx_id_arg("PROPOSAL", &proposal)?;
             let home = acting.load_home()?;
             let key = acting.key(&home)?;
-            let mut client = safeledger_client::rpc::LedgerClient::new(home.endpoints()).signed_by(
-                safeledger_client::auth::Signer::new(key, home.genesis.chain_id.clone()),
-            );
+            let mut client = home.client_for(&key);
             let (tx, ..) = client.transaction(id).await?;
             let TxBody::DecisionProposal(p) = &tx.payload.body else {
                 return Err(exit::usage(format!(

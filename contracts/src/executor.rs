@@ -189,6 +189,11 @@ impl Executor {
         if let TxBody::ValidatorEvidence(ev) = &tx.payload.body {
             return self.execute_evidence(block, ctx, tx, ev);
         }
+        if let TxBody::DrawBeacon(b) = &tx.payload.body {
+            return self.execute_node_signed(block, ctx, tx, |view, node| {
+                crate::draw::apply_beacon(view, node, b, ctx.height, ctx.time)
+            });
+        }
         let seq = tx.payload.sequence;
         let (submitter, agency) = match self.registry.submitter(block, tx) {
             Ok(s) => s,
@@ -237,26 +242,38 @@ impl Executor {
         tx: &Transaction,
         ev: &safeledger_core::records::ValidatorEvidence,
     ) -> Outcome {
-        let Some(reporter) = tx.submitter().copied() else {
-            return Refusal::new(crate::rules::R0_SIGNER, "no signature".into()).into();
-        };
-        let seq = tx.payload.sequence;
-        if let Err(r) = sequence::check(block, &reporter, seq) {
-            return r.into();
-        }
         let tx_id = tx.id();
-        let outcome = staged(block, |view| {
+        self.execute_node_signed(block, ctx, tx, |view, reporter| {
             crate::evidence::apply(
                 view,
                 &self.chain_id,
                 &self.genesis_validators,
-                &reporter,
+                reporter,
                 ev,
                 tx_id,
                 ctx.height,
             )
-        });
-        sequence::advance(block, &reporter, seq, tx_id, ctx.height);
+        })
+    }
+
+    /// A transaction signed by one node key (validator evidence, a draw's beacon step):
+    /// its sequence is the node key's, and `f` judges it with that key.
+    fn execute_node_signed(
+        &self,
+        block: &mut Overlay<'_>,
+        ctx: &BlockContext,
+        tx: &Transaction,
+        f: impl FnOnce(&mut Overlay<'_>, &safeledger_core::PublicKey) -> Result<(), Refusal>,
+    ) -> Outcome {
+        let Some(node) = tx.submitter().copied() else {
+            return Refusal::new(crate::rules::R0_SIGNER, "no signature".into()).into();
+        };
+        let seq = tx.payload.sequence;
+        if let Err(r) = sequence::check(block, &node, seq) {
+            return r.into();
+        }
+        let outcome = staged(block, |view| f(view, &node));
+        sequence::advance(block, &node, seq, tx.id(), ctx.height);
         outcome
     }
 
@@ -285,6 +302,11 @@ impl Executor {
                 governance::propose(view, &self.registry, &params, g, rc)
             }
             TxBody::GovernanceVote(v) => governance::vote(view, &self.registry, &params, v, rc),
+            TxBody::DrawOpen(o) => {
+                let validators =
+                    crate::evidence::validator_set_at(&self.genesis_validators, view, ctx.height);
+                crate::draw::open(view, o, rc, &validators, &self.registry)
+            }
             TxBody::AccessRequest(r) => crate::access::request(view, r, rc),
             TxBody::AccessGrant(g) => crate::access::grant(view, g, rc),
             TxBody::PrivateRead(r) => match tx.submitter() {
@@ -320,6 +342,12 @@ impl Executor {
                         .map(crate::links::carried_uscc)
                         .unwrap_or_default(),
                 );
+                if !existing
+                    .as_ref()
+                    .is_some_and(|e| e.agencies.contains_key(rc.agency))
+                {
+                    crate::draw::index_enterprise(view, rc.agency, &r.enterprise);
+                }
                 let withholds = !tx.payload.withheld.is_empty();
                 duplicate::claim_values(view, existing.as_ref(), r, withholds, rc)?;
                 enterprise::apply_record(existing, r, rc, params)?
@@ -390,6 +418,9 @@ impl Executor {
             TxBody::InspectionRecord(r) => {
                 duplicate::claim(view, kind, &ent.id, "inspection_id", &r.inspection_id, rc)?;
                 deadlines = findings::inspection(&mut ent, r, rc)?;
+                if ent.inspections.last_inspection == Some(rc.tx_id) {
+                    crate::draw::note_inspectors(view, &ent.id, &distinct_signers(tx));
+                }
             }
             TxBody::Penalty(r) => {
                 duplicate::claim(view, kind, &ent.id, "case_id", &r.case_id, rc)?;
@@ -434,6 +465,8 @@ impl Executor {
             | TxBody::GovernanceProposal(_)
             | TxBody::GovernanceVote(_)
             | TxBody::ValidatorEvidence(_)
+            | TxBody::DrawOpen(_)
+            | TxBody::DrawBeacon(_)
             | TxBody::AccessRequest(_)
             | TxBody::AccessGrant(_)
             | TxBody::PrivateRead(_) => {
@@ -628,6 +661,8 @@ mod tests_admin;
 mod tests_corrections;
 #[cfg(test)]
 mod tests_domain;
+#[cfg(test)]
+mod tests_draw;
 #[cfg(test)]
 mod tests_links;
 #[cfg(test)]

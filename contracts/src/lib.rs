@@ -33,6 +33,7 @@ pub mod assistance;
 pub mod calendar;
 pub mod clock;
 pub mod cosign;
+pub mod draw;
 pub mod evidence;
 pub mod executor;
 pub mod governance;

@@ -103,7 +103,7 @@ pub struct RuleParams {
 /// | `acceptor` | enterprise records, licence applications and their steps (acceptance, notice of missing materials, resupply), reads and requests |
 /// | `reviewer` | reads and requests only (private reads, access and assistance requests, answers to assistance) |
 /// | `inspector` | enterprise records, inspections (with hazards), rectification reports, accident reports, reads and requests |
-/// | `approver` | licence decisions (and co-signing them), penalties and their clearance, blacklists, appeals and outcomes, corrections, access grants, licence applications and their steps, reads and requests |
+/// | `approver` | licence decisions (and co-signing them), penalties and their clearance, blacklists, appeals and outcomes, corrections, access grants, licence applications and their steps, opening inspection draws, reads and requests |
 ///
 /// "Reads and requests" are `private_read`, `access_request`, `assistance_request` and
 /// `assistance_response`.
@@ -154,6 +154,7 @@ pub fn default_officer_roles(
                 K::AccessGrant,
                 K::LicenceApplication,
                 K::ApplicationStep,
+                K::DrawOpen,
             ]),
         ),
     ]

@@ -58,6 +58,7 @@ pub fn genesis() -> Genesis {
         TxKind::AccessRequest,
         TxKind::AccessGrant,
         TxKind::PrivateRead,
+        TxKind::DrawOpen,
     ];
     roles.insert("fire_rescue".into(), common.to_vec());
     let mut market = common.to_vec();

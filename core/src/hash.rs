@@ -112,6 +112,9 @@ pub enum Domain {
     /// two records with the same digest say the same thing (R0-duplicate, see
     /// [`crate::records::identity`]).
     RecordValues,
+    /// The inspection-draw beacon (`crate::beacon`): its generator, proof challenges,
+    /// dealers' coefficients and the draw's randomness, each behind its own label.
+    Draw,
 }
 
 impl Domain {
@@ -131,11 +134,12 @@ impl Domain {
             Domain::ApiRequest => "safeledger v1 api request",
             Domain::VerifiedTx => "safeledger v1 verified transaction bytes",
             Domain::RecordValues => "safeledger v1 record values",
+            Domain::Draw => "safeledger v1 inspection draw",
         }
     }
 
     /// Every purpose, in declaration order.
-    pub const ALL: [Domain; 13] = [
+    pub const ALL: [Domain; 14] = [
         Domain::Transaction,
         Domain::TxSignatures,
         Domain::Field,
@@ -149,6 +153,7 @@ impl Domain {
         Domain::ApiRequest,
         Domain::VerifiedTx,
         Domain::RecordValues,
+        Domain::Draw,
     ];
 
     /// A BLAKE3 hasher in derive-key mode with this purpose's context, ready for input.

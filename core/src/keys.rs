@@ -144,6 +144,12 @@ impl SecretKey {
         PublicKey(self.0.verifying_key().to_bytes())
     }
 
+    /// The clamped, reduced ed25519 secret scalar `a` (the public key is `a·B`), for the
+    /// inspection-draw beacon's share decryption ([`crate::beacon`]). Secret.
+    pub(crate) fn scalar(&self) -> curve25519_dalek::Scalar {
+        self.0.to_scalar()
+    }
+
     /// Signs `message` (already domain-separated by the caller).
     pub fn sign(&self, message: &[u8]) -> Signature {
         Signature(self.0.sign(message).to_bytes())
@@ -342,7 +348,10 @@ macro_rules! hex_serde {
                 if s.is_human_readable() {
                     s.serialize_str(&hex::encode(self.0))
                 } else {
-                    serde::Serialize::serialize(&serde_big_array_like::Bytes(&self.0), s)
+                    serde::Serialize::serialize(
+                        &$crate::keys::serde_big_array_like::Bytes(&self.0),
+                        s,
+                    )
                 }
             }
         }
@@ -354,7 +363,7 @@ macro_rules! hex_serde {
                     hex::decode_to_slice(s.trim(), &mut b).map_err(serde::de::Error::custom)?;
                     Ok(Self(b))
                 } else {
-                    let b = serde_big_array_like::deserialize_array::<D, $n>(d)?;
+                    let b = $crate::keys::serde_big_array_like::deserialize_array::<D, $n>(d)?;
                     Ok(Self(b))
                 }
             }
@@ -362,12 +371,14 @@ macro_rules! hex_serde {
     };
 }
 
+pub(crate) use hex_serde;
+
 hex_serde!(PublicKey, 32);
 hex_serde!(Signature, 64);
 
 /// Fixed-size byte arrays for binary serializers, written as a tuple of bytes (serde
 /// implements arrays only up to 32 elements).
-mod serde_big_array_like {
+pub(crate) mod serde_big_array_like {
     use serde::de::{Error, SeqAccess, Visitor};
     use serde::ser::SerializeTuple;
     use std::fmt;

@@ -9,8 +9,10 @@
 //! functions that take an RNG from the caller. Everything hashed or signed goes through
 //! [`encoding::to_canonical`].
 
+pub mod beacon;
 pub mod block;
 pub mod consensus;
+pub mod draw;
 pub mod encoding;
 pub mod envelope;
 pub mod evidence;

@@ -12,12 +12,15 @@
 //! ([`TxBody::check_bounds`]).
 
 pub mod admin;
+pub mod draw;
 pub mod identity;
 mod kind;
 pub mod lifecycle;
 
 pub use bounds::{is_iso_4217, is_role_name};
 pub use kind::TxKind;
+
+pub use draw::{DrawBeacon, DrawBeaconStep, DrawInspector, DrawOpen};
 
 pub use admin::{
     AccessGrant, AccessRequest, AssistanceRequest, AssistanceResponse, DecisionProposal,
@@ -345,6 +348,10 @@ pub enum TxBody {
     DecisionSignature(DecisionSignature),
     /// See [`ApplicationStep`].
     ApplicationStep(ApplicationStep),
+    /// See [`DrawOpen`].
+    DrawOpen(DrawOpen),
+    /// See [`DrawBeacon`].
+    DrawBeacon(DrawBeacon),
 }
 
 /// A record field that breaks a stateless bound.
@@ -389,7 +396,15 @@ impl TxBody {
             TxBody::DecisionProposal(_) => TxKind::DecisionProposal,
             TxBody::DecisionSignature(_) => TxKind::DecisionSignature,
             TxBody::ApplicationStep(_) => TxKind::ApplicationStep,
+            TxBody::DrawOpen(_) => TxKind::DrawOpen,
+            TxBody::DrawBeacon(_) => TxKind::DrawBeacon,
         }
+    }
+
+    /// True for the kinds a validator's node key signs instead of an officer (validator
+    /// evidence, a draw's beacon step): one signature, judged against the validator sets.
+    pub fn is_node_signed(&self) -> bool {
+        matches!(self, TxBody::ValidatorEvidence(_) | TxBody::DrawBeacon(_))
     }
 
     /// The enterprise the record is about; `None` for officer and governance records.
@@ -416,6 +431,8 @@ impl TxBody {
             | TxBody::GovernanceProposal(_)
             | TxBody::GovernanceVote(_)
             | TxBody::ValidatorEvidence(_)
+            | TxBody::DrawOpen(_)
+            | TxBody::DrawBeacon(_)
             | TxBody::AccessRequest(_)
             | TxBody::AccessGrant(_)
             | TxBody::PrivateRead(_) => return None,
@@ -581,6 +598,25 @@ impl TxBody {
             TxBody::ApplicationStep(r) => {
                 push("enterprise", enc(&r.enterprise));
                 push("application", enc(&r.application));
+                push("step", enc(&r.step));
+            }
+            TxBody::DrawOpen(r) => {
+                push("draw_id", enc(&r.draw_id));
+                push("month", enc(&r.month));
+                push("pool_agency", enc(&r.pool_agency));
+                push("industry", enc(&r.industry));
+                push("risk_levels", enc(&r.risk_levels));
+                push("fraction_permille", enc(&r.fraction_permille));
+                push("inspectors", enc(&r.inspectors));
+                push(
+                    "inspectors_per_enterprise",
+                    enc(&r.inspectors_per_enterprise),
+                );
+                push("commit_window_secs", enc(&r.commit_window_secs));
+                push("reveal_window_secs", enc(&r.reveal_window_secs));
+            }
+            TxBody::DrawBeacon(r) => {
+                push("draw", enc(&r.draw));
                 push("step", enc(&r.step));
             }
         }

@@ -303,6 +303,10 @@ impl Transaction {
             }
             e.evidence.verify_messages(chain_id)?;
         }
+        if matches!(p.body, crate::records::TxBody::DrawBeacon(_)) && n != 1 {
+            // A draw's beacon step is signed by the one node key taking it.
+            return Err(TxError::SignerCount(n));
+        }
         p.body.check_bounds()?;
         crate::private::check_withheld(p)?;
         if field_root_withheld(&p.body, &p.field_salts, &p.withheld)? != p.field_root {

@@ -361,10 +361,11 @@ impl App {
             if let Err(e) = checked {
                 return bad(format!("transaction {id}: {e}"));
             }
-            // Validator evidence is signed by a node key: check_stateless verified its one
-            // signature and the two messages; execution checks the reporter and offender
-            // against the validator sets (contracts evidence.rs).
-            let evidence = matches!(tx.payload.body, TxBody::ValidatorEvidence(_));
+            // Validator evidence and draw beacon steps are signed by a node key:
+            // check_stateless verified the one signature (and evidence's two messages);
+            // execution checks the key against the validator sets (contracts evidence.rs,
+            // draw.rs).
+            let evidence = tx.payload.body.is_node_signed();
             if let Some(s) = tx
                 .signatures
                 .iter()

@@ -91,6 +91,7 @@ pub fn demo_roles() -> BTreeMap<String, Vec<TxKind>> {
         TxKind::AccessRequest,
         TxKind::AccessGrant,
         TxKind::PrivateRead,
+        TxKind::DrawOpen,
     ];
     let with = |extra: &[TxKind]| {
         let mut v = common.to_vec();

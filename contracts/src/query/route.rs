@@ -8,7 +8,7 @@ use safeledger_core::Timestamp;
 
 /// Every query name [`route`] answers, in the order the refusal of an unknown one lists
 /// them.
-pub const QUERY_KINDS: [&str; 12] = [
+pub const QUERY_KINDS: [&str; 14] = [
     "assistance_open",
     "assistance_overdue",
     "assistance_sent",
@@ -21,11 +21,15 @@ pub const QUERY_KINDS: [&str; 12] = [
     "validators",
     "access_log",
     "read_log",
+    "draws",
+    "draw",
 ];
 
 /// What a query is asked with. Which fields a kind reads: `agency` for
 /// `assistance_open`, `assistance_overdue`, `assistance_sent` and `inbox`; `enterprise` for `decisions`,
-/// `timeline`, `assessment` and `linked`; `limit` for the lists; `validators` for `validators`.
+/// `timeline`, `assessment` and `linked`; `limit` for the lists; `validators` for `validators`;
+/// `agency` for `draws` (the draws it opened, newest first) and `enterprise` for `draw` (the
+/// draw's opening transaction id, hex: its state, phase and pool).
 pub struct QueryArgs<'a> {
     /// The agency asked about (must satisfy `known_agency`).
     pub agency: &'a str,
@@ -114,6 +118,30 @@ pub fn route(
         "assessment" => {
             let params = crate::RuleParams::load(state, &Default::default());
             serde_json::to_value(query::assessment_at(state, &enterprise()?, now, &params))
+        }
+        "draws" => {
+            let agency = agency()?;
+            let draws: Vec<serde_json::Value> = crate::draw::all(state)
+                .iter()
+                .rev()
+                .filter_map(|id| crate::draw::get(state, id))
+                .filter(|d| d.agency == agency)
+                .take(limit)
+                .map(|d| serde_json::json!({"phase": d.phase(now), "draw": d}))
+                .collect();
+            Ok(serde_json::Value::Array(draws))
+        }
+        "draw" => {
+            let id = safeledger_core::Hash::from_hex(args.enterprise.trim()).map_err(|e| {
+                QueryError::BadArgument(format!("a draw is named by its transaction id: {e}"))
+            })?;
+            let d = crate::draw::get(state, &id)
+                .ok_or_else(|| QueryError::BadArgument(format!("no draw opened by {id}")))?;
+            Ok(serde_json::json!({
+                "phase": d.phase(now),
+                "draw": d,
+                "pool": crate::draw::pool(state, &id),
+            }))
         }
         "access_log" => serde_json::to_value(access::log(state, limit)),
         "read_log" => serde_json::to_value(access::reads(state, limit)),

@@ -8,7 +8,7 @@ use super::{
 };
 use crate::limits::{MAX_LIST_ITEMS, MAX_TEXT_BYTES};
 
-fn text(field: &'static str, s: &str) -> Result<(), FieldError> {
+pub(super) fn text(field: &'static str, s: &str) -> Result<(), FieldError> {
     if s.len() > MAX_TEXT_BYTES {
         return Err(FieldError {
             field,
@@ -117,7 +117,7 @@ pub fn is_role_name(s: &str) -> bool {
     (1..=32).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_lowercase() || b == b'_')
 }
 
-fn list<T>(field: &'static str, v: &[T]) -> Result<(), FieldError> {
+pub(super) fn list<T>(field: &'static str, v: &[T]) -> Result<(), FieldError> {
     if v.len() > MAX_LIST_ITEMS {
         return Err(FieldError {
             field,
@@ -133,7 +133,7 @@ pub const MAX_LOCAL_ID_BYTES: usize = 128;
 
 /// An agency's own id for a record: not blank, at most [`MAX_LOCAL_ID_BYTES`], no control
 /// characters.
-fn local_id(field: &'static str, s: &str) -> Result<(), FieldError> {
+pub(super) fn local_id(field: &'static str, s: &str) -> Result<(), FieldError> {
     nonempty(field, s)?;
     if s.len() > MAX_LOCAL_ID_BYTES {
         return Err(FieldError {
@@ -150,7 +150,7 @@ fn local_id(field: &'static str, s: &str) -> Result<(), FieldError> {
     Ok(())
 }
 
-fn nonempty(field: &'static str, s: &str) -> Result<(), FieldError> {
+pub(super) fn nonempty(field: &'static str, s: &str) -> Result<(), FieldError> {
     text(field, s)?;
     if s.trim().is_empty() {
         return Err(FieldError {
@@ -417,6 +417,8 @@ impl TxBody {
             }
             TxBody::GovernanceVote(r) => local_id("proposal_id", &r.proposal_id),
             TxBody::ValidatorEvidence(r) => nonempty("offender_agency", &r.offender_agency),
+            TxBody::DrawOpen(r) => super::draw::check_open(r),
+            TxBody::DrawBeacon(r) => super::draw::check_beacon(r),
             TxBody::AccessRequest(r) => {
                 local_id("request_id", &r.request_id)?;
                 text("purpose", &r.purpose)?;

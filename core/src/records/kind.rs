@@ -54,11 +54,15 @@ pub enum TxKind {
     DecisionSignature,
     /// [`ApplicationStep`].
     ApplicationStep,
+    /// [`DrawOpen`].
+    DrawOpen,
+    /// [`DrawBeacon`].
+    DrawBeacon,
 }
 
 impl TxKind {
     /// Every kind, in order.
-    pub const ALL: [TxKind; 24] = [
+    pub const ALL: [TxKind; 26] = [
         TxKind::EnterpriseRecord,
         TxKind::LicenceDecision,
         TxKind::InspectionRecord,
@@ -83,6 +87,8 @@ impl TxKind {
         TxKind::DecisionProposal,
         TxKind::DecisionSignature,
         TxKind::ApplicationStep,
+        TxKind::DrawOpen,
+        TxKind::DrawBeacon,
     ];
 
     /// snake_case name, as in genesis and the CLI.
@@ -112,6 +118,8 @@ impl TxKind {
             TxKind::DecisionProposal => "decision_proposal",
             TxKind::DecisionSignature => "decision_signature",
             TxKind::ApplicationStep => "application_step",
+            TxKind::DrawOpen => "draw_open",
+            TxKind::DrawBeacon => "draw_beacon",
         }
     }
 

@@ -221,6 +221,11 @@ pub enum Cmd {
         #[command(subcommand)]
         cmd: crate::cli::verbs::CorrectionCmd,
     },
+    /// "Double random" inspection draws: open, show, list.
+    Draw {
+        #[command(subcommand)]
+        cmd: crate::cli::verbs::DrawCmd,
+    },
     /// Governance among agencies: add-agency, remove-agency, set-param, set-validator, vote.
     Governance {
         #[command(subcommand)]

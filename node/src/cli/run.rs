@@ -91,6 +91,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Cmd::Blacklist { cmd } => verbs::blacklist(cmd).await,
         Cmd::Accident { cmd } => verbs::accident(cmd).await,
         Cmd::Correction { cmd } => verbs::correction(cmd).await,
+        Cmd::Draw { cmd } => verbs::draw(cmd).await,
         Cmd::Governance { cmd } => verbs::governance(cmd).await,
         Cmd::Access { cmd } => verbs::access(cmd).await,
         Cmd::Assistance { cmd } => assistance::run(cmd).await,

@@ -9,7 +9,7 @@ use crate::mempool::{AdmitError, Encoded};
 use crate::wire::Gossip;
 use safeledger_core::encoding::to_canonical;
 use safeledger_core::tx::TxError;
-use safeledger_core::{Hash, PublicKey, Transaction, TxBody};
+use safeledger_core::{Hash, PublicKey, Transaction};
 use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -34,12 +34,11 @@ pub struct Admitted {
 /// by gossip are not re-published (their author sent them to every validator).
 pub fn admit(ctx: &Context, txs: Vec<Transaction>, from_client: bool) -> Admitted {
     let view = crate::app::StoreView(&ctx.store);
-    // Validator evidence is signed by a node key: admitted from the validators of the
-    // next two heights only (execution checks the reporter deterministically). The tip
-    // is read only for a batch that holds evidence, not for every client batch.
-    let has_evidence = txs
-        .iter()
-        .any(|t| matches!(t.payload.body, TxBody::ValidatorEvidence(_)));
+    // Validator evidence and draw beacon steps are signed by a node key: admitted from
+    // the validators of the next two heights only (execution checks the key
+    // deterministically). The tip is read only for a batch that holds such a transaction,
+    // not for every client batch.
+    let has_evidence = txs.iter().any(|t| t.payload.body.is_node_signed());
     let node_keys: BTreeSet<PublicKey> = match has_evidence.then(|| ctx.store.tip()) {
         Some(Ok(Some(t))) => t
             .validators
@@ -92,7 +91,7 @@ pub fn admit(ctx: &Context, txs: Vec<Transaction>, from_client: bool) -> Admitte
     {
         let mut pool = ctx.mempool.lock().unwrap_or_else(|e| e.into_inner());
         for ((tx, checked), enc) in txs.into_iter().zip(stateless).zip(encoded) {
-            let evidence = matches!(tx.payload.body, TxBody::ValidatorEvidence(_));
+            let evidence = tx.payload.body.is_node_signed();
             // Client transactions are gossiped after admission: keep a copy (with its
             // encoded size, for batching).
             let copy = from_client.then(|| (tx.clone(), enc.size));

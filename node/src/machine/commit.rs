@@ -85,7 +85,7 @@ impl NodeMachine {
     }
 
     /// Gossips admitted transactions' batches.
-    fn publish_admitted(&mut self, gossip: Vec<Vec<u8>>, out: &mut Vec<Action>) {
+    pub(super) fn publish_admitted(&mut self, gossip: Vec<Vec<u8>>, out: &mut Vec<Action>) {
         out.extend(
             gossip
                 .into_iter()
@@ -116,6 +116,7 @@ impl NodeMachine {
         let refused = self.count_results(&results);
         self.private_after_commit(block, &results);
         self.admit_new_validators(out);
+        self.take_draw_steps(now, out);
         tracing::info!(
             height = h,
             round = cert.round,

@@ -21,6 +21,7 @@
 
 pub mod admission;
 mod commit;
+mod draws;
 mod events;
 mod keys;
 mod private;
@@ -98,6 +99,8 @@ pub struct NodeMachine {
     next_height_at: Option<Timestamp>,
     /// Peers cut off by the test-only partition filter (from the last tick).
     cut: BTreeSet<PublicKey>,
+    /// Draw beacon steps sent and the height they were sent at ([`draws`]).
+    draw_sent: draws::Sent,
 }
 
 impl NodeMachine {
@@ -139,6 +142,7 @@ impl NodeMachine {
             height_started: now,
             next_height_at: None,
             cut: BTreeSet::new(),
+            draw_sent: draws::Sent::new(),
         }
     }
 

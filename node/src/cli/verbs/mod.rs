@@ -7,11 +7,13 @@
 //! JSON through `tx submit --file` keeps working for every kind.
 
 pub mod admin;
+pub mod draw;
 pub mod findings;
 pub mod licence;
 pub mod officer;
 
 pub use admin::{access, governance, AccessCmd, GovernanceCmd};
+pub use draw::{draw, DrawCmd};
 pub use findings::{
     accident, blacklist, correction, inspection, penalty, rectification, AccidentCmd, BlacklistCmd,
     CorrectionCmd, InspectionCmd, PenaltyCmd, RectificationCmd,

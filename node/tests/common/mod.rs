@@ -138,9 +138,15 @@ pub fn signal(pid: u32, sig: &str) {
 /// Starts `safeledger demo --limit LIMIT --keep-running` on the shipped data in a temporary
 /// directory and waits until the network is left running.
 pub fn start_demo_with(limit: usize) -> Demo {
+    start_demo_env(limit, &[])
+}
+
+/// [`start_demo_with`] with extra environment variables for the demo and its nodes.
+pub fn start_demo_env(limit: usize, env: &[(&str, &str)]) -> Demo {
     let dir = tempfile::tempdir().expect("tempdir");
     let home = dir.path().join("net");
     let mut child = Command::new(EXE)
+        .envs(env.iter().copied())
         .args([
             "demo",
             "--limit",

@@ -1,0 +1,197 @@
+//! A month's "double random" draw on a demo network of the real data (issue 20 item 2),
+//! through the `safeledger` binary: an agency opens a draw, every validator's node deals,
+//! one agency's node withholds its reveal (fault injection), the other nodes recover its
+//! part from their shares, and the outcome is the one its reveal would have given — checked
+//! here by recomputing that reveal from its node key and the randomness from the parts.
+//!
+//! One test; its name has `cluster` so it runs alone in the serial group.
+
+#![allow(clippy::disallowed_types, clippy::disallowed_methods)]
+
+mod common;
+
+use common::{expect, start_demo_env};
+use safeledger_core::beacon;
+use safeledger_core::beacon::Point;
+use safeledger_core::{Hash, PublicKey, SecretKey};
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+const CDPH: &str = "chicago-cdph";
+/// The licensing agency: the enterprises CDPH inspects are those BACP recorded.
+const BACP: &str = "chicago-bacp";
+const WITHHOLDER: &str = "us-osha";
+
+fn key_file(home: &Path, agency: &str, name: &str) -> SecretKey {
+    let text = std::fs::read_to_string(home.join(agency).join(name)).expect("key file");
+    SecretKey::from_hex(text.trim()).expect("key")
+}
+
+fn show(home: &Path, draw: &str) -> serde_json::Value {
+    let (o, _) = expect(0, &["draw", "show", draw, "--output", "json"], home);
+    serde_json::from_str(&o).expect("draw JSON")
+}
+
+#[test]
+fn cluster_draw_with_a_withheld_reveal_recovered() {
+    let demo = start_demo_env(30, &[("SAFELEDGER_TEST_WITHHOLD_DRAW_REVEALS", WITHHOLDER)]);
+    let h = demo.home.as_path();
+    let inspector = key_file(h, CDPH, "officer.key").public().to_hex();
+    // A second inspector, registered by name: the genesis officer signed the imported
+    // inspections, so it is excluded from the enterprises it inspected last.
+    expect(
+        0,
+        &[
+            "officer",
+            "register",
+            "--agency",
+            CDPH,
+            "--name",
+            "insp-2",
+            "--role",
+            "inspector",
+        ],
+        h,
+    );
+    let second = key_file(h, CDPH, "officers/insp-2.key").public().to_hex();
+    // Bad input first: a fraction above all of the pool, an empty pool.
+    let (_, err) = expect(
+        2,
+        &[
+            "draw",
+            "open",
+            "--agency",
+            CDPH,
+            "--id",
+            "D-bad",
+            "--month",
+            "2026-12",
+            "--fraction",
+            "150%",
+            "--inspector",
+            &inspector,
+        ],
+        h,
+    );
+    assert!(err.contains("--fraction"), "{err}");
+    let (_, err) = expect(
+        3,
+        &[
+            "draw",
+            "open",
+            "--agency",
+            CDPH,
+            "--id",
+            "D-empty",
+            "--month",
+            "2026-12",
+            "--risk",
+            "red",
+            "--inspector",
+            &inspector,
+        ],
+        h,
+    );
+    assert!(
+        err.contains("R0-draw") || err.contains("pool is empty"),
+        "{err}"
+    );
+    let (out, _) = expect(
+        0,
+        &[
+            "draw",
+            "open",
+            "--agency",
+            CDPH,
+            "--id",
+            "D-2026-12",
+            "--month",
+            "2026-12",
+            "--pool-agency",
+            BACP,
+            "--fraction",
+            "10%",
+            "--per",
+            "1",
+            "--inspector",
+            &inspector,
+            "--inspector",
+            "insp-2",
+            "--commit-window",
+            "20",
+            "--reveal-window",
+            "10",
+        ],
+        h,
+    );
+    let draw = out.split_whitespace().next().expect("tx id").to_string();
+    let t = Instant::now();
+    let v = loop {
+        let v = show(h, &draw);
+        if v["phase"] == "complete" {
+            break v;
+        }
+        assert!(
+            t.elapsed() < Duration::from_secs(120),
+            "the draw did not complete: {v:#}"
+        );
+        std::thread::sleep(Duration::from_millis(500));
+    };
+    let d = &v["draw"];
+    assert_eq!(d["withheld"], serde_json::json!([WITHHOLDER]), "{d:#}");
+    assert!(d["revealed"].get(WITHHOLDER).is_none());
+    let pool = d["pool_size"].as_u64().unwrap();
+    assert!(pool > 0);
+    let result = &d["result"];
+    let selected = result["assignments"].as_array().unwrap();
+    assert_eq!(selected.len() as u64, (pool * 100).div_ceil(1000).max(1));
+    // Each selected enterprise has one inspector, never one excluded from it.
+    let (o, _) = expect(0, &["draw", "show", &draw, "--output", "json"], h);
+    let full: serde_json::Value = serde_json::from_str(&o).unwrap();
+    let excluded = |who: &str, e: &serde_json::Value| {
+        full["pool"]["inspectors"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|i| i["officer"] == who && i["excluded"].as_array().unwrap().contains(e))
+    };
+    assert!(
+        !full["pool"]["inspectors"][0]["excluded"]
+            .as_array()
+            .unwrap()
+            .is_empty(),
+        "the genesis officer signed the imported inspections: it is excluded from those enterprises"
+    );
+    for a in selected {
+        let who = a["inspectors"][0].as_str().expect("assigned");
+        assert!(who == inspector || who == second, "{a}");
+        assert!(!excluded(who, &a["enterprise"]), "{a}");
+        assert_eq!(a["short"], false);
+    }
+    // The withholder's reveal, recomputed from its node key, is what the others recovered.
+    let node = key_file(h, WITHHOLDER, "node.key");
+    let draw_id = Hash::from_hex(&draw).unwrap();
+    let recipients: Vec<PublicKey> = d["participants"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| PublicKey::from_hex(p["key"].as_str().unwrap()).unwrap())
+        .collect();
+    let t_ = d["threshold"].as_u64().unwrap() as usize;
+    let ctx = [draw_id.0.as_slice(), &node.public().0].concat();
+    let (dealing, secret) = beacon::deal(&node.to_bytes(), &ctx, &recipients, t_).unwrap();
+    let would_have: Point = beacon::contribution_from_reveal(&dealing, &secret).unwrap();
+    let recovered: Point = serde_json::from_value(d["recovered"][WITHHOLDER].clone()).unwrap();
+    assert_eq!(recovered, would_have);
+    // The randomness is the parts' hash: the outcome does not depend on the withholding.
+    let mut parts: BTreeMap<String, Point> = serde_json::from_value(d["revealed"].clone()).unwrap();
+    parts.insert(WITHHOLDER.into(), would_have);
+    let rho = safeledger_core::draw::randomness(&draw_id, &parts);
+    assert_eq!(result["randomness"], serde_json::json!(rho.to_hex()));
+    // The list shows it; the text form names the withholder.
+    let (o, _) = expect(0, &["draw", "list", "--agency", CDPH], h);
+    assert!(o.contains("D-2026-12") && o.contains("complete"), "{o}");
+    let (o, _) = expect(0, &["draw", "show", &draw], h);
+    assert!(o.contains(&format!("withheld: {WITHHOLDER}")), "{o}");
+}

@@ -91,6 +91,9 @@ pub struct DrawState {
     pub withheld: Vec<String>,
     /// The outcome, once complete.
     pub result: Option<DrawResult>,
+    /// The accepted beacon steps (transaction ids), in commit order: with the opening,
+    /// what `safeledger audit draw export` puts in views.
+    pub steps: Vec<TxId>,
 }
 
 /// A complete draw's outcome.
@@ -181,6 +184,30 @@ pub fn pool(state: &dyn StateRead, tx: &TxId) -> Option<DrawPool> {
 /// Every draw, oldest first.
 pub fn all(state: &dyn StateRead) -> Vec<TxId> {
     read(state, DRAW_INDEX).unwrap_or_default()
+}
+
+/// The published results of a complete draw: each selected enterprise's latest
+/// inspection when it was recorded after the draw opened (date, verdict), else `null`.
+pub fn inspected(state: &dyn StateRead, d: &DrawState) -> Vec<serde_json::Value> {
+    let Some(r) = &d.result else {
+        return Vec::new();
+    };
+    r.assignments
+        .iter()
+        .map(|a| {
+            let latest = crate::query::enterprise(state, &a.enterprise).and_then(|e| {
+                let at = e.inspections.last_inspection_at?;
+                (at >= d.opened_at).then(|| {
+                    serde_json::json!({
+                        "date": at.date_string(),
+                        "outcome": e.inspections.last_outcome,
+                        "tx_id": e.inspections.last_inspection,
+                    })
+                })
+            });
+            serde_json::json!({"enterprise": a.enterprise, "inspection": latest})
+        })
+        .collect()
 }
 
 fn risk_name(r: RiskLevel) -> &'static str {
@@ -324,6 +351,7 @@ pub fn open(
         absent: Vec::new(),
         withheld: Vec::new(),
         result: None,
+        steps: Vec::new(),
     };
     view.put(id_key(rc.agency, &open.draw_id), &rc.tx_id);
     view.put(pool_key(&rc.tx_id), &pool);

@@ -19,14 +19,14 @@ fn phase_name(p: Phase) -> &'static str {
     }
 }
 
-/// Applies a beacon step signed by node key `signer` at block `height` and time `now`
-/// (R0-draw-beacon).
+/// Applies beacon step `tx_id` signed by node key `signer` at block `height` and time
+/// `now` (R0-draw-beacon).
 pub fn apply_beacon(
     view: &mut Overlay<'_>,
     signer: &PublicKey,
     b: &DrawBeacon,
-    height: u64,
-    now: Timestamp,
+    tx_id: safeledger_core::TxId,
+    (height, now): (u64, Timestamp),
 ) -> Result<(), Refusal> {
     let Some(mut st) = super::get(view, &b.draw) else {
         return refuse(R0_DRAW_BEACON, format!("draw {} was never opened", b.draw));
@@ -125,6 +125,7 @@ pub fn apply_beacon(
             }
         }
     }
+    st.steps.push(tx_id);
     if st.closed_at.is_some() && st.missing().is_empty() {
         complete(view, &mut st, height, now);
     }

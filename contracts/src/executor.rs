@@ -190,8 +190,9 @@ impl Executor {
             return self.execute_evidence(block, ctx, tx, ev);
         }
         if let TxBody::DrawBeacon(b) = &tx.payload.body {
+            let id = tx.id();
             return self.execute_node_signed(block, ctx, tx, |view, node| {
-                crate::draw::apply_beacon(view, node, b, ctx.height, ctx.time)
+                crate::draw::apply_beacon(view, node, b, id, (ctx.height, ctx.time))
             });
         }
         let seq = tx.payload.sequence;

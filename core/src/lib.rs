@@ -13,6 +13,7 @@ pub mod beacon;
 pub mod block;
 pub mod consensus;
 pub mod draw;
+pub mod draw_audit;
 pub mod encoding;
 pub mod envelope;
 pub mod evidence;

@@ -25,6 +25,10 @@ pub const QUERY_KINDS: [&str; 14] = [
     "draw",
 ];
 
+/// The queries answered to anyone, without an officer's signature: the double-random
+/// draws and their outcomes ("double random, one public").
+pub const PUBLIC_QUERY_KINDS: [&str; 2] = ["draws", "draw"];
+
 /// What a query is asked with. Which fields a kind reads: `agency` for
 /// `assistance_open`, `assistance_overdue`, `assistance_sent` and `inbox`; `enterprise` for `decisions`,
 /// `timeline`, `assessment` and `linked`; `limit` for the lists; `validators` for `validators`;
@@ -139,6 +143,7 @@ pub fn route(
                 .ok_or_else(|| QueryError::BadArgument(format!("no draw opened by {id}")))?;
             Ok(serde_json::json!({
                 "phase": d.phase(now),
+                "inspected": crate::draw::inspected(state, &d),
                 "draw": d,
                 "pool": crate::draw::pool(state, &id),
             }))

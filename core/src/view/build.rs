@@ -113,7 +113,9 @@ pub fn build_view(src: &ViewSource<'_>, reveal: &[String]) -> Result<View, Build
                 return match src.private.iter().find(|v| v.index as usize == i) {
                     Some(v) if reveal.contains(&name) => FieldView::Revealed {
                         index,
-                        value: schema::decode_value(kind, &name, &v.value).and_then(Result::ok),
+                        value: schema::decode_value(kind, &name, &v.value)
+                            .and_then(Result::ok)
+                            .filter(|j| !j.is_null()),
                         name,
                         salt: v.salt,
                         canonical: v.value.clone(),
@@ -126,7 +128,9 @@ pub fn build_view(src: &ViewSource<'_>, reveal: &[String]) -> Result<View, Build
                 };
             }
             if i == 0 || reveal.contains(&name) {
-                let value = schema::decode_value(kind, &name, bytes).and_then(Result::ok);
+                let value = schema::decode_value(kind, &name, bytes)
+                    .and_then(Result::ok)
+                    .filter(|j| !j.is_null());
                 FieldView::Revealed {
                     index,
                     name,

@@ -284,6 +284,15 @@ impl Verifier {
         Ok(())
     }
 
+    /// The validator set that certified `view`'s header h+1 (genesis followed along its
+    /// validator path); not itself a verification of the view.
+    ///
+    /// # Errors
+    /// A path that does not follow from genesis.
+    pub fn validators_of(&self, view: &View) -> Result<crate::genesis::ValidatorSet, ViewError> {
+        Ok(self.follow(&view.validator_path)?.validators)
+    }
+
     /// Verifies a checkpoint from genesis: format, path, header and certificate.
     pub fn verify_checkpoint(&self, cp: &Checkpoint) -> Result<(), ViewError> {
         check_doc(
@@ -611,7 +620,10 @@ impl Verifier {
                             format!("field {i} of a {} record is {want}", kind.name()),
                         ));
                     }
+                    // A field decoding to JSON null (an absent optional value) is
+                    // written as null, which reads back as `None`.
                     let decoded = match schema::decode_value(kind, name, canonical) {
+                        Some(Ok(serde_json::Value::Null)) => None,
                         Some(Ok(v)) => Some(v),
                         Some(Err(e)) => {
                             return Err(ViewError::new(

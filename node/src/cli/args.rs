@@ -672,6 +672,11 @@ pub enum AuditCmd {
         #[command(flatten)]
         target: Target,
     },
+    /// Double-random draws checked offline: export a complete draw, verify its file.
+    Draw {
+        #[command(subcommand)]
+        cmd: crate::cli::audit_draw::DrawAuditCmd,
+    },
     /// Fetch and verify the consistency proof between two checkpoints' ledgers.
     Consistency {
         /// The older checkpoint file.

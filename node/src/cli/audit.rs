@@ -9,7 +9,8 @@ use safeledger_core::view::{decode, encode, Checkpoint, Verified, Verifier, View
 use safeledger_core::{Genesis, Hash, Outcome};
 use std::path::Path;
 
-fn read(path: &Path) -> anyhow::Result<Vec<u8>> {
+/// The bytes of `path`, without a byte-order mark.
+pub(crate) fn read(path: &Path) -> anyhow::Result<Vec<u8>> {
     let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
     Ok(safeledger_client::input::strip_bom(&bytes).to_vec())
 }
@@ -387,6 +388,7 @@ pub async fn run(cmd: AuditCmd) -> anyhow::Result<()> {
             };
             consistency(eps, g.as_ref(), &old, &new).await?;
         }
+        AuditCmd::Draw { cmd } => crate::cli::audit_draw::run(cmd).await?,
     }
     Ok(())
 }

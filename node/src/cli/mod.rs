@@ -8,6 +8,7 @@ pub mod act;
 pub mod args;
 pub mod assistance;
 pub mod audit;
+pub mod audit_draw;
 pub mod bench;
 pub mod ceremony;
 pub mod demo;

@@ -339,7 +339,14 @@ pub(super) async fn query(
     req: Request<proto::QueryRequest>,
 ) -> Result<Response<proto::QueryReply>, Status> {
     use safeledger_contracts::query::{self, QueryArgs, QueryError};
-    svc.officer(&req, method::QUERY, "rule-contract queries")?;
+    // "Double random, one public" (issue 20 item 2): the draws and their outcomes are
+    // answered to anyone, auditors and unsigned callers included; every other query needs
+    // an officer.
+    if query::PUBLIC_QUERY_KINDS.contains(&req.get_ref().kind.as_str()) {
+        svc.caller(&req, method::QUERY)?;
+    } else {
+        svc.officer(&req, method::QUERY, "rule-contract queries")?;
+    }
     let req = req.into_inner();
     let view = StoreView(&svc.shared.store);
     // Only `validators` reads the tip (a store error fails that query alone).

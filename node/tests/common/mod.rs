@@ -204,6 +204,21 @@ pub fn text(o: &Output) -> (String, String) {
     )
 }
 
+/// Runs `args` without `--home`, checks the exit code; returns (stdout, stderr).
+pub fn expect_bare(code: i32, args: &[&str]) -> (String, String) {
+    let o = Command::new(EXE)
+        .args(args)
+        .output()
+        .expect("run safeledger");
+    let (out, err) = text(&o);
+    assert_eq!(
+        o.status.code(),
+        Some(code),
+        "safeledger {args:?}:\nstdout: {out}\nstderr: {err}"
+    );
+    (out, err)
+}
+
 /// Runs and checks the exit code; returns (stdout, stderr).
 pub fn expect(code: i32, args: &[&str], home: &Path) -> (String, String) {
     let o = run(args, home);
@@ -351,5 +366,49 @@ pub fn wait_for(
             found.len()
         );
         std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+/// JSON pointers of every leaf (string, number, bool) of `v`.
+pub fn json_leaves(v: &serde_json::Value, at: String, out: &mut Vec<String>) {
+    match v {
+        serde_json::Value::Object(m) => {
+            for (k, x) in m {
+                json_leaves(
+                    x,
+                    format!("{at}/{}", k.replace('~', "~0").replace('/', "~1")),
+                    out,
+                );
+            }
+        }
+        serde_json::Value::Array(a) => {
+            for (i, x) in a.iter().enumerate() {
+                json_leaves(x, format!("{at}/{i}"), out);
+            }
+        }
+        serde_json::Value::Null => {}
+        _ => out.push(at),
+    }
+}
+
+/// Changes a leaf: a number by one, a boolean negated, a string's last character to
+/// another (hex stays hex).
+pub fn mutate_leaf(v: &mut serde_json::Value) {
+    match v {
+        serde_json::Value::Bool(b) => *b = !*b,
+        serde_json::Value::Number(n) => {
+            *v = serde_json::json!(n.as_u64().map_or(1, |x| x ^ 1));
+        }
+        serde_json::Value::String(s) => {
+            let last = s.pop().unwrap_or('0');
+            s.push(match last {
+                '0' => '1',
+                'a' => 'b',
+                'f' => 'e',
+                c if c.is_ascii_hexdigit() => '0',
+                _ => 'x',
+            });
+        }
+        _ => {}
     }
 }

@@ -5,7 +5,8 @@
 //!
 //! What the test supplies, since a README cannot: the value of each `<placeholder>` (the
 //! transaction id the previous command printed, an accident report's id for the audit
-//! lines, us-osha's gRPC URL), no `[optional]` parts, the record files of the README's JSON
+//! lines, the draw's opening transaction id (waiting for the draw to complete before its
+//! export), us-osha's gRPC URL), no `[optional]` parts, the record files of the README's JSON
 //! example, `--limit 30` on `import` (the whole data takes minutes in a debug build), an
 //! earlier checkpoint for `audit consistency`, and one network for the auditing section
 //! (which starts its own demo by `cargo run`). Lines of other sections — containers, the
@@ -115,6 +116,25 @@ fn printed_tx_id(stdout: &str) -> Option<String> {
         .map(str::to_string)
 }
 
+/// Waits until draw `id` is complete (its beacon takes a few blocks).
+fn wait_for_draw(run: &Run, id: &str) {
+    let t = Instant::now();
+    loop {
+        let out = run.ok(&format!(
+            "safeledger draw show {id} --home net --output json"
+        ));
+        let v: serde_json::Value = serde_json::from_str(&out).expect("draw JSON");
+        if v["phase"] == "complete" {
+            return;
+        }
+        assert!(
+            t.elapsed() < Duration::from_secs(120),
+            "draw {id} did not complete: {v}"
+        );
+        std::thread::sleep(Duration::from_millis(500));
+    }
+}
+
 struct Run {
     dir: PathBuf,
     path: String,
@@ -203,6 +223,7 @@ fn cluster_readme_loopback_examples_run_as_written() {
     let mut nodes = None;
     let mut last_id: Option<String> = None;
     let mut accident: Option<String> = None;
+    let mut draw: Option<String> = None;
     let mut ran = 0;
     for line in lines.iter().chain(&governance) {
         let mut line = without_optional(line);
@@ -242,6 +263,13 @@ fn cluster_readme_loopback_examples_run_as_written() {
                 .to_string();
             line = line.replace("<us-osha's gRPC URL>", &url);
         }
+        if line.contains("<draw tx id>") {
+            let id = draw.clone().expect("draw open printed its transaction id");
+            if line.starts_with("safeledger audit draw export") {
+                wait_for_draw(&run, &id);
+            }
+            line = line.replace("<draw tx id>", &id);
+        }
         if line.contains("<tx id>") {
             let id = if line.starts_with("safeledger audit") {
                 accident.get_or_insert_with(|| accident_tx(&run)).clone()
@@ -261,6 +289,9 @@ fn cluster_readme_loopback_examples_run_as_written() {
         );
         let out = run.ok(&line);
         if let Some(id) = printed_tx_id(&out) {
+            if line.starts_with("safeledger draw open") {
+                draw = Some(id.clone());
+            }
             last_id = Some(id);
         }
         ran += 1;

@@ -422,6 +422,7 @@ impl Executor {
                 if ent.inspections.last_inspection == Some(rc.tx_id) {
                     crate::draw::note_inspectors(view, &ent.id, &distinct_signers(tx));
                 }
+                crate::plan::index_inspected(view, rc.agency, &ent.id);
             }
             TxBody::Penalty(r) => {
                 duplicate::claim(view, kind, &ent.id, "case_id", &r.case_id, rc)?;
@@ -668,5 +669,7 @@ mod tests_draw;
 mod tests_links;
 #[cfg(test)]
 mod tests_officers;
+#[cfg(test)]
+mod tests_plan;
 #[cfg(test)]
 mod tests_steps;

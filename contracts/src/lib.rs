@@ -41,6 +41,7 @@ pub mod keys;
 pub mod links;
 pub mod model;
 pub mod params;
+pub mod plan;
 pub mod policy;
 pub mod query;
 pub mod registry;

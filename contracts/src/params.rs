@@ -91,6 +91,14 @@ pub struct RuleParams {
     /// `holiday`, `workday` or empty (back to the weekday rule); at most 4096 dates.
     /// Empty by default: the State Council's holidays are set by governance each year.
     pub work_calendar: std::collections::BTreeMap<String, bool>,
+    /// Routine inspections a year of a licensed enterprise by each agency that inspects
+    /// it, by risk level green, yellow, orange, red (the regulator's text: at least twice
+    /// a year, more for high risk; [`crate::plan`]). Governed by name
+    /// `routine_inspections_per_year.<level>`, 1–52. Default 2, 2, 3, 4.
+    pub routine_inspections_per_year: [u64; 4],
+    /// Years licensed without an accident after which an enterprise needs one routine
+    /// inspection a year fewer (never below one; [`crate::plan`]). Default 3.
+    pub accident_free_relief_years: u64,
 }
 
 /// The default permission table of officers' posts, after the regulator's text ("reviewers
@@ -197,6 +205,8 @@ impl Default for RuleParams {
             licence_notice_working_days: 5,
             licence_decision_working_days: 45,
             work_calendar: std::collections::BTreeMap::new(),
+            routine_inspections_per_year: [2, 2, 3, 4],
+            accident_free_relief_years: 3,
         }
     }
 }
@@ -325,6 +335,21 @@ impl RuleParams {
             }
             return Ok(());
         }
+        if let Some(level) = name.strip_prefix("routine_inspections_per_year.") {
+            let i = safeledger_core::records::draw::RISK_LEVELS
+                .iter()
+                .position(|l| *l == level)
+                .ok_or_else(|| {
+                    err(format!(
+                        "{level:?} is not a risk level (green, yellow, orange, red)"
+                    ))
+                })?;
+            match value.trim().parse::<u64>() {
+                Ok(v @ 1..=52) => self.routine_inspections_per_year[i] = v,
+                _ => return Err(err(format!("{value:?} is not a whole number in 1..=52"))),
+            }
+            return Ok(());
+        }
         if name == "high_risk_industries" {
             let mut list = Vec::new();
             for code in value.split(',').map(str::trim).filter(|c| !c.is_empty()) {
@@ -360,6 +385,7 @@ impl RuleParams {
             "collective_deadline_hours" => &mut self.collective_deadline_hours,
             "licence_notice_working_days" => &mut self.licence_notice_working_days,
             "licence_decision_working_days" => &mut self.licence_decision_working_days,
+            "accident_free_relief_years" => &mut self.accident_free_relief_years,
             _ => return Err(err("no such parameter".into())),
         };
         let bounds = match name {
@@ -420,5 +446,11 @@ mod tests {
         assert!(!p.officer_roles.contains_key("clerk"));
         assert!(!p.officer_roles["inspector"].contains(&TxKind::LicenceDecision));
         assert!(!p.accident_loss_thresholds.contains_key("USD"));
+        p.set("routine_inspections_per_year.red", "6").unwrap();
+        assert_eq!(p.routine_inspections_per_year, [2, 2, 3, 6]);
+        assert!(p.set("routine_inspections_per_year.pink", "2").is_err());
+        assert!(p.set("routine_inspections_per_year.red", "0").is_err());
+        p.set("accident_free_relief_years", "5").unwrap();
+        assert_eq!(p.accident_free_relief_years, 5);
     }
 }

@@ -37,6 +37,7 @@ fn show(home: &Path, draw: &str) -> serde_json::Value {
 fn cluster_draw_with_a_withheld_reveal_recovered() {
     let demo = start_demo_env(30, &[("SAFELEDGER_TEST_WITHHOLD_DRAW_REVEALS", WITHHOLDER)]);
     let h = demo.home.as_path();
+    routine_plan(h);
     let inspector = key_file(h, CDPH, "officer.key").public().to_hex();
     // A second inspector, registered by name: the genesis officer signed the imported
     // inspections, so it is excluded from the enterprises it inspected last.
@@ -195,6 +196,26 @@ fn cluster_draw_with_a_withheld_reveal_recovered() {
     let (o, _) = expect(0, &["draw", "show", &draw], h);
     assert!(o.contains(&format!("withheld: {WITHHOLDER}")), "{o}");
     audit_offline(h, &draw);
+}
+
+/// Item 1: CDPH's routine plan over the licensed enterprises it inspected (the imported
+/// inspections are years old: overdue), and the same in its inbox.
+fn routine_plan(h: &Path) {
+    let (o, _) = expect(0, &["plan", "--agency", CDPH, "--output", "json"], h);
+    let v: serde_json::Value = serde_json::from_str(&o).unwrap();
+    let plan = v["plan"].as_array().unwrap();
+    assert!(!plan.is_empty(), "{v:#}");
+    assert_eq!(v["overdue"].as_u64().unwrap(), plan.len() as u64, "{v:#}");
+    for p in plan {
+        assert_eq!(p["agency"], CDPH);
+        assert!(p["per_year"].as_u64().unwrap() >= 1);
+    }
+    let (text, _) = expect(0, &["plan", "--agency", CDPH, "--month", "2026-12"], h);
+    assert!(text.contains("overdue"), "{text}");
+    expect(2, &["plan", "--agency", CDPH, "--month", "2026-13"], h);
+    let first = plan[0]["enterprise"].as_str().unwrap();
+    let tasks = common::tasks(h, CDPH, "routine_inspection", first);
+    assert_eq!(tasks.len(), 1, "{tasks:?}");
 }
 
 /// `audit draw export` then `audit draw verify` from the genesis alone; every value of the

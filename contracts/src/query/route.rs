@@ -8,7 +8,7 @@ use safeledger_core::Timestamp;
 
 /// Every query name [`route`] answers, in the order the refusal of an unknown one lists
 /// them.
-pub const QUERY_KINDS: [&str; 14] = [
+pub const QUERY_KINDS: [&str; 15] = [
     "assistance_open",
     "assistance_overdue",
     "assistance_sent",
@@ -23,6 +23,7 @@ pub const QUERY_KINDS: [&str; 14] = [
     "read_log",
     "draws",
     "draw",
+    "plan",
 ];
 
 /// The queries answered to anyone, without an officer's signature: the double-random
@@ -122,6 +123,18 @@ pub fn route(
         "assessment" => {
             let params = crate::RuleParams::load(state, &Default::default());
             serde_json::to_value(query::assessment_at(state, &enterprise()?, now, &params))
+        }
+        "plan" => {
+            // The routine plan at `now`: every entry, by due date (the caller picks a month).
+            let all = crate::plan::agency_plan(state, agency()?, now);
+            let overdue = all.iter().filter(|p| p.due < now).count();
+            Ok(serde_json::json!({
+                "agency": args.agency,
+                "as_of": now,
+                "entries": all.len(),
+                "overdue": overdue,
+                "plan": all.into_iter().take(limit).collect::<Vec<_>>(),
+            }))
         }
         "draws" => {
             let agency = agency()?;

@@ -62,6 +62,9 @@ pub enum TaskKind {
     /// A licence decision one of its officers proposed awaits co-signatures by its
     /// deadline (issue 19 item 5).
     DecisionSignature,
+    /// A licensed enterprise it inspects is due its next routine inspection
+    /// ([`crate::plan`]; issue 20 item 1).
+    RoutineInspection,
 }
 
 impl TaskKind {
@@ -80,7 +83,7 @@ impl TaskKind {
             }
             TaskKind::ProposalVote => &[K::GovernanceVote],
             TaskKind::HazardRectification => &[K::RectificationReport],
-            TaskKind::HazardReinspection => &[K::InspectionRecord],
+            TaskKind::HazardReinspection | TaskKind::RoutineInspection => &[K::InspectionRecord],
             TaskKind::LicenceExpiry => &[K::LicenceApplication, K::LicenceDecision],
             TaskKind::DecisionSignature => &[K::DecisionSignature],
         }
@@ -149,7 +152,12 @@ pub fn tasks_of(state: &dyn StateRead, key: &[u8], voters: &[String]) -> Vec<Tas
     } else if key.starts_with(crate::cosign::PREFIX) {
         read::<crate::cosign::CosignState>(state, key).map_or_else(Vec::new, |c| cosign(&c))
     } else if key.starts_with(keys::ENTERPRISE_PREFIX) {
-        read::<EnterpriseState>(state, key).map_or_else(Vec::new, |e| enterprise(&e))
+        read::<EnterpriseState>(state, key).map_or_else(Vec::new, |e| {
+            let params = crate::RuleParams::load(state, &crate::RuleParams::default());
+            let mut tasks = enterprise(&e);
+            tasks.extend(routine(&e, &params));
+            tasks
+        })
     } else {
         Vec::new()
     }
@@ -352,6 +360,34 @@ fn review(state: &dyn StateRead, key: &[u8]) -> Vec<Task> {
             .to_string(),
         agency,
     }]
+}
+
+/// The routine inspections `e` is due, one per agency that inspects it ([`crate::plan`];
+/// relief judged at each agency's latest inspection).
+fn routine(e: &EnterpriseState, params: &crate::RuleParams) -> Vec<Task> {
+    crate::plan::routine(e, params, None)
+        .into_iter()
+        .map(|p| Task {
+            agency: p.agency,
+            kind: TaskKind::RoutineInspection,
+            due: Some(p.due),
+            enterprise: Some(e.id.as_str().to_string()),
+            source: p.last_inspection.0,
+            what: format!(
+                "routine inspection ({} a year at risk {:?}{}): the last was {}",
+                p.per_year,
+                p.risk,
+                if p.relief {
+                    ", accident-free relief"
+                } else {
+                    ""
+                },
+                p.last_inspection.1.date_string()
+            )
+            .to_lowercase(),
+            closed_by: "an inspection_record of the enterprise".into(),
+        })
+        .collect()
 }
 
 fn enterprise(e: &EnterpriseState) -> Vec<Task> {

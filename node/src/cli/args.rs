@@ -121,6 +121,23 @@ pub enum Cmd {
         #[command(flatten)]
         target: Target,
     },
+    /// An agency's routine inspection plan: the licensed enterprises it inspects, each
+    /// due again after 365 / (inspections a year at its risk level) days — overdue first;
+    /// with --month, those due by that month's end.
+    Plan {
+        /// The inspecting agency.
+        #[arg(long)]
+        agency: String,
+        /// Only what is due by the end of this month, YYYY-MM.
+        #[arg(long)]
+        month: Option<String>,
+        /// Most entries asked of the node (earliest due first), 1 to 1000.
+        #[arg(long, default_value_t = 1000,
+              value_parser = clap::value_parser!(u32).range(1..=1000))]
+        limit: u32,
+        #[command(flatten)]
+        target: Target,
+    },
     /// Lists an officer asks for, in enterprise-id order, as they stand now: `risk LEVEL`
     /// (green, yellow, orange, red), `credit GRADE` (A-D), `blacklisted`, `expiring`
     /// (licences ending within --days), `overdue` (hazards past their rectification

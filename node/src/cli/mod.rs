@@ -18,6 +18,7 @@ pub mod home;
 pub mod import;
 pub mod inbox;
 pub mod liveness;
+pub mod plan;
 pub mod private;
 pub mod records;
 pub mod run;

@@ -30,6 +30,12 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             offset,
             target,
         } => crate::cli::search::search(text, limit, offset, target).await,
+        Cmd::Plan {
+            agency,
+            month,
+            limit,
+            target,
+        } => crate::cli::plan::run(agency, month, limit, target).await,
         Cmd::Inbox {
             agency,
             cursor,

@@ -91,6 +91,14 @@ fn write_value(out: &mut String, v: &Value, depth: usize, field: Option<&str>) {
     }
 }
 
+/// `s` on one terminal line: control characters (newlines, escape sequences a record's
+/// text might carry) shown as `\u{fffd}`.
+pub fn one_line(s: &str) -> String {
+    s.chars()
+        .map(|c| if c.is_control() { '\u{fffd}' } else { c })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -34,8 +34,16 @@ fn all_pages(inbox: &InboxIndex, limit: usize, days: u64) -> Vec<(Task, TaskStat
 fn pages_by_cursor_are_the_whole_inbox_by_due_time_none_twice() {
     let (_d, inbox) = rebuilt(300);
     let whole = all_pages(&inbox, 200, 60);
-    // 300 licence ends within 60 days and 30 hazards.
-    assert_eq!(whole.len(), 330);
+    // 300 licence ends within 60 days, 30 hazards, and the routine inspections of the 30
+    // licensed enterprises inspected (issue 20 item 1).
+    assert_eq!(whole.len(), 360);
+    assert_eq!(
+        whole
+            .iter()
+            .filter(|(t, _)| t.kind == TaskKind::RoutineInspection)
+            .count(),
+        30
+    );
     for limit in [1, 7, 50] {
         let paged = all_pages(&inbox, limit, 60);
         assert_eq!(paged, whole, "pages of {limit}");

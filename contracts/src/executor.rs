@@ -288,8 +288,17 @@ impl Executor {
     ) -> Result<(), Refusal> {
         let body = &tx.payload.body;
         let kind = acting_kind(body);
-        self.registry.check_cosigners(view, tx, rc.agency)?;
-        self.registry.check_permission(view, rc.agency, kind)?;
+        match body {
+            // Officers of every agency with a section co-sign a joint inspection, and
+            // each such agency may record inspections (rules/joint.rs).
+            TxBody::JointInspection(j) => {
+                crate::rules::joint::check_signers(&self.registry, view, tx, j)?
+            }
+            _ => {
+                self.registry.check_cosigners(view, tx, rc.agency)?;
+                self.registry.check_permission(view, rc.agency, kind)?;
+            }
+        }
         let params = self.params(view);
         self.registry.check_roles(view, tx, kind, &params)?;
         effective_date::check(rc.effective_at, ctx.time)?;
@@ -434,6 +443,12 @@ impl Executor {
             TxBody::AccidentReport(r) => {
                 duplicate::claim(view, kind, &ent.id, "report_id", &r.report_id, rc)?;
                 findings::accident(&mut ent, r, rc, params)?;
+            }
+            TxBody::JointInspection(j) => {
+                deadlines = crate::rules::joint::apply(view, &mut ent, j, rc)?;
+                if ent.inspections.last_inspection == Some(rc.tx_id) {
+                    crate::draw::note_inspectors(view, &ent.id, &distinct_signers(tx));
+                }
             }
             TxBody::RectificationReport(r) => findings::rectification(&mut ent, r, rc)?,
             TxBody::PenaltyClearance(r) => findings::clearance(&mut ent, r, rc)?,
@@ -587,6 +602,7 @@ impl Executor {
 pub fn acting_kind(body: &TxBody) -> TxKind {
     match body {
         TxBody::DecisionProposal(_) | TxBody::DecisionSignature(_) => TxKind::LicenceDecision,
+        TxBody::JointInspection(_) => TxKind::InspectionRecord,
         other => other.kind(),
     }
 }
@@ -665,6 +681,8 @@ mod tests_corrections;
 mod tests_domain;
 #[cfg(test)]
 mod tests_draw;
+#[cfg(test)]
+mod tests_joint;
 #[cfg(test)]
 mod tests_links;
 #[cfg(test)]

@@ -14,6 +14,7 @@
 pub mod admin;
 pub mod draw;
 pub mod identity;
+pub mod joint;
 mod kind;
 pub mod lifecycle;
 
@@ -21,6 +22,7 @@ pub use bounds::{is_iso_4217, is_role_name};
 pub use kind::TxKind;
 
 pub use draw::{DrawBeacon, DrawBeaconStep, DrawInspector, DrawOpen};
+pub use joint::{JointInspection, JointSection};
 
 pub use admin::{
     AccessGrant, AccessRequest, AssistanceRequest, AssistanceResponse, DecisionProposal,
@@ -352,6 +354,8 @@ pub enum TxBody {
     DrawOpen(DrawOpen),
     /// See [`DrawBeacon`].
     DrawBeacon(DrawBeacon),
+    /// See [`JointInspection`].
+    JointInspection(JointInspection),
 }
 
 /// A record field that breaks a stateless bound.
@@ -398,6 +402,7 @@ impl TxBody {
             TxBody::ApplicationStep(_) => TxKind::ApplicationStep,
             TxBody::DrawOpen(_) => TxKind::DrawOpen,
             TxBody::DrawBeacon(_) => TxKind::DrawBeacon,
+            TxBody::JointInspection(_) => TxKind::JointInspection,
         }
     }
 
@@ -427,6 +432,7 @@ impl TxBody {
             TxBody::DecisionProposal(r) => &r.decision.enterprise,
             TxBody::DecisionSignature(r) => &r.enterprise,
             TxBody::ApplicationStep(r) => &r.enterprise,
+            TxBody::JointInspection(r) => &r.enterprise,
             TxBody::OfficerAction(_)
             | TxBody::GovernanceProposal(_)
             | TxBody::GovernanceVote(_)
@@ -618,6 +624,11 @@ impl TxBody {
             TxBody::DrawBeacon(r) => {
                 push("draw", enc(&r.draw));
                 push("step", enc(&r.step));
+            }
+            TxBody::JointInspection(r) => {
+                push("enterprise", enc(&r.enterprise));
+                push("visit_id", enc(&r.visit_id));
+                push("sections", enc(&r.sections));
             }
         }
         f

@@ -234,6 +234,21 @@ impl Transaction {
         self.payload.id()
     }
 
+    /// Adds `key`'s signature after the others (a co-signer: joint inspections are signed
+    /// by an officer of each agency, one after another). `false` when `key` signed already.
+    pub fn cosign(&mut self, key: &SecretKey) -> bool {
+        let signer = key.public();
+        if self.signatures.iter().any(|s| s.signer == signer) {
+            return false;
+        }
+        let msg = signing_bytes(&self.payload.chain_id, &self.id());
+        self.signatures.push(TxSignature {
+            signer,
+            signature: key.sign(&msg),
+        });
+        true
+    }
+
     /// The submitting officer (first signer), if any.
     pub fn submitter(&self) -> Option<&PublicKey> {
         self.signatures.first().map(|s| &s.signer)

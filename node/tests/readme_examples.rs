@@ -5,7 +5,7 @@
 //!
 //! What the test supplies, since a README cannot: the value of each `<placeholder>` (the
 //! transaction id the previous command printed, an accident report's id for the audit
-//! lines, the draw's opening transaction id (waiting for the draw to complete before its
+//! lines, the joint inspection's record file, the draw's opening transaction id (waiting for the draw to complete before its
 //! export), us-osha's gRPC URL), no `[optional]` parts, the record files of the README's JSON
 //! example, `--limit 30` on `import` (the whole data takes minutes in a debug build), an
 //! earlier checkpoint for `audit consistency`, and one network for the auditing section
@@ -217,6 +217,8 @@ fn cluster_readme_loopback_examples_run_as_written() {
         std::fs::write(dir.join(name), v.to_string()).expect("record file");
     }
 
+    let visit = json_examples(&readme, "A joint inspection's record");
+    std::fs::write(dir.join("visit.json"), visit[0].to_string()).expect("record file");
     let lines = shell_lines(&readme, "## Using a network", "### Private fields");
     let governance = shell_lines(&readme, "### Governance", "### Key ceremony");
     assert!(lines.len() > 15, "{lines:?}");

@@ -122,6 +122,8 @@ pub fn demo_roles() -> BTreeMap<String, Vec<TxKind>> {
         "accident_investigation".to_string(),
         with(&[
             TxKind::AccidentReport,
+            TxKind::InspectionRecord,
+            TxKind::RectificationReport,
             TxKind::Penalty,
             TxKind::PenaltyClearance,
             TxKind::BlacklistAction,

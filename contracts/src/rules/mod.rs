@@ -27,6 +27,7 @@ pub mod effective_date;
 pub mod enterprise;
 pub mod escalation;
 pub mod findings;
+pub mod joint;
 pub mod licence;
 pub mod restriction;
 pub mod sequence;

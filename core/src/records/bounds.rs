@@ -419,6 +419,7 @@ impl TxBody {
             TxBody::ValidatorEvidence(r) => nonempty("offender_agency", &r.offender_agency),
             TxBody::DrawOpen(r) => super::draw::check_open(r),
             TxBody::DrawBeacon(r) => super::draw::check_beacon(r),
+            TxBody::JointInspection(r) => super::joint::check(r),
             TxBody::AccessRequest(r) => {
                 local_id("request_id", &r.request_id)?;
                 text("purpose", &r.purpose)?;

@@ -58,11 +58,13 @@ pub enum TxKind {
     DrawOpen,
     /// [`DrawBeacon`].
     DrawBeacon,
+    /// [`JointInspection`].
+    JointInspection,
 }
 
 impl TxKind {
     /// Every kind, in order.
-    pub const ALL: [TxKind; 26] = [
+    pub const ALL: [TxKind; 27] = [
         TxKind::EnterpriseRecord,
         TxKind::LicenceDecision,
         TxKind::InspectionRecord,
@@ -89,6 +91,7 @@ impl TxKind {
         TxKind::ApplicationStep,
         TxKind::DrawOpen,
         TxKind::DrawBeacon,
+        TxKind::JointInspection,
     ];
 
     /// snake_case name, as in genesis and the CLI.
@@ -120,6 +123,7 @@ impl TxKind {
             TxKind::ApplicationStep => "application_step",
             TxKind::DrawOpen => "draw_open",
             TxKind::DrawBeacon => "draw_beacon",
+            TxKind::JointInspection => "joint_inspection",
         }
     }
 

@@ -115,6 +115,7 @@ pub fn field_names(kind: TxKind) -> &'static [&'static str] {
             "reveal_window_secs",
         ],
         TxKind::DrawBeacon => &["type", "draw", "step"],
+        TxKind::JointInspection => &["type", "enterprise", "visit_id", "sections"],
         TxKind::LicenceApplication => &[
             "type",
             "enterprise",
@@ -199,6 +200,8 @@ pub fn decode_value(
         (K::DrawOpen, _) => dec::<String>(bytes),
         (K::DrawBeacon, "draw") => dec::<crate::hash::Hash>(bytes),
         (K::DrawBeacon, "step") => dec::<crate::records::DrawBeaconStep>(bytes),
+        (K::JointInspection, "sections") => dec::<Vec<crate::records::JointSection>>(bytes),
+        (K::JointInspection, _) => dec::<String>(bytes),
         (K::AssistanceRequest, "due_in_hours") => dec::<Option<u32>>(bytes),
         (K::GovernanceProposal, "action") => dec::<GovernanceAction>(bytes),
         (K::ValidatorEvidence, "evidence") => dec::<crate::evidence::DoubleSign>(bytes),
@@ -441,6 +444,26 @@ mod tests {
                 inspectors_per_enterprise: 2,
                 commit_window_secs: 60,
                 reveal_window_secs: 60,
+            }),
+            TxBody::JointInspection(crate::records::JointInspection {
+                enterprise: e(),
+                visit_id: "J-1".into(),
+                sections: ["fire", "em"]
+                    .iter()
+                    .map(|a| crate::records::JointSection {
+                        agency: a.to_string(),
+                        inspection: InspectionRecord {
+                            enterprise: e(),
+                            inspection_id: format!("{a}-1"),
+                            inspection_type: "joint".into(),
+                            outcome: InspectionOutcome::Pass,
+                            score: None,
+                            violation_counts: [0, 0, 0],
+                            violations: vec![],
+                            follow_up_of: None,
+                        },
+                    })
+                    .collect(),
             }),
             TxBody::DrawBeacon(DrawBeacon {
                 draw: crate::hash::Hash([6; 32]),

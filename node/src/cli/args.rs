@@ -488,6 +488,21 @@ pub enum TxCmd {
         #[command(flatten)]
         acting: crate::cli::act::Acting,
     },
+    /// Add your officer's signature to a transaction file another agency signed (a joint
+    /// inspection's sections are signed by an officer of each agency).
+    Cosign {
+        /// The transaction file (`inspection joint --out`); rewritten with the signature.
+        file: PathBuf,
+        #[command(flatten)]
+        acting: crate::cli::act::Acting,
+    },
+    /// Submit a transaction file signed by all its signers and wait until it is committed.
+    Send {
+        /// The transaction file.
+        file: PathBuf,
+        #[command(flatten)]
+        acting: crate::cli::act::Acting,
+    },
     /// A committed transaction with its result.
     Show {
         /// Transaction id (hex).

@@ -141,6 +141,8 @@ pub async fn tx(cmd: TxCmd) -> anyhow::Result<()> {
             }
             acting.act(body).await
         }
+        TxCmd::Cosign { file, acting } => crate::cli::verbs::joint::cosign(&file, &acting),
+        TxCmd::Send { file, acting } => crate::cli::verbs::joint::send(&file, &acting).await,
         TxCmd::Show { id, target } => {
             let id = Hash::from_hex(&id).map_err(|e| {
                 exit::usage(format!(

@@ -132,7 +132,7 @@ pub async fn submit_signed_by(
     deadline: Duration,
 ) -> anyhow::Result<Committed> {
     home.known_agency(agency)?;
-    let (mut tx, mut c) = sign_next(home, key, body, effective_at).await?;
+    let (mut tx, c) = sign_next(home, key, body, effective_at).await?;
     if !private.is_empty() {
         let values = tx
             .payload
@@ -148,6 +148,21 @@ pub async fn submit_signed_by(
             .await
             .with_context(|| format!("handing the private values to {agency}'s own node"))?;
     }
+    send_signed(home, c, tx, deadline).await
+}
+
+/// Submits the signed `tx` through `c` and waits until it is committed, at most
+/// `deadline`; the committed result (a rule's refusal included) or why it was not.
+///
+/// # Errors
+/// Rejected at admission (exit 4), not committed in time or no node reachable (exit 5,
+/// with what each node answered), Ctrl-C (exit 130).
+pub async fn send_signed(
+    home: &Home,
+    mut c: LedgerClient,
+    tx: Transaction,
+    deadline: Duration,
+) -> anyhow::Result<Committed> {
     let id = tx.id();
     // The deadline bounds the whole wait (fail-overs included); Ctrl-C still says what
     // became of the transaction.

@@ -60,6 +60,9 @@ pub enum InspectionCmd {
         #[command(flatten)]
         acting: Acting,
     },
+    /// Record one visit by several agencies once: each agency's findings in its own
+    /// section, co-signed by an officer of each (--cosign here, or --out and `tx cosign`).
+    Joint(super::joint::JointArgs),
 }
 
 /// `safeledger rectification`.
@@ -123,6 +126,7 @@ fn hazard(s: &str) -> anyhow::Result<Violation> {
 /// `safeledger inspection`.
 pub async fn inspection(cmd: InspectionCmd) -> anyhow::Result<()> {
     match cmd {
+        InspectionCmd::Joint(args) => super::joint::joint(args).await,
         InspectionCmd::Record {
             enterprise,
             id,

@@ -9,6 +9,7 @@
 pub mod admin;
 pub mod draw;
 pub mod findings;
+pub mod joint;
 pub mod licence;
 pub mod officer;
 

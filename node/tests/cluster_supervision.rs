@@ -1,5 +1,7 @@
-//! A month's "double random" draw on a demo network of the real data (issue 20 item 2),
-//! through the `safeledger` binary: an agency opens a draw, every validator's node deals,
+//! The supervision loop (issue 20) on a demo network of the real data, through the
+//! `safeledger` binary: the routine plan (item 1); a joint inspection signed by two
+//! agencies in turn and seen by both (item 3); a month's "double random" draw (item 2):
+//! an agency opens a draw, every validator's node deals,
 //! one agency's node withholds its reveal (fault injection), the other nodes recover its
 //! part from their shares, and the outcome is the one its reveal would have given — checked
 //! here by recomputing that reveal from its node key and the randomness from the parts.
@@ -34,10 +36,11 @@ fn show(home: &Path, draw: &str) -> serde_json::Value {
 }
 
 #[test]
-fn cluster_draw_with_a_withheld_reveal_recovered() {
+fn cluster_supervision_plan_joint_inspection_and_draw_with_a_withheld_reveal() {
     let demo = start_demo_env(30, &[("SAFELEDGER_TEST_WITHHOLD_DRAW_REVEALS", WITHHOLDER)]);
     let h = demo.home.as_path();
-    routine_plan(h);
+    let planned = routine_plan(h);
+    joint_inspection(h, &planned);
     let inspector = key_file(h, CDPH, "officer.key").public().to_hex();
     // A second inspector, registered by name: the genesis officer signed the imported
     // inspections, so it is excluded from the enterprises it inspected last.
@@ -200,7 +203,7 @@ fn cluster_draw_with_a_withheld_reveal_recovered() {
 
 /// Item 1: CDPH's routine plan over the licensed enterprises it inspected (the imported
 /// inspections are years old: overdue), and the same in its inbox.
-fn routine_plan(h: &Path) {
+fn routine_plan(h: &Path) -> String {
     let (o, _) = expect(0, &["plan", "--agency", CDPH, "--output", "json"], h);
     let v: serde_json::Value = serde_json::from_str(&o).unwrap();
     let plan = v["plan"].as_array().unwrap();
@@ -214,8 +217,88 @@ fn routine_plan(h: &Path) {
     assert!(text.contains("overdue"), "{text}");
     expect(2, &["plan", "--agency", CDPH, "--month", "2026-13"], h);
     let first = plan[0]["enterprise"].as_str().unwrap();
-    let tasks = common::tasks(h, CDPH, "routine_inspection", first);
-    assert_eq!(tasks.len(), 1, "{tasks:?}");
+    common::wait_for(h, CDPH, "routine_inspection", first, 1);
+    first.to_string()
+}
+
+/// Item 3: CDPH and OSHA visit `ent` together; CDPH writes the record, OSHA co-signs the
+/// file, CDPH sends it. Both agencies see it on the timeline; CDPH's hazard waits in its
+/// inbox; without OSHA's signature it is refused.
+fn joint_inspection(h: &Path, ent: &str) {
+    let dir = tempfile::tempdir().unwrap();
+    let section = |agency: &str, id: &str, outcome: &str, violations: serde_json::Value| {
+        serde_json::json!({"agency": agency, "inspection": {
+            "enterprise": ent, "inspection_id": id, "inspection_type": "joint",
+            "outcome": outcome, "score": null, "violation_counts": [0, 0, 0],
+            "violations": violations, "follow_up_of": null}})
+    };
+    let visit = serde_json::json!({"joint_inspection": {
+    "enterprise": ent, "visit_id": "JV-2026-12-1",
+    "sections": [
+        section(CDPH, "CDPH-J1", "fail", serde_json::json!([{"code": "EXIT-J1",
+            "severity": "high", "description": "blocked fire exit",
+            "rectify_by": 1830297600000u64}])),
+        section(WITHHOLDER, "OSHA-J1", "pass", serde_json::json!([])),
+    ]}});
+    let file = common::write(dir.path(), "visit.json", visit.to_string().as_bytes());
+    let txf = dir.path().join("visit.tx");
+    let t = txf.to_str().unwrap();
+    // Sent with CDPH's signature alone: refused, naming OSHA.
+    expect(
+        0,
+        &[
+            "inspection",
+            "joint",
+            "--file",
+            &file,
+            "--agency",
+            CDPH,
+            "--out",
+            t,
+        ],
+        h,
+    );
+    let (_, err) = expect(3, &["tx", "send", t, "--agency", CDPH], h);
+    assert!(err.contains("R0-signer"), "{err}");
+    // Again (a fresh sequence), co-signed by OSHA's officer in turn.
+    expect(
+        0,
+        &[
+            "inspection",
+            "joint",
+            "--file",
+            &file,
+            "--agency",
+            CDPH,
+            "--out",
+            t,
+        ],
+        h,
+    );
+    let (o, _) = expect(0, &["tx", "cosign", t, "--agency", WITHHOLDER], h);
+    assert!(o.contains("now signed by"), "{o}");
+    let (o, _) = expect(0, &["tx", "send", t, "--agency", CDPH], h);
+    assert!(o.contains("accepted"), "{o}");
+    for agency in [CDPH, WITHHOLDER] {
+        let (o, _) = expect(
+            0,
+            &[
+                "enterprise",
+                "show",
+                ent,
+                "--as",
+                agency,
+                "--output",
+                "json",
+            ],
+            h,
+        );
+        assert!(
+            o.contains("joint_inspection") && o.contains("OSHA-J1"),
+            "{agency}: {o}"
+        );
+    }
+    common::wait_for(h, CDPH, "hazard_rectification", ent, 1);
 }
 
 /// `audit draw export` then `audit draw verify` from the genesis alone; every value of the

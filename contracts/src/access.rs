@@ -92,8 +92,27 @@ pub fn log(state: &dyn StateRead, limit: usize) -> Vec<AccessState> {
         .collect()
 }
 
-/// True when `requester` holds an approved request for field `field` of `record`.
+/// True when `requester` may read field `field` of `record`: the sharing catalogue lists
+/// it for the recording agency's records of that kind
+/// ([`crate::RuleParams::sharing_catalogue`]),
+/// or it holds an approved access request for that field.
 pub fn granted(state: &dyn StateRead, requester: &str, record: &TxId, field: &str) -> bool {
+    catalogued(state, requester, record, field) || requested(state, requester, record, field)
+}
+
+/// The sharing catalogue's part of [`granted`].
+pub fn catalogued(state: &dyn StateRead, requester: &str, record: &TxId, field: &str) -> bool {
+    let Some(rec) = self::record(state, record) else {
+        return false;
+    };
+    let params = crate::RuleParams::load(state, &crate::RuleParams::default());
+    params
+        .shared_with(&rec.agency, rec.kind, field)
+        .is_some_and(|readers| readers.contains(requester))
+}
+
+/// The access requests' part of [`granted`].
+fn requested(state: &dyn StateRead, requester: &str, record: &TxId, field: &str) -> bool {
     log(state, usize::MAX).iter().any(|a| {
         a.requester == requester
             && a.record == *record
@@ -362,7 +381,7 @@ pub fn declare_read(
                 R0_ACCESS,
                 format!(
                     "field fields: {} recorded {}; {} holds no approved access request for \
-                     {f:?}",
+                     {f:?} and the sharing catalogue does not list it",
                     rec.agency, r.record, rc.agency
                 ),
             ));
@@ -464,6 +483,36 @@ mod tests {
             "location was not granted: {o:?}"
         );
         assert_eq!(reads(&c.state, 10).len(), 1, "refusals are not listed");
+    }
+
+    /// The sharing catalogue (issue 20 item 8): fire may read em's accident descriptions
+    /// by default; their locations, and other agencies, still need a request and grant.
+    #[test]
+    fn the_sharing_catalogue_entitles_without_a_request() {
+        let mut params = crate::RuleParams::default();
+        params
+            .set("sharing_catalogue.em.accident_report.description", "fire")
+            .unwrap();
+        let mut c = Chain::new();
+        // As governance stores it.
+        c.state.insert(
+            crate::keys::PARAMS.to_vec(),
+            safeledger_core::to_canonical(&params),
+        );
+        c.ok(&[0], 1, enterprise_record(1, "Acme", &[]));
+        let report = c.ok(&[0], 2, accident(1, "AR-1", 1, 0)).id();
+        assert!(catalogued(&c.state, FIRE, &report, "description"));
+        assert!(granted(&c.state, FIRE, &report, "description"));
+        assert!(!granted(&c.state, MARKET, &report, "description"));
+        assert!(!granted(&c.state, FIRE, &report, "location"));
+        c.ok(&[2], 3, declare(report, &["description"]));
+        let o = c.one(&[2], 3, declare(report, &["description", "location"]));
+        assert!(
+            reason_of(&o).contains("sharing catalogue does not list it"),
+            "{o:?}"
+        );
+        let o = c.one(&[3], 3, declare(report, &["description"]));
+        assert_eq!(rule_of(&o), Some(R0_ACCESS), "{o:?}");
     }
 
     #[test]

@@ -99,6 +99,28 @@ pub struct RuleParams {
     /// Years licensed without an accident after which an enterprise needs one routine
     /// inspection a year fewer (never below one; [`crate::plan`]). Default 3.
     pub accident_free_relief_years: u64,
+    /// The sharing catalogue (issue 20 item 8): per `agency/kind/field` — a private field
+    /// of a kind of record an agency makes — the agencies entitled to read it by default,
+    /// as if each such record's field had been granted to them (`access::granted`), so
+    /// routine sharing needs no access request per record. Reads are still declared on
+    /// chain first. Governed by name `sharing_catalogue.<agency>.<kind>.<field>` with value
+    /// a comma-separated list of agencies (empty removes the entry); at most 1024 entries.
+    /// Empty by default.
+    pub sharing_catalogue: std::collections::BTreeMap<String, std::collections::BTreeSet<String>>,
+}
+
+impl RuleParams {
+    /// The agencies the sharing catalogue entitles to field `field` of `agency`'s records
+    /// of `kind`.
+    pub fn shared_with(
+        &self,
+        agency: &str,
+        kind: TxKind,
+        field: &str,
+    ) -> Option<&std::collections::BTreeSet<String>> {
+        self.sharing_catalogue
+            .get(&format!("{agency}/{}/{field}", kind.name()))
+    }
 }
 
 /// The default permission table of officers' posts, after the regulator's text ("reviewers
@@ -207,6 +229,7 @@ impl Default for RuleParams {
             work_calendar: std::collections::BTreeMap::new(),
             routine_inspections_per_year: [2, 2, 3, 4],
             accident_free_relief_years: 3,
+            sharing_catalogue: std::collections::BTreeMap::new(),
         }
     }
 }
@@ -335,6 +358,41 @@ impl RuleParams {
             }
             return Ok(());
         }
+        if let Some(entry) = name.strip_prefix("sharing_catalogue.") {
+            let parts: Vec<&str> = entry.splitn(3, '.').collect();
+            let [agency, kind, field] = parts.as_slice() else {
+                return Err(err(
+                    "the name is sharing_catalogue.<agency>.<kind>.<field>".into()
+                ));
+            };
+            if !safeledger_core::records::is_agency_id(agency) {
+                return Err(err(format!("{agency:?} is not an agency id")));
+            }
+            let kind = TxKind::from_name(kind)
+                .ok_or_else(|| err(format!("{kind:?} is not a transaction kind")))?;
+            if !safeledger_core::view::field_names(kind).contains(field) || *field == "type" {
+                return Err(err(format!("a {} has no field {field:?}", kind.name())));
+            }
+            let key = format!("{agency}/{}/{field}", kind.name());
+            let mut readers = std::collections::BTreeSet::new();
+            for a in value.split(',').map(str::trim).filter(|a| !a.is_empty()) {
+                if !safeledger_core::records::is_agency_id(a) {
+                    return Err(err(format!("{a:?} is not an agency id")));
+                }
+                readers.insert(a.to_string());
+            }
+            if readers.is_empty() {
+                self.sharing_catalogue.remove(&key);
+            } else {
+                if self.sharing_catalogue.len() >= 1024
+                    && !self.sharing_catalogue.contains_key(&key)
+                {
+                    return Err(err("at most 1024 catalogue entries".into()));
+                }
+                self.sharing_catalogue.insert(key, readers);
+            }
+            return Ok(());
+        }
         if let Some(level) = name.strip_prefix("routine_inspections_per_year.") {
             let i = safeledger_core::records::draw::RISK_LEVELS
                 .iter()
@@ -451,6 +509,28 @@ mod tests {
         assert!(p.set("routine_inspections_per_year.pink", "2").is_err());
         assert!(p.set("routine_inspections_per_year.red", "0").is_err());
         p.set("accident_free_relief_years", "5").unwrap();
+        p.set(
+            "sharing_catalogue.us-osha.accident_report.description",
+            "chicago-cdph, sf-dph",
+        )
+        .unwrap();
+        assert_eq!(
+            p.shared_with("us-osha", TxKind::AccidentReport, "description")
+                .map(|s| s.len()),
+            Some(2)
+        );
+        assert!(p
+            .set("sharing_catalogue.us-osha.accident_report.nope", "x")
+            .is_err());
+        assert!(p
+            .set("sharing_catalogue.us-osha.no_kind.description", "x")
+            .is_err());
+        assert!(p
+            .set("sharing_catalogue.us-osha.accident_report", "x")
+            .is_err());
+        p.set("sharing_catalogue.us-osha.accident_report.description", "")
+            .unwrap();
+        assert!(p.sharing_catalogue.is_empty());
         assert_eq!(p.accident_free_relief_years, 5);
     }
 }

@@ -18,7 +18,7 @@ pub mod joint;
 mod kind;
 pub mod lifecycle;
 
-pub use bounds::{is_iso_4217, is_role_name};
+pub use bounds::{is_agency_id, is_iso_4217, is_role_name};
 pub use kind::TxKind;
 
 pub use draw::{DrawBeacon, DrawBeaconStep, DrawInspector, DrawOpen};

@@ -41,6 +41,7 @@ fn cluster_supervision_plan_joint_inspection_and_draw_with_a_withheld_reveal() {
     let h = demo.home.as_path();
     let planned = routine_plan(h);
     joint_inspection(h, &planned);
+    sharing_catalogue(h, &planned);
     let inspector = key_file(h, CDPH, "officer.key").public().to_hex();
     // A second inspector, registered by name: the genesis officer signed the imported
     // inspections, so it is excluded from the enterprises it inspected last.
@@ -299,6 +300,112 @@ fn joint_inspection(h: &Path, ent: &str) {
         );
     }
     common::wait_for(h, CDPH, "hazard_rectification", ent, 1);
+}
+
+/// Item 8: governance lists OSHA's accident descriptions for CDPH in the sharing
+/// catalogue; a description OSHA then keeps private reaches CDPH's node and CDPH reads it
+/// (a declared read, no access request); SF-DPH, not listed, is refused.
+fn sharing_catalogue(h: &Path, ent: &str) {
+    let name = "sharing_catalogue.us-osha.accident_report.description";
+    expect(
+        0,
+        &[
+            "governance",
+            "set-param",
+            name,
+            CDPH,
+            "--id",
+            "CAT-1",
+            "--reason",
+            "routine sharing",
+            "--agency",
+            WITHHOLDER,
+        ],
+        h,
+    );
+    for voter in [BACP, CDPH] {
+        expect(
+            0,
+            &["governance", "vote", "CAT-1", "--yes", "--agency", voter],
+            h,
+        );
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let report = serde_json::json!({"accident_report": {
+        "enterprise": ent, "report_id": "AR-CAT-1", "category": "fall", "deaths": 0,
+        "serious_injuries": 1, "direct_loss_minor": null, "currency": null,
+        "location": "loading dock", "description": "worker fell from the dock edge",
+        "level": "general", "concealed": false}});
+    let file = common::write(dir.path(), "ar.json", report.to_string().as_bytes());
+    let (o, _) = expect(
+        0,
+        &[
+            "tx",
+            "submit",
+            "--file",
+            &file,
+            "--private",
+            "description",
+            "--agency",
+            WITHHOLDER,
+        ],
+        h,
+    );
+    let tx = o.split_whitespace().next().unwrap().to_string();
+    let node_of = |agency: &str| {
+        let g: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(h.join("genesis.json")).unwrap())
+                .unwrap();
+        g["agencies"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|a| a["id"] == agency)
+            .unwrap()["grpc_addr"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    let out = dir.path().join("v.json");
+    let view = |agency: &str| {
+        common::run(
+            &[
+                "audit",
+                "view",
+                "--tx",
+                &tx,
+                "--reveal",
+                "description",
+                "--purpose",
+                "joint case",
+                "--as",
+                agency,
+                "--node",
+                &node_of(agency),
+                "--out",
+                out.to_str().unwrap(),
+            ],
+            h,
+        )
+    };
+    let t = Instant::now();
+    loop {
+        let o = view(CDPH);
+        if o.status.success() {
+            break;
+        }
+        assert!(
+            t.elapsed() < Duration::from_secs(30),
+            "CDPH could not read the catalogued field: {:?}",
+            common::text(&o)
+        );
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    let v = std::fs::read_to_string(&out).unwrap();
+    assert!(v.contains("worker fell from the dock edge"), "{v}");
+    let o = view("sf-dph");
+    let (_, err) = common::text(&o);
+    assert!(!o.status.success() && err.contains("R0-access"), "{err}");
 }
 
 /// `audit draw export` then `audit draw verify` from the genesis alone; every value of the

@@ -95,9 +95,11 @@ impl NodeMachine {
         SyncResponse::Private(granted)
     }
 
-    /// After a commit: access grants to this node's agency in `block` queue a fetch of the
-    /// granted values from the recording agency's node.
+    /// After a commit: access grants to this node's agency in `block`, and other
+    /// agencies' records whose withheld fields the sharing catalogue lets this agency
+    /// read, queue a fetch of those values from the recording agency's node.
     pub(super) fn private_after_commit(&mut self, block: &Block, results: &[TxResult]) {
+        self.catalogued_after_commit(block, results);
         for (tx, r) in block.txs.iter().zip(results) {
             let TxBody::AccessGrant(g) = &tx.payload.body else {
                 continue;
@@ -124,6 +126,42 @@ impl NodeMachine {
                 if self.private.pending.len() < MAX_PENDING_PRIVATE {
                     self.private.pending.insert((st.owner, st.record));
                 }
+            }
+        }
+    }
+
+    /// The catalogue's part of [`NodeMachine::private_after_commit`] (issue 20 item 8).
+    fn catalogued_after_commit(&mut self, block: &Block, results: &[TxResult]) {
+        let view = crate::app::StoreView(&self.app.store);
+        let params = safeledger_contracts::RuleParams::load(&view, &Default::default());
+        if params.sharing_catalogue.is_empty() {
+            return;
+        }
+        for (tx, r) in block.txs.iter().zip(results) {
+            if tx.payload.withheld.is_empty() || r.outcome != safeledger_core::Outcome::Accepted {
+                continue;
+            }
+            let Some(owner) = tx
+                .submitter()
+                .and_then(|k| self.ctx.registry.officer(&view, k).ok())
+                .map(|o| o.agency)
+            else {
+                continue;
+            };
+            if owner == self.ctx.agency {
+                continue;
+            }
+            let kind = tx.payload.body.kind();
+            let names = safeledger_core::view::field_names(kind);
+            let shared = tx.payload.withheld.iter().any(|w| {
+                names.get(w.index as usize).is_some_and(|name| {
+                    params
+                        .shared_with(&owner, kind, name)
+                        .is_some_and(|readers| readers.contains(&self.ctx.agency))
+                })
+            });
+            if shared && self.private.pending.len() < MAX_PENDING_PRIVATE {
+                self.private.pending.insert((owner, tx.id()));
             }
         }
     }

@@ -312,6 +312,7 @@ impl Executor {
                 governance::propose(view, &self.registry, &params, g, rc)
             }
             TxBody::GovernanceVote(v) => governance::vote(view, &self.registry, &params, v, rc),
+            TxBody::AssessorAction(a) => crate::assessors::act(view, a, rc),
             TxBody::DrawOpen(o) => {
                 let validators =
                     crate::evidence::validator_set_at(&self.genesis_validators, view, ctx.height);
@@ -450,6 +451,11 @@ impl Executor {
                     crate::draw::note_inspectors(view, &ent.id, &distinct_signers(tx));
                 }
             }
+            TxBody::AssessmentReport(r) => {
+                reassess = false;
+                duplicate::claim(view, kind, &ent.id, "report_id", &r.report_id, rc)?;
+                crate::assessors::report(view, r, rc)?;
+            }
             TxBody::RectificationReport(r) => findings::rectification(&mut ent, r, rc)?,
             TxBody::PenaltyClearance(r) => findings::clearance(&mut ent, r, rc)?,
             TxBody::BlacklistAction(a) => blacklist::apply(&mut ent, a, rc, params)?,
@@ -484,6 +490,7 @@ impl Executor {
             | TxBody::ValidatorEvidence(_)
             | TxBody::DrawOpen(_)
             | TxBody::DrawBeacon(_)
+            | TxBody::AssessorAction(_)
             | TxBody::AccessRequest(_)
             | TxBody::AccessGrant(_)
             | TxBody::PrivateRead(_) => {
@@ -629,6 +636,13 @@ fn decide(
     rc: &RecordContext<'_>,
     params: &RuleParams,
 ) -> Result<(), Refusal> {
+    if d.kind == safeledger_core::records::LicenceDecisionKind::Renew {
+        let term = ent
+            .licences
+            .get(&d.licence_number)
+            .and_then(|l| l.valid_from);
+        crate::assessors::check_renewal(view, d, term)?;
+    }
     let applied = application::answer(view, ent, d, rc)?;
     licence::apply(ent, d, applied, rc, params)?;
     collective::check(ent, d, rc, params)?;
@@ -675,6 +689,8 @@ fn append_to_timeline(
 mod tests;
 #[cfg(test)]
 mod tests_admin;
+#[cfg(test)]
+mod tests_assessors;
 #[cfg(test)]
 mod tests_corrections;
 #[cfg(test)]

@@ -29,6 +29,7 @@
 #![warn(missing_docs)]
 
 pub mod access;
+pub mod assessors;
 pub mod assistance;
 pub mod calendar;
 pub mod clock;

@@ -130,10 +130,10 @@ impl RuleParams {
 /// | role | may sign |
 /// |---|---|
 /// | `head` | every kind (genesis officers; registers officers, governance) |
-/// | `acceptor` | enterprise records, licence applications and their steps (acceptance, notice of missing materials, resupply), reads and requests |
+/// | `acceptor` | enterprise records, licence applications and their steps (acceptance, notice of missing materials, resupply), assessment reports received, reads and requests |
 /// | `reviewer` | reads and requests only (private reads, access and assistance requests, answers to assistance) |
 /// | `inspector` | enterprise records, inspections (with hazards), rectification reports, accident reports, reads and requests |
-/// | `approver` | licence decisions (and co-signing them), penalties and their clearance, blacklists, appeals and outcomes, corrections, access grants, licence applications and their steps, opening inspection draws, reads and requests |
+/// | `approver` | licence decisions (and co-signing them), penalties and their clearance, blacklists, appeals and outcomes, corrections, access grants, licence applications and their steps, opening inspection draws, assessment institutions and reports, reads and requests |
 ///
 /// "Reads and requests" are `private_read`, `access_request`, `assistance_request` and
 /// `assistance_response`.
@@ -157,6 +157,7 @@ pub fn default_officer_roles(
                 K::EnterpriseRecord,
                 K::LicenceApplication,
                 K::ApplicationStep,
+                K::AssessmentReport,
             ]),
         ),
         ("reviewer", with(&[])),
@@ -185,6 +186,8 @@ pub fn default_officer_roles(
                 K::LicenceApplication,
                 K::ApplicationStep,
                 K::DrawOpen,
+                K::AssessorAction,
+                K::AssessmentReport,
             ]),
         ),
     ]

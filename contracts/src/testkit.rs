@@ -59,6 +59,8 @@ pub fn genesis() -> Genesis {
         TxKind::AccessGrant,
         TxKind::PrivateRead,
         TxKind::DrawOpen,
+        TxKind::AssessorAction,
+        TxKind::AssessmentReport,
     ];
     roles.insert("fire_rescue".into(), common.to_vec());
     let mut market = common.to_vec();

@@ -12,6 +12,7 @@
 //! ([`TxBody::check_bounds`]).
 
 pub mod admin;
+pub mod assessor;
 pub mod draw;
 pub mod identity;
 pub mod joint;
@@ -21,6 +22,7 @@ pub mod lifecycle;
 pub use bounds::{is_agency_id, is_iso_4217, is_role_name};
 pub use kind::TxKind;
 
+pub use assessor::{AssessmentReport, AssessorAction, AssessorActionKind};
 pub use draw::{DrawBeacon, DrawBeaconStep, DrawInspector, DrawOpen};
 pub use joint::{JointInspection, JointSection};
 
@@ -356,6 +358,10 @@ pub enum TxBody {
     DrawBeacon(DrawBeacon),
     /// See [`JointInspection`].
     JointInspection(JointInspection),
+    /// See [`AssessorAction`].
+    AssessorAction(AssessorAction),
+    /// See [`AssessmentReport`].
+    AssessmentReport(AssessmentReport),
 }
 
 /// A record field that breaks a stateless bound.
@@ -403,6 +409,8 @@ impl TxBody {
             TxBody::DrawOpen(_) => TxKind::DrawOpen,
             TxBody::DrawBeacon(_) => TxKind::DrawBeacon,
             TxBody::JointInspection(_) => TxKind::JointInspection,
+            TxBody::AssessorAction(_) => TxKind::AssessorAction,
+            TxBody::AssessmentReport(_) => TxKind::AssessmentReport,
         }
     }
 
@@ -433,7 +441,9 @@ impl TxBody {
             TxBody::DecisionSignature(r) => &r.enterprise,
             TxBody::ApplicationStep(r) => &r.enterprise,
             TxBody::JointInspection(r) => &r.enterprise,
-            TxBody::OfficerAction(_)
+            TxBody::AssessmentReport(r) => &r.enterprise,
+            TxBody::AssessorAction(_)
+            | TxBody::OfficerAction(_)
             | TxBody::GovernanceProposal(_)
             | TxBody::GovernanceVote(_)
             | TxBody::ValidatorEvidence(_)
@@ -629,6 +639,18 @@ impl TxBody {
                 push("enterprise", enc(&r.enterprise));
                 push("visit_id", enc(&r.visit_id));
                 push("sections", enc(&r.sections));
+            }
+            TxBody::AssessorAction(r) => {
+                push("institution_id", enc(&r.institution_id));
+                push("action", enc(&r.action));
+            }
+            TxBody::AssessmentReport(r) => {
+                push("enterprise", enc(&r.enterprise));
+                push("report_id", enc(&r.report_id));
+                push("institution_id", enc(&r.institution_id));
+                push("experts", enc(&r.experts));
+                push("licence_number", enc(&r.licence_number));
+                push("conclusion", enc(&r.conclusion));
             }
         }
         f

@@ -42,6 +42,7 @@ fn cluster_supervision_plan_joint_inspection_and_draw_with_a_withheld_reveal() {
     let planned = routine_plan(h);
     joint_inspection(h, &planned);
     sharing_catalogue(h, &planned);
+    banned_assessor(h, &planned);
     let inspector = key_file(h, CDPH, "officer.key").public().to_hex();
     // A second inspector, registered by name: the genesis officer signed the imported
     // inspections, so it is excluded from the enterprises it inspected last.
@@ -406,6 +407,46 @@ fn sharing_catalogue(h: &Path, ent: &str) {
     let o = view("sf-dph");
     let (_, err) = common::text(&o);
     assert!(!o.status.success() && err.contains("R0-access"), "{err}");
+}
+
+/// Item 7: BACP registers an assessment institution and its expert and records their
+/// report for a licence; CDPH finds it falsified; a new report by them is refused, naming
+/// the finding.
+fn banned_assessor(h: &Path, ent: &str) {
+    let dir = tempfile::tempdir().unwrap();
+    let submit = |agency: &str, name: &str, body: serde_json::Value, code: i32| {
+        let f = common::write(dir.path(), name, body.to_string().as_bytes());
+        expect(code, &["tx", "submit", "--file", &f, "--agency", agency], h)
+    };
+    let act = |action: serde_json::Value| serde_json::json!({"assessor_action": {"institution_id": "INST-91", "action": action}});
+    submit(
+        BACP,
+        "i.json",
+        act(serde_json::json!({"register_institution": {"name": "Safe Assess Co."}})),
+        0,
+    );
+    submit(
+        BACP,
+        "e.json",
+        act(serde_json::json!({"register_expert": {"expert_id": "EXP-91", "name": "Li Ming"}})),
+        0,
+    );
+    let report = |id: &str| {
+        serde_json::json!({"assessment_report": {"enterprise": ent, "report_id": id,
+            "institution_id": "INST-91", "experts": ["EXP-91"], "licence_number": "L-91",
+            "conclusion": "conditions met"}})
+    };
+    let (o, _) = submit(BACP, "r1.json", report("RPT-91"), 0);
+    let rpt = o.split_whitespace().next().unwrap().to_string();
+    let finding = act(serde_json::json!({"falsification": {"report": rpt,
+        "finding": "case 2026-77: inspection photos reused from another site"}}));
+    let (o, _) = submit(CDPH, "f.json", finding, 0);
+    let finding_tx = o.split_whitespace().next().unwrap().to_string();
+    let (o, _) = submit(BACP, "r2.json", report("RPT-92"), 3);
+    assert!(
+        o.contains("R0-assessor-banned") && o.contains(&finding_tx),
+        "{o}"
+    );
 }
 
 /// `audit draw export` then `audit draw verify` from the genesis alone; every value of the

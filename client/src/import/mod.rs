@@ -92,6 +92,8 @@ pub fn demo_roles() -> BTreeMap<String, Vec<TxKind>> {
         TxKind::AccessGrant,
         TxKind::PrivateRead,
         TxKind::DrawOpen,
+        TxKind::AssessorAction,
+        TxKind::AssessmentReport,
     ];
     let with = |extra: &[TxKind]| {
         let mut v = common.to_vec();

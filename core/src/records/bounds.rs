@@ -420,6 +420,8 @@ impl TxBody {
             TxBody::DrawOpen(r) => super::draw::check_open(r),
             TxBody::DrawBeacon(r) => super::draw::check_beacon(r),
             TxBody::JointInspection(r) => super::joint::check(r),
+            TxBody::AssessorAction(r) => super::assessor::check_action(r),
+            TxBody::AssessmentReport(r) => super::assessor::check_report(r),
             TxBody::AccessRequest(r) => {
                 local_id("request_id", &r.request_id)?;
                 text("purpose", &r.purpose)?;

@@ -60,11 +60,15 @@ pub enum TxKind {
     DrawBeacon,
     /// [`JointInspection`].
     JointInspection,
+    /// [`AssessorAction`].
+    AssessorAction,
+    /// [`AssessmentReport`].
+    AssessmentReport,
 }
 
 impl TxKind {
     /// Every kind, in order.
-    pub const ALL: [TxKind; 27] = [
+    pub const ALL: [TxKind; 29] = [
         TxKind::EnterpriseRecord,
         TxKind::LicenceDecision,
         TxKind::InspectionRecord,
@@ -92,6 +96,8 @@ impl TxKind {
         TxKind::DrawOpen,
         TxKind::DrawBeacon,
         TxKind::JointInspection,
+        TxKind::AssessorAction,
+        TxKind::AssessmentReport,
     ];
 
     /// snake_case name, as in genesis and the CLI.
@@ -124,6 +130,8 @@ impl TxKind {
             TxKind::DrawOpen => "draw_open",
             TxKind::DrawBeacon => "draw_beacon",
             TxKind::JointInspection => "joint_inspection",
+            TxKind::AssessorAction => "assessor_action",
+            TxKind::AssessmentReport => "assessment_report",
         }
     }
 

@@ -116,6 +116,16 @@ pub fn field_names(kind: TxKind) -> &'static [&'static str] {
         ],
         TxKind::DrawBeacon => &["type", "draw", "step"],
         TxKind::JointInspection => &["type", "enterprise", "visit_id", "sections"],
+        TxKind::AssessorAction => &["type", "institution_id", "action"],
+        TxKind::AssessmentReport => &[
+            "type",
+            "enterprise",
+            "report_id",
+            "institution_id",
+            "experts",
+            "licence_number",
+            "conclusion",
+        ],
         TxKind::LicenceApplication => &[
             "type",
             "enterprise",
@@ -202,6 +212,10 @@ pub fn decode_value(
         (K::DrawBeacon, "step") => dec::<crate::records::DrawBeaconStep>(bytes),
         (K::JointInspection, "sections") => dec::<Vec<crate::records::JointSection>>(bytes),
         (K::JointInspection, _) => dec::<String>(bytes),
+        (K::AssessorAction, "action") => dec::<crate::records::AssessorActionKind>(bytes),
+        (K::AssessmentReport, "experts") => dec::<Vec<String>>(bytes),
+        (K::AssessmentReport, "licence_number") => dec::<Option<String>>(bytes),
+        (K::AssessorAction | K::AssessmentReport, _) => dec::<String>(bytes),
         (K::AssistanceRequest, "due_in_hours") => dec::<Option<u32>>(bytes),
         (K::GovernanceProposal, "action") => dec::<GovernanceAction>(bytes),
         (K::ValidatorEvidence, "evidence") => dec::<crate::evidence::DoubleSign>(bytes),
@@ -464,6 +478,21 @@ mod tests {
                         },
                     })
                     .collect(),
+            }),
+            TxBody::AssessorAction(crate::records::AssessorAction {
+                institution_id: "INST-1".into(),
+                action: crate::records::AssessorActionKind::RegisterExpert {
+                    expert_id: "EXP-1".into(),
+                    name: "n".into(),
+                },
+            }),
+            TxBody::AssessmentReport(crate::records::AssessmentReport {
+                enterprise: e(),
+                report_id: "RPT-1".into(),
+                institution_id: "INST-1".into(),
+                experts: vec!["EXP-1".into()],
+                licence_number: Some("L1".into()),
+                conclusion: "meets the conditions".into(),
             }),
             TxBody::DrawBeacon(DrawBeacon {
                 draw: crate::hash::Hash([6; 32]),

@@ -210,7 +210,10 @@ fn routine_plan(h: &Path) -> String {
     let v: serde_json::Value = serde_json::from_str(&o).unwrap();
     let plan = v["plan"].as_array().unwrap();
     assert!(!plan.is_empty(), "{v:#}");
-    assert_eq!(v["overdue"].as_u64().unwrap(), plan.len() as u64, "{v:#}");
+    // The imported inspections are years old: all overdue but the enterprise of the demo's
+    // synthetic joint inspection.
+    let overdue = v["overdue"].as_u64().unwrap();
+    assert!(overdue >= 1 && overdue + 1 >= plan.len() as u64, "{v:#}");
     for p in plan {
         assert_eq!(p["agency"], CDPH);
         assert!(p["per_year"].as_u64().unwrap() >= 1);

@@ -537,7 +537,7 @@ pub async fn run(opts: DemoOptions) -> anyhow::Result<()> {
         {
             bail!("not every submitted record was committed");
         }
-        Ok(())
+        crate::cli::demo_synthetic::run(&home).await
     };
     // SIGINT or SIGTERM mid-run still stops the node processes before the demo exits.
     let result = tokio::select! {

@@ -153,17 +153,19 @@ fn last_inspectors_key(e: &EnterpriseId) -> Vec<u8> {
 
 /// Records that `agency` recorded enterprise `e` for the first time (the pool's index).
 pub fn index_enterprise(view: &mut Overlay<'_>, agency: &str, e: &EnterpriseId) {
-    let n: u64 = read(view, &agency_count_key(agency)).unwrap_or(0);
-    view.put(agency_ent_key(agency, n), e);
-    view.put(agency_count_key(agency), &(n + 1));
+    crate::state::list_push(
+        view,
+        agency_count_key(agency),
+        |n| agency_ent_key(agency, n),
+        e,
+    );
 }
 
 /// Every enterprise `agency` has recorded, in first-recorded order.
 pub fn agency_enterprises(state: &dyn StateRead, agency: &str) -> Vec<EnterpriseId> {
-    let n: u64 = read(state, &agency_count_key(agency)).unwrap_or(0);
-    (0..n)
-        .filter_map(|i| read(state, &agency_ent_key(agency, i)))
-        .collect()
+    crate::state::list_read(state, &agency_count_key(agency), |n| {
+        agency_ent_key(agency, n)
+    })
 }
 
 /// Records the signers of `e`'s latest inspection (excluded from its next draw).

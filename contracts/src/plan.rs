@@ -16,7 +16,7 @@
 use crate::clock::sub_months;
 use crate::model::{EnterpriseState, FindingKind, LicenceStatus, RiskLevel};
 use crate::params::RuleParams;
-use crate::state::{read, Overlay, StateRead};
+use crate::state::{Overlay, StateRead};
 use safeledger_core::ids::EnterpriseId;
 use safeledger_core::{Timestamp, TxId};
 use serde::{Deserialize, Serialize};
@@ -123,9 +123,7 @@ pub fn index_inspected(view: &mut Overlay<'_>, agency: &str, e: &EnterpriseId) {
     if view.get(&marker).is_some() {
         return;
     }
-    let n: u64 = read(view, &count_key(agency)).unwrap_or(0);
-    view.put(entry_key(agency, n), e);
-    view.put(count_key(agency), &(n + 1));
+    crate::state::list_push(view, count_key(agency), |n| entry_key(agency, n), e);
     view.put(marker, &true);
 }
 
@@ -133,10 +131,11 @@ pub fn index_inspected(view: &mut Overlay<'_>, agency: &str, e: &EnterpriseId) {
 /// date.
 pub fn agency_plan(state: &dyn StateRead, agency: &str, at: Timestamp) -> Vec<PlanEntry> {
     let params = RuleParams::load(state, &RuleParams::default());
-    let n: u64 = read(state, &count_key(agency)).unwrap_or(0);
-    let mut out: Vec<PlanEntry> = (0..n)
-        .filter_map(|i| read::<EnterpriseId>(state, &entry_key(agency, i)))
-        .filter_map(|id| crate::query::enterprise(state, &id))
+    let ids: Vec<EnterpriseId> =
+        crate::state::list_read(state, &count_key(agency), |n| entry_key(agency, n));
+    let mut out: Vec<PlanEntry> = ids
+        .iter()
+        .filter_map(|id| crate::query::enterprise(state, id))
         .flat_map(|e| routine(&e, &params, Some(at)))
         .filter(|p| p.agency == agency)
         .collect();

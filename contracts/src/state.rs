@@ -137,6 +137,30 @@ pub fn read<T: DeserializeOwned>(state: &dyn StateRead, key: &[u8]) -> Option<T>
     }
 }
 
+/// Appends `value` to a list kept in state as its length under `count_key` and its
+/// entries under `entry_key(0)`, `entry_key(1)`, … (the per-agency indexes of draws and
+/// plans): one write for the entry, one for the length.
+pub fn list_push<T: Serialize>(
+    view: &mut Overlay<'_>,
+    count_key: Vec<u8>,
+    entry_key: impl Fn(u64) -> Vec<u8>,
+    value: &T,
+) {
+    let n: u64 = read(view, &count_key).unwrap_or(0);
+    view.put(entry_key(n), value);
+    view.put(count_key, &(n + 1));
+}
+
+/// The entries of a list written by [`list_push`], in order.
+pub fn list_read<T: DeserializeOwned>(
+    state: &dyn StateRead,
+    count_key: &[u8],
+    entry_key: impl Fn(u64) -> Vec<u8>,
+) -> Vec<T> {
+    let n: u64 = read(state, count_key).unwrap_or(0);
+    (0..n).filter_map(|i| read(state, &entry_key(i))).collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -169,6 +169,9 @@ pub async fn start(config: NodeConfig) -> anyhow::Result<RunningNode> {
         .context("node limits are not valid")?;
     std::fs::create_dir_all(&config.data_dir)
         .with_context(|| format!("creating {}", config.data_dir.display()))?;
+    // First the gRPC port: once the store is open, threads that follow it hold it, and a
+    // start that failed on a port in use would keep it locked against the next try.
+    let grpc_listener = crate::grpc::bind(config.grpc_listen).await?;
     let store = Store::open(&config.data_dir.join("store"))
         .with_context(|| format!("opening the store in {}", config.data_dir.display()))?;
     let priv_path = config.data_dir.join(PRIV_STATE_FILE);
@@ -259,7 +262,7 @@ pub async fn start(config: NodeConfig) -> anyhow::Result<RunningNode> {
 
     let (grpc_addr, grpc) = crate::grpc::serve(
         shared.clone(),
-        config.grpc_listen,
+        grpc_listener,
         config.grpc_tls.clone(),
         &config.limits,
     )

@@ -248,38 +248,28 @@ fn joint_inspection(h: &Path, ent: &str) {
     let file = common::write(dir.path(), "visit.json", visit.to_string().as_bytes());
     let txf = dir.path().join("visit.tx");
     let t = txf.to_str().unwrap();
+    let prepare = || {
+        expect(
+            0,
+            &[
+                "inspection",
+                "joint",
+                "--file",
+                &file,
+                "--agency",
+                CDPH,
+                "--out",
+                t,
+            ],
+            h,
+        )
+    };
     // Sent with CDPH's signature alone: refused, naming OSHA.
-    expect(
-        0,
-        &[
-            "inspection",
-            "joint",
-            "--file",
-            &file,
-            "--agency",
-            CDPH,
-            "--out",
-            t,
-        ],
-        h,
-    );
+    prepare();
     let (_, err) = expect(3, &["tx", "send", t, "--agency", CDPH], h);
     assert!(err.contains("R0-signer"), "{err}");
     // Again (a fresh sequence), co-signed by OSHA's officer in turn.
-    expect(
-        0,
-        &[
-            "inspection",
-            "joint",
-            "--file",
-            &file,
-            "--agency",
-            CDPH,
-            "--out",
-            t,
-        ],
-        h,
-    );
+    prepare();
     let (o, _) = expect(0, &["tx", "cosign", t, "--agency", WITHHOLDER], h);
     assert!(o.contains("now signed by"), "{o}");
     let (o, _) = expect(0, &["tx", "send", t, "--agency", CDPH], h);

@@ -90,11 +90,22 @@ fn internal<E: std::fmt::Display>(e: E) -> Status {
     Status::internal(e.to_string())
 }
 
-/// Binds `addr` and serves until the task is aborted, over TLS 1.3 with `tls`
-/// (certificate and private key, PEM) when given. Returns the bound address.
+/// Binds the gRPC listener on `addr` (a node binds it before it opens its store, so that
+/// a port in use fails the start before anything holds the store).
+///
+/// # Errors
+/// The address cannot be bound.
+pub async fn bind(addr: SocketAddr) -> anyhow::Result<tokio::net::TcpListener> {
+    tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|e| anyhow::anyhow!("binding gRPC on {addr}: {e}"))
+}
+
+/// Serves on `listener` until the task is aborted, over TLS 1.3 with `tls` (certificate
+/// and private key, PEM) when given. Returns the bound address.
 pub async fn serve(
     shared: Arc<Shared>,
-    addr: SocketAddr,
+    listener: tokio::net::TcpListener,
     tls: Option<(String, String)>,
     limits: &crate::config::NodeLimits,
 ) -> anyhow::Result<(SocketAddr, tokio::task::JoinHandle<()>)> {
@@ -107,9 +118,6 @@ pub async fn serve(
             )
             .map_err(|e| anyhow::anyhow!("gRPC TLS identity: {e}"))?;
     }
-    let listener = tokio::net::TcpListener::bind(addr)
-        .await
-        .map_err(|e| anyhow::anyhow!("binding gRPC on {addr}: {e}"))?;
     let bound = listener.local_addr()?;
     let svc = ledger_server::LedgerServer::new(LedgerService {
         shared,

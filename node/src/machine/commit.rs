@@ -71,21 +71,33 @@ impl NodeMachine {
             tracing::debug!("evidence against a key outside its height's validator set");
             return;
         };
-        let admitted = admit(&self.ctx, vec![tx], true);
+        self.submit_own(now, vec![tx], "validator evidence", out);
+    }
+
+    /// Admits transactions this node signed with its node key (`what` they are, for the
+    /// log) into its mempool and gossips them like a client's.
+    pub(super) fn submit_own(
+        &mut self,
+        now: Timestamp,
+        txs: Vec<safeledger_core::Transaction>,
+        what: &str,
+        out: &mut Vec<Action>,
+    ) {
+        let admitted = admit(&self.ctx, txs, true);
         if admitted.any_new {
             self.on_txs_arrived(now, out);
         }
         for (id, r) in admitted.results {
             match r {
-                Ok(_) => tracing::info!(tx = %id, "validator evidence submitted"),
-                Err(err) => tracing::warn!(tx = %id, error = %err, "validator evidence refused"),
+                Ok(_) => tracing::info!(tx = %id, what, "own transaction submitted"),
+                Err(err) => tracing::warn!(tx = %id, what, error = %err, "own transaction refused"),
             }
         }
         self.publish_admitted(admitted.gossip, out);
     }
 
     /// Gossips admitted transactions' batches.
-    pub(super) fn publish_admitted(&mut self, gossip: Vec<Vec<u8>>, out: &mut Vec<Action>) {
+    fn publish_admitted(&mut self, gossip: Vec<Vec<u8>>, out: &mut Vec<Action>) {
         out.extend(
             gossip
                 .into_iter()

@@ -10,7 +10,7 @@
 //! Fault injection for tests and drills: when the environment variable
 //! [`WITHHOLD_ENV`] names this node's agency, it deals and posts shares but never reveals.
 
-use super::{admit, Action, NodeMachine};
+use super::{Action, NodeMachine};
 use safeledger_contracts::draw::{self, DrawState, Phase};
 use safeledger_core::beacon;
 use safeledger_core::records::{DrawBeacon, DrawBeaconStep};
@@ -61,20 +61,9 @@ impl NodeMachine {
             self.draw_sent.insert(key, height);
             txs.push(self.beacon_tx(draw_id, step, txs.len() as u64));
         }
-        if txs.is_empty() {
-            return;
+        if !txs.is_empty() {
+            self.submit_own(now, txs, "draw beacon step", out);
         }
-        let admitted = admit(&self.ctx, txs, true);
-        if admitted.any_new {
-            self.on_txs_arrived(now, out);
-        }
-        for (id, r) in admitted.results {
-            match r {
-                Ok(_) => tracing::info!(tx = %id, "draw beacon step submitted"),
-                Err(err) => tracing::warn!(tx = %id, error = %err, "draw beacon step refused"),
-            }
-        }
-        self.publish_admitted(admitted.gossip, out);
     }
 
     /// The steps `st` asks of this node at block time `now`: (tag, dealer, draw, step).

@@ -210,7 +210,13 @@ pub fn expect_bare(code: i32, args: &[&str]) -> (String, String) {
         .args(args)
         .output()
         .expect("run safeledger");
-    let (out, err) = text(&o);
+    exited(code, args, &o)
+}
+
+/// Checks that `o`, the output of `safeledger args`, exited with `code`; returns
+/// (stdout, stderr).
+fn exited(code: i32, args: &[&str], o: &Output) -> (String, String) {
+    let (out, err) = text(o);
     assert_eq!(
         o.status.code(),
         Some(code),
@@ -221,14 +227,7 @@ pub fn expect_bare(code: i32, args: &[&str]) -> (String, String) {
 
 /// Runs and checks the exit code; returns (stdout, stderr).
 pub fn expect(code: i32, args: &[&str], home: &Path) -> (String, String) {
-    let o = run(args, home);
-    let (out, err) = text(&o);
-    assert_eq!(
-        o.status.code(),
-        Some(code),
-        "safeledger {args:?}:\nstdout: {out}\nstderr: {err}"
-    );
-    (out, err)
+    exited(code, args, &run(args, home))
 }
 
 pub fn write(dir: &Path, name: &str, bytes: &[u8]) -> String {

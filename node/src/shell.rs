@@ -171,9 +171,17 @@ pub async fn start(config: NodeConfig) -> anyhow::Result<RunningNode> {
         .with_context(|| format!("creating {}", config.data_dir.display()))?;
     // First the gRPC port: once the store is open, threads that follow it hold it, and a
     // start that failed on a port in use would keep it locked against the next try.
-    let grpc_listener = crate::grpc::bind(config.grpc_listen).await?;
-    let store = Store::open(&config.data_dir.join("store"))
-        .with_context(|| format!("opening the store in {}", config.data_dir.display()))?;
+    let open_store = || {
+        Store::open(&config.data_dir.join("store"))
+            .with_context(|| format!("opening the store in {}", config.data_dir.display()))
+    };
+    let grpc_listener = match crate::grpc::bind(config.grpc_listen).await {
+        Ok(l) => l,
+        // The port is taken: by this agency's own running node when its store is locked
+        // too (say that), else by something else.
+        Err(e) => return Err(open_store().err().unwrap_or(e)),
+    };
+    let store = open_store()?;
     let priv_path = config.data_dir.join(PRIV_STATE_FILE);
     // A node key with no signing state (a new validator, or a wiped data directory with a
     // kept key) signs nothing until peers holding more than 1/3 of the power have told it

@@ -50,17 +50,28 @@ pub struct Home {
 /// to start with "address in use"); below it, only another listener can take it.
 pub const PORT_RANGE: std::ops::Range<u16> = 20_000..32_768;
 
+/// Ports [`free_port`] handed out in this process: a port is checked free by binding and
+/// releasing it, so without this two picks for one network (a node's gRPC and another's
+/// p2p port) could return the same port, and the second node could never bind it.
+static HANDED_OUT: std::sync::Mutex<std::collections::BTreeSet<u16>> =
+    std::sync::Mutex::new(std::collections::BTreeSet::new());
+
 /// Picks a free TCP port on 127.0.0.1: a random one of [`PORT_RANGE`] that binds now
-/// (bound and released), else one the system assigns.
+/// (bound and released) and was not handed out before in this process, else one the
+/// system assigns.
 pub fn free_port() -> anyhow::Result<u16> {
+    let mut handed = HANDED_OUT.lock().unwrap_or_else(|e| e.into_inner());
     for _ in 0..64 {
         let port = PORT_RANGE.start + rand::random::<u16>() % (PORT_RANGE.end - PORT_RANGE.start);
-        if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
+        if !handed.contains(&port) && std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            handed.insert(port);
             return Ok(port);
         }
     }
     let l = std::net::TcpListener::bind("127.0.0.1:0").context("finding a free port")?;
-    Ok(l.local_addr()?.port())
+    let port = l.local_addr()?.port();
+    handed.insert(port);
+    Ok(port)
 }
 
 /// Writes a key seed as hex to `path` with mode 0600.

@@ -27,7 +27,6 @@
 //! step out of phase, by a node that is not a validator of the draw, twice, or whose
 //! proof or reveal does not verify), each naming the field or step.
 
-use crate::model::RiskLevel;
 use crate::rules::Refusal;
 use crate::state::{read, Overlay, StateRead};
 use safeledger_core::beacon::{self, Point};
@@ -45,6 +44,10 @@ pub const R0_DRAW_BEACON: &str = "R0-draw-beacon";
 
 /// The list of every draw, oldest first.
 pub const DRAW_INDEX: &[u8] = b"draw-index";
+
+/// The draws still running (neither complete nor failed when last looked at), oldest
+/// first: what validator nodes follow after each commit, without decoding finished draws.
+pub const OPEN_DRAW_INDEX: &[u8] = b"draw-open-index";
 
 /// A validator's part in a draw.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -137,35 +140,18 @@ fn id_key(agency: &str, draw_id: &str) -> Vec<u8> {
     format!("drwid/{agency}/{draw_id}").into_bytes()
 }
 
-fn agency_count_key(agency: &str) -> Vec<u8> {
-    format!("aent-n/{agency}").into_bytes()
-}
-
-fn agency_ent_key(agency: &str, n: u64) -> Vec<u8> {
-    let mut k = format!("aent/{agency}/").into_bytes();
-    k.extend_from_slice(&n.to_be_bytes());
-    k
-}
-
 fn last_inspectors_key(e: &EnterpriseId) -> Vec<u8> {
     format!("linsp/{e}").into_bytes()
 }
 
 /// Records that `agency` recorded enterprise `e` for the first time (the pool's index).
 pub fn index_enterprise(view: &mut Overlay<'_>, agency: &str, e: &EnterpriseId) {
-    crate::state::list_push(
-        view,
-        agency_count_key(agency),
-        |n| agency_ent_key(agency, n),
-        e,
-    );
+    crate::state::list_push(view, &format!("aent/{agency}"), e);
 }
 
 /// Every enterprise `agency` has recorded, in first-recorded order.
 pub fn agency_enterprises(state: &dyn StateRead, agency: &str) -> Vec<EnterpriseId> {
-    crate::state::list_read(state, &agency_count_key(agency), |n| {
-        agency_ent_key(agency, n)
-    })
+    crate::state::list_read(state, &format!("aent/{agency}"))
 }
 
 /// Records the signers of `e`'s latest inspection (excluded from its next draw).
@@ -186,6 +172,11 @@ pub fn pool(state: &dyn StateRead, tx: &TxId) -> Option<DrawPool> {
 /// Every draw, oldest first.
 pub fn all(state: &dyn StateRead) -> Vec<TxId> {
     read(state, DRAW_INDEX).unwrap_or_default()
+}
+
+/// The draws still running, oldest first ([`OPEN_DRAW_INDEX`]).
+pub fn running(state: &dyn StateRead) -> Vec<TxId> {
+    read(state, OPEN_DRAW_INDEX).unwrap_or_default()
 }
 
 /// The published results of a complete draw: each selected enterprise's latest
@@ -212,15 +203,6 @@ pub fn inspected(state: &dyn StateRead, d: &DrawState) -> Vec<serde_json::Value>
         .collect()
 }
 
-fn risk_name(r: RiskLevel) -> &'static str {
-    match r {
-        RiskLevel::Green => "green",
-        RiskLevel::Yellow => "yellow",
-        RiskLevel::Orange => "orange",
-        RiskLevel::Red => "red",
-    }
-}
-
 /// The pool `open` names over `state`: the enterprises `pool_agency` recorded that match
 /// the industry and risk filters (sorted), and the inspectors with their exclusions.
 pub fn compute_pool(state: &dyn StateRead, open: &DrawOpen) -> DrawPool {
@@ -232,7 +214,7 @@ pub fn compute_pool(state: &dyn StateRead, open: &DrawOpen) -> DrawPool {
                 || open
                     .risk_levels
                     .iter()
-                    .any(|l| l == risk_name(e.assessment.risk))
+                    .any(|l| l == e.assessment.risk.name())
         })
         .filter(|e| match &open.industry {
             None => true,
@@ -361,6 +343,14 @@ pub fn open(
     let mut index = all(view);
     index.push(rc.tx_id);
     view.put(DRAW_INDEX.to_vec(), &index);
+    // Draws that failed by now (too few dealers) leave the running list here; complete
+    // ones leave it when they complete.
+    let mut open: Vec<TxId> = running(view)
+        .into_iter()
+        .filter(|id| get(view, id).is_some_and(|d| d.phase(rc.block_time) != Phase::Failed))
+        .collect();
+    open.push(rc.tx_id);
+    view.put(OPEN_DRAW_INDEX.to_vec(), &open);
     Ok(())
 }
 

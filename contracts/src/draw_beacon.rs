@@ -180,4 +180,9 @@ fn complete(view: &mut Overlay<'_>, st: &mut DrawState, height: u64, now: Timest
         completed_at: now,
         height,
     });
+    let open: Vec<safeledger_core::TxId> = super::running(view)
+        .into_iter()
+        .filter(|id| *id != st.tx_id)
+        .collect();
+    view.put(super::OPEN_DRAW_INDEX.to_vec(), &open);
 }

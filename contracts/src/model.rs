@@ -239,6 +239,19 @@ pub enum RiskLevel {
     Red,
 }
 
+impl RiskLevel {
+    /// Position from green (0) to red (3): the index of the per-level tables
+    /// (`RuleParams::routine_inspections_per_year`).
+    pub fn index(self) -> usize {
+        self as usize
+    }
+
+    /// snake_case name, as in JSON and draw openings (`records::draw::RISK_LEVELS`).
+    pub fn name(self) -> &'static str {
+        safeledger_core::records::draw::RISK_LEVELS[self.index()]
+    }
+}
+
 /// The current credit grade and risk level with the records behind them (R9 "every change
 /// is traceable to the records behind it").
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -42,15 +42,6 @@ pub struct PlanEntry {
     pub due: Timestamp,
 }
 
-fn risk_index(r: RiskLevel) -> usize {
-    match r {
-        RiskLevel::Green => 0,
-        RiskLevel::Yellow => 1,
-        RiskLevel::Orange => 2,
-        RiskLevel::Red => 3,
-    }
-}
-
 /// Whether `e` earns the accident-free relief at `at`: licensed since at least
 /// `accident_free_relief_years` before `at`, and no accident in those years.
 pub fn relief(e: &EnterpriseState, params: &RuleParams, at: Timestamp) -> bool {
@@ -84,7 +75,7 @@ pub fn routine(e: &EnterpriseState, params: &RuleParams, at: Option<Timestamp>) 
         }
     }
     let risk = e.assessment.risk;
-    let base = params.routine_inspections_per_year[risk_index(risk)].max(1);
+    let base = params.routine_inspections_per_year[risk.index()].max(1);
     last.into_iter()
         .map(|(agency, (tx, when))| {
             let relief = relief(e, params, at.unwrap_or(when));
@@ -107,23 +98,13 @@ fn marker_key(agency: &str, e: &EnterpriseId) -> Vec<u8> {
     format!("ainsp-m/{agency}/{e}").into_bytes()
 }
 
-fn count_key(agency: &str) -> Vec<u8> {
-    format!("ainsp-n/{agency}").into_bytes()
-}
-
-fn entry_key(agency: &str, n: u64) -> Vec<u8> {
-    let mut k = format!("ainsp/{agency}/").into_bytes();
-    k.extend_from_slice(&n.to_be_bytes());
-    k
-}
-
 /// Indexes `e` under `agency`'s inspected enterprises, the first time it inspects it.
 pub fn index_inspected(view: &mut Overlay<'_>, agency: &str, e: &EnterpriseId) {
     let marker = marker_key(agency, e);
     if view.get(&marker).is_some() {
         return;
     }
-    crate::state::list_push(view, count_key(agency), |n| entry_key(agency, n), e);
+    crate::state::list_push(view, &format!("ainsp/{agency}"), e);
     view.put(marker, &true);
 }
 
@@ -131,8 +112,7 @@ pub fn index_inspected(view: &mut Overlay<'_>, agency: &str, e: &EnterpriseId) {
 /// date.
 pub fn agency_plan(state: &dyn StateRead, agency: &str, at: Timestamp) -> Vec<PlanEntry> {
     let params = RuleParams::load(state, &RuleParams::default());
-    let ids: Vec<EnterpriseId> =
-        crate::state::list_read(state, &count_key(agency), |n| entry_key(agency, n));
+    let ids: Vec<EnterpriseId> = crate::state::list_read(state, &format!("ainsp/{agency}"));
     let mut out: Vec<PlanEntry> = ids
         .iter()
         .filter_map(|id| crate::query::enterprise(state, id))

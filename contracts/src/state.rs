@@ -137,28 +137,34 @@ pub fn read<T: DeserializeOwned>(state: &dyn StateRead, key: &[u8]) -> Option<T>
     }
 }
 
-/// Appends `value` to a list kept in state as its length under `count_key` and its
-/// entries under `entry_key(0)`, `entry_key(1)`, … (the per-agency indexes of draws and
-/// plans): one write for the entry, one for the length.
-pub fn list_push<T: Serialize>(
-    view: &mut Overlay<'_>,
-    count_key: Vec<u8>,
-    entry_key: impl Fn(u64) -> Vec<u8>,
-    value: &T,
-) {
-    let n: u64 = read(view, &count_key).unwrap_or(0);
-    view.put(entry_key(n), value);
-    view.put(count_key, &(n + 1));
+/// The key of a list's length: `list` ‖ `/n`.
+fn list_len_key(list: &str) -> Vec<u8> {
+    format!("{list}/n").into_bytes()
 }
 
-/// The entries of a list written by [`list_push`], in order.
-pub fn list_read<T: DeserializeOwned>(
-    state: &dyn StateRead,
-    count_key: &[u8],
-    entry_key: impl Fn(u64) -> Vec<u8>,
-) -> Vec<T> {
-    let n: u64 = read(state, count_key).unwrap_or(0);
-    (0..n).filter_map(|i| read(state, &entry_key(i))).collect()
+/// The key of a list's entry `n`: `list` ‖ `/` ‖ 8-byte big-endian `n` (never the
+/// length's key: that one is a single byte after the `/`).
+fn list_entry_key(list: &str, n: u64) -> Vec<u8> {
+    let mut k = format!("{list}/").into_bytes();
+    k.extend_from_slice(&n.to_be_bytes());
+    k
+}
+
+/// Appends `value` to the list `list` kept in state as its length and one key per entry
+/// (the per-agency indexes of draws and plans): one write for the entry, one for the
+/// length.
+pub fn list_push<T: Serialize>(view: &mut Overlay<'_>, list: &str, value: &T) {
+    let n: u64 = read(view, &list_len_key(list)).unwrap_or(0);
+    view.put(list_entry_key(list, n), value);
+    view.put(list_len_key(list), &(n + 1));
+}
+
+/// The entries of the list `list` written by [`list_push`], in order.
+pub fn list_read<T: DeserializeOwned>(state: &dyn StateRead, list: &str) -> Vec<T> {
+    let n: u64 = read(state, &list_len_key(list)).unwrap_or(0);
+    (0..n)
+        .filter_map(|i| read(state, &list_entry_key(list, i)))
+        .collect()
 }
 
 #[cfg(test)]

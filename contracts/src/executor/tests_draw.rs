@@ -123,6 +123,7 @@ impl Draw {
 #[test]
 fn a_draw_completes_and_a_withheld_secret_changes_nothing() {
     let mut d = Draw::open();
+    assert_eq!(draw::running(&d.chain.state), vec![d.id]);
     let st = d.state();
     assert_eq!(st.pool_size, 20);
     assert_eq!(st.participants.len(), 3);
@@ -173,6 +174,10 @@ fn a_draw_completes_and_a_withheld_secret_changes_nothing() {
     let late = d.reveal(1, 80);
     assert!(reason_of(&late).contains("complete phase"), "{late:?}");
     assert_eq!(draw::all(&d.chain.state), vec![d.id]);
+    assert!(
+        draw::running(&d.chain.state).is_empty(),
+        "complete: no longer followed"
+    );
 }
 
 #[test]

@@ -2,6 +2,7 @@
 //! with a section; each section applied as its agency's inspection; signer refusals.
 
 use crate::testkit::*;
+use crate::RuleParams;
 use safeledger_core::records::{
     InspectionOutcome, InspectionRecord, JointInspection, JointSection, Severity, TxBody, Violation,
 };
@@ -62,7 +63,7 @@ fn a_joint_inspection_is_each_agencys_inspection() {
     assert_eq!(e.inspections.last_inspection, Some(tx.id()));
     // Fire's hazard waits in fire's inbox; both agencies plan from it once licensed.
     let key = crate::keys::enterprise(&ent(1));
-    let tasks = crate::query::tasks::tasks_of(&c.state, &key, &[]);
+    let tasks = crate::query::tasks::tasks_of(&c.state, &key, &[], &RuleParams::default());
     assert!(tasks
         .iter()
         .any(|t| t.agency == FIRE && t.kind == crate::query::tasks::TaskKind::HazardRectification));

@@ -47,7 +47,7 @@ fn each_inspecting_agency_plans_its_next_routine_inspection() {
     assert!(agency_plan(&c.state, EM, day(3020)).is_empty());
     // The inbox task of each inspecting agency.
     let key = crate::keys::enterprise(&ent(1));
-    let tasks: Vec<_> = tasks_of(&c.state, &key, &[])
+    let tasks: Vec<_> = tasks_of(&c.state, &key, &[], &RuleParams::default())
         .into_iter()
         .filter(|t| t.kind == TaskKind::RoutineInspection)
         .collect();

@@ -58,7 +58,12 @@ fn answering(number: &str, app: TxId) -> TxBody {
 
 /// The one task the application's state gives, with its due time.
 fn task(c: &Chain, app: TxId) -> (TaskKind, Option<Timestamp>) {
-    let t = tasks_of(&c.state, &keys::application(&app), &[]);
+    let t = tasks_of(
+        &c.state,
+        &keys::application(&app),
+        &[],
+        &crate::RuleParams::default(),
+    );
     assert_eq!(t.len(), 1, "{t:?}");
     (t[0].kind, t[0].due)
 }
@@ -117,7 +122,13 @@ fn a_notice_stops_the_clock_the_resupply_restarts_it_and_steps_out_of_order_are_
     );
     assert_eq!(task(&c, app).0, TaskKind::LicenceApplication);
     c.ok(&[3], 40, answering("L1", app));
-    assert!(tasks_of(&c.state, &keys::application(&app), &[]).is_empty());
+    assert!(tasks_of(
+        &c.state,
+        &keys::application(&app),
+        &[],
+        &crate::RuleParams::default()
+    )
+    .is_empty());
     let late = c.one(&[3], 41, step(app, S::Accept));
     assert!(reason_of(&late).contains("already answered"), "{late:?}");
 }

@@ -136,8 +136,15 @@ pub struct Task {
 }
 
 /// The tasks of the object under state key `key` in `state`, given the agencies that vote
-/// (`voters`, for proposals). Empty for a key of another kind or an absent object.
-pub fn tasks_of(state: &dyn StateRead, key: &[u8], voters: &[String]) -> Vec<Task> {
+/// (`voters`, for proposals) and the rule parameters in force (`params`, for routine
+/// inspections; a caller deriving many objects loads them once). Empty for a key of
+/// another kind or an absent object.
+pub fn tasks_of(
+    state: &dyn StateRead,
+    key: &[u8],
+    voters: &[String],
+    params: &crate::RuleParams,
+) -> Vec<Task> {
     if key.starts_with(b"asst/") {
         read::<AssistanceState>(state, key).map_or_else(Vec::new, |a| assistance(&a))
     } else if key.starts_with(b"acc/") {
@@ -153,9 +160,8 @@ pub fn tasks_of(state: &dyn StateRead, key: &[u8], voters: &[String]) -> Vec<Tas
         read::<crate::cosign::CosignState>(state, key).map_or_else(Vec::new, |c| cosign(&c))
     } else if key.starts_with(keys::ENTERPRISE_PREFIX) {
         read::<EnterpriseState>(state, key).map_or_else(Vec::new, |e| {
-            let params = crate::RuleParams::load(state, &crate::RuleParams::default());
             let mut tasks = enterprise(&e);
-            tasks.extend(routine(&e, &params));
+            tasks.extend(routine(&e, params));
             tasks
         })
     } else {
@@ -514,7 +520,7 @@ mod tests {
         let key = keys::enterprise(&ent(1));
         // A deadline after the block time: the ledger tracks it.
         let i1 = c.ok(&[0], 10, inspection_with("I1", None, &[("H1", 5_000)]));
-        let tasks = tasks_of(&c.state, &key, &[]);
+        let tasks = tasks_of(&c.state, &key, &[], &crate::RuleParams::default());
         assert_eq!(
             kinds(&tasks),
             [(TaskKind::HazardRectification, Some(day(5_000)))]
@@ -532,11 +538,11 @@ mod tests {
                 description: "fixed".into(),
             }),
         );
-        let tasks = tasks_of(&c.state, &key, &[]);
+        let tasks = tasks_of(&c.state, &key, &[], &crate::RuleParams::default());
         assert_eq!(kinds(&tasks), [(TaskKind::HazardReinspection, None)]);
         assert_eq!(tasks[0].source, report.id());
         c.ok(&[0], 30, inspection_with("I2", Some("I1"), &[]));
-        assert!(tasks_of(&c.state, &key, &[]).is_empty());
+        assert!(tasks_of(&c.state, &key, &[], &crate::RuleParams::default()).is_empty());
     }
 
     #[test]
@@ -544,7 +550,13 @@ mod tests {
         let mut c = Chain::new();
         c.ok(&[0], 0, enterprise_record(1, "Acme", &[]));
         c.ok(&[0], 10, inspection_with("I1", None, &[("H1", 20)]));
-        assert!(tasks_of(&c.state, &keys::enterprise(&ent(1)), &[]).is_empty());
+        assert!(tasks_of(
+            &c.state,
+            &keys::enterprise(&ent(1)),
+            &[],
+            &crate::RuleParams::default()
+        )
+        .is_empty());
     }
 
     #[test]
@@ -562,7 +574,12 @@ mod tests {
                 Some(day(4_000)),
             ),
         );
-        let tasks = tasks_of(&c.state, &keys::enterprise(&ent(1)), &[]);
+        let tasks = tasks_of(
+            &c.state,
+            &keys::enterprise(&ent(1)),
+            &[],
+            &crate::RuleParams::default(),
+        );
         assert_eq!(kinds(&tasks), [(TaskKind::LicenceExpiry, Some(day(4_000)))]);
         assert_eq!(tasks[0].source, grant.id());
         assert_eq!(tasks[0].agency, c.ent(1).licences["L1"].agency);
@@ -571,13 +588,19 @@ mod tests {
             3_001,
             licence(1, "L1", LicenceDecisionKind::Revoke, None, None),
         );
-        assert!(tasks_of(&c.state, &keys::enterprise(&ent(1)), &[]).is_empty());
+        assert!(tasks_of(
+            &c.state,
+            &keys::enterprise(&ent(1)),
+            &[],
+            &crate::RuleParams::default()
+        )
+        .is_empty());
     }
 
     #[test]
     fn keys_of_other_objects_give_no_task() {
         let c = Chain::new();
-        assert!(tasks_of(&c.state, b"params", &[]).is_empty());
-        assert!(tasks_of(&c.state, b"asst/absent", &[]).is_empty());
+        assert!(tasks_of(&c.state, b"params", &[], &crate::RuleParams::default()).is_empty());
+        assert!(tasks_of(&c.state, b"asst/absent", &[], &crate::RuleParams::default()).is_empty());
     }
 }

@@ -161,10 +161,11 @@ pub struct InboxIndex {
 }
 
 /// Writes of one pass, applied as one batch.
-#[derive(Default)]
 struct Pass {
     batch: sled::Batch,
     counts: BTreeMap<Vec<u8>, i64>,
+    /// The rule parameters in force, read once per pass.
+    params: safeledger_contracts::RuleParams,
 }
 
 impl InboxIndex {
@@ -183,6 +184,19 @@ impl InboxIndex {
             return None;
         }
         read_u64(self.tree.get(b"h").ok().flatten())
+    }
+
+    /// An empty pass over the rule parameters in force.
+    fn pass(&self) -> Pass {
+        let params = safeledger_contracts::RuleParams::load(
+            &StoreView(&self.store),
+            &safeledger_contracts::RuleParams::default(),
+        );
+        Pass {
+            batch: sled::Batch::default(),
+            counts: BTreeMap::new(),
+            params,
+        }
     }
 
     /// Replaces the tasks of `object` (a state key) by those state gives it now.
@@ -205,7 +219,7 @@ impl InboxIndex {
             }
         }
         let view = StoreView(&self.store);
-        let tasks = tasks_of(&view, object, voters);
+        let tasks = tasks_of(&view, object, voters, &pass.params);
         let mut keys = Vec::with_capacity(tasks.len());
         for (n, t) in tasks.iter().enumerate() {
             let k = task_key(t, object, n as u16);
@@ -249,7 +263,7 @@ impl InboxIndex {
         let height = self.store.tip()?.map(|t| t.height).unwrap_or(0);
         self.tree.clear()?;
         let voters = self.registry.active_agencies(&StoreView(&self.store));
-        let mut pass = Pass::default();
+        let mut pass = self.pass();
         for prefix in TASK_PREFIXES {
             for kv in self.store.state_scan(prefix) {
                 if stop.load(Ordering::Acquire) {
@@ -286,7 +300,7 @@ impl InboxIndex {
             objects.insert(key);
         }
         let voters = self.registry.active_agencies(&StoreView(&self.store));
-        let mut pass = Pass::default();
+        let mut pass = self.pass();
         for o in &objects {
             self.rederive(&mut pass, o, &voters)?;
         }

@@ -1,5 +1,5 @@
 //! The node's part in the inspection draws' beacon (issue 20 item 2; contracts `draw.rs`):
-//! after each commit a validator looks at the latest draws and takes the step its phase
+//! after each commit a validator looks at the latest running draws and takes the step its phase
 //! asks of it — deal in the commit phase, reveal in the reveal phase, post its decrypted
 //! share of each withholding dealer in the recovery phase — signed with its node key and
 //! submitted like validator evidence. Secrets are derived from the node key and the draw
@@ -22,7 +22,7 @@ pub const WITHHOLD_ENV: &str = "SAFELEDGER_TEST_WITHHOLD_DRAW_REVEALS";
 /// Heights after which an unconfirmed step is sent again.
 pub const RETRY_HEIGHTS: u64 = 8;
 
-/// How many of the latest draws a node follows.
+/// How many of the latest running draws a node follows.
 const FOLLOWED_DRAWS: usize = 16;
 
 /// A step sent: (draw, step tag, dealer) → height it was sent at.
@@ -36,7 +36,7 @@ impl NodeMachine {
             return;
         }
         let view = crate::app::StoreView(&self.app.store);
-        let ids = draw::all(&view);
+        let ids = draw::running(&view);
         let block_time = self.app.tip.block_time;
         let height = self.app.tip.height;
         let followed: Vec<Hash> = ids.iter().rev().take(FOLLOWED_DRAWS).copied().collect();

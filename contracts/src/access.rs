@@ -22,7 +22,7 @@ use crate::model::RecordRef;
 use crate::rules::{RecordContext, Refusal, R0_DUPLICATE, R0_REFERENCE};
 use crate::state::{read, Overlay, StateRead};
 use safeledger_core::private::withholdable;
-use safeledger_core::records::{AccessGrant, AccessRequest, PrivateRead};
+use safeledger_core::records::{AccessGrant, AccessRequest, PrivateRead, TxKind};
 use safeledger_core::time::Timestamp;
 use safeledger_core::PublicKey;
 use safeledger_core::{to_canonical, TxId};
@@ -130,7 +130,13 @@ fn record(state: &dyn StateRead, tx: &TxId) -> Option<RecordRef> {
 /// R0-access unless every one of `fields` can be private in `rec`'s kind.
 fn private_capable(rec: &RecordRef, fields: &[String]) -> Result<(), Refusal> {
     let allowed = withholdable(rec.kind);
-    match fields.iter().find(|f| !allowed.contains(&f.as_str())) {
+    // An attachment's files are fetched from the keeping node by entitled agencies
+    // (crate::attachments): requestable like a private field.
+    let files = rec.kind == TxKind::EvidenceAttachment;
+    match fields
+        .iter()
+        .find(|f| !(allowed.contains(&f.as_str()) || files && *f == "files"))
+    {
         None => Ok(()),
         Some(f) => Err(Refusal::new(
             R0_ACCESS,

@@ -153,6 +153,7 @@ impl Executor {
         let mut block = Overlay::new(&committed);
         let params = self.params(&block);
         escalation::run(&mut block, ctx.height, ctx.time, &params);
+        crate::monitoring::run(&mut block, ctx.height, ctx.time, &params);
         let results = txs
             .iter()
             .enumerate()
@@ -194,6 +195,9 @@ impl Executor {
             return self.execute_node_signed(block, ctx, tx, |view, node| {
                 crate::draw::apply_beacon(view, node, b, id, (ctx.height, ctx.time))
             });
+        }
+        if let Some(outcome) = self.execute_one_key(block, ctx, tx) {
+            return outcome;
         }
         let seq = tx.payload.sequence;
         let (submitter, agency) = match self.registry.submitter(block, tx) {
@@ -257,8 +261,37 @@ impl Executor {
         })
     }
 
-    /// A transaction signed by one node key (validator evidence, a draw's beacon step):
-    /// its sequence is the node key's, and `f` judges it with that key.
+    /// The kinds one key signs that is no officer's: a tip-off taken in by a node, a
+    /// gateway's sensor alert, an enterprise's acknowledgement. `None` for other kinds.
+    fn execute_one_key(
+        &self,
+        block: &mut Overlay<'_>,
+        ctx: &BlockContext,
+        tx: &Transaction,
+    ) -> Option<Outcome> {
+        let id = tx.id();
+        let now = (ctx.height, ctx.time);
+        Some(match &tx.payload.body {
+            TxBody::TipIntake(t) => self.execute_node_signed(block, ctx, tx, |view, node| {
+                let validators =
+                    crate::evidence::validator_set_at(&self.genesis_validators, view, ctx.height);
+                let params = self.params(view);
+                crate::tips::intake(view, node, &validators, t, id, ctx.time, &params)
+            }),
+            TxBody::SensorAlert(a) => self.execute_node_signed(block, ctx, tx, |view, key| {
+                let params = self.params(view);
+                crate::monitoring::raise(view, key, a, id, now, &params)
+            }),
+            TxBody::AlertAck(k) => self.execute_node_signed(block, ctx, tx, |view, key| {
+                crate::monitoring::acknowledge(view, key, k, id, ctx.time)
+            }),
+            _ => return None,
+        })
+    }
+
+    /// A transaction signed by one key that is no officer's (validator evidence, a draw's
+    /// beacon step, a tip intake: a node key; a sensor alert or its acknowledgement: a
+    /// monitoring key): its sequence is the key's, and `f` judges it with that key.
     fn execute_node_signed(
         &self,
         block: &mut Overlay<'_>,
@@ -313,6 +346,8 @@ impl Executor {
             }
             TxBody::GovernanceVote(v) => governance::vote(view, &self.registry, &params, v, rc),
             TxBody::AssessorAction(a) => crate::assessors::act(view, a, rc),
+            TxBody::MonitorRegistration(r) => crate::monitoring::register(view, r, rc),
+            TxBody::TipFollowUp(f) => crate::tips::follow_up(view, f, rc),
             TxBody::DrawOpen(o) => {
                 let validators =
                     crate::evidence::validator_set_at(&self.genesis_validators, view, ctx.height);
@@ -484,7 +519,16 @@ impl Executor {
                 reassess = false;
                 application::step(view, &ent, s, rc, params)?;
             }
-            TxBody::OfficerAction(_)
+            TxBody::EvidenceAttachment(a) => {
+                reassess = false;
+                crate::attachments::attach(view, &self.registry, a, rc)?;
+            }
+            TxBody::MonitorRegistration(_)
+            | TxBody::SensorAlert(_)
+            | TxBody::AlertAck(_)
+            | TxBody::TipIntake(_)
+            | TxBody::TipFollowUp(_)
+            | TxBody::OfficerAction(_)
             | TxBody::GovernanceProposal(_)
             | TxBody::GovernanceVote(_)
             | TxBody::ValidatorEvidence(_)
@@ -701,6 +745,8 @@ mod tests_draw;
 mod tests_joint;
 #[cfg(test)]
 mod tests_links;
+#[cfg(test)]
+mod tests_monitoring;
 #[cfg(test)]
 mod tests_officers;
 #[cfg(test)]

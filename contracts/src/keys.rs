@@ -32,6 +32,15 @@
 //! | `cdp/` ‖ proposal tx id (32 raw bytes)           | [`crate::cosign::CosignState`] |
 //! | `usc/` ‖ unified social credit code              | `BTreeSet<String>`: the ids carrying it ([`crate::links`]) |
 //! | `heads/` ‖ agency                                | `u64`: its active officers holding `head` (genesis officers until first written) |
+//! | `mkey/` ‖ public key (32 raw bytes)              | [`crate::monitoring::MonitorKey`]: a gateway's or an enterprise's key |
+//! | `mgw/` ‖ canonical (enterprise, gateway id)      | [`crate::monitoring::Gateway`] |
+//! | `alert/` ‖ tx id (32 raw bytes)                  | [`crate::monitoring::AlertState`] |
+//! | `alid/` ‖ canonical (enterprise, gateway, alert id) | [`safeledger_core::TxId`] of the alert |
+//! | `ealerts/<enterprise>` list ([`crate::state::list_push`]) | [`safeledger_core::TxId`]s of its alerts |
+//! | `alq/` ‖ UTC hour number (16 hex digits)         | alert timers due in that hour (acknowledgement deadlines, ends of raised risk) |
+//! | `alq-cursor`                                     | `u64`: the last hour whose timers were processed |
+//! | `tip/` ‖ tip id                                  | [`crate::tips::TipState`] |
+//! | `evf/` ‖ file hash (32 raw bytes)                | `Vec<`[`crate::attachments::Listing`]`>`: records listing an evidence file |
 //!
 //! Enterprise ids never contain `/` (their syntax is `[A-Za-z0-9._:-]`), so `ent/` and
 //! `erec/` keys are unambiguous; the `dup/` suffix is length-prefixed canonical bytes
@@ -60,7 +69,7 @@ pub const POLICY_INDEX: &[u8] = b"pol-index";
 /// The last UTC day whose deadlines were processed.
 pub const DEADLINE_CURSOR: &[u8] = b"dlq-cursor";
 
-fn join(prefix: &[u8], rest: &[u8]) -> Vec<u8> {
+pub(crate) fn join(prefix: &[u8], rest: &[u8]) -> Vec<u8> {
     let mut k = Vec::with_capacity(prefix.len() + rest.len());
     k.extend_from_slice(prefix);
     k.extend_from_slice(rest);

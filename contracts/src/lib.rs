@@ -31,6 +31,7 @@
 pub mod access;
 pub mod assessors;
 pub mod assistance;
+pub mod attachments;
 pub mod calendar;
 pub mod clock;
 pub mod cosign;
@@ -41,6 +42,7 @@ pub mod governance;
 pub mod keys;
 pub mod links;
 pub mod model;
+pub mod monitoring;
 pub mod params;
 pub mod plan;
 pub mod policy;
@@ -49,6 +51,7 @@ pub mod registry;
 pub mod rego_value;
 pub mod rules;
 pub mod state;
+pub mod tips;
 
 #[cfg(test)]
 pub(crate) mod testkit;

@@ -266,6 +266,7 @@ mod tests {
             appeals: Vec::new(),
             assessment: Default::default(),
             escalations: Vec::new(),
+            alert_escalations: Vec::new(),
         };
         let linked: Vec<String> = linked.iter().map(|s| s.to_string()).collect();
         e.linked_ids = linked.iter().cloned().collect();

@@ -65,6 +65,30 @@ pub struct EnterpriseState {
     pub assessment: Assessment,
     /// Automatic escalations (R8) that fired.
     pub escalations: Vec<Escalation>,
+    /// Sensor alerts not acknowledged in time ([`crate::monitoring`]), oldest first, at
+    /// most [`crate::monitoring::MAX_KEPT_ESCALATIONS`].
+    pub alert_escalations: Vec<AlertEscalation>,
+}
+
+/// A sensor alert the enterprise did not acknowledge in time ([`crate::monitoring`]): it
+/// raises the risk level one step from `at` until `until` and asks the supervising agency
+/// to follow up.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AlertEscalation {
+    /// The alert (its transaction).
+    pub alert: TxId,
+    /// The supervising agency (the one that registered the gateway).
+    pub agency: String,
+    /// The alert's level, 1 to 3.
+    pub level: u8,
+    /// What crossed: `device measure value ≥ threshold`.
+    pub what: String,
+    /// Block height and time the escalation fired at.
+    pub height: u64,
+    /// Block time it fired at.
+    pub at: Timestamp,
+    /// The end of the raised risk level.
+    pub until: Timestamp,
 }
 
 /// What happened to a finding since it was recorded (corrections and appeals, DESIGN §5:
@@ -249,6 +273,15 @@ impl RiskLevel {
     /// snake_case name, as in JSON and draw openings (`records::draw::RISK_LEVELS`).
     pub fn name(self) -> &'static str {
         safeledger_core::records::draw::RISK_LEVELS[self.index()]
+    }
+
+    /// One step higher (red stays red).
+    pub fn raised(self) -> RiskLevel {
+        match self {
+            RiskLevel::Green => RiskLevel::Yellow,
+            RiskLevel::Yellow => RiskLevel::Orange,
+            RiskLevel::Orange | RiskLevel::Red => RiskLevel::Red,
+        }
     }
 }
 

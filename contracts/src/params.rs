@@ -107,6 +107,15 @@ pub struct RuleParams {
     /// a comma-separated list of agencies (empty removes the entry); at most 1024 entries.
     /// Empty by default.
     pub sharing_catalogue: std::collections::BTreeMap<String, std::collections::BTreeSet<String>>,
+    /// Minutes within which an enterprise acknowledges a sensor alert before it escalates
+    /// ([`crate::monitoring`]; the regulator's text: five minutes). Default 5.
+    pub alert_ack_minutes: u64,
+    /// Days an escalated sensor alert raises the enterprise's risk level one step
+    /// ([`crate::monitoring`], [`crate::rules::assessment`]). Default 30.
+    pub alert_escalation_days: u64,
+    /// Days within which the receiving agency triages a public tip-off (its first
+    /// follow-up; [`crate::tips`]). Default 7.
+    pub tip_triage_days: u64,
 }
 
 impl RuleParams {
@@ -130,10 +139,10 @@ impl RuleParams {
 /// | role | may sign |
 /// |---|---|
 /// | `head` | every kind (genesis officers; registers officers, governance) |
-/// | `acceptor` | enterprise records, licence applications and their steps (acceptance, notice of missing materials, resupply), assessment reports received, reads and requests |
+/// | `acceptor` | enterprise records, licence applications and their steps (acceptance, notice of missing materials, resupply), assessment reports received, tip-off follow-ups, reads and requests |
 /// | `reviewer` | reads and requests only (private reads, access and assistance requests, answers to assistance) |
-/// | `inspector` | enterprise records, inspections (with hazards), rectification reports, accident reports, reads and requests |
-/// | `approver` | licence decisions (and co-signing them), penalties and their clearance, blacklists, appeals and outcomes, corrections, access grants, licence applications and their steps, opening inspection draws, assessment institutions and reports, reads and requests |
+/// | `inspector` | enterprise records, inspections (with hazards), rectification reports, accident reports, monitoring gateway registrations, evidence attachments, tip-off follow-ups, reads and requests |
+/// | `approver` | licence decisions (and co-signing them), penalties and their clearance, blacklists, appeals and outcomes, corrections, access grants, licence applications and their steps, opening inspection draws, assessment institutions and reports, monitoring gateway registrations, evidence attachments, tip-off follow-ups, reads and requests |
 ///
 /// "Reads and requests" are `private_read`, `access_request`, `assistance_request` and
 /// `assistance_response`.
@@ -158,6 +167,7 @@ pub fn default_officer_roles(
                 K::LicenceApplication,
                 K::ApplicationStep,
                 K::AssessmentReport,
+                K::TipFollowUp,
             ]),
         ),
         ("reviewer", with(&[])),
@@ -168,6 +178,9 @@ pub fn default_officer_roles(
                 K::InspectionRecord,
                 K::RectificationReport,
                 K::AccidentReport,
+                K::MonitorRegistration,
+                K::EvidenceAttachment,
+                K::TipFollowUp,
             ]),
         ),
         (
@@ -188,6 +201,9 @@ pub fn default_officer_roles(
                 K::DrawOpen,
                 K::AssessorAction,
                 K::AssessmentReport,
+                K::MonitorRegistration,
+                K::EvidenceAttachment,
+                K::TipFollowUp,
             ]),
         ),
     ]
@@ -233,6 +249,9 @@ impl Default for RuleParams {
             routine_inspections_per_year: [2, 2, 3, 4],
             accident_free_relief_years: 3,
             sharing_catalogue: std::collections::BTreeMap::new(),
+            alert_ack_minutes: 5,
+            alert_escalation_days: 30,
+            tip_triage_days: 7,
         }
     }
 }
@@ -447,6 +466,9 @@ impl RuleParams {
             "licence_notice_working_days" => &mut self.licence_notice_working_days,
             "licence_decision_working_days" => &mut self.licence_decision_working_days,
             "accident_free_relief_years" => &mut self.accident_free_relief_years,
+            "alert_ack_minutes" => &mut self.alert_ack_minutes,
+            "alert_escalation_days" => &mut self.alert_escalation_days,
+            "tip_triage_days" => &mut self.tip_triage_days,
             _ => return Err(err("no such parameter".into())),
         };
         let bounds = match name {

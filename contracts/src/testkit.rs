@@ -61,6 +61,9 @@ pub fn genesis() -> Genesis {
         TxKind::DrawOpen,
         TxKind::AssessorAction,
         TxKind::AssessmentReport,
+        TxKind::MonitorRegistration,
+        TxKind::EvidenceAttachment,
+        TxKind::TipFollowUp,
     ];
     roles.insert("fire_rescue".into(), common.to_vec());
     let mut market = common.to_vec();

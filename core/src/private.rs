@@ -47,6 +47,8 @@ pub fn withholdable(kind: TxKind) -> &'static [&'static str] {
         TxKind::AccidentReport => &["location", "description"],
         TxKind::RectificationReport => &["description"],
         TxKind::Penalty => &["reason"],
+        TxKind::TipIntake => &["description"],
+        TxKind::TipFollowUp => &["claimant_name"],
         _ => &[],
     }
 }

@@ -13,18 +13,24 @@
 
 pub mod admin;
 pub mod assessor;
+pub mod attachment;
 pub mod draw;
 pub mod identity;
 pub mod joint;
 mod kind;
 pub mod lifecycle;
+pub mod monitoring;
+pub mod tip;
 
 pub use bounds::{is_agency_id, is_iso_4217, is_role_name};
 pub use kind::TxKind;
 
 pub use assessor::{AssessmentReport, AssessorAction, AssessorActionKind};
+pub use attachment::{EvidenceAttachment, EvidenceFile};
 pub use draw::{DrawBeacon, DrawBeaconStep, DrawInspector, DrawOpen};
 pub use joint::{JointInspection, JointSection};
+pub use monitoring::{AlertAck, MonitorRegistration, SensorAlert};
+pub use tip::{TipFollowUp, TipIntake, TipStatus};
 
 pub use admin::{
     AccessGrant, AccessRequest, AssistanceRequest, AssistanceResponse, DecisionProposal,
@@ -362,6 +368,18 @@ pub enum TxBody {
     AssessorAction(AssessorAction),
     /// See [`AssessmentReport`].
     AssessmentReport(AssessmentReport),
+    /// See [`MonitorRegistration`].
+    MonitorRegistration(MonitorRegistration),
+    /// See [`SensorAlert`].
+    SensorAlert(SensorAlert),
+    /// See [`AlertAck`].
+    AlertAck(AlertAck),
+    /// See [`EvidenceAttachment`].
+    EvidenceAttachment(EvidenceAttachment),
+    /// See [`TipIntake`].
+    TipIntake(TipIntake),
+    /// See [`TipFollowUp`].
+    TipFollowUp(TipFollowUp),
 }
 
 /// A record field that breaks a stateless bound.
@@ -411,13 +429,30 @@ impl TxBody {
             TxBody::JointInspection(_) => TxKind::JointInspection,
             TxBody::AssessorAction(_) => TxKind::AssessorAction,
             TxBody::AssessmentReport(_) => TxKind::AssessmentReport,
+            TxBody::MonitorRegistration(_) => TxKind::MonitorRegistration,
+            TxBody::SensorAlert(_) => TxKind::SensorAlert,
+            TxBody::AlertAck(_) => TxKind::AlertAck,
+            TxBody::EvidenceAttachment(_) => TxKind::EvidenceAttachment,
+            TxBody::TipIntake(_) => TxKind::TipIntake,
+            TxBody::TipFollowUp(_) => TxKind::TipFollowUp,
         }
     }
 
     /// True for the kinds a validator's node key signs instead of an officer (validator
-    /// evidence, a draw's beacon step): one signature, judged against the validator sets.
+    /// evidence, a draw's beacon step, a tip-off taken from the public): one signature,
+    /// judged against the validator sets.
     pub fn is_node_signed(&self) -> bool {
-        matches!(self, TxBody::ValidatorEvidence(_) | TxBody::DrawBeacon(_))
+        matches!(
+            self,
+            TxBody::ValidatorEvidence(_) | TxBody::DrawBeacon(_) | TxBody::TipIntake(_)
+        )
+    }
+
+    /// True for the kinds a monitoring key signs — a gateway's sensor alert, an
+    /// enterprise's acknowledgement ([`monitoring`]): one signature, judged against the
+    /// registrations on chain.
+    pub fn is_monitor_signed(&self) -> bool {
+        matches!(self, TxBody::SensorAlert(_) | TxBody::AlertAck(_))
     }
 
     /// The enterprise the record is about; `None` for officer and governance records.
@@ -442,7 +477,13 @@ impl TxBody {
             TxBody::ApplicationStep(r) => &r.enterprise,
             TxBody::JointInspection(r) => &r.enterprise,
             TxBody::AssessmentReport(r) => &r.enterprise,
+            TxBody::MonitorRegistration(r) => &r.enterprise,
+            TxBody::SensorAlert(r) => &r.enterprise,
+            TxBody::AlertAck(r) => &r.enterprise,
+            TxBody::TipIntake(r) => return r.enterprise.as_ref(),
+            TxBody::EvidenceAttachment(r) => &r.enterprise,
             TxBody::AssessorAction(_)
+            | TxBody::TipFollowUp(_)
             | TxBody::OfficerAction(_)
             | TxBody::GovernanceProposal(_)
             | TxBody::GovernanceVote(_)
@@ -651,6 +692,48 @@ impl TxBody {
                 push("experts", enc(&r.experts));
                 push("licence_number", enc(&r.licence_number));
                 push("conclusion", enc(&r.conclusion));
+            }
+            TxBody::MonitorRegistration(r) => {
+                push("enterprise", enc(&r.enterprise));
+                push("gateway_id", enc(&r.gateway_id));
+                push("gateway_key", enc(&r.gateway_key));
+                push("enterprise_key", enc(&r.enterprise_key));
+            }
+            TxBody::SensorAlert(r) => {
+                push("enterprise", enc(&r.enterprise));
+                push("gateway_id", enc(&r.gateway_id));
+                push("alert_id", enc(&r.alert_id));
+                push("device", enc(&r.device));
+                push("measure", enc(&r.measure));
+                push("value", enc(&r.value));
+                push("threshold", enc(&r.threshold));
+                push("level", enc(&r.level));
+                push("observed_at", enc(&r.observed_at));
+            }
+            TxBody::AlertAck(r) => {
+                push("enterprise", enc(&r.enterprise));
+                push("alert", enc(&r.alert));
+                push("note", enc(&r.note));
+            }
+            TxBody::EvidenceAttachment(r) => {
+                push("enterprise", enc(&r.enterprise));
+                push("record", enc(&r.record));
+                push("files", enc(&r.files));
+            }
+            TxBody::TipIntake(r) => {
+                push("tip_id", enc(&r.tip_id));
+                push("agency", enc(&r.agency));
+                push("enterprise", enc(&r.enterprise));
+                push("address", enc(&r.address));
+                push("description", enc(&r.description));
+                push("evidence", enc(&r.evidence));
+            }
+            TxBody::TipFollowUp(r) => {
+                push("tip_id", enc(&r.tip_id));
+                push("status", enc(&r.status));
+                push("note", enc(&r.note));
+                push("reward_yuan", enc(&r.reward_yuan));
+                push("claimant_name", enc(&r.claimant_name));
             }
         }
         f

@@ -361,11 +361,12 @@ impl App {
             if let Err(e) = checked {
                 return bad(format!("transaction {id}: {e}"));
             }
-            // Validator evidence and draw beacon steps are signed by a node key:
+            // Validator evidence, draw beacon steps and tip intakes are signed by a node
+            // key, sensor alerts and their acknowledgements by a monitoring key:
             // check_stateless verified the one signature (and evidence's two messages);
-            // execution checks the key against the validator sets (contracts evidence.rs,
-            // draw.rs).
-            let evidence = tx.payload.body.is_node_signed();
+            // execution checks the key against the validator sets or the registrations
+            // (contracts evidence.rs, draw.rs, tips.rs, monitoring.rs).
+            let evidence = tx.payload.body.is_node_signed() || tx.payload.body.is_monitor_signed();
             if let Some(s) = tx
                 .signatures
                 .iter()

@@ -94,6 +94,9 @@ pub fn demo_roles() -> BTreeMap<String, Vec<TxKind>> {
         TxKind::DrawOpen,
         TxKind::AssessorAction,
         TxKind::AssessmentReport,
+        TxKind::MonitorRegistration,
+        TxKind::EvidenceAttachment,
+        TxKind::TipFollowUp,
     ];
     let with = |extra: &[TxKind]| {
         let mut v = common.to_vec();

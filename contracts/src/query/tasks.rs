@@ -23,7 +23,8 @@ use safeledger_core::{Timestamp, TxId};
 use serde::{Deserialize, Serialize};
 
 /// The prefixes of the state keys whose objects give tasks.
-pub const TASK_PREFIXES: [&[u8]; 7] = [
+pub const TASK_PREFIXES: [&[u8]; 8] = [
+    crate::tips::PREFIX,
     b"asst/",
     crate::cosign::PREFIX,
     b"acc/",
@@ -65,6 +66,12 @@ pub enum TaskKind {
     /// A licensed enterprise it inspects is due its next routine inspection
     /// ([`crate::plan`]; issue 20 item 1).
     RoutineInspection,
+    /// Triage a public tip-off it received, by the governed time limit ([`crate::tips`];
+    /// issue 20 item 5).
+    TipTriage,
+    /// Follow up a sensor alert the enterprise did not acknowledge in time: the next
+    /// inspection of the enterprise closes it ([`crate::monitoring`]; issue 20 item 6).
+    AlertFollowUp,
 }
 
 impl TaskKind {
@@ -83,7 +90,10 @@ impl TaskKind {
             }
             TaskKind::ProposalVote => &[K::GovernanceVote],
             TaskKind::HazardRectification => &[K::RectificationReport],
-            TaskKind::HazardReinspection | TaskKind::RoutineInspection => &[K::InspectionRecord],
+            TaskKind::HazardReinspection
+            | TaskKind::RoutineInspection
+            | TaskKind::AlertFollowUp => &[K::InspectionRecord],
+            TaskKind::TipTriage => &[K::TipFollowUp],
             TaskKind::LicenceExpiry => &[K::LicenceApplication, K::LicenceDecision],
             TaskKind::DecisionSignature => &[K::DecisionSignature],
         }
@@ -145,7 +155,9 @@ pub fn tasks_of(
     voters: &[String],
     params: &crate::RuleParams,
 ) -> Vec<Task> {
-    if key.starts_with(b"asst/") {
+    if key.starts_with(crate::tips::PREFIX) {
+        read::<crate::tips::TipState>(state, key).map_or_else(Vec::new, |t| crate::tips::tasks(&t))
+    } else if key.starts_with(b"asst/") {
         read::<AssistanceState>(state, key).map_or_else(Vec::new, |a| assistance(&a))
     } else if key.starts_with(b"acc/") {
         read::<AccessState>(state, key).map_or_else(Vec::new, |a| access(&a))
@@ -162,6 +174,7 @@ pub fn tasks_of(
         read::<EnterpriseState>(state, key).map_or_else(Vec::new, |e| {
             let mut tasks = enterprise(&e);
             tasks.extend(routine(&e, params));
+            tasks.extend(crate::monitoring::tasks(&e));
             tasks
         })
     } else {

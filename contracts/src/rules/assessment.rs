@@ -21,6 +21,14 @@
 //! [`RuleParams::orange_accident_months`] before `t`; **yellow** for one failed inspection
 //! (the latest verdict) or an open major hazard; else **green**. Red halves the
 //! inspection interval (R5 "red doubles the inspection frequency").
+//!
+//! Sensor alerts (issue 20 item 6, [`crate::monitoring`]): a sensor alert the enterprise
+//! did not acknowledge within [`RuleParams::alert_ack_minutes`] escalates, and until
+//! [`RuleParams::alert_escalation_days`] after the escalation the level found above is
+//! **raised one step** (green to yellow, yellow to orange, orange to red; red stays red),
+//! with the escalated alerts added to the records behind it and named in the reason. The
+//! raise counts for any evaluation time before its end — a record backdated to before the
+//! alert does not lift it — and the level is recomputed at the block that passes its end.
 
 use super::RuleParams;
 use crate::clock::sub_months;
@@ -145,6 +153,30 @@ fn credit(ent: &EnterpriseState, t: Timestamp, p: &RuleParams) -> (CreditGrade, 
 }
 
 fn risk(ent: &EnterpriseState, t: Timestamp, p: &RuleParams) -> (RiskLevel, Vec<TxId>, String) {
+    let (level, mut basis, mut reason) = base_risk(ent, t, p);
+    let alerts: Vec<TxId> = ent
+        .alert_escalations
+        .iter()
+        .filter(|x| t < x.until)
+        .map(|x| x.alert)
+        .collect();
+    if alerts.is_empty() {
+        return (level, basis, reason);
+    }
+    reason = format!(
+        "{reason}; raised one step by {} unacknowledged sensor alert(s) (alert_escalation_days = {})",
+        alerts.len(),
+        p.alert_escalation_days
+    );
+    basis.extend(alerts);
+    (level.raised(), basis, reason)
+}
+
+fn base_risk(
+    ent: &EnterpriseState,
+    t: Timestamp,
+    p: &RuleParams,
+) -> (RiskLevel, Vec<TxId>, String) {
     // Latest verdicts first, up to t.
     let verdicts: Vec<(TxId, InspectionOutcome)> = ent
         .findings

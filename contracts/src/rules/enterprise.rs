@@ -66,6 +66,7 @@ pub fn apply_record(
         appeals: Vec::new(),
         assessment: Assessment::default(),
         escalations: Vec::new(),
+        alert_escalations: Vec::new(),
     });
     let entry = EnterpriseRecordEntry {
         tx_id: rc.tx_id,

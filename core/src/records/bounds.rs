@@ -422,6 +422,12 @@ impl TxBody {
             TxBody::JointInspection(r) => super::joint::check(r),
             TxBody::AssessorAction(r) => super::assessor::check_action(r),
             TxBody::AssessmentReport(r) => super::assessor::check_report(r),
+            TxBody::MonitorRegistration(r) => super::monitoring::check_registration(r),
+            TxBody::SensorAlert(r) => super::monitoring::check_alert(r),
+            TxBody::AlertAck(r) => super::monitoring::check_ack(r),
+            TxBody::EvidenceAttachment(r) => super::attachment::check(r),
+            TxBody::TipIntake(r) => super::tip::check_intake(r),
+            TxBody::TipFollowUp(r) => super::tip::check_follow_up(r),
             TxBody::AccessRequest(r) => {
                 local_id("request_id", &r.request_id)?;
                 text("purpose", &r.purpose)?;

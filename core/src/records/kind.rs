@@ -64,11 +64,23 @@ pub enum TxKind {
     AssessorAction,
     /// [`AssessmentReport`].
     AssessmentReport,
+    /// [`MonitorRegistration`].
+    MonitorRegistration,
+    /// [`SensorAlert`].
+    SensorAlert,
+    /// [`AlertAck`].
+    AlertAck,
+    /// [`EvidenceAttachment`].
+    EvidenceAttachment,
+    /// [`TipIntake`].
+    TipIntake,
+    /// [`TipFollowUp`].
+    TipFollowUp,
 }
 
 impl TxKind {
     /// Every kind, in order.
-    pub const ALL: [TxKind; 29] = [
+    pub const ALL: [TxKind; 35] = [
         TxKind::EnterpriseRecord,
         TxKind::LicenceDecision,
         TxKind::InspectionRecord,
@@ -98,6 +110,12 @@ impl TxKind {
         TxKind::JointInspection,
         TxKind::AssessorAction,
         TxKind::AssessmentReport,
+        TxKind::MonitorRegistration,
+        TxKind::SensorAlert,
+        TxKind::AlertAck,
+        TxKind::EvidenceAttachment,
+        TxKind::TipIntake,
+        TxKind::TipFollowUp,
     ];
 
     /// snake_case name, as in genesis and the CLI.
@@ -132,6 +150,12 @@ impl TxKind {
             TxKind::JointInspection => "joint_inspection",
             TxKind::AssessorAction => "assessor_action",
             TxKind::AssessmentReport => "assessment_report",
+            TxKind::MonitorRegistration => "monitor_registration",
+            TxKind::SensorAlert => "sensor_alert",
+            TxKind::AlertAck => "alert_ack",
+            TxKind::EvidenceAttachment => "evidence_attachment",
+            TxKind::TipIntake => "tip_intake",
+            TxKind::TipFollowUp => "tip_follow_up",
         }
     }
 

@@ -126,6 +126,44 @@ pub fn field_names(kind: TxKind) -> &'static [&'static str] {
             "licence_number",
             "conclusion",
         ],
+        TxKind::MonitorRegistration => &[
+            "type",
+            "enterprise",
+            "gateway_id",
+            "gateway_key",
+            "enterprise_key",
+        ],
+        TxKind::SensorAlert => &[
+            "type",
+            "enterprise",
+            "gateway_id",
+            "alert_id",
+            "device",
+            "measure",
+            "value",
+            "threshold",
+            "level",
+            "observed_at",
+        ],
+        TxKind::AlertAck => &["type", "enterprise", "alert", "note"],
+        TxKind::EvidenceAttachment => &["type", "enterprise", "record", "files"],
+        TxKind::TipIntake => &[
+            "type",
+            "tip_id",
+            "agency",
+            "enterprise",
+            "address",
+            "description",
+            "evidence",
+        ],
+        TxKind::TipFollowUp => &[
+            "type",
+            "tip_id",
+            "status",
+            "note",
+            "reward_yuan",
+            "claimant_name",
+        ],
         TxKind::LicenceApplication => &[
             "type",
             "enterprise",
@@ -158,6 +196,7 @@ pub fn decode_value(
     use TxKind as K;
     Some(match (kind, name) {
         (_, "type") => dec::<TxKind>(bytes),
+        (K::TipIntake, "enterprise") => dec::<Option<EnterpriseId>>(bytes),
         (_, "enterprise") => dec::<EnterpriseId>(bytes),
         (K::EnterpriseRecord, "name" | "address") => dec::<String>(bytes),
         (K::EnterpriseRecord, "linked_ids") => dec::<Vec<String>>(bytes),
@@ -216,6 +255,23 @@ pub fn decode_value(
         (K::AssessmentReport, "experts") => dec::<Vec<String>>(bytes),
         (K::AssessmentReport, "licence_number") => dec::<Option<String>>(bytes),
         (K::AssessorAction | K::AssessmentReport, _) => dec::<String>(bytes),
+        (K::MonitorRegistration, "gateway_key" | "enterprise_key") => {
+            dec::<crate::keys::PublicKey>(bytes)
+        }
+        (K::SensorAlert, "level") => dec::<u8>(bytes),
+        (K::SensorAlert, "observed_at") => dec::<Timestamp>(bytes),
+        (K::AlertAck, "alert") | (K::EvidenceAttachment, "record") => {
+            dec::<crate::hash::Hash>(bytes)
+        }
+        (K::EvidenceAttachment, "files") | (K::TipIntake, "evidence") => {
+            dec::<Vec<crate::records::EvidenceFile>>(bytes)
+        }
+        (K::TipFollowUp, "status") => dec::<crate::records::TipStatus>(bytes),
+        (K::TipFollowUp, "reward_yuan") => dec::<Option<u32>>(bytes),
+        (
+            K::MonitorRegistration | K::SensorAlert | K::AlertAck | K::TipIntake | K::TipFollowUp,
+            _,
+        ) => dec::<String>(bytes),
         (K::AssistanceRequest, "due_in_hours") => dec::<Option<u32>>(bytes),
         (K::GovernanceProposal, "action") => dec::<GovernanceAction>(bytes),
         (K::ValidatorEvidence, "evidence") => dec::<crate::evidence::DoubleSign>(bytes),
@@ -254,6 +310,15 @@ mod tests {
 
     fn e() -> EnterpriseId {
         EnterpriseId::parse("us-osha-insp:1").unwrap()
+    }
+
+    fn file() -> EvidenceFile {
+        EvidenceFile {
+            hash: crate::hash::Hash([3; 32]),
+            bytes: 10,
+            media_type: "image/jpeg".into(),
+            name: "site.jpg".into(),
+        }
     }
 
     fn samples() -> Vec<TxBody> {
@@ -478,6 +543,48 @@ mod tests {
                         },
                     })
                     .collect(),
+            }),
+            TxBody::MonitorRegistration(crate::records::MonitorRegistration {
+                enterprise: e(),
+                gateway_id: "GW-1".into(),
+                gateway_key: crate::keys::PublicKey([7; 32]),
+                enterprise_key: crate::keys::PublicKey([8; 32]),
+            }),
+            TxBody::SensorAlert(crate::records::SensorAlert {
+                enterprise: e(),
+                gateway_id: "GW-1".into(),
+                alert_id: "A-1".into(),
+                device: "CH4-3".into(),
+                measure: "methane_pct".into(),
+                value: "1.25".into(),
+                threshold: "1.0".into(),
+                level: 2,
+                observed_at: Timestamp(5),
+            }),
+            TxBody::AlertAck(crate::records::AlertAck {
+                enterprise: e(),
+                alert: crate::hash::Hash([9; 32]),
+                note: "ventilated".into(),
+            }),
+            TxBody::EvidenceAttachment(crate::records::EvidenceAttachment {
+                enterprise: e(),
+                record: crate::hash::Hash([9; 32]),
+                files: vec![file()],
+            }),
+            TxBody::TipIntake(crate::records::TipIntake {
+                tip_id: "0123456789abcdef0123456789abcdef".into(),
+                agency: "fire".into(),
+                enterprise: Some(e()),
+                address: "1 Main St".into(),
+                description: "blocked exits".into(),
+                evidence: vec![file()],
+            }),
+            TxBody::TipFollowUp(crate::records::TipFollowUp {
+                tip_id: "0123456789abcdef0123456789abcdef".into(),
+                status: crate::records::TipStatus::RewardDecided,
+                note: "verified".into(),
+                reward_yuan: Some(5000),
+                claimant_name: "Zhang San".into(),
             }),
             TxBody::AssessorAction(crate::records::AssessorAction {
                 institution_id: "INST-1".into(),

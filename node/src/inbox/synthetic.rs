@@ -82,6 +82,7 @@ pub fn enterprise(i: u64, now: u64) -> EnterpriseState {
         appeals: Vec::new(),
         assessment: Assessment::default(),
         escalations: Vec::new(),
+        alert_escalations: Vec::new(),
     }
 }
 

@@ -73,9 +73,15 @@ pub fn admit(ctx: &Context, txs: Vec<Transaction>, from_client: bool) -> Admitte
     // last sequence is read from the store once per batch.
     let known_memo: RefCell<BTreeMap<PublicKey, bool>> = RefCell::default();
     let seq_memo: RefCell<BTreeMap<PublicKey, u64>> = RefCell::default();
-    let known = |k: &PublicKey, evidence: bool| {
-        if evidence {
+    // (node-signed, monitor-signed)
+    let known = |k: &PublicKey, (node, monitor): (bool, bool)| {
+        if node {
             return node_keys.contains(k);
+        }
+        if monitor {
+            // A gateway's or an enterprise's key: registered on chain (execution checks
+            // which enterprise and role).
+            return safeledger_contracts::monitoring::key(&view, k).is_some();
         }
         *known_memo
             .borrow_mut()
@@ -91,16 +97,19 @@ pub fn admit(ctx: &Context, txs: Vec<Transaction>, from_client: bool) -> Admitte
     {
         let mut pool = ctx.mempool.lock().unwrap_or_else(|e| e.into_inner());
         for ((tx, checked), enc) in txs.into_iter().zip(stateless).zip(encoded) {
-            let evidence = tx.payload.body.is_node_signed();
             // Client transactions are gossiped after admission: keep a copy (with its
             // encoded size, for batching).
             let copy = from_client.then(|| (tx.clone(), enc.size));
+            let class = (
+                tx.payload.body.is_node_signed(),
+                tx.payload.body.is_monitor_signed(),
+            );
             let r = pool.admit_encoded(
                 tx,
                 enc,
                 chain,
                 checked,
-                |k| known(k, evidence),
+                |k| known(k, class),
                 last_seq,
                 |id| matches!(ctx.store.tx_location(id), Ok(Some(_))),
             );

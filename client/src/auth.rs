@@ -51,6 +51,14 @@ pub mod method {
     pub const GET_TRANSACTION: &str = "/safeledger.v1.Ledger/GetTransaction";
     /// `GetEnterprise`.
     pub const GET_ENTERPRISE: &str = "/safeledger.v1.Ledger/GetEnterprise";
+    /// `PutEvidence` (the signature covers the first message).
+    pub const PUT_EVIDENCE: &str = "/safeledger.v1.Ledger/PutEvidence";
+    /// `GetEvidence`.
+    pub const GET_EVIDENCE: &str = "/safeledger.v1.Ledger/GetEvidence";
+    /// `SubmitTip` (public).
+    pub const SUBMIT_TIP: &str = "/safeledger.v1.Ledger/SubmitTip";
+    /// `GetTipStatus` (public).
+    pub const GET_TIP_STATUS: &str = "/safeledger.v1.Ledger/GetTipStatus";
     /// `GetSequence`.
     pub const GET_SEQUENCE: &str = "/safeledger.v1.Ledger/GetSequence";
     /// `GetView`.

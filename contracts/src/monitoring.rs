@@ -8,7 +8,7 @@
 //! - `sensor_alert` (the gateway's key, [`safeledger_core::TxBody::is_monitor_signed`]):
 //!   refused (R0-signer) unless the key is the registered key of that enterprise's gateway;
 //!   each alert id once per gateway (R0-duplicate). The enterprise must acknowledge it by
-//!   block time + [`RuleParams::alert_ack_minutes`].
+//!   block time + [`RuleParams::alert_ack_seconds`].
 //! - `alert_ack` (the enterprise's key): refused (R0-signer) unless it is the key
 //!   registered for the alert's enterprise; once (R0-monitor). An acknowledgement after the
 //!   deadline is recorded as late and undoes nothing.
@@ -40,7 +40,6 @@ pub const R0_MONITOR: &str = "R0-monitor";
 /// Escalations an enterprise state keeps (the oldest are dropped).
 pub const MAX_KEPT_ESCALATIONS: usize = 32;
 
-const MINUTE_MS: u64 = 60_000;
 const HOUR_MS: u64 = 3_600_000;
 /// The last UTC hour whose timers were processed (`u64`).
 pub const TIMER_CURSOR: &[u8] = b"alq-cursor";
@@ -284,7 +283,7 @@ pub fn raise(
     view.put(idk, &tx_id);
     let ack_due = Timestamp(
         now.0
-            .saturating_add(params.alert_ack_minutes.saturating_mul(MINUTE_MS)),
+            .saturating_add(params.alert_ack_seconds.saturating_mul(1000)),
     );
     view.put(
         alert_key(&tx_id),

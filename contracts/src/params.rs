@@ -107,9 +107,9 @@ pub struct RuleParams {
     /// a comma-separated list of agencies (empty removes the entry); at most 1024 entries.
     /// Empty by default.
     pub sharing_catalogue: std::collections::BTreeMap<String, std::collections::BTreeSet<String>>,
-    /// Minutes within which an enterprise acknowledges a sensor alert before it escalates
-    /// ([`crate::monitoring`]; the regulator's text: five minutes). Default 5.
-    pub alert_ack_minutes: u64,
+    /// Seconds within which an enterprise acknowledges a sensor alert before it escalates
+    /// ([`crate::monitoring`]; the regulator's text: five minutes). Default 300.
+    pub alert_ack_seconds: u64,
     /// Days an escalated sensor alert raises the enterprise's risk level one step
     /// ([`crate::monitoring`], [`crate::rules::assessment`]). Default 30.
     pub alert_escalation_days: u64,
@@ -249,7 +249,7 @@ impl Default for RuleParams {
             routine_inspections_per_year: [2, 2, 3, 4],
             accident_free_relief_years: 3,
             sharing_catalogue: std::collections::BTreeMap::new(),
-            alert_ack_minutes: 5,
+            alert_ack_seconds: 300,
             alert_escalation_days: 30,
             tip_triage_days: 7,
         }
@@ -466,7 +466,7 @@ impl RuleParams {
             "licence_notice_working_days" => &mut self.licence_notice_working_days,
             "licence_decision_working_days" => &mut self.licence_decision_working_days,
             "accident_free_relief_years" => &mut self.accident_free_relief_years,
-            "alert_ack_minutes" => &mut self.alert_ack_minutes,
+            "alert_ack_seconds" => &mut self.alert_ack_seconds,
             "alert_escalation_days" => &mut self.alert_escalation_days,
             "tip_triage_days" => &mut self.tip_triage_days,
             _ => return Err(err("no such parameter".into())),

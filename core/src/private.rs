@@ -78,6 +78,8 @@ fn blank(body: &mut TxBody, name: &str) -> bool {
         (TxBody::AccidentReport(r), "description") => &mut r.description,
         (TxBody::RectificationReport(r), "description") => &mut r.description,
         (TxBody::Penalty(r), "reason") => &mut r.reason,
+        (TxBody::TipIntake(r), "description") => &mut r.description,
+        (TxBody::TipFollowUp(r), "claimant_name") => &mut r.claimant_name,
         _ => return false,
     };
     field.clear();

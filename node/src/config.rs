@@ -105,7 +105,19 @@ pub struct NodeLimits {
     /// `/healthz` answers 503 when this node has committed no block for this long, in
     /// milliseconds (an idle network still commits an empty block about every second).
     pub health_stale_after_ms: u64,
+    /// Largest evidence file this node keeps, in bytes (1..=256 MiB,
+    /// `safeledger_core::records::attachment::MAX_FILE_BYTES`). Default
+    /// [`MAX_EVIDENCE_BYTES`].
+    pub max_evidence_bytes: u64,
+    /// Public tip-offs taken in per source address per hour (in bursts of as many).
+    /// Default [`TIPS_PER_HOUR_PER_SOURCE`].
+    pub tips_per_hour_per_source: u32,
 }
+
+/// Default of [`NodeLimits::max_evidence_bytes`]: 64 MiB.
+pub const MAX_EVIDENCE_BYTES: u64 = 64 << 20;
+/// Default of [`NodeLimits::tips_per_hour_per_source`].
+pub const TIPS_PER_HOUR_PER_SOURCE: u32 = 5;
 
 /// Default of [`NodeLimits::health_stale_after_ms`]: 30 s.
 pub const HEALTH_STALE_AFTER_MS: u64 = 30_000;
@@ -137,6 +149,8 @@ impl Default for NodeLimits {
             sync_batch_blocks: MAX_SYNC_BLOCKS,
             sync_batch_bytes: MAX_SYNC_BYTES,
             health_stale_after_ms: HEALTH_STALE_AFTER_MS,
+            max_evidence_bytes: MAX_EVIDENCE_BYTES,
+            tips_per_hour_per_source: TIPS_PER_HOUR_PER_SOURCE,
         }
     }
 }
@@ -209,8 +223,21 @@ pub enum ConfigError {
 impl NodeLimits {
     /// Checks every field's range; the first failure names its field.
     pub fn validate(&self) -> Result<(), LimitError> {
-        let positive: [(&'static str, u64); 22] = [
+        if self.max_evidence_bytes > safeledger_core::records::attachment::MAX_FILE_BYTES {
+            return Err(LimitError::TooLarge {
+                field: "max_evidence_bytes",
+                value: self.max_evidence_bytes,
+                max: safeledger_core::records::attachment::MAX_FILE_BYTES,
+                why: "the largest evidence file a record may list",
+            });
+        }
+        let positive: [(&'static str, u64); 24] = [
             ("health_stale_after_ms", self.health_stale_after_ms),
+            ("max_evidence_bytes", self.max_evidence_bytes),
+            (
+                "tips_per_hour_per_source",
+                u64::from(self.tips_per_hour_per_source),
+            ),
             ("max_gossip_bytes", self.max_gossip_bytes as u64),
             ("mempool_max_txs", self.mempool_max_txs as u64),
             ("mempool_max_bytes", self.mempool_max_bytes as u64),
@@ -378,6 +405,9 @@ impl NodeLimits {
             ("sync_batch_bytes", "block bytes served per sync response (at most 3 MiB; one block always)", d.sync_batch_bytes as u64),
             ("\n# Health", "", 0),
             ("health_stale_after_ms", "/healthz answers 503 after this long without a commit, milliseconds", d.health_stale_after_ms),
+            ("\n# Evidence files and public tip-offs", "", 0),
+            ("max_evidence_bytes", "largest evidence file kept, bytes (at most 256 MiB)", d.max_evidence_bytes),
+            ("tips_per_hour_per_source", "public tip-offs per source address per hour", u64::from(d.tips_per_hour_per_source)),
         ];
         for (key, doc, value) in entries {
             if doc.is_empty() {

@@ -66,6 +66,18 @@ impl RateLimiter {
         }
     }
 
+    /// A limiter of `per_hour` requests an hour per client, in bursts of as many, keeping
+    /// at most `max_clients` buckets (public tip-offs: [`crate::config::NodeLimits`]
+    /// `tips_per_hour_per_source`).
+    pub fn per_hour(per_hour: u32, max_clients: usize) -> RateLimiter {
+        RateLimiter {
+            rate: f64::from(per_hour.max(1)) / 3600.0,
+            burst: f64::from(per_hour.max(1)),
+            max_clients: max_clients.max(1),
+            buckets: Arc::new(Mutex::new(BTreeMap::new())),
+        }
+    }
+
     /// Takes one token of `client`'s bucket at `now`; false when it is empty.
     pub fn allow(&self, client: IpAddr, now: Instant) -> bool {
         let mut map = self.buckets.lock().unwrap_or_else(|e| e.into_inner());

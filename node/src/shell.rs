@@ -232,6 +232,7 @@ pub async fn start(config: NodeConfig) -> anyhow::Result<RunningNode> {
         genesis: config.genesis.clone(),
         agency: config.agency.clone(),
         node_key: me,
+        own_tx_lock: Mutex::new(()),
         store,
         mempool,
         metrics: Arc::new(crate::ops::Metrics::new()),
@@ -258,6 +259,16 @@ pub async fn start(config: NodeConfig) -> anyhow::Result<RunningNode> {
         peers: AtomicU32::new(0),
         net: net.clone(),
         txs_arrived: Notify::new(),
+        node_secret: config.node_key.clone(),
+        evidence: crate::evidence_store::EvidenceStore::open(
+            &config.data_dir,
+            config.limits.max_evidence_bytes,
+        )
+        .context("opening the evidence file store")?,
+        tip_limiter: crate::ratelimit::RateLimiter::per_hour(
+            config.limits.tips_per_hour_per_source,
+            config.limits.grpc_max_clients,
+        ),
     });
     let (metrics_addr, ops) = match config.metrics_listen {
         Some(addr) => {

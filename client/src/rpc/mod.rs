@@ -13,7 +13,10 @@ use std::sync::Arc;
 use std::time::Duration;
 use tonic::transport::Channel;
 
+mod field;
 mod submit;
+
+pub use field::{hash_file, FetchedEvidence, EVIDENCE_CHUNK};
 
 pub use submit::{Held, SubmitOutcome, AWAIT_ROUND, STALL_BEFORE_REOFFER};
 

@@ -8,7 +8,7 @@ use safeledger_core::Timestamp;
 
 /// Every query name [`route`] answers, in the order the refusal of an unknown one lists
 /// them.
-pub const QUERY_KINDS: [&str; 15] = [
+pub const QUERY_KINDS: [&str; 18] = [
     "assistance_open",
     "assistance_overdue",
     "assistance_sent",
@@ -24,6 +24,9 @@ pub const QUERY_KINDS: [&str; 15] = [
     "draws",
     "draw",
     "plan",
+    "alerts",
+    "tip",
+    "evidence_file",
 ];
 
 /// The queries answered to anyone, without an officer's signature: the double-random
@@ -34,7 +37,10 @@ pub const PUBLIC_QUERY_KINDS: [&str; 2] = ["draws", "draw"];
 /// `assistance_open`, `assistance_overdue`, `assistance_sent` and `inbox`; `enterprise` for `decisions`,
 /// `timeline`, `assessment` and `linked`; `limit` for the lists; `validators` for `validators`;
 /// `agency` for `draws` (the draws it opened, newest first) and `enterprise` for `draw` (the
-/// draw's opening transaction id, hex: its state, phase and pool).
+/// draw's opening transaction id, hex: its state, phase and pool); `enterprise` for
+/// `alerts` (its sensor alerts, oldest first), and, unparsed, for `tip` (a tip id: the tip
+/// and its follow-ups) and `evidence_file` (a file's BLAKE3 hash, hex: the records listing
+/// it and the agency keeping it).
 pub struct QueryArgs<'a> {
     /// The agency asked about (must satisfy `known_agency`).
     pub agency: &'a str,
@@ -160,6 +166,21 @@ pub fn route(
                 "draw": d,
                 "pool": crate::draw::pool(state, &id),
             }))
+        }
+        "alerts" => {
+            let all = crate::monitoring::alerts_of(state, &enterprise()?);
+            let skip = all.len().saturating_sub(limit);
+            serde_json::to_value(&all[skip..])
+        }
+        "tip" => serde_json::to_value(
+            crate::tips::get(state, args.enterprise.trim())
+                .ok_or_else(|| QueryError::BadArgument(format!("no tip {:?}", args.enterprise)))?,
+        ),
+        "evidence_file" => {
+            let h = safeledger_core::Hash::from_hex(args.enterprise.trim()).map_err(|e| {
+                QueryError::BadArgument(format!("an evidence file is named by its hash: {e}"))
+            })?;
+            serde_json::to_value(crate::attachments::listings(state, &h))
         }
         "access_log" => serde_json::to_value(access::log(state, limit)),
         "read_log" => serde_json::to_value(access::reads(state, limit)),

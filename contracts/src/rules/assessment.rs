@@ -23,7 +23,7 @@
 //! inspection interval (R5 "red doubles the inspection frequency").
 //!
 //! Sensor alerts (issue 20 item 6, [`crate::monitoring`]): a sensor alert the enterprise
-//! did not acknowledge within [`RuleParams::alert_ack_minutes`] escalates, and until
+//! did not acknowledge within [`RuleParams::alert_ack_seconds`] escalates, and until
 //! [`RuleParams::alert_escalation_days`] after the escalation the level found above is
 //! **raised one step** (green to yellow, yellow to orange, orange to red; red stays red),
 //! with the escalated alerts added to the records behind it and named in the reason. The

@@ -57,22 +57,28 @@ pub(super) fn check_files(field: &'static str, files: &[EvidenceFile]) -> Result
         if files[..i].iter().any(|o| o.hash == f.hash) {
             return err(format!("file {} is listed twice", f.hash));
         }
-        let media = f.media_type.split_once('/');
-        let token = |s: &str| {
-            !s.is_empty()
-                && s.len() <= 64
-                && s.bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b"+-.".contains(&b))
-        };
-        if !media.is_some_and(|(a, b)| token(a) && token(b)) {
-            return err(format!(
-                "{:?} is not a media type type/subtype",
-                f.media_type
-            ));
+        if let Err(why) = check_media_type(&f.media_type) {
+            return err(why);
         }
         bounds::local_id(field, &f.name)?;
     }
     Ok(())
+}
+
+/// A media type `type/subtype`, each part 1 to 64 of `[A-Za-z0-9+.-]`.
+///
+/// # Errors
+/// Why `s` is not one.
+pub fn check_media_type(s: &str) -> Result<(), String> {
+    let token = |p: &str| {
+        !p.is_empty()
+            && p.len() <= 64
+            && p.bytes().all(|b| b.is_ascii_alphanumeric() || b"+-.".contains(&b))
+    };
+    match s.split_once('/') {
+        Some((a, b)) if token(a) && token(b) => Ok(()),
+        _ => Err(format!("{s:?} is not a media type type/subtype")),
+    }
 }
 
 /// Stateless bounds of an attachment.

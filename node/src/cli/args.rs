@@ -238,6 +238,26 @@ pub enum Cmd {
         #[command(subcommand)]
         cmd: crate::cli::verbs::CorrectionCmd,
     },
+    /// Monitoring gateways of high-risk sites: register (your agency supervises them).
+    Monitor {
+        #[command(subcommand)]
+        cmd: crate::cli::alerts::MonitorCmd,
+    },
+    /// Sensor alerts: ingest a gateway's readings (crossings only), ack as the enterprise.
+    Alerts {
+        #[command(subcommand)]
+        cmd: crate::cli::alerts::AlertsCmd,
+    },
+    /// Public tip-offs: submit (no key needed), status by receipt code, follow-up.
+    Tip {
+        #[command(subcommand)]
+        cmd: crate::cli::tips::TipCmd,
+    },
+    /// Evidence files on records: add (kept at your node), get (checked against its hash).
+    Evidence {
+        #[command(subcommand)]
+        cmd: crate::cli::tips::EvidenceCmd,
+    },
     /// "Double random" inspection draws: open, show, list.
     Draw {
         #[command(subcommand)]
@@ -395,6 +415,13 @@ pub enum KeysCmd {
         /// Voting power (0: not a validator).
         #[arg(long, default_value_t = 1)]
         power: u64,
+    },
+    /// Write a monitoring gateway's or an enterprise's key to FILE (mode 0600) and print
+    /// its public key (for `monitor register`).
+    Device {
+        /// The key file (must not exist).
+        #[arg(long)]
+        out: PathBuf,
     },
     /// Write an auditor's request-signing key ID.key (mode 0600) and its public
     /// ID.auditor.json into DIR (NET/auditors of the network directory), and print it.

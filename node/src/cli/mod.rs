@@ -1,10 +1,12 @@
 //! The `safeledger` commands, in one place: the command line ([`args`], [`target`]), its
 //! dispatch ([`run`]), and the handlers — network setup and the node ([`setup`],
 //! [`ceremony`], [`home`]), the officer's records and reads ([`records`], [`submit`],
-//! [`assistance`], [`private`]), the auditor's views and proofs ([`audit`]), and the
+//! [`assistance`], [`private`]), the supervision loop's field work ([`plan`], [`alerts`],
+//! [`tips`]), the auditor's views and proofs ([`audit`]), and the
 //! demo, benchmark and simulation ([`demo`], [`bench`], `sim` in [`run`]).
 
 pub mod act;
+pub mod alerts;
 pub mod args;
 pub mod assistance;
 pub mod audit;
@@ -28,5 +30,6 @@ pub mod setup;
 pub mod submit;
 pub mod target;
 pub mod text;
+pub mod tips;
 pub mod verbs;
 pub mod when;

@@ -42,6 +42,7 @@ pub fn init(
 /// `safeledger keys generate | auditor`.
 pub fn keys(cmd: KeysCmd) -> anyhow::Result<()> {
     match cmd {
+        KeysCmd::Device { out } => crate::cli::alerts::device_key(&out),
         KeysCmd::Generate {
             out,
             agency,

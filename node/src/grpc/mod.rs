@@ -10,6 +10,7 @@
 //! client over its request rate ([`crate::ratelimit`]).
 
 mod audit;
+mod field;
 mod officer;
 mod read;
 mod shared;
@@ -313,5 +314,35 @@ impl ledger_server::Ledger for LedgerService {
         req: Request<proto::CheckTransactionRequest>,
     ) -> Result<Response<proto::CheckTransactionReply>, Status> {
         officer::check_transaction(self, req).await
+    }
+
+    async fn put_evidence(
+        &self,
+        req: Request<tonic::Streaming<proto::EvidenceChunk>>,
+    ) -> Result<Response<proto::EvidenceStored>, Status> {
+        field::put_evidence(self, req).await
+    }
+
+    type GetEvidenceStream = field::EvidenceStream;
+
+    async fn get_evidence(
+        &self,
+        req: Request<proto::GetEvidenceRequest>,
+    ) -> Result<Response<Self::GetEvidenceStream>, Status> {
+        field::get_evidence(self, req).await
+    }
+
+    async fn submit_tip(
+        &self,
+        req: Request<proto::SubmitTipRequest>,
+    ) -> Result<Response<proto::SubmitTipReply>, Status> {
+        field::submit_tip(self, req).await
+    }
+
+    async fn get_tip_status(
+        &self,
+        req: Request<proto::GetTipStatusRequest>,
+    ) -> Result<Response<proto::GetTipStatusReply>, Status> {
+        field::get_tip_status(self, req).await
     }
 }

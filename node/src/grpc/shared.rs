@@ -31,6 +31,13 @@ pub struct Shared {
     /// The agencies' inboxes (an error: why they could not be opened; `GetInbox` answers
     /// `UNAVAILABLE` with it).
     pub inbox: Result<crate::inbox::Inbox, String>,
+    /// The node key, which signs the tips this node takes in (under
+    /// [`Context::own_tx_lock`]).
+    pub node_secret: safeledger_core::SecretKey,
+    /// Evidence files this node keeps.
+    pub evidence: crate::evidence_store::EvidenceStore,
+    /// Tips per source address.
+    pub tip_limiter: crate::ratelimit::RateLimiter,
 }
 
 impl std::ops::Deref for Shared {

@@ -66,6 +66,8 @@ impl NodeMachine {
         if !self.reported.insert(slot) || self.app.store.state_get(&recorded).is_some() {
             return;
         }
+        let ctx = self.ctx.clone();
+        let _own = ctx.own_tx_lock.lock().unwrap_or_else(|e| e.into_inner());
         let seq = self.app.next_sequence(&me);
         let Some(tx) = self.app.evidence_tx(e, &self.node_key, seq) else {
             tracing::debug!("evidence against a key outside its height's validator set");

@@ -48,6 +48,8 @@ impl NodeMachine {
             };
             steps.extend(self.draw_steps(&st, block_time));
         }
+        let ctx = self.ctx.clone();
+        let _own = ctx.own_tx_lock.lock().unwrap_or_else(|e| e.into_inner());
         let mut txs = Vec::new();
         for (tag, dealer, draw_id, step) in steps {
             let key = (draw_id, tag, dealer);

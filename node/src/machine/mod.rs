@@ -65,6 +65,10 @@ pub struct Context {
     pub agency: String,
     /// The node key's public half.
     pub node_key: PublicKey,
+    /// Held while a transaction signed with the node key takes its sequence and enters
+    /// the mempool (validator evidence, draw beacon steps, tip intakes from the API), so
+    /// that two never take the same sequence.
+    pub own_tx_lock: std::sync::Mutex<()>,
     /// The store (reads only outside the machine).
     pub store: Store,
     /// The mempool.

@@ -277,6 +277,7 @@ impl MachineWorld {
             genesis: self.genesis.clone(),
             agency,
             node_key: me,
+            own_tx_lock: std::sync::Mutex::new(()),
             store,
             mempool,
             registry: safeledger_contracts::Executor::new(&self.genesis)

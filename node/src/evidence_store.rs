@@ -192,7 +192,10 @@ mod tests {
         assert!(w.write(bytes).is_err());
         drop(w);
         // Over the node's bound.
-        assert!(matches!(s.writer(h, 101), Err(EvidenceError::TooLarge(100))));
+        assert!(matches!(
+            s.writer(h, 101),
+            Err(EvidenceError::TooLarge(100))
+        ));
         assert_eq!(s.put_bytes(bytes).unwrap(), h);
         assert_eq!(std::fs::read(s.path(&h)).unwrap(), bytes);
         // No temporary file is left behind.

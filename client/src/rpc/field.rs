@@ -94,11 +94,8 @@ impl LedgerClient {
             }
         });
         let (md, ext, _) = signed.into_parts();
-        let req = tonic::Request::from_parts(
-            md,
-            ext,
-            tokio_stream::wrappers::ReceiverStream::new(rx),
-        );
+        let req =
+            tonic::Request::from_parts(md, ext, tokio_stream::wrappers::ReceiverStream::new(rx));
         let mut raw = self.raw().await?;
         let out = raw.put_evidence(req).await;
         reader.abort();

@@ -73,7 +73,8 @@ pub fn check_media_type(s: &str) -> Result<(), String> {
     let token = |p: &str| {
         !p.is_empty()
             && p.len() <= 64
-            && p.bytes().all(|b| b.is_ascii_alphanumeric() || b"+-.".contains(&b))
+            && p.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"+-.".contains(&b))
     };
     match s.split_once('/') {
         Some((a, b)) if token(a) && token(b) => Ok(()),

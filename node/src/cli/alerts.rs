@@ -285,13 +285,7 @@ async fn send(
             .iter()
             .map(|b| {
                 seq += 1;
-                let p = TxPayload::new(
-                    &chain,
-                    seq,
-                    when::now(),
-                    b.clone(),
-                    &mut rand::rngs::OsRng,
-                );
+                let p = TxPayload::new(&chain, seq, when::now(), b.clone(), &mut rand::rngs::OsRng);
                 Transaction::sign(p, &[key])
             })
             .collect();
@@ -333,7 +327,10 @@ pub async fn alerts(cmd: AlertsCmd) -> anyhow::Result<()> {
                 if target.output == Output::Json {
                     return print_json(&bodies);
                 }
-                println!("{readings} readings, {} crossings; nothing sent", bodies.len());
+                println!(
+                    "{readings} readings, {} crossings; nothing sent",
+                    bodies.len()
+                );
                 return Ok(());
             }
             let key = read_key(&gateway_key)?;
@@ -422,7 +419,10 @@ mod tests {
             .iter()
             .map(|x| (x.device.as_str(), x.level, x.threshold.as_str()))
             .collect();
-        assert_eq!(got, [("CH4-1", 1, "0.5"), ("CH4-2", 3, "1.5"), ("CH4-1", 2, "1")]);
+        assert_eq!(
+            got,
+            [("CH4-1", 1, "0.5"), ("CH4-2", 3, "1.5"), ("CH4-1", 2, "1")]
+        );
         assert!(a
             .iter()
             .all(|x| TxBody::SensorAlert(x.clone()).check_bounds().is_ok()));

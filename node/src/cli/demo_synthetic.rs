@@ -1,7 +1,9 @@
 //! The demo's synthetic supervision records, on top of the real data and marked as such
 //! in its summary (issue 20): a joint inspection by CDPH and OSHA of an enterprise CDPH
-//! plans to inspect, and this month's double-random draw over BACP's enterprises, which
-//! the validators' nodes complete by themselves while the network runs.
+//! plans to inspect, this month's double-random draw over BACP's enterprises, which the
+//! validators' nodes complete by themselves while the network runs, a public tip-off to
+//! CDPH followed up, and a sensor alert from a gateway CDPH registers that nobody
+//! acknowledges, which escalates (`demo_field.rs`).
 
 use crate::cli::home::Home;
 use crate::cli::submit;
@@ -52,7 +54,7 @@ pub async fn run(home: &Home) -> anyhow::Result<()> {
     let planned = plan["plan"][0]["enterprise"]
         .as_str()
         .and_then(|e| EnterpriseId::parse(e).ok());
-    match planned {
+    match planned.as_ref() {
         None => {
             println!("joint inspection         skipped: CDPH inspects no licensed enterprise here")
         }
@@ -107,5 +109,10 @@ pub async fn run(home: &Home) -> anyhow::Result<()> {
         r.tx_id,
         home.dir.display()
     );
-    Ok(())
+    crate::cli::demo_field::run(home, planned.as_ref()).await
+}
+
+/// A result's outcome in words (for the synthetic records' lines).
+pub(crate) fn outcome_words(o: &Outcome) -> String {
+    outcome(o)
 }

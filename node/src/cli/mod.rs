@@ -14,6 +14,7 @@ pub mod audit_draw;
 pub mod bench;
 pub mod ceremony;
 pub mod demo;
+pub mod demo_field;
 pub mod demo_synthetic;
 pub mod exit;
 pub mod files;

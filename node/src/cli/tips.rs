@@ -17,9 +17,7 @@ use anyhow::Context;
 use clap::Subcommand;
 use safeledger_client::proto;
 use safeledger_client::rpc::LedgerClient;
-use safeledger_core::records::{
-    EvidenceAttachment, EvidenceFile, TipFollowUp, TipStatus, TxBody,
-};
+use safeledger_core::records::{EvidenceAttachment, EvidenceFile, TipFollowUp, TipStatus, TxBody};
 use safeledger_core::Hash;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -278,13 +276,14 @@ pub async fn evidence(cmd: EvidenceCmd) -> anyhow::Result<()> {
             let enterprise = enterprise_arg(&enterprise)?;
             let home = acting.load_home()?;
             let key = acting.key(&home)?;
-            let own = home
-                .genesis
-                .agency(&acting.agency)
-                .ok_or_else(|| exit::usage(format!("no agency {} in the genesis", acting.agency)))?;
+            let own = home.genesis.agency(&acting.agency).ok_or_else(|| {
+                exit::usage(format!("no agency {} in the genesis", acting.agency))
+            })?;
             let mut listed = Vec::new();
             for f in &files {
-                let mt = media_type.clone().unwrap_or_else(|| media_type_of(f).into());
+                let mt = media_type
+                    .clone()
+                    .unwrap_or_else(|| media_type_of(f).into());
                 let (hash, bytes) = safeledger_client::rpc::hash_file(f)
                     .await
                     .with_context(|| format!("reading {}", f.display()))?;
@@ -303,20 +302,26 @@ pub async fn evidence(cmd: EvidenceCmd) -> anyhow::Result<()> {
             body.check_bounds()
                 .map_err(|e| exit::usage(format!("evidence add: {e}")))?;
             if !acting.dry_run {
-                let mut c = LedgerClient::new(vec![own.grpc_addr.clone()])
-                    .signed_by(home.signer_for(&key));
+                let mut c =
+                    LedgerClient::new(vec![own.grpc_addr.clone()]).signed_by(home.signer_for(&key));
                 for (f, l) in files.iter().zip(&listed) {
                     let kept = c
                         .put_evidence(f, &l.media_type, &l.name)
                         .await
-                        .with_context(|| format!("keeping {} at {}'s node", f.display(), acting.agency))?;
+                        .with_context(|| {
+                            format!("keeping {} at {}'s node", f.display(), acting.agency)
+                        })?;
                     if acting.output == Output::Text {
                         println!(
                             "kept {} ({} bytes) as {}{}",
                             f.display(),
                             kept.size,
                             l.hash,
-                            if kept.already_held { ", held already" } else { "" }
+                            if kept.already_held {
+                                ", held already"
+                            } else {
+                                ""
+                            }
                         );
                     }
                 }
@@ -335,7 +340,9 @@ pub async fn evidence(cmd: EvidenceCmd) -> anyhow::Result<()> {
                 .and_then(|l| l["keeper"].as_str())
                 .map(str::to_string)
             else {
-                return Err(exit::usage(format!("no record on the ledger lists file {hash}")));
+                return Err(exit::usage(format!(
+                    "no record on the ledger lists file {hash}"
+                )));
             };
             // Ask the keeping agency's node (with --node, the node given).
             let mut from = match (&home, &target.node) {

@@ -88,7 +88,9 @@ pub(super) async fn get_evidence(
     let view = StoreView(&svc.shared.store);
     let listings = safeledger_contracts::attachments::listings(&view, &hash);
     if listings.is_empty() {
-        return Err(Status::not_found(format!("no record lists evidence file {hash}")));
+        return Err(Status::not_found(format!(
+            "no record lists evidence file {hash}"
+        )));
     }
     let Some(l) = safeledger_contracts::attachments::entitled(&view, &agency, &hash) else {
         return Err(Status::permission_denied(format!(
@@ -177,7 +179,11 @@ pub(super) async fn submit_tip(
         .remote_addr()
         .map(|a| a.ip())
         .unwrap_or(std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST));
-    if !svc.shared.tip_limiter.allow(source, std::time::Instant::now()) {
+    if !svc
+        .shared
+        .tip_limiter
+        .allow(source, std::time::Instant::now())
+    {
         return Err(Status::resource_exhausted(
             "too many tips from your address: try again in an hour",
         ));
@@ -236,12 +242,12 @@ pub(super) async fn submit_tip(
     let agency = shared.agency.clone();
     let tx_id = tokio::task::spawn_blocking(move || -> Result<Hash, Status> {
         for f in &r.files {
-            shared.evidence.put_bytes(&f.data).map_err(evidence_status)?;
+            shared
+                .evidence
+                .put_bytes(&f.data)
+                .map_err(evidence_status)?;
         }
-        let _own = shared
-            .own_tx_lock
-            .lock()
-            .unwrap_or_else(|e| e.into_inner());
+        let _own = shared.own_tx_lock.lock().unwrap_or_else(|e| e.into_inner());
         let view = StoreView(&shared.store);
         let key = shared.node_secret.public();
         let committed = safeledger_contracts::last_sequence(&view, &key);

@@ -6,7 +6,9 @@
 //! What the test supplies, since a README cannot: the value of each `<placeholder>` (the
 //! transaction id the previous command printed, an accident report's id for the audit
 //! lines, the joint inspection's record file, the draw's opening transaction id (waiting for the draw to complete before its
-//! export), us-osha's gRPC URL), no `[optional]` parts, the record files of the README's JSON
+//! export), us-osha's gRPC URL, the photo file and its hash, the receipt code and tip id
+//! `tip submit` gave (waiting for the tip's block before `tip status`), the alert `alerts
+//! ingest` sent), no `[optional]` parts, the record files of the README's JSON
 //! example, `--limit 30` on `import` (the whole data takes minutes in a debug build), an
 //! earlier checkpoint for `audit consistency`, and one network for the auditing section
 //! (which starts its own demo by `cargo run`). Lines of other sections — containers, the
@@ -88,6 +90,25 @@ fn json_examples(readme: &str, marker: &str) -> Vec<serde_json::Value> {
     serde_json::Deserializer::from_str(&block[start..end])
         .into_iter::<serde_json::Value>()
         .map(|v| v.expect("README JSON example parses"))
+        .collect()
+}
+
+/// The first ````lang` block after `marker`, verbatim.
+fn block_after(readme: &str, marker: &str, lang: &str) -> String {
+    let at = readme.find(marker).expect("marker");
+    let block = &readme[at..];
+    let open = format!("```{lang}\n");
+    let start = block.find(&open).expect("block") + open.len();
+    let end = start + block[start..].find("```").expect("block end");
+    block[start..end].to_string()
+}
+
+/// The 64-hex-digit words of `stdout`, in order.
+fn hex_words(stdout: &str) -> Vec<String> {
+    stdout
+        .split_whitespace()
+        .filter(|w| w.len() == 64 && w.chars().all(|c| c.is_ascii_hexdigit()))
+        .map(str::to_string)
         .collect()
 }
 
@@ -219,6 +240,19 @@ fn cluster_readme_loopback_examples_run_as_written() {
 
     let visit = json_examples(&readme, "A joint inspection's record");
     std::fs::write(dir.join("visit.json"), visit[0].to_string()).expect("record file");
+    // The field-work section's files: thresholds and readings as the README shows them, and
+    // a photo.
+    for (name, marker, lang) in [
+        ("thresholds.toml", "Thresholds (`thresholds.toml`)", "toml"),
+        ("readings.csv", "Readings (`readings.csv`)", "csv"),
+    ] {
+        std::fs::write(dir.join(name), block_after(&readme, marker, lang)).expect("file");
+    }
+    let photo: Vec<u8> = (0..50_000u32).map(|i| (i % 251) as u8).collect();
+    std::fs::write(dir.join("site-photo.jpg"), &photo).expect("photo");
+    let photo_hash = blake3::hash(&photo).to_hex().to_string();
+    let mut receipt: Option<String> = None;
+    let mut alert: Option<String> = None;
     let lines = shell_lines(&readme, "## Using a network", "### Private fields");
     let governance = shell_lines(&readme, "### Governance", "### Key ceremony");
     assert!(lines.len() > 15, "{lines:?}");
@@ -280,6 +314,24 @@ fn cluster_readme_loopback_examples_run_as_written() {
             };
             line = line.replace("<tx id>", &id);
         }
+        line = line.replace("<file hash>", &photo_hash);
+        if let Some(r) = &receipt {
+            line = line.replace("<receipt code>", r).replace(
+                "<tip id>",
+                &safeledger_core::records::tip::tip_id_of_receipt(r),
+            );
+        }
+        if let Some(a) = &alert {
+            line = line.replace("<alert tx id>", a);
+        }
+        if line.starts_with("safeledger tip status") {
+            // The tip is found once its block commits.
+            let t = Instant::now();
+            while !run.sh(&line).0 {
+                assert!(t.elapsed() < Duration::from_secs(30), "{line}");
+                std::thread::sleep(Duration::from_millis(300));
+            }
+        }
         if line.contains("--out cp.json") {
             // An earlier tree head for `audit consistency old-cp.json cp.json`.
             run.ok("safeledger audit checkpoint --home net --out old-cp.json");
@@ -290,6 +342,15 @@ fn cluster_readme_loopback_examples_run_as_written() {
             "a placeholder the test does not fill: {line}"
         );
         let out = run.ok(&line);
+        if line.starts_with("safeledger tip submit") {
+            receipt = out
+                .lines()
+                .find_map(|l| l.strip_prefix("receipt code: "))
+                .map(|r| r.trim().to_string());
+        }
+        if line.starts_with("safeledger alerts ingest") {
+            alert = hex_words(&out).into_iter().next();
+        }
         if let Some(id) = printed_tx_id(&out) {
             if line.starts_with("safeledger draw open") {
                 draw = Some(id.clone());

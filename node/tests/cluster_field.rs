@@ -8,7 +8,8 @@
 //! which escalates to the agency's inbox and raises the enterprise's risk level — and one
 //! from an unregistered gateway refused.
 //!
-//! One test; its name has `cluster` so it runs alone in the serial group.
+//! One test per capability; their names have `cluster` so they run alone in the serial
+//! group.
 
 #![allow(clippy::disallowed_types, clippy::disallowed_methods)]
 
@@ -43,13 +44,19 @@ fn inspected(h: &Path) -> (String, String) {
 }
 
 #[test]
-fn cluster_field_evidence_tips_and_alerts() {
+fn cluster_field_evidence_file_fetched_by_an_entitled_agency_only() {
     let demo = start_demo_with(30);
     let h = demo.home.as_path();
     let (ent, inspection) = inspected(h);
     evidence(h, &ent, &inspection);
+}
+
+#[test]
+fn cluster_field_tip_followed_up_by_receipt_code_and_kept_secret() {
+    let demo = start_demo_with(30);
+    let h = demo.home.as_path();
+    let (ent, _) = inspected(h);
     let secrets = tips(h, &ent);
-    alerts(h, &ent);
     // Nothing of the tip outside the tip: every file of every node (stores, logs, keys)
     // and every node's metrics.
     let mut hits = Vec::new();
@@ -66,6 +73,14 @@ fn cluster_field_evidence_tips_and_alerts() {
         }
     }
     assert!(hits.is_empty(), "tip secrets found: {hits:?}");
+}
+
+#[test]
+fn cluster_field_unacknowledged_alert_escalates() {
+    let demo = start_demo_with(30);
+    let h = demo.home.as_path();
+    let (ent, _) = inspected(h);
+    alerts(h, &ent);
 }
 
 /// Item 4.

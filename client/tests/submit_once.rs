@@ -198,6 +198,33 @@ impl ledger_server::Ledger for Fake {
     ) -> Result<Response<proto::CheckTransactionReply>, Status> {
         no()
     }
+    async fn put_evidence(
+        &self,
+        _: Request<tonic::Streaming<proto::EvidenceChunk>>,
+    ) -> Result<Response<proto::EvidenceStored>, Status> {
+        no()
+    }
+    type GetEvidenceStream = std::pin::Pin<
+        Box<dyn tokio_stream::Stream<Item = Result<proto::EvidenceChunk, Status>> + Send>,
+    >;
+    async fn get_evidence(
+        &self,
+        _: Request<proto::GetEvidenceRequest>,
+    ) -> Result<Response<Self::GetEvidenceStream>, Status> {
+        no()
+    }
+    async fn submit_tip(
+        &self,
+        _: Request<proto::SubmitTipRequest>,
+    ) -> Result<Response<proto::SubmitTipReply>, Status> {
+        no()
+    }
+    async fn get_tip_status(
+        &self,
+        _: Request<proto::GetTipStatusRequest>,
+    ) -> Result<Response<proto::GetTipStatusReply>, Status> {
+        no()
+    }
 }
 
 /// A fake node on a free loopback port: its URL and its `SubmitBatch` counter. The server

@@ -62,7 +62,7 @@ pub async fn run(home: &Home) -> anyhow::Result<()> {
             let body = TxBody::JointInspection(JointInspection {
                 enterprise: e.clone(),
                 visit_id: "DEMO-JV-1".into(),
-                sections: vec![section(CHICAGO_CDPH, &e), section(US_OSHA, &e)],
+                sections: vec![section(CHICAGO_CDPH, e), section(US_OSHA, e)],
             });
             let (mut tx, c) = submit::sign_next(home, &cdph, body, now).await?;
             tx.cosign(&home.officer_key(US_OSHA)?);

@@ -121,10 +121,13 @@ fn requested(state: &dyn StateRead, requester: &str, record: &TxId, field: &str)
     })
 }
 
-/// The timeline entry of the record `tx`, if it is an accepted record about an enterprise.
+/// The timeline entry of the record `tx`, if it is an accepted record about an enterprise,
+/// or the reference of a tip intake or follow-up ([`crate::tips::record`]).
 fn record(state: &dyn StateRead, tx: &TxId) -> Option<RecordRef> {
-    let loc = crate::query::record_location(state, tx)?;
-    read(state, &keys::record(&loc.enterprise, loc.index))
+    match crate::query::record_location(state, tx) {
+        Some(loc) => read(state, &keys::record(&loc.enterprise, loc.index)),
+        None => crate::tips::record(state, tx),
+    }
 }
 
 /// R0-access unless every one of `fields` can be private in `rec`'s kind.

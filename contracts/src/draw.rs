@@ -30,7 +30,7 @@
 use crate::rules::Refusal;
 use crate::state::{read, Overlay, StateRead};
 use safeledger_core::beacon::{self, Point};
-use safeledger_core::draw::{Assignment, DrawPool, PoolInspector};
+use safeledger_core::draw::{Assignment, DrawPool, PoolExpert, PoolInspector};
 use safeledger_core::ids::EnterpriseId;
 use safeledger_core::records::DrawOpen;
 use safeledger_core::{Hash, PublicKey, Timestamp, TxId, ValidatorSet};
@@ -248,9 +248,23 @@ pub fn compute_pool(state: &dyn StateRead, open: &DrawOpen) -> DrawPool {
             }
         })
         .collect();
+    let experts = open
+        .experts
+        .iter()
+        .map(|x| {
+            let mut excluded: Vec<EnterpriseId> = x.conflicts.clone();
+            excluded.sort();
+            excluded.dedup();
+            PoolExpert {
+                expert_id: x.expert_id.clone(),
+                excluded,
+            }
+        })
+        .collect();
     DrawPool {
         enterprises,
         inspectors,
+        experts,
     }
 }
 
@@ -299,6 +313,30 @@ pub fn open(
                 i.officer, rc.agency
             ),
         );
+    }
+    for x in &open.experts {
+        match crate::assessors::expert(&*view, &x.expert_id) {
+            None => {
+                return refuse(
+                    R0_DRAW,
+                    format!("experts: {:?} is not a registered expert", x.expert_id),
+                )
+            }
+            Some(e)
+                if e.banned.is_some()
+                    || crate::assessors::institution(&*view, &e.institution)
+                        .is_some_and(|i| i.banned.is_some()) =>
+            {
+                return refuse(
+                    crate::assessors::R0_ASSESSOR_BANNED,
+                    format!(
+                        "experts: {:?} (of {}) is banned for life",
+                        x.expert_id, e.institution
+                    ),
+                )
+            }
+            Some(_) => {}
+        }
     }
     let pool = compute_pool(view, open);
     if pool.enterprises.is_empty() {

@@ -168,11 +168,12 @@ fn complete(view: &mut Overlay<'_>, st: &mut DrawState, height: u64, now: Timest
         .collect();
     let rho = outcome::randomness(&st.tx_id, &contributions);
     let selected = outcome::select(&rho, &pool.enterprises, st.open.fraction_permille);
-    let assignments = outcome::assign(
+    let assignments = outcome::assign_all(
         &rho,
         &selected,
-        &pool.inspectors,
+        &pool,
         usize::from(st.open.inspectors_per_enterprise),
+        usize::from(st.open.experts_per_enterprise),
     );
     st.result = Some(DrawResult {
         randomness: rho,

@@ -196,7 +196,7 @@ impl Executor {
                 crate::draw::apply_beacon(view, node, b, id, (ctx.height, ctx.time))
             });
         }
-        if let Some(outcome) = self.execute_one_key(block, ctx, tx) {
+        if let Some(outcome) = self.execute_one_key(block, ctx, index, tx) {
             return outcome;
         }
         let seq = tx.payload.sequence;
@@ -267,6 +267,7 @@ impl Executor {
         &self,
         block: &mut Overlay<'_>,
         ctx: &BlockContext,
+        index: u32,
         tx: &Transaction,
     ) -> Option<Outcome> {
         let id = tx.id();
@@ -276,7 +277,8 @@ impl Executor {
                 let validators =
                     crate::evidence::validator_set_at(&self.genesis_validators, view, ctx.height);
                 let params = self.params(view);
-                crate::tips::intake(view, node, &validators, t, id, ctx.time, &params)
+                let at = (id, ctx.height, index, ctx.time);
+                crate::tips::intake(view, node, &validators, t, at, &params)
             }),
             TxBody::SensorAlert(a) => self.execute_node_signed(block, ctx, tx, |view, key| {
                 let params = self.params(view);
@@ -347,7 +349,7 @@ impl Executor {
             TxBody::GovernanceVote(v) => governance::vote(view, &self.registry, &params, v, rc),
             TxBody::AssessorAction(a) => crate::assessors::act(view, a, rc),
             TxBody::MonitorRegistration(r) => crate::monitoring::register(view, r, rc),
-            TxBody::TipFollowUp(f) => crate::tips::follow_up(view, f, rc),
+            TxBody::TipFollowUp(f) => crate::tips::follow_up(view, f, rc, distinct_signers(tx)),
             TxBody::DrawOpen(o) => {
                 let validators =
                     crate::evidence::validator_set_at(&self.genesis_validators, view, ctx.height);

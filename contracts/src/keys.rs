@@ -40,6 +40,7 @@
 //! | `alq/` ‖ UTC hour number (16 hex digits)         | alert timers due in that hour (acknowledgement deadlines, ends of raised risk) |
 //! | `alq-cursor`                                     | `u64`: the last hour whose timers were processed |
 //! | `tip/` ‖ tip id                                  | [`crate::tips::TipState`] |
+//! | `tipx/` ‖ tx id (32 raw bytes)                   | [`crate::model::RecordRef`] of a tip intake or follow-up |
 //! | `evf/` ‖ file hash (32 raw bytes)                | `Vec<`[`crate::attachments::Listing`]`>`: records listing an evidence file |
 //!
 //! Enterprise ids never contain `/` (their syntax is `[A-Za-z0-9._:-]`), so `ent/` and

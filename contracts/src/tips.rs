@@ -93,6 +93,40 @@ fn key(tip_id: &str) -> Vec<u8> {
     join(PREFIX, tip_id.as_bytes())
 }
 
+/// `tipx/<tx id>`: the record reference of a tip intake or follow-up, so that its private
+/// field (the description, a claimant's name) can be declared read and granted like a
+/// timeline record's ([`crate::access`]).
+pub fn record_key(tx: &TxId) -> Vec<u8> {
+    join(b"tipx/", &tx.0)
+}
+
+/// The record reference of a tip intake or follow-up `tx`.
+pub fn record(state: &dyn StateRead, tx: &TxId) -> Option<crate::model::RecordRef> {
+    read(state, &record_key(tx))
+}
+
+fn put_record(
+    view: &mut Overlay<'_>,
+    kind: safeledger_core::records::TxKind,
+    agency: &str,
+    (tx_id, height, index, at): (TxId, u64, u32, Timestamp),
+    signers: Vec<PublicKey>,
+) {
+    view.put(
+        record_key(&tx_id),
+        &crate::model::RecordRef {
+            height,
+            index,
+            tx_id,
+            kind,
+            agency: agency.to_string(),
+            effective_at: at,
+            signers,
+            corrected_by: None,
+        },
+    );
+}
+
 /// A tip by id.
 pub fn get(state: &dyn StateRead, tip_id: &str) -> Option<TipState> {
     read(state, &key(tip_id))
@@ -117,8 +151,8 @@ pub fn public_status(state: &dyn StateRead, receipt: &str) -> Option<PublicTipSt
     })
 }
 
-/// `tip_intake` signed by node key `node`, judged against `validators` (the set of the
-/// height), at block time `now`.
+/// `tip_intake` `tx_id` signed by node key `node`, judged against `validators` (the set of
+/// the height), at position `index` of block `height` with time `now`.
 ///
 /// # Errors
 /// R0-signer, R0-duplicate, R0-reference as in the module documentation.
@@ -127,8 +161,7 @@ pub fn intake(
     node: &PublicKey,
     validators: &ValidatorSet,
     t: &TipIntake,
-    tx_id: TxId,
-    now: Timestamp,
+    (tx_id, height, index, now): (TxId, u64, u32, Timestamp),
     params: &RuleParams,
 ) -> Result<(), Refusal> {
     if !validators
@@ -179,10 +212,17 @@ pub fn intake(
     for f in &t.evidence {
         crate::attachments::index(view, f, tx_id, &t.agency);
     }
+    put_record(
+        view,
+        safeledger_core::records::TxKind::TipIntake,
+        &t.agency,
+        (tx_id, height, index, now),
+        vec![*node],
+    );
     Ok(())
 }
 
-/// `tip_follow_up`.
+/// `tip_follow_up` signed by `signers`.
 ///
 /// # Errors
 /// R0-tip as in the module documentation.
@@ -190,6 +230,7 @@ pub fn follow_up(
     view: &mut Overlay<'_>,
     f: &TipFollowUp,
     rc: &RecordContext<'_>,
+    signers: Vec<PublicKey>,
 ) -> Result<(), Refusal> {
     let refuse = |why: String| Err(Refusal::new(R0_TIP, why));
     let Some(mut tip) = get(view, &f.tip_id) else {
@@ -226,6 +267,13 @@ pub fn follow_up(
         reward_yuan: f.reward_yuan,
     });
     view.put(key(&f.tip_id), &tip);
+    put_record(
+        view,
+        safeledger_core::records::TxKind::TipFollowUp,
+        rc.agency,
+        (rc.tx_id, rc.height, rc.index, rc.effective_at),
+        signers,
+    );
     Ok(())
 }
 

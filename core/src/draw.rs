@@ -10,7 +10,10 @@
 //!   `inspectors_per_enterprise` eligible inspectors with the fewest assignments so far,
 //!   ties broken by `H(ρ, "assign", enterprise, officer)`. An inspector is not eligible for
 //!   an enterprise it declared a conflict with or whose latest inspection it signed; an
-//!   enterprise left with fewer eligible inspectors than asked is marked short.
+//!   enterprise left with fewer eligible inspectors than asked is marked short;
+//! - experts (when the draw names any): the same rule over the pool's experts, ties broken
+//!   by `H(ρ, "assign-expert", enterprise, expert id)`; an expert is not eligible for an
+//!   enterprise it declared a conflict with.
 
 use crate::beacon::Point;
 use crate::hash::{Domain, Hash};
@@ -29,6 +32,15 @@ pub struct PoolInspector {
     pub excluded: Vec<EnterpriseId>,
 }
 
+/// A third-party expert of the pool and the enterprises it may not be assigned.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PoolExpert {
+    /// The expert's registered id.
+    pub expert_id: String,
+    /// Declared conflicts, sorted.
+    pub excluded: Vec<EnterpriseId>,
+}
+
 /// The pool a draw draws from, as the chain computed it at opening.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DrawPool {
@@ -36,6 +48,9 @@ pub struct DrawPool {
     pub enterprises: Vec<EnterpriseId>,
     /// The inspectors, in the opening record's order.
     pub inspectors: Vec<PoolInspector>,
+    /// The experts, in the opening record's order.
+    #[serde(default)]
+    pub experts: Vec<PoolExpert>,
 }
 
 impl DrawPool {
@@ -52,7 +67,10 @@ pub struct Assignment {
     pub enterprise: EnterpriseId,
     /// The inspectors assigned, in order.
     pub inspectors: Vec<PublicKey>,
-    /// Fewer eligible inspectors than asked for.
+    /// The experts assigned, in order (empty when the draw names none).
+    #[serde(default)]
+    pub experts: Vec<String>,
+    /// Fewer eligible inspectors or experts than asked for.
     pub short: bool,
 }
 
@@ -96,6 +114,36 @@ pub fn select(rho: &Hash, pool: &[EnterpriseId], permille: u16) -> Vec<Enterpris
         .collect()
 }
 
+/// For each of `selected` in order, the indices of the `per` eligible candidates with the
+/// fewest assignments so far, ties broken by `H(rho, label, enterprise, candidate id)`;
+/// `candidates` are (id bytes, excluded enterprises).
+fn pick(
+    rho: &Hash,
+    label: &[u8],
+    selected: &[EnterpriseId],
+    candidates: &[(&[u8], BTreeSet<&EnterpriseId>)],
+    per: usize,
+) -> Vec<Vec<usize>> {
+    let mut load = vec![0usize; candidates.len()];
+    selected
+        .iter()
+        .map(|e| {
+            let mut eligible: Vec<(usize, Hash, usize)> = candidates
+                .iter()
+                .enumerate()
+                .filter(|(_, (_, excluded))| !excluded.contains(e))
+                .map(|(i, (id, _))| (load[i], score(rho, label, &[e.as_str().as_bytes(), id]), i))
+                .collect();
+            eligible.sort();
+            let chosen: Vec<usize> = eligible.into_iter().take(per).map(|(_, _, i)| i).collect();
+            for i in &chosen {
+                load[*i] += 1;
+            }
+            chosen
+        })
+        .collect()
+}
+
 /// The inspectors of `pool` assigned to each of `selected` under `rho`.
 pub fn assign(
     rho: &Hash,
@@ -103,33 +151,49 @@ pub fn assign(
     pool: &[PoolInspector],
     per: usize,
 ) -> Vec<Assignment> {
-    let mut load = vec![0usize; pool.len()];
-    let excluded: Vec<BTreeSet<&EnterpriseId>> =
-        pool.iter().map(|i| i.excluded.iter().collect()).collect();
-    selected
+    let candidates: Vec<(&[u8], BTreeSet<&EnterpriseId>)> = pool
         .iter()
-        .map(|e| {
-            let mut eligible: Vec<(usize, Hash, usize)> = pool
-                .iter()
-                .enumerate()
-                .filter(|(i, _)| !excluded[*i].contains(e))
-                .map(|(i, insp)| {
-                    let tie = score(rho, b"assign", &[e.as_str().as_bytes(), &insp.officer.0]);
-                    (load[i], tie, i)
-                })
-                .collect();
-            eligible.sort();
-            let chosen: Vec<usize> = eligible.into_iter().take(per).map(|(_, _, i)| i).collect();
-            for i in &chosen {
-                load[*i] += 1;
-            }
-            Assignment {
-                enterprise: e.clone(),
-                inspectors: chosen.iter().map(|i| pool[*i].officer).collect(),
-                short: chosen.len() < per,
-            }
+        .map(|i| (&i.officer.0[..], i.excluded.iter().collect()))
+        .collect();
+    pick(rho, b"assign", selected, &candidates, per)
+        .into_iter()
+        .zip(selected)
+        .map(|(chosen, e)| Assignment {
+            enterprise: e.clone(),
+            inspectors: chosen.iter().map(|i| pool[*i].officer).collect(),
+            experts: Vec::new(),
+            short: chosen.len() < per,
         })
         .collect()
+}
+
+/// The draw's assignment: [`assign`] of the inspectors, then the experts of `pool` by the
+/// same rule (`experts_per` each; none when the pool has no experts).
+pub fn assign_all(
+    rho: &Hash,
+    selected: &[EnterpriseId],
+    pool: &DrawPool,
+    inspectors_per: usize,
+    experts_per: usize,
+) -> Vec<Assignment> {
+    let mut out = assign(rho, selected, &pool.inspectors, inspectors_per);
+    if pool.experts.is_empty() || experts_per == 0 {
+        return out;
+    }
+    let candidates: Vec<(&[u8], BTreeSet<&EnterpriseId>)> = pool
+        .experts
+        .iter()
+        .map(|x| (x.expert_id.as_bytes(), x.excluded.iter().collect()))
+        .collect();
+    let picks = pick(rho, b"assign-expert", selected, &candidates, experts_per);
+    for (a, chosen) in out.iter_mut().zip(picks) {
+        a.short |= chosen.len() < experts_per;
+        a.experts = chosen
+            .iter()
+            .map(|i| pool.experts[*i].expert_id.clone())
+            .collect();
+    }
+    out
 }
 
 #[cfg(test)]

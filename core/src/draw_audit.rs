@@ -212,11 +212,12 @@ pub fn verify(verifier: &Verifier, audit: &DrawAudit) -> Result<DrawVerified, St
     }
     let rho = draw::randomness(&audit.draw, &parts);
     let selected = draw::select(&rho, &audit.pool.enterprises, open.fraction_permille);
-    let assignments = draw::assign(
+    let assignments = draw::assign_all(
         &rho,
         &selected,
-        &audit.pool.inspectors,
+        &audit.pool,
         usize::from(open.inspectors_per_enterprise),
+        usize::from(open.experts_per_enterprise),
     );
     let outcome = DrawOutcome {
         randomness: rho,

@@ -27,7 +27,7 @@ pub use kind::TxKind;
 
 pub use assessor::{AssessmentReport, AssessorAction, AssessorActionKind};
 pub use attachment::{EvidenceAttachment, EvidenceFile};
-pub use draw::{DrawBeacon, DrawBeaconStep, DrawInspector, DrawOpen};
+pub use draw::{DrawBeacon, DrawBeaconStep, DrawExpert, DrawInspector, DrawOpen};
 pub use joint::{JointInspection, JointSection};
 pub use monitoring::{AlertAck, MonitorRegistration, SensorAlert};
 pub use tip::{TipFollowUp, TipIntake, TipStatus};
@@ -669,6 +669,8 @@ impl TxBody {
                     "inspectors_per_enterprise",
                     enc(&r.inspectors_per_enterprise),
                 );
+                push("experts", enc(&r.experts));
+                push("experts_per_enterprise", enc(&r.experts_per_enterprise));
                 push("commit_window_secs", enc(&r.commit_window_secs));
                 push("reveal_window_secs", enc(&r.reveal_window_secs));
             }

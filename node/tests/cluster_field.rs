@@ -223,6 +223,46 @@ fn tips(h: &Path, ent: &str) -> Vec<String> {
     let what = task[0][0]["what"].as_str().unwrap();
     let tip_id = what.split_whitespace().nth(3).unwrap().to_string();
     assert_eq!(tip_id.len(), 32, "{what}");
+    // CDPH reads the description at its own node, declared on chain; OSHA cannot.
+    let intake = task[0][0]["source"].as_str().unwrap().to_string();
+    let g: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(h.join("genesis.json")).unwrap()).unwrap();
+    let url = |id: &str| {
+        g["agencies"]
+            .as_array()
+            .and_then(|a| a.iter().find(|a| a["id"] == id))
+            .and_then(|a| a["grpc_addr"].as_str())
+            .unwrap()
+            .to_string()
+    };
+    let views = tempfile::tempdir().unwrap();
+    let view = views.path().join("tip-view.json");
+    let read = |agency: &str| {
+        run(
+            &[
+                "audit",
+                "view",
+                "--as",
+                agency,
+                "--tx",
+                &intake,
+                "--reveal",
+                "description",
+                "--purpose",
+                "triage",
+                "--node",
+                &url(agency),
+                "--out",
+                view.to_str().unwrap(),
+            ],
+            h,
+        )
+    };
+    let r = read(CDPH);
+    assert!(r.status.success(), "{:?}", text(&r));
+    assert!(std::fs::read_to_string(&view).unwrap().contains(&words));
+    let r = read(OSHA);
+    assert!(!r.status.success(), "{:?}", text(&r));
     // A reward before verification is refused; then the follow-ups.
     let (_, err) = expect(
         3,

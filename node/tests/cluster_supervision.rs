@@ -6,13 +6,14 @@
 //! part from their shares, and the outcome is the one its reveal would have given — checked
 //! here by recomputing that reveal from its node key and the randomness from the parts.
 //!
-//! One test; its name has `cluster` so it runs alone in the serial group.
+//! One test per capability; their names have `cluster` so they run alone in the serial
+//! group.
 
 #![allow(clippy::disallowed_types, clippy::disallowed_methods)]
 
 mod common;
 
-use common::{expect, start_demo_env};
+use common::{expect, start_demo_env, start_demo_with};
 use safeledger_core::beacon;
 use safeledger_core::beacon::Point;
 use safeledger_core::{Hash, PublicKey, SecretKey};
@@ -36,13 +37,33 @@ fn show(home: &Path, draw: &str) -> serde_json::Value {
 }
 
 #[test]
-fn cluster_supervision_plan_joint_inspection_and_draw_with_a_withheld_reveal() {
-    let demo = start_demo_env(30, &[("SAFELEDGER_TEST_WITHHOLD_DRAW_REVEALS", WITHHOLDER)]);
+fn cluster_supervision_routine_plan_and_joint_inspection() {
+    let demo = start_demo_with(30);
     let h = demo.home.as_path();
     let planned = routine_plan(h);
     joint_inspection(h, &planned);
+}
+
+#[test]
+fn cluster_supervision_sharing_catalogue() {
+    let demo = start_demo_with(30);
+    let h = demo.home.as_path();
+    let planned = routine_plan(h);
     sharing_catalogue(h, &planned);
+}
+
+#[test]
+fn cluster_supervision_banned_assessor_report_refused() {
+    let demo = start_demo_with(30);
+    let h = demo.home.as_path();
+    let planned = routine_plan(h);
     banned_assessor(h, &planned);
+}
+
+#[test]
+fn cluster_supervision_draw_with_a_withheld_reveal() {
+    let demo = start_demo_env(30, &[("SAFELEDGER_TEST_WITHHOLD_DRAW_REVEALS", WITHHOLDER)]);
+    let h = demo.home.as_path();
     let inspector = key_file(h, CDPH, "officer.key").public().to_hex();
     // A second inspector, registered by name: the genesis officer signed the imported
     // inspections, so it is excluded from the enterprises it inspected last.

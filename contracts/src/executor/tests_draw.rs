@@ -32,6 +32,8 @@ fn open_body(id: &str, pool_agency: &str, risk: &[&str]) -> TxBody {
             conflicts: vec![ent(4)],
         }],
         inspectors_per_enterprise: 1,
+        experts: Vec::new(),
+        experts_per_enterprise: 0,
         commit_window_secs: 60,
         reveal_window_secs: 60,
     })
@@ -344,4 +346,120 @@ fn the_last_inspector_is_excluded() {
     );
     let pool = draw::pool(&chain.state, &tx.id()).unwrap();
     assert_eq!(pool.inspectors[0].excluded, vec![ent(1), ent(4)]);
+}
+
+/// A draw of inspectors and third-party experts: registered experts only, never a banned
+/// one, never one with a declared conflict; both kinds assigned by the same rule.
+#[test]
+fn experts_are_drawn_too_registered_and_unbanned_only() {
+    use safeledger_core::records::{AssessorAction, AssessorActionKind, DrawExpert};
+    let act = |inst: &str, action| {
+        TxBody::AssessorAction(AssessorAction {
+            institution_id: inst.into(),
+            action,
+        })
+    };
+    let mut chain = Chain::new();
+    for i in 0..20 {
+        chain.ok(&[3], 10, enterprise_record(i, &format!("E{i}"), &[]));
+    }
+    chain.ok(
+        &[3],
+        10,
+        act(
+            "INST-1",
+            AssessorActionKind::RegisterInstitution {
+                name: "Safety Assessment Co.".into(),
+            },
+        ),
+    );
+    for x in ["EXP-1", "EXP-2"] {
+        chain.ok(
+            &[3],
+            10,
+            act(
+                "INST-1",
+                AssessorActionKind::RegisterExpert {
+                    expert_id: x.into(),
+                    name: x.into(),
+                },
+            ),
+        );
+    }
+    let with_experts = |id: &str, experts: &[(&str, &[u32])]| {
+        let TxBody::DrawOpen(mut o) = open_body(id, MARKET, &[]) else {
+            unreachable!()
+        };
+        o.experts = experts
+            .iter()
+            .map(|(x, c)| DrawExpert {
+                expert_id: x.to_string(),
+                conflicts: c.iter().map(|n| ent(*n)).collect(),
+            })
+            .collect();
+        o.experts_per_enterprise = 1;
+        TxBody::DrawOpen(o)
+    };
+    let mut secs = 0;
+    let mut open_at = |chain: &mut Chain, body: TxBody| {
+        secs += 1;
+        let tx = chain.tx(&[3], T0, body);
+        chain.block_at(at(secs), &[tx]).remove(0)
+    };
+    let o = open_at(&mut chain, with_experts("D-X0", &[("EXP-9", &[])]));
+    assert_eq!(rule_of(&o), Some(R0_DRAW), "{o:?}");
+    assert!(reason_of(&o).contains("EXP-9"));
+    // Both experts split the selected enterprises; EXP-1 never gets enterprise 5.
+    let tx = chain.tx(
+        &[3],
+        T0,
+        with_experts("D-X1", &[("EXP-1", &[5]), ("EXP-2", &[])]),
+    );
+    assert_eq!(
+        chain.block_at(at(30), std::slice::from_ref(&tx)),
+        vec![Outcome::Accepted]
+    );
+    let pool = draw::pool(&chain.state, &tx.id()).unwrap();
+    assert_eq!(pool.experts.len(), 2);
+    assert_eq!(pool.experts[0].excluded, vec![ent(5)]);
+    let rho = safeledger_core::Hash([7; 32]);
+    let selected: Vec<_> = pool.enterprises.clone();
+    let a = safeledger_core::draw::assign_all(&rho, &selected, &pool, 1, 1);
+    assert!(a.iter().all(|x| x.experts.len() == 1));
+    let of = |x: &str| a.iter().filter(|y| y.experts == [x]).count();
+    assert_eq!(of("EXP-1") + of("EXP-2"), 20);
+    assert!(of("EXP-1").abs_diff(of("EXP-2")) <= 1, "balanced");
+    assert!(a
+        .iter()
+        .all(|y| y.enterprise != ent(5) || y.experts == ["EXP-2"]));
+    // A falsification bans EXP-2 with its report: it can no longer be drawn.
+    let report = chain.ok(
+        &[3],
+        10,
+        TxBody::AssessmentReport(safeledger_core::records::AssessmentReport {
+            enterprise: ent(1),
+            report_id: "RPT-1".into(),
+            institution_id: "INST-1".into(),
+            experts: vec!["EXP-2".into()],
+            licence_number: None,
+            conclusion: "conditions met".into(),
+        }),
+    );
+    chain.ok(
+        &[3],
+        10,
+        act(
+            "INST-1",
+            AssessorActionKind::Falsification {
+                report: report.id(),
+                finding: "case 9: figures invented".into(),
+            },
+        ),
+    );
+    let o = open_at(&mut chain, with_experts("D-X2", &[("EXP-2", &[])]));
+    assert_eq!(
+        rule_of(&o),
+        Some(crate::assessors::R0_ASSESSOR_BANNED),
+        "{o:?}"
+    );
 }

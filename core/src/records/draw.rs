@@ -36,6 +36,18 @@ pub struct DrawInspector {
     pub conflicts: Vec<EnterpriseId>,
 }
 
+/// A registered third-party expert a draw may assign ([`DrawOpen::experts`]) and the
+/// enterprises it declared a conflict of interest with.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DrawExpert {
+    /// The expert's id, as registered (`assessor_action` `register_expert`).
+    pub expert_id: String,
+    /// Enterprises the expert declared a conflict of interest with (never assigned).
+    #[serde(default)]
+    pub conflicts: Vec<EnterpriseId>,
+}
+
 /// Opens a month's double-random draw: the chain computes the pool of enterprises (those
 /// the supervising agency has recorded, restricted by industry and risk level), the
 /// validators' beacon draws the randomness, and the selection and assignment follow.
@@ -62,6 +74,13 @@ pub struct DrawOpen {
     /// Inspectors assigned to each selected enterprise (1–4; two officers is the rule
     /// for an inspection in person).
     pub inspectors_per_enterprise: u8,
+    /// Registered third-party experts the draw also assigns from ("inspectors or
+    /// third-party experts"); empty: none.
+    #[serde(default)]
+    pub experts: Vec<DrawExpert>,
+    /// Experts assigned to each selected enterprise: 0 without experts, else 1–4.
+    #[serde(default)]
+    pub experts_per_enterprise: u8,
     /// Seconds after the opening within which validators deal ([`DRAW_WINDOW_SECS`]);
     /// the commit phase also closes when every validator has dealt.
     pub commit_window_secs: u32,
@@ -176,6 +195,33 @@ pub(super) fn check_open(r: &DrawOpen) -> Result<(), FieldError> {
     }
     if !(1..=4).contains(&r.inspectors_per_enterprise) {
         return bad("inspectors_per_enterprise", "is outside 1..=4");
+    }
+    if r.experts.len() > MAX_DRAW_INSPECTORS {
+        return bad(
+            "experts",
+            format!(
+                "{} experts: a draw assigns from at most {MAX_DRAW_INSPECTORS}",
+                r.experts.len()
+            ),
+        );
+    }
+    for (i, x) in r.experts.iter().enumerate() {
+        bounds::local_id("experts", &x.expert_id)?;
+        if r.experts[..i].iter().any(|o| o.expert_id == x.expert_id) {
+            return bad("experts", format!("{:?} is named twice", x.expert_id));
+        }
+        bounds::list("experts", &x.conflicts)?;
+    }
+    let per_ok = if r.experts.is_empty() {
+        r.experts_per_enterprise == 0
+    } else {
+        (1..=4).contains(&r.experts_per_enterprise)
+    };
+    if !per_ok {
+        return bad(
+            "experts_per_enterprise",
+            "is 0 without experts and 1..=4 with them",
+        );
     }
     for (field, v) in [
         ("commit_window_secs", r.commit_window_secs),

@@ -88,6 +88,8 @@ pub async fn run(home: &Home) -> anyhow::Result<()> {
             conflicts: Vec::new(),
         }],
         inspectors_per_enterprise: 1,
+        experts: Vec::new(),
+        experts_per_enterprise: 0,
         commit_window_secs: 60,
         reveal_window_secs: 60,
     });

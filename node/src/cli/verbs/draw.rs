@@ -10,7 +10,7 @@ use crate::cli::records::print_json;
 use crate::cli::target::Target;
 use clap::Subcommand;
 use safeledger_core::ids::EnterpriseId;
-use safeledger_core::records::{DrawInspector, DrawOpen};
+use safeledger_core::records::{DrawExpert, DrawInspector, DrawOpen};
 use safeledger_core::{PublicKey, TxBody};
 
 /// `safeledger draw`.
@@ -47,6 +47,13 @@ pub enum DrawCmd {
         /// Inspectors per selected enterprise (1–4).
         #[arg(long, default_value_t = 2)]
         per: u8,
+        /// A registered third-party expert (its id); `ID:ENTERPRISE,ENTERPRISE` declares
+        /// conflicts of interest. Repeatable.
+        #[arg(long = "expert")]
+        experts: Vec<String>,
+        /// Experts per selected enterprise (1–4; with --expert).
+        #[arg(long, default_value_t = 1)]
+        experts_per: u8,
         /// Seconds the validators have to deal.
         #[arg(long, default_value_t = 600)]
         commit_window: u32,
@@ -124,6 +131,24 @@ fn fractions_parse_exactly() {
     assert!(permille("ten").is_err());
 }
 
+fn conflicts_of(flag: &str, spec: &str, list: &str) -> anyhow::Result<Vec<EnterpriseId>> {
+    list.split(',')
+        .filter(|c| !c.trim().is_empty())
+        .map(|c| {
+            EnterpriseId::parse(c.trim())
+                .map_err(|e| exit::usage(format!("{flag} {spec}: conflict {c:?}: {e}")))
+        })
+        .collect()
+}
+
+fn expert(spec: &str) -> anyhow::Result<DrawExpert> {
+    let (id, conflicts) = spec.split_once(':').unwrap_or((spec, ""));
+    Ok(DrawExpert {
+        expert_id: id.trim().to_string(),
+        conflicts: conflicts_of("--expert", spec, conflicts)?,
+    })
+}
+
 fn inspector(acting: &Acting, spec: &str) -> anyhow::Result<DrawInspector> {
     let (who, conflicts) = spec.split_once(':').unwrap_or((spec, ""));
     let officer = match PublicKey::from_hex(who.trim()) {
@@ -141,14 +166,7 @@ fn inspector(acting: &Acting, spec: &str) -> anyhow::Result<DrawInspector> {
             read_key(&path)?.public()
         }
     };
-    let conflicts = conflicts
-        .split(',')
-        .filter(|c| !c.trim().is_empty())
-        .map(|c| {
-            EnterpriseId::parse(c.trim())
-                .map_err(|e| exit::usage(format!("--inspector {spec}: conflict {c:?}: {e}")))
-        })
-        .collect::<anyhow::Result<_>>()?;
+    let conflicts = conflicts_of("--inspector", spec, conflicts)?;
     Ok(DrawInspector { officer, conflicts })
 }
 
@@ -164,10 +182,13 @@ pub async fn draw(cmd: DrawCmd) -> anyhow::Result<()> {
             fraction,
             inspectors,
             per,
+            experts,
+            experts_per,
             commit_window,
             reveal_window,
             acting,
         } => {
+            let experts_per = if experts.is_empty() { 0 } else { experts_per };
             let body = TxBody::DrawOpen(DrawOpen {
                 draw_id: id,
                 month,
@@ -180,6 +201,11 @@ pub async fn draw(cmd: DrawCmd) -> anyhow::Result<()> {
                     .map(|s| inspector(&acting, s))
                     .collect::<anyhow::Result<_>>()?,
                 inspectors_per_enterprise: per,
+                experts: experts
+                    .iter()
+                    .map(|s| expert(s))
+                    .collect::<anyhow::Result<_>>()?,
+                experts_per_enterprise: experts_per,
                 commit_window_secs: commit_window,
                 reveal_window_secs: reveal_window,
             });
@@ -269,10 +295,16 @@ fn print_draw(d: &serde_json::Value, phase: &serde_json::Value) {
             r["height"]
         );
         for a in r["assignments"].as_array().into_iter().flatten() {
+            let experts = names(&a["experts"]);
             println!(
-                "  {}  {}{}",
+                "  {}  {}{}{}",
                 a["enterprise"].as_str().unwrap_or(""),
                 names(&a["inspectors"]),
+                if experts == "none" {
+                    String::new()
+                } else {
+                    format!("; experts {experts}")
+                },
                 if a["short"].as_bool() == Some(true) {
                     "  (short of inspectors)"
                 } else {

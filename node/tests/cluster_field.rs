@@ -264,56 +264,34 @@ fn tips(h: &Path, ent: &str) -> Vec<String> {
     let r = read(OSHA);
     assert!(!r.status.success(), "{:?}", text(&r));
     // A reward before verification is refused; then the follow-ups.
-    let (_, err) = expect(
-        3,
-        &[
-            "tip",
-            "follow-up",
-            "--agency",
-            CDPH,
-            "--tip",
-            &tip_id,
-            "--status",
-            "reward_decided",
-            "--reward",
-            "5000",
-        ],
-        h,
-    );
+    let follow_up = |code: i32, extra: &[&str]| {
+        let mut args = vec!["tip", "follow-up", "--agency", CDPH, "--tip", &tip_id];
+        args.extend_from_slice(extra);
+        expect(code, &args, h)
+    };
+    let (_, err) = follow_up(3, &["--status", "reward_decided", "--reward", "5000"]);
     assert!(err.contains("R0-tip"), "{err}");
-    for (status, note) in [
-        ("under_investigation", "an inspector visits this week"),
-        (
-            "verified",
-            "the exit was blocked; the enterprise was penalized",
-        ),
-    ] {
-        expect(
-            0,
-            &[
-                "tip",
-                "follow-up",
-                "--agency",
-                CDPH,
-                "--tip",
-                &tip_id,
-                "--status",
-                status,
-                "--note",
-                note,
-            ],
-            h,
-        );
-    }
-    expect(
+    follow_up(
         0,
         &[
-            "tip",
-            "follow-up",
-            "--agency",
-            CDPH,
-            "--tip",
-            &tip_id,
+            "--status",
+            "under_investigation",
+            "--note",
+            "an inspector visits this week",
+        ],
+    );
+    follow_up(
+        0,
+        &[
+            "--status",
+            "verified",
+            "--note",
+            "the exit was blocked; the enterprise was penalized",
+        ],
+    );
+    follow_up(
+        0,
+        &[
             "--status",
             "reward_decided",
             "--reward",
@@ -321,7 +299,6 @@ fn tips(h: &Path, ent: &str) -> Vec<String> {
             "--claimant",
             &claimant,
         ],
-        h,
     );
     common::wait_for(h, CDPH, "tip_triage", ent, 0);
     let v = tip_status(h, &receipt);

@@ -348,7 +348,11 @@ impl Executor {
             }
             TxBody::GovernanceVote(v) => governance::vote(view, &self.registry, &params, v, rc),
             TxBody::AssessorAction(a) => crate::assessors::act(view, a, rc),
-            TxBody::MonitorRegistration(r) => crate::monitoring::register(view, r, rc),
+            TxBody::MonitorRegistration(r) => {
+                let validators =
+                    crate::evidence::validator_set_at(&self.genesis_validators, view, ctx.height);
+                crate::monitoring::register(view, r, rc, &self.registry, &validators)
+            }
             TxBody::TipFollowUp(f) => crate::tips::follow_up(view, f, rc, distinct_signers(tx)),
             TxBody::DrawOpen(o) => {
                 let validators =

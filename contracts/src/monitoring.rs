@@ -7,7 +7,10 @@
 //!   registered by one agency is replaced only by that agency (R0-monitor).
 //! - `sensor_alert` (the gateway's key, [`safeledger_core::TxBody::is_monitor_signed`]):
 //!   refused (R0-signer) unless the key is the registered key of that enterprise's gateway;
-//!   each alert id once per gateway (R0-duplicate). The enterprise must acknowledge it by
+//!   each alert id once per gateway (R0-duplicate); a reading observed more than
+//!   [`CLOCK_SKEW_MS`] after the block time is refused (R0-monitor). The acknowledgement
+//!   deadline runs from the block time, whenever the reading was taken. A registered key is nobody else's: not an officer's, not an
+//!   agency node's (R0-monitor), and a valid ed25519 key of full order (stateless). The enterprise must acknowledge it by
 //!   block time + [`RuleParams::alert_ack_seconds`].
 //! - `alert_ack` (the enterprise's key): refused (R0-signer) unless it is the key
 //!   registered for the alert's enterprise; once (R0-monitor). An acknowledgement after the
@@ -41,6 +44,8 @@ pub const R0_MONITOR: &str = "R0-monitor";
 pub const MAX_KEPT_ESCALATIONS: usize = 32;
 
 const HOUR_MS: u64 = 3_600_000;
+/// How far a reading's time may be ahead of the block time (gateway clocks drift).
+pub const CLOCK_SKEW_MS: u64 = 300_000;
 /// The last UTC hour whose timers were processed (`u64`).
 pub const TIMER_CURSOR: &[u8] = b"alq-cursor";
 
@@ -76,6 +81,8 @@ pub struct Gateway {
     pub enterprise_key: PublicKey,
     /// The registration.
     pub registered: TxId,
+    /// Its block time.
+    pub registered_at: Timestamp,
 }
 
 /// An alert and what became of it (`alert/<tx id>`).
@@ -167,7 +174,24 @@ pub fn register(
     view: &mut Overlay<'_>,
     r: &MonitorRegistration,
     rc: &RecordContext<'_>,
+    registry: &crate::registry::Registry,
+    validators: &safeledger_core::ValidatorSet,
 ) -> Result<(), Refusal> {
+    for (field, k) in [
+        ("gateway_key", &r.gateway_key),
+        ("enterprise_key", &r.enterprise_key),
+    ] {
+        let node = validators.validators.iter().any(|v| v.key == *k);
+        if node || registry.officer(&*view, k).is_ok() {
+            return refuse(
+                R0_MONITOR,
+                format!(
+                    "{field} {k} is an {}'s key: a monitoring key is its own",
+                    if node { "agency node" } else { "officer" }
+                ),
+            );
+        }
+    }
     if read::<EnterpriseState>(view, &crate::keys::enterprise(&r.enterprise)).is_none() {
         return refuse(
             R0_MONITOR,
@@ -238,6 +262,7 @@ pub fn register(
             gateway_key: r.gateway_key,
             enterprise_key: r.enterprise_key,
             registered: rc.tx_id,
+            registered_at: rc.block_time,
         },
     );
     Ok(())
@@ -270,6 +295,16 @@ pub fn raise(
             ),
         );
     };
+    if a.observed_at.0 > now.0.saturating_add(CLOCK_SKEW_MS) {
+        return refuse(
+            R0_MONITOR,
+            format!(
+                "field observed_at: {} is after the block time {} (a reading from the future)",
+                crate::rules::when(a.observed_at),
+                crate::rules::when(now)
+            ),
+        );
+    }
     let idk = alert_id_key(&a.enterprise, &a.gateway_id, &a.alert_id);
     if let Some(first) = read::<TxId>(view, &idk) {
         return refuse(

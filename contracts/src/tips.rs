@@ -6,8 +6,9 @@
 //!   `tip_triage` task in the agency's inbox due [`RuleParams::tip_triage_days`] after
 //!   the intake's block time, closed by its first follow-up.
 //! - `tip_follow_up` (an officer of the receiving agency, R0-tip otherwise): a status and a
-//!   note for the tipster. `reward_decided` only after the tip was `verified`, and once
-//!   (R0-tip); its amount is bounded statelessly (at most 100,000 yuan).
+//!   note for the tipster. `reward_decided` only after the tip was `verified`, and once:
+//!   it closes the tip, no follow-up comes after it (R0-tip); its amount is bounded
+//!   statelessly (at most 100,000 yuan).
 //!
 //! The tipster reads the tip's status by receipt code ([`public_status`]): dates,
 //! statuses, notes and the reward — never the description or a claimant's name (private
@@ -240,6 +241,16 @@ pub fn follow_up(
         return refuse(format!(
             "tip {} was received by {}; only it follows the tip up",
             f.tip_id, tip.agency
+        ));
+    }
+    if let Some(r) = tip
+        .follow_ups
+        .iter()
+        .find(|x| x.status == TipStatus::RewardDecided)
+    {
+        return refuse(format!(
+            "tip {} was closed by its reward decision {}",
+            f.tip_id, r.tx_id
         ));
     }
     if f.status == TipStatus::RewardDecided {

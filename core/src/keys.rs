@@ -195,6 +195,12 @@ impl PublicKey {
     /// function of the bytes, so valid keys are memoized per thread (a few officer and node
     /// keys sign almost everything, and decompression is a fair part of a verification);
     /// invalid ones are not.
+    /// True when the key is a canonical ed25519 point of full order: one whose signatures
+    /// can verify ([`PublicKey::verify`] refuses every other).
+    pub fn is_valid(&self) -> bool {
+        self.verifying_key().is_ok()
+    }
+
     fn verifying_key(&self) -> Result<ed25519_zebra::VerificationKey, SignatureError> {
         thread_local! {
             static VALID: std::cell::RefCell<BTreeMap<[u8; 32], ed25519_zebra::VerificationKey>> =

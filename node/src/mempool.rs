@@ -54,7 +54,7 @@ pub enum AdmitError {
     #[error(transparent)]
     Invalid(#[from] TxError),
     /// The signer is not a registered officer (or was revoked).
-    #[error("signer {0} is not a registered officer")]
+    #[error("signer {0} is not a registered officer, validator node or monitoring key")]
     UnknownSigner(PublicKey),
     /// Sequence not above the signer's last committed one.
     #[error("sequence {got} is not above the last committed {last}")]

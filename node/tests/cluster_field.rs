@@ -269,7 +269,17 @@ fn tips(h: &Path, ent: &str) -> Vec<String> {
         args.extend_from_slice(extra);
         expect(code, &args, h)
     };
-    let (_, err) = follow_up(3, &["--status", "reward_decided", "--reward", "5000"]);
+    let (_, err) = follow_up(
+        3,
+        &[
+            "--status",
+            "reward_decided",
+            "--reward",
+            "5000",
+            "--claimant",
+            "Early Bird",
+        ],
+    );
     assert!(err.contains("R0-tip"), "{err}");
     follow_up(
         0,
@@ -300,6 +310,12 @@ fn tips(h: &Path, ent: &str) -> Vec<String> {
             &claimant,
         ],
     );
+    // The reward closes the tip.
+    let (_, err) = follow_up(
+        3,
+        &["--status", "not_verified", "--note", "changed our mind"],
+    );
+    assert!(err.contains("R0-tip"), "{err}");
     common::wait_for(h, CDPH, "tip_triage", ent, 0);
     let v = tip_status(h, &receipt);
     assert_eq!(v["status"], "reward_decided", "{v}");

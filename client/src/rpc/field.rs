@@ -130,12 +130,23 @@ impl LedgerClient {
             Err(s) => return Err(ClientError::Status(s)),
         };
         let io = |e: std::io::Error| ClientError::Endpoint(format!("{}: {e}", out.display()));
+        if std::fs::symlink_metadata(out).is_ok() {
+            return Err(ClientError::Endpoint(format!(
+                "{}: something is there already",
+                out.display()
+            )));
+        }
         let header = stream
             .message()
             .await?
             .ok_or_else(|| ClientError::Decode("the node sent no evidence header".into()))?;
         let tmp = out.with_extension("partial");
-        let mut f = tokio::fs::File::create(&tmp).await.map_err(io)?;
+        let mut f = tokio::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&tmp)
+            .await
+            .map_err(io)?;
         let mut h = blake3::Hasher::new();
         let mut size = 0u64;
         let result = async {

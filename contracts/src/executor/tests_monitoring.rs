@@ -37,7 +37,7 @@ fn alert(e: u32, gateway: &str, id: &str) -> TxBody {
         value: "1.6".into(),
         threshold: "1.5".into(),
         level: 3,
-        observed_at: day(3000),
+        observed_at: day(3990),
     })
 }
 
@@ -86,8 +86,23 @@ fn registrations_are_checked() {
     c.ok(&[2], 10, enterprise_record(2, "Chemical Works", &[]));
     let o = c.one(&[2], 10, registration(2, "GW-2", 50, 55));
     assert_eq!(rule_of(&o), Some(R0_MONITOR));
-    // One key for both roles is out of bounds before any rule.
+    // One key for both roles, or a key of small order, is out of bounds before any rule.
     assert!(registration(2, "GW-2", 56, 56).check_bounds().is_err());
+    let TxBody::MonitorRegistration(mut weak) = registration(2, "GW-2", 56, 57) else {
+        unreachable!()
+    };
+    weak.gateway_key = safeledger_core::PublicKey([0; 32]);
+    assert!(TxBody::MonitorRegistration(weak).check_bounds().is_err());
+    // An officer's or an agency node's key is not a monitoring key.
+    let TxBody::MonitorRegistration(mut r) = registration(2, "GW-2", 56, 57) else {
+        unreachable!()
+    };
+    r.gateway_key = officer(3).public();
+    let o = c.one(&[2], 10, TxBody::MonitorRegistration(r.clone()));
+    assert_eq!(rule_of(&o), Some(R0_MONITOR), "{o:?}");
+    r.gateway_key = key(101).public();
+    let o = c.one(&[2], 10, TxBody::MonitorRegistration(r));
+    assert!(reason_of(&o).contains("agency node"), "{o:?}");
     // Fire replaces its gateway's key: the old key no longer signs.
     c.ok(&[2], 10, registration(1, "GW-1", 57, 51));
     let mut k = Keys(Default::default());
@@ -114,6 +129,13 @@ fn an_acknowledged_alert_does_not_escalate() {
     assert_eq!(at(&mut c, t, raised), Outcome::Accepted);
     let o = at(&mut c, t, k.tx(50, alert(1, "GW-1", "A-1")));
     assert_eq!(rule_of(&o), Some(crate::rules::R0_DUPLICATE));
+    // A reading from the future.
+    let TxBody::SensorAlert(mut future) = alert(1, "GW-1", "A-F") else {
+        unreachable!()
+    };
+    future.observed_at = day(4001);
+    let o = at(&mut c, t, k.tx(50, TxBody::SensorAlert(future)));
+    assert_eq!(rule_of(&o), Some(R0_MONITOR), "{o:?}");
     // The gateway cannot acknowledge; the enterprise can, once.
     let o = at(&mut c, Timestamp(t.0 + MIN), k.tx(50, ack(1, id)));
     assert_eq!(rule_of(&o), Some(crate::rules::R0_SIGNER));

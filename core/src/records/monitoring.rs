@@ -96,6 +96,17 @@ fn decimal(field: &'static str, s: &str) -> Result<(), FieldError> {
 /// Stateless bounds of a registration.
 pub(super) fn check_registration(r: &MonitorRegistration) -> Result<(), FieldError> {
     bounds::local_id("gateway_id", &r.gateway_id)?;
+    for (field, k) in [
+        ("gateway_key", &r.gateway_key),
+        ("enterprise_key", &r.enterprise_key),
+    ] {
+        if !k.is_valid() {
+            return Err(FieldError {
+                field,
+                why: format!("{k} is not an ed25519 public key of full order"),
+            });
+        }
+    }
     if r.gateway_key == r.enterprise_key {
         return Err(FieldError {
             field: "enterprise_key",
@@ -124,7 +135,8 @@ pub(super) fn check_alert(r: &SensorAlert) -> Result<(), FieldError> {
 
 /// Stateless bounds of an acknowledgement.
 pub(super) fn check_ack(r: &AlertAck) -> Result<(), FieldError> {
-    bounds::text("note", &r.note)
+    bounds::text("note", &r.note)?;
+    super::tip::plain_text("note", &r.note)
 }
 
 #[cfg(test)]

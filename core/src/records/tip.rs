@@ -77,7 +77,9 @@ pub struct TipFollowUp {
 /// The tip id a receipt code opens: the first 128 bits of BLAKE3's key derivation over the
 /// code, in hex. One-way: the ledger's tip ids do not give the codes away.
 pub fn tip_id_of_receipt(receipt: &str) -> String {
-    let h = blake3::derive_key("safeledger 2026 tip receipt", receipt.trim().as_bytes());
+    // Codes are copied by hand: case and surrounding space do not matter.
+    let code = receipt.trim().to_ascii_uppercase();
+    let h = blake3::derive_key("safeledger 2026 tip receipt", code.as_bytes());
     h[..TIP_ID_CHARS / 2]
         .iter()
         .map(|b| format!("{b:02x}"))
@@ -98,6 +100,23 @@ fn tip_id(s: &str) -> Result<(), FieldError> {
     }
 }
 
+/// Most bytes of a tip's address.
+pub const MAX_TIP_ADDRESS_BYTES: usize = 512;
+
+/// Text from the public or for it: no control characters but line feeds and tabs.
+pub(super) fn plain_text(field: &'static str, s: &str) -> Result<(), FieldError> {
+    match s
+        .chars()
+        .find(|c| c.is_control() && *c != '\n' && *c != '\t')
+    {
+        Some(c) => Err(FieldError {
+            field,
+            why: format!("holds the control character U+{:04X}", c as u32),
+        }),
+        None => Ok(()),
+    }
+}
+
 /// Stateless bounds of an intake.
 pub(super) fn check_intake(r: &TipIntake) -> Result<(), FieldError> {
     tip_id(&r.tip_id)?;
@@ -105,7 +124,14 @@ pub(super) fn check_intake(r: &TipIntake) -> Result<(), FieldError> {
     if r.enterprise.is_none() {
         bounds::nonempty("address", &r.address)?;
     }
-    bounds::text("address", &r.address)?;
+    if r.address.len() > MAX_TIP_ADDRESS_BYTES {
+        return Err(FieldError {
+            field: "address",
+            why: format!("{} bytes exceeds {MAX_TIP_ADDRESS_BYTES}", r.address.len()),
+        });
+    }
+    plain_text("address", &r.address)?;
+    plain_text("description", &r.description)?;
     if r.description.len() > MAX_TIP_TEXT_BYTES {
         return Err(FieldError {
             field: "description",
@@ -128,6 +154,7 @@ pub(super) fn check_intake(r: &TipIntake) -> Result<(), FieldError> {
 pub(super) fn check_follow_up(r: &TipFollowUp) -> Result<(), FieldError> {
     tip_id(&r.tip_id)?;
     bounds::text("note", &r.note)?;
+    plain_text("note", &r.note)?;
     bounds::text("claimant_name", &r.claimant_name)?;
     let reward = r.status == TipStatus::RewardDecided;
     match r.reward_yuan {

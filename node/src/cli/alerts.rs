@@ -166,9 +166,21 @@ fn thresholds(path: &Path) -> anyhow::Result<BTreeMap<String, Levels>> {
     let doc: toml::Table = text
         .parse()
         .map_err(|e| exit::usage(format!("{}: {e}", path.display())))?;
+    if doc.is_empty() {
+        return Err(exit::usage(format!(
+            "{}: no thresholds (one table per measure: [measure] levels = [l1, l2, l3])",
+            path.display()
+        )));
+    }
     let mut out = BTreeMap::new();
     for (measure, v) in doc {
         let bad = |why: String| exit::usage(format!("{}: [{measure}] {why}", path.display()));
+        if let Some(k) = v
+            .as_table()
+            .and_then(|t| t.keys().find(|k| k.as_str() != "levels"))
+        {
+            return Err(bad(format!("unknown key {k:?} (only levels)")));
+        }
         let Some(levels) = v.get("levels").and_then(|l| l.as_array()) else {
             return Err(bad("needs levels = [l1, l2, l3]".into()));
         };
@@ -228,7 +240,7 @@ fn crossings(
                 file.display()
             )));
         }
-        let row = row.with_context(|| format!("{} row {}", file.display(), i + 2))?;
+        let row = row.map_err(|e| exit::usage(format!("{} row {}: {e}", file.display(), i + 2)))?;
         let bad = |why: String| exit::usage(format!("{} row {}: {why}", file.display(), i + 2));
         let (time, device, measure, value) = (&row[0], &row[1], &row[2], &row[3]);
         let Some(ls) = levels.get(measure) else {
@@ -240,6 +252,9 @@ fn crossings(
             .filter(|_| safeledger_core::records::monitoring::is_decimal(value))
             .ok_or_else(|| bad(format!("value {value:?} is not a decimal number")))?;
         let at = when::parse_time(time).map_err(|e| bad(format!("time: {e:#}")))?;
+        if at.0 > when::now().0 + safeledger_contracts::monitoring::CLOCK_SKEW_MS {
+            return Err(bad(format!("time {time} is in the future")));
+        }
         let level = ls.iter().filter(|(t, _)| v >= *t).count();
         let prev = last.insert((device.to_string(), measure.to_string()), level);
         if level > prev.unwrap_or(0) {
@@ -326,6 +341,14 @@ pub async fn alerts(cmd: AlertsCmd) -> anyhow::Result<()> {
             if dry_run {
                 if target.output == Output::Json {
                     return print_json(&bodies);
+                }
+                for b in &bodies {
+                    if let TxBody::SensorAlert(a) = b {
+                        println!(
+                            "  {}  {} {} {} >= {} (level {})",
+                            a.alert_id, a.device, a.measure, a.value, a.threshold, a.level
+                        );
+                    }
                 }
                 println!(
                     "{readings} readings, {} crossings; nothing sent",

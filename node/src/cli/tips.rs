@@ -146,6 +146,11 @@ fn file_name(path: &Path) -> String {
 /// target's nodes; unsigned.
 fn tip_client(target: &Target, agency: Option<&str>) -> anyhow::Result<LedgerClient> {
     let (eps, home) = target.endpoints()?;
+    if let (Some(_), None, None) = (&home, agency, &target.node) {
+        return Err(exit::usage(
+            "say which agency receives the tip: --agency (or --node with its URL)",
+        ));
+    }
     if let (Some(h), Some(a), None) = (&home, agency, &target.node) {
         let a = h
             .genesis
@@ -233,6 +238,11 @@ pub async fn tip(cmd: TipCmd) -> anyhow::Result<()> {
             claimant,
             acting,
         } => {
+            if status_arg(&status)? == TipStatus::RewardDecided && claimant.trim().is_empty() {
+                return Err(exit::usage(
+                    "a reward decision names its claimant: --claimant (kept private)",
+                ));
+            }
             let body = TxBody::TipFollowUp(TipFollowUp {
                 tip_id: tip.trim().to_ascii_lowercase(),
                 status: status_arg(&status)?,
@@ -301,6 +311,20 @@ pub async fn evidence(cmd: EvidenceCmd) -> anyhow::Result<()> {
             });
             body.check_bounds()
                 .map_err(|e| exit::usage(format!("evidence add: {e}")))?;
+            // The rules' verdict first: nothing is uploaded for a record they would refuse.
+            if !acting.dry_run {
+                let (tx, mut c) =
+                    submit::sign_next(&home, &key, body.clone(), acting.effective_at()?).await?;
+                let verdict = c.check_transaction(&tx).await?;
+                if let Ok(safeledger_core::Outcome::Refused { rule, reason }) =
+                    serde_json::from_value::<safeledger_core::Outcome>(verdict["outcome"].clone())
+                {
+                    return Err(exit::fail(
+                        exit::Exit::RefusedByRule,
+                        format!("rule {rule} would refuse the attachment: {reason}; nothing was uploaded"),
+                    ));
+                }
+            }
             if !acting.dry_run {
                 let mut c =
                     LedgerClient::new(vec![own.grpc_addr.clone()]).signed_by(home.signer_for(&key));
@@ -331,6 +355,12 @@ pub async fn evidence(cmd: EvidenceCmd) -> anyhow::Result<()> {
         EvidenceCmd::Get { hash, out, target } => {
             let hash = Hash::from_hex(hash.trim())
                 .map_err(|e| exit::usage(format!("{hash:?} is not a file hash: {e}")))?;
+            if std::fs::symlink_metadata(&out).is_ok() {
+                return Err(exit::usage(format!(
+                    "--out {}: something is there already; name a new file",
+                    out.display()
+                )));
+            }
             let (eps, home) = target.endpoints()?;
             let mut c = target.client().await?;
             let listings = c.query("evidence_file", "", &hash.to_hex(), 16).await?;

@@ -179,16 +179,10 @@ pub(super) async fn submit_tip(
         .remote_addr()
         .map(|a| a.ip())
         .unwrap_or(std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST));
-    if !svc
-        .shared
-        .tip_limiter
-        .allow(source, std::time::Instant::now())
-    {
-        return Err(Status::resource_exhausted(
-            "too many tips from your address: try again in an hour",
-        ));
-    }
     let r = req.into_inner();
+    if r.description.trim().is_empty() {
+        return Err(Status::invalid_argument("field description: is blank"));
+    }
     if r.files.len() > MAX_TIP_FILES {
         return Err(Status::invalid_argument(format!(
             "{} files: a tip carries at most {MAX_TIP_FILES}",
@@ -238,6 +232,12 @@ pub(super) async fn submit_tip(
                 )));
             }
         }
+    }
+    // Only a tip that would be taken in counts against its source's hourly limit.
+    if !shared.tip_limiter.allow(source, std::time::Instant::now()) {
+        return Err(Status::resource_exhausted(
+            "too many tips from your address: try again in an hour",
+        ));
     }
     let agency = shared.agency.clone();
     let tx_id = tokio::task::spawn_blocking(move || -> Result<Hash, Status> {
@@ -294,7 +294,7 @@ pub(super) async fn get_tip_status(
     req: Request<proto::GetTipStatusRequest>,
 ) -> Result<Response<proto::GetTipStatusReply>, Status> {
     let receipt = req.into_inner().receipt;
-    if receipt.len() > 64 {
+    if receipt.trim().is_empty() || receipt.len() > 64 {
         return Err(Status::invalid_argument("not a receipt code"));
     }
     let view = StoreView(&svc.shared.store);

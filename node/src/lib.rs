@@ -18,6 +18,8 @@ pub mod cli;
 pub mod config;
 pub mod consensus;
 #[allow(clippy::disallowed_types, clippy::disallowed_methods)]
+pub mod console;
+#[allow(clippy::disallowed_types, clippy::disallowed_methods)]
 pub mod evidence_store;
 #[allow(clippy::disallowed_types, clippy::disallowed_methods)]
 pub mod grpc;

@@ -238,6 +238,8 @@ pub enum Cmd {
         #[command(subcommand)]
         cmd: crate::cli::verbs::CorrectionCmd,
     },
+    /// The web console for officers, auditors and operators (loopback by default).
+    Console(crate::console::ConsoleArgs),
     /// Monitoring gateways of high-risk sites: register (your agency supervises them).
     Monitor {
         #[command(subcommand)]

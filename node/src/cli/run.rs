@@ -98,6 +98,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Cmd::Accident { cmd } => verbs::accident(cmd).await,
         Cmd::Correction { cmd } => verbs::correction(cmd).await,
         Cmd::Draw { cmd } => verbs::draw(cmd).await,
+        Cmd::Console(args) => crate::console::run(args).await,
         Cmd::Monitor { cmd } => crate::cli::alerts::monitor(cmd).await,
         Cmd::Alerts { cmd } => crate::cli::alerts::alerts(cmd).await,
         Cmd::Tip { cmd } => crate::cli::tips::tip(cmd).await,

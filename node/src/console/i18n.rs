@@ -1,0 +1,155 @@
+//! The console's two languages (issue 21 item 3): English and Simplified Chinese, chosen by
+//! a `lang` cookie (the switch on every page sets it) or else the browser's
+//! `Accept-Language`. Every label of every page is a key of [`LABELS`]; a key missing from
+//! the table is a test failure, never an untranslated page.
+
+/// A language of the console.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Lang {
+    /// English.
+    En,
+    /// Simplified Chinese.
+    Zh,
+}
+
+impl Lang {
+    /// The language of a request: the `lang` cookie, else the first of `Accept-Language`
+    /// that is English or Chinese, else English.
+    pub fn of(cookie: Option<&str>, accept_language: Option<&str>) -> Lang {
+        if let Some(l) = cookie.and_then(Lang::parse) {
+            return l;
+        }
+        for part in accept_language.unwrap_or("").split(',') {
+            let tag = part
+                .split(';')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .to_ascii_lowercase();
+            if tag.starts_with("zh") {
+                return Lang::Zh;
+            }
+            if tag.starts_with("en") {
+                return Lang::En;
+            }
+        }
+        Lang::En
+    }
+
+    /// `en` or `zh`.
+    pub fn parse(s: &str) -> Option<Lang> {
+        match s.trim() {
+            "en" => Some(Lang::En),
+            "zh" => Some(Lang::Zh),
+            _ => None,
+        }
+    }
+
+    /// The `lang` attribute of the page.
+    pub fn tag(self) -> &'static str {
+        match self {
+            Lang::En => "en",
+            Lang::Zh => "zh-Hans",
+        }
+    }
+
+    /// The code the switch sets.
+    pub fn code(self) -> &'static str {
+        match self {
+            Lang::En => "en",
+            Lang::Zh => "zh",
+        }
+    }
+
+    /// The label `key` in this language (the key itself when the table lacks it, which
+    /// the tests refuse).
+    pub fn t(self, key: &str) -> &'static str {
+        LABELS
+            .iter()
+            .find(|(k, _, _)| *k == key)
+            .map(|(_, en, zh)| match self {
+                Lang::En => *en,
+                Lang::Zh => *zh,
+            })
+            .unwrap_or("?")
+    }
+
+    /// A time in ms since the epoch as the user reads it: UTC+8 for Chinese (the agencies'
+    /// time zone), UTC for English, `YYYY-MM-DD HH:MM`.
+    pub fn time(self, ms: u64) -> String {
+        let offset = match self {
+            Lang::En => 0,
+            Lang::Zh => 8 * 3_600_000,
+        };
+        let t = safeledger_core::Timestamp(ms + offset);
+        let (y, m, d) = t.to_ymd();
+        let of_day = (ms + offset) % 86_400_000;
+        let zone = match self {
+            Lang::En => "UTC",
+            Lang::Zh => "北京时间",
+        };
+        format!(
+            "{y:04}-{m:02}-{d:02} {:02}:{:02} {zone}",
+            of_day / 3_600_000,
+            of_day / 60_000 % 60
+        )
+    }
+}
+
+/// Every label: (key, English, Simplified Chinese).
+pub const LABELS: &[(&str, &str, &str)] = &[
+    ("console", "safeledger console", "安全监管链控制台"),
+    ("network", "Network", "网络"),
+    ("blocks", "Blocks", "区块"),
+    ("enterprises", "Enterprises", "企业"),
+    ("signed_as", "Signed as", "签名身份"),
+    ("language", "中文", "English"),
+    ("chain", "Chain", "链"),
+    ("agency", "Agency", "机构"),
+    ("node", "Node", "节点"),
+    ("height", "Height", "高度"),
+    ("round", "Round", "轮次"),
+    ("peers", "Peers", "对等节点"),
+    ("mempool", "Mempool", "交易池"),
+    ("committed_txs", "Committed transactions", "已提交交易"),
+    ("last_block", "Last block", "最新区块"),
+    ("unreachable", "unreachable", "无法连接"),
+    (
+        "refresh_note",
+        "This page refreshes every 5 seconds.",
+        "本页每 5 秒自动刷新。",
+    ),
+    ("hash", "Hash", "哈希"),
+    ("time", "Time", "时间"),
+    ("transactions", "Transactions", "交易"),
+    ("proposer", "Proposer", "提议者"),
+    ("signers", "Commit certificate signers", "提交证书签名者"),
+    ("kind", "Kind", "类型"),
+    ("result", "Result", "结果"),
+    ("accepted", "accepted", "已接受"),
+    ("refused", "refused", "已拒绝"),
+    ("search", "Search", "搜索"),
+    (
+        "search_hint",
+        "Name, address, id, licence number or unified social credit code",
+        "名称、地址、编号、许可证号或统一社会信用代码",
+    ),
+    ("no_hits", "No enterprise matches.", "没有匹配的企业。"),
+    ("id", "Id", "编号"),
+    ("name", "Name", "名称"),
+    ("address", "Address", "地址"),
+    ("risk", "Risk level", "风险等级"),
+    ("credit", "Credit grade", "信用等级"),
+    ("licences", "Licences", "许可证"),
+    ("number", "Number", "编号"),
+    ("type", "Type", "类别"),
+    ("status", "Status", "状态"),
+    ("valid_until", "Valid until", "有效期至"),
+    ("timeline", "Timeline", "时间线"),
+    ("date", "Date", "日期"),
+    ("record", "Record", "记录"),
+    ("why", "Why", "依据"),
+    ("error", "Error", "错误"),
+    ("not_found", "Not found", "未找到"),
+    ("older", "Older", "更早"),
+];

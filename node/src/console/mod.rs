@@ -1,0 +1,245 @@
+//! `safeledger console` (issue 21): a local web application for officers, auditors and
+//! operators — server-rendered HTML (askama templates under `node/templates/console/`,
+//! compiled into the binary with the stylesheet: no CDN, works offline), no JavaScript.
+//! It talks to the network through the client library and signs with the local key; no
+//! key reaches the browser.
+//!
+//! It listens on loopback by default. Another address needs `--allow-remote` and a
+//! password from `--password-file` or `SAFELEDGER_CONSOLE_PASSWORD` (never the command
+//! line, where `ps` shows it); the browser then logs in with HTTP Basic authentication,
+//! compared in constant time. Every response carries a strict Content-Security-Policy
+//! (nothing but this origin's stylesheet; no script, no frames), `nosniff` and no
+//! referrer; every text from a record is escaped by the templates.
+//!
+//! This first slice serves the Network, Blocks (list and block) and Enterprises (search
+//! and enterprise page) pages in English and Simplified Chinese ([`i18n`]).
+
+pub mod i18n;
+mod pages;
+
+use crate::cli::exit;
+use crate::cli::home::Home;
+use axum::extract::Request;
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use clap::Args;
+use safeledger_client::rpc::LedgerClient;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use tokio::sync::Mutex;
+
+/// The environment variable holding the remote login's password.
+pub const PASSWORD_ENV: &str = "SAFELEDGER_CONSOLE_PASSWORD";
+
+/// The Content-Security-Policy of every page.
+pub const CSP: &str = "default-src 'none'; style-src 'self'; img-src 'self'; \
+                       form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+
+/// `safeledger console`.
+#[derive(Args)]
+pub struct ConsoleArgs {
+    /// The network directory (its genesis and this identity's key).
+    #[arg(long)]
+    pub home: PathBuf,
+    /// Act as this agency's officer or this auditor (by id).
+    #[arg(long = "as", value_name = "AGENCY|AUDITOR")]
+    pub identity: String,
+    /// The address to listen on (port 0: any free port, printed at start).
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+    /// Allow an address other than loopback (needs a password).
+    #[arg(long)]
+    pub allow_remote: bool,
+    /// A file holding the remote login's password (or set SAFELEDGER_CONSOLE_PASSWORD).
+    #[arg(long, value_name = "FILE")]
+    pub password_file: Option<PathBuf>,
+}
+
+/// What every page handler reads.
+pub struct Console {
+    home: Home,
+    identity: String,
+    client: Mutex<LedgerClient>,
+    /// Each agency's own node, for the Network page.
+    nodes: Vec<(String, String, Mutex<LedgerClient>)>,
+    /// `Basic …` the browser must send, when the console listens beyond loopback.
+    login: Option<String>,
+}
+
+/// The password a remote console needs: from the file or the environment.
+///
+/// # Errors
+/// Listening beyond loopback without `--allow-remote`, or without a password; an
+/// unreadable or empty password file.
+pub fn login_secret(args: &ConsoleArgs) -> anyhow::Result<Option<String>> {
+    if args.listen.ip().is_loopback() {
+        return Ok(None);
+    }
+    if !args.allow_remote {
+        return Err(exit::usage(format!(
+            "refusing to listen on {}: the console listens on loopback only unless \
+             --allow-remote is given, with a password in --password-file or {PASSWORD_ENV}",
+            args.listen
+        )));
+    }
+    let secret = match &args.password_file {
+        Some(p) => std::fs::read_to_string(p)
+            .map_err(|e| exit::usage(format!("--password-file {}: {e}", p.display())))?,
+        None => std::env::var(PASSWORD_ENV).unwrap_or_default(),
+    };
+    let secret = secret.trim().to_string();
+    if secret.len() < 12 {
+        return Err(exit::usage(format!(
+            "refusing to listen on {} without a password of at least 12 characters in \
+             --password-file or {PASSWORD_ENV} (never on the command line)",
+            args.listen
+        )));
+    }
+    Ok(Some(format!(
+        "Basic {}",
+        base64(format!("officer:{secret}").as_bytes())
+    )))
+}
+
+/// Standard base64 with padding (RFC 4648 §4), for the Basic authentication header.
+fn base64(bytes: &[u8]) -> String {
+    const A: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::new();
+    for c in bytes.chunks(3) {
+        let n = (u32::from(c[0]) << 16)
+            | (u32::from(*c.get(1).unwrap_or(&0)) << 8)
+            | u32::from(*c.get(2).unwrap_or(&0));
+        for i in 0..4 {
+            if i <= c.len() {
+                out.push(A[(n >> (18 - 6 * i) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// Security headers on every response; the login check beyond loopback.
+async fn guard(
+    axum::extract::State(c): axum::extract::State<Arc<Console>>,
+    req: Request,
+    next: Next,
+) -> Response {
+    if let Some(expected) = &c.login {
+        let got = req
+            .headers()
+            .get(header::AUTHORIZATION)
+            .map(|v| v.as_bytes())
+            .unwrap_or(b"");
+        if !constant_time_eq(got, expected.as_bytes()) {
+            let mut r = (StatusCode::UNAUTHORIZED, "log in").into_response();
+            r.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Basic realm=\"safeledger console\", charset=\"UTF-8\""),
+            );
+            return r;
+        }
+    }
+    let mut r = next.run(req).await;
+    let h = r.headers_mut();
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(CSP),
+    );
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
+    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    r
+}
+
+/// Runs the console until Ctrl-C.
+///
+/// # Errors
+/// The listening policy refuses (exit 2), the identity has no key in the directory, the
+/// address cannot be bound.
+pub async fn run(args: ConsoleArgs) -> anyhow::Result<()> {
+    let login = login_secret(&args)?;
+    let home = Home::load(&args.home)?;
+    let signer = home.signer(&args.identity)?;
+    let client = LedgerClient::new(home.endpoints()).signed_by(signer.clone());
+    let nodes = home
+        .genesis
+        .agencies
+        .iter()
+        .map(|a| {
+            let c = LedgerClient::new(vec![a.grpc_addr.clone()])
+                .with_request_timeout(std::time::Duration::from_secs(2));
+            (a.id.clone(), a.grpc_addr.clone(), Mutex::new(c))
+        })
+        .collect();
+    let console = Arc::new(Console {
+        home,
+        identity: args.identity.clone(),
+        client: Mutex::new(client),
+        nodes,
+        login,
+    });
+    let app =
+        pages::router(console.clone()).layer(axum::middleware::from_fn_with_state(console, guard));
+    let listener = tokio::net::TcpListener::bind(args.listen)
+        .await
+        .map_err(|e| anyhow::anyhow!("binding the console on {}: {e}", args.listen))?;
+    let bound = listener.local_addr()?;
+    println!(
+        "console listening on http://{bound} as {}; Ctrl-C stops it",
+        args.identity
+    );
+    use std::io::Write;
+    let _ = std::io::stdout().flush();
+    axum::serve(listener, app)
+        .with_graceful_shutdown(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+        .await?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn base64_matches_rfc_4648_vectors() {
+        for (plain, enc) in [
+            ("", ""),
+            ("f", "Zg=="),
+            ("fo", "Zm8="),
+            ("foo", "Zm9v"),
+            ("foob", "Zm9vYg=="),
+            ("fooba", "Zm9vYmE="),
+            ("foobar", "Zm9vYmFy"),
+        ] {
+            assert_eq!(base64(plain.as_bytes()), enc);
+        }
+    }
+
+    #[test]
+    fn every_label_is_translated_once() {
+        let mut keys: Vec<&str> = i18n::LABELS.iter().map(|(k, _, _)| *k).collect();
+        let n = keys.len();
+        keys.sort_unstable();
+        keys.dedup();
+        assert_eq!(keys.len(), n, "a label key twice");
+        assert!(i18n::LABELS
+            .iter()
+            .all(|(_, en, zh)| !en.is_empty() && !zh.is_empty()));
+    }
+}

@@ -84,10 +84,23 @@ pub struct PublicTipStatus {
     pub received: String,
     /// The triage deadline's date (UTC).
     pub triage_due: String,
-    /// The latest status (`None`: awaiting triage).
-    pub status: Option<TipStatus>,
-    /// The follow-ups: (date, status, note, reward in yuan).
-    pub follow_ups: Vec<(String, TipStatus, String, Option<u32>)>,
+    /// The latest status, `awaiting_triage` before the first follow-up.
+    pub status: String,
+    /// The follow-ups, oldest first.
+    pub follow_ups: Vec<PublicFollowUp>,
+}
+
+/// One follow-up as the tipster reads it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PublicFollowUp {
+    /// Its date (UTC).
+    pub date: String,
+    /// The status it set.
+    pub status: TipStatus,
+    /// The agency's note to the tipster.
+    pub note: String,
+    /// The reward decided, in yuan.
+    pub reward_yuan: Option<u32>,
 }
 
 fn key(tip_id: &str) -> Vec<u8> {
@@ -143,11 +156,24 @@ pub fn public_status(state: &dyn StateRead, receipt: &str) -> Option<PublicTipSt
         agency: tip.agency.clone(),
         received: tip.received_at.date_string(),
         triage_due: tip.triage_due.date_string(),
-        status: tip.status(),
+        status: tip.status().map_or_else(
+            || "awaiting_triage".to_string(),
+            |s| {
+                serde_json::to_value(s)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_string))
+                    .unwrap_or_default()
+            },
+        ),
         follow_ups: tip
             .follow_ups
             .iter()
-            .map(|f| (f.at.date_string(), f.status, f.note.clone(), f.reward_yuan))
+            .map(|f| PublicFollowUp {
+                date: f.at.date_string(),
+                status: f.status,
+                note: f.note.clone(),
+                reward_yuan: f.reward_yuan,
+            })
             .collect(),
     })
 }

@@ -133,11 +133,16 @@ fn cluster_console_pages_escape_record_text_speak_chinese_and_guard_remote_acces
     assert!(head.contains("set-cookie: lang=zh"), "{head}");
     let (_, _, zh) = get(&c.1, "/blocks", &["Cookie: lang=zh"]);
     assert!(zh.contains("区块") && zh.contains("北京时间"), "{zh}");
-    let (_, _, found) = get(&c.1, "/enterprises?q=990001", &[]);
-    assert!(
-        found.contains("us-osha-insp:990001") || found.contains("Error"),
-        "{found}"
-    );
+    // The search index follows the chain within moments.
+    let t = std::time::Instant::now();
+    loop {
+        let (_, _, found) = get(&c.1, "/enterprises?q=990001", &[]);
+        if found.contains("/enterprise/us-osha-insp%3A990001") {
+            break;
+        }
+        assert!(t.elapsed().as_secs() < 30, "{found}");
+        std::thread::sleep(std::time::Duration::from_millis(300));
+    }
     let (status, _, _) = get(&c.1, "/block/1", &[]);
     assert_eq!(status, 200);
     // Bad input: an unknown query field, a block that does not exist, an unknown page.

@@ -291,9 +291,9 @@ fn tips_are_taken_in_by_a_validator_node_and_followed_up_by_its_agency() {
         .is_err());
     // The tipster's view by receipt code.
     let s = crate::tips::public_status(&c.state, "R-1").unwrap();
-    assert_eq!(s.status, Some(TipStatus::RewardDecided));
+    assert_eq!(s.status, "reward_decided");
     assert_eq!(s.follow_ups.len(), 3);
-    assert_eq!(s.follow_ups[2].3, Some(5000));
+    assert_eq!(s.follow_ups[2].reward_yuan, Some(5000));
     assert!(crate::tips::public_status(&c.state, "R-2").is_none());
 }
 

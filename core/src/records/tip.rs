@@ -150,6 +150,15 @@ pub(super) fn check_intake(r: &TipIntake) -> Result<(), FieldError> {
     check_files("evidence", &r.evidence)
 }
 
+fn status_name(s: TipStatus) -> &'static str {
+    match s {
+        TipStatus::UnderInvestigation => "under_investigation",
+        TipStatus::Verified => "verified",
+        TipStatus::NotVerified => "not_verified",
+        TipStatus::RewardDecided => "reward_decided",
+    }
+}
+
 /// Stateless bounds of a follow-up.
 pub(super) fn check_follow_up(r: &TipFollowUp) -> Result<(), FieldError> {
     tip_id(&r.tip_id)?;
@@ -161,8 +170,8 @@ pub(super) fn check_follow_up(r: &TipFollowUp) -> Result<(), FieldError> {
         Some(y) if !reward => Err(FieldError {
             field: "reward_yuan",
             why: format!(
-                "{y} yuan given with status {:?}: only reward_decided carries a reward",
-                r.status
+                "{y} yuan given with status {}: only reward_decided carries a reward",
+                status_name(r.status)
             ),
         }),
         None if reward => Err(FieldError {

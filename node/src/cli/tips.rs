@@ -215,15 +215,16 @@ pub async fn tip(cmd: TipCmd) -> anyhow::Result<()> {
                 v["agency"].as_str().unwrap_or(""),
                 v["received"].as_str().unwrap_or(""),
                 v["triage_due"].as_str().unwrap_or(""),
-                v["status"].as_str().unwrap_or("awaiting triage")
+                v["status"].as_str().unwrap_or("")
             );
             for f in v["follow_ups"].as_array().into_iter().flatten() {
                 println!(
                     "  {}  {}  {}{}",
-                    f[0].as_str().unwrap_or(""),
-                    f[1].as_str().unwrap_or(""),
-                    crate::cli::text::one_line(f[2].as_str().unwrap_or("")),
-                    f[3].as_u64()
+                    f["date"].as_str().unwrap_or(""),
+                    f["status"].as_str().unwrap_or(""),
+                    crate::cli::text::one_line(f["note"].as_str().unwrap_or("")),
+                    f["reward_yuan"]
+                        .as_u64()
                         .map(|y| format!("  reward {y} yuan"))
                         .unwrap_or_default()
                 );
@@ -370,9 +371,10 @@ pub async fn evidence(cmd: EvidenceCmd) -> anyhow::Result<()> {
                 .and_then(|l| l["keeper"].as_str())
                 .map(str::to_string)
             else {
-                return Err(exit::usage(format!(
-                    "no record on the ledger lists file {hash}"
-                )));
+                return Err(exit::fail(
+                    exit::Exit::Denied,
+                    format!("no record on the ledger lists file {hash}"),
+                ));
             };
             // Ask the keeping agency's node (with --node, the node given).
             let mut from = match (&home, &target.node) {

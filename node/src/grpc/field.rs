@@ -100,10 +100,16 @@ pub(super) async fn get_evidence(
             listings[0].keeper, listings[0].record
         )));
     };
-    if l.keeper != svc.shared.agency || !svc.shared.evidence.has(&hash) {
+    if l.keeper != svc.shared.agency {
         return Err(Status::not_found(format!(
             "evidence file {hash} is kept by the node of {}, not here",
             l.keeper
+        )));
+    }
+    if !svc.shared.evidence.has(&hash) {
+        return Err(Status::not_found(format!(
+            "evidence file {hash} is listed on the ledger but missing from this node's \
+             evidence store (DATA/evidence): restore it from the agency's backup"
         )));
     }
     tracing::info!(file = %hash, reader = %agency, "evidence file read");

@@ -50,6 +50,134 @@ fn console(h: &Path, extra: &[&str], env: &[(&str, &str)]) -> ConsoleProc {
     ConsoleProc(child, addr)
 }
 
+/// POST a multipart form of (name, value) fields to `path`.
+fn post_form(addr: &str, path: &str, fields: &[(&str, &[u8])]) -> (u16, String) {
+    let boundary = "----safeledger-test-boundary";
+    let mut body = Vec::new();
+    for (name, value) in fields {
+        body.extend_from_slice(
+            format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"").as_bytes(),
+        );
+        if *name == "view" {
+            body.extend_from_slice(b"; filename=\"view.json\"\r\nContent-Type: application/json");
+        }
+        body.extend_from_slice(b"\r\n\r\n");
+        body.extend_from_slice(value);
+        body.extend_from_slice(b"\r\n");
+    }
+    body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
+    let mut s = std::net::TcpStream::connect(addr).expect("console port");
+    let head = format!(
+        "POST {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\
+         Content-Type: multipart/form-data; boundary={boundary}\r\nContent-Length: {}\r\n\r\n",
+        body.len()
+    );
+    s.write_all(head.as_bytes()).unwrap();
+    let _ = s.write_all(&body);
+    let mut out = Vec::new();
+    let _ = s.read_to_end(&mut out);
+    let out = String::from_utf8_lossy(&out).to_string();
+    let status = out
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
+    (status, out)
+}
+
+/// The Audit page: a view verified offline, a tampered one refused naming the element, a
+/// forged form and an oversized upload refused with a message.
+fn audit_page(h: &Path, addr: &str, tx: &str, dir: &Path) {
+    let (_, _, body) = get(addr, "/audit", &[]);
+    let csrf = body
+        .split("name=\"csrf\" value=\"")
+        .nth(1)
+        .and_then(|r| r.split('"').next())
+        .expect("a CSRF token in the form")
+        .to_string();
+    let view = dir.join("view.json");
+    // The record's result is certified by the next block: retry until it is.
+    let t = std::time::Instant::now();
+    loop {
+        let r = common::run(
+            &[
+                "audit",
+                "view",
+                "--tx",
+                tx,
+                "--reveal",
+                "name",
+                "--out",
+                view.to_str().unwrap(),
+            ],
+            h,
+        );
+        if r.status.success() {
+            break;
+        }
+        assert!(t.elapsed().as_secs() < 30, "{:?}", common::text(&r));
+        std::thread::sleep(std::time::Duration::from_millis(300));
+    }
+    let bytes = std::fs::read(&view).unwrap();
+    let (status, page) = post_form(
+        addr,
+        "/audit/verify",
+        &[("csrf", csrf.as_bytes()), ("view", &bytes)],
+    );
+    assert_eq!(status, 200, "{page}");
+    assert!(
+        page.contains("id=\"verdict\" class=\"good\">VALID"),
+        "{page}"
+    );
+    let mut v: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+    let mut leaves = Vec::new();
+    common::json_leaves(&v, String::new(), &mut leaves);
+    let leaf = leaves
+        .iter()
+        .find(|l| l.contains("/fields/") && l.ends_with("/value"))
+        .unwrap_or(&leaves[0])
+        .clone();
+    common::mutate_leaf(v.pointer_mut(&leaf).unwrap());
+    let (status, page) = post_form(
+        addr,
+        "/audit/verify",
+        &[
+            ("csrf", csrf.as_bytes()),
+            ("view", v.to_string().as_bytes()),
+        ],
+    );
+    assert_eq!(status, 200, "{page}");
+    assert!(page.contains("class=\"bad\">INVALID"), "{page}");
+    assert!(
+        page.contains("fields["),
+        "the failing element is named: {page}"
+    );
+    // No token, a wrong one: refused before the file is read.
+    let (status, page) = post_form(addr, "/audit/verify", &[("view", &bytes)]);
+    assert_eq!(status, 403, "{page}");
+    let (status, _) = post_form(
+        addr,
+        "/audit/verify",
+        &[("csrf", b"0000"), ("view", &bytes)],
+    );
+    assert_eq!(status, 403);
+    // Malformed JSON, and a file over the bound.
+    let (status, page) = post_form(
+        addr,
+        "/audit/verify",
+        &[("csrf", csrf.as_bytes()), ("view", b"{not json")],
+    );
+    assert_eq!(status, 200);
+    assert!(page.contains("INVALID"), "{page}");
+    let big = vec![b' '; 5 << 20];
+    let (status, page) = post_form(
+        addr,
+        "/audit/verify",
+        &[("csrf", csrf.as_bytes()), ("view", &big)],
+    );
+    assert_eq!(status, 413, "{}", &page[..page.len().min(2000)]);
+}
+
 /// GET `path` with `headers`: (status, response headers, body).
 fn get(addr: &str, path: &str, headers: &[&str]) -> (u16, String, String) {
     let mut s = std::net::TcpStream::connect(addr).expect("console port");
@@ -85,7 +213,7 @@ fn cluster_console_pages_escape_record_text_speak_chinese_and_guard_remote_acces
         "address": format!("<b>bold</b> {emoji}"), "linked_ids": []}});
     let file = dir.path().join("hostile.json");
     std::fs::write(&file, record.to_string()).unwrap();
-    expect(
+    let (out, _) = expect(
         0,
         &[
             "tx",
@@ -97,6 +225,7 @@ fn cluster_console_pages_escape_record_text_speak_chinese_and_guard_remote_acces
         ],
         h,
     );
+    let hostile_tx = out.split_whitespace().next().unwrap().to_string();
 
     let c = console(h, &["--listen", "127.0.0.1:0"], &[]);
     let (status, head, body) = get(&c.1, "/enterprise/us-osha-insp%3A990001", &[]);
@@ -149,6 +278,11 @@ fn cluster_console_pages_escape_record_text_speak_chinese_and_guard_remote_acces
     assert_eq!(get(&c.1, "/blocks?evil=1", &[]).0, 400);
     assert_eq!(get(&c.1, "/block/99999999", &[]).0, 404);
     assert_eq!(get(&c.1, "/nothing", &[]).0, 404);
+    // The inbox of the console's agency.
+    let (status, _, body) = get(&c.1, "/inbox", &[]);
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains("Inbox · us-osha"), "{body}");
+    audit_page(h, &c.1, &hostile_tx, dir.path());
     drop(c);
 
     // Beyond loopback: refused without --allow-remote, and without a password.

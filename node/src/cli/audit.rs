@@ -179,6 +179,19 @@ pub async fn view(
     Ok(())
 }
 
+/// A view file's bytes verified offline from `genesis` alone: what it shows, or why it is
+/// invalid, naming the first failing element (the console's Audit page).
+///
+/// # Errors
+/// Not a view, or a view that does not verify.
+pub fn verify_bytes(genesis: &Genesis, bytes: &[u8]) -> Result<String, String> {
+    let v = decode::<View>(bytes).map_err(|e| e.to_string())?;
+    Verifier::new(genesis)
+        .verify(&v)
+        .map(|ok| render(&ok))
+        .map_err(|e| e.to_string())
+}
+
 /// `audit verify`: verify a view file offline; on success print what it shows.
 pub fn verify(view: &Path, genesis: &Path, checkpoint: Option<&Path>) -> anyhow::Result<()> {
     let g = load_genesis(genesis)?;

@@ -152,4 +152,28 @@ pub const LABELS: &[(&str, &str, &str)] = &[
     ("error", "Error", "错误"),
     ("not_found", "Not found", "未找到"),
     ("older", "Older", "更早"),
+    ("inbox", "Inbox", "待办"),
+    ("due", "Due", "期限"),
+    ("what", "What", "事项"),
+    ("closed_by", "Closed by", "办结方式"),
+    ("no_due", "no time limit", "无期限"),
+    ("audit", "Audit", "审计"),
+    (
+        "verify_view",
+        "A view file to verify offline from genesis",
+        "从创世块离线验证的视图文件",
+    ),
+    ("verify", "Verify", "验证"),
+    ("valid", "VALID", "有效"),
+    ("invalid", "INVALID", "无效"),
+    (
+        "forged",
+        "Refused: the form did not come from this console (missing or wrong token).",
+        "已拒绝:表单并非来自本控制台(令牌缺失或错误)。",
+    ),
+    (
+        "too_large",
+        "The file is larger than this console accepts",
+        "文件超过本控制台的上限",
+    ),
 ];

@@ -11,9 +11,11 @@
 //! (nothing but this origin's stylesheet; no script, no frames), `nosniff` and no
 //! referrer; every text from a record is escaped by the templates.
 //!
-//! This first slice serves the Network, Blocks (list and block) and Enterprises (search
-//! and enterprise page) pages in English and Simplified Chinese ([`i18n`]).
+//! So far it serves the Network, Blocks (list and block), Enterprises (search and
+//! enterprise page), Inbox and Audit (verify a view file) pages in English and Simplified
+//! Chinese ([`i18n`]). Forms are POST only and carry the process's CSRF token.
 
+mod audit;
 pub mod i18n;
 mod pages;
 
@@ -66,6 +68,9 @@ pub struct Console {
     nodes: Vec<(String, String, Mutex<LedgerClient>)>,
     /// `Basic …` the browser must send, when the console listens beyond loopback.
     login: Option<String>,
+    /// The token every form carries (128 random bits, this process's): a form posted from
+    /// elsewhere cannot know it.
+    csrf: String,
 }
 
 /// The password a remote console needs: from the file or the environment.
@@ -191,6 +196,7 @@ pub async fn run(args: ConsoleArgs) -> anyhow::Result<()> {
         client: Mutex::new(client),
         nodes,
         login,
+        csrf: hex::encode(rand::random::<[u8; 16]>()),
     });
     let app =
         pages::router(console.clone()).layer(axum::middleware::from_fn_with_state(console, guard));

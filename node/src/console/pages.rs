@@ -28,13 +28,21 @@ pub fn router(c: Arc<Console>) -> Router {
         .route("/block/{height}", get(block))
         .route("/enterprises", get(enterprises))
         .route("/enterprise/{id}", get(enterprise))
+        .route("/inbox", get(super::audit::inbox))
+        .route("/audit", get(super::audit::audit))
+        .route(
+            "/audit/verify",
+            axum::routing::post(super::audit::verify).layer(axum::extract::DefaultBodyLimit::max(
+                super::audit::MAX_VIEW_BYTES + 64 * 1024,
+            )),
+        )
         .route("/lang/{code}", get(set_lang))
         .route("/static/console.css", get(stylesheet))
         .with_state(c)
 }
 
 /// The language of a request (cookie `lang`, else `Accept-Language`).
-fn lang(h: &HeaderMap) -> Lang {
+pub(super) fn lang(h: &HeaderMap) -> Lang {
     let cookie = h
         .get_all(header::COOKIE)
         .iter()
@@ -45,7 +53,7 @@ fn lang(h: &HeaderMap) -> Lang {
     Lang::of(cookie, accept)
 }
 
-fn page(t: impl Template) -> Response {
+pub(super) fn page(t: impl Template) -> Response {
     match t.render() {
         Ok(html) => Html(html).into_response(),
         Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).into_response(),
@@ -60,7 +68,7 @@ struct ErrorPage<'a> {
     message: String,
 }
 
-fn error(c: &Console, lang: Lang, status: StatusCode, message: String) -> Response {
+pub(super) fn error(c: &Console, lang: Lang, status: StatusCode, message: String) -> Response {
     let mut r = page(ErrorPage {
         lang,
         identity: &c.identity,
@@ -456,6 +464,8 @@ mod tests {
             include_str!("../../templates/console/enterprises.html"),
             include_str!("../../templates/console/enterprise.html"),
             include_str!("../../templates/console/error.html"),
+            include_str!("../../templates/console/inbox.html"),
+            include_str!("../../templates/console/audit.html"),
         ];
         for t in templates {
             for part in t.split("lang.t(\"").skip(1) {

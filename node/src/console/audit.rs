@@ -102,8 +102,8 @@ pub(super) async fn audit(State(c): State<Arc<Console>>, h: HeaderMap) -> Respon
 
 /// Reads the multipart form: the CSRF token first, then the view (at most
 /// [`MAX_VIEW_BYTES`]). `Err`: the response to send instead.
-async fn read_form(c: &Console, lang: Lang, mut form: Multipart) -> Result<Vec<u8>, Response> {
-    let bad = |status, msg: String| Err(error(c, lang, status, msg));
+async fn read_form(c: &Console, lang: Lang, mut form: Multipart) -> Result<Vec<u8>, Box<Response>> {
+    let bad = |status, msg: String| Err(Box::new(error(c, lang, status, msg)));
     let mut token_ok = false;
     loop {
         let field = match form.next_field().await {
@@ -161,7 +161,7 @@ pub(super) async fn verify(
     let lang = lang(&h);
     let bytes = match read_form(&c, lang, form).await {
         Ok(b) => b,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     match crate::cli::audit::verify_bytes(&c.home.genesis, &bytes) {
         Ok(text) => audit_page(&c, lang, lang.t("valid").to_string(), true, text),

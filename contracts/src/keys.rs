@@ -36,6 +36,7 @@
 //! | `mgw/` ‖ canonical (enterprise, gateway id)      | [`crate::monitoring::Gateway`] |
 //! | `alert/` ‖ tx id (32 raw bytes)                  | [`crate::monitoring::AlertState`] |
 //! | `alid/` ‖ canonical (enterprise, gateway, alert id) | [`safeledger_core::TxId`] of the alert |
+//! | `mrate/` ‖ canonical (enterprise, gateway)       | `(u64, u64)`: UTC hour and the alerts raised in it |
 //! | `ealerts/<enterprise>` list ([`crate::state::list_push`]) | [`safeledger_core::TxId`]s of its alerts |
 //! | `alq/` ‖ UTC hour number (16 hex digits)         | alert timers due in that hour (acknowledgement deadlines, ends of raised risk) |
 //! | `alq-cursor`                                     | `u64`: the last hour whose timers were processed |

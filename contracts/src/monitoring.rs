@@ -8,7 +8,9 @@
 //! - `sensor_alert` (the gateway's key, [`safeledger_core::TxBody::is_monitor_signed`]):
 //!   refused (R0-signer) unless the key is the registered key of that enterprise's gateway;
 //!   each alert id once per gateway (R0-duplicate); a reading observed more than
-//!   [`CLOCK_SKEW_MS`] after the block time is refused (R0-monitor). The acknowledgement
+//!   [`CLOCK_SKEW_MS`] after the block time is refused (R0-monitor), and so is an alert over
+//!   [`RuleParams::max_alerts_per_gateway_hour`] (120) in the block time's UTC hour
+//!   (`mrate/` counts them). The acknowledgement
 //!   deadline runs from the block time, whenever the reading was taken. A registered key is nobody else's: not an officer's, not an
 //!   agency node's (R0-monitor), and a valid ed25519 key of full order (stateless). The enterprise must acknowledge it by
 //!   block time + [`RuleParams::alert_ack_seconds`].
@@ -305,6 +307,23 @@ pub fn raise(
             ),
         );
     }
+    let rk = join(
+        b"mrate/",
+        &safeledger_core::to_canonical(&(a.enterprise.as_str(), a.gateway_id.as_str())),
+    );
+    let hour = now.0 / HOUR_MS;
+    let (at, sent) = read::<(u64, u64)>(view, &rk).unwrap_or((hour, 0));
+    let sent = if at == hour { sent } else { 0 };
+    if sent >= params.max_alerts_per_gateway_hour {
+        return refuse(
+            R0_MONITOR,
+            format!(
+                "gateway {} of {} raised {sent} alerts this hour \
+                 (max_alerts_per_gateway_hour = {}): check the gateway",
+                a.gateway_id, a.enterprise, params.max_alerts_per_gateway_hour
+            ),
+        );
+    }
     let idk = alert_id_key(&a.enterprise, &a.gateway_id, &a.alert_id);
     if let Some(first) = read::<TxId>(view, &idk) {
         return refuse(
@@ -316,6 +335,7 @@ pub fn raise(
         );
     }
     view.put(idk, &tx_id);
+    view.put(rk, &(hour, sent + 1));
     let ack_due = Timestamp(
         now.0
             .saturating_add(params.alert_ack_seconds.saturating_mul(1000)),

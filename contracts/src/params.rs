@@ -113,6 +113,10 @@ pub struct RuleParams {
     /// Days an escalated sensor alert raises the enterprise's risk level one step
     /// ([`crate::monitoring`], [`crate::rules::assessment`]). Default 30.
     pub alert_escalation_days: u64,
+    /// Sensor alerts one gateway may raise per UTC hour of block time; more are refused
+    /// (R0-monitor), so that a faulty or compromised gateway cannot flood the ledger and
+    /// the agency's inbox ([`crate::monitoring`]). Default 120.
+    pub max_alerts_per_gateway_hour: u64,
     /// Days within which the receiving agency triages a public tip-off (its first
     /// follow-up; [`crate::tips`]). Default 7.
     pub tip_triage_days: u64,
@@ -251,6 +255,7 @@ impl Default for RuleParams {
             sharing_catalogue: std::collections::BTreeMap::new(),
             alert_ack_seconds: 300,
             alert_escalation_days: 30,
+            max_alerts_per_gateway_hour: 120,
             tip_triage_days: 7,
         }
     }
@@ -468,6 +473,7 @@ impl RuleParams {
             "accident_free_relief_years" => &mut self.accident_free_relief_years,
             "alert_ack_seconds" => &mut self.alert_ack_seconds,
             "alert_escalation_days" => &mut self.alert_escalation_days,
+            "max_alerts_per_gateway_hour" => &mut self.max_alerts_per_gateway_hour,
             "tip_triage_days" => &mut self.tip_triage_days,
             _ => return Err(err("no such parameter".into())),
         };

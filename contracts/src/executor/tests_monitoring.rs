@@ -154,6 +154,41 @@ fn an_acknowledged_alert_does_not_escalate() {
 }
 
 #[test]
+fn a_gateway_raises_at_most_the_governed_alerts_an_hour() {
+    let (mut c, mut k) = monitored();
+    let mut p = RuleParams::load(&c.state, &RuleParams::default());
+    p.set("max_alerts_per_gateway_hour", "2").unwrap();
+    c.state.insert(
+        crate::keys::PARAMS.to_vec(),
+        safeledger_core::to_canonical(&p),
+    );
+    let t = day(4000);
+    for id in ["R-1", "R-2"] {
+        assert_eq!(
+            at(&mut c, t, k.tx(50, alert(1, "GW-1", id))),
+            Outcome::Accepted
+        );
+    }
+    let o = at(
+        &mut c,
+        Timestamp(t.0 + 59 * MIN),
+        k.tx(50, alert(1, "GW-1", "R-3")),
+    );
+    assert_eq!(rule_of(&o), Some(R0_MONITOR), "{o:?}");
+    assert!(
+        reason_of(&o).contains("max_alerts_per_gateway_hour"),
+        "{o:?}"
+    );
+    // The next hour counts afresh.
+    let o = at(
+        &mut c,
+        Timestamp(t.0 + 61 * MIN),
+        k.tx(50, alert(1, "GW-1", "R-3")),
+    );
+    assert_eq!(o, Outcome::Accepted);
+}
+
+#[test]
 fn an_unacknowledged_alert_escalates_raises_risk_and_lapses() {
     let (mut c, mut k) = monitored();
     let t = day(4000);

@@ -117,8 +117,15 @@ struct NetworkPage<'a> {
 
 async fn network(State(c): State<Arc<Console>>, h: HeaderMap) -> Response {
     let lang = lang(&h);
+    // Every node at once: one that is down costs its timeout once, not once per node.
+    let answers = futures::future::join_all(
+        c.nodes
+            .iter()
+            .map(|(_, _, client)| async move { client.lock().await.status().await }),
+    )
+    .await;
     let mut nodes = Vec::new();
-    for (agency, endpoint, client) in &c.nodes {
+    for ((agency, endpoint, _), answer) in c.nodes.iter().zip(answers) {
         let mut row = NodeRow {
             agency: agency.clone(),
             endpoint: endpoint.clone(),
@@ -130,7 +137,7 @@ async fn network(State(c): State<Arc<Console>>, h: HeaderMap) -> Response {
             time: String::new(),
             error: String::new(),
         };
-        match client.lock().await.status().await {
+        match answer {
             Ok(s) => {
                 row.height = s.height;
                 row.round = s.round;

@@ -286,32 +286,15 @@ fn cluster_console_pages_escape_record_text_speak_chinese_and_guard_remote_acces
     drop(c);
 
     // Beyond loopback: refused without --allow-remote, and without a password.
-    let (_, err) = common::expect_bare(
-        2,
-        &[
-            "console",
-            "--home",
-            h.to_str().unwrap(),
-            "--as",
-            "us-osha",
-            "--listen",
-            "0.0.0.0:0",
-        ],
-    );
+    let remote = |extra: &[&str]| {
+        let mut args = vec!["console", "--home", h.to_str().unwrap()];
+        args.extend_from_slice(&["--as", "us-osha", "--listen", "0.0.0.0:0"]);
+        args.extend_from_slice(extra);
+        common::expect_bare(2, &args).1
+    };
+    let err = remote(&[]);
     assert!(err.contains("--allow-remote"), "{err}");
-    let (_, err) = common::expect_bare(
-        2,
-        &[
-            "console",
-            "--home",
-            h.to_str().unwrap(),
-            "--as",
-            "us-osha",
-            "--listen",
-            "0.0.0.0:0",
-            "--allow-remote",
-        ],
-    );
+    let err = remote(&["--allow-remote"]);
     assert!(err.contains("password"), "{err}");
     let c = console(
         h,

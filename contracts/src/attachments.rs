@@ -2,8 +2,8 @@
 //!
 //! - `evidence_attachment` (an officer): the record must be an accepted inspection, joint
 //!   inspection or accident report about the same enterprise (R0-reference), made by the
-//!   attaching agency — for a joint inspection, by any agency whose officer signed it
-//!   (R0-evidence).
+//!   attaching agency — for a joint inspection, by any agency whose officer signed it — and
+//!   the attachment may not be dated before the record (R0-evidence).
 //! - Every file listed by an attachment or a tip intake is indexed by its hash
 //!   (`evf/<hash>`): which record lists it and which agency's node keeps it.
 //! - Who may fetch a file ([`entitled`]): the agency keeping it; for a joint inspection's
@@ -113,6 +113,17 @@ pub fn attach(
                 }
             }
         }
+    }
+    if rc.effective_at < rec.effective_at {
+        return Err(Refusal::new(
+            R0_EVIDENCE,
+            format!(
+                "effective_at {} is before the record's own date {}: evidence comes from the \
+                 visit or after it",
+                crate::rules::when(rc.effective_at),
+                crate::rules::when(rec.effective_at)
+            ),
+        ));
     }
     if !holders.iter().any(|h| h == rc.agency) {
         return Err(Refusal::new(

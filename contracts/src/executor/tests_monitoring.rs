@@ -348,6 +348,9 @@ fn evidence_is_attached_by_the_recording_agency_and_fetched_by_entitled_ones() {
     assert_eq!(rule_of(&o), Some(crate::attachments::R0_EVIDENCE), "{o:?}");
     let o = c.one(&[2], 20, attach(Hash([9; 32]), vec![file(7)]));
     assert_eq!(rule_of(&o), Some(crate::rules::R0_REFERENCE));
+    // Evidence dated before the inspection it documents.
+    let o = c.one(&[2], 19, attach(insp.id(), vec![file(7)]));
+    assert_eq!(rule_of(&o), Some(crate::attachments::R0_EVIDENCE), "{o:?}");
     let a = c.ok(&[2], 20, attach(insp.id(), vec![file(7), file(8)]));
     assert_eq!(
         crate::attachments::entitled(&c.state, FIRE, &Hash([7; 32]))

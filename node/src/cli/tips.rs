@@ -175,7 +175,8 @@ pub async fn tip(cmd: TipCmd) -> anyhow::Result<()> {
             let mut c = tip_client(&target, agency.as_deref())?;
             let mut tip_files = Vec::new();
             for f in &files {
-                let data = std::fs::read(f).with_context(|| format!("reading {}", f.display()))?;
+                let data = std::fs::read(f)
+                    .map_err(|e| exit::usage(format!("--file {}: {e}", f.display())))?;
                 tip_files.push(proto::TipFile {
                     media_type: media_type_of(f).into(),
                     name: file_name(f),
@@ -297,7 +298,7 @@ pub async fn evidence(cmd: EvidenceCmd) -> anyhow::Result<()> {
                     .unwrap_or_else(|| media_type_of(f).into());
                 let (hash, bytes) = safeledger_client::rpc::hash_file(f)
                     .await
-                    .with_context(|| format!("reading {}", f.display()))?;
+                    .map_err(|e| exit::usage(format!("{}: {e}", f.display())))?;
                 listed.push(EvidenceFile {
                     hash,
                     bytes,

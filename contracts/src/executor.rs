@@ -270,6 +270,10 @@ impl Executor {
         index: u32,
         tx: &Transaction,
     ) -> Option<Outcome> {
+        if !(tx.payload.body.is_monitor_signed() || matches!(tx.payload.body, TxBody::TipIntake(_)))
+        {
+            return None;
+        }
         let id = tx.id();
         let now = (ctx.height, ctx.time);
         Some(match &tx.payload.body {

@@ -156,15 +156,10 @@ pub fn public_status(state: &dyn StateRead, receipt: &str) -> Option<PublicTipSt
         agency: tip.agency.clone(),
         received: tip.received_at.date_string(),
         triage_due: tip.triage_due.date_string(),
-        status: tip.status().map_or_else(
-            || "awaiting_triage".to_string(),
-            |s| {
-                serde_json::to_value(s)
-                    .ok()
-                    .and_then(|v| v.as_str().map(str::to_string))
-                    .unwrap_or_default()
-            },
-        ),
+        status: tip
+            .status()
+            .map_or("awaiting_triage", TipStatus::name)
+            .to_string(),
         follow_ups: tip
             .follow_ups
             .iter()
@@ -291,8 +286,7 @@ pub fn follow_up(
             return refuse(format!(
                 "a reward is decided only for a verified tip; tip {} stands at {}",
                 f.tip_id,
-                tip.status()
-                    .map_or("awaiting triage".to_string(), |s| format!("{s:?}"))
+                tip.status().map_or("awaiting_triage", TipStatus::name)
             ));
         }
     }

@@ -553,15 +553,25 @@ impl App {
     /// The next unused sequence of `signer`: one above its last committed transaction and
     /// above any of its transactions waiting in the mempool.
     pub fn next_sequence(&self, signer: &PublicKey) -> u64 {
-        let committed = safeledger_contracts::last_sequence(&StoreView(&self.store), signer);
-        let pending = self
-            .mempool
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .max_sequence(signer)
-            .unwrap_or(0);
-        committed.max(pending) + 1
+        next_sequence(&self.store, &self.mempool, signer)
     }
+}
+
+/// The next unused sequence of `signer` over `store` and `mempool`: one above its last
+/// committed transaction and above any of its transactions waiting in the mempool
+/// ([`App::next_sequence`]; the API's tip intakes ask it too).
+pub fn next_sequence(
+    store: &Store,
+    mempool: &std::sync::Mutex<crate::mempool::Mempool>,
+    signer: &PublicKey,
+) -> u64 {
+    let committed = safeledger_contracts::last_sequence(&StoreView(store), signer);
+    let pending = mempool
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .max_sequence(signer)
+        .unwrap_or(0);
+    committed.max(pending) + 1
 }
 
 impl BlockSource for App {

@@ -522,6 +522,16 @@ mod tests {
         }
     }
 
+    /// The tasks of enterprise 1 under the default rule parameters.
+    fn enterprise_tasks(c: &Chain) -> Vec<Task> {
+        tasks_of(
+            &c.state,
+            &keys::enterprise(&ent(1)),
+            &[],
+            &crate::RuleParams::default(),
+        )
+    }
+
     fn kinds(tasks: &[Task]) -> Vec<(TaskKind, Option<Timestamp>)> {
         tasks.iter().map(|t| (t.kind, t.due)).collect()
     }
@@ -563,13 +573,7 @@ mod tests {
         let mut c = Chain::new();
         c.ok(&[0], 0, enterprise_record(1, "Acme", &[]));
         c.ok(&[0], 10, inspection_with("I1", None, &[("H1", 20)]));
-        assert!(tasks_of(
-            &c.state,
-            &keys::enterprise(&ent(1)),
-            &[],
-            &crate::RuleParams::default()
-        )
-        .is_empty());
+        assert!(enterprise_tasks(&c).is_empty());
     }
 
     #[test]
@@ -587,12 +591,7 @@ mod tests {
                 Some(day(4_000)),
             ),
         );
-        let tasks = tasks_of(
-            &c.state,
-            &keys::enterprise(&ent(1)),
-            &[],
-            &crate::RuleParams::default(),
-        );
+        let tasks = enterprise_tasks(&c);
         assert_eq!(kinds(&tasks), [(TaskKind::LicenceExpiry, Some(day(4_000)))]);
         assert_eq!(tasks[0].source, grant.id());
         assert_eq!(tasks[0].agency, c.ent(1).licences["L1"].agency);
@@ -601,13 +600,7 @@ mod tests {
             3_001,
             licence(1, "L1", LicenceDecisionKind::Revoke, None, None),
         );
-        assert!(tasks_of(
-            &c.state,
-            &keys::enterprise(&ent(1)),
-            &[],
-            &crate::RuleParams::default()
-        )
-        .is_empty());
+        assert!(enterprise_tasks(&c).is_empty());
     }
 
     #[test]

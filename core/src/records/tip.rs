@@ -57,6 +57,18 @@ pub enum TipStatus {
     RewardDecided,
 }
 
+impl TipStatus {
+    /// snake_case name, as in JSON and the CLI.
+    pub fn name(self) -> &'static str {
+        match self {
+            TipStatus::UnderInvestigation => "under_investigation",
+            TipStatus::Verified => "verified",
+            TipStatus::NotVerified => "not_verified",
+            TipStatus::RewardDecided => "reward_decided",
+        }
+    }
+}
+
 /// The receiving agency's follow-up of a tip, linked to it by its id.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -150,15 +162,6 @@ pub(super) fn check_intake(r: &TipIntake) -> Result<(), FieldError> {
     check_files("evidence", &r.evidence)
 }
 
-fn status_name(s: TipStatus) -> &'static str {
-    match s {
-        TipStatus::UnderInvestigation => "under_investigation",
-        TipStatus::Verified => "verified",
-        TipStatus::NotVerified => "not_verified",
-        TipStatus::RewardDecided => "reward_decided",
-    }
-}
-
 /// Stateless bounds of a follow-up.
 pub(super) fn check_follow_up(r: &TipFollowUp) -> Result<(), FieldError> {
     tip_id(&r.tip_id)?;
@@ -171,7 +174,7 @@ pub(super) fn check_follow_up(r: &TipFollowUp) -> Result<(), FieldError> {
             field: "reward_yuan",
             why: format!(
                 "{y} yuan given with status {}: only reward_decided carries a reward",
-                status_name(r.status)
+                r.status.name()
             ),
         }),
         None if reward => Err(FieldError {

@@ -125,10 +125,7 @@ impl Acting {
         body: TxBody,
         eff: Timestamp,
     ) -> anyhow::Result<()> {
-        let (tx, mut client) = submit::sign_next(home, key, body, eff).await?;
-        let verdict = client.check_transaction(&tx).await?;
-        let outcome: Outcome = serde_json::from_value(verdict["outcome"].clone())
-            .map_err(|e| anyhow::anyhow!("the node's verdict did not decode: {e}"))?;
+        let (tx, verdict, outcome) = verdict(home, key, body, eff).await?;
         if self.output == Output::Json {
             print_json(&serde_json::json!({
                 "dry_run": true,
@@ -162,4 +159,23 @@ impl Acting {
             )),
         }
     }
+}
+
+/// Signs `body` with `key` at its next sequence and asks a node for the rules' verdict on it
+/// at the next height (`CheckTransaction`; nothing is submitted): the signed transaction,
+/// the node's verdict (JSON, with its `height`) and the outcome.
+///
+/// # Errors
+/// Those of [`submit::sign_next`]; no node answering; a verdict that does not decode.
+pub async fn verdict(
+    home: &Home,
+    key: &SecretKey,
+    body: TxBody,
+    eff: Timestamp,
+) -> anyhow::Result<(safeledger_core::Transaction, serde_json::Value, Outcome)> {
+    let (tx, mut client) = submit::sign_next(home, key, body, eff).await?;
+    let verdict = client.check_transaction(&tx).await?;
+    let outcome: Outcome = serde_json::from_value(verdict["outcome"].clone())
+        .map_err(|e| anyhow::anyhow!("the node's verdict did not decode: {e}"))?;
+    Ok((tx, verdict, outcome))
 }

@@ -315,19 +315,15 @@ pub async fn evidence(cmd: EvidenceCmd) -> anyhow::Result<()> {
                 .map_err(|e| exit::usage(format!("evidence add: {e}")))?;
             // The rules' verdict first: nothing is uploaded for a record they would refuse.
             if !acting.dry_run {
-                let (tx, mut c) =
-                    submit::sign_next(&home, &key, body.clone(), acting.effective_at()?).await?;
-                let verdict = c.check_transaction(&tx).await?;
-                if let Ok(safeledger_core::Outcome::Refused { rule, reason }) =
-                    serde_json::from_value::<safeledger_core::Outcome>(verdict["outcome"].clone())
-                {
+                let eff = acting.effective_at()?;
+                let (_, _, outcome) =
+                    crate::cli::act::verdict(&home, &key, body.clone(), eff).await?;
+                if let safeledger_core::Outcome::Refused { rule, reason } = outcome {
                     return Err(exit::fail(
                         exit::Exit::RefusedByRule,
                         format!("rule {rule} would refuse the attachment: {reason}; nothing was uploaded"),
                     ));
                 }
-            }
-            if !acting.dry_run {
                 let mut c =
                     LedgerClient::new(vec![own.grpc_addr.clone()]).signed_by(home.signer_for(&key));
                 for (f, l) in files.iter().zip(&listed) {

@@ -254,19 +254,12 @@ pub(super) async fn submit_tip(
                 .map_err(evidence_status)?;
         }
         let _own = shared.own_tx_lock.lock().unwrap_or_else(|e| e.into_inner());
-        let view = StoreView(&shared.store);
         let key = shared.node_secret.public();
-        let committed = safeledger_contracts::last_sequence(&view, &key);
-        let pending = shared
-            .mempool
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .max_sequence(&key)
-            .unwrap_or(0);
+        let sequence = crate::app::next_sequence(&shared.store, &shared.mempool, &key);
         let now = Timestamp(safeledger_client::auth::now_ms());
         let payload = TxPayload::new(
             &shared.genesis.chain_id,
-            committed.max(pending) + 1,
+            sequence,
             now,
             body,
             &mut rand::rngs::OsRng,

@@ -2,8 +2,8 @@
 //! this test: pages render, in English and Chinese; a record whose texts hold markup, a
 //! right-to-left override and emoji renders as text under a strict Content-Security-Policy;
 //! the console refuses to listen beyond loopback without `--allow-remote` and a password,
-//! and asks for the password when it has one. (The headless-browser session of issue 21
-//! comes with the forms.)
+//! and asks for the password when it has one. The same steps in a real browser:
+//! `cluster_browser.rs`.
 //!
 //! One test; its name has `cluster` so it runs alone in the serial group.
 
@@ -11,44 +11,9 @@
 
 mod common;
 
-use common::{expect, start_demo_with, EXE};
-use std::io::{BufRead, BufReader, Read, Write};
+use common::{console, expect, start_demo_with};
+use std::io::{Read, Write};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
-
-/// A console process, killed when dropped.
-struct ConsoleProc(Child, String);
-
-impl Drop for ConsoleProc {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn console(h: &Path, extra: &[&str], env: &[(&str, &str)]) -> ConsoleProc {
-    let mut child = Command::new(EXE)
-        .args(["console", "--home"])
-        .arg(h)
-        .args(["--as", "us-osha"])
-        .args(extra)
-        .envs(env.iter().copied())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("start the console");
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let addr = line
-        .split("http://")
-        .nth(1)
-        .and_then(|r| r.split_whitespace().next())
-        .unwrap_or_else(|| panic!("no address in {line:?}"))
-        .to_string();
-    ConsoleProc(child, addr)
-}
 
 /// POST a multipart form of (name, value) fields to `path`.
 fn post_form(addr: &str, path: &str, fields: &[(&str, &[u8])]) -> (u16, String) {

@@ -252,36 +252,58 @@ pub async fn consistency(
     new: &Path,
 ) -> anyhow::Result<()> {
     let (a, b) = (load_checkpoint(old)?, load_checkpoint(new)?);
-    match genesis {
-        Some(g) => {
-            let v = Verifier::new(g);
-            v.verify_checkpoint(&a)
-                .map_err(|e| anyhow::anyhow!("INVALID {}: {e}", old.display()))?;
-            v.verify_checkpoint(&b)
-                .map_err(|e| anyhow::anyhow!("INVALID {}: {e}", new.display()))?;
-        }
-        None => eprintln!("note: no genesis given; the checkpoints' certificates are not checked"),
+    if genesis.is_none() {
+        eprintln!("note: no genesis given; the checkpoints' certificates are not checked");
+    }
+    let names = (old.display().to_string(), new.display().to_string());
+    println!(
+        "{}",
+        consistency_of(endpoints, genesis, &a, &b, (&names.0, &names.1)).await?
+    );
+    Ok(())
+}
+
+/// Checkpoints `a` (older) and `b` verified against `genesis` (when known) and the
+/// consistency proof between their ledger trees fetched and verified: the sentence that
+/// says so (`names`: how the two are called in messages; the console's Audit page and
+/// `audit consistency`).
+///
+/// # Errors
+/// `INVALID <name>: …` for a checkpoint that does not verify, a pair in the wrong order,
+/// no node answering, `INCONSISTENT: …` for a proof that does not verify.
+pub async fn consistency_of(
+    endpoints: Vec<String>,
+    genesis: Option<&Genesis>,
+    a: &Checkpoint,
+    b: &Checkpoint,
+    names: (&str, &str),
+) -> anyhow::Result<String> {
+    if let Some(g) = genesis {
+        let v = Verifier::new(g);
+        v.verify_checkpoint(a)
+            .map_err(|e| anyhow::anyhow!("INVALID {}: {e}", names.0))?;
+        v.verify_checkpoint(b)
+            .map_err(|e| anyhow::anyhow!("INVALID {}: {e}", names.1))?;
     }
     let (first, second) = (a.header.ledger_size, b.header.ledger_size);
     if first > second {
         bail!(
             "{} (ledger size {first}) is newer than {} ({second}): swap them",
-            old.display(),
-            new.display()
+            names.0,
+            names.1
         );
     }
     let proof = AuditClient::new(endpoints)
         .consistency(first, second)
         .await?;
-    check_consistency(&a, &b, &proof)
+    check_consistency(a, b, &proof)
         .map_err(|e| anyhow::anyhow!("INCONSISTENT: ledger {first} → {second}: {e}"))?;
-    println!(
+    Ok(format!(
         "CONSISTENT: the ledger of height {} ({first} transactions) is a prefix of the ledger of height {} ({second} transactions); proof of {} hashes",
         a.header.height,
         b.header.height,
         proof.len()
-    );
-    Ok(())
+    ))
 }
 
 /// Commits a read declaration (`private_read`, issue 8 item 2) by `signer` for those of

@@ -11,13 +11,18 @@
 //! (nothing but this origin's stylesheet; no script, no frames), `nosniff` and no
 //! referrer; every text from a record is escaped by the templates.
 //!
-//! So far it serves the Network, Blocks (list and block), Enterprises (search and
-//! enterprise page), Inbox and Audit (verify a view file) pages in English and Simplified
-//! Chinese ([`i18n`]). Forms are POST only and carry the process's CSRF token.
+//! It serves the Network, Blocks (list and block), Enterprises (search and enterprise
+//! page), Inbox (tasks and the actions that close them), Submit (inspection,
+//! rectification and penalty forms checked against the rules before signing) and Audit
+//! (view download and verification, checkpoints, access and read logs) pages in English
+//! and Simplified Chinese ([`i18n`]). Forms are POST only and carry the process's CSRF
+//! token.
 
 mod audit;
 pub mod i18n;
+mod inbox;
 mod pages;
+mod submit;
 
 use crate::cli::exit;
 use crate::cli::home::Home;
@@ -64,6 +69,9 @@ pub struct Console {
     home: Home,
     identity: String,
     client: Mutex<LedgerClient>,
+    /// The officer key records are signed with (`None` for an auditor, who records
+    /// nothing).
+    officer_key: Option<safeledger_core::SecretKey>,
     /// Each agency's own node, for the Network page.
     nodes: Vec<(String, String, Mutex<LedgerClient>)>,
     /// `Basic …` the browser must send, when the console listens beyond loopback.
@@ -152,8 +160,14 @@ async fn guard(
             return r;
         }
     }
+    let started = std::time::Instant::now();
     let mut r = next.run(req).await;
     let h = r.headers_mut();
+    // The server's time for the page (W3C Server Timing), which the render-time figures
+    // are read from.
+    if let Ok(v) = format!("app;dur={:.1}", started.elapsed().as_secs_f64() * 1e3).parse() {
+        h.insert("server-timing", v);
+    }
     h.insert(
         header::CONTENT_SECURITY_POLICY,
         HeaderValue::from_static(CSP),
@@ -179,6 +193,10 @@ pub async fn run(args: ConsoleArgs) -> anyhow::Result<()> {
     let login = login_secret(&args)?;
     let home = Home::load(&args.home)?;
     let signer = home.signer(&args.identity)?;
+    let officer_key = match home.genesis.agency(&args.identity) {
+        Some(_) => Some(home.officer_key(&args.identity)?),
+        None => None,
+    };
     let client = LedgerClient::new(home.endpoints()).signed_by(signer.clone());
     let nodes = home
         .genesis
@@ -194,6 +212,7 @@ pub async fn run(args: ConsoleArgs) -> anyhow::Result<()> {
         home,
         identity: args.identity.clone(),
         client: Mutex::new(client),
+        officer_key,
         nodes,
         login,
         csrf: hex::encode(rand::random::<[u8; 16]>()),

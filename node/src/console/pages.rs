@@ -28,7 +28,12 @@ pub fn router(c: Arc<Console>) -> Router {
         .route("/block/{height}", get(block))
         .route("/enterprises", get(enterprises))
         .route("/enterprise/{id}", get(enterprise))
-        .route("/inbox", get(super::audit::inbox))
+        .route("/inbox", get(super::inbox::inbox))
+        .route("/inbox/act", axum::routing::post(super::inbox::act))
+        .route(
+            "/submit",
+            get(super::submit::form).post(super::submit::post),
+        )
         .route("/audit", get(super::audit::audit))
         .route(
             "/audit/verify",
@@ -36,8 +41,16 @@ pub fn router(c: Arc<Console>) -> Router {
                 super::audit::MAX_VIEW_BYTES + 64 * 1024,
             )),
         )
+        .route("/audit/view", get(super::audit::view))
+        .route(
+            "/audit/consistency",
+            axum::routing::post(super::audit::consistency).layer(
+                axum::extract::DefaultBodyLimit::max(2 * super::audit::MAX_VIEW_BYTES + 64 * 1024),
+            ),
+        )
         .route("/lang/{code}", get(set_lang))
         .route("/static/console.css", get(stylesheet))
+        .route("/favicon.ico", get(favicon))
         .with_state(c)
 }
 
@@ -82,6 +95,16 @@ async fn stylesheet() -> impl IntoResponse {
     (
         [(header::CONTENT_TYPE, "text/css; charset=utf-8")],
         include_str!("console.css"),
+    )
+}
+
+/// The tab's icon (served so that the browser's request for it finds something).
+async fn favicon() -> impl IntoResponse {
+    (
+        [(header::CONTENT_TYPE, "image/svg+xml")],
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 16 16\">\
+         <rect width=\"16\" height=\"16\" rx=\"3\" fill=\"#0f3d5e\"/>\
+         <path d=\"M4 8l3 3 5-6\" stroke=\"#fff\" stroke-width=\"2\" fill=\"none\"/></svg>",
     )
 }
 
@@ -473,6 +496,7 @@ mod tests {
             include_str!("../../templates/console/error.html"),
             include_str!("../../templates/console/inbox.html"),
             include_str!("../../templates/console/audit.html"),
+            include_str!("../../templates/console/submit.html"),
         ];
         for t in templates {
             for part in t.split("lang.t(\"").skip(1) {

@@ -411,3 +411,39 @@ pub fn mutate_leaf(v: &mut serde_json::Value) {
         _ => {}
     }
 }
+
+/// A `safeledger console` process and the address it listens on, killed when dropped.
+pub struct ConsoleProc(pub Child, pub String);
+
+impl Drop for ConsoleProc {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Starts `safeledger console --home h --as us-osha` with `extra` arguments and `env`,
+/// and reads the address it prints.
+pub fn console(h: &Path, extra: &[&str], env: &[(&str, &str)]) -> ConsoleProc {
+    let mut child = Command::new(EXE)
+        .args(["console", "--home"])
+        .arg(h)
+        .args(["--as", "us-osha"])
+        .args(extra)
+        .envs(env.iter().copied())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("start the console");
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().expect("stdout"))
+        .read_line(&mut line)
+        .expect("the console's first line");
+    let addr = line
+        .split("http://")
+        .nth(1)
+        .and_then(|r| r.split_whitespace().next())
+        .unwrap_or_else(|| panic!("no address in {line:?}"))
+        .to_string();
+    ConsoleProc(child, addr)
+}

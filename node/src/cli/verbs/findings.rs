@@ -11,7 +11,7 @@ use safeledger_core::records::{
     CorrectionAction, InspectionOutcome, InspectionRecord, Penalty, PenaltyGrade,
     RectificationReport, Severity, Violation,
 };
-use safeledger_core::TxBody;
+use safeledger_core::{Timestamp, TxBody};
 
 /// An inspection's verdict (`--outcome`).
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -123,6 +123,87 @@ fn hazard(s: &str) -> anyhow::Result<Violation> {
     })
 }
 
+/// What an inspection record is made of, as an officer types it (the CLI's flags, the
+/// console's form).
+pub struct InspectionInput<'a> {
+    /// The inspected enterprise.
+    pub enterprise: &'a str,
+    /// The agency's id for the inspection.
+    pub id: &'a str,
+    /// Inspection type (routine, follow-up, ...).
+    pub inspection_type: &'a str,
+    /// The verdict.
+    pub outcome: Verdict,
+    /// Score 0 to 100.
+    pub score: Option<u32>,
+    /// Hazards, each `CODE:SEVERITY:RECTIFY_BY:DESCRIPTION`.
+    pub hazards: &'a [String],
+    /// The inspection it follows up.
+    pub follow_up_of: Option<&'a str>,
+}
+
+/// The inspection record of `input` on the day of `at` (`now`: the wall clock), with the
+/// notes to show the officer (a hazard whose deadline has passed is kept as history).
+///
+/// # Errors
+/// A usage error (exit 2) naming the bad hazard, a code named twice, a deadline before the
+/// inspection, a malformed enterprise id.
+pub fn inspection_body(
+    input: &InspectionInput<'_>,
+    at: Timestamp,
+    now: Timestamp,
+) -> anyhow::Result<(TxBody, Vec<String>)> {
+    let violations = input
+        .hazards
+        .iter()
+        .map(|h| hazard(h))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let mut counts = [0u32; 3];
+    let mut notes = Vec::new();
+    for v in &violations {
+        counts[v.severity as usize] += 1;
+        if violations.iter().filter(|o| o.code == v.code).count() > 1 {
+            return Err(exit::usage(format!(
+                "--hazard: code {:?} is named twice in one inspection",
+                v.code
+            )));
+        }
+        match v.rectify_by {
+            Some(due) if due.date_string() < at.date_string() => {
+                return Err(exit::usage(format!(
+                    "--hazard {}: its deadline {} is before the inspection ({})",
+                    v.code,
+                    due.date_string(),
+                    at.date_string()
+                )))
+            }
+            Some(due) if due < now => notes.push(format!(
+                "hazard {}'s deadline {} has passed: the ledger keeps it as history, not as \
+                 an open rectification task",
+                v.code,
+                due.date_string()
+            )),
+            _ => {}
+        }
+    }
+    let body = TxBody::InspectionRecord(InspectionRecord {
+        enterprise: enterprise_arg(input.enterprise)?,
+        inspection_id: input.id.to_string(),
+        inspection_type: input.inspection_type.to_string(),
+        outcome: match input.outcome {
+            Verdict::Pass => InspectionOutcome::Pass,
+            Verdict::PassWithConditions => InspectionOutcome::PassWithConditions,
+            Verdict::Fail => InspectionOutcome::Fail,
+            Verdict::NoVerdict => InspectionOutcome::NoVerdict,
+        },
+        score: input.score,
+        violation_counts: counts,
+        violations,
+        follow_up_of: input.follow_up_of.map(str::to_string),
+    });
+    Ok((body, notes))
+}
+
 /// `safeledger inspection`.
 pub async fn inspection(cmd: InspectionCmd) -> anyhow::Result<()> {
     match cmd {
@@ -137,54 +218,19 @@ pub async fn inspection(cmd: InspectionCmd) -> anyhow::Result<()> {
             follow_up_of,
             acting,
         } => {
-            let violations = hazards
-                .iter()
-                .map(|h| hazard(h))
-                .collect::<anyhow::Result<Vec<_>>>()?;
-            let mut counts = [0u32; 3];
-            let at = acting.effective_at()?;
-            let now = when::now();
-            for v in &violations {
-                counts[v.severity as usize] += 1;
-                if violations.iter().filter(|o| o.code == v.code).count() > 1 {
-                    return Err(exit::usage(format!(
-                        "--hazard: code {:?} is named twice in one inspection",
-                        v.code
-                    )));
-                }
-                match v.rectify_by {
-                    Some(due) if due.date_string() < at.date_string() => {
-                        return Err(exit::usage(format!(
-                            "--hazard {}: its deadline {} is before the inspection ({})",
-                            v.code,
-                            due.date_string(),
-                            at.date_string()
-                        )))
-                    }
-                    Some(due) if due < now => eprintln!(
-                        "note: hazard {}'s deadline {} has passed: the ledger keeps it as \
-                         history, not as an open rectification task",
-                        v.code,
-                        due.date_string()
-                    ),
-                    _ => {}
-                }
-            }
-            let body = TxBody::InspectionRecord(InspectionRecord {
-                enterprise: enterprise_arg(&enterprise)?,
-                inspection_id: id,
-                inspection_type,
-                outcome: match outcome {
-                    Verdict::Pass => InspectionOutcome::Pass,
-                    Verdict::PassWithConditions => InspectionOutcome::PassWithConditions,
-                    Verdict::Fail => InspectionOutcome::Fail,
-                    Verdict::NoVerdict => InspectionOutcome::NoVerdict,
-                },
+            let input = InspectionInput {
+                enterprise: &enterprise,
+                id: &id,
+                inspection_type: &inspection_type,
+                outcome,
                 score,
-                violation_counts: counts,
-                violations,
-                follow_up_of,
-            });
+                hazards: &hazards,
+                follow_up_of: follow_up_of.as_deref(),
+            };
+            let (body, notes) = inspection_body(&input, acting.effective_at()?, when::now())?;
+            for n in notes {
+                eprintln!("note: {n}");
+            }
             acting.act(body).await
         }
     }
@@ -463,6 +509,42 @@ pub async fn correction(cmd: CorrectionCmd) -> anyhow::Result<()> {
     acting.act(body).await
 }
 
+/// The penalty record of case `case` against `enterprise`, as an officer types it (the
+/// CLI's flags, the console's form).
+///
+/// # Errors
+/// A usage error (exit 2): a currency that is not three letters, a malformed enterprise id.
+pub fn penalty_body(
+    enterprise: &str,
+    case: &str,
+    grade: Grade,
+    kind: &str,
+    amount_minor: Option<u64>,
+    currency: Option<&str>,
+    reason: &str,
+) -> anyhow::Result<TxBody> {
+    let currency = currency.map(|c| c.trim().to_ascii_uppercase());
+    if let Some(c) = &currency {
+        if c.len() != 3 || !c.bytes().all(|b| b.is_ascii_uppercase()) {
+            return Err(exit::usage(format!(
+                "--currency {c:?} is not an ISO 4217 code (three letters, e.g. CNY)"
+            )));
+        }
+    }
+    Ok(TxBody::Penalty(Penalty {
+        enterprise: enterprise_arg(enterprise)?,
+        case_id: case.to_string(),
+        grade: match grade {
+            Grade::Minor => PenaltyGrade::Minor,
+            Grade::Severe => PenaltyGrade::Severe,
+        },
+        kind: kind.to_string(),
+        amount_minor,
+        reason: reason.to_string(),
+        currency,
+    }))
+}
+
 /// `safeledger penalty`.
 pub async fn penalty(cmd: PenaltyCmd) -> anyhow::Result<()> {
     let PenaltyCmd::Record {
@@ -475,26 +557,15 @@ pub async fn penalty(cmd: PenaltyCmd) -> anyhow::Result<()> {
         reason,
         acting,
     } = cmd;
-    let currency = currency.map(|c| c.trim().to_ascii_uppercase());
-    if let Some(c) = &currency {
-        if c.len() != 3 || !c.bytes().all(|b| b.is_ascii_uppercase()) {
-            return Err(exit::usage(format!(
-                "--currency {c:?} is not an ISO 4217 code (three letters, e.g. CNY)"
-            )));
-        }
-    }
-    let body = TxBody::Penalty(Penalty {
-        enterprise: enterprise_arg(&enterprise)?,
-        case_id: case,
-        grade: match grade {
-            Grade::Minor => PenaltyGrade::Minor,
-            Grade::Severe => PenaltyGrade::Severe,
-        },
-        kind,
+    let body = penalty_body(
+        &enterprise,
+        &case,
+        grade,
+        &kind,
         amount_minor,
-        reason,
-        currency,
-    });
+        currency.as_deref(),
+        &reason,
+    )?;
     acting.act(body).await
 }
 

@@ -1,0 +1,292 @@
+//! The console's Inbox (issue 21 item 2): the agency's open tasks with their due times,
+//! and beside each task the action that closes it where one form can — answer an
+//! assistance request, approve or refuse an access request, co-sign a licence decision,
+//! vote on a governance proposal. Each action is a POST carrying the CSRF token; the
+//! console builds the closing record from the task's source record (fetched from the
+//! network, never from the form), signs it with its officer key, submits it and shows the
+//! committed result, a rule's refusal included.
+
+use super::i18n::Lang;
+use super::pages::{error, lang, page};
+use super::Console;
+use crate::cli::{records, submit, when};
+use askama::Template;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use axum::Form;
+use safeledger_core::records::{AccessGrant, DecisionSignature, GovernanceVote};
+use safeledger_core::{Hash, Outcome, TxBody};
+use serde::Deserialize;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Tasks the page lists.
+const TASKS: u32 = 200;
+/// How long an action waits for its commit.
+const COMMIT_WAIT: Duration = Duration::from_secs(30);
+
+struct TaskRow {
+    due: String,
+    overdue: bool,
+    kind: String,
+    enterprise: String,
+    what: String,
+    closed_by: String,
+    /// The record that opened the task (hex), which the action answers.
+    source: String,
+    /// The form beside the task: `answer`, `grant`, `cosign`, `vote`, or none.
+    action: &'static str,
+}
+
+#[derive(Template)]
+#[template(path = "console/inbox.html")]
+struct InboxPage<'a> {
+    lang: Lang,
+    identity: &'a str,
+    csrf: &'a str,
+    agency: &'a str,
+    tasks: Vec<TaskRow>,
+    error: String,
+    /// The outcome of the action just taken.
+    message: String,
+    message_ok: bool,
+}
+
+fn action_of(kind: &str) -> &'static str {
+    match kind {
+        "assistance_request" => "answer",
+        "access_request" => "grant",
+        "decision_signature" => "cosign",
+        "proposal_vote" => "vote",
+        _ => "",
+    }
+}
+
+/// The inbox page. `closed`: the source of a task just closed by a committed record — the
+/// node's inbox index follows the chain a moment behind the commit, so it is asked again
+/// (for up to 5 s) until that task has left.
+async fn render(
+    c: &Console,
+    lang: Lang,
+    message: String,
+    message_ok: bool,
+    closed: Option<&str>,
+) -> Response {
+    let req = safeledger_client::proto::GetInboxRequest {
+        agency: c.identity.clone(),
+        limit: TASKS,
+        ..Default::default()
+    };
+    let mut got = c.client.lock().await.inbox(req.clone()).await;
+    if let Some(source) = closed {
+        for _ in 0..25 {
+            let listed = got.as_ref().is_ok_and(|v| {
+                v["tasks"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .any(|p| p[0]["source"].as_str() == Some(source))
+            });
+            if !listed {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            got = c.client.lock().await.inbox(req.clone()).await;
+        }
+    }
+    let (tasks, err) = match got {
+        Ok(v) => {
+            let now = safeledger_client::auth::now_ms();
+            let rows = v["tasks"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(|p| {
+                    let t = &p[0];
+                    let due = t["due"].as_u64();
+                    let kind = t["kind"].as_str().unwrap_or("").to_string();
+                    TaskRow {
+                        due: due.map_or_else(|| lang.t("no_due").to_string(), |d| lang.time(d)),
+                        overdue: due.is_some_and(|d| d < now),
+                        action: action_of(&kind),
+                        kind,
+                        enterprise: t["enterprise"].as_str().unwrap_or("").to_string(),
+                        what: t["what"].as_str().unwrap_or("").to_string(),
+                        closed_by: t["closed_by"].as_str().unwrap_or("").to_string(),
+                        source: t["source"].as_str().unwrap_or("").to_string(),
+                    }
+                })
+                .collect();
+            (rows, String::new())
+        }
+        Err(e) => (Vec::new(), e.to_string()),
+    };
+    page(InboxPage {
+        lang,
+        identity: &c.identity,
+        csrf: &c.csrf,
+        agency: &c.identity,
+        tasks,
+        error: err,
+        message,
+        message_ok,
+    })
+}
+
+/// `GET /inbox`.
+pub(super) async fn inbox(State(c): State<Arc<Console>>, h: HeaderMap) -> Response {
+    render(&c, lang(&h), String::new(), false, None).await
+}
+
+/// The form beside a task. Unknown fields are refused, not dropped.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct ActForm {
+    csrf: String,
+    /// The task's source record (hex).
+    source: String,
+    /// `answer`, `grant`, `cosign` or `vote`.
+    action: String,
+    /// The answer or the reason.
+    #[serde(default)]
+    text: String,
+    /// `yes` or `no` (grant: approve or refuse; vote: for or against).
+    #[serde(default)]
+    decision: String,
+}
+
+/// The record that closes the task opened by `source`, built from the source record.
+async fn closing_record(c: &Console, f: &ActForm, source: Hash) -> anyhow::Result<TxBody> {
+    let yes = match f.decision.as_str() {
+        "yes" => true,
+        "no" => false,
+        _ if matches!(f.action.as_str(), "grant" | "vote") => {
+            anyhow::bail!("choose yes or no")
+        }
+        _ => false,
+    };
+    let (tx, ..) = c.client.lock().await.transaction(source).await?;
+    let body = match (f.action.as_str(), tx.payload.body) {
+        ("cosign", TxBody::DecisionProposal(p)) => TxBody::DecisionSignature(DecisionSignature {
+            enterprise: p.decision.enterprise,
+            proposal: source,
+        }),
+        ("vote", TxBody::GovernanceProposal(p)) => TxBody::GovernanceVote(GovernanceVote {
+            proposal_id: p.proposal_id,
+            approve: yes,
+        }),
+        ("grant", TxBody::AccessRequest(r)) => {
+            // The requesting agency, as the access contract recorded it.
+            let log = c
+                .client
+                .lock()
+                .await
+                .query("access_log", "", "", 1000)
+                .await?;
+            let requester = log
+                .as_array()
+                .into_iter()
+                .flatten()
+                .find(|a| a["request_tx"].as_str() == Some(&source.to_hex()))
+                .and_then(|a| a["requester"].as_str())
+                .ok_or_else(|| anyhow::anyhow!("no open access request {source}"))?
+                .to_string();
+            if f.text.trim().is_empty() {
+                anyhow::bail!("give the reason for the answer");
+            }
+            TxBody::AccessGrant(AccessGrant {
+                requester,
+                request_id: r.request_id,
+                approve: yes,
+                reason: f.text.trim().to_string(),
+            })
+        }
+        (action, body) => anyhow::bail!("{action} does not answer a {} record", body.kind().name()),
+    };
+    Ok(body)
+}
+
+/// `POST /inbox/act`: take the action beside a task.
+pub(super) async fn act(
+    State(c): State<Arc<Console>>,
+    h: HeaderMap,
+    Form(f): Form<ActForm>,
+) -> Response {
+    let lang = lang(&h);
+    if !super::constant_time_eq(f.csrf.as_bytes(), c.csrf.as_bytes()) {
+        return error(
+            &c,
+            lang,
+            StatusCode::FORBIDDEN,
+            lang.t("forged").to_string(),
+        );
+    }
+    let Some(key) = &c.officer_key else {
+        return error(
+            &c,
+            lang,
+            StatusCode::FORBIDDEN,
+            lang.t("not_officer").to_string(),
+        );
+    };
+    let Ok(source) = Hash::from_hex(f.source.trim()) else {
+        return error(
+            &c,
+            lang,
+            StatusCode::BAD_REQUEST,
+            format!("{:?} is not a transaction id", f.source),
+        );
+    };
+    let done = if f.action == "answer" {
+        if f.text.trim().is_empty() {
+            Err(anyhow::anyhow!("write the answer"))
+        } else {
+            crate::cli::assistance::respond(
+                &c.home,
+                &c.identity,
+                source,
+                f.text.trim(),
+                when::now(),
+                COMMIT_WAIT,
+            )
+            .await
+        }
+    } else {
+        match closing_record(&c, &f, source).await {
+            Ok(body) => {
+                submit::submit_signed_by(
+                    &c.home,
+                    &c.identity,
+                    key,
+                    body,
+                    when::now(),
+                    &[],
+                    COMMIT_WAIT,
+                )
+                .await
+            }
+            Err(e) => Err(e),
+        }
+    };
+    let closed = done
+        .as_ref()
+        .is_ok_and(|r| r.result.outcome == Outcome::Accepted)
+        .then(|| source.to_hex());
+    let (message, ok) = match done {
+        Ok(r) => (
+            format!(
+                "{} {} {}: {} ({} {})",
+                lang.t("committed_at"),
+                r.height,
+                lang.t("transaction"),
+                records::outcome_text(&r.result.outcome),
+                lang.t("record"),
+                r.tx_id
+            ),
+            r.result.outcome == Outcome::Accepted,
+        ),
+        Err(e) => (format!("{}: {e:#}", lang.t("refused")), false),
+    };
+    render(&c, lang, message, ok, closed.as_deref()).await
+}

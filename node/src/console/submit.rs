@@ -1,0 +1,315 @@
+//! The console's Submit page (issue 21 item 2): a form per record kind an officer records
+//! from the desk — inspection, rectification, penalty — built by the same functions as the
+//! CLI's verbs (`inspection record`, `rectification report`, `penalty record`), so a form
+//! is refused for exactly what the command refuses. Two steps: *Check* signs the record
+//! with the console's key and asks a node for the rules' verdict on the current state
+//! (`CheckTransaction`, nothing submitted); *Sign and submit* submits it and waits for the
+//! commit, then shows the result with a link to the enterprise's timeline.
+//!
+//! Every post carries the CSRF token; an auditor's console has no officer key and is
+//! refused with the reason.
+
+use super::i18n::Lang;
+use super::pages::{error, lang, page};
+use super::Console;
+use crate::cli::verbs::findings::{self, Grade, InspectionInput, Verdict};
+use crate::cli::{act, records, submit, when};
+use askama::Template;
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use axum::Form;
+use clap::ValueEnum;
+use safeledger_core::records::RectificationReport;
+use safeledger_core::{Outcome, Timestamp, TxBody};
+use serde::Deserialize;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// How long a submission waits for its commit.
+const COMMIT_WAIT: Duration = Duration::from_secs(30);
+
+/// The record kinds the page has a form for.
+pub const KINDS: [&str; 3] = ["inspection", "rectification", "penalty"];
+
+/// Every field of every form (a field a kind does not use stays empty). Unknown fields are
+/// refused, not dropped.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub(super) struct SubmitForm {
+    csrf: String,
+    /// `check` or `sign`.
+    step: String,
+    kind: String,
+    enterprise: String,
+    effective_at: String,
+    id: String,
+    inspection_type: String,
+    outcome: String,
+    score: String,
+    hazards: String,
+    follow_up_of: String,
+    inspection: String,
+    codes: String,
+    description: String,
+    case: String,
+    grade: String,
+    penalty_kind: String,
+    amount_minor: String,
+    currency: String,
+    reason: String,
+}
+
+#[derive(Template)]
+#[template(path = "console/submit.html")]
+struct SubmitPage<'a> {
+    lang: Lang,
+    identity: &'a str,
+    csrf: &'a str,
+    kinds: &'a [&'a str],
+    f: SubmitForm,
+    /// The usage error of the form, when it was refused before signing.
+    problem: String,
+    notes: Vec<String>,
+    /// After Check: the signed record (JSON) and the rules' verdict.
+    checked: bool,
+    record: String,
+    accepted: bool,
+    verdict: String,
+    /// After Sign and submit.
+    committed: bool,
+    tx_id: String,
+    height: u64,
+}
+
+impl SubmitPage<'_> {
+    fn sel(&self, field: &str, value: &str) -> &'static str {
+        let v = match field {
+            "outcome" => &self.f.outcome,
+            "grade" => &self.f.grade,
+            _ => return "",
+        };
+        if v == value {
+            "selected"
+        } else {
+            ""
+        }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct SubmitQuery {
+    kind: Option<String>,
+    enterprise: Option<String>,
+}
+
+/// `GET /submit?kind=…&enterprise=…`: the empty form.
+pub(super) async fn form(
+    State(c): State<Arc<Console>>,
+    h: HeaderMap,
+    Query(q): Query<SubmitQuery>,
+) -> Response {
+    let f = SubmitForm {
+        kind: q
+            .kind
+            .filter(|k| KINDS.contains(&k.as_str()))
+            .unwrap_or_else(|| KINDS[0].to_string()),
+        enterprise: q.enterprise.unwrap_or_default(),
+        inspection_type: "routine".into(),
+        outcome: "pass".into(),
+        grade: "minor".into(),
+        penalty_kind: "fine".into(),
+        ..SubmitForm::default()
+    };
+    render(&c, lang(&h), f, |_| {})
+}
+
+fn render(c: &Console, lang: Lang, f: SubmitForm, fill: impl FnOnce(&mut SubmitPage)) -> Response {
+    let mut p = SubmitPage {
+        lang,
+        identity: &c.identity,
+        csrf: &c.csrf,
+        kinds: &KINDS,
+        f,
+        problem: String::new(),
+        notes: Vec::new(),
+        checked: false,
+        record: String::new(),
+        accepted: false,
+        verdict: String::new(),
+        committed: false,
+        tx_id: String::new(),
+        height: 0,
+    };
+    fill(&mut p);
+    page(p)
+}
+
+fn opt(s: &str) -> Option<&str> {
+    let s = s.trim();
+    (!s.is_empty()).then_some(s)
+}
+
+/// The record the form describes, when it is: (body, when, notes for the officer).
+fn body_of(f: &SubmitForm, now: Timestamp) -> anyhow::Result<(TxBody, Timestamp, Vec<String>)> {
+    let at = when::effective_or_now(opt(&f.effective_at), now)?;
+    let usage = crate::cli::exit::usage;
+    let (body, notes) = match f.kind.as_str() {
+        "inspection" => {
+            let outcome = Verdict::from_str(&f.outcome, false)
+                .map_err(|_| usage(format!("outcome {:?} is not one of the list", f.outcome)))?;
+            let score = opt(&f.score)
+                .map(|s| {
+                    s.parse::<u32>()
+                        .ok()
+                        .filter(|n| *n <= 100)
+                        .ok_or_else(|| usage(format!("score {s:?} is not 0 to 100")))
+                })
+                .transpose()?;
+            // One hazard per line; blank lines are layout, not hazards.
+            let hazards: Vec<String> = f
+                .hazards
+                .lines()
+                .map(str::trim)
+                .filter(|l| !l.is_empty())
+                .map(str::to_string)
+                .collect();
+            let input = InspectionInput {
+                enterprise: f.enterprise.trim(),
+                id: f.id.trim(),
+                inspection_type: f.inspection_type.trim(),
+                outcome,
+                score,
+                hazards: &hazards,
+                follow_up_of: opt(&f.follow_up_of),
+            };
+            findings::inspection_body(&input, at, now)?
+        }
+        "rectification" => {
+            let body = TxBody::RectificationReport(RectificationReport {
+                enterprise: crate::cli::verbs::enterprise_arg(f.enterprise.trim())?,
+                inspection_id: f.inspection.trim().to_string(),
+                codes: f
+                    .codes
+                    .split([',', ' ', '\n'])
+                    .map(str::trim)
+                    .filter(|c| !c.is_empty())
+                    .map(str::to_string)
+                    .collect(),
+                description: f.description.trim().to_string(),
+            });
+            (body, Vec::new())
+        }
+        "penalty" => {
+            let grade = Grade::from_str(&f.grade, false)
+                .map_err(|_| usage(format!("grade {:?} is minor or severe", f.grade)))?;
+            let amount = opt(&f.amount_minor)
+                .map(|s| {
+                    s.parse::<u64>()
+                        .map_err(|_| usage(format!("amount {s:?} is not a whole number")))
+                })
+                .transpose()?;
+            if amount.is_some() != opt(&f.currency).is_some() {
+                return Err(usage(
+                    "an amount needs its currency, and a currency an amount".into(),
+                ));
+            }
+            let body = findings::penalty_body(
+                f.enterprise.trim(),
+                f.case.trim(),
+                grade,
+                f.penalty_kind.trim(),
+                amount,
+                opt(&f.currency),
+                f.reason.trim(),
+            )?;
+            (body, Vec::new())
+        }
+        other => return Err(usage(format!("no form for record kind {other:?}"))),
+    };
+    Ok((body, at, notes))
+}
+
+/// `POST /submit`: check the record against the rules, or sign and submit it.
+pub(super) async fn post(
+    State(c): State<Arc<Console>>,
+    h: HeaderMap,
+    Form(f): Form<SubmitForm>,
+) -> Response {
+    let lang = lang(&h);
+    if !super::constant_time_eq(f.csrf.as_bytes(), c.csrf.as_bytes()) {
+        return error(
+            &c,
+            lang,
+            StatusCode::FORBIDDEN,
+            lang.t("forged").to_string(),
+        );
+    }
+    let Some(key) = &c.officer_key else {
+        return error(
+            &c,
+            lang,
+            StatusCode::FORBIDDEN,
+            lang.t("not_officer").to_string(),
+        );
+    };
+    let (body, at, notes) = match body_of(&f, when::now()) {
+        Ok(x) => x,
+        Err(e) => {
+            let problem = format!("{e:#}");
+            let mut r = render(&c, lang, f, |p| p.problem = problem);
+            *r.status_mut() = StatusCode::BAD_REQUEST;
+            return r;
+        }
+    };
+    let record = serde_json::to_string_pretty(&body).unwrap_or_default();
+    if f.step == "sign" {
+        return match submit::submit_signed_by(&c.home, &c.identity, key, body, at, &[], COMMIT_WAIT)
+            .await
+        {
+            Ok(done) => {
+                let accepted = done.result.outcome == Outcome::Accepted;
+                let verdict = records::outcome_text(&done.result.outcome);
+                render(&c, lang, f, |p| {
+                    p.notes = notes;
+                    p.record = record;
+                    p.committed = true;
+                    p.accepted = accepted;
+                    p.verdict = verdict;
+                    p.tx_id = done.tx_id.to_hex();
+                    p.height = done.height;
+                })
+            }
+            Err(e) => {
+                let problem = format!("{e:#}");
+                let mut r = render(&c, lang, f, |p| p.problem = problem);
+                *r.status_mut() = StatusCode::BAD_GATEWAY;
+                r
+            }
+        };
+    }
+    match act::verdict(&c.home, key, body, at).await {
+        Ok((_, v, outcome)) => {
+            let verdict = format!(
+                "{} ({} {})",
+                records::outcome_text(&outcome),
+                lang.t("before_height"),
+                v["height"]
+            );
+            render(&c, lang, f, |p| {
+                p.notes = notes;
+                p.record = record;
+                p.checked = true;
+                p.accepted = outcome == Outcome::Accepted;
+                p.verdict = verdict;
+            })
+        }
+        Err(e) => {
+            let problem = format!("{e:#}");
+            let mut r = render(&c, lang, f, |p| p.problem = problem);
+            *r.status_mut() = StatusCode::BAD_GATEWAY;
+            r
+        }
+    }
+}

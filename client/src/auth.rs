@@ -47,6 +47,8 @@ pub mod method {
     pub const AWAIT_COMMIT: &str = "/safeledger.v1.Ledger/AwaitCommit";
     /// `GetBlock`.
     pub const GET_BLOCK: &str = "/safeledger.v1.Ledger/GetBlock";
+    /// `ListBlockHeaders`.
+    pub const LIST_BLOCK_HEADERS: &str = "/safeledger.v1.Ledger/ListBlockHeaders";
     /// `GetTransaction`.
     pub const GET_TRANSACTION: &str = "/safeledger.v1.Ledger/GetTransaction";
     /// `GetEnterprise`.

@@ -225,6 +225,12 @@ impl ledger_server::Ledger for Fake {
     ) -> Result<Response<proto::GetTipStatusReply>, Status> {
         no()
     }
+    async fn list_block_headers(
+        &self,
+        _: Request<proto::ListBlockHeadersRequest>,
+    ) -> Result<Response<proto::ListBlockHeadersReply>, Status> {
+        no()
+    }
 }
 
 /// A fake node on a free loopback port: its URL and its `SubmitBatch` counter. The server

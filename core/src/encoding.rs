@@ -75,6 +75,21 @@ pub fn from_canonical_bounded<T: DeserializeOwned>(
     Ok(value)
 }
 
+/// The first value of canonical `bytes` that hold more after it (a block's header, read
+/// without decoding its transactions: the header is the block encoding's first field).
+///
+/// # Errors
+/// Empty input, another encoding version, bytes that do not begin with a `T`.
+pub fn canonical_prefix<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, DecodeError> {
+    let (&v, rest) = bytes.split_first().ok_or(DecodeError::Empty)?;
+    if v != ENCODING_VERSION {
+        return Err(DecodeError::Version(v));
+    }
+    postcard::take_from_bytes(rest)
+        .map(|(t, _)| t)
+        .map_err(|e| DecodeError::Malformed(e.to_string()))
+}
+
 /// [`from_canonical_bounded`] with the general message bound
 /// [`crate::limits::MAX_MESSAGE_BYTES`].
 pub fn from_canonical<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, DecodeError> {

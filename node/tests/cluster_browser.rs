@@ -252,6 +252,7 @@ fn cluster_browser_officer_session_search_record_answer_and_audit() {
             .arg("disable-dev-shm-usage")
             .user_data_dir(profile.path())
             .window_size(1280, 1000)
+            .viewport(None)
             .build()
             .unwrap();
         let (mut browser, mut handler) = match Browser::launch(config).await {
@@ -467,26 +468,35 @@ fn cluster_browser_officer_session_search_record_answer_and_audit() {
     drop(c);
 }
 
-/// A full-page PNG of every page, in English then Chinese, into `dir`.
+/// A PNG of the top of every page (a 1280×1000 window), in English then Chinese, into `dir`: the
+/// enterprise shown is the first hit of a search for "tiramisu" in the data (the hostile
+/// record where the slice has none).
 async fn screenshots(page: &Page, base: &str, dir: &Path) {
     std::fs::create_dir_all(dir).unwrap();
+    open(page, &format!("{base}/enterprises?q=tiramisu")).await;
+    let hit: String = page
+        .evaluate(
+            "(() => { const a = document.querySelector('#hits a'); \
+              return a ? a.getAttribute('href') : ''; })()",
+        )
+        .await
+        .unwrap()
+        .into_value()
+        .unwrap();
+    let enterprise = if hit.is_empty() {
+        format!("/enterprise/{}", HOSTILE_ID.replace(':', "%3A"))
+    } else {
+        hit
+    };
+    let id = enterprise.trim_start_matches("/enterprise/").to_string();
     let pages = [
         ("network", "/".to_string()),
         ("blocks", "/blocks".to_string()),
         ("block", "/block/2".to_string()),
-        ("search", "/enterprises?q=restaurant".to_string()),
-        (
-            "enterprise",
-            format!("/enterprise/{}", HOSTILE_ID.replace(':', "%3A")),
-        ),
+        ("search", "/enterprises?q=kitchen".to_string()),
+        ("enterprise", enterprise.clone()),
         ("inbox", "/inbox".to_string()),
-        (
-            "submit",
-            format!(
-                "/submit?kind=inspection&enterprise={}",
-                HOSTILE_ID.replace(':', "%3A")
-            ),
-        ),
+        ("submit", format!("/submit?kind=inspection&enterprise={id}")),
         ("audit", "/audit".to_string()),
     ];
     for lang in ["en", "zh"] {
@@ -497,7 +507,6 @@ async fn screenshots(page: &Page, base: &str, dir: &Path) {
                 .screenshot(
                     ScreenshotParams::builder()
                         .format(CaptureScreenshotFormat::Png)
-                        .full_page(true)
                         .build(),
                 )
                 .await

@@ -443,6 +443,31 @@ impl LedgerClient {
         ))
     }
 
+    /// The headers of up to `limit` (1 to 100) consecutive blocks from `to_height` (0 =
+    /// latest) down, newest first.
+    ///
+    /// # Errors
+    /// No node answers, the caller may not read blocks, no block at `to_height`, a header
+    /// that does not decode.
+    pub async fn block_headers(
+        &mut self,
+        to_height: u64,
+        limit: u32,
+    ) -> Result<Vec<safeledger_core::Header>, ClientError> {
+        let r = self
+            .call(
+                method::LIST_BLOCK_HEADERS,
+                proto::ListBlockHeadersRequest { to_height, limit },
+                |mut c, r| async move { c.list_block_headers(r).await },
+            )
+            .await?
+            .into_inner();
+        r.headers
+            .iter()
+            .map(|h| from_canonical(h).map_err(|e| ClientError::Decode(e.to_string())))
+            .collect()
+    }
+
     /// A committed transaction with (height, index) and result.
     pub async fn transaction(
         &mut self,

@@ -30,6 +30,8 @@ struct AuditPage<'a> {
     verdict: String,
     valid: bool,
     detail: String,
+    /// The transaction the download form starts with (from `?tx=`).
+    tx: String,
     /// The access requests and their answers, newest first.
     access_log: Vec<String>,
     /// The declared reads of private fields, newest first.
@@ -45,6 +47,17 @@ async fn audit_page(
     verdict: String,
     valid: bool,
     detail: String,
+) -> Response {
+    audit_page_for(c, lang, verdict, valid, detail, String::new()).await
+}
+
+async fn audit_page_for(
+    c: &Console,
+    lang: Lang,
+    verdict: String,
+    valid: bool,
+    detail: String,
+    tx: String,
 ) -> Response {
     let mut client = c.client.lock().await;
     let log = |v: Result<serde_json::Value, _>| -> Vec<String> {
@@ -63,13 +76,26 @@ async fn audit_page(
         verdict,
         valid,
         detail,
+        tx,
         access_log,
         read_log,
     })
 }
 
-pub(super) async fn audit(State(c): State<Arc<Console>>, h: HeaderMap) -> Response {
-    audit_page(&c, lang(&h), String::new(), false, String::new()).await
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct AuditQuery {
+    tx: Option<String>,
+}
+
+/// `GET /audit[?tx=…]`.
+pub(super) async fn audit(
+    State(c): State<Arc<Console>>,
+    h: HeaderMap,
+    Query(q): Query<AuditQuery>,
+) -> Response {
+    let tx = q.tx.unwrap_or_default().chars().take(64).collect();
+    audit_page_for(&c, lang(&h), String::new(), false, String::new(), tx).await
 }
 
 /// Reads the multipart form: the CSRF token first, then the files named in `wanted` (each

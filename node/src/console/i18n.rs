@@ -74,6 +74,18 @@ impl Lang {
             .unwrap_or("?")
     }
 
+    /// The name of an inbox task kind (`TaskKind`'s snake_case) in this language; the kind
+    /// itself for one the table lacks (a test keeps the table complete).
+    pub fn task(self, kind: &str) -> String {
+        TASK_KINDS.iter().find(|(k, _, _)| *k == kind).map_or_else(
+            || kind.to_string(),
+            |(_, en, zh)| match self {
+                Lang::En => (*en).to_string(),
+                Lang::Zh => (*zh).to_string(),
+            },
+        )
+    }
+
     /// A time in ms since the epoch as the user reads it: UTC+8 for Chinese (the agencies'
     /// time zone), UTC for English, `YYYY-MM-DD HH:MM`.
     pub fn time(self, ms: u64) -> String {
@@ -262,4 +274,52 @@ pub const LABELS: &[(&str, &str, &str)] = &[
         "Declared reads of private fields",
         "已声明的私有字段读取",
     ),
+    ("effective_when", "Effective", "生效时间"),
+    ("signed_by", "Signed by", "签名者"),
+    ("refusals_by_rule", "Refusals by rule", "按规则统计的拒绝"),
+    ("more", "More", "更多"),
+    ("throughput", "Throughput", "吞吐量"),
+    ("block_interval", "mean block interval", "平均出块间隔"),
+    ("over_blocks", "over the last blocks:", "统计的最近区块数:"),
+    ("validators", "Validators", "验证节点"),
+    ("node_key", "Node key", "节点公钥"),
+    ("power", "Voting power", "投票权"),
+    ("evidence", "Evidence of double-signing", "双重签名证据"),
+    ("no_evidence", "None recorded.", "未记录。"),
+    ("linked_ids", "Linked ids", "关联编号"),
+    (
+        "findings",
+        "Inspections, penalties and accidents",
+        "检查、处罚与事故",
+    ),
+    (
+        "hazards_open",
+        "Hazards and their rectification",
+        "隐患及整改",
+    ),
+    ("major", "major", "重大"),
+    ("open", "open", "未整改"),
+    ("rectified", "rectified", "已整改"),
+];
+
+/// The inbox's task kinds: (`TaskKind` in snake_case, English, Simplified Chinese).
+pub const TASK_KINDS: &[(&str, &str, &str)] = &[
+    ("assistance_request", "Assistance request", "协助请求"),
+    ("access_request", "Access request", "访问申请"),
+    ("licence_application", "Licence application", "许可申请"),
+    (
+        "application_acceptance",
+        "Application to accept",
+        "申请受理",
+    ),
+    ("application_resupply", "Awaiting materials", "等待补正材料"),
+    ("proposal_vote", "Proposal to vote on", "待表决提案"),
+    ("licence_review", "Licence review", "许可复核"),
+    ("hazard_rectification", "Hazard rectification", "隐患整改"),
+    ("hazard_reinspection", "Re-inspection", "整改复查"),
+    ("licence_expiry", "Licence expiry", "许可到期"),
+    ("decision_signature", "Decision to co-sign", "待会签决定"),
+    ("routine_inspection", "Routine inspection", "例行检查"),
+    ("tip_triage", "Tip-off to triage", "举报待分办"),
+    ("alert_follow_up", "Alert follow-up", "预警跟进"),
 ];

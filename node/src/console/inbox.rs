@@ -30,6 +30,8 @@ struct TaskRow {
     due: String,
     overdue: bool,
     kind: String,
+    /// The kind's name in the page's language.
+    kind_name: String,
     enterprise: String,
     what: String,
     closed_by: String,
@@ -110,6 +112,7 @@ async fn render(
                         due: due.map_or_else(|| lang.t("no_due").to_string(), |d| lang.time(d)),
                         overdue: due.is_some_and(|d| d < now),
                         action: action_of(&kind),
+                        kind_name: lang.task(&kind),
                         kind,
                         enterprise: t["enterprise"].as_str().unwrap_or("").to_string(),
                         what: t["what"].as_str().unwrap_or("").to_string(),

@@ -19,6 +19,7 @@
 //! token.
 
 mod audit;
+mod chain;
 pub mod i18n;
 mod inbox;
 mod pages;
@@ -253,6 +254,36 @@ mod tests {
             ("foobar", "Zm9vYmFy"),
         ] {
             assert_eq!(base64(plain.as_bytes()), enc);
+        }
+    }
+
+    #[test]
+    fn every_task_kind_has_its_names() {
+        use safeledger_contracts::query::tasks::TaskKind;
+        let kinds = [
+            TaskKind::AssistanceRequest,
+            TaskKind::AccessRequest,
+            TaskKind::LicenceApplication,
+            TaskKind::ApplicationAcceptance,
+            TaskKind::ApplicationResupply,
+            TaskKind::ProposalVote,
+            TaskKind::LicenceReview,
+            TaskKind::HazardRectification,
+            TaskKind::HazardReinspection,
+            TaskKind::LicenceExpiry,
+            TaskKind::DecisionSignature,
+            TaskKind::RoutineInspection,
+            TaskKind::TipTriage,
+            TaskKind::AlertFollowUp,
+        ];
+        assert_eq!(kinds.len(), i18n::TASK_KINDS.len());
+        for k in kinds {
+            let name = serde_json::to_value(k).unwrap();
+            let name = name.as_str().unwrap();
+            assert!(
+                i18n::TASK_KINDS.iter().any(|(n, _, _)| *n == name),
+                "task kind {name} has no names"
+            );
         }
     }
 

@@ -13,8 +13,6 @@ use axum::Router;
 use serde::Deserialize;
 use std::sync::Arc;
 
-/// Blocks a page of the block list shows.
-const BLOCKS_PAGE: u64 = 25;
 /// Timeline entries an enterprise page shows.
 const TIMELINE: u32 = 100;
 /// Search hits shown.
@@ -24,8 +22,9 @@ const HITS: u32 = 50;
 pub fn router(c: Arc<Console>) -> Router {
     Router::new()
         .route("/", get(network))
-        .route("/blocks", get(blocks))
-        .route("/block/{height}", get(block))
+        .route("/blocks", get(super::chain::blocks))
+        .route("/block/{height}", get(super::chain::block))
+        .route("/tx/{id}", get(super::chain::transaction))
         .route("/enterprises", get(enterprises))
         .route("/enterprise/{id}", get(enterprise))
         .route("/inbox", get(super::inbox::inbox))
@@ -136,6 +135,39 @@ struct NetworkPage<'a> {
     identity: &'a str,
     chain_id: &'a str,
     nodes: Vec<NodeRow>,
+    /// Committed transactions per second over the recent blocks (`-` when unknown).
+    tps: String,
+    /// The mean time between those blocks, in ms: how long a transaction waits for its
+    /// commit, give or take a block.
+    interval_ms: String,
+    /// How many recent blocks the two figures are taken over.
+    recent: usize,
+    /// (agency, node key, voting power) of the current validator set.
+    validators: Vec<(String, String, u64)>,
+    /// Recorded double-signs, each as JSON.
+    evidence: Vec<String>,
+}
+
+/// Blocks the Network page's throughput and block interval are taken over.
+const RECENT_BLOCKS: u32 = 50;
+
+/// Throughput and mean block interval over `headers` (newest first).
+fn pace(headers: &[safeledger_core::Header]) -> (String, String) {
+    let (Some(new), Some(old)) = (headers.first(), headers.last()) else {
+        return ("-".into(), "-".into());
+    };
+    let span = new.time.0.saturating_sub(old.time.0);
+    if headers.len() < 2 || span == 0 {
+        return ("-".into(), "-".into());
+    }
+    // The oldest block's transactions were committed before the span began.
+    let txs: u64 = headers[..headers.len() - 1]
+        .iter()
+        .map(|h| u64::from(h.tx_count))
+        .sum();
+    let tps = txs as f64 * 1000.0 / span as f64;
+    let interval = span as f64 / (headers.len() - 1) as f64;
+    (format!("{tps:.1}"), format!("{interval:.0}"))
 }
 
 async fn network(State(c): State<Arc<Console>>, h: HeaderMap) -> Response {
@@ -173,130 +205,42 @@ async fn network(State(c): State<Arc<Console>>, h: HeaderMap) -> Response {
         }
         nodes.push(row);
     }
+    let mut client = c.client.lock().await;
+    let headers = client
+        .block_headers(0, RECENT_BLOCKS)
+        .await
+        .unwrap_or_default();
+    let (tps, interval_ms) = pace(&headers);
+    let validators = match client.query("validators", "", "", 10).await {
+        Ok(v) => v["validators"]["validators"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|v| {
+                (
+                    s(v, "agency"),
+                    s(v, "key"),
+                    v["power"].as_u64().unwrap_or(0),
+                )
+            })
+            .collect(),
+        Err(_) => Vec::new(),
+    };
+    let evidence = match client.query("evidence", "", "", 20).await {
+        Ok(serde_json::Value::Array(a)) => a.iter().map(|e| e.to_string()).collect(),
+        _ => Vec::new(),
+    };
+    drop(client);
     page(NetworkPage {
         lang,
         identity: &c.identity,
         chain_id: &c.home.genesis.chain_id,
         nodes,
-    })
-}
-
-struct BlockRow {
-    height: u64,
-    time: String,
-    txs: usize,
-    hash: String,
-}
-
-#[derive(Template)]
-#[template(path = "console/blocks.html")]
-struct BlocksPage<'a> {
-    lang: Lang,
-    identity: &'a str,
-    blocks: Vec<BlockRow>,
-    older: u64,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct BlocksQuery {
-    from: Option<u64>,
-}
-
-async fn blocks(
-    State(c): State<Arc<Console>>,
-    h: HeaderMap,
-    Query(q): Query<BlocksQuery>,
-) -> Response {
-    let lang = lang(&h);
-    let mut client = c.client.lock().await;
-    let top = match q.from {
-        Some(f) => f,
-        None => match client.status().await {
-            Ok(s) => s.height,
-            Err(e) => return error(&c, lang, StatusCode::BAD_GATEWAY, e.to_string()),
-        },
-    };
-    let mut rows = Vec::new();
-    let bottom = top.saturating_sub(BLOCKS_PAGE - 1).max(1);
-    for height in (bottom..=top).rev() {
-        match client.block(height).await {
-            Ok((b, _, _)) => rows.push(BlockRow {
-                height,
-                time: lang.time(b.header.time.0),
-                txs: b.txs.len(),
-                hash: b.hash().to_hex(),
-            }),
-            Err(e) => return error(&c, lang, StatusCode::NOT_FOUND, e.to_string()),
-        }
-    }
-    page(BlocksPage {
-        lang,
-        identity: &c.identity,
-        blocks: rows,
-        older: bottom.saturating_sub(1),
-    })
-}
-
-struct TxRow {
-    id: String,
-    kind: String,
-    rule: String,
-    reason: String,
-}
-
-#[derive(Template)]
-#[template(path = "console/block.html")]
-struct BlockPage<'a> {
-    lang: Lang,
-    identity: &'a str,
-    height: u64,
-    hash: String,
-    time: String,
-    proposer: String,
-    signers: Vec<String>,
-    txs: Vec<TxRow>,
-}
-
-async fn block(State(c): State<Arc<Console>>, h: HeaderMap, Path(height): Path<u64>) -> Response {
-    let lang = lang(&h);
-    let got = c.client.lock().await.block(height).await;
-    let (b, cert, results) = match got {
-        Ok(x) => x,
-        Err(e) => return error(&c, lang, StatusCode::NOT_FOUND, e.to_string()),
-    };
-    let txs = b
-        .txs
-        .iter()
-        .zip(&results)
-        .map(|(t, r)| {
-            let (rule, reason) = match &r.outcome {
-                safeledger_core::Outcome::Accepted => (String::new(), String::new()),
-                safeledger_core::Outcome::Refused { rule, reason } => {
-                    (rule.clone(), reason.clone())
-                }
-            };
-            TxRow {
-                id: t.id().to_hex(),
-                kind: t.payload.body.kind().name().to_string(),
-                rule,
-                reason,
-            }
-        })
-        .collect();
-    page(BlockPage {
-        lang,
-        identity: &c.identity,
-        height,
-        hash: b.hash().to_hex(),
-        time: lang.time(b.header.time.0),
-        proposer: b.header.proposer.to_hex(),
-        signers: cert
-            .signatures
-            .iter()
-            .map(|s| s.validator.to_hex())
-            .collect(),
-        txs,
+        tps,
+        interval_ms,
+        recent: headers.len(),
+        validators,
+        evidence,
     })
 }
 
@@ -399,6 +343,81 @@ struct LicenceRow {
     until: String,
 }
 
+struct HazardRow {
+    code: String,
+    major: bool,
+    due: String,
+    /// The rectifying record (hex), empty while open.
+    rectified_by: String,
+}
+
+struct FindingRow {
+    date: String,
+    agency: String,
+    /// `inspection`, `penalty` or `accident`.
+    kind: String,
+    /// The agency's id of it.
+    id: String,
+    /// Outcome, grade or level.
+    detail: String,
+    status: String,
+    tx: String,
+    hazards: Vec<HazardRow>,
+}
+
+/// The findings of an enterprise's state JSON (`EnterpriseState::findings`), newest first.
+fn findings(st: &serde_json::Value) -> Vec<FindingRow> {
+    let day = |x: &serde_json::Value| {
+        x.as_u64()
+            .map(|ms| safeledger_core::Timestamp(ms).date_string())
+            .unwrap_or_default()
+    };
+    st["findings"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .rev()
+        .map(|f| {
+            let (kind, w) = f["what"]
+                .as_object()
+                .and_then(|o| o.iter().next())
+                .map_or((String::new(), serde_json::Value::Null), |(k, v)| {
+                    (k.clone(), v.clone())
+                });
+            let (id, detail) = match kind.as_str() {
+                "inspection" => (s(&w, "inspection_id"), s(&w, "outcome")),
+                "penalty" => (s(&w, "case_id"), s(&w, "grade")),
+                _ => (s(&w, "report_id"), s(&w, "level")),
+            };
+            let hazards = w["hazards"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(|h| HazardRow {
+                    code: s(h, "code"),
+                    major: h["major"].as_bool().unwrap_or(false),
+                    due: day(&h["rectify_by"]),
+                    rectified_by: h["rectified"][0].as_str().unwrap_or("").to_string(),
+                })
+                .collect();
+            FindingRow {
+                date: s(f, "date"),
+                agency: s(f, "agency"),
+                kind,
+                id,
+                detail,
+                status: match &f["status"] {
+                    serde_json::Value::String(x) => x.clone(),
+                    serde_json::Value::Object(o) => o.keys().next().cloned().unwrap_or_default(),
+                    other => other.to_string(),
+                },
+                tx: s(f, "tx_id"),
+                hazards,
+            }
+        })
+        .collect()
+}
+
 struct TimelineRow {
     date: String,
     kind: String,
@@ -418,7 +437,9 @@ struct EnterprisePage<'a> {
     risk_reason: String,
     credit: String,
     credit_reason: String,
+    linked_ids: Vec<String>,
     licences: Vec<LicenceRow>,
+    findings: Vec<FindingRow>,
     timeline: Vec<TimelineRow>,
 }
 
@@ -474,7 +495,14 @@ async fn enterprise(
         risk_reason: s(a, "risk_reason"),
         credit: s(a, "credit"),
         credit_reason: s(a, "credit_reason"),
+        linked_ids: st["linked_ids"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|v| v.as_str().map(str::to_string))
+            .collect(),
         licences,
+        findings: findings(st),
         timeline,
     })
 }
@@ -497,6 +525,7 @@ mod tests {
             include_str!("../../templates/console/inbox.html"),
             include_str!("../../templates/console/audit.html"),
             include_str!("../../templates/console/submit.html"),
+            include_str!("../../templates/console/tx.html"),
         ];
         for t in templates {
             for part in t.split("lang.t(\"").skip(1) {

@@ -211,6 +211,13 @@ impl ledger_server::Ledger for LedgerService {
         write::await_commit(self, req).await
     }
 
+    async fn list_block_headers(
+        &self,
+        req: Request<proto::ListBlockHeadersRequest>,
+    ) -> Result<Response<proto::ListBlockHeadersReply>, Status> {
+        read::list_block_headers(self, req).await
+    }
+
     async fn get_block(
         &self,
         req: Request<proto::GetBlockRequest>,

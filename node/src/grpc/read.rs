@@ -60,6 +60,53 @@ pub(super) async fn get_block(
     }))
 }
 
+/// Most headers one `ListBlockHeaders` returns.
+const MAX_HEADERS: u32 = 100;
+
+pub(super) async fn list_block_headers(
+    svc: &LedgerService,
+    req: Request<proto::ListBlockHeadersRequest>,
+) -> Result<Response<proto::ListBlockHeadersReply>, Status> {
+    svc.officer(&req, method::LIST_BLOCK_HEADERS, "reading blocks")?;
+    let r = req.into_inner();
+    let latest = svc.shared.status.borrow().height;
+    let top = if r.to_height == 0 {
+        latest
+    } else {
+        r.to_height
+    };
+    if top > latest {
+        return Err(Status::not_found(format!(
+            "no block at height {top} (the latest is {latest})"
+        )));
+    }
+    let limit = match r.limit {
+        0 => 25,
+        n => n.min(MAX_HEADERS),
+    };
+    let bottom = top.saturating_sub(u64::from(limit) - 1).max(1);
+    let shared = svc.shared.clone();
+    let headers = off_workers(move || {
+        (bottom..=top)
+            .rev()
+            .map(|h| {
+                let bytes = shared
+                    .store
+                    .block_bytes(h)
+                    .map_err(|e| e.to_string())?
+                    .ok_or_else(|| format!("no block at height {h}"))?;
+                let header: safeledger_core::Header =
+                    safeledger_core::encoding::canonical_prefix(&bytes)
+                        .map_err(|e| format!("block {h}: {e}"))?;
+                Ok(safeledger_core::to_canonical(&header))
+            })
+            .collect::<Result<Vec<_>, String>>()
+    })
+    .await?
+    .map_err(Status::internal)?;
+    Ok(Response::new(proto::ListBlockHeadersReply { headers }))
+}
+
 pub(super) async fn get_transaction(
     svc: &LedgerService,
     req: Request<proto::GetTransactionRequest>,

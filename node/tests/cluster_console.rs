@@ -143,6 +143,95 @@ fn audit_page(h: &Path, addr: &str, tx: &str, dir: &Path) {
     assert_eq!(status, 413, "{}", &page[..page.len().min(2000)]);
 }
 
+/// POST an URL-encoded form `body` to `path`: (status, response).
+fn post_urlencoded(addr: &str, path: &str, body: &str) -> (u16, String) {
+    let mut s = std::net::TcpStream::connect(addr).expect("console port");
+    let head = format!(
+        "POST {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\
+         Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n",
+        body.len()
+    );
+    s.write_all(head.as_bytes()).unwrap();
+    s.write_all(body.as_bytes()).unwrap();
+    let mut out = Vec::new();
+    let _ = s.read_to_end(&mut out);
+    let out = String::from_utf8_lossy(&out).to_string();
+    let status = out
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
+    (status, out)
+}
+
+/// The Submit page refuses what the CLI refuses, forged posts, unknown fields; an accident
+/// is checked against the rules before anything is signed; an auditor signs nothing.
+fn submit_forms(h: &Path, addr: &str) {
+    let (_, _, body) = get(addr, "/submit?kind=accident", &[]);
+    let csrf = body
+        .split("name=\"csrf\" value=\"")
+        .nth(1)
+        .and_then(|r| r.split('"').next())
+        .expect("a CSRF token in the form")
+        .to_string();
+    let ent = "us-osha-insp%3A990001";
+    // A hazard the CLI refuses: the same message, nothing signed.
+    let (status, page) = post_urlencoded(
+        addr,
+        "/submit",
+        &format!(
+            "csrf={csrf}&step=check&kind=inspection&enterprise={ent}&id=F-1&outcome=fail\
+             &hazards=E-1%3Aextreme%3A%3Abad"
+        ),
+    );
+    assert_eq!(status, 400, "{page}");
+    assert!(page.contains("SEVERITY is low, moderate or high"), "{page}");
+    // Forged (no token), and a field the form does not have.
+    let (status, _) = post_urlencoded(
+        addr,
+        "/submit",
+        &format!("step=check&kind=inspection&enterprise={ent}&id=F-1&outcome=pass"),
+    );
+    assert_eq!(status, 403);
+    let (status, _) = post_urlencoded(
+        addr,
+        "/submit",
+        &format!("csrf={csrf}&step=check&kind=penalty&enterprise={ent}&evil=1"),
+    );
+    assert!((400..500).contains(&status), "unknown field: {status}");
+    // An accident checked: the verdict, and nothing submitted.
+    let (status, page) = post_urlencoded(
+        addr,
+        "/submit",
+        &format!(
+            "csrf={csrf}&step=check&kind=accident&enterprise={ent}&id=ACC-1&category=fatality\
+             &deaths=1&serious_injuries=0&description=fell&level=auto&effective_at=2024-05-01"
+        ),
+    );
+    assert_eq!(status, 200, "{page}");
+    assert!(page.contains("id=\"verdict\""), "{page}");
+    assert!(
+        page.contains("id=\"sign\""),
+        "accepted, so it may be signed: {page}"
+    );
+    // An auditor's console: refused with the reason.
+    let a = common::console_as(h, "audit-office", &["--listen", "127.0.0.1:0"], &[]);
+    let (_, _, body) = get(&a.1, "/submit", &[]);
+    let token = body
+        .split("name=\"csrf\" value=\"")
+        .nth(1)
+        .and_then(|r| r.split('"').next())
+        .unwrap()
+        .to_string();
+    let (status, page) = post_urlencoded(
+        &a.1,
+        "/submit",
+        &format!("csrf={token}&step=check&kind=inspection&enterprise={ent}&id=A-1&outcome=pass"),
+    );
+    assert_eq!(status, 403, "{page}");
+    assert!(page.contains("auditor"), "{page}");
+}
+
 /// GET `path` with `headers`: (status, response headers, body).
 fn get(addr: &str, path: &str, headers: &[&str]) -> (u16, String, String) {
     let mut s = std::net::TcpStream::connect(addr).expect("console port");
@@ -248,6 +337,7 @@ fn cluster_console_pages_escape_record_text_speak_chinese_and_guard_remote_acces
     assert_eq!(status, 200, "{body}");
     assert!(body.contains("Inbox · us-osha"), "{body}");
     audit_page(h, &c.1, &hostile_tx, dir.path());
+    submit_forms(h, &c.1);
     drop(c);
 
     // Beyond loopback: refused without --allow-remote, and without a password.

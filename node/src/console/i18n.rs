@@ -300,6 +300,36 @@ pub const LABELS: &[(&str, &str, &str)] = &[
     ("major", "major", "重大"),
     ("open", "open", "未整改"),
     ("rectified", "rectified", "已整改"),
+    ("accident", "Accident", "事故"),
+    ("blacklist", "Blacklist", "失信名单"),
+    ("report_id", "Report number", "报告编号"),
+    ("category", "Category", "类别"),
+    ("deaths", "Deaths", "死亡人数"),
+    ("serious_injuries", "Serious injuries", "重伤人数"),
+    (
+        "loss_minor",
+        "Direct economic loss (minor units, fen)",
+        "直接经济损失(分)",
+    ),
+    ("location", "Location", "地点"),
+    ("level", "Level", "事故等级"),
+    (
+        "level_auto",
+        "Classify by Order 493's bounds",
+        "按国务院令第493号标准自动定级",
+    ),
+    ("level_general", "General", "一般事故"),
+    ("level_larger", "Larger", "较大事故"),
+    ("level_major", "Major", "重大事故"),
+    ("level_especially_major", "Especially major", "特别重大事故"),
+    ("concealed", "Found concealed (瞒报)", "经调查认定瞒报"),
+    (
+        "blacklist_enter",
+        "List as seriously dishonest",
+        "列入严重失信名单",
+    ),
+    ("blacklist_remove", "Remove the listing", "移出名单"),
+    ("overdue", "Overdue", "已逾期"),
 ];
 
 /// The inbox's task kinds: (`TaskKind` in snake_case, English, Simplified Chinese).

@@ -11,7 +11,7 @@ use super::pages::{error, lang, page};
 use super::Console;
 use crate::cli::{records, submit, when};
 use askama::Template;
-use axum::extract::State;
+use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use axum::Form;
@@ -53,6 +53,17 @@ struct InboxPage<'a> {
     /// The outcome of the action just taken.
     message: String,
     message_ok: bool,
+    /// (kind's name, open tasks) on the first page; the number overdue.
+    counts: Vec<(String, u64)>,
+    overdue: u64,
+    /// The next page's cursor (empty at the end).
+    next: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct InboxQuery {
+    cursor: Option<String>,
 }
 
 fn action_of(kind: &str) -> &'static str {
@@ -74,10 +85,12 @@ async fn render(
     message: String,
     message_ok: bool,
     closed: Option<&str>,
+    cursor: String,
 ) -> Response {
     let req = safeledger_client::proto::GetInboxRequest {
         agency: c.identity.clone(),
         limit: TASKS,
+        cursor,
         ..Default::default()
     };
     let mut got = c.client.lock().await.inbox(req.clone()).await;
@@ -97,8 +110,16 @@ async fn render(
             got = c.client.lock().await.inbox(req.clone()).await;
         }
     }
+    let mut counts = Vec::new();
+    let mut overdue = 0;
+    let mut next = String::new();
     let (tasks, err) = match got {
         Ok(v) => {
+            for (kind, n) in v["counts"].as_object().into_iter().flatten() {
+                counts.push((lang.task(kind), n.as_u64().unwrap_or(0)));
+            }
+            overdue = v["overdue"].as_u64().unwrap_or(0);
+            next = v["next_cursor"].as_str().unwrap_or("").to_string();
             let now = safeledger_client::auth::now_ms();
             let rows = v["tasks"]
                 .as_array()
@@ -134,12 +155,20 @@ async fn render(
         error: err,
         message,
         message_ok,
+        counts,
+        overdue,
+        next,
     })
 }
 
-/// `GET /inbox`.
-pub(super) async fn inbox(State(c): State<Arc<Console>>, h: HeaderMap) -> Response {
-    render(&c, lang(&h), String::new(), false, None).await
+/// `GET /inbox[?cursor=…]`.
+pub(super) async fn inbox(
+    State(c): State<Arc<Console>>,
+    h: HeaderMap,
+    Query(q): Query<InboxQuery>,
+) -> Response {
+    let cursor = q.cursor.unwrap_or_default();
+    render(&c, lang(&h), String::new(), false, None, cursor).await
 }
 
 /// The form beside a task. Unknown fields are refused, not dropped.
@@ -291,5 +320,5 @@ pub(super) async fn act(
         ),
         Err(e) => (format!("{}: {e:#}", lang.t("refused")), false),
     };
-    render(&c, lang, message, ok, closed.as_deref()).await
+    render(&c, lang, message, ok, closed.as_deref(), String::new()).await
 }

@@ -1,7 +1,8 @@
-//! The console's Submit page (issue 21 item 2): a form per record kind an officer records
-//! from the desk — inspection, rectification, penalty — built by the same functions as the
-//! CLI's verbs (`inspection record`, `rectification report`, `penalty record`), so a form
-//! is refused for exactly what the command refuses. Two steps: *Check* signs the record
+//! The console's Submit page (issue 21 item 2): a form per finding an officer records from
+//! the desk — inspection, rectification, penalty, accident, blacklist — built by the same
+//! functions as the CLI's verbs (`inspection record`, `rectification report`, `penalty
+//! record`, `accident report`, `blacklist enter|remove`), so a form is refused for exactly
+//! what the command refuses. Two steps: *Check* signs the record
 //! with the console's key and asks a node for the rules' verdict on the current state
 //! (`CheckTransaction`, nothing submitted); *Sign and submit* submits it and waits for the
 //! commit, then shows the result with a link to the enterprise's timeline.
@@ -20,7 +21,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use axum::Form;
 use clap::ValueEnum;
-use safeledger_core::records::RectificationReport;
+use safeledger_core::records::{BlacklistActionKind, RectificationReport};
 use safeledger_core::{Outcome, Timestamp, TxBody};
 use serde::Deserialize;
 use std::sync::Arc;
@@ -30,7 +31,13 @@ use std::time::Duration;
 const COMMIT_WAIT: Duration = Duration::from_secs(30);
 
 /// The record kinds the page has a form for.
-pub const KINDS: [&str; 3] = ["inspection", "rectification", "penalty"];
+pub const KINDS: [&str; 5] = [
+    "inspection",
+    "rectification",
+    "penalty",
+    "accident",
+    "blacklist",
+];
 
 /// Every field of every form (a field a kind does not use stays empty). Unknown fields are
 /// refused, not dropped.
@@ -58,6 +65,16 @@ pub(super) struct SubmitForm {
     amount_minor: String,
     currency: String,
     reason: String,
+    category: String,
+    deaths: String,
+    serious_injuries: String,
+    location: String,
+    /// `auto` (classified by Order 493's bounds) or a level.
+    level: String,
+    /// `on` when the box is ticked.
+    concealed: String,
+    /// `enter` or `remove`.
+    blacklist_action: String,
 }
 
 #[derive(Template)]
@@ -87,6 +104,8 @@ impl SubmitPage<'_> {
         let v = match field {
             "outcome" => &self.f.outcome,
             "grade" => &self.f.grade,
+            "level" => &self.f.level,
+            "blacklist_action" => &self.f.blacklist_action,
             _ => return "",
         };
         if v == value {
@@ -120,6 +139,9 @@ pub(super) async fn form(
         outcome: "pass".into(),
         grade: "minor".into(),
         penalty_kind: "fine".into(),
+        category: "fatality".into(),
+        level: "auto".into(),
+        blacklist_action: "enter".into(),
         ..SubmitForm::default()
     };
     render(&c, lang(&h), f, |_| {})
@@ -224,6 +246,59 @@ fn body_of(f: &SubmitForm, now: Timestamp) -> anyhow::Result<(TxBody, Timestamp,
                 opt(&f.currency),
                 f.reason.trim(),
             )?;
+            (body, Vec::new())
+        }
+        "accident" => {
+            let count = |name: &str, v: &str| {
+                opt(v).map_or(Ok(0), |s| {
+                    s.parse::<u32>()
+                        .map_err(|_| usage(format!("{name} {s:?} is not a whole number")))
+                })
+            };
+            let loss = opt(&f.amount_minor)
+                .map(|s| {
+                    s.parse::<u64>()
+                        .map_err(|_| usage(format!("loss {s:?} is not a whole number")))
+                })
+                .transpose()?;
+            if loss.is_some() != opt(&f.currency).is_some() {
+                return Err(usage(
+                    "a loss needs its currency, and a currency a loss".into(),
+                ));
+            }
+            let level = match f.level.as_str() {
+                "auto" | "" => None,
+                l => Some(
+                    findings::Level::from_str(l, false)
+                        .map_err(|_| usage(format!("level {l:?} is not one of the list")))?,
+                ),
+            };
+            let body = findings::accident_body(&findings::AccidentInput {
+                enterprise: f.enterprise.trim(),
+                id: f.id.trim(),
+                category: f.category.trim(),
+                deaths: count("deaths", &f.deaths)?,
+                serious_injuries: count("serious injuries", &f.serious_injuries)?,
+                direct_loss_minor: loss,
+                currency: opt(&f.currency),
+                location: f.location.trim(),
+                description: f.description.trim(),
+                level,
+                concealed: f.concealed == "on",
+            })?;
+            (body, Vec::new())
+        }
+        "blacklist" => {
+            let action = match f.blacklist_action.as_str() {
+                "enter" => BlacklistActionKind::Enter,
+                "remove" => BlacklistActionKind::Remove,
+                other => {
+                    return Err(usage(format!(
+                        "blacklist action {other:?} is enter or remove"
+                    )))
+                }
+            };
+            let body = findings::blacklist_body(action, f.enterprise.trim(), f.reason.trim())?;
             (body, Vec::new())
         }
         other => return Err(usage(format!("no form for record kind {other:?}"))),

@@ -425,10 +425,15 @@ impl Drop for ConsoleProc {
 /// Starts `safeledger console --home h --as us-osha` with `extra` arguments and `env`,
 /// and reads the address it prints.
 pub fn console(h: &Path, extra: &[&str], env: &[(&str, &str)]) -> ConsoleProc {
+    console_as(h, "us-osha", extra, env)
+}
+
+/// [`console`] acting as `identity` (an agency or an auditor).
+pub fn console_as(h: &Path, identity: &str, extra: &[&str], env: &[(&str, &str)]) -> ConsoleProc {
     let mut child = Command::new(EXE)
         .args(["console", "--home"])
         .arg(h)
-        .args(["--as", "us-osha"])
+        .args(["--as", identity])
         .args(extra)
         .envs(env.iter().copied())
         .stdout(Stdio::piped())

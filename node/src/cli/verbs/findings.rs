@@ -422,6 +422,67 @@ pub enum CorrectionCmd {
     },
 }
 
+/// What an accident report is made of, as an officer types it (the CLI's flags, the
+/// console's form).
+pub struct AccidentInput<'a> {
+    /// The employer.
+    pub enterprise: &'a str,
+    /// The agency's report number.
+    pub id: &'a str,
+    /// Category.
+    pub category: &'a str,
+    /// Deaths.
+    pub deaths: u32,
+    /// Serious injuries.
+    pub serious_injuries: u32,
+    /// Direct economic loss in minor units of `currency`.
+    pub direct_loss_minor: Option<u64>,
+    /// ISO 4217 code of the loss.
+    pub currency: Option<&'a str>,
+    /// Where.
+    pub location: &'a str,
+    /// What happened.
+    pub description: &'a str,
+    /// The level; `None`: classified from deaths, injuries and (in CNY) the loss.
+    pub level: Option<Level>,
+    /// Found concealed.
+    pub concealed: bool,
+}
+
+/// The accident report of `a`, its level classified by Order 493's bounds when not given.
+///
+/// # Errors
+/// A usage error (exit 2): a malformed enterprise id.
+pub fn accident_body(a: &AccidentInput<'_>) -> anyhow::Result<TxBody> {
+    let currency = a.currency.map(|c| c.trim().to_ascii_uppercase());
+    let level = match a.level {
+        Some(Level::General) => AccidentLevel::General,
+        Some(Level::Larger) => AccidentLevel::Larger,
+        Some(Level::Major) => AccidentLevel::Major,
+        Some(Level::EspeciallyMajor) => AccidentLevel::EspeciallyMajor,
+        None => AccidentLevel::classify(
+            a.deaths,
+            a.serious_injuries,
+            a.direct_loss_minor,
+            (currency.as_deref() == Some("CNY"))
+                .then_some(safeledger_core::records::lifecycle::CNY_LOSS_THRESHOLDS),
+        ),
+    };
+    Ok(TxBody::AccidentReport(AccidentReport {
+        enterprise: enterprise_arg(a.enterprise)?,
+        report_id: a.id.to_string(),
+        category: a.category.to_string(),
+        deaths: a.deaths,
+        serious_injuries: a.serious_injuries,
+        direct_loss_minor: a.direct_loss_minor,
+        location: a.location.to_string(),
+        description: a.description.to_string(),
+        level,
+        concealed: a.concealed,
+        currency,
+    }))
+}
+
 /// `safeledger accident`.
 pub async fn accident(cmd: AccidentCmd) -> anyhow::Result<()> {
     let AccidentCmd::Report {
@@ -438,33 +499,19 @@ pub async fn accident(cmd: AccidentCmd) -> anyhow::Result<()> {
         concealed,
         acting,
     } = cmd;
-    let currency = currency.map(|c| c.trim().to_ascii_uppercase());
-    let level = match level {
-        Some(Level::General) => AccidentLevel::General,
-        Some(Level::Larger) => AccidentLevel::Larger,
-        Some(Level::Major) => AccidentLevel::Major,
-        Some(Level::EspeciallyMajor) => AccidentLevel::EspeciallyMajor,
-        None => AccidentLevel::classify(
-            deaths,
-            serious_injuries,
-            direct_loss_minor,
-            (currency.as_deref() == Some("CNY"))
-                .then_some(safeledger_core::records::lifecycle::CNY_LOSS_THRESHOLDS),
-        ),
-    };
-    let body = TxBody::AccidentReport(AccidentReport {
-        enterprise: enterprise_arg(&enterprise)?,
-        report_id: id,
-        category,
+    let body = accident_body(&AccidentInput {
+        enterprise: &enterprise,
+        id: &id,
+        category: &category,
         deaths,
         serious_injuries,
         direct_loss_minor,
-        location,
-        description,
+        currency: currency.as_deref(),
+        location: &location,
+        description: &description,
         level,
         concealed,
-        currency,
-    });
+    })?;
     acting.act(body).await
 }
 
@@ -569,6 +616,23 @@ pub async fn penalty(cmd: PenaltyCmd) -> anyhow::Result<()> {
     acting.act(body).await
 }
 
+/// The blacklist action `action` on `enterprise` for `reason` (the CLI's `blacklist
+/// enter|remove`, the console's form).
+///
+/// # Errors
+/// A usage error (exit 2): a malformed enterprise id.
+pub fn blacklist_body(
+    action: BlacklistActionKind,
+    enterprise: &str,
+    reason: &str,
+) -> anyhow::Result<TxBody> {
+    Ok(TxBody::BlacklistAction(BlacklistAction {
+        enterprise: enterprise_arg(enterprise)?,
+        action,
+        reason: reason.to_string(),
+    }))
+}
+
 /// `safeledger blacklist`.
 pub async fn blacklist(cmd: BlacklistCmd) -> anyhow::Result<()> {
     let (action, enterprise, reason, acting) = match cmd {
@@ -583,12 +647,9 @@ pub async fn blacklist(cmd: BlacklistCmd) -> anyhow::Result<()> {
             acting,
         } => (BlacklistActionKind::Remove, enterprise, reason, acting),
     };
-    let body = TxBody::BlacklistAction(BlacklistAction {
-        enterprise: enterprise_arg(&enterprise)?,
-        action,
-        reason,
-    });
-    acting.act(body).await
+    acting
+        .act(blacklist_body(action, &enterprise, &reason)?)
+        .await
 }
 
 #[cfg(test)]

@@ -20,7 +20,7 @@ use serde::{Deserialize, Serialize};
 mod route;
 pub mod tasks;
 
-pub use route::{route, QueryArgs, QueryError, PUBLIC_QUERY_KINDS, QUERY_KINDS};
+pub use route::{route, QueryArgs, QueryError, AUDIT_QUERY_KINDS, PUBLIC_QUERY_KINDS, QUERY_KINDS};
 
 pub use crate::assistance::{open_requests, overdue_requests, request_state, sent, unanswered};
 pub use crate::governance::{proposal, validator_changes};

@@ -349,7 +349,7 @@ fn cluster_browser_officer_session_search_record_answer_and_audit() {
         .await;
         let timeline = text(&page, "#timeline").await;
         assert!(
-            timeline.contains("inspection_record") && timeline.contains(&inspection_tx),
+            timeline.contains("inspection record") && timeline.contains(&inspection_tx),
             "{timeline}"
         );
 

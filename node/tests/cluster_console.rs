@@ -214,6 +214,30 @@ fn submit_forms(h: &Path, addr: &str) {
         page.contains("id=\"sign\""),
         "accepted, so it may be signed: {page}"
     );
+    // Sign and submit without a check of the same record: nothing signed.
+    let (status, page) = post_urlencoded(
+        addr,
+        "/submit",
+        &format!(
+            "csrf={csrf}&step=sign&kind=accident&enterprise={ent}&id=ACC-2&category=fatality\
+             &deaths=1&description=fell&level=auto&effective_at=2024-05-01&checked=00"
+        ),
+    );
+    assert_eq!(status, 400, "{page}");
+    assert!(page.contains("check it against the rules again"), "{page}");
+    // Another site's name for this address (DNS rebinding), another origin's post.
+    let mut s = std::net::TcpStream::connect(addr).unwrap();
+    s.write_all(b"GET /enterprises HTTP/1.1\r\nHost: evil.example\r\nConnection: close\r\n\r\n")
+        .unwrap();
+    let mut out = String::new();
+    s.read_to_string(&mut out).unwrap();
+    assert!(out.starts_with("HTTP/1.1 403"), "{out}");
+    assert_eq!(
+        get(addr, "/", &["Origin: http://evil.example"]).0,
+        403,
+        "a cross-origin request"
+    );
+    assert_eq!(get(addr, "/block/0", &[]).0, 404);
     // An auditor's console: refused with the reason.
     let a = common::console_as(h, "audit-office", &["--listen", "127.0.0.1:0"], &[]);
     let (_, _, body) = get(&a.1, "/submit", &[]);
@@ -230,6 +254,12 @@ fn submit_forms(h: &Path, addr: &str) {
     );
     assert_eq!(status, 403, "{page}");
     assert!(page.contains("auditor"), "{page}");
+    // It reads the access and read logs; blocks it may not read are 403 with the reason.
+    let (status, _, page) = get(&a.1, "/audit", &[]);
+    assert_eq!(status, 200);
+    assert!(!page.contains("not rule-contract queries"), "{page}");
+    let (status, _, page) = get(&a.1, "/blocks", &[]);
+    assert_eq!(status, 403, "{page}");
 }
 
 /// GET `path` with `headers`: (status, response headers, body).

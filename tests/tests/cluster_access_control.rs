@@ -67,7 +67,8 @@ async fn cluster_access_control_by_role_public_auditor_officer_and_revocation() 
     );
     assert_eq!(code, tonic::Code::Unauthenticated, "{msg}");
 
-    // The auditor: views of public fields and inclusion proofs; not blocks, writes or queries.
+    // The auditor: views of public fields and inclusion proofs, the access and read logs;
+    // not blocks, writes or other queries.
     let auditor = AuditClient::new(c.endpoints()).signed_by(c.auditor());
     auditor
         .view(id, &["name".into()], None)
@@ -90,6 +91,20 @@ async fn cluster_access_control_by_role_public_auditor_officer_and_revocation() 
         let (code, msg) = code_of(e.unwrap_or_else(|| panic!("auditor allowed to {what}")));
         assert_eq!(code, tonic::Code::PermissionDenied, "{what}: {msg}");
         assert!(msg.contains("auditor"), "{what}: {msg}");
+    }
+    // ... but the access and read logs, which an auditor checks; not unsigned.
+    for kind in ["access_log", "read_log"] {
+        as_auditor
+            .query(kind, "", "", 5)
+            .await
+            .unwrap_or_else(|e| panic!("an auditor reads the {kind}: {e}"));
+        let (code, _) = code_of(
+            LedgerClient::new(c.endpoints())
+                .query(kind, "", "", 5)
+                .await
+                .expect_err("the logs are not public"),
+        );
+        assert_eq!(code, tonic::Code::Unauthenticated, "{kind}");
     }
 
     // An officer of one agency may not hand private values to another agency's node.

@@ -33,6 +33,12 @@ pub const QUERY_KINDS: [&str; 18] = [
 /// draws and their outcomes ("double random, one public").
 pub const PUBLIC_QUERY_KINDS: [&str; 2] = ["draws", "draw"];
 
+/// The queries answered to auditors as well as officers: who asked to read which private
+/// fields and why, with the answers, and the declared reads — the logs an auditor checks
+/// (issue 21: the console's Audit page). They hold record ids, field names, agencies and
+/// purposes, never a private value.
+pub const AUDIT_QUERY_KINDS: [&str; 2] = ["access_log", "read_log"];
+
 /// What a query is asked with. Which fields a kind reads: `agency` for
 /// `assistance_open`, `assistance_overdue`, `assistance_sent` and `inbox`; `enterprise` for `decisions`,
 /// `timeline`, `assessment` and `linked`; `limit` for the lists; `validators` for `validators`;

@@ -113,7 +113,14 @@ async fn read_form(
         let field = match form.next_field().await {
             Ok(Some(f)) => f,
             Ok(None) => break,
-            Err(e) => return bad(e.status(), format!("{}: {e}", lang.t("too_large"))),
+            Err(e) => {
+                let what = if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                    lang.t("too_large")
+                } else {
+                    lang.t("malformed_upload")
+                };
+                return bad(e.status(), format!("{what}: {e}"));
+            }
         };
         let name = field.name().unwrap_or("").to_string();
         if name == "csrf" {

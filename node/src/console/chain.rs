@@ -3,7 +3,7 @@
 //! a time with each result) and a transaction (its record, signer, place and result).
 
 use super::i18n::Lang;
-use super::pages::{error, lang, page};
+use super::pages::{error, failed, lang, page};
 use super::Console;
 use askama::Template;
 use axum::extract::{Path, Query, State};
@@ -47,16 +47,24 @@ pub(super) async fn blocks(
     let lang = lang(&h);
     let mut client = c.client.lock().await;
     let top = match q.from {
+        Some(0) => {
+            return error(
+                &c,
+                lang,
+                StatusCode::BAD_REQUEST,
+                "from=0: heights start at 1".into(),
+            )
+        }
         Some(f) => f,
         None => match client.status().await {
             Ok(s) => s.height,
-            Err(e) => return error(&c, lang, StatusCode::BAD_GATEWAY, e.to_string()),
+            Err(e) => return failed(&c, lang, e),
         },
     };
     // One request for the page's headers, not a block per row.
     let headers = match client.block_headers(top, BLOCKS_PAGE as u32).await {
         Ok(h) => h,
-        Err(e) => return error(&c, lang, StatusCode::NOT_FOUND, e.to_string()),
+        Err(e) => return failed(&c, lang, e),
     };
     let bottom = headers.last().map_or(1, |h| h.height);
     let rows = headers
@@ -121,10 +129,19 @@ pub(super) async fn block(
     Query(q): Query<BlockQuery>,
 ) -> Response {
     let lang = lang(&h);
+    // Heights start at 1 (the node reads 0 as "the latest", which this page would mislabel).
+    if height == 0 {
+        return error(
+            &c,
+            lang,
+            StatusCode::NOT_FOUND,
+            "no block at height 0: heights start at 1".into(),
+        );
+    }
     let got = c.client.lock().await.block(height).await;
     let (b, cert, results) = match got {
         Ok(x) => x,
-        Err(e) => return error(&c, lang, StatusCode::NOT_FOUND, e.to_string()),
+        Err(e) => return failed(&c, lang, e),
     };
     let mut refusals: Vec<RuleCount> = Vec::new();
     for r in &results {
@@ -221,7 +238,7 @@ pub(super) async fn transaction(
     let got = c.client.lock().await.transaction(tx_id).await;
     let (tx, height, index, result) = match got {
         Ok(x) => x,
-        Err(e) => return error(&c, lang, StatusCode::NOT_FOUND, e.to_string()),
+        Err(e) => return failed(&c, lang, e),
     };
     let (rule, reason) = match &result.outcome {
         safeledger_core::Outcome::Accepted => (String::new(), String::new()),

@@ -86,6 +86,18 @@ impl Lang {
         )
     }
 
+    /// A value the ledger writes in snake_case (a risk level, an outcome, a status, a finding
+    /// or record kind) in this language; the value itself where the table has none.
+    pub fn value(self, v: &str) -> String {
+        VALUES.iter().find(|(k, _)| *k == v).map_or_else(
+            || v.to_string(),
+            |(en, zh)| match self {
+                Lang::En => en.replace('_', " "),
+                Lang::Zh => (*zh).to_string(),
+            },
+        )
+    }
+
     /// A time in ms since the epoch as the user reads it: UTC+8 for Chinese (the agencies'
     /// time zone), UTC for English, `YYYY-MM-DD HH:MM`.
     pub fn time(self, ms: u64) -> String {
@@ -330,6 +342,17 @@ pub const LABELS: &[(&str, &str, &str)] = &[
     ),
     ("blacklist_remove", "Remove the listing", "移出名单"),
     ("overdue", "Overdue", "已逾期"),
+    ("refused_by", "refused by", "被规则拒绝:"),
+    (
+        "check_first",
+        "The record was changed after its check, or never checked: check it against the rules again before signing.",
+        "记录在预检后已被修改或尚未预检:请先重新按规则预检再签名。",
+    ),
+    (
+        "malformed_upload",
+        "The upload is not a well-formed form",
+        "上传的表单格式不正确",
+    ),
 ];
 
 /// The inbox's task kinds: (`TaskKind` in snake_case, English, Simplified Chinese).
@@ -352,4 +375,43 @@ pub const TASK_KINDS: &[(&str, &str, &str)] = &[
     ("routine_inspection", "Routine inspection", "例行检查"),
     ("tip_triage", "Tip-off to triage", "举报待分办"),
     ("alert_follow_up", "Alert follow-up", "预警跟进"),
+];
+
+/// Values shown on pages: (the ledger's snake_case, Simplified Chinese); English shows the
+/// value with spaces.
+pub const VALUES: &[(&str, &str)] = &[
+    ("green", "绿色(低风险)"),
+    ("yellow", "黄色(一般风险)"),
+    ("orange", "橙色(较大风险)"),
+    ("red", "红色(重大风险)"),
+    ("pass", "合格"),
+    ("pass_with_conditions", "限期整改后合格"),
+    ("fail", "不合格"),
+    ("no_verdict", "未作结论"),
+    ("minor", "一般"),
+    ("severe", "严重"),
+    ("general", "一般事故"),
+    ("larger", "较大事故"),
+    ("major", "重大事故"),
+    ("especially_major", "特别重大事故"),
+    ("standing", "有效"),
+    ("withdrawn", "已撤回"),
+    ("overturned", "已撤销"),
+    ("active", "有效"),
+    ("expired", "已过期"),
+    ("suspended", "暂扣"),
+    ("revoked", "吊销"),
+    ("denied", "不予许可"),
+    ("inspection", "检查"),
+    ("penalty", "处罚"),
+    ("accident", "事故"),
+    ("enterprise_record", "企业登记"),
+    ("licence_decision", "许可决定"),
+    ("inspection_record", "检查记录"),
+    ("rectification_report", "整改报告"),
+    ("accident_report", "事故报告"),
+    ("blacklist_action", "失信名单"),
+    ("assistance_request", "协助请求"),
+    ("assistance_response", "协助答复"),
+    ("correction", "更正"),
 ];

@@ -9,8 +9,9 @@
 use super::i18n::Lang;
 use super::pages::{error, lang, page};
 use super::Console;
-use crate::cli::{records, submit, when};
+use crate::cli::{submit, when};
 use askama::Template;
+use axum::extract::rejection::FormRejection;
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
@@ -175,6 +176,8 @@ pub(super) async fn inbox(
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(super) struct ActForm {
+    /// Missing: refused as forged, like a wrong one.
+    #[serde(default)]
     csrf: String,
     /// The task's source record (hex).
     source: String,
@@ -243,9 +246,13 @@ async fn closing_record(c: &Console, f: &ActForm, source: Hash) -> anyhow::Resul
 pub(super) async fn act(
     State(c): State<Arc<Console>>,
     h: HeaderMap,
-    Form(f): Form<ActForm>,
+    form: Result<Form<ActForm>, FormRejection>,
 ) -> Response {
     let lang = lang(&h);
+    let f = match form {
+        Ok(Form(f)) => f,
+        Err(e) => return error(&c, lang, StatusCode::BAD_REQUEST, e.body_text()),
+    };
     if !super::constant_time_eq(f.csrf.as_bytes(), c.csrf.as_bytes()) {
         return error(
             &c,
@@ -270,6 +277,8 @@ pub(super) async fn act(
             format!("{:?} is not a transaction id", f.source),
         );
     };
+    // One submission signs at a time (see `Console::signing`).
+    let _signing = c.signing.lock().await;
     let done = if f.action == "answer" {
         if f.text.trim().is_empty() {
             Err(anyhow::anyhow!("write the answer"))
@@ -308,12 +317,11 @@ pub(super) async fn act(
     let (message, ok) = match done {
         Ok(r) => (
             format!(
-                "{} {} {}: {} ({} {})",
+                "{} {}: {} · {} {}",
                 lang.t("committed_at"),
                 r.height,
+                super::submit::verdict_text(lang, &r.result.outcome),
                 lang.t("transaction"),
-                records::outcome_text(&r.result.outcome),
-                lang.t("record"),
                 r.tx_id
             ),
             r.result.outcome == Outcome::Accepted,

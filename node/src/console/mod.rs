@@ -77,6 +77,9 @@ pub struct Console {
     nodes: Vec<(String, String, Mutex<LedgerClient>)>,
     /// `Basic …` the browser must send, when the console listens beyond loopback.
     login: Option<String>,
+    /// Held while a record is signed and submitted: one at a time, so two submissions at
+    /// once (a double click, two tabs) do not take the same sequence number.
+    signing: Mutex<()>,
     /// The token every form carries (128 random bits, this process's): a form posted from
     /// elsewhere cannot know it.
     csrf: String,
@@ -136,6 +139,16 @@ fn base64(bytes: &[u8]) -> String {
     out
 }
 
+/// The host name of a `Host` header or `Origin` value, without scheme and port.
+fn host_of(v: &str) -> &str {
+    let v = v.split("://").last().unwrap_or(v);
+    let v = v.split('/').next().unwrap_or(v);
+    if v.starts_with('[') {
+        return v.split(']').next().map_or(v, |h| &v[..h.len() + 1]);
+    }
+    v.split(':').next().unwrap_or(v)
+}
+
 fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
@@ -161,6 +174,26 @@ async fn guard(
             return r;
         }
     }
+    // On loopback there is no login: a page is served only to a request that names this
+    // machine, so a site whose name an attacker points at 127.0.0.1 (DNS rebinding)
+    // reads nothing, and a form posted from another origin is refused.
+    if c.login.is_none() {
+        let named_here = |v: Option<&HeaderValue>| {
+            v.and_then(|v| v.to_str().ok())
+                .map(host_of)
+                .is_some_and(|h| matches!(h, "127.0.0.1" | "localhost" | "[::1]"))
+        };
+        let origin = req.headers().get(header::ORIGIN);
+        if !named_here(req.headers().get(header::HOST)) || (origin.is_some() && !named_here(origin))
+        {
+            return (
+                StatusCode::FORBIDDEN,
+                "refused: this console answers only requests addressed to 127.0.0.1 or \
+                 localhost (a page from another site may not use it)",
+            )
+                .into_response();
+        }
+    }
     let started = std::time::Instant::now();
     let mut r = next.run(req).await;
     let h = r.headers_mut();
@@ -179,7 +212,7 @@ async fn guard(
     );
     h.insert(
         header::REFERRER_POLICY,
-        HeaderValue::from_static("no-referrer"),
+        HeaderValue::from_static("same-origin"),
     );
     h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     r
@@ -217,6 +250,7 @@ pub async fn run(args: ConsoleArgs) -> anyhow::Result<()> {
         nodes,
         login,
         csrf: hex::encode(rand::random::<[u8; 16]>()),
+        signing: Mutex::new(()),
     });
     let app =
         pages::router(console.clone()).layer(axum::middleware::from_fn_with_state(console, guard));
@@ -241,6 +275,19 @@ pub async fn run(args: ConsoleArgs) -> anyhow::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn host_names_are_read_without_scheme_or_port() {
+        assert_eq!(host_of("127.0.0.1:8080"), "127.0.0.1");
+        assert_eq!(host_of("localhost"), "localhost");
+        assert_eq!(host_of("[::1]:8080"), "[::1]");
+        assert_eq!(host_of("http://evil.example:8080"), "evil.example");
+        assert_eq!(host_of("http://127.0.0.1:8080"), "127.0.0.1");
+        assert_eq!(
+            host_of("http://127.0.0.1.evil.example"),
+            "127.0.0.1.evil.example"
+        );
+    }
 
     #[test]
     fn base64_matches_rfc_4648_vectors() {

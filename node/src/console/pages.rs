@@ -65,6 +65,45 @@ pub(super) fn lang(h: &HeaderMap) -> Lang {
     Lang::of(cookie, accept)
 }
 
+/// The HTTP status for a failure of the network or of the client library: the node's own
+/// verdict where it gave one (404 not found, 403 not permitted, 400 a bad request or a
+/// transaction refused at admission), 502 when no node answered as it should.
+pub(super) fn status_of(e: &anyhow::Error) -> StatusCode {
+    use safeledger_client::rpc::ClientError;
+    for cause in e.chain() {
+        if cause
+            .downcast_ref::<crate::cli::exit::Failure>()
+            .is_some_and(|f| f.exit == crate::cli::exit::Exit::Usage)
+        {
+            return StatusCode::BAD_REQUEST;
+        }
+        match cause.downcast_ref::<ClientError>() {
+            Some(ClientError::Status(s)) => {
+                return match s.code() {
+                    tonic::Code::NotFound => StatusCode::NOT_FOUND,
+                    tonic::Code::PermissionDenied | tonic::Code::Unauthenticated => {
+                        StatusCode::FORBIDDEN
+                    }
+                    tonic::Code::InvalidArgument
+                    | tonic::Code::OutOfRange
+                    | tonic::Code::FailedPrecondition => StatusCode::BAD_REQUEST,
+                    _ => StatusCode::BAD_GATEWAY,
+                }
+            }
+            Some(ClientError::Refused(..)) => return StatusCode::BAD_REQUEST,
+            Some(_) => return StatusCode::BAD_GATEWAY,
+            None => {}
+        }
+    }
+    StatusCode::BAD_GATEWAY
+}
+
+/// The error page for a failed request to the network, with [`status_of`]'s status.
+pub(super) fn failed(c: &Console, lang: Lang, e: safeledger_client::rpc::ClientError) -> Response {
+    let text = e.to_string();
+    error(c, lang, status_of(&anyhow::Error::new(e)), text)
+}
+
 pub(super) fn page(t: impl Template) -> Response {
     match t.render() {
         Ok(html) => Html(html).into_response(),
@@ -107,9 +146,28 @@ async fn favicon() -> impl IntoResponse {
     )
 }
 
-async fn set_lang(Path(code): Path<String>) -> Response {
+/// `/lang/{code}`: sets the language and goes back to the page the switch was on (its
+/// `Referer`, sent only within this origin), else to the Network page.
+async fn set_lang(Path(code): Path<String>, h: HeaderMap) -> Response {
     let l = Lang::parse(&code).unwrap_or(Lang::En);
-    let mut r = Redirect::to("/").into_response();
+    let back = h
+        .get(header::REFERER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|r| {
+            let host = h.get(header::HOST)?.to_str().ok()?;
+            r.strip_prefix("http://")?
+                .strip_prefix(host)
+                .map(str::to_string)
+        })
+        .filter(|p| p.starts_with('/') && !p.starts_with("//") && !p.starts_with("/lang/"))
+        // A page that answered a POST goes back to the page its form was on.
+        .map(|p| match p.as_str() {
+            "/audit/verify" | "/audit/consistency" => "/audit".to_string(),
+            "/inbox/act" => "/inbox".to_string(),
+            _ => p,
+        })
+        .unwrap_or_else(|| "/".into());
+    let mut r = Redirect::to(&back).into_response();
     if let Ok(v) = format!("lang={}; Path=/; SameSite=Strict; HttpOnly", l.code()).parse() {
         r.headers_mut().insert(header::SET_COOKIE, v);
     }
@@ -452,7 +510,7 @@ async fn enterprise(
     let got = c.client.lock().await.enterprise(&id, TIMELINE).await;
     let v = match got {
         Ok(v) => v,
-        Err(e) => return error(&c, lang, StatusCode::NOT_FOUND, e.to_string()),
+        Err(e) => return failed(&c, lang, e),
     };
     let st = &v["state"];
     let a = &st["assessment"];

@@ -14,8 +14,9 @@ use super::i18n::Lang;
 use super::pages::{error, lang, page};
 use super::Console;
 use crate::cli::verbs::findings::{self, Grade, InspectionInput, Verdict};
-use crate::cli::{act, records, submit, when};
+use crate::cli::{act, submit, when};
 use askama::Template;
+use axum::extract::rejection::FormRejection;
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
@@ -75,6 +76,8 @@ pub(super) struct SubmitForm {
     concealed: String,
     /// `enter` or `remove`.
     blacklist_action: String,
+    /// The digest of the record its last check accepted ([`checked_digest`]).
+    checked: String,
 }
 
 #[derive(Template)]
@@ -97,6 +100,8 @@ struct SubmitPage<'a> {
     committed: bool,
     tx_id: String,
     height: u64,
+    /// After an accepted check: what *Sign and submit* carries.
+    digest: String,
 }
 
 impl SubmitPage<'_> {
@@ -163,6 +168,7 @@ fn render(c: &Console, lang: Lang, f: SubmitForm, fill: impl FnOnce(&mut SubmitP
         committed: false,
         tx_id: String::new(),
         height: 0,
+        digest: String::new(),
     };
     fill(&mut p);
     page(p)
@@ -200,7 +206,8 @@ fn body_of(f: &SubmitForm, now: Timestamp) -> anyhow::Result<(TxBody, Timestamp,
             let input = InspectionInput {
                 enterprise: f.enterprise.trim(),
                 id: f.id.trim(),
-                inspection_type: f.inspection_type.trim(),
+                // Blank: a routine inspection, as the CLI's default.
+                inspection_type: opt(&f.inspection_type).unwrap_or("routine"),
                 outcome,
                 score,
                 hazards: &hazards,
@@ -310,9 +317,13 @@ fn body_of(f: &SubmitForm, now: Timestamp) -> anyhow::Result<(TxBody, Timestamp,
 pub(super) async fn post(
     State(c): State<Arc<Console>>,
     h: HeaderMap,
-    Form(f): Form<SubmitForm>,
+    form: Result<Form<SubmitForm>, FormRejection>,
 ) -> Response {
     let lang = lang(&h);
+    let f = match form {
+        Ok(Form(f)) => f,
+        Err(e) => return error(&c, lang, StatusCode::BAD_REQUEST, e.body_text()),
+    };
     if !super::constant_time_eq(f.csrf.as_bytes(), c.csrf.as_bytes()) {
         return error(
             &c,
@@ -339,52 +350,85 @@ pub(super) async fn post(
         }
     };
     let record = serde_json::to_string_pretty(&body).unwrap_or_default();
-    if f.step == "sign" {
-        return match submit::submit_signed_by(&c.home, &c.identity, key, body, at, &[], COMMIT_WAIT)
-            .await
-        {
-            Ok(done) => {
-                let accepted = done.result.outcome == Outcome::Accepted;
-                let verdict = records::outcome_text(&done.result.outcome);
-                render(&c, lang, f, |p| {
-                    p.notes = notes;
-                    p.record = record;
-                    p.committed = true;
-                    p.accepted = accepted;
-                    p.verdict = verdict;
-                    p.tx_id = done.tx_id.to_hex();
-                    p.height = done.height;
-                })
-            }
-            Err(e) => {
-                let problem = format!("{e:#}");
-                let mut r = render(&c, lang, f, |p| p.problem = problem);
-                *r.status_mut() = StatusCode::BAD_GATEWAY;
-                r
-            }
-        };
+    let digest = checked_digest(&record, &f.effective_at);
+    // One submission signs at a time: the sequence a check or a submission signs with is
+    // the next one, and two at once would take the same.
+    let _signing = c.signing.lock().await;
+    let signing = f.step == "sign";
+    if signing && !super::constant_time_eq(f.checked.as_bytes(), digest.as_bytes()) {
+        let problem = lang.t("check_first").to_string();
+        let mut r = render(&c, lang, f, |p| p.problem = problem);
+        *r.status_mut() = StatusCode::BAD_REQUEST;
+        return r;
     }
-    match act::verdict(&c.home, key, body, at).await {
-        Ok((_, v, outcome)) => {
-            let verdict = format!(
-                "{} ({} {})",
-                records::outcome_text(&outcome),
-                lang.t("before_height"),
-                v["height"]
-            );
+    // The rules' verdict on the current state; a submission is made only while it is
+    // "accepted", so the console never commits a record the rules would refuse.
+    let (outcome, height) = match act::verdict(&c.home, key, body.clone(), at).await {
+        Ok((_, v, outcome)) => (outcome, v["height"].as_u64().unwrap_or(0)),
+        Err(e) => {
+            let problem = format!("{e:#}");
+            let mut r = render(&c, lang, f, |p| p.problem = problem);
+            *r.status_mut() = super::pages::status_of(&e);
+            return r;
+        }
+    };
+    let accepted = outcome == Outcome::Accepted;
+    if !signing || !accepted {
+        let verdict = format!(
+            "{} ({})",
+            verdict_text(lang, &outcome),
+            lang.t("before_height").replace("{h}", &height.to_string())
+        );
+        return render(&c, lang, f, |p| {
+            p.notes = notes;
+            p.record = record;
+            p.checked = true;
+            p.accepted = accepted;
+            p.verdict = verdict;
+            p.digest = digest;
+        });
+    }
+    match submit::submit_signed_by(&c.home, &c.identity, key, body, at, &[], COMMIT_WAIT).await {
+        Ok(done) => {
+            let accepted = done.result.outcome == Outcome::Accepted;
+            let verdict = verdict_text(lang, &done.result.outcome);
             render(&c, lang, f, |p| {
                 p.notes = notes;
                 p.record = record;
-                p.checked = true;
-                p.accepted = outcome == Outcome::Accepted;
+                p.committed = true;
+                p.accepted = accepted;
                 p.verdict = verdict;
+                p.tx_id = done.tx_id.to_hex();
+                p.height = done.height;
             })
         }
         Err(e) => {
             let problem = format!("{e:#}");
             let mut r = render(&c, lang, f, |p| p.problem = problem);
-            *r.status_mut() = StatusCode::BAD_GATEWAY;
+            *r.status_mut() = super::pages::status_of(&e);
             r
+        }
+    }
+}
+
+/// What binds *Sign and submit* to the record that was checked: BLAKE3 of the record's
+/// JSON and the date as typed (hex). A form edited after its check signs nothing.
+fn checked_digest(record: &str, effective_at: &str) -> String {
+    let mut h = blake3::Hasher::new();
+    h.update(b"safeledger console checked record\0");
+    h.update(record.as_bytes());
+    h.update(b"\0");
+    h.update(effective_at.trim().as_bytes());
+    h.finalize().to_hex().to_string()
+}
+
+/// A rule's verdict in the page's language: accepted, or refused by the rule with the
+/// rule's reason (the reason is the rules' own text).
+pub(super) fn verdict_text(lang: Lang, o: &Outcome) -> String {
+    match o {
+        Outcome::Accepted => lang.t("accepted").to_string(),
+        Outcome::Refused { rule, reason } => {
+            format!("{} {rule}: {reason}", lang.t("refused_by"))
         }
     }
 }

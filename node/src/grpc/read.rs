@@ -394,8 +394,16 @@ pub(super) async fn query(
     // "Double random, one public" (issue 20 item 2): the draws and their outcomes are
     // answered to anyone, auditors and unsigned callers included; every other query needs
     // an officer.
-    if query::PUBLIC_QUERY_KINDS.contains(&req.get_ref().kind.as_str()) {
+    let kind = req.get_ref().kind.as_str();
+    if query::PUBLIC_QUERY_KINDS.contains(&kind) {
         svc.caller(&req, method::QUERY)?;
+    } else if query::AUDIT_QUERY_KINDS.contains(&kind) {
+        // The access and read logs: auditors read them too.
+        if let crate::auth::Caller::Public = svc.caller(&req, method::QUERY)? {
+            return Err(Status::unauthenticated(
+                "the access and read logs are for officers and auditors: sign the request",
+            ));
+        }
     } else {
         svc.officer(&req, method::QUERY, "rule-contract queries")?;
     }

@@ -354,8 +354,17 @@ fn cluster_browser_officer_session_search_record_answer_and_audit() {
         );
 
         // 3. Answer the assistance request from the inbox.
-        open(&page, &format!("{base}/inbox")).await;
+        open(&page, &format!("{base}/inbox?kind=assistance_request")).await;
         let row = "tr[data-kind=assistance_request]";
+        let others: u32 = page
+            .evaluate(
+                "document.querySelectorAll('tr.task:not([data-kind=assistance_request])').length",
+            )
+            .await
+            .unwrap()
+            .into_value()
+            .unwrap();
+        assert_eq!(others, 0, "the inbox shows only the kind asked for");
         fill(
             &page,
             &format!("{row} input[name=text]"),

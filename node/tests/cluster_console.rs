@@ -214,6 +214,40 @@ fn submit_forms(h: &Path, addr: &str) {
         page.contains("id=\"sign\""),
         "accepted, so it may be signed: {page}"
     );
+    // Any record as JSON: a field the kind does not have is named; a good one is checked.
+    let json = |extra: &str| {
+        let r = format!(
+            "{{\"penalty\": {{\"enterprise\": \"us-osha-insp:990001\", \"case_id\": \"J-1\", \
+             \"grade\": \"minor\", \"kind\": \"citation\", \"amount_minor\": null, \
+             \"currency\": null, \"reason\": \"guard missing\"{extra}}}}}"
+        );
+        r.bytes()
+            .map(|b| match b {
+                b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' => (b as char).to_string(),
+                _ => format!("%{b:02X}"),
+            })
+            .collect::<String>()
+    };
+    let (status, page) = post_urlencoded(
+        addr,
+        "/submit",
+        &format!(
+            "csrf={csrf}&step=check&kind=record&record_json={}",
+            json(", \"fine\": 5")
+        ),
+    );
+    assert_eq!(status, 400, "{page}");
+    assert!(page.contains("fine"), "the unknown field is named: {page}");
+    let (status, page) = post_urlencoded(
+        addr,
+        "/submit",
+        &format!(
+            "csrf={csrf}&step=check&kind=record&record_json={}",
+            json("")
+        ),
+    );
+    assert_eq!(status, 200, "{page}");
+    assert!(page.contains("id=\"verdict\""), "{page}");
     // Sign and submit without a check of the same record: nothing signed.
     let (status, page) = post_urlencoded(
         addr,

@@ -118,6 +118,13 @@ pub enum Cmd {
         /// decisions you have signed (sign as yourself with --officer NAME).
         #[arg(long)]
         mine: bool,
+        /// Only tasks of this kind, repeatable (assistance_request, access_request,
+        /// licence_application, application_acceptance, application_resupply,
+        /// proposal_vote, licence_review, hazard_rectification, hazard_reinspection,
+        /// licence_expiry, decision_signature, routine_inspection, tip_triage,
+        /// alert_follow_up).
+        #[arg(long = "kind", value_name = "KIND")]
+        kinds: Vec<String>,
         #[command(flatten)]
         target: Target,
     },

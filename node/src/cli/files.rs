@@ -40,6 +40,17 @@ pub fn read_json<T: DeserializeOwned>(path: &Path, what: &str, limit: u64) -> an
 pub fn read_record(path: &Path) -> anyhow::Result<safeledger_core::TxBody> {
     let what = "a record (the JSON of a TxBody)";
     let v: serde_json::Value = read_json(path, what, safeledger_core::limits::MAX_TX_BYTES as u64)?;
+    record_of(v, &path.display().to_string())
+}
+
+/// The record of the JSON value `v`, read from `name` (a file's path, or how the console's
+/// form calls it): [`read_record`] without the file.
+///
+/// # Errors
+/// An object with no key or several (naming them); a record that is not the shape of its
+/// kind (naming an unknown field and its likely meaning).
+pub fn record_of(v: serde_json::Value, name: &str) -> anyhow::Result<safeledger_core::TxBody> {
+    let what = "a record (the JSON of a TxBody)";
     let keys: Vec<&String> = v
         .as_object()
         .map(|o| o.keys().collect())
@@ -54,11 +65,10 @@ pub fn read_record(path: &Path) -> anyhow::Result<safeledger_core::TxBody> {
                 .join(", ")
         };
         return Err(crate::cli::exit::usage(format!(
-            "{} is not {what}: a record file holds one object with one key, the record's \
-             kind (e.g. {{\"penalty\": {{...}}}}); its keys: {found}",
-            path.display()
+            "{name} is not {what}: a record file holds one object with one key, the record's \
+             kind (e.g. {{\"penalty\": {{...}}}}); its keys: {found}"
         )));
     }
-    let what = format!("{} is not {what}", path.display());
+    let what = format!("{name} is not {what}");
     Ok(safeledger_client::input::from_value(v, &what)?)
 }

@@ -11,7 +11,7 @@ pub async fn run(
     agency: Option<String>,
     cursor: String,
     (limit, expiring_days): (u32, u32),
-    mine: bool,
+    (mine, kinds): (bool, Vec<String>),
     mut target: Target,
 ) -> anyhow::Result<()> {
     if !cursor.is_empty() && hex::decode(&cursor).is_err() {
@@ -31,6 +31,7 @@ pub async fn run(
             limit,
             expiring_within_days: expiring_days,
             mine,
+            kinds,
         })
         .await?;
     match target.output {

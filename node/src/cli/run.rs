@@ -42,8 +42,18 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             limit,
             expiring_days,
             mine,
+            kinds,
             target,
-        } => crate::cli::inbox::run(agency, cursor, (limit, expiring_days), mine, target).await,
+        } => {
+            crate::cli::inbox::run(
+                agency,
+                cursor,
+                (limit, expiring_days),
+                (mine, kinds),
+                target,
+            )
+            .await
+        }
         Cmd::List {
             list,
             value,

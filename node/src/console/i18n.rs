@@ -353,6 +353,19 @@ pub const LABELS: &[(&str, &str, &str)] = &[
         "The upload is not a well-formed form",
         "上传的表单格式不正确",
     ),
+    ("record", "Any record (JSON)", "任意记录(JSON)"),
+    (
+        "record_json",
+        "The record as JSON, one key naming its kind (what `tx submit --file` reads)",
+        "记录的 JSON,唯一的键为记录类型(与 `tx submit --file` 相同)",
+    ),
+    (
+        "private_fields",
+        "Fields to keep private at this agency's node (comma-separated)",
+        "仅保存在本机构节点的私有字段(逗号分隔)",
+    ),
+    ("all_kinds", "All kinds", "全部类型"),
+    ("only_kind", "Only", "仅显示"),
 ];
 
 /// The inbox's task kinds: (`TaskKind` in snake_case, English, Simplified Chinese).

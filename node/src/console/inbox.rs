@@ -54,8 +54,10 @@ struct InboxPage<'a> {
     /// The outcome of the action just taken.
     message: String,
     message_ok: bool,
-    /// (kind's name, open tasks) on the first page; the number overdue.
-    counts: Vec<(String, u64)>,
+    /// (kind, kind's name, open tasks) on the first page; the number overdue.
+    counts: Vec<(String, String, u64)>,
+    /// The kind shown (empty: every kind).
+    kind: String,
     overdue: u64,
     /// The next page's cursor (empty at the end).
     next: String,
@@ -65,6 +67,8 @@ struct InboxPage<'a> {
 #[serde(deny_unknown_fields)]
 pub(super) struct InboxQuery {
     cursor: Option<String>,
+    /// Only tasks of this kind (empty: every kind).
+    kind: Option<String>,
 }
 
 fn action_of(kind: &str) -> &'static str {
@@ -87,11 +91,17 @@ async fn render(
     message_ok: bool,
     closed: Option<&str>,
     cursor: String,
+    kind: String,
 ) -> Response {
     let req = safeledger_client::proto::GetInboxRequest {
         agency: c.identity.clone(),
         limit: TASKS,
         cursor,
+        kinds: if kind.is_empty() {
+            Vec::new()
+        } else {
+            vec![kind.clone()]
+        },
         ..Default::default()
     };
     let mut got = c.client.lock().await.inbox(req.clone()).await;
@@ -116,8 +126,8 @@ async fn render(
     let mut next = String::new();
     let (tasks, err) = match got {
         Ok(v) => {
-            for (kind, n) in v["counts"].as_object().into_iter().flatten() {
-                counts.push((lang.task(kind), n.as_u64().unwrap_or(0)));
+            for (k, n) in v["counts"].as_object().into_iter().flatten() {
+                counts.push((k.clone(), lang.task(k), n.as_u64().unwrap_or(0)));
             }
             overdue = v["overdue"].as_u64().unwrap_or(0);
             next = v["next_cursor"].as_str().unwrap_or("").to_string();
@@ -157,6 +167,7 @@ async fn render(
         message,
         message_ok,
         counts,
+        kind,
         overdue,
         next,
     })
@@ -169,7 +180,8 @@ pub(super) async fn inbox(
     Query(q): Query<InboxQuery>,
 ) -> Response {
     let cursor = q.cursor.unwrap_or_default();
-    render(&c, lang(&h), String::new(), false, None, cursor).await
+    let kind = q.kind.unwrap_or_default();
+    render(&c, lang(&h), String::new(), false, None, cursor, kind).await
 }
 
 /// The form beside a task. Unknown fields are refused, not dropped.
@@ -328,5 +340,14 @@ pub(super) async fn act(
         ),
         Err(e) => (format!("{}: {e:#}", lang.t("refused")), false),
     };
-    render(&c, lang, message, ok, closed.as_deref(), String::new()).await
+    render(
+        &c,
+        lang,
+        message,
+        ok,
+        closed.as_deref(),
+        String::new(),
+        String::new(),
+    )
+    .await
 }

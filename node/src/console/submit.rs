@@ -1,5 +1,6 @@
 //! The console's Submit page (issue 21 item 2): a form per finding an officer records from
-//! the desk — inspection, rectification, penalty, accident, blacklist — built by the same
+//! the desk — inspection, rectification, penalty, accident, blacklist — and one for any
+//! record kind as JSON (what `tx submit --file` reads, with `--private`), built by the same
 //! functions as the CLI's verbs (`inspection record`, `rectification report`, `penalty
 //! record`, `accident report`, `blacklist enter|remove`), so a form is refused for exactly
 //! what the command refuses. Two steps: *Check* signs the record
@@ -76,6 +77,10 @@ pub(super) struct SubmitForm {
     concealed: String,
     /// `enter` or `remove`.
     blacklist_action: String,
+    /// Any record kind as JSON (`{"kind": {...}}`, what `tx submit --file` reads).
+    record_json: String,
+    /// Fields of it to keep private (comma-separated, `tx submit --private`).
+    private: String,
     /// The digest of the record its last check accepted ([`checked_digest`]).
     checked: String,
 }
@@ -308,6 +313,19 @@ fn body_of(f: &SubmitForm, now: Timestamp) -> anyhow::Result<(TxBody, Timestamp,
             let body = findings::blacklist_body(action, f.enterprise.trim(), f.reason.trim())?;
             (body, Vec::new())
         }
+        "record" => {
+            if f.record_json.len() > safeledger_core::limits::MAX_TX_BYTES {
+                return Err(usage(format!(
+                    "the record is over {} bytes",
+                    safeledger_core::limits::MAX_TX_BYTES
+                )));
+            }
+            let v: serde_json::Value = safeledger_client::input::parse_json(
+                f.record_json.as_bytes(),
+                "the record is not JSON",
+            )?;
+            (crate::cli::files::record_of(v, "the record")?, Vec::new())
+        }
         other => return Err(usage(format!("no form for record kind {other:?}"))),
     };
     Ok((body, at, notes))
@@ -350,7 +368,7 @@ pub(super) async fn post(
         }
     };
     let record = serde_json::to_string_pretty(&body).unwrap_or_default();
-    let digest = checked_digest(&record, &f.effective_at);
+    let digest = checked_digest(&record, &f.effective_at, &f.private);
     // One submission signs at a time: the sequence a check or a submission signs with is
     // the next one, and two at once would take the same.
     let _signing = c.signing.lock().await;
@@ -388,7 +406,19 @@ pub(super) async fn post(
             p.digest = digest;
         });
     }
-    match submit::submit_signed_by(&c.home, &c.identity, key, body, at, &[], COMMIT_WAIT).await {
+    // Fields withheld at this agency's node (the JSON form's `private`, as `tx submit
+    // --private`); the verdict does not depend on them.
+    let private: Vec<&str> = if f.kind == "record" {
+        f.private
+            .split(',')
+            .map(str::trim)
+            .filter(|p| !p.is_empty())
+            .collect()
+    } else {
+        Vec::new()
+    };
+    match submit::submit_signed_by(&c.home, &c.identity, key, body, at, &private, COMMIT_WAIT).await
+    {
         Ok(done) => {
             let accepted = done.result.outcome == Outcome::Accepted;
             let verdict = verdict_text(lang, &done.result.outcome);
@@ -413,12 +443,14 @@ pub(super) async fn post(
 
 /// What binds *Sign and submit* to the record that was checked: BLAKE3 of the record's
 /// JSON and the date as typed (hex). A form edited after its check signs nothing.
-fn checked_digest(record: &str, effective_at: &str) -> String {
+fn checked_digest(record: &str, effective_at: &str, private: &str) -> String {
     let mut h = blake3::Hasher::new();
     h.update(b"safeledger console checked record\0");
     h.update(record.as_bytes());
     h.update(b"\0");
     h.update(effective_at.trim().as_bytes());
+    h.update(b"\0");
+    h.update(private.trim().as_bytes());
     h.finalize().to_hex().to_string()
 }
 

@@ -284,14 +284,26 @@ pub(super) async fn get_inbox(
         (crate::auth::Caller::Officer { key, .. }, true) => Some(*key),
         _ => None,
     };
+    use safeledger_contracts::query::tasks::TaskKind;
+    let kinds = r
+        .kinds
+        .iter()
+        .map(|k| {
+            serde_json::from_value::<TaskKind>(serde_json::Value::String(k.clone()))
+                .map_err(|_| Status::invalid_argument(format!("{k:?} is not a task kind")))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
     let answer = off_workers(move || {
         inbox_of(&shared).map(|i| {
             let days = u64::from(r.expiring_within_days);
             let view = StoreView(&shared.store);
+            let of_kind = |t: &safeledger_contracts::query::tasks::Task| {
+                kinds.is_empty() || kinds.contains(&t.kind)
+            };
             let Some(key) = me else {
                 return i
                     .index()
-                    .page(&agency, &r.cursor, r.limit as usize, days, now)
+                    .page_of(&agency, &r.cursor, r.limit as usize, days, now, &of_kind)
                     .map(|p| (p, None));
             };
             // The officer's posts as committed, judged as R1-role judges them.
@@ -302,7 +314,10 @@ pub(super) async fn get_inbox(
                 .unwrap_or_default();
             let params = safeledger_contracts::RuleParams::load(&view, &Default::default());
             let keep = |t: &safeledger_contracts::query::tasks::Task| {
-                safeledger_contracts::query::tasks::open_to_officer(&view, t, &key, &posts, &params)
+                of_kind(t)
+                    && safeledger_contracts::query::tasks::open_to_officer(
+                        &view, t, &key, &posts, &params,
+                    )
             };
             i.index()
                 .page_of(&agency, &r.cursor, r.limit as usize, days, now, &keep)

@@ -292,6 +292,10 @@ fn submit_forms(h: &Path, addr: &str) {
     let (status, _, page) = get(&a.1, "/audit", &[]);
     assert_eq!(status, 200);
     assert!(!page.contains("not rule-contract queries"), "{page}");
+    assert!(
+        !page.contains("href=\"/submit\"") && !page.contains("href=\"/inbox\""),
+        "an auditor's menu offers no officer pages: {page}"
+    );
     let (status, _, page) = get(&a.1, "/blocks", &[]);
     assert_eq!(status, 403, "{page}");
 }

@@ -25,7 +25,7 @@ pub const MAX_VIEW_BYTES: usize = 4 << 20;
 #[template(path = "console/audit.html")]
 struct AuditPage<'a> {
     lang: Lang,
-    identity: &'a str,
+    identity: &'a super::Who,
     csrf: &'a str,
     verdict: String,
     valid: bool,

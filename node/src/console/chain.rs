@@ -28,7 +28,7 @@ struct BlockRow {
 #[template(path = "console/blocks.html")]
 struct BlocksPage<'a> {
     lang: Lang,
-    identity: &'a str,
+    identity: &'a super::Who,
     blocks: Vec<BlockRow>,
     older: u64,
 }
@@ -101,7 +101,7 @@ struct RuleCount {
 #[template(path = "console/block.html")]
 struct BlockPage<'a> {
     lang: Lang,
-    identity: &'a str,
+    identity: &'a super::Who,
     height: u64,
     hash: String,
     time: String,
@@ -206,7 +206,7 @@ pub(super) async fn block(
 #[template(path = "console/tx.html")]
 struct TxPage<'a> {
     lang: Lang,
-    identity: &'a str,
+    identity: &'a super::Who,
     id: String,
     height: u64,
     index: u32,

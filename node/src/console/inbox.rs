@@ -46,7 +46,7 @@ struct TaskRow {
 #[template(path = "console/inbox.html")]
 struct InboxPage<'a> {
     lang: Lang,
-    identity: &'a str,
+    identity: &'a super::Who,
     csrf: &'a str,
     agency: &'a str,
     tasks: Vec<TaskRow>,
@@ -94,7 +94,7 @@ async fn render(
     kind: String,
 ) -> Response {
     let req = safeledger_client::proto::GetInboxRequest {
-        agency: c.identity.clone(),
+        agency: c.identity.to_string(),
         limit: TASKS,
         cursor,
         kinds: if kind.is_empty() {
@@ -161,7 +161,7 @@ async fn render(
         lang,
         identity: &c.identity,
         csrf: &c.csrf,
-        agency: &c.identity,
+        agency: c.identity.as_str(),
         tasks,
         error: err,
         message,

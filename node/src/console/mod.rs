@@ -65,10 +65,38 @@ pub struct ConsoleArgs {
     pub password_file: Option<PathBuf>,
 }
 
+/// Who the console acts as: shown on every page, and which pages its menu offers.
+pub struct Who {
+    /// The agency's or auditor's id.
+    id: String,
+    /// An agency's officer (signs records, has an inbox), not an auditor.
+    pub officer: bool,
+}
+
+impl Who {
+    /// The id.
+    pub fn as_str(&self) -> &str {
+        &self.id
+    }
+}
+
+impl std::fmt::Display for Who {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.id)
+    }
+}
+
+impl std::ops::Deref for Who {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.id
+    }
+}
+
 /// What every page handler reads.
 pub struct Console {
     home: Home,
-    identity: String,
+    identity: Who,
     client: Mutex<LedgerClient>,
     /// The officer key records are signed with (`None` for an auditor, who records
     /// nothing).
@@ -244,7 +272,10 @@ pub async fn run(args: ConsoleArgs) -> anyhow::Result<()> {
         .collect();
     let console = Arc::new(Console {
         home,
-        identity: args.identity.clone(),
+        identity: Who {
+            id: args.identity.clone(),
+            officer: officer_key.is_some(),
+        },
         client: Mutex::new(client),
         officer_key,
         nodes,

@@ -115,7 +115,7 @@ pub(super) fn page(t: impl Template) -> Response {
 #[template(path = "console/error.html")]
 struct ErrorPage<'a> {
     lang: Lang,
-    identity: &'a str,
+    identity: &'a super::Who,
     message: String,
 }
 
@@ -190,7 +190,7 @@ struct NodeRow {
 #[template(path = "console/network.html")]
 struct NetworkPage<'a> {
     lang: Lang,
-    identity: &'a str,
+    identity: &'a super::Who,
     chain_id: &'a str,
     nodes: Vec<NodeRow>,
     /// Committed transactions per second over the recent blocks (`-` when unknown).
@@ -314,7 +314,7 @@ struct Hit {
 #[template(path = "console/enterprises.html")]
 struct EnterprisesPage<'a> {
     lang: Lang,
-    identity: &'a str,
+    identity: &'a super::Who,
     q: String,
     hits: Vec<Hit>,
     error: String,
@@ -487,7 +487,7 @@ struct TimelineRow {
 #[template(path = "console/enterprise.html")]
 struct EnterprisePage<'a> {
     lang: Lang,
-    identity: &'a str,
+    identity: &'a super::Who,
     id: String,
     name: String,
     address: String,

@@ -89,7 +89,7 @@ pub(super) struct SubmitForm {
 #[template(path = "console/submit.html")]
 struct SubmitPage<'a> {
     lang: Lang,
-    identity: &'a str,
+    identity: &'a super::Who,
     csrf: &'a str,
     kinds: &'a [&'a str],
     f: SubmitForm,

@@ -240,7 +240,10 @@ fn cluster_browser_officer_session_search_record_answer_and_audit() {
     let base = format!("http://{}", c.1);
     let downloads = dir.path().join("downloads");
     std::fs::create_dir_all(&downloads).unwrap();
-    let shots = std::env::var_os("SAFELEDGER_SCREENSHOTS").map(PathBuf::from);
+    // A relative directory is the repository's (tests run in node/).
+    let shots = std::env::var_os("SAFELEDGER_SCREENSHOTS")
+        .map(PathBuf::from)
+        .map(|p| Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join(p));
 
     let rt = tokio::runtime::Runtime::new().unwrap();
     let handle = rt.handle().clone();

@@ -232,7 +232,7 @@ fn submit_forms(h: &Path, addr: &str) {
         addr,
         "/submit",
         &format!(
-            "csrf={csrf}&step=check&kind=record&record_json={}",
+            "csrf={csrf}&step=check&kind=any&record_json={}",
             json(", \"fine\": 5")
         ),
     );
@@ -242,7 +242,7 @@ fn submit_forms(h: &Path, addr: &str) {
         addr,
         "/submit",
         &format!(
-            "csrf={csrf}&step=check&kind=record&record_json={}",
+            "csrf={csrf}&step=check&kind=any&record_json={}",
             json("")
         ),
     );

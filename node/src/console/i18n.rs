@@ -353,7 +353,7 @@ pub const LABELS: &[(&str, &str, &str)] = &[
         "The upload is not a well-formed form",
         "上传的表单格式不正确",
     ),
-    ("record", "Any record (JSON)", "任意记录(JSON)"),
+    ("any", "Any record (JSON)", "任意记录(JSON)"),
     (
         "record_json",
         "The record as JSON, one key naming its kind (what `tx submit --file` reads)",

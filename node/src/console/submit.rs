@@ -313,7 +313,7 @@ fn body_of(f: &SubmitForm, now: Timestamp) -> anyhow::Result<(TxBody, Timestamp,
             let body = findings::blacklist_body(action, f.enterprise.trim(), f.reason.trim())?;
             (body, Vec::new())
         }
-        "record" => {
+        "any" => {
             if f.record_json.len() > safeledger_core::limits::MAX_TX_BYTES {
                 return Err(usage(format!(
                     "the record is over {} bytes",
@@ -408,7 +408,7 @@ pub(super) async fn post(
     }
     // Fields withheld at this agency's node (the JSON form's `private`, as `tx submit
     // --private`); the verdict does not depend on them.
-    let private: Vec<&str> = if f.kind == "record" {
+    let private: Vec<&str> = if f.kind == "any" {
         f.private
             .split(',')
             .map(str::trim)

@@ -241,10 +241,7 @@ fn submit_forms(h: &Path, addr: &str) {
     let (status, page) = post_urlencoded(
         addr,
         "/submit",
-        &format!(
-            "csrf={csrf}&step=check&kind=any&record_json={}",
-            json("")
-        ),
+        &format!("csrf={csrf}&step=check&kind=any&record_json={}", json("")),
     );
     assert_eq!(status, 200, "{page}");
     assert!(page.contains("id=\"verdict\""), "{page}");

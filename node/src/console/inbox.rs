@@ -265,21 +265,9 @@ pub(super) async fn act(
         Ok(Form(f)) => f,
         Err(e) => return error(&c, lang, StatusCode::BAD_REQUEST, e.body_text()),
     };
-    if !super::constant_time_eq(f.csrf.as_bytes(), c.csrf.as_bytes()) {
-        return error(
-            &c,
-            lang,
-            StatusCode::FORBIDDEN,
-            lang.t("forged").to_string(),
-        );
-    }
-    let Some(key) = &c.officer_key else {
-        return error(
-            &c,
-            lang,
-            StatusCode::FORBIDDEN,
-            lang.t("not_officer").to_string(),
-        );
+    let key = match c.officer_post(lang, &f.csrf) {
+        Ok(k) => k,
+        Err(r) => return *r,
     };
     let Ok(source) = Hash::from_hex(f.source.trim()) else {
         return error(

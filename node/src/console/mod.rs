@@ -113,6 +113,31 @@ pub struct Console {
     csrf: String,
 }
 
+impl Console {
+    /// The officer key a state-changing form signs with, once the form's CSRF token
+    /// matched. `Err`: the refusal to send (403: a forged form, or an auditor's console).
+    fn officer_post(
+        &self,
+        lang: i18n::Lang,
+        csrf: &str,
+    ) -> Result<&safeledger_core::SecretKey, Box<Response>> {
+        let refuse = |why: &str| {
+            Box::new(pages::error(
+                self,
+                lang,
+                StatusCode::FORBIDDEN,
+                lang.t(why).to_string(),
+            ))
+        };
+        if !constant_time_eq(csrf.as_bytes(), self.csrf.as_bytes()) {
+            return Err(refuse("forged"));
+        }
+        self.officer_key
+            .as_ref()
+            .ok_or_else(|| refuse("not_officer"))
+    }
+}
+
 /// The password a remote console needs: from the file or the environment.
 ///
 /// # Errors

@@ -342,21 +342,9 @@ pub(super) async fn post(
         Ok(Form(f)) => f,
         Err(e) => return error(&c, lang, StatusCode::BAD_REQUEST, e.body_text()),
     };
-    if !super::constant_time_eq(f.csrf.as_bytes(), c.csrf.as_bytes()) {
-        return error(
-            &c,
-            lang,
-            StatusCode::FORBIDDEN,
-            lang.t("forged").to_string(),
-        );
-    }
-    let Some(key) = &c.officer_key else {
-        return error(
-            &c,
-            lang,
-            StatusCode::FORBIDDEN,
-            lang.t("not_officer").to_string(),
-        );
+    let key = match c.officer_post(lang, &f.csrf) {
+        Ok(k) => k,
+        Err(r) => return *r,
     };
     let (body, at, notes) = match body_of(&f, when::now()) {
         Ok(x) => x,

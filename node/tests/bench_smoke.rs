@@ -34,6 +34,13 @@ fn cluster_bench_smoke_runs_a_few_seconds_and_writes_its_results() {
     let run = &json["runs"][0];
     assert_eq!(run["submitted"], 600, "{json}");
     assert!(run["committed_total"].as_u64().unwrap_or(0) > 0, "{json}");
+    for n in run["nodes"].as_array().expect("nodes") {
+        assert!(
+            n["disk_bytes"].as_u64().unwrap_or(0) > 0,
+            "disk measured: {n}"
+        );
+        assert!(n["store_bytes"].as_u64().unwrap_or(0) > 0, "{n}");
+    }
     assert!(json["ceiling"]["ceiling_tps"].as_f64().unwrap_or(0.0) > 0.0);
     let png = std::fs::read(out_dir.path().join("bench-200.png")).expect("plot");
     assert!(png.starts_with(b"\x89PNG"), "not a PNG");

@@ -23,6 +23,14 @@ fn cluster_demo_on_a_slice_of_the_real_data_exits_zero_and_agrees() {
     // The summary explains why records outnumber rows, and names each node's metrics.
     assert!(stdout.contains("records and rows differ"), "{stdout}");
     assert_eq!(stdout.matches("/metrics").count(), 4, "{stdout}");
+    // Bytes on disk per node and per committed record (issue 22 item 6).
+    assert_eq!(
+        stdout
+            .matches("KiB per committed record), of which store")
+            .count(),
+        4,
+        "{stdout}"
+    );
     // The synthetic supervision records (issue 20): a joint inspection, a draw, a tip-off
     // followed up, an unacknowledged alert escalating.
     for line in [

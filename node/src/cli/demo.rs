@@ -532,6 +532,10 @@ pub async fn run(opts: DemoOptions) -> anyhow::Result<()> {
             report.committed.len() as f64 / secs.max(0.001)
         );
         println!("agreement                4/4 nodes at height {height}, block {hash}, state root {state_root}");
+        crate::cli::disk::print(
+            &crate::cli::disk::per_node(&home),
+            report.committed.len() as u64,
+        );
         if report.committed.len() + report.not_admitted.values().sum::<u64>() as usize
             != plan.items.len()
         {

@@ -16,6 +16,7 @@ pub mod ceremony;
 pub mod demo;
 pub mod demo_field;
 pub mod demo_synthetic;
+pub mod disk;
 pub mod exit;
 pub mod files;
 pub mod home;

@@ -87,6 +87,12 @@ pub struct NodeUse {
     pub cpu_us_per_tx_run: f64,
     /// Peak resident set size, MiB.
     pub peak_rss_mib: f64,
+    /// Bytes its data directory occupies at the end of the run (issue 22 item 6).
+    pub disk_bytes: u64,
+    /// Of which its sled store.
+    pub store_bytes: u64,
+    /// `disk_bytes` per committed transaction, KiB.
+    pub disk_kib_per_tx: f64,
 }
 
 /// One second of the run.
@@ -505,9 +511,16 @@ async fn run_once(
                 }
             })
             .collect();
+        let disk = crate::cli::disk::per_node(&home);
+        let committed_total = bk.commits.len() as u64;
         let nodes = pids
             .iter()
             .map(|(a, p)| {
+                let d = disk
+                    .iter()
+                    .find(|d| &d.agency == a)
+                    .cloned()
+                    .unwrap_or_default();
                 let c0 = cpu0.get(a).copied().unwrap_or(0.0);
                 let cpu = cpu1.get(a).copied().unwrap_or(0.0) - c0;
                 let run = cpu2.get(a).copied().unwrap_or(0.0) - c0;
@@ -518,6 +531,9 @@ async fn run_once(
                     cpu_seconds_run: run,
                     cpu_us_per_tx_run: run * 1e6 / (bk.commits.len().max(1) as f64),
                     peak_rss_mib: peak_rss_mib(*p).unwrap_or(0.0),
+                    disk_bytes: d.total,
+                    store_bytes: d.store,
+                    disk_kib_per_tx: d.total as f64 / 1024.0 / committed_total.max(1) as f64,
                 }
             })
             .collect();
@@ -528,7 +544,7 @@ async fn run_once(
             submitted: txs.len() as u64,
             not_admitted,
             committed_in_window,
-            committed_total: bk.commits.len() as u64,
+            committed_total,
             final_tps,
             fraction_of_ceiling: final_tps / ceiling.ceiling_tps.max(1.0),
             latency_ms,

@@ -33,13 +33,15 @@ pub(super) fn print_run(r: &RunResult) {
     println!("blocks/s                 {:.2}", r.blocks_per_s);
     for n in &r.nodes {
         println!(
-            "node {:<14}      cpu {:.1} s ({:.0} µs/tx), whole run {:.1} s ({:.0} µs/tx), peak RSS {:.0} MiB",
+            "node {:<14}      cpu {:.1} s ({:.0} µs/tx), whole run {:.1} s ({:.0} µs/tx), peak RSS {:.0} MiB, disk {:.1} MiB ({:.2} KiB/tx)",
             n.agency,
             n.cpu_seconds,
             n.cpu_us_per_tx,
             n.cpu_seconds_run,
             n.cpu_us_per_tx_run,
-            n.peak_rss_mib
+            n.peak_rss_mib,
+            n.disk_bytes as f64 / 1048576.0,
+            n.disk_kib_per_tx
         );
     }
 }

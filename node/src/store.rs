@@ -35,7 +35,10 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::Path;
 
+mod families;
 mod signers;
+
+pub use families::Family;
 
 /// sled page-cache size per node (bytes). sled's 1 GiB default is too much for four nodes
 /// on one machine.

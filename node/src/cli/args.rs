@@ -496,6 +496,16 @@ pub enum NodeCmd {
         #[arg(long, env = "SAFELEDGER_LOG")]
         log_level: Option<String>,
     },
+    /// Where a stopped node's disk goes: its data directory's bytes (the sled store
+    /// apart), and every key family of the store with its count and bytes, largest first.
+    Disk {
+        /// The network directory.
+        #[arg(long)]
+        home: PathBuf,
+        /// The agency whose node this is.
+        #[arg(long)]
+        agency: String,
+    },
     /// Rebuild a stopped node's enterprise search index from its committed state (a
     /// running node rebuilds a missing or unreadable index by itself).
     Reindex {

@@ -70,6 +70,47 @@ pub fn print(nodes: &[NodeDisk], records: u64) {
     }
 }
 
+/// `safeledger node disk`: a stopped node's data directory and its store by key family.
+///
+/// # Errors
+/// An unknown agency; the store held by a running node (stop it first: `demo` and `bench`
+/// report the totals while nodes run); sled failing to read.
+pub fn node_disk(home: &Path, agency: &str) -> anyhow::Result<()> {
+    let h = Home::load(home)?;
+    h.known_agency(agency)?;
+    let data = h.agency_dir(agency).join("data");
+    let total = allocated_bytes(&data);
+    let store_dir = data.join("store");
+    let on_disk = allocated_bytes(&store_dir);
+    let store = crate::store::Store::open(&store_dir)?;
+    let families = store.families()?;
+    let live: u64 = families.iter().map(|f| f.key_bytes + f.value_bytes).sum();
+    println!(
+        "{agency}: data directory {:.1} MiB, of which the sled store {:.1} MiB on disk \
+         holding {:.1} MiB of keys and values",
+        total as f64 / 1048576.0,
+        on_disk as f64 / 1048576.0,
+        live as f64 / 1048576.0
+    );
+    println!(
+        "{:<28} {:<12} {:>10} {:>12} {:>12} {:>6}",
+        "tree", "family", "keys", "key MiB", "value MiB", "share"
+    );
+    for f in &families {
+        let bytes = f.key_bytes + f.value_bytes;
+        println!(
+            "{:<28} {:<12} {:>10} {:>12.2} {:>12.2} {:>5.1}%",
+            f.tree,
+            f.prefix,
+            f.keys,
+            f.key_bytes as f64 / 1048576.0,
+            f.value_bytes as f64 / 1048576.0,
+            bytes as f64 * 100.0 / live.max(1) as f64
+        );
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

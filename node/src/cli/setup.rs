@@ -126,6 +126,7 @@ pub async fn node(cmd: NodeCmd) -> anyhow::Result<()> {
             log_level,
         } => (home, agency, config, metrics_addr, log_level),
         NodeCmd::Reindex { home, agency } => return crate::cli::search::reindex(home, agency),
+        NodeCmd::Disk { home, agency } => return crate::cli::disk::node_disk(&home, &agency),
     };
     init_tracing(log_level.as_deref());
     let h = home::Home::load(&home)?;

@@ -254,6 +254,9 @@ fn cluster_browser_officer_session_search_record_answer_and_audit() {
             .no_sandbox()
             .arg("disable-dev-shm-usage")
             .user_data_dir(profile.path())
+            // A first start on a loaded 2-core CI machine can be slow.
+            .launch_timeout(Duration::from_secs(90))
+            .request_timeout(Duration::from_secs(60))
             .window_size(1280, 1000)
             .viewport(None)
             .build()

@@ -403,6 +403,20 @@ fn cluster_console_pages_escape_record_text_speak_chinese_and_guard_remote_acces
     assert!(body.contains("Inbox · us-osha"), "{body}");
     audit_page(h, &c.1, &hostile_tx, dir.path());
     submit_forms(h, &c.1);
+    // A client that never finishes its headers is cut off (10 s), not kept for ever.
+    let mut slow = std::net::TcpStream::connect(&c.1).unwrap();
+    slow.write_all(b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n")
+        .unwrap();
+    slow.set_read_timeout(Some(std::time::Duration::from_secs(30)))
+        .unwrap();
+    let t = std::time::Instant::now();
+    let mut rest = Vec::new();
+    let _ = slow.read_to_end(&mut rest);
+    assert!(
+        t.elapsed() < std::time::Duration::from_secs(25),
+        "the connection was held {:?}",
+        t.elapsed()
+    );
     drop(c);
 
     // Beyond loopback: refused without --allow-remote, and without a password.

@@ -271,6 +271,47 @@ async fn guard(
     r
 }
 
+/// How long a client may take to send a request's headers before its connection is
+/// closed (a client that trickles headers cannot hold a connection for ever).
+pub const HEADER_READ_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Connections served at once; more wait in the listener's backlog.
+pub const MAX_CONNECTIONS: usize = 256;
+
+/// Serves `app` on `listener` over HTTP/1.1 until Ctrl-C: at most [`MAX_CONNECTIONS`]
+/// connections at once, each closed when its request headers take longer than
+/// [`HEADER_READ_TIMEOUT`] (axum's own `serve` has no such bound).
+async fn serve(listener: tokio::net::TcpListener, app: axum::Router) -> anyhow::Result<()> {
+    let slots = Arc::new(tokio::sync::Semaphore::new(MAX_CONNECTIONS));
+    let stop = tokio::signal::ctrl_c();
+    tokio::pin!(stop);
+    loop {
+        let slot = tokio::select! {
+            s = slots.clone().acquire_owned() => s?,
+            _ = &mut stop => return Ok(()),
+        };
+        let (stream, _) = tokio::select! {
+            r = listener.accept() => match r {
+                Ok(x) => x,
+                // A failed accept (out of descriptors, a reset) ends that connection only.
+                Err(_) => continue,
+            },
+            _ = &mut stop => return Ok(()),
+        };
+        let _ = stream.set_nodelay(true);
+        let service = hyper_util::service::TowerToHyperService::new(app.clone());
+        tokio::spawn(async move {
+            let mut http = hyper::server::conn::http1::Builder::new();
+            http.timer(hyper_util::rt::TokioTimer::new())
+                .header_read_timeout(HEADER_READ_TIMEOUT);
+            let _ = http
+                .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
+                .await;
+            drop(slot);
+        });
+    }
+}
+
 /// Runs the console until Ctrl-C.
 ///
 /// # Errors
@@ -320,12 +361,7 @@ pub async fn run(args: ConsoleArgs) -> anyhow::Result<()> {
     );
     use std::io::Write;
     let _ = std::io::stdout().flush();
-    axum::serve(listener, app)
-        .with_graceful_shutdown(async {
-            let _ = tokio::signal::ctrl_c().await;
-        })
-        .await?;
-    Ok(())
+    serve(listener, app).await
 }
 
 #[cfg(test)]

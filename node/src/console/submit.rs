@@ -23,7 +23,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use axum::Form;
 use clap::ValueEnum;
-use safeledger_core::records::{BlacklistActionKind, RectificationReport};
+use safeledger_core::records::BlacklistActionKind;
 use safeledger_core::{Outcome, Timestamp, TxBody};
 use serde::Deserialize;
 use std::sync::Arc;
@@ -184,6 +184,29 @@ fn opt(s: &str) -> Option<&str> {
     (!s.is_empty()).then_some(s)
 }
 
+/// The form's sum in minor units (`amount_minor`), which needs its currency as the currency
+/// needs it (the CLI's `requires`); `what` names it in the refusal ("amount", "loss").
+fn minor_units(f: &SubmitForm, what: &str) -> anyhow::Result<Option<u64>> {
+    let usage = crate::cli::exit::usage;
+    let sum = opt(&f.amount_minor)
+        .map(|s| {
+            s.parse::<u64>()
+                .map_err(|_| usage(format!("{what} {s:?} is not a whole number")))
+        })
+        .transpose()?;
+    if sum.is_some() != opt(&f.currency).is_some() {
+        let a = if what.starts_with(['a', 'e', 'i', 'o', 'u']) {
+            "an"
+        } else {
+            "a"
+        };
+        return Err(usage(format!(
+            "{a} {what} needs its currency, and a currency {a} {what}"
+        )));
+    }
+    Ok(sum)
+}
+
 /// The record the form describes, when it is: (body, when, notes for the officer).
 fn body_of(f: &SubmitForm, now: Timestamp) -> anyhow::Result<(TxBody, Timestamp, Vec<String>)> {
     let at = when::effective_or_now(opt(&f.effective_at), now)?;
@@ -221,34 +244,25 @@ fn body_of(f: &SubmitForm, now: Timestamp) -> anyhow::Result<(TxBody, Timestamp,
             findings::inspection_body(&input, at, now)?
         }
         "rectification" => {
-            let body = TxBody::RectificationReport(RectificationReport {
-                enterprise: crate::cli::verbs::enterprise_arg(f.enterprise.trim())?,
-                inspection_id: f.inspection.trim().to_string(),
-                codes: f
-                    .codes
-                    .split([',', ' ', '\n'])
-                    .map(str::trim)
-                    .filter(|c| !c.is_empty())
-                    .map(str::to_string)
-                    .collect(),
-                description: f.description.trim().to_string(),
-            });
+            let codes = f
+                .codes
+                .split([',', ' ', '\n'])
+                .map(str::trim)
+                .filter(|c| !c.is_empty())
+                .map(str::to_string)
+                .collect();
+            let body = findings::rectification_body(
+                f.enterprise.trim(),
+                f.inspection.trim().to_string(),
+                codes,
+                f.description.trim().to_string(),
+            )?;
             (body, Vec::new())
         }
         "penalty" => {
             let grade = Grade::from_str(&f.grade, false)
                 .map_err(|_| usage(format!("grade {:?} is minor or severe", f.grade)))?;
-            let amount = opt(&f.amount_minor)
-                .map(|s| {
-                    s.parse::<u64>()
-                        .map_err(|_| usage(format!("amount {s:?} is not a whole number")))
-                })
-                .transpose()?;
-            if amount.is_some() != opt(&f.currency).is_some() {
-                return Err(usage(
-                    "an amount needs its currency, and a currency an amount".into(),
-                ));
-            }
+            let amount = minor_units(f, "amount")?;
             let body = findings::penalty_body(
                 f.enterprise.trim(),
                 f.case.trim(),
@@ -267,17 +281,7 @@ fn body_of(f: &SubmitForm, now: Timestamp) -> anyhow::Result<(TxBody, Timestamp,
                         .map_err(|_| usage(format!("{name} {s:?} is not a whole number")))
                 })
             };
-            let loss = opt(&f.amount_minor)
-                .map(|s| {
-                    s.parse::<u64>()
-                        .map_err(|_| usage(format!("loss {s:?} is not a whole number")))
-                })
-                .transpose()?;
-            if loss.is_some() != opt(&f.currency).is_some() {
-                return Err(usage(
-                    "a loss needs its currency, and a currency a loss".into(),
-                ));
-            }
+            let loss = minor_units(f, "loss")?;
             let level = match f.level.as_str() {
                 "auto" | "" => None,
                 l => Some(

@@ -246,15 +246,36 @@ pub async fn rectification(cmd: RectificationCmd) -> anyhow::Result<()> {
             description,
             acting,
         } => {
-            let body = TxBody::RectificationReport(RectificationReport {
-                enterprise: enterprise_arg(&enterprise)?,
-                inspection_id: inspection,
-                codes,
-                description,
-            });
-            acting.act(body).await
+            acting
+                .act(rectification_body(
+                    &enterprise,
+                    inspection,
+                    codes,
+                    description,
+                )?)
+                .await
         }
     }
+}
+
+/// The report that hazards `codes` (none: all) of inspection `inspection` of `enterprise`
+/// were rectified, as `description` says (the CLI's `rectification report`, the console's
+/// form).
+///
+/// # Errors
+/// A usage error (exit 2): a malformed enterprise id.
+pub fn rectification_body(
+    enterprise: &str,
+    inspection: String,
+    codes: Vec<String>,
+    description: String,
+) -> anyhow::Result<TxBody> {
+    Ok(TxBody::RectificationReport(RectificationReport {
+        enterprise: enterprise_arg(enterprise)?,
+        inspection_id: inspection,
+        codes,
+        description,
+    }))
 }
 
 /// A penalty's grade (`--grade`).

@@ -14,7 +14,6 @@ use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use safeledger_client::audit::AuditClient;
 use safeledger_core::view::{Checkpoint, Verifier};
-use safeledger_core::Hash;
 use serde::Deserialize;
 use std::sync::Arc;
 
@@ -241,13 +240,9 @@ pub(super) async fn view(
     Query(q): Query<ViewQuery>,
 ) -> Response {
     let lang = lang(&h);
-    let Ok(id) = Hash::from_hex(q.tx.trim()) else {
-        return error(
-            &c,
-            lang,
-            StatusCode::BAD_REQUEST,
-            format!("{:?} is not a transaction id (64 hex digits)", q.tx),
-        );
+    let id = match super::pages::tx_id_param(&c, lang, &q.tx) {
+        Ok(id) => id,
+        Err(r) => return *r,
     };
     let reveal: Vec<String> = q
         .reveal
@@ -256,17 +251,16 @@ pub(super) async fn view(
         .filter(|f| !f.is_empty())
         .map(str::to_string)
         .collect();
-    let signer = match c.home.signer(&c.identity) {
-        Ok(s) => s,
-        Err(e) => return error(&c, lang, StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
-    };
     let got = AuditClient::new(c.home.endpoints())
-        .signed_by(signer)
+        .signed_by(c.signer.clone())
         .view(id, &reveal, None)
         .await;
     let v = match got {
         Ok(v) => v,
-        Err(e) => return error(&c, lang, StatusCode::BAD_GATEWAY, e.to_string()),
+        Err(e) => {
+            let text = e.to_string();
+            return error(&c, lang, super::pages::status_of(&e.into()), text);
+        }
     };
     if let Err(e) = Verifier::new(&c.home.genesis).verify(&v) {
         return error(

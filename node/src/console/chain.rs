@@ -227,13 +227,9 @@ pub(super) async fn transaction(
     Path(id): Path<String>,
 ) -> Response {
     let lang = lang(&h);
-    let Ok(tx_id) = safeledger_core::Hash::from_hex(id.trim()) else {
-        return error(
-            &c,
-            lang,
-            StatusCode::BAD_REQUEST,
-            format!("{id:?} is not a transaction id (64 hex digits)"),
-        );
+    let tx_id = match super::pages::tx_id_param(&c, lang, &id) {
+        Ok(id) => id,
+        Err(r) => return *r,
     };
     let got = c.client.lock().await.transaction(tx_id).await;
     let (tx, height, index, result) = match got {

@@ -269,13 +269,9 @@ pub(super) async fn act(
         Ok(k) => k,
         Err(r) => return *r,
     };
-    let Ok(source) = Hash::from_hex(f.source.trim()) else {
-        return error(
-            &c,
-            lang,
-            StatusCode::BAD_REQUEST,
-            format!("{:?} is not a transaction id", f.source),
-        );
+    let source = match super::pages::tx_id_param(&c, lang, &f.source) {
+        Ok(id) => id,
+        Err(r) => return *r,
     };
     // One submission signs at a time (see `Console::signing`).
     let _signing = c.signing.lock().await;

@@ -98,6 +98,8 @@ pub struct Console {
     home: Home,
     identity: Who,
     client: Mutex<LedgerClient>,
+    /// The identity's request signer (the audit client's too).
+    signer: safeledger_client::auth::Signer,
     /// The officer key records are signed with (`None` for an auditor, who records
     /// nothing).
     officer_key: Option<safeledger_core::SecretKey>,
@@ -343,6 +345,7 @@ pub async fn run(args: ConsoleArgs) -> anyhow::Result<()> {
             officer: officer_key.is_some(),
         },
         client: Mutex::new(client),
+        signer,
         officer_key,
         nodes,
         login,

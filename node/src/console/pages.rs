@@ -10,6 +10,7 @@ use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::get;
 use axum::Router;
+use safeledger_core::Hash;
 use serde::Deserialize;
 use std::sync::Arc;
 
@@ -78,24 +79,44 @@ pub(super) fn status_of(e: &anyhow::Error) -> StatusCode {
             return StatusCode::BAD_REQUEST;
         }
         match cause.downcast_ref::<ClientError>() {
-            Some(ClientError::Status(s)) => {
-                return match s.code() {
-                    tonic::Code::NotFound => StatusCode::NOT_FOUND,
-                    tonic::Code::PermissionDenied | tonic::Code::Unauthenticated => {
-                        StatusCode::FORBIDDEN
-                    }
-                    tonic::Code::InvalidArgument
-                    | tonic::Code::OutOfRange
-                    | tonic::Code::FailedPrecondition => StatusCode::BAD_REQUEST,
-                    _ => StatusCode::BAD_GATEWAY,
-                }
-            }
+            Some(ClientError::Status(s)) => return status_of_code(s.code()),
             Some(ClientError::Refused(..)) => return StatusCode::BAD_REQUEST,
+            Some(_) => return StatusCode::BAD_GATEWAY,
+            None => {}
+        }
+        match cause.downcast_ref::<safeledger_client::audit::AuditClientError>() {
+            Some(safeledger_client::audit::AuditClientError::Status(s)) => {
+                return status_of_code(s.code())
+            }
             Some(_) => return StatusCode::BAD_GATEWAY,
             None => {}
         }
     }
     StatusCode::BAD_GATEWAY
+}
+
+/// The HTTP status for a node's gRPC status code.
+fn status_of_code(code: tonic::Code) -> StatusCode {
+    match code {
+        tonic::Code::NotFound => StatusCode::NOT_FOUND,
+        tonic::Code::PermissionDenied | tonic::Code::Unauthenticated => StatusCode::FORBIDDEN,
+        tonic::Code::InvalidArgument
+        | tonic::Code::OutOfRange
+        | tonic::Code::FailedPrecondition => StatusCode::BAD_REQUEST,
+        _ => StatusCode::BAD_GATEWAY,
+    }
+}
+
+/// A transaction id given in a path, query or form (64 hex digits); `Err`: the 400 page.
+pub(super) fn tx_id_param(c: &Console, lang: Lang, s: &str) -> Result<Hash, Box<Response>> {
+    Hash::from_hex(s.trim()).map_err(|_| {
+        Box::new(error(
+            c,
+            lang,
+            StatusCode::BAD_REQUEST,
+            format!("{s:?} is not a transaction id (64 hex digits)"),
+        ))
+    })
 }
 
 /// The error page for a failed request to the network, with [`status_of`]'s status.

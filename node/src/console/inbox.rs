@@ -48,7 +48,6 @@ struct InboxPage<'a> {
     lang: Lang,
     identity: &'a super::Who,
     csrf: &'a str,
-    agency: &'a str,
     tasks: Vec<TaskRow>,
     error: String,
     /// The outcome of the action just taken.
@@ -81,15 +80,15 @@ fn action_of(kind: &str) -> &'static str {
     }
 }
 
-/// The inbox page. `closed`: the source of a task just closed by a committed record — the
-/// node's inbox index follows the chain a moment behind the commit, so it is asked again
-/// (for up to 5 s) until that task has left.
+/// The inbox page. `after`: the height of a record just committed — the node's inbox index
+/// follows the chain a moment behind the commit, so it is asked again (for up to 5 s) until
+/// its `indexed_height` has reached that height.
 async fn render(
     c: &Console,
     lang: Lang,
     message: String,
     message_ok: bool,
-    closed: Option<&str>,
+    after: Option<u64>,
     cursor: String,
     kind: String,
 ) -> Response {
@@ -105,16 +104,12 @@ async fn render(
         ..Default::default()
     };
     let mut got = c.client.lock().await.inbox(req.clone()).await;
-    if let Some(source) = closed {
+    if let Some(height) = after {
         for _ in 0..25 {
-            let listed = got.as_ref().is_ok_and(|v| {
-                v["tasks"]
-                    .as_array()
-                    .into_iter()
-                    .flatten()
-                    .any(|p| p[0]["source"].as_str() == Some(source))
-            });
-            if !listed {
+            let behind = got
+                .as_ref()
+                .is_ok_and(|v| v["indexed_height"].as_u64().unwrap_or(0) < height);
+            if !behind {
                 break;
             }
             tokio::time::sleep(Duration::from_millis(200)).await;
@@ -161,7 +156,6 @@ async fn render(
         lang,
         identity: &c.identity,
         csrf: &c.csrf,
-        agency: c.identity.as_str(),
         tasks,
         error: err,
         message,
@@ -306,10 +300,7 @@ pub(super) async fn act(
             Err(e) => Err(e),
         }
     };
-    let closed = done
-        .as_ref()
-        .is_ok_and(|r| r.result.outcome == Outcome::Accepted)
-        .then(|| source.to_hex());
+    let after = done.as_ref().ok().map(|r| r.height);
     let (message, ok) = match done {
         Ok(r) => (
             format!(
@@ -324,14 +315,5 @@ pub(super) async fn act(
         ),
         Err(e) => (format!("{}: {e:#}", lang.t("refused")), false),
     };
-    render(
-        &c,
-        lang,
-        message,
-        ok,
-        closed.as_deref(),
-        String::new(),
-        String::new(),
-    )
-    .await
+    render(&c, lang, message, ok, after, String::new(), String::new()).await
 }

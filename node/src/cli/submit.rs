@@ -132,7 +132,27 @@ pub async fn submit_signed_by(
     deadline: Duration,
 ) -> anyhow::Result<Committed> {
     home.known_agency(agency)?;
-    let (mut tx, c) = sign_next(home, key, body, effective_at).await?;
+    let (tx, c) = sign_next(home, key, body, effective_at).await?;
+    send_withholding(home, agency, key, c, tx, private, deadline).await
+}
+
+/// Submits `tx`, signed by `key` (an officer of `agency`), through `c` and waits for its
+/// commit as [`send_signed`] does, first withholding the fields named in `private` and
+/// handing their values to `agency`'s own node ([`submit_one_private`]'s second half: the
+/// console submits the very transaction its check signed).
+///
+/// # Errors
+/// A field in `private` the record cannot withhold; `agency`'s node not taking the values;
+/// those of [`send_signed`].
+pub async fn send_withholding(
+    home: &Home,
+    agency: &str,
+    key: &safeledger_core::SecretKey,
+    c: LedgerClient,
+    mut tx: Transaction,
+    private: &[&str],
+    deadline: Duration,
+) -> anyhow::Result<Committed> {
     if !private.is_empty() {
         let values = tx
             .payload

@@ -373,8 +373,10 @@ pub(super) async fn post(
     }
     // The rules' verdict on the current state; a submission is made only while it is
     // "accepted", so the console never commits a record the rules would refuse.
-    let (outcome, height) = match act::verdict(&c.home, key, body.clone(), at).await {
-        Ok((_, v, outcome)) => (outcome, v["height"].as_u64().unwrap_or(0)),
+    // The transaction the check signed is the one submitted (under the lock, its sequence
+    // is still the next).
+    let (tx, outcome, height) = match act::verdict(&c.home, key, body, at).await {
+        Ok((tx, v, outcome)) => (tx, outcome, v["height"].as_u64().unwrap_or(0)),
         Err(e) => {
             let problem = format!("{e:#}");
             let mut r = render(&c, lang, f, |p| p.problem = problem);
@@ -409,7 +411,9 @@ pub(super) async fn post(
     } else {
         Vec::new()
     };
-    match submit::submit_signed_by(&c.home, &c.identity, key, body, at, &private, COMMIT_WAIT).await
+    let client = c.home.client_for(key);
+    match submit::send_withholding(&c.home, &c.identity, key, client, tx, &private, COMMIT_WAIT)
+        .await
     {
         Ok(done) => {
             let accepted = done.result.outcome == Outcome::Accepted;

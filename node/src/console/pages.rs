@@ -444,13 +444,15 @@ struct FindingRow {
     hazards: Vec<HazardRow>,
 }
 
+/// A time in ms of a state JSON as its UTC day `YYYY-MM-DD` ("" when absent).
+fn day(x: &serde_json::Value) -> String {
+    x.as_u64()
+        .map(|ms| safeledger_core::Timestamp(ms).date_string())
+        .unwrap_or_default()
+}
+
 /// The findings of an enterprise's state JSON (`EnterpriseState::findings`), newest first.
 fn findings(st: &serde_json::Value) -> Vec<FindingRow> {
-    let day = |x: &serde_json::Value| {
-        x.as_u64()
-            .map(|ms| safeledger_core::Timestamp(ms).date_string())
-            .unwrap_or_default()
-    };
     st["findings"]
         .as_array()
         .into_iter()
@@ -535,11 +537,6 @@ async fn enterprise(
     };
     let st = &v["state"];
     let a = &st["assessment"];
-    let day = |x: &serde_json::Value| {
-        x.as_u64()
-            .map(|ms| safeledger_core::Timestamp(ms).date_string())
-            .unwrap_or_default()
-    };
     let licences = st["licences"]
         .as_object()
         .into_iter()

@@ -38,19 +38,24 @@ pub fn allocated_bytes(path: &Path) -> u64 {
         .unwrap_or(0)
 }
 
+impl NodeDisk {
+    /// `agency`'s node data directory in `home`.
+    pub fn of(home: &Home, agency: &str) -> NodeDisk {
+        let data = home.agency_dir(agency).join("data");
+        NodeDisk {
+            agency: agency.to_string(),
+            total: allocated_bytes(&data),
+            store: allocated_bytes(&data.join("store")),
+        }
+    }
+}
+
 /// Every agency's node data directory in `home`, in genesis order.
 pub fn per_node(home: &Home) -> Vec<NodeDisk> {
     home.genesis
         .agencies
         .iter()
-        .map(|a| {
-            let data = home.agency_dir(&a.id).join("data");
-            NodeDisk {
-                agency: a.id.clone(),
-                total: allocated_bytes(&data),
-                store: allocated_bytes(&data.join("store")),
-            }
-        })
+        .map(|a| NodeDisk::of(home, &a.id))
         .collect()
 }
 
@@ -78,11 +83,12 @@ pub fn print(nodes: &[NodeDisk], records: u64) {
 pub fn node_disk(home: &Path, agency: &str) -> anyhow::Result<()> {
     let h = Home::load(home)?;
     h.known_agency(agency)?;
-    let data = h.agency_dir(agency).join("data");
-    let total = allocated_bytes(&data);
-    let store_dir = data.join("store");
-    let on_disk = allocated_bytes(&store_dir);
-    let store = crate::store::Store::open(&store_dir)?;
+    let NodeDisk {
+        total,
+        store: on_disk,
+        ..
+    } = NodeDisk::of(&h, agency);
+    let store = crate::store::Store::open(&h.agency_dir(agency).join("data").join("store"))?;
     let families = store.families()?;
     let live: u64 = families.iter().map(|f| f.key_bytes + f.value_bytes).sum();
     println!(

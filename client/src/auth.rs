@@ -67,6 +67,8 @@ pub mod method {
     pub const GET_VIEW: &str = "/safeledger.v1.Ledger/GetView";
     /// `GetCheckpoint`.
     pub const GET_CHECKPOINT: &str = "/safeledger.v1.Ledger/GetCheckpoint";
+    /// `GetStateProof`.
+    pub const GET_STATE_PROOF: &str = "/safeledger.v1.Ledger/GetStateProof";
     /// `GetConsistencyProof`.
     pub const GET_CONSISTENCY_PROOF: &str = "/safeledger.v1.Ledger/GetConsistencyProof";
     /// `GetLedgerInclusion`.

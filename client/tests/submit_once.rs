@@ -132,6 +132,12 @@ impl ledger_server::Ledger for Fake {
     ) -> Result<Response<proto::GetCheckpointReply>, Status> {
         no()
     }
+    async fn get_state_proof(
+        &self,
+        _: Request<proto::GetStateProofRequest>,
+    ) -> Result<Response<proto::GetStateProofReply>, Status> {
+        no()
+    }
     async fn get_consistency_proof(
         &self,
         _: Request<proto::GetConsistencyProofRequest>,

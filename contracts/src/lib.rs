@@ -10,7 +10,8 @@
 //! Bird's-eye view: [`Executor::execute_block`] takes committed state ([`StateRead`]), a
 //! [`BlockContext`] (height, block time) and the block's transactions, and returns the
 //! results in block order plus the block's writes. The node persists the writes and puts
-//! [`results_root`] and [`next_state_root`] into the next header. [`Executor::check_tx`]
+//! [`results_root`] and the root of the authenticated state map with the writes applied
+//! ([`safeledger_core::state_tree::StateTree::apply`]) into the next header. [`Executor::check_tx`]
 //! runs the same rules for the mempool's early feedback, without writes.
 //!
 //! Code map: [`state`] (the read trait and the in-block overlay), [`keys`] (state key
@@ -71,27 +72,7 @@ pub use registry::Registry;
 pub use rules::Refusal;
 pub use state::StateRead;
 
-use safeledger_core::hash::{Domain, Hash};
-use safeledger_core::{to_canonical, Genesis};
-use std::collections::BTreeMap;
-
 pub use safeledger_core::result::{result_leaf, results_root};
-
-/// The state root after a block: [`Domain::State`] hash of `prev.0 ‖ to_canonical(writes)`
-/// (`writes` in key order, `None` = delete). This is DESIGN §4's "deterministic
-/// incremental hash of state changes at first": it commits to the whole history of writes
-/// since genesis, not to a state map, so it proves nothing about a single key. Every block
-/// advances it, even one without writes.
-pub fn next_state_root(prev: Hash, writes: &BTreeMap<Vec<u8>, Option<Vec<u8>>>) -> Hash {
-    Domain::State.hash_parts(&[&prev.0, &to_canonical(writes)])
-}
-
-/// The state root before block 1: [`Domain::State`] hash of `"genesis" ‖ genesis.hash()`.
-/// State itself starts empty (officers and roles come from the genesis document), so the
-/// root only binds the chain of [`next_state_root`]s to this genesis.
-pub fn genesis_state_root(genesis: &Genesis) -> Hash {
-    Domain::State.hash_parts(&[b"genesis", &genesis.hash().0])
-}
 
 #[cfg(test)]
 mod tests {
@@ -127,19 +108,5 @@ mod tests {
         swapped.swap(0, 1);
         assert_ne!(results_root(&swapped), root);
         assert_eq!(results_root(&[]), safeledger_core::merkle::empty_root());
-    }
-
-    #[test]
-    fn state_root_chains_and_depends_on_every_write() {
-        let mut w = BTreeMap::new();
-        w.insert(b"a".to_vec(), Some(b"1".to_vec()));
-        let g = Hash::ZERO;
-        let r1 = next_state_root(g, &w);
-        assert_eq!(r1, next_state_root(g, &w.clone()));
-        assert_ne!(r1, next_state_root(Domain::State.hash(b"other"), &w));
-        let mut deleted = w.clone();
-        deleted.insert(b"a".to_vec(), None);
-        assert_ne!(r1, next_state_root(g, &deleted));
-        assert_ne!(next_state_root(g, &BTreeMap::new()), g);
     }
 }

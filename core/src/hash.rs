@@ -8,7 +8,10 @@ use serde::{Deserialize, Serialize};
 use std::fmt;
 
 /// Version of the hashing scheme; recorded in every block header (`Header::version`).
-pub const HASH_SCHEME_VERSION: u32 = 1;
+/// 2: a header's `state_root` is the root of the authenticated state map
+/// ([`crate::state_tree`]); 1 (before issue 22) hashed each block's writes into a chain
+/// that proved nothing about a single key.
+pub const HASH_SCHEME_VERSION: u32 = 2;
 
 /// A 32-byte BLAKE3 digest. Shown and parsed as 64 lowercase hex characters.
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
@@ -96,8 +99,14 @@ pub enum Domain {
     ValidatorSet,
     /// One transaction's execution result.
     Result,
-    /// State transitions of one block (the incremental state root).
-    State,
+    /// A state key's path in the authenticated state map ([`crate::state_tree`]).
+    StateKey,
+    /// A state value, hashed into its leaf.
+    StateValue,
+    /// A leaf of the state map: `key path ‖ value hash` (64 bytes, one BLAKE3 block).
+    StateLeaf,
+    /// An inner node of the state map: `left ‖ right` (64 bytes, one BLAKE3 block).
+    StateNode,
     /// Merkle tree hashing (leaf and node prefixes are added by [`crate::merkle`]).
     Merkle,
     /// The genesis document.
@@ -128,7 +137,10 @@ impl Domain {
             Domain::Vote => "safeledger v1 consensus vote",
             Domain::ValidatorSet => "safeledger v1 validator set",
             Domain::Result => "safeledger v1 execution result",
-            Domain::State => "safeledger v1 state transition",
+            Domain::StateKey => "safeledger v2 state key path",
+            Domain::StateValue => "safeledger v2 state value",
+            Domain::StateLeaf => "safeledger v2 state leaf",
+            Domain::StateNode => "safeledger v2 state node",
             Domain::Merkle => "safeledger v1 merkle tree",
             Domain::Genesis => "safeledger v1 genesis",
             Domain::ApiRequest => "safeledger v1 api request",
@@ -139,7 +151,7 @@ impl Domain {
     }
 
     /// Every purpose, in declaration order.
-    pub const ALL: [Domain; 14] = [
+    pub const ALL: [Domain; 17] = [
         Domain::Transaction,
         Domain::TxSignatures,
         Domain::Field,
@@ -147,7 +159,10 @@ impl Domain {
         Domain::Vote,
         Domain::ValidatorSet,
         Domain::Result,
-        Domain::State,
+        Domain::StateKey,
+        Domain::StateValue,
+        Domain::StateLeaf,
+        Domain::StateNode,
         Domain::Merkle,
         Domain::Genesis,
         Domain::ApiRequest,

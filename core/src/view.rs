@@ -65,10 +65,12 @@
 
 mod build;
 mod schema;
+mod state;
 mod verify;
 
 pub use build::{build_view, BuildError, ViewSource};
 pub use schema::{decode_kind, decode_value, field_names};
+pub use state::{StateEntry, StateProofDoc, MAX_STATE_ENTRIES, STATE_PROOF_FORMAT};
 pub use verify::{Verified, Verifier};
 
 use crate::block::{CommitCertificate, Header};
@@ -268,6 +270,17 @@ pub enum StepPart {
     NextValidators,
 }
 
+/// The part of a state proof entry.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StatePart {
+    /// `key`.
+    Key,
+    /// `value`.
+    Value,
+    /// `proof`.
+    Proof,
+}
+
 /// The part of a field.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum FieldPart {
@@ -336,6 +349,12 @@ pub enum Element {
     LedgerTreeSize,
     /// `ledger.proof`.
     LedgerProof,
+    /// A state proof's `height`.
+    StateHeight,
+    /// A state proof's `entries` as a whole.
+    StateEntries,
+    /// `entries[i].<part>` of a state proof.
+    StateEntry(usize, StatePart),
 }
 
 impl fmt::Display for Element {
@@ -382,6 +401,16 @@ impl fmt::Display for Element {
             Element::LedgerIndex => f.write_str("ledger.index"),
             Element::LedgerTreeSize => f.write_str("ledger.tree_size"),
             Element::LedgerProof => f.write_str("ledger.proof"),
+            Element::StateHeight => f.write_str("height"),
+            Element::StateEntries => f.write_str("entries"),
+            Element::StateEntry(i, p) => {
+                let part = match p {
+                    StatePart::Key => "key",
+                    StatePart::Value => "value",
+                    StatePart::Proof => "proof",
+                };
+                write!(f, "entries[{i}].{part}")
+            }
         }
     }
 }
@@ -410,6 +439,9 @@ pub enum Reason {
     /// A signature does not verify.
     #[error("signature does not verify")]
     Signature,
+    /// A state proof entry failed ([`crate::state_tree::verify`]).
+    #[error("state proof: {0}")]
+    State(#[from] crate::state_tree::StateProofError),
 }
 
 /// The first element of a view or checkpoint that failed verification, and why.

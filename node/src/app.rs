@@ -21,6 +21,7 @@
 use crate::consensus::BlockSource;
 use crate::mempool::verified::{key_of, key_of_bytes};
 use crate::mempool::Mempool;
+use crate::store::state_map::StateStep;
 use crate::store::{Store, StoreError, Tip};
 use safeledger_contracts::governance::{apply_validator_changes, changes_passed_at};
 use safeledger_contracts::{BlockContext, BlockExecution, Executor, StateRead};
@@ -126,7 +127,7 @@ pub fn genesis_tip(genesis: &Genesis) -> Tip {
         height: 0,
         block_hash: genesis.hash(),
         block_time: genesis.genesis_time,
-        state_root: safeledger_contracts::genesis_state_root(genesis),
+        state_root: safeledger_core::state_tree::EMPTY,
         results_root: results_root(&[]),
         ledger: CompactRange::default(),
         committed_txs: 0,
@@ -151,6 +152,20 @@ impl App {
                 t
             }
         };
+        // The state map is built from the stored state: it must give the tip's root.
+        let root = store.state_tree()?.root();
+        if root != tip.state_root {
+            return Err(StoreError::Corrupt {
+                key: "s/".into(),
+                why: format!(
+                    "the stored state hashes to state root {root}, the tip at height {} names {} \
+                     (a store written before header version {} or a damaged one)",
+                    tip.height,
+                    tip.state_root,
+                    safeledger_core::block::HEADER_VERSION
+                ),
+            });
+        }
         Ok(App {
             executor: Arc::new(Executor::new(&genesis)),
             genesis,
@@ -392,13 +407,14 @@ impl App {
     ) -> Result<Vec<TxResult>, StoreError> {
         self.wait_durable()?;
         let hash = block.hash();
-        let exec = self.execution_of(block, hash);
-        let state_root = safeledger_contracts::next_state_root(self.tip.state_root, &exec.writes);
+        let mut exec = self.execution_of(block, hash);
+        let state = StateStep::new(&self.store.state_tree()?, std::mem::take(&mut exec.writes));
+        let state_root = state.tree.root();
         let (leaves, keys) = self.hashes_of(block, hash);
         let ledger = self.ledger_after(&leaves);
         // Validator-set changes passed by this block take effect at h + 2: header h + 1
         // names them in next_validators_hash (the CometBFT schedule).
-        let passed = changes_passed_at(&exec.writes, block.header.height);
+        let passed = changes_passed_at(&state.writes, block.header.height);
         let (next_validators, skipped) =
             apply_validator_changes(&self.tip.next_validators, &passed);
         for (c, why) in &skipped {
@@ -425,7 +441,7 @@ impl App {
             next_validators,
         };
         self.store
-            .apply_commit(block, cert, &exec.results, &exec.writes, &tip, &leaves)?;
+            .apply_commit(block, cert, &exec.results, &tip, &leaves, &state)?;
         if self.pipelined {
             let store = self.store.clone();
             let spawned = std::thread::Builder::new()

@@ -6,6 +6,10 @@
 //! h+1 is committed. Public fields are served by any node; a private (withheld) field is
 //! shown as its digest, marked erased where this node erased its value.
 
+mod state;
+
+pub use state::state_proof;
+
 use crate::store::{Store, StoreError};
 use safeledger_core::block::{tx_leaves, Header};
 use safeledger_core::ledger_tree::{consistency_proof, inclusion_proof, NodeSource};

@@ -9,7 +9,7 @@
 //! | role    | who                                            | may                                           |
 //! |---------|------------------------------------------------|-----------------------------------------------|
 //! | public  | no authentication                              | `Status`, `GetCheckpoint`, `GetConsistencyProof` |
-//! | auditor | a key in genesis `auditors`                    | the above, `GetView` (public fields only), `GetLedgerInclusion` |
+//! | auditor | a key in genesis `auditors`                    | the above, `GetView` (public fields only), `GetLedgerInclusion`, `GetStateProof` |
 //! | officer | a current officer in the on-chain registry     | everything; private fields its agency holds or was granted; `StorePrivate` at its own agency's node |
 //!
 //! The registry is read at each request, so a revocation committed at height h refuses

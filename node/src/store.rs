@@ -37,6 +37,7 @@ use std::path::Path;
 
 mod families;
 mod signers;
+pub mod state_map;
 
 pub use families::Family;
 
@@ -98,6 +99,7 @@ pub struct Tip {
 pub struct Store {
     db: sled::Db,
     durable: std::sync::Arc<Durable>,
+    state: std::sync::Arc<state_map::Versions>,
 }
 
 /// What [`Store::commit`] fsyncs after sled's flush: sled writes its log with
@@ -190,7 +192,11 @@ impl Store {
             dir: dir.to_path_buf(),
             synced_blobs: Default::default(),
         });
-        Ok(Store { db, durable })
+        Ok(Store {
+            db,
+            durable,
+            state: Default::default(),
+        })
     }
 
     fn get<T: serde::de::DeserializeOwned>(&self, key: &[u8]) -> Result<Option<T>, StoreError> {
@@ -421,7 +427,8 @@ impl Store {
         tip: &Tip,
     ) -> Result<(), StoreError> {
         let leaves = safeledger_core::block::tx_leaves(&block.txs);
-        self.apply_commit(block, cert, results, writes, tip, &leaves)?;
+        let state = state_map::StateStep::new(&self.state_tree()?, writes.clone());
+        self.apply_commit(block, cert, results, tip, &leaves, &state)?;
         self.sync()
     }
 
@@ -436,11 +443,12 @@ impl Store {
         block: &Block,
         cert: &CommitCertificate,
         results: &[TxResult],
-        writes: &BTreeMap<Vec<u8>, Option<Vec<u8>>>,
         tip: &Tip,
         leaves: &[Hash],
+        state: &state_map::StateStep,
     ) -> Result<(), StoreError> {
         let h = block.header.height;
+        let writes = &*state.writes;
         let mut batch = sled::Batch::default();
         batch.insert(hkey(b"b/", h), to_canonical(block));
         batch.insert(hkey(b"c/", h), to_canonical(cert));
@@ -490,6 +498,7 @@ impl Store {
             batch.insert(hkey(b"v/", h), to_canonical(&tip.validators));
         }
         self.db.apply_batch(batch)?;
+        self.push_state_version(h, state.clone());
         Ok(())
     }
 }

@@ -10,7 +10,8 @@
 //! `tip submit` gave (waiting for the tip's block before `tip status`), the alert `alerts
 //! ingest` sent), no `[optional]` parts, the record files of the README's JSON
 //! example, `--limit 30` on `import` (the whole data takes minutes in a debug build), an
-//! earlier checkpoint for `audit consistency`, and one network for the auditing section
+//! earlier checkpoint for `audit consistency`, an accepted licence decision's enterprise
+//! and licence number for `audit state`, and one network for the auditing section
 //! (which starts its own demo by `cargo run`). Lines of other sections — containers, the
 //! key ceremony on other machines, fault tests, `cargo run` and `cargo bench` lines,
 //! fuzzing — are run by hand and reported in the issue notes.
@@ -313,6 +314,20 @@ fn cluster_readme_loopback_examples_run_as_written() {
                 last_id.clone().expect("a transaction id printed before")
             };
             line = line.replace("<tx id>", &id);
+        }
+        if line.contains("<enterprise id>") {
+            let (_, d) = common::first_accepted("licence_decision", |h| {
+                let (ok, out, _) = run.sh(&format!(
+                    "safeledger block show {h} --home net --output json"
+                ));
+                ok.then(|| serde_json::from_str(&out).expect("block JSON"))
+            });
+            line = line
+                .replace("<enterprise id>", d["enterprise"].as_str().expect("id"))
+                .replace(
+                    "<licence number>",
+                    d["licence_number"].as_str().expect("no"),
+                );
         }
         line = line.replace("<file hash>", &photo_hash);
         if let Some(r) = &receipt {

@@ -13,7 +13,7 @@ use crate::rpc;
 use safeledger_core::ledger_tree::verify_consistency;
 use safeledger_core::merkle::Blake3Tree;
 use safeledger_core::proof::ProofError;
-use safeledger_core::view::{decode, Checkpoint, LedgerInclusion, View, ViewError};
+use safeledger_core::view::{decode, Checkpoint, LedgerInclusion, StateProofDoc, View, ViewError};
 use safeledger_core::{Hash, TxId};
 use tonic::transport::Channel;
 
@@ -141,6 +141,26 @@ impl AuditClient {
                 method::GET_CHECKPOINT,
                 proto::GetCheckpointRequest { height },
                 |mut c, r| async move { c.get_checkpoint(r).await },
+            )
+            .await?;
+        Ok(decode(r.into_inner().json.as_bytes())?)
+    }
+
+    /// The state proof of `enterprises`' state after `height` (0: the latest provable).
+    /// Decoded, not verified. Needs a signer (an auditor or officer).
+    pub async fn state_proof(
+        &self,
+        enterprises: &[String],
+        height: u64,
+    ) -> Result<StateProofDoc, AuditClientError> {
+        let r = self
+            .call(
+                method::GET_STATE_PROOF,
+                proto::GetStateProofRequest {
+                    enterprises: enterprises.to_vec(),
+                    height,
+                },
+                |mut c, r| async move { c.get_state_proof(r).await },
             )
             .await?;
         Ok(decode(r.into_inner().json.as_bytes())?)

@@ -5,7 +5,7 @@ use super::*;
 use crate::query::{enterprise, enterprise_records, enterprise_records_from, last_sequence};
 use crate::rules::{self, RuleParams};
 use crate::testkit::*;
-use crate::{genesis_state_root, next_state_root, results_root, LicenceStatus};
+use crate::{results_root, LicenceStatus};
 use proptest::prelude::*;
 use safeledger_core::records::{InspectionOutcome, LicenceDecisionKind as L, PenaltyGrade};
 use safeledger_core::time::DAY_MS;
@@ -575,11 +575,12 @@ fn executing_the_same_blocks_twice_gives_identical_results_writes_and_roots() {
     ];
     let replay = || {
         let mut s = State::new();
-        let mut root = genesis_state_root(&g);
+        let mut tree = safeledger_core::state_tree::StateTree::new();
         let mut trace = vec![];
         for (h, txs) in blocks.iter().enumerate() {
             let out = Executor::new(&g).execute_block(&s, &ctx(h as u64 + 1), txs);
-            root = next_state_root(root, &out.writes);
+            tree = tree.apply(&out.writes);
+            let root = tree.root();
             trace.push((results_root(&out.results), root, out.clone()));
             apply(&mut s, out.writes);
         }

@@ -6,7 +6,7 @@ use crate::governance::ProposalStatus;
 use crate::query;
 use crate::rules;
 use crate::testkit::*;
-use crate::{genesis_state_root, next_state_root, results_root, Executor, Outcome};
+use crate::{results_root, Executor, Outcome};
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
 use safeledger_core::records::{
@@ -432,11 +432,12 @@ fn replay(
     let g = genesis();
     let exec = Executor::new(&g);
     let mut state = BTreeMap::new();
-    let mut root = genesis_state_root(&g);
+    let mut tree = safeledger_core::state_tree::StateTree::new();
     let mut roots = Vec::new();
     for (h, txs) in blocks.iter().enumerate() {
         let out = exec.execute_block(&state, &ctx(h as u64 + 1), txs);
-        root = next_state_root(root, &out.writes);
+        tree = tree.apply(&out.writes);
+        let root = tree.root();
         roots.push((root, results_root(&out.results)));
         for (k, v) in out.writes {
             match v {

@@ -60,7 +60,7 @@ pub struct Verified {
 #[derive(Clone, Debug)]
 pub struct Verifier {
     genesis: Genesis,
-    trust: Trusted,
+    pub(super) trust: Trusted,
     /// Checkpoints already verified, by block hash.
     trusted: BTreeMap<Hash, Checkpoint>,
 }
@@ -194,7 +194,7 @@ fn defer_certificate(
 
 /// Checks format, version (which must be `want_version`, what the document's content
 /// requires) and chain id.
-fn check_doc(
+pub(super) fn check_doc(
     format: &str,
     want: &str,
     version: u32,
@@ -291,6 +291,18 @@ impl Verifier {
     /// A path that does not follow from genesis.
     pub fn validators_of(&self, view: &View) -> Result<crate::genesis::ValidatorSet, ViewError> {
         Ok(self.follow(&view.validator_path)?.validators)
+    }
+
+    /// Verifies a header reached through `path` from genesis and its certificate now (one
+    /// signature at a time), naming `at` when the header fails.
+    pub(super) fn certified_header(
+        &self,
+        header: &Header,
+        cert: &CommitCertificate,
+        path: &[SetChange],
+        at: Element,
+    ) -> Result<(), ViewError> {
+        self.certified(header, cert, path, at, None)
     }
 
     /// Verifies a checkpoint from genesis: format, path, header and certificate.

@@ -727,10 +727,30 @@ pub enum AuditCmd {
         #[command(flatten)]
         target: Target,
     },
-    /// Verify a view offline against a genesis file: exit 0 when valid, otherwise exit 1
-    /// naming the first element that failed.
+    /// Prove an enterprise's licences, blacklist listings, risk level and credit grade
+    /// after a height against a certified header (a state proof; absent enterprises are
+    /// proven absent). Verified against genesis before writing when --home is given.
+    State {
+        /// Enterprise id (repeat or comma-separate for several, at most 64).
+        #[arg(long, value_delimiter = ',', required = true)]
+        enterprise: Vec<String>,
+        /// A licence number to report on, held or not.
+        #[arg(long)]
+        licence: Option<String>,
+        /// The height whose resulting state is proven (the latest provable when omitted;
+        /// the node keeps its last 16 heights).
+        #[arg(long)]
+        height: Option<u64>,
+        /// Where to write the proof.
+        #[arg(long)]
+        out: PathBuf,
+        #[command(flatten)]
+        target: Target,
+    },
+    /// Verify a view or a state proof offline against a genesis file: exit 0 when valid,
+    /// otherwise exit 1 naming the first element that failed.
     Verify {
-        /// The view file.
+        /// The view or state proof file.
         view: PathBuf,
         /// The genesis file, the only thing trusted.
         #[arg(long)]

@@ -5,7 +5,7 @@
 use crate::cli::args::{AuditCmd, Target};
 use anyhow::{bail, Context};
 use safeledger_client::audit::{check_consistency, AuditClient};
-use safeledger_core::view::{decode, encode, Checkpoint, Verified, Verifier, View};
+use safeledger_core::view::{decode, encode, Checkpoint, StateProofDoc, Verified, Verifier, View};
 use safeledger_core::{Genesis, Hash, Outcome};
 use std::path::Path;
 
@@ -192,7 +192,18 @@ pub fn verify_bytes(genesis: &Genesis, bytes: &[u8]) -> Result<String, String> {
         .map_err(|e| e.to_string())
 }
 
-/// `audit verify`: verify a view file offline; on success print what it shows.
+/// Whether `bytes` is a JSON document whose `format` is a state proof's.
+fn is_state_proof(bytes: &[u8]) -> bool {
+    #[derive(serde::Deserialize)]
+    struct Format {
+        format: String,
+    }
+    serde_json::from_slice::<Format>(bytes)
+        .is_ok_and(|f| f.format == safeledger_core::view::STATE_PROOF_FORMAT)
+}
+
+/// `audit verify`: verify a view or state proof file offline; on success print what it
+/// shows.
 pub fn verify(view: &Path, genesis: &Path, checkpoint: Option<&Path>) -> anyhow::Result<()> {
     let g = load_genesis(genesis)?;
     let mut verifier = Verifier::new(&g);
@@ -203,6 +214,19 @@ pub fn verify(view: &Path, genesis: &Path, checkpoint: Option<&Path>) -> anyhow:
             .map_err(|e| anyhow::anyhow!("INVALID checkpoint: {e}"))?;
     }
     let bytes = read(view)?;
+    if is_state_proof(&bytes) {
+        let result = decode::<StateProofDoc>(&bytes).and_then(|d| {
+            verifier.verify_state(&d)?;
+            Ok(d)
+        });
+        return match result {
+            Ok(d) => {
+                print!("{}", crate::cli::audit_state::render(&d, None));
+                Ok(())
+            }
+            Err(e) => bail!("INVALID {}: {e}", view.display()),
+        };
+    }
     let result = decode::<View>(&bytes).and_then(|v| verifier.verify(&v));
     match result {
         Ok(v) => {
@@ -394,6 +418,24 @@ pub async fn run(cmd: AuditCmd) -> anyhow::Result<()> {
                 purpose: purpose.as_deref(),
             };
             view(eps, signer, g.as_ref(), req).await?;
+        }
+        AuditCmd::State {
+            enterprise,
+            licence,
+            height,
+            out,
+            target,
+        } => {
+            let (eps, h) = target.endpoints()?;
+            let signer = target.signer(&eps, h.as_ref(), true).await?;
+            let g = h.map(|h| h.genesis);
+            let req = crate::cli::audit_state::StateRequest {
+                enterprises: &enterprise,
+                licence: licence.as_deref(),
+                height: height.unwrap_or(0),
+                out: &out,
+            };
+            crate::cli::audit_state::state(eps, signer, g.as_ref(), req).await?;
         }
         AuditCmd::Verify {
             view,

@@ -87,6 +87,14 @@ pub fn code_of(e: &anyhow::Error) -> Exit {
         if let Some(c) = cause.downcast_ref::<ClientError>() {
             return client_exit(c);
         }
+        if let Some(c) = cause.downcast_ref::<safeledger_client::audit::AuditClientError>() {
+            use safeledger_client::audit::AuditClientError as A;
+            return match c {
+                A::Unreachable(_) => Exit::Unavailable,
+                A::Status(s) => client_exit(&ClientError::Status(s.clone())),
+                A::Document(_) | A::Malformed => Exit::Error,
+            };
+        }
     }
     Exit::Error
 }

@@ -11,6 +11,7 @@ pub mod args;
 pub mod assistance;
 pub mod audit;
 pub mod audit_draw;
+pub mod audit_state;
 pub mod bench;
 pub mod ceremony;
 pub mod demo;

@@ -91,6 +91,25 @@ pub(super) async fn get_checkpoint(
     }))
 }
 
+pub(super) async fn get_state_proof(
+    svc: &LedgerService,
+    req: Request<proto::GetStateProofRequest>,
+) -> Result<Response<proto::GetStateProofReply>, Status> {
+    let caller = svc.caller(&req, method::GET_STATE_PROOF)?;
+    require_reader(&caller, "a state proof")?;
+    let req = req.into_inner();
+    let shared = svc.shared.clone();
+    let doc = tokio::task::spawn_blocking(move || {
+        crate::audit::state_proof(&shared.store, &req.enterprises, req.height)
+    })
+    .await
+    .map_err(internal)?
+    .map_err(audit_status)?;
+    Ok(Response::new(proto::GetStateProofReply {
+        json: safeledger_core::view::encode(&doc),
+    }))
+}
+
 pub(super) async fn get_consistency_proof(
     svc: &LedgerService,
     req: Request<proto::GetConsistencyProofRequest>,

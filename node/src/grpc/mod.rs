@@ -288,6 +288,13 @@ impl ledger_server::Ledger for LedgerService {
         audit::get_checkpoint(self, req).await
     }
 
+    async fn get_state_proof(
+        &self,
+        req: Request<proto::GetStateProofRequest>,
+    ) -> Result<Response<proto::GetStateProofReply>, Status> {
+        audit::get_state_proof(self, req).await
+    }
+
     async fn get_consistency_proof(
         &self,
         req: Request<proto::GetConsistencyProofRequest>,

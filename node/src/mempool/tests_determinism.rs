@@ -10,10 +10,7 @@
 use super::Mempool;
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
-use safeledger_contracts::{
-    genesis_state_root, keys, next_state_root, query, results_root, BlockContext, Executor,
-    Outcome, RecordRef,
-};
+use safeledger_contracts::{keys, query, results_root, BlockContext, Executor, Outcome, RecordRef};
 use safeledger_core::genesis::{Agency, ConsensusParams};
 use safeledger_core::ids::EnterpriseId;
 use safeledger_core::records::{
@@ -187,7 +184,7 @@ fn run_to_state(
     let g = genesis();
     let exec = Executor::new(&g);
     let mut state = State::new();
-    let mut root = genesis_state_root(&g);
+    let mut tree = safeledger_core::state_tree::StateTree::new();
     let mut out = Vec::new();
     for (h, txs) in blocks.iter().enumerate() {
         let block = propose(&state, txs);
@@ -201,7 +198,8 @@ fn run_to_state(
             time: day(100 * (h as u64 + 1) + 1),
         };
         let ex = exec.execute_block(&state, &ctx, &block);
-        root = next_state_root(root, &ex.writes);
+        tree = tree.apply(&ex.writes);
+        let root = tree.root();
         let outcomes = ex
             .results
             .iter()

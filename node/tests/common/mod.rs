@@ -74,21 +74,32 @@ impl Drop for Nodes {
 ///
 /// # Panics
 /// No such report in the blocks.
-pub fn first_accepted_accident(
+pub fn first_accepted_accident(block_json: impl FnMut(u64) -> Option<serde_json::Value>) -> String {
+    first_accepted("accident_report", block_json).0
+}
+
+/// The id and record (the body's `kind` object) of the first accepted record of `kind`
+/// (`licence_decision`, ...), walking the blocks as [`first_accepted_accident`] does.
+///
+/// # Panics
+/// No such record in the blocks.
+pub fn first_accepted(
+    kind: &str,
     mut block_json: impl FnMut(u64) -> Option<serde_json::Value>,
-) -> String {
+) -> (String, serde_json::Value) {
     for h in 1..200 {
         let Some(v) = block_json(h) else { break };
         let txs = v["block"]["txs"].as_array().cloned().unwrap_or_default();
         let results = v["results"].as_array().cloned().unwrap_or_default();
         for (tx, r) in txs.iter().zip(results) {
-            if tx["payload"]["body"].get("accident_report").is_some() && r["outcome"] == "accepted"
-            {
-                return r["tx_id"].as_str().expect("tx id").to_string();
+            let body = &tx["payload"]["body"][kind];
+            if body.is_object() && r["outcome"] == "accepted" {
+                let id = r["tx_id"].as_str().expect("tx id").to_string();
+                return (id, body.clone());
             }
         }
     }
-    panic!("no accepted accident report in the blocks");
+    panic!("no accepted {kind} in the blocks");
 }
 
 /// The binary under test.

@@ -151,6 +151,8 @@ impl Executor {
         // it once.
         let committed = ReadCache::new(state);
         let mut block = Overlay::new(&committed);
+        let before = self.params(&block);
+        crate::upgrade::run(&mut block, ctx.height, &before);
         let params = self.params(&block);
         escalation::run(&mut block, ctx.height, ctx.time, &params);
         crate::monitoring::run(&mut block, ctx.height, ctx.time, &params);

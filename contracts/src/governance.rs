@@ -85,6 +85,7 @@ fn validate(
     registry: &Registry,
     params: &RuleParams,
     action: &GovernanceAction,
+    now: u64,
 ) -> Result<(), Refusal> {
     let bad = |why: String| Err(Refusal::new(G_GOVERNANCE, why));
     let agencies = registry.agencies(view);
@@ -151,6 +152,13 @@ fn validate(
                 ));
             }
             Ok(())
+        }
+        GovernanceAction::ScheduleUpgrade {
+            version,
+            height,
+            rule_params,
+        } => {
+            crate::upgrade::validate(view, params, *version, *height, rule_params, now).or_else(bad)
         }
     }
 }
@@ -255,6 +263,20 @@ fn apply(
             });
             view.put(keys::VALIDATOR_CHANGES.to_vec(), &changes);
         }
+        GovernanceAction::ScheduleUpgrade {
+            version,
+            height,
+            rule_params,
+        } => crate::upgrade::add(
+            view,
+            crate::upgrade::Upgrade {
+                version: *version,
+                height: *height,
+                rule_params: rule_params.clone(),
+                proposal: id.to_string(),
+                passed_at: rc.height,
+            },
+        ),
         GovernanceAction::RetirePolicy { name } => {
             if let Some(mut p) = read::<PolicyState>(view, &keys::policy(name)) {
                 p.active = false;
@@ -287,7 +309,7 @@ fn tally(
         .filter(|a| p.votes.get(*a) == Some(&false))
         .count() as u64;
     if yes * 3 > n * 2 {
-        p.status = match validate(view, registry, params, &p.action) {
+        p.status = match validate(view, registry, params, &p.action, rc.height) {
             Ok(()) => {
                 apply(view, registry, params, id, &p.action, rc);
                 ProposalStatus::Passed(rc.tx_id, rc.height)
@@ -320,7 +342,7 @@ pub fn propose(
             ),
         ));
     }
-    validate(view, registry, params, &g.action)?;
+    validate(view, registry, params, &g.action, rc.height)?;
     let mut p = ProposalState {
         tx_id: rc.tx_id,
         proposer: rc.agency.to_string(),

@@ -14,6 +14,7 @@
 //! | `agencies`                                       | [`crate::registry::Agencies`] (after the first governance change) |
 //! | `gov/` ‖ proposal id                             | [`crate::governance::ProposalState`] |
 //! | `gov-validators`                                 | `Vec<`[`crate::governance::ValidatorChange`]`>` for the node |
+//! | `upgrades`                                       | `Vec<`[`crate::upgrade::Upgrade`]`>`: protocol versions by first height |
 //! | `asst/` ‖ canonical (from agency, request id)    | [`crate::assistance::AssistanceState`] |
 //! | `asstq/` ‖ addressed agency                      | `Vec<(String, String)>` open requests (from, id) |
 //! | `assts/` ‖ canonical (requesting agency, n)      | `String`: its n-th request id (0-based)        |
@@ -66,6 +67,8 @@ pub const PARAMS: &[u8] = b"params";
 pub const AGENCIES: &[u8] = b"agencies";
 /// Validator-set changes passed by governance, for the node to apply.
 pub const VALIDATOR_CHANGES: &[u8] = b"gov-validators";
+/// The protocol upgrade schedule: `Vec<`[`crate::upgrade::Upgrade`]`>`, in height order.
+pub const UPGRADES: &[u8] = b"upgrades";
 /// Names of the active policies.
 pub const POLICY_INDEX: &[u8] = b"pol-index";
 /// The last UTC day whose deadlines were processed.

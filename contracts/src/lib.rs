@@ -53,6 +53,7 @@ pub mod rego_value;
 pub mod rules;
 pub mod state;
 pub mod tips;
+pub mod upgrade;
 
 #[cfg(test)]
 pub(crate) mod testkit;

@@ -84,8 +84,14 @@ pub fn tx_root(txs: &[Transaction]) -> Hash {
     merkle::root(&tx_leaves(txs))
 }
 
-/// The version this code writes and accepts.
+/// The version of a chain's first block, which this code writes until governance schedules
+/// another (issue 22 item 7: `ScheduleUpgrade`).
 pub const HEADER_VERSION: u32 = HASH_SCHEME_VERSION;
+
+/// The highest header version this code reads and runs. Version 3 exists to carry a chain
+/// through the upgrade path: its hashing and rules are version 2's, and what changes at it
+/// is what its upgrade proposal sets (rule parameters).
+pub const MAX_HEADER_VERSION: u32 = 3;
 
 /// One precommit signature in a commit certificate.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

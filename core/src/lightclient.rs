@@ -15,7 +15,9 @@
 //! handing over is a safety violation of that set, visible as two certified headers for one
 //! height.
 
-use crate::block::{CertificateError, CommitCertificate, Header, HEADER_VERSION};
+use crate::block::{
+    CertificateError, CommitCertificate, Header, HEADER_VERSION, MAX_HEADER_VERSION,
+};
 use crate::genesis::{Genesis, ValidatorSet};
 use crate::hash::Hash;
 use serde::{Deserialize, Serialize};
@@ -40,8 +42,9 @@ pub struct SetChange {
 /// Which part of a header or path step failed.
 #[derive(Debug, thiserror::Error, Clone, PartialEq, Eq)]
 pub enum LightError {
-    /// The header's version is not [`HEADER_VERSION`].
-    #[error("header version {0} is not {HEADER_VERSION}")]
+    /// The header's version is not one this code reads ([`HEADER_VERSION`] to
+    /// [`MAX_HEADER_VERSION`]).
+    #[error("header version {0} is not one this verifier reads ({HEADER_VERSION} to {MAX_HEADER_VERSION})")]
     Version(u32),
     /// The header is of another chain.
     #[error("header is of chain {0:?}")]
@@ -174,7 +177,7 @@ impl Trusted {
 
     /// The header checks of [`Trusted::verify_header`] without the certificate.
     pub fn check_header(&self, header: &Header) -> Result<(), LightError> {
-        if header.version != HEADER_VERSION {
+        if !(HEADER_VERSION..=MAX_HEADER_VERSION).contains(&header.version) {
             return Err(LightError::Version(header.version));
         }
         if header.chain_id != self.chain_id {

@@ -25,7 +25,9 @@ use crate::store::state_map::StateStep;
 use crate::store::{Store, StoreError, Tip};
 use safeledger_contracts::governance::{apply_validator_changes, changes_passed_at};
 use safeledger_contracts::{BlockContext, BlockExecution, Executor, StateRead};
-use safeledger_core::block::{tx_leaves, CommitCertificate, Header, HEADER_VERSION};
+use safeledger_core::block::{
+    tx_leaves, CommitCertificate, Header, HEADER_VERSION, MAX_HEADER_VERSION,
+};
 use safeledger_core::encoding::to_canonical;
 use safeledger_core::evidence::DoubleSign;
 use safeledger_core::merkle::CompactRange;
@@ -119,6 +121,45 @@ pub struct App {
     pub preexecuted: u64,
     /// The flush and fsync of the last commit, when pipelined and not yet waited for.
     syncing: Option<std::thread::JoinHandle<Result<(), StoreError>>>,
+    /// The highest protocol version this node runs ([`App::set_max_version`]).
+    max_version: u32,
+}
+
+/// A node whose binary does not run the protocol version governance scheduled for the next
+/// height: it must stop before signing there (issue 22 item 7).
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[error(
+    "protocol version {version} takes effect at height {from} (governance proposal \
+     {proposal}); this binary runs versions {HEADER_VERSION} to {max}: stopping before height \
+     {height} — install a binary that supports version {version} and start the node again"
+)]
+pub struct UnsupportedVersion {
+    /// The version scheduled.
+    pub version: u32,
+    /// Its first height.
+    pub from: u64,
+    /// The proposal that passed it.
+    pub proposal: String,
+    /// The height this node was about to sign or commit.
+    pub height: u64,
+    /// The highest version this binary runs.
+    pub max: u32,
+}
+
+/// Environment variable for tests: `AGENCY:VERSION[,AGENCY:VERSION]` makes the named
+/// agency's node run at most that protocol version, as an older binary would.
+pub const MAX_VERSION_ENV: &str = "SAFELEDGER_TEST_MAX_VERSION";
+
+/// The version [`MAX_VERSION_ENV`] sets for `agency` in `value`, if any.
+pub fn max_version_for(value: &str, agency: &str) -> Option<u32> {
+    value.split(',').find_map(|item| {
+        let (a, v) = item.split_once(':')?;
+        if a.trim() == agency {
+            v.trim().parse().ok()
+        } else {
+            None
+        }
+    })
 }
 
 /// The tip before block 1.
@@ -178,7 +219,39 @@ impl App {
             preexecution: None,
             preexecuted: 0,
             syncing: None,
+            max_version: MAX_HEADER_VERSION,
         })
+    }
+
+    /// The protocol version block `height` must carry: the upgrade schedule in the state
+    /// after the tip ([`safeledger_contracts::upgrade::version_at`]).
+    pub fn version_at(&self, height: u64) -> u32 {
+        safeledger_contracts::upgrade::version_at(&StoreView(&self.store), height)
+    }
+
+    /// Lowers the highest protocol version this node runs (tests emulating an older binary:
+    /// [`MAX_VERSION_ENV`], read by the shell); [`MAX_HEADER_VERSION`] after [`App::open`].
+    pub fn set_max_version(&mut self, max: u32) {
+        self.max_version = max.min(MAX_HEADER_VERSION);
+    }
+
+    /// Whether this binary runs the protocol version of `height`.
+    ///
+    /// # Errors
+    /// [`UnsupportedVersion`]: the node must stop before signing or committing `height`.
+    pub fn check_supported(&self, height: u64) -> Result<(), UnsupportedVersion> {
+        let max = self.max_version;
+        let schedule = safeledger_contracts::upgrade::schedule(&StoreView(&self.store));
+        match safeledger_contracts::upgrade::upgrade_at(&schedule, height) {
+            Some(u) if u.version > max => Err(UnsupportedVersion {
+                version: u.version,
+                from: u.height,
+                proposal: u.proposal.clone(),
+                height,
+                max,
+            }),
+            _ => Ok(()),
+        }
     }
 
     /// Turns pipelining on or off (off after [`App::open`]; see the module doc):
@@ -284,8 +357,12 @@ impl App {
             })
         };
         let p = &self.genesis.consensus;
-        if h.version != HEADER_VERSION {
-            return bad(format!("version {}", h.version));
+        let version = self.version_at(h.height);
+        if h.version != version {
+            return bad(format!(
+                "version {}, the upgrade schedule says {version}",
+                h.version
+            ));
         }
         if h.chain_id != self.genesis.chain_id {
             return bad("chain id".into());
@@ -603,7 +680,7 @@ impl BlockSource for App {
         let root = safeledger_core::merkle::root(&leaves);
         let time = Timestamp(now.0.max(self.tip.block_time.0 + 1));
         let header = Header {
-            version: HEADER_VERSION,
+            version: self.version_at(height),
             chain_id: self.genesis.chain_id.clone(),
             height,
             time,

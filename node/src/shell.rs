@@ -193,6 +193,13 @@ pub async fn start(config: NodeConfig) -> anyhow::Result<RunningNode> {
     let mempool = Arc::new(Mutex::new(Mempool::with_limits(config.limits.mempool())));
     let mut app = App::open(config.genesis.clone(), store.clone(), mempool.clone(), me)?;
     app.set_pipelined(true)?;
+    if let Some(max) = std::env::var(crate::app::MAX_VERSION_ENV)
+        .ok()
+        .and_then(|v| crate::app::max_version_for(&v, &config.agency))
+    {
+        tracing::warn!(max, "test: running protocol versions up to {max} only");
+        app.set_max_version(max);
+    }
 
     let peers: Vec<PeerInfo> = config
         .genesis

@@ -109,12 +109,26 @@ pub struct Store {
 /// and of the blob directory make a committed height durable before the next one starts.
 struct Durable {
     dir: std::path::PathBuf,
+    /// Fault injection for tests ([`FSYNC_FAULT_ENV`]): while this file exists, every
+    /// sync fails as an fsync error would.
+    fault: Option<std::path::PathBuf>,
     /// Blob files already synced.
     synced_blobs: std::sync::Mutex<std::collections::BTreeSet<std::ffi::OsString>>,
 }
 
+/// Environment variable naming a file whose existence makes every durable sync of the
+/// store fail with an injected I/O error (fault tests: the node must stop without
+/// corrupting what it stored, and resume when restarted without it).
+pub const FSYNC_FAULT_ENV: &str = "SAFELEDGER_TEST_FSYNC_FAIL_FILE";
+
 impl Durable {
     fn sync(&self) -> std::io::Result<()> {
+        if let Some(f) = self.fault.as_ref().filter(|f| f.exists()) {
+            return Err(std::io::Error::other(format!(
+                "injected fsync failure ({} exists)",
+                f.display()
+            )));
+        }
         std::fs::File::open(self.dir.join("db"))?.sync_data()?;
         let blobs = self.dir.join("blobs");
         let entries = match std::fs::read_dir(&blobs) {
@@ -190,6 +204,7 @@ impl Store {
             })?;
         let durable = std::sync::Arc::new(Durable {
             dir: dir.to_path_buf(),
+            fault: std::env::var_os(FSYNC_FAULT_ENV).map(std::path::PathBuf::from),
             synced_blobs: Default::default(),
         });
         Ok(Store {

@@ -114,6 +114,10 @@ impl ProcNet {
                 "SAFELEDGER_TEST_PARTITION_FILE",
                 self.agency_dir(i).join("partition"),
             )
+            .env(
+                safeledger_node::store::FSYNC_FAULT_ENV,
+                self.agency_dir(i).join("fsync-fail"),
+            )
             .env("RUST_LOG", "info")
             .stdout(log.try_clone().expect("log"))
             .stderr(log)
@@ -439,6 +443,48 @@ async fn cluster_process_sigkill_mid_height_and_restart_reaches_the_tip() {
         "{hs:?}"
     );
     check_ledgers(&net, &BTreeMap::new()).await;
+}
+
+/// An fsync error (injected) stops the node without corrupting its store; the others go on;
+/// restarted without the fault, it opens (its state map matching its tip), catches up, and
+/// no acknowledged transaction is lost or repeated anywhere.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cluster_process_fsync_failure_stops_the_node_and_a_restart_resumes() {
+    let mut net = ProcNet::start();
+    wait_all_at_least(&net, 1, Duration::from_secs(30)).await;
+    let stop = Arc::new(Mutex::new(false));
+    let (acks, load) = start_load(&net, 0, stop.clone());
+    tokio::time::sleep(Duration::from_millis(1_500)).await;
+    let victim = 3;
+    let fault = net.agency_dir(victim).join("fsync-fail");
+    std::fs::write(&fault, b"").expect("fault file");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let status = loop {
+        let c = net.children[victim].as_mut().expect("running");
+        if let Some(s) = c.try_wait().expect("try_wait") {
+            break s;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the node went on after an fsync failure"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    net.children[victim] = None;
+    assert!(!status.success(), "{status:?}");
+    let log = std::fs::read_to_string(net.agency_dir(victim).join("node.log")).expect("log");
+    assert!(log.contains("injected fsync failure"), "{log}");
+    // The other three keep committing.
+    let h = heights(&net).await[0].expect("node 0 answers");
+    wait_all_at_least_of(&net, &[0, 1, 2], h + 3).await;
+    std::fs::remove_file(&fault).expect("remove the fault");
+    net.spawn(victim);
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    *stop.lock().expect("lock") = true;
+    let _ = load.await;
+    let acks = acks.lock().expect("lock").clone();
+    assert!(!acks.is_empty(), "no transaction was acknowledged");
+    check_ledgers(&net, &acks).await;
 }
 
 async fn wait_all_at_least_of(net: &ProcNet, nodes: &[usize], h: u64) {

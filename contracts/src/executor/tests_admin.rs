@@ -254,6 +254,55 @@ fn a_rule_parameter_changes_once_more_than_two_thirds_of_agencies_vote_yes() {
 }
 
 #[test]
+fn an_upgrade_takes_effect_at_its_height_with_its_rule_parameters() {
+    let mut c = Chain::new();
+    let upgrade = |version: u32, height: u64| GovernanceAction::ScheduleUpgrade {
+        version,
+        height,
+        rule_params: BTreeMap::from([("assistance_due_hours".to_string(), "48".to_string())]),
+    };
+    // Too soon, not above the genesis version, or a parameter that does not apply.
+    for (id, bad) in [
+        ("U0", upgrade(3, 1)),
+        ("U1", upgrade(2, 50)),
+        (
+            "U2",
+            GovernanceAction::ScheduleUpgrade {
+                version: 3,
+                height: 50,
+                rule_params: BTreeMap::from([("collective_k".into(), "0".into())]),
+            },
+        ),
+    ] {
+        assert_eq!(
+            rule_of(&c.one(&[0], 1, propose(id, bad))),
+            Some(rules::G_GOVERNANCE)
+        );
+    }
+    let at = c.height + 10;
+    c.ok(&[0], 1, propose("U3", upgrade(3, at)));
+    c.ok(&[2], 1, vote("U3", true));
+    c.ok(&[3], 1, vote("U3", true));
+    assert_eq!(crate::upgrade::version_at(&c.state, at - 1), 2);
+    assert_eq!(crate::upgrade::version_at(&c.state, at), 3);
+    let due = |c: &Chain| c.exec.params(&c.state).assistance_due_hours;
+    let before = due(&c);
+    assert_ne!(before, 48);
+    while c.height + 1 < at {
+        c.block_at(day(2), &[]);
+    }
+    assert_eq!(due(&c), before, "not before its height");
+    c.block_at(day(2), &[]);
+    assert_eq!(c.height, at);
+    assert_eq!(due(&c), 48, "from its height on");
+    // The next must be above version 3.
+    assert_eq!(
+        rule_of(&c.one(&[0], 3, propose("U4", upgrade(3, at + 50)))),
+        Some(rules::G_GOVERNANCE)
+    );
+}
+
+#[test]
 fn governance_adds_and_removes_agencies_and_queues_validator_changes() {
     let mut c = Chain::new();
     let newcomer = SecretKey::from_bytes(&[77; 32]);

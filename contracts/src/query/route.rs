@@ -8,7 +8,7 @@ use safeledger_core::Timestamp;
 
 /// Every query name [`route`] answers, in the order the refusal of an unknown one lists
 /// them.
-pub const QUERY_KINDS: [&str; 18] = [
+pub const QUERY_KINDS: [&str; 19] = [
     "assistance_open",
     "assistance_overdue",
     "assistance_sent",
@@ -19,6 +19,7 @@ pub const QUERY_KINDS: [&str; 18] = [
     "linked",
     "evidence",
     "validators",
+    "upgrades",
     "access_log",
     "read_log",
     "draws",
@@ -195,6 +196,10 @@ pub fn route(
             let skip = all.len().saturating_sub(limit);
             serde_json::to_value(&all[skip..])
         }
+        "upgrades" => Ok(serde_json::json!({
+            "schedule": crate::upgrade::schedule(state),
+            "params": crate::state::read::<crate::RuleParams>(state, crate::keys::PARAMS),
+        })),
         "validators" => match args.validators {
             Some((height, current, next)) => Ok(serde_json::json!({
                 "height": height + 1,

@@ -188,6 +188,19 @@ pub enum GovernanceAction {
         /// New voting power.
         power: u64,
     },
+    /// Move the chain to protocol version `version` (the header's `version`) from block
+    /// `height` on, setting `rule_params` (name → value in text form, as
+    /// [`GovernanceAction::SetRuleParam`]) at the start of that block. A node whose binary
+    /// does not support the version stops before it would sign at `height`, naming it.
+    ScheduleUpgrade {
+        /// The new protocol version: above every version scheduled before.
+        version: u32,
+        /// The first block of the new version: at least two heights after the block that
+        /// passes the proposal.
+        height: u64,
+        /// Rule parameters that change with the version.
+        rule_params: std::collections::BTreeMap<String, String>,
+    },
 }
 
 /// A proposal by an agency; the proposer's submission counts as its yes vote.

@@ -413,6 +413,22 @@ impl TxBody {
                     }
                     GovernanceAction::RetirePolicy { name } => nonempty("name", name),
                     GovernanceAction::SetValidator { agency, .. } => nonempty("agency", agency),
+                    GovernanceAction::ScheduleUpgrade { rule_params, .. } => {
+                        if rule_params.len() > MAX_LIST_ITEMS {
+                            return Err(FieldError {
+                                field: "rule_params",
+                                why: format!(
+                                    "{} items exceeds {MAX_LIST_ITEMS}",
+                                    rule_params.len()
+                                ),
+                            });
+                        }
+                        for (name, value) in rule_params {
+                            nonempty("rule_params", name)?;
+                            text("rule_params", value)?;
+                        }
+                        Ok(())
+                    }
                 }
             }
             TxBody::GovernanceVote(r) => local_id("proposal_id", &r.proposal_id),

@@ -189,6 +189,8 @@ impl NodeMachine {
         self.app
             .wait_durable()
             .with_context(|| format!("making height {} durable", h - 1))?;
+        // A protocol version this binary does not run: stop before signing at h.
+        self.app.check_supported(h)?;
         let vals = self.app.tip.validators.clone();
         self.height_started = now;
         out.push(Action::LogHeight(h));

@@ -152,6 +152,7 @@ impl NodeMachine {
             if h != self.app.tip.height + 1 {
                 continue;
             }
+            self.app.check_supported(h)?;
             let hash = block.hash();
             let vals = self.app.tip.validators.clone();
             if let Err(e) = cert.verify(&self.app.genesis.chain_id, h, &hash, &vals) {

@@ -69,6 +69,21 @@ pub enum GovernanceCmd {
         #[command(flatten)]
         proposing: Proposing,
     },
+    /// Propose protocol version VERSION from block --height on, with the rule parameters
+    /// that change with it (`--param name=value`, repeatable). Nodes whose binary does not
+    /// run the version stop before that height, naming it.
+    Upgrade {
+        /// The new protocol version (above every version scheduled).
+        version: u32,
+        /// Its first block: at least two heights after the block passing the proposal.
+        #[arg(long)]
+        height: u64,
+        /// A rule parameter set at that height, `name=value`.
+        #[arg(long = "param")]
+        params: Vec<String>,
+        #[command(flatten)]
+        proposing: Proposing,
+    },
     /// Vote on an open proposal.
     Vote {
         /// The proposal's id.
@@ -177,6 +192,33 @@ pub async fn governance(cmd: GovernanceCmd) -> anyhow::Result<()> {
             value,
             proposing,
         } => (GovernanceAction::SetRuleParam { name, value }, proposing),
+        GovernanceCmd::Upgrade {
+            version,
+            height,
+            params,
+            proposing,
+        } => {
+            let mut rule_params = std::collections::BTreeMap::new();
+            for p in params {
+                let Some((name, value)) = p.split_once('=') else {
+                    return Err(exit::usage(format!("--param {p:?}: expected name=value")));
+                };
+                if rule_params
+                    .insert(name.trim().to_string(), value.to_string())
+                    .is_some()
+                {
+                    return Err(exit::usage(format!("--param {name}: given twice")));
+                }
+            }
+            (
+                GovernanceAction::ScheduleUpgrade {
+                    version,
+                    height,
+                    rule_params,
+                },
+                proposing,
+            )
+        }
         GovernanceCmd::SetValidator {
             agency,
             power,

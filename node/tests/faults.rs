@@ -304,6 +304,20 @@ async fn check_ledgers(net: &ProcNet, acks: &BTreeMap<TxId, (u64, u32)>) {
     common::assert_same_chain_and_acks_once(&net.endpoints, &net.signer(0), min, acks).await;
 }
 
+/// Stops the load, then [`check_ledgers`] over what it had acknowledged (at least one).
+async fn stop_load_and_check(
+    net: &ProcNet,
+    stop: &Mutex<bool>,
+    acks: Acks,
+    load: tokio::task::JoinHandle<()>,
+) {
+    *stop.lock().expect("lock") = true;
+    let _ = load.await;
+    let acks = acks.lock().expect("lock").clone();
+    assert!(!acks.is_empty(), "no transaction was acknowledged");
+    check_ledgers(net, &acks).await;
+}
+
 fn seed() -> u64 {
     let s = std::env::var("SAFELEDGER_FAULT_SEED")
         .ok()
@@ -332,11 +346,7 @@ async fn cluster_process_sigkill_random_validators_loses_no_acknowledged_transac
         net.spawn(victim);
     }
     tokio::time::sleep(Duration::from_secs(2)).await;
-    *stop.lock().expect("lock") = true;
-    let _ = load.await;
-    let acks = acks.lock().expect("lock").clone();
-    assert!(!acks.is_empty(), "no transaction was acknowledged");
-    check_ledgers(&net, &acks).await;
+    stop_load_and_check(&net, &stop, acks, load).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -413,11 +423,7 @@ async fn cluster_process_rolling_restart_of_all_four_under_load() {
         wait_all_at_least(&net, top, Duration::from_secs(60)).await;
     }
     tokio::time::sleep(Duration::from_secs(1)).await;
-    *stop.lock().expect("lock") = true;
-    let _ = load.await;
-    let acks = acks.lock().expect("lock").clone();
-    assert!(!acks.is_empty());
-    check_ledgers(&net, &acks).await;
+    stop_load_and_check(&net, &stop, acks, load).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -480,11 +486,7 @@ async fn cluster_process_fsync_failure_stops_the_node_and_a_restart_resumes() {
     std::fs::remove_file(&fault).expect("remove the fault");
     net.spawn(victim);
     tokio::time::sleep(Duration::from_secs(2)).await;
-    *stop.lock().expect("lock") = true;
-    let _ = load.await;
-    let acks = acks.lock().expect("lock").clone();
-    assert!(!acks.is_empty(), "no transaction was acknowledged");
-    check_ledgers(&net, &acks).await;
+    stop_load_and_check(&net, &stop, acks, load).await;
 }
 
 async fn wait_all_at_least_of(net: &ProcNet, nodes: &[usize], h: u64) {

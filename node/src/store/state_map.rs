@@ -17,21 +17,34 @@ use std::sync::{Arc, RwLock};
 /// returns them.
 pub type Writes = BTreeMap<Vec<u8>, Option<Vec<u8>>>;
 
+/// The state keys whose values state proofs serve (`ent/`: an enterprise's licences,
+/// listings and assessment); a version keeps its block's writes of these only.
+pub const PROVEN_PREFIXES: [&[u8]; 1] = [safeledger_contracts::keys::ENTERPRISE_PREFIX];
+
 /// What one commit does to the state: its writes, and the map with them applied.
 #[derive(Clone, Debug)]
 pub struct StateStep {
     /// The map after the block.
     pub tree: StateTree,
-    /// The block's writes (kept with the version, to find what a key held at a height).
+    /// The block's writes, all of them (what the store applies).
     pub writes: Arc<Writes>,
+    /// Its writes under [`PROVEN_PREFIXES`], kept with the version to find what such a key
+    /// held at a height.
+    kept: Arc<Writes>,
 }
 
 impl StateStep {
     /// The step of `writes` applied to `before`.
     pub fn new(before: &StateTree, writes: Writes) -> StateStep {
+        let kept = writes
+            .iter()
+            .filter(|(k, _)| PROVEN_PREFIXES.iter().any(|p| k.starts_with(p)))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
         StateStep {
             tree: before.apply(&writes),
             writes: Arc::new(writes),
+            kept: Arc::new(kept),
         }
     }
 }
@@ -67,6 +80,7 @@ impl Store {
             let step = StateStep {
                 tree: tree.clone(),
                 writes: Default::default(),
+                kept: Default::default(),
             };
             w.push_back((height, step));
         }
@@ -82,7 +96,8 @@ impl Store {
     }
 
     /// What `key` held after `height` (`Some(None)`: absent), proven by that version's leaf:
-    /// the latest write of the key at or below `height` among the versions kept, or else
+    /// for a key under [`PROVEN_PREFIXES`], the latest write of it at or below `height`
+    /// among the versions kept, or else
     /// its current value, whichever hashes to the leaf. `None` when the height is not kept
     /// or the value is no longer known (the key changed after `height` and was last
     /// written before the oldest version kept).
@@ -97,7 +112,7 @@ impl Store {
             .iter()
             .rev()
             .filter(|(h, _)| *h <= height)
-            .find_map(|(_, s)| s.writes.get(key).cloned());
+            .find_map(|(_, s)| s.kept.get(key).cloned());
         let current = self.state_get(key);
         [from_writes.flatten(), current]
             .into_iter()
@@ -116,6 +131,11 @@ impl Store {
     pub(super) fn push_state_version(&self, height: u64, step: StateStep) {
         let mut w = self.state.0.write().unwrap_or_else(|e| e.into_inner());
         w.retain(|(h, _)| *h < height);
+        // The version keeps what proofs need, not the whole block's writes.
+        let step = StateStep {
+            writes: Default::default(),
+            ..step
+        };
         w.push_back((height, step));
         while w.len() > KEEP_VERSIONS {
             w.pop_front();

@@ -191,6 +191,12 @@ pub async fn start(config: NodeConfig) -> anyhow::Result<RunningNode> {
     let guard = load_priv_state(&priv_path)?;
     let me = config.node_key.public();
     let mempool = Arc::new(Mutex::new(Mempool::with_limits(config.limits.mempool())));
+    let built = std::time::Instant::now();
+    store.state_tree()?;
+    tracing::info!(
+        ms = built.elapsed().as_millis() as u64,
+        "state map built from the store"
+    );
     let mut app = App::open(config.genesis.clone(), store.clone(), mempool.clone(), me)?;
     app.set_pipelined(true)?;
     if let Some(max) = std::env::var(crate::app::MAX_VERSION_ENV)

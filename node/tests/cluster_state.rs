@@ -54,7 +54,7 @@ fn cluster_state_proofs_verify_offline_and_refuse_changes() {
             &licence,
         ],
     );
-    assert!(o.contains(&format!("enterprise {ent} (")), "{o}");
+    assert!(o.contains(&format!("enterprise {ent}")), "{o}");
     assert!(o.contains(&format!("licence {licence} (")), "{o}");
     assert!(
         o.contains("blacklist: ") && o.contains("risk level: "),

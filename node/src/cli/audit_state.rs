@@ -76,7 +76,11 @@ pub fn render(doc: &StateProofDoc, licence: Option<&str>) -> String {
                 continue;
             }
         };
-        s.push_str(&format!("enterprise {id} ({})\n", ent.name));
+        if ent.name.is_empty() {
+            s.push_str(&format!("enterprise {id}\n"));
+        } else {
+            s.push_str(&format!("enterprise {id} ({})\n", ent.name));
+        }
         for (number, l) in &ent.licences {
             s.push_str(&format!(
                 "  licence {number} ({}, {}): {}{}\n",

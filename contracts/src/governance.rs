@@ -274,7 +274,7 @@ fn apply(
                 height: *height,
                 rule_params: rule_params.clone(),
                 proposal: id.to_string(),
-                passed_at: rc.height,
+                passed_height: rc.height,
             },
         ),
         GovernanceAction::RetirePolicy { name } => {

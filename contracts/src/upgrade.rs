@@ -17,6 +17,10 @@ use std::collections::BTreeMap;
 /// The protocol version of a chain before any upgrade: the header version of genesis.
 pub const GENESIS_VERSION: u32 = safeledger_core::block::HEADER_VERSION;
 
+/// The furthest ahead of its passing an upgrade may be scheduled, in heights (a year and
+/// a half at a block a second): a mistyped height cannot block upgrades for good.
+pub const MAX_UPGRADE_LEAD: u64 = 50_000_000;
+
 /// One scheduled upgrade.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Upgrade {
@@ -29,7 +33,7 @@ pub struct Upgrade {
     /// The proposal that passed it.
     pub proposal: String,
     /// The height at which it passed.
-    pub passed_at: u64,
+    pub passed_height: u64,
 }
 
 /// The schedule, in height (and version) order.
@@ -47,7 +51,19 @@ pub fn upgrade_at(schedule: &[Upgrade], height: u64) -> Option<&Upgrade> {
     schedule.iter().rev().find(|u| u.height <= height)
 }
 
-/// Checks a proposed upgrade against the schedule, at block `now`.
+/// The schedule without its last upgrade when that one is still pending at block `now` and
+/// is for `version`: a proposal for the same version reschedules it.
+fn base(schedule: &[Upgrade], version: u32, now: u64) -> &[Upgrade] {
+    match schedule.split_last() {
+        Some((last, rest)) if last.version == version && last.height > now => rest,
+        _ => schedule,
+    }
+}
+
+/// Checks a proposed upgrade against the schedule, at block `now`: the version is the next
+/// one (the latest in the schedule + 1, or the same as a pending last one, which it
+/// reschedules), the height at least two after `now`, after the previous upgrade's and at
+/// most [`MAX_UPGRADE_LEAD`] ahead, and the parameters valid.
 pub(crate) fn validate(
     state: &dyn StateRead,
     params: &RuleParams,
@@ -56,20 +72,31 @@ pub(crate) fn validate(
     rule_params: &BTreeMap<String, String>,
     now: u64,
 ) -> Result<(), String> {
-    let last = schedule(state)
+    let s = schedule(state);
+    let base = base(&s, version, now);
+    let (last_version, last_height) = base
         .last()
         .map_or((GENESIS_VERSION, 0), |u| (u.version, u.height));
-    if version <= last.0 {
+    if u64::from(version) != u64::from(last_version) + 1 {
         return Err(format!(
-            "version {version} is not above version {}, the latest scheduled",
-            last.0
+            "version {version}: the next protocol version is {} (versions go one at a time; \
+             a pending upgrade is rescheduled by proposing its version again)",
+            u64::from(last_version) + 1
         ));
     }
-    if height <= last.1 || height < now.saturating_add(2) {
+    if height < now.saturating_add(2) {
         return Err(format!(
-            "height {height} must be at least two heights after this block ({now}) and after \
-             the latest scheduled upgrade's ({})",
-            last.1
+            "height {height} is not at least two heights after this block ({now})"
+        ));
+    }
+    if height <= last_height {
+        return Err(format!(
+            "height {height} is not after version {last_version}'s first height ({last_height})"
+        ));
+    }
+    if height > now.saturating_add(MAX_UPGRADE_LEAD) {
+        return Err(format!(
+            "height {height} is more than {MAX_UPGRADE_LEAD} heights after this block ({now})"
         ));
     }
     let mut p = params.clone();
@@ -79,9 +106,10 @@ pub(crate) fn validate(
     Ok(())
 }
 
-/// Adds a passed upgrade to the schedule.
+/// Adds a passed upgrade to the schedule (replacing a pending one of its version).
 pub(crate) fn add(view: &mut Overlay<'_>, upgrade: Upgrade) {
-    let mut s = schedule(view);
+    let s = schedule(view);
+    let mut s = base(&s, upgrade.version, upgrade.passed_height).to_vec();
     s.push(upgrade);
     view.put(keys::UPGRADES.to_vec(), &s);
 }

@@ -86,14 +86,14 @@ fn cluster_upgrade_at_a_height_stops_the_old_binary_and_the_rest_go_on() {
     let q: serde_json::Value = serde_json::from_str(&o).expect("upgrades JSON");
     assert_eq!(q["schedule"][0]["version"], 3, "{o}");
     assert_eq!(q["schedule"][0]["height"], at, "{o}");
-    // A second upgrade to the same version is refused by the rules (exit 3).
+    // Versions go one at a time: version 5 is refused by the rules (exit 3).
     let later = (at + 100).to_string();
     let (o, e) = expect(
         3,
         &[
             "governance",
             "upgrade",
-            "3",
+            "5",
             "--height",
             &later,
             "--id",
@@ -106,7 +106,7 @@ fn cluster_upgrade_at_a_height_stops_the_old_binary_and_the_rest_go_on() {
         h,
     );
     assert!(
-        format!("{o}{e}").contains("is not above version 3"),
+        format!("{o}{e}").contains("the next protocol version is 4"),
         "{o}{e}"
     );
 

@@ -478,6 +478,64 @@ async fn cluster_process_torn_store_log_is_recovered() {
     stop_load_and_check(&net, &stop, acks, load).await;
 }
 
+/// A full disk (by hand, as root: `cargo nextest run -p safeledger-node --test faults
+/// --run-ignored only -E 'test(full_disk)'`): node 3's data directory is a 24 MiB tmpfs
+/// that fills under load. The node stops with the write error (it must not go on
+/// without storing); the space is grown (remount), the node restarted: it opens, catches up,
+/// and no acknowledged transaction is lost or repeated.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "mounts a tmpfs: run by hand as root"]
+async fn cluster_process_full_disk_stops_the_node_and_freeing_space_resumes() {
+    let mut net = ProcNet::start();
+    net.kill9(3);
+    let data = net.agency_dir(3).join("data");
+    let _ = std::fs::remove_dir_all(&data);
+    std::fs::create_dir_all(&data).expect("data dir");
+    let mounted = Command::new("mount")
+        .args(["-t", "tmpfs", "-o", "size=24m", "tmpfs"])
+        .arg(&data)
+        .status()
+        .expect("mount");
+    assert!(mounted.success(), "mounting a tmpfs needs root");
+    struct Unmount(PathBuf);
+    impl Drop for Unmount {
+        fn drop(&mut self) {
+            let _ = Command::new("umount").arg("-l").arg(&self.0).status();
+        }
+    }
+    let _unmount = Unmount(data.clone());
+    net.spawn(3);
+    wait_all_at_least(&net, 2, Duration::from_secs(30)).await;
+    let stop = Arc::new(Mutex::new(false));
+    let (acks, load) = start_load(&net, 0, stop.clone());
+    let deadline = Instant::now() + Duration::from_secs(240);
+    let status = loop {
+        let c = net.children[3].as_mut().expect("running");
+        if let Some(s) = c.try_wait().expect("try_wait") {
+            break s;
+        }
+        assert!(Instant::now() < deadline, "the disk did not fill");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    net.children[3] = None;
+    let log = std::fs::read_to_string(net.agency_dir(3).join("node.log")).expect("log");
+    let tail: Vec<&str> = log.lines().rev().take(8).collect();
+    eprintln!(
+        "node 3 stopped ({status:?}); its last lines:\n{}",
+        tail.join("\n")
+    );
+    assert!(!status.success());
+    let grown = Command::new("mount")
+        .args(["-o", "remount,size=512m"])
+        .arg(&data)
+        .status()
+        .expect("remount");
+    assert!(grown.success());
+    net.spawn(3);
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    stop_load_and_check(&net, &stop, acks, load).await;
+}
+
 /// An fsync error (injected) stops the node without corrupting its store; the others go on;
 /// restarted without the fault, it opens (its state map matching its tip), catches up, and
 /// no acknowledged transaction is lost or repeated anywhere.

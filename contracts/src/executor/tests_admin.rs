@@ -295,11 +295,30 @@ fn an_upgrade_takes_effect_at_its_height_with_its_rule_parameters() {
     c.block_at(day(2), &[]);
     assert_eq!(c.height, at);
     assert_eq!(due(&c), 48, "from its height on");
-    // The next must be above version 3.
-    assert_eq!(
-        rule_of(&c.one(&[0], 3, propose("U4", upgrade(3, at + 50)))),
-        Some(rules::G_GOVERNANCE)
-    );
+    // In effect, version 3 is not rescheduled; the next is 4, one version at a time, and
+    // not further ahead than the limit.
+    for (id, bad) in [
+        ("U4", upgrade(3, at + 50)),
+        ("U5", upgrade(5, at + 50)),
+        ("U6", upgrade(4, u64::MAX)),
+    ] {
+        assert_eq!(
+            rule_of(&c.one(&[0], 3, propose(id, bad))),
+            Some(rules::G_GOVERNANCE),
+            "{id}"
+        );
+    }
+    // A pending upgrade is rescheduled by proposing its version again.
+    let far = c.height + 1000;
+    c.ok(&[0], 3, propose("U7", upgrade(4, far)));
+    c.ok(&[2], 3, vote("U7", true));
+    c.ok(&[3], 3, vote("U7", true));
+    c.ok(&[0], 3, propose("U8", upgrade(4, far + 10)));
+    c.ok(&[2], 3, vote("U8", true));
+    c.ok(&[3], 3, vote("U8", true));
+    let s = crate::upgrade::schedule(&c.state);
+    assert_eq!(s.len(), 2);
+    assert_eq!((s[1].version, s[1].height), (4, far + 10));
 }
 
 #[test]

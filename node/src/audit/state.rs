@@ -51,7 +51,7 @@ pub fn state_proof(
         return Err(AuditError::NotYet(format!(
             "the state after height {height} is proven by header {}, and the last committed \
              height is {tip}",
-            height + 1
+            height.saturating_add(1)
         )));
     } else if height < oldest {
         return Err(AuditError::Unsupported(format!(

@@ -737,8 +737,8 @@ pub enum AuditCmd {
         /// A licence number to report on, held or not.
         #[arg(long)]
         licence: Option<String>,
-        /// The height whose resulting state is proven (the latest provable when omitted;
-        /// the node keeps its last 16 heights).
+        /// The height whose resulting state is proven (the latest provable when omitted or
+        /// 0; the node keeps its last 16 heights).
         #[arg(long)]
         height: Option<u64>,
         /// Where to write the proof.

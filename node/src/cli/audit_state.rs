@@ -61,7 +61,7 @@ pub fn render(doc: &StateProofDoc, licence: Option<&str>) -> String {
     );
     for e in &doc.entries {
         let key = String::from_utf8_lossy(&e.key);
-        let id = key.strip_prefix("ent/").unwrap_or(&key);
+        let id = clean(key.strip_prefix("ent/").unwrap_or(&key));
         let Some(value) = &e.value else {
             s.push_str(&format!(
                 "enterprise {id}: absent (proven by non-inclusion): no licence, not \
@@ -79,13 +79,14 @@ pub fn render(doc: &StateProofDoc, licence: Option<&str>) -> String {
         if ent.name.is_empty() {
             s.push_str(&format!("enterprise {id}\n"));
         } else {
-            s.push_str(&format!("enterprise {id} ({})\n", ent.name));
+            s.push_str(&format!("enterprise {id} ({})\n", clean(&ent.name)));
         }
         for (number, l) in &ent.licences {
             s.push_str(&format!(
-                "  licence {number} ({}, {}): {}{}\n",
-                l.licence_type,
-                l.agency,
+                "  licence {} ({}, {}): {}{}\n",
+                clean(number),
+                clean(&l.licence_type),
+                clean(&l.agency),
                 name_of(&l.status_at(now)),
                 l.valid_until
                     .map(|u| format!(", valid until {}", u.date_string()))
@@ -93,7 +94,7 @@ pub fn render(doc: &StateProofDoc, licence: Option<&str>) -> String {
             ));
         }
         if let Some(n) = licence.filter(|n| !ent.licences.contains_key(*n)) {
-            s.push_str(&format!("  licence {n}: none on record\n"));
+            s.push_str(&format!("  licence {}: none on record\n", clean(n)));
         }
         let active: Vec<_> = ent.listings.iter().filter(|l| l.active_at(now)).collect();
         if active.is_empty() {
@@ -102,10 +103,10 @@ pub fn render(doc: &StateProofDoc, licence: Option<&str>) -> String {
         for l in active {
             s.push_str(&format!(
                 "  blacklist: listed by {} from {} until {}: {}\n",
-                l.agency,
+                clean(&l.agency),
                 l.from.date_string(),
                 l.until.date_string(),
-                l.reason
+                clean(&l.reason)
             ));
         }
         s.push_str(&format!(
@@ -115,6 +116,14 @@ pub fn render(doc: &StateProofDoc, licence: Option<&str>) -> String {
         ));
     }
     s
+}
+
+/// `s` with control characters (terminal escapes, line breaks) shown as U+FFFD: record text
+/// is printed to a terminal.
+fn clean(s: &str) -> String {
+    s.chars()
+        .map(|c| if c.is_control() { '\u{fffd}' } else { c })
+        .collect()
 }
 
 fn name_of<T: serde::Serialize>(v: &T) -> String {

@@ -54,7 +54,8 @@ fn cluster_upgrade_at_a_height_stops_the_old_binary_and_the_rest_go_on() {
     let demo = start_demo_env(30, &[("SAFELEDGER_TEST_MAX_VERSION", "us-osha:2")]);
     let h = demo.home.as_path();
     let dir = tempfile::tempdir().expect("tempdir");
-    let at = height(h) + 12;
+    // Room for the proposal and two votes to commit first, on a loaded machine too.
+    let at = height(h) + 30;
     let at_s = at.to_string();
     expect(
         0,

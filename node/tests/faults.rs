@@ -304,6 +304,26 @@ async fn check_ledgers(net: &ProcNet, acks: &BTreeMap<TxId, (u64, u32)>) {
     common::assert_same_chain_and_acks_once(&net.endpoints, &net.signer(0), min, acks).await;
 }
 
+/// Waits until node `i` exits by itself (at most `within`, else fails with `why`); returns
+/// its status and forgets the process.
+async fn wait_exit(
+    net: &mut ProcNet,
+    i: usize,
+    within: Duration,
+    why: &str,
+) -> std::process::ExitStatus {
+    let deadline = Instant::now() + within;
+    loop {
+        let c = net.children[i].as_mut().expect("running");
+        if let Some(s) = c.try_wait().expect("try_wait") {
+            net.children[i] = None;
+            return s;
+        }
+        assert!(Instant::now() < deadline, "{why}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
 /// Stops the load, then [`check_ledgers`] over what it had acknowledged (at least one).
 async fn stop_load_and_check(
     net: &ProcNet,
@@ -508,16 +528,13 @@ async fn cluster_process_full_disk_stops_the_node_and_freeing_space_resumes() {
     wait_all_at_least(&net, 2, Duration::from_secs(30)).await;
     let stop = Arc::new(Mutex::new(false));
     let (acks, load) = start_load(&net, 0, stop.clone());
-    let deadline = Instant::now() + Duration::from_secs(240);
-    let status = loop {
-        let c = net.children[3].as_mut().expect("running");
-        if let Some(s) = c.try_wait().expect("try_wait") {
-            break s;
-        }
-        assert!(Instant::now() < deadline, "the disk did not fill");
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    };
-    net.children[3] = None;
+    let status = wait_exit(
+        &mut net,
+        3,
+        Duration::from_secs(240),
+        "the disk did not fill",
+    )
+    .await;
     let log = std::fs::read_to_string(net.agency_dir(3).join("node.log")).expect("log");
     let tail: Vec<&str> = log.lines().rev().take(8).collect();
     eprintln!(
@@ -549,19 +566,13 @@ async fn cluster_process_fsync_failure_stops_the_node_and_a_restart_resumes() {
     let victim = 3;
     let fault = net.agency_dir(victim).join("fsync-fail");
     std::fs::write(&fault, b"").expect("fault file");
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let status = loop {
-        let c = net.children[victim].as_mut().expect("running");
-        if let Some(s) = c.try_wait().expect("try_wait") {
-            break s;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "the node went on after an fsync failure"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    };
-    net.children[victim] = None;
+    let status = wait_exit(
+        &mut net,
+        victim,
+        Duration::from_secs(30),
+        "the node went on after an fsync failure",
+    )
+    .await;
     assert!(!status.success(), "{status:?}");
     let log = std::fs::read_to_string(net.agency_dir(victim).join("node.log")).expect("log");
     assert!(log.contains("injected fsync failure"), "{log}");

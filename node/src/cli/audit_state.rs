@@ -2,6 +2,7 @@
 //! listings, risk level and credit grade after a height, verify it from genesis and write
 //! it; and the rendering `audit verify` prints for a state proof.
 
+use crate::cli::text::one_line;
 use anyhow::{bail, Context};
 use safeledger_client::audit::AuditClient;
 use safeledger_client::auth::Signer;
@@ -61,7 +62,7 @@ pub fn render(doc: &StateProofDoc, licence: Option<&str>) -> String {
     );
     for e in &doc.entries {
         let key = String::from_utf8_lossy(&e.key);
-        let id = clean(key.strip_prefix("ent/").unwrap_or(&key));
+        let id = one_line(key.strip_prefix("ent/").unwrap_or(&key));
         let Some(value) = &e.value else {
             s.push_str(&format!(
                 "enterprise {id}: absent (proven by non-inclusion): no licence, not \
@@ -79,14 +80,14 @@ pub fn render(doc: &StateProofDoc, licence: Option<&str>) -> String {
         if ent.name.is_empty() {
             s.push_str(&format!("enterprise {id}\n"));
         } else {
-            s.push_str(&format!("enterprise {id} ({})\n", clean(&ent.name)));
+            s.push_str(&format!("enterprise {id} ({})\n", one_line(&ent.name)));
         }
         for (number, l) in &ent.licences {
             s.push_str(&format!(
                 "  licence {} ({}, {}): {}{}\n",
-                clean(number),
-                clean(&l.licence_type),
-                clean(&l.agency),
+                one_line(number),
+                one_line(&l.licence_type),
+                one_line(&l.agency),
                 name_of(&l.status_at(now)),
                 l.valid_until
                     .map(|u| format!(", valid until {}", u.date_string()))
@@ -94,7 +95,7 @@ pub fn render(doc: &StateProofDoc, licence: Option<&str>) -> String {
             ));
         }
         if let Some(n) = licence.filter(|n| !ent.licences.contains_key(*n)) {
-            s.push_str(&format!("  licence {}: none on record\n", clean(n)));
+            s.push_str(&format!("  licence {}: none on record\n", one_line(n)));
         }
         let active: Vec<_> = ent.listings.iter().filter(|l| l.active_at(now)).collect();
         if active.is_empty() {
@@ -103,10 +104,10 @@ pub fn render(doc: &StateProofDoc, licence: Option<&str>) -> String {
         for l in active {
             s.push_str(&format!(
                 "  blacklist: listed by {} from {} until {}: {}\n",
-                clean(&l.agency),
+                one_line(&l.agency),
                 l.from.date_string(),
                 l.until.date_string(),
-                clean(&l.reason)
+                one_line(&l.reason)
             ));
         }
         s.push_str(&format!(
@@ -116,14 +117,6 @@ pub fn render(doc: &StateProofDoc, licence: Option<&str>) -> String {
         ));
     }
     s
-}
-
-/// `s` with control characters (terminal escapes, line breaks) shown as U+FFFD: record text
-/// is printed to a terminal.
-fn clean(s: &str) -> String {
-    s.chars()
-        .map(|c| if c.is_control() { '\u{fffd}' } else { c })
-        .collect()
 }
 
 fn name_of<T: serde::Serialize>(v: &T) -> String {

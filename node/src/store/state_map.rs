@@ -54,10 +54,17 @@ impl StateStep {
 /// transactions.
 pub const KEEP_VERSIONS: usize = 16;
 
-/// The versions kept: `(height, step of that height)`, oldest first; empty until built (the
-/// first, built from the store, has no writes).
+/// One version kept: the map after a height and that height's writes under
+/// [`PROVEN_PREFIXES`] (none for the first, built from the store).
+struct Version {
+    height: u64,
+    tree: StateTree,
+    kept: Arc<Writes>,
+}
+
+/// The versions kept, oldest first; empty until built.
 #[derive(Default)]
-pub(super) struct Versions(RwLock<VecDeque<(u64, StateStep)>>);
+pub(super) struct Versions(RwLock<VecDeque<Version>>);
 
 impl Store {
     /// The state map after the last committed height, built from the `s/` keys on first use.
@@ -65,8 +72,8 @@ impl Store {
     /// # Errors
     /// Reading the store failed.
     pub fn state_tree(&self) -> Result<StateTree, StoreError> {
-        if let Some((_, s)) = self.versions().back() {
-            return Ok(s.tree.clone());
+        if let Some(v) = self.versions().back() {
+            return Ok(v.tree.clone());
         }
         let height = self.tip()?.map_or(0, |t| t.height);
         let mut pairs = Vec::new();
@@ -77,12 +84,11 @@ impl Store {
         let tree = StateTree::from_pairs(pairs.iter().map(|(k, v)| (&k[2..], &v[..])));
         let mut w = self.state.0.write().unwrap_or_else(|e| e.into_inner());
         if w.is_empty() {
-            let step = StateStep {
+            w.push_back(Version {
+                height,
                 tree: tree.clone(),
-                writes: Default::default(),
                 kept: Default::default(),
-            };
-            w.push_back((height, step));
+            });
         }
         Ok(tree)
     }
@@ -91,8 +97,8 @@ impl Store {
     pub fn state_tree_at(&self, height: u64) -> Option<StateTree> {
         self.versions()
             .iter()
-            .find(|(h, _)| *h == height)
-            .map(|(_, s)| s.tree.clone())
+            .find(|v| v.height == height)
+            .map(|v| v.tree.clone())
     }
 
     /// What `key` held after `height` (`Some(None)`: absent), proven by that version's leaf:
@@ -111,8 +117,8 @@ impl Store {
             .versions()
             .iter()
             .rev()
-            .filter(|(h, _)| *h <= height)
-            .find_map(|(_, s)| s.kept.get(key).cloned());
+            .filter(|v| v.height <= height)
+            .find_map(|v| v.kept.get(key).cloned());
         let current = self.state_get(key);
         [from_writes.flatten(), current]
             .into_iter()
@@ -124,25 +130,25 @@ impl Store {
     /// The oldest and newest heights whose state map is kept (`None` before it is built).
     pub fn state_heights(&self) -> Option<(u64, u64)> {
         let v = self.versions();
-        Some((v.front()?.0, v.back()?.0))
+        Some((v.front()?.height, v.back()?.height))
     }
 
     /// Records the map after `height`, dropping the oldest beyond [`KEEP_VERSIONS`].
     pub(super) fn push_state_version(&self, height: u64, step: StateStep) {
         let mut w = self.state.0.write().unwrap_or_else(|e| e.into_inner());
-        w.retain(|(h, _)| *h < height);
+        w.retain(|v| v.height < height);
         // The version keeps what proofs need, not the whole block's writes.
-        let step = StateStep {
-            writes: Default::default(),
-            ..step
-        };
-        w.push_back((height, step));
+        w.push_back(Version {
+            height,
+            tree: step.tree,
+            kept: step.kept,
+        });
         while w.len() > KEEP_VERSIONS {
             w.pop_front();
         }
     }
 
-    fn versions(&self) -> std::sync::RwLockReadGuard<'_, VecDeque<(u64, StateStep)>> {
+    fn versions(&self) -> std::sync::RwLockReadGuard<'_, VecDeque<Version>> {
         self.state.0.read().unwrap_or_else(|e| e.into_inner())
     }
 }

@@ -124,6 +124,9 @@ pub enum Domain {
     /// The inspection-draw beacon (`crate::beacon`): its generator, proof challenges,
     /// dealers' coefficients and the draw's randomness, each behind its own label.
     Draw,
+    /// The chunk summaries of a state snapshot ([`crate::state_chunks`]): names one
+    /// snapshot among peers' offers.
+    StateSnapshot,
 }
 
 impl Domain {
@@ -147,11 +150,12 @@ impl Domain {
             Domain::VerifiedTx => "safeledger v1 verified transaction bytes",
             Domain::RecordValues => "safeledger v1 record values",
             Domain::Draw => "safeledger v1 inspection draw",
+            Domain::StateSnapshot => "safeledger v2 state snapshot",
         }
     }
 
     /// Every purpose, in declaration order.
-    pub const ALL: [Domain; 17] = [
+    pub const ALL: [Domain; 18] = [
         Domain::Transaction,
         Domain::TxSignatures,
         Domain::Field,
@@ -169,6 +173,7 @@ impl Domain {
         Domain::VerifiedTx,
         Domain::RecordValues,
         Domain::Draw,
+        Domain::StateSnapshot,
     ];
 
     /// A BLAKE3 hasher in derive-key mode with this purpose's context, ready for input.

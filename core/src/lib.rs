@@ -29,6 +29,7 @@ pub mod private;
 pub mod proof;
 pub mod records;
 pub mod result;
+pub mod state_chunks;
 pub mod state_tree;
 pub mod time;
 pub mod tx;

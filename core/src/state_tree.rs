@@ -127,6 +127,14 @@ fn build(depth: usize, leaves: &[(Hash, Hash)]) -> Child {
     }
 }
 
+/// The hash of the canonical subtree at `depth` over `leaves` ((path, value hash) pairs,
+/// sorted by path, distinct): [`EMPTY`] for none, the leaf's hash for one (a lone leaf is
+/// lifted), else the inner node's. Snapshot chunks are checked with it
+/// ([`crate::state_chunks`]).
+pub(crate) fn subtree_hash(depth: usize, leaves: &[(Hash, Hash)]) -> Hash {
+    hash_of(&build(depth, leaves))
+}
+
 /// `node` at `depth` with `ops` (sorted by path, distinct: a value hash to set, or `None` to
 /// remove) applied; untouched subtrees are shared with `node`.
 fn update(node: &Child, depth: usize, ops: &[(Hash, Option<Hash>)]) -> Child {

@@ -431,9 +431,12 @@ impl App {
             }
         }
         let mut ids = BTreeSet::new();
-        // Each submitter's last committed sequence, read once per block. A transaction
-        // above it cannot be committed already (execution uses up the sequence of every
-        // committed transaction, contracts `sequence.rs`); only the others are looked up.
+        // Each submitter's last committed sequence, read once per block. Every transaction
+        // must be above it (header version 2): a committed transaction's sequence is at
+        // most its submitter's last (execution uses it up, contracts `executor.rs`), so no
+        // block can commit a transaction twice, and validity needs no index of committed
+        // ids — which a node that synced state from a snapshot does not have for the
+        // heights before it (issue 22 item 3). The mempool holds no such transaction.
         let mut last_seq: BTreeMap<PublicKey, u64> = BTreeMap::new();
         let view = StoreView(&self.store);
         for (tx, checked) in block.txs.iter().zip(stateless) {
@@ -441,14 +444,16 @@ impl App {
             if !ids.insert(id) {
                 return bad(format!("transaction {id} twice"));
             }
-            let above_last = tx.submitter().is_some_and(|k| {
-                let last = *last_seq
+            let last = tx.submitter().map(|k| {
+                *last_seq
                     .entry(*k)
-                    .or_insert_with(|| safeledger_contracts::last_sequence(&view, k));
-                tx.payload.sequence > last
+                    .or_insert_with(|| safeledger_contracts::last_sequence(&view, k))
             });
-            if !above_last && matches!(self.store.tx_location(&id), Ok(Some(_))) {
-                return bad(format!("transaction {id} already committed"));
+            if let Some(last) = last.filter(|l| tx.payload.sequence <= *l) {
+                return bad(format!(
+                    "transaction {id}: sequence {} is not above its signer's last committed {last}",
+                    tx.payload.sequence
+                ));
             }
             if let Err(e) = checked {
                 return bad(format!("transaction {id}: {e}"));

@@ -103,7 +103,18 @@ pub fn validator_path(store: &Store, header: &Header) -> Result<Vec<SetChange>, 
     let mut path = Vec::with_capacity(heights.len());
     for h in heights {
         let missing = |what: &str| AuditError::NotFound(format!("{what} of set change {h}"));
-        let block = store.block(h)?.ok_or_else(|| missing("block"))?;
+        // A state-synced node has no blocks before its snapshot, but kept the changes.
+        let block = match store.block(h)? {
+            Some(b) => b,
+            None => {
+                path.push(
+                    store
+                        .synced_set_change(h)?
+                        .ok_or_else(|| missing("block"))?,
+                );
+                continue;
+            }
+        };
         let certificate = store
             .certificate(h)?
             .ok_or_else(|| missing("certificate"))?;

@@ -112,6 +112,9 @@ pub struct NodeLimits {
     /// Public tip-offs taken in per source address per hour (in bursts of as many).
     /// Default [`TIPS_PER_HOUR_PER_SOURCE`].
     pub tips_per_hour_per_source: u32,
+    /// Heights between the state snapshots this node takes for peers that state-sync
+    /// (0: none). Default [`crate::snapshot::DEFAULT_SNAPSHOT_INTERVAL`].
+    pub snapshot_interval: u64,
 }
 
 /// Default of [`NodeLimits::max_evidence_bytes`]: 64 MiB.
@@ -151,6 +154,7 @@ impl Default for NodeLimits {
             health_stale_after_ms: HEALTH_STALE_AFTER_MS,
             max_evidence_bytes: MAX_EVIDENCE_BYTES,
             tips_per_hour_per_source: TIPS_PER_HOUR_PER_SOURCE,
+            snapshot_interval: crate::snapshot::DEFAULT_SNAPSHOT_INTERVAL,
         }
     }
 }
@@ -408,6 +412,8 @@ impl NodeLimits {
             ("\n# Evidence files and public tip-offs", "", 0),
             ("max_evidence_bytes", "largest evidence file kept, bytes (at most 256 MiB)", d.max_evidence_bytes),
             ("tips_per_hour_per_source", "public tip-offs per source address per hour", u64::from(d.tips_per_hour_per_source)),
+            ("\n# State snapshots, for peers that join by state sync", "", 0),
+            ("snapshot_interval", "heights between snapshots (0: none)", d.snapshot_interval),
         ];
         for (key, doc, value) in entries {
             if doc.is_empty() {

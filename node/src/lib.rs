@@ -41,6 +41,8 @@ pub mod search;
 #[allow(clippy::disallowed_types, clippy::disallowed_methods)]
 pub mod shell;
 pub mod sim;
+#[allow(clippy::disallowed_types, clippy::disallowed_methods)]
+pub mod snapshot;
 pub mod store;
 pub mod wal;
 pub mod wire;

@@ -18,7 +18,7 @@ use crate::partition::PeerFilter;
 use crate::store::{write_durable, Store};
 use crate::wal::Wal;
 use crate::wire::SyncResponse;
-use anyhow::{anyhow, Context as _};
+use anyhow::{anyhow, bail, Context as _};
 use safeledger_core::encoding::{from_canonical, to_canonical};
 use safeledger_core::limits::MAX_MESSAGE_BYTES;
 use safeledger_core::{Genesis, SecretKey, Timestamp};
@@ -64,6 +64,9 @@ pub struct NodeConfig {
     /// p2p rates and bans, sync batches (normally the defaults, or `node.toml`; see
     /// [`crate::config`]). Validated by [`start`].
     pub limits: crate::config::NodeLimits,
+    /// Join by state sync ([`crate::snapshot::fetch`]) when the data directory holds no
+    /// block yet (or an interrupted state sync); otherwise ignored.
+    pub state_sync: bool,
 }
 
 /// Loads the signing state; a missing file is a fresh validator.
@@ -190,6 +193,43 @@ pub async fn start(config: NodeConfig) -> anyhow::Result<RunningNode> {
     let fresh_key = !priv_path.exists();
     let guard = load_priv_state(&priv_path)?;
     let me = config.node_key.public();
+    let peers: Vec<PeerInfo> = config
+        .genesis
+        .agencies
+        .iter()
+        .filter(|a| a.power > 0)
+        .map(|a| PeerInfo {
+            key: a.node_key,
+            addr: a.p2p_addr.clone(),
+        })
+        .collect();
+    let (net, mut net_rx) = safeledger_network::start(NetworkConfig {
+        node_key: config.node_key.clone(),
+        listen_addr: config.p2p_listen.clone(),
+        peers,
+        chain_id: config.genesis.chain_id.clone(),
+        max_message_bytes: MAX_MESSAGE_BYTES,
+        max_gossip_bytes: config.limits.max_gossip_bytes,
+        request_timeout: Duration::from_secs(10),
+        limits: config.limits.network(),
+    })
+    .await
+    .map_err(|e| anyhow!("starting the p2p network on {}: {e}", config.p2p_listen))?;
+
+    let in_progress = store.sync_in_progress()?;
+    let empty = store.tip()?.is_none_or(|t| t.height == 0);
+    if config.state_sync && (empty || in_progress) {
+        tracing::info!("joining by state sync");
+        crate::snapshot::fetch::run(&net, &mut net_rx, &config.genesis, &store).await?;
+    } else if in_progress {
+        bail!(
+            "a state sync into {} did not finish: start the node with --state-sync again, or \
+             remove its data directory to replay every block",
+            config.data_dir.display()
+        );
+    } else if config.state_sync {
+        tracing::info!("the store holds blocks already: no state sync, block sync goes on");
+    }
     let mempool = Arc::new(Mutex::new(Mempool::with_limits(config.limits.mempool())));
     let built = std::time::Instant::now();
     store.state_tree()?;
@@ -206,29 +246,6 @@ pub async fn start(config: NodeConfig) -> anyhow::Result<RunningNode> {
         tracing::warn!(max, "test: running protocol versions up to {max} only");
         app.set_max_version(max);
     }
-
-    let peers: Vec<PeerInfo> = config
-        .genesis
-        .agencies
-        .iter()
-        .filter(|a| a.power > 0)
-        .map(|a| PeerInfo {
-            key: a.node_key,
-            addr: a.p2p_addr.clone(),
-        })
-        .collect();
-    let (net, net_rx) = safeledger_network::start(NetworkConfig {
-        node_key: config.node_key.clone(),
-        listen_addr: config.p2p_listen.clone(),
-        peers,
-        chain_id: config.genesis.chain_id.clone(),
-        max_message_bytes: MAX_MESSAGE_BYTES,
-        max_gossip_bytes: config.limits.max_gossip_bytes,
-        request_timeout: Duration::from_secs(10),
-        limits: config.limits.network(),
-    })
-    .await
-    .map_err(|e| anyhow!("starting the p2p network on {}: {e}", config.p2p_listen))?;
 
     let initial = NodeStatus {
         height: app.tip.height,
@@ -253,6 +270,11 @@ pub async fn start(config: NodeConfig) -> anyhow::Result<RunningNode> {
             .registry()
             .clone(),
         max_gossip_bytes: net.max_gossip_bytes(),
+        snapshots: crate::snapshot::Snapshots::open(
+            &config.data_dir,
+            config.limits.snapshot_interval,
+        )
+        .context("opening the state snapshot directory")?,
     });
     let search =
         crate::search::Search::start(&config.data_dir, &ctx.store, &ctx.private).map_err(|e| {

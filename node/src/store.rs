@@ -25,6 +25,8 @@
 //! block ([`signers`]: lifetime accountability; node-local).
 //! `pv/` and `pk/` hold sealed private field values and their record keys, `pe/` the
 //! tombstones of erased private fields ([`crate::private_store`]).
+//! `m/statesync` marks a state sync in progress, and `vc/<height BE>` holds the
+//! validator-set changes a state-synced node followed from genesis ([`synced`]).
 
 use safeledger_core::block::CommitCertificate;
 use safeledger_core::encoding::{from_canonical, to_canonical};
@@ -38,6 +40,7 @@ use std::path::Path;
 mod families;
 mod signers;
 pub mod state_map;
+mod synced;
 
 pub use families::Family;
 
@@ -100,6 +103,8 @@ pub struct Store {
     db: sled::Db,
     durable: std::sync::Arc<Durable>,
     state: std::sync::Arc<state_map::Versions>,
+    /// A snapshot's capture in progress ([`synced`]).
+    capture: std::sync::Arc<std::sync::Mutex<Option<synced::Captured>>>,
 }
 
 /// What [`Store::commit`] fsyncs after sled's flush: sled writes its log with
@@ -211,6 +216,7 @@ impl Store {
             db,
             durable,
             state: Default::default(),
+            capture: Default::default(),
         })
     }
 
@@ -512,6 +518,7 @@ impl Store {
             // Header h commits to the set of h + 1: the new tip's `validators`.
             batch.insert(hkey(b"v/", h), to_canonical(&tip.validators));
         }
+        self.capture_before(writes.keys());
         self.db.apply_batch(batch)?;
         self.push_state_version(h, state.clone());
         Ok(())

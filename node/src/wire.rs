@@ -79,6 +79,21 @@ pub enum SyncRequest {
         /// The record (transaction id).
         record: Hash,
     },
+    /// The state snapshots the peer offers, newest first (state sync, [`crate::snapshot`]).
+    Snapshots,
+    /// The offer of the peer's snapshot after `height`: its chunk summaries with the
+    /// certified headers that prove them.
+    SnapshotOffer {
+        /// The snapshot's height.
+        height: u64,
+    },
+    /// Chunk `index` of the peer's snapshot after `height`.
+    SnapshotChunk {
+        /// The snapshot's height.
+        height: u64,
+        /// The chunk.
+        index: u32,
+    },
 }
 
 /// A reply.
@@ -104,4 +119,10 @@ pub enum SyncResponse {
     /// The granted private fields of a record (named) were erased by the recording
     /// agency's node: they will never be served, and are not to be asked for again.
     PrivateErased(Vec<String>),
+    /// The snapshots offered (at most [`crate::snapshot::MAX_OFFERS_PER_PEER`]).
+    Snapshots(Vec<crate::snapshot::SnapshotInfo>),
+    /// A snapshot's offer.
+    SnapshotOffer(Box<crate::snapshot::SnapshotOffer>),
+    /// A snapshot chunk's (key, value) pairs.
+    SnapshotChunk(Vec<(Vec<u8>, Vec<u8>)>),
 }

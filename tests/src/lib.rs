@@ -75,6 +75,7 @@ impl Cluster {
             grpc_tls: self.home.tls_identity(&a.id).expect("tls key"),
             metrics_listen: Some(([127, 0, 0, 1], 0).into()),
             limits: self.limits,
+            state_sync: false,
         }
     }
 

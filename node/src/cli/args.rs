@@ -495,6 +495,11 @@ pub enum NodeCmd {
         /// RUST_LOG is used when this is not given.
         #[arg(long, env = "SAFELEDGER_LOG")]
         log_level: Option<String>,
+        /// Join by state sync: on an empty data directory, take the newest state snapshot
+        /// the peers offer (verified against genesis, chunk by chunk) instead of replaying
+        /// every block, then block-sync from its height. Ignored when the node holds blocks.
+        #[arg(long)]
+        state_sync: bool,
     },
     /// Where a stopped node's disk goes: its data directory's bytes (the sled store
     /// apart), and every key family of the store with its count and bytes, largest first.

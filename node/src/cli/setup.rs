@@ -117,14 +117,15 @@ pub fn genesis(cmd: GenesisCmd) -> anyhow::Result<()> {
 
 /// `safeledger node start`: runs the node until it fails or Ctrl-C stops it.
 pub async fn node(cmd: NodeCmd) -> anyhow::Result<()> {
-    let (home, agency, config, metrics_addr, log_level) = match cmd {
+    let (home, agency, config, metrics_addr, log_level, state_sync) = match cmd {
         NodeCmd::Start {
             home,
             agency,
             config,
             metrics_addr,
             log_level,
-        } => (home, agency, config, metrics_addr, log_level),
+            state_sync,
+        } => (home, agency, config, metrics_addr, log_level, state_sync),
         NodeCmd::Reindex { home, agency } => return crate::cli::search::reindex(home, agency),
         NodeCmd::Disk { home, agency } => return crate::cli::disk::node_disk(&home, &agency),
     };
@@ -153,6 +154,7 @@ pub async fn node(cmd: NodeCmd) -> anyhow::Result<()> {
         grpc_tls: h.tls_identity(&agency)?,
         metrics_listen: metrics_addr,
         limits,
+        state_sync,
     };
     let mut node = crate::shell::start(config).await?;
     // Ctrl-C and SIGTERM stop the node cleanly (exit 0: a supervisor such as the demo's

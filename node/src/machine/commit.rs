@@ -129,6 +129,9 @@ impl NodeMachine {
             .observe(now.0.saturating_sub(self.height_started.0) as f64 / 1_000.0);
         let refused = self.count_results(&results);
         self.private_after_commit(block, &results);
+        self.ctx
+            .snapshots
+            .after_commit(&self.ctx.store, &self.app.tip);
         self.admit_new_validators(out);
         self.take_draw_steps(now, out);
         tracing::info!(

@@ -81,6 +81,8 @@ pub struct Context {
     pub metrics: Arc<crate::ops::Metrics>,
     /// Largest gossip message, bytes (admitted transactions are batched under it).
     pub max_gossip_bytes: usize,
+    /// State snapshots this node takes and serves (state sync).
+    pub snapshots: crate::snapshot::Snapshots,
 }
 
 /// The node's machine. See the module documentation.
@@ -315,6 +317,21 @@ impl NodeMachine {
             },
             Ok(SyncRequest::Blocks { from, max }) => self.sync.serve(&self.app, from, max),
             Ok(SyncRequest::Private { record }) => self.serve_private(peer, record),
+            Ok(SyncRequest::Snapshots) => {
+                SyncResponse::Snapshots(self.ctx.snapshots.list(self.app.tip.height))
+            }
+            Ok(SyncRequest::SnapshotOffer { height }) => {
+                match self.ctx.snapshots.offer(&self.ctx.store, height) {
+                    Ok(o) => SyncResponse::SnapshotOffer(Box::new(o)),
+                    Err(e) => SyncResponse::Error(e),
+                }
+            }
+            Ok(SyncRequest::SnapshotChunk { height, index }) => {
+                match self.ctx.snapshots.chunk(height, index) {
+                    Ok(pairs) => SyncResponse::SnapshotChunk(pairs),
+                    Err(e) => SyncResponse::Error(e),
+                }
+            }
             Ok(SyncRequest::Proposal { height, round }) => {
                 match self.core.proposal_with_block(height, round) {
                     Some((p, b)) => SyncResponse::Proposal(p, Box::new(b)),

@@ -169,6 +169,9 @@ impl NodeMachine {
                 .with_context(|| format!("committing synced block {h}"))?;
             self.count_results(&results);
             self.private_after_commit(&block, &results);
+            self.ctx
+                .snapshots
+                .after_commit(&self.ctx.store, &self.app.tip);
             self.admit_new_validators(out);
             self.ctx.metrics.blocks_synced.inc();
             applied += 1;

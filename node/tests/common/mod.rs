@@ -6,6 +6,8 @@
 //! `cluster_officers.rs`). Each test binary uses a part of it.
 #![allow(dead_code)]
 
+pub mod procnet;
+
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};

@@ -286,6 +286,7 @@ impl MachineWorld {
             private,
             metrics: n.metrics.clone(),
             max_gossip_bytes: self.sc.max_gossip_bytes,
+            snapshots: crate::snapshot::Snapshots::disabled(),
         });
         let fresh = n.persisted.is_none();
         let machine = NodeMachine::new(

@@ -14,7 +14,9 @@
 //! passes is exactly that part of the certified state; one that does not is refused and the
 //! peer that served it skipped, before anything of it is stored.
 //!
-//! Summaries whose root matches can still misplace a lone leaf (a leaf and an empty
+//! The root binds each chunk's hash and whether it holds zero, one or more keys, not a count
+//! of two or more; a false count passes [`verify_summaries`] and fails [`verify_chunk`] for
+//! every true chunk. Summaries whose root matches can also misplace a lone leaf (a leaf and an empty
 //! sibling join to the same hash in either order); the chunk check then fails for the
 //! misplaced one, since a leaf's hash binds its key's path. So a node fetches a snapshot's
 //! chunks only from peers that offered the same summaries, and blames the peer whose chunk
@@ -61,6 +63,9 @@ pub enum ChunkError {
     /// An empty chunk whose hash is not [`EMPTY`].
     #[error("chunk {0} has no key but a non-empty hash")]
     EmptyHash(usize),
+    /// A chunk with keys whose hash is [`EMPTY`] (no leaf or inner node hashes to it).
+    #[error("chunk {0} has keys but the empty hash")]
+    ZeroHash(usize),
     /// The summaries do not join to the certified root.
     #[error("the chunk summaries join to {got}, the certified state root is {want}")]
     Root {
@@ -158,7 +163,8 @@ fn join(left: Part, right: Part) -> Part {
 /// The map's root from its chunk summaries (`2^bits` of them, in chunk order).
 ///
 /// # Errors
-/// [`ChunkError::Bits`], [`ChunkError::Count`], [`ChunkError::EmptyHash`].
+/// [`ChunkError::Bits`], [`ChunkError::Count`], [`ChunkError::EmptyHash`],
+/// [`ChunkError::ZeroHash`].
 pub fn root_of_chunks(bits: u32, summaries: &[ChunkSummary]) -> Result<Hash, ChunkError> {
     if bits > MAX_CHUNK_BITS {
         return Err(ChunkError::Bits(bits));
@@ -176,6 +182,7 @@ pub fn root_of_chunks(bits: u32, summaries: &[ChunkSummary]) -> Result<Hash, Chu
         level.push(match s.keys {
             0 if s.hash != EMPTY => return Err(ChunkError::EmptyHash(i)),
             0 => Part::Empty,
+            _ if s.hash == EMPTY => return Err(ChunkError::ZeroHash(i)),
             1 => Part::Leaf(s.hash),
             _ => Part::Inner(s.hash),
         });
@@ -342,6 +349,11 @@ mod tests {
         let at = empty.iter().position(|c| c.keys == 0).unwrap();
         empty[at].hash = Hash([1; 32]);
         assert_eq!(root_of_chunks(4, &empty), Err(ChunkError::EmptyHash(at)));
+        empty[at] = ChunkSummary {
+            keys: 1,
+            hash: EMPTY,
+        };
+        assert_eq!(root_of_chunks(4, &empty), Err(ChunkError::ZeroHash(at)));
         assert!(matches!(
             verify_chunk(3, &s, 8, &[]),
             Err(ChunkError::Index { .. })

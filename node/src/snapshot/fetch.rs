@@ -28,6 +28,8 @@ use tokio::sync::mpsc;
 /// How long a node waits for a usable snapshot before it gives up (its peers may take
 /// none: `snapshot_interval = 0`, or the chain is younger than one interval).
 pub const STATE_SYNC_TIMEOUT: Duration = Duration::from_secs(600);
+/// How long state sync first waits for every genesis validator to be connected.
+const PEER_WAIT: Duration = Duration::from_secs(10);
 /// Failed requests (timeouts, refusals) for one chunk before the snapshot is abandoned.
 const CHUNK_ATTEMPTS: usize = 8;
 
@@ -85,6 +87,16 @@ impl Skipped {
 async fn sync(net: &NetworkHandle, genesis: &Genesis, store: &Store) -> anyhow::Result<Tip> {
     store.begin_state_sync()?;
     let started = Instant::now();
+    // The genesis validators other than this node: wait a little for all of them, so
+    // that the newest snapshot is seen and chunks are spread over every source.
+    let others = genesis
+        .agencies
+        .iter()
+        .filter(|a| a.power > 0 && a.node_key != net.local_key())
+        .count();
+    while net.connected_peers().await.len() < others && started.elapsed() < PEER_WAIT {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
     let mut skipped = Skipped(BTreeSet::new());
     loop {
         if started.elapsed() > STATE_SYNC_TIMEOUT {

@@ -22,6 +22,8 @@
 
 pub mod fetch;
 pub mod offer;
+#[cfg(test)]
+mod tests;
 
 pub use offer::{SnapshotInfo, SnapshotOffer};
 

@@ -145,3 +145,144 @@ async fn cluster_state_sync_joins_with_one_lying_peer_skipped() {
         .expect("enterprise");
     assert_eq!(mine, theirs);
 }
+
+/// Runs `safeledger ARGS --home HOME` and expects success.
+fn cli(net: &ProcNet, args: &[&str]) -> String {
+    let out = common::run(args, &net.home);
+    let (stdout, stderr) = common::text(&out);
+    assert!(out.status.success(), "{args:?}: {stdout}\n{stderr}");
+    stdout
+}
+
+/// Whether node `i`'s key signed the commit certificate of height `h` (read from node
+/// `from`).
+async fn signed_at(net: &ProcNet, from: usize, i: usize, h: u64) -> bool {
+    let (_, cert, _) = LedgerClient::new(vec![net.endpoints[from].clone()])
+        .signed_by(net.signer(from))
+        .block(h)
+        .await
+        .expect("block");
+    cert.signatures
+        .iter()
+        .any(|s| s.validator.to_hex() == net.node_keys[i])
+}
+
+/// Issue 22 item 8: an agency added by governance, with its addresses and certificate on
+/// chain, is dialled by the others, joins by state sync, and signs from the height its
+/// power takes effect (with another validator stopped, the network commits only with its
+/// votes); set to power 0 by governance, it signs no more.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cluster_state_sync_a_validator_added_by_governance_joins_and_signs_until_removed() {
+    let mut net = ProcNet::init();
+    for i in 0..4 {
+        std::fs::write(
+            net.agency_dir(i).join("node.toml"),
+            "snapshot_interval = 5\n",
+        )
+        .expect("node.toml");
+    }
+    for i in 0..4 {
+        net.spawn(i);
+    }
+    wait_nodes(&net, &[0, 1, 2, 3], 2, Duration::from_secs(60)).await;
+    // The new agency's own step: keys and its public agency.json.
+    let new_dir = net.home.join("new-agency");
+    let out = std::process::Command::new(common::EXE)
+        .args(["keys", "generate", "--agency", "new-agency", "--out"])
+        .arg(&new_dir)
+        .output()
+        .expect("keys generate");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    std::fs::write(new_dir.join("node.toml"), "snapshot_interval = 5\n").expect("node.toml");
+    let n = net.add_agency("new-agency");
+    let a: Vec<String> = net.agencies.clone();
+    let file = new_dir.join("agency.json");
+    cli(
+        &net,
+        &[
+            "governance",
+            "add-agency",
+            "--agency-file",
+            file.to_str().expect("path"),
+            "--id",
+            "ADD-1",
+            "--reason",
+            "a new agency",
+            "--agency",
+            &a[0],
+        ],
+    );
+    for voter in &a[1..3] {
+        cli(
+            &net,
+            &["governance", "vote", "ADD-1", "--yes", "--agency", voter],
+        );
+    }
+    let passed = heights(&net).await[0].unwrap_or(0);
+    // A snapshot after the change passed, so that the new node also syncs across it.
+    wait_nodes(&net, &[0, 1, 2, 3], passed + 8, Duration::from_secs(60)).await;
+    net.spawn_with(n, &["--state-sync"], &[]);
+    let top = heights(&net).await[..4]
+        .iter()
+        .flatten()
+        .copied()
+        .max()
+        .unwrap_or(0);
+    wait_nodes(&net, &[n], top + 2, Duration::from_secs(120)).await;
+    let log = std::fs::read_to_string(net.agency_dir(n).join("node.log")).expect("log");
+    assert!(log.contains("state sync: snapshot installed"), "{log}");
+
+    // Five validators of power 1: with node 0 stopped, four commit only with the new one.
+    net.kill9(0);
+    let at = heights(&net).await[n].unwrap_or(0);
+    wait_nodes(&net, &[1, 2, 3, n], at + 3, Duration::from_secs(60)).await;
+    assert!(
+        signed_at(&net, 1, n, at + 2).await,
+        "the new validator signed"
+    );
+    net.spawn(0);
+    wait_nodes(&net, &[0, 1, 2, 3, n], at + 5, Duration::from_secs(60)).await;
+
+    // Power 0: it signs no more from two heights after the change passes.
+    cli(
+        &net,
+        &[
+            "governance",
+            "set-validator",
+            "new-agency",
+            "--power",
+            "0",
+            "--id",
+            "REMOVE-1",
+            "--reason",
+            "removed",
+            "--agency",
+            &a[0],
+        ],
+    );
+    for voter in &a[1..4] {
+        cli(
+            &net,
+            &["governance", "vote", "REMOVE-1", "--yes", "--agency", voter],
+        );
+    }
+    let removed = heights(&net).await[0].unwrap_or(0);
+    wait_nodes(&net, &[0, 1, 2, 3], removed + 6, Duration::from_secs(60)).await;
+    for h in removed + 3..=removed + 5 {
+        assert!(
+            !signed_at(&net, 1, n, h).await,
+            "signed at {h} after its removal"
+        );
+    }
+    common::assert_same_chain_and_acks_once(
+        &net.endpoints[..4],
+        &net.signer(1),
+        removed + 5,
+        &BTreeMap::new(),
+    )
+    .await;
+}

@@ -271,6 +271,41 @@ impl Home {
         read_key(&self.agency_dir(agency).join("officer.key"))
     }
 
+    /// The agency whose node runs from this directory: its genesis entry, or, for an agency
+    /// added by governance after genesis (issue 22 item 8), its public `agency.json` from
+    /// `keys generate` in its directory (addresses, node key, TLS certificate).
+    ///
+    /// # Errors
+    /// Neither exists (a usage error naming the network's agencies), or the file does not
+    /// read or names another agency.
+    pub fn node_agency(&self, agency: &str) -> anyhow::Result<safeledger_core::genesis::Agency> {
+        if let Some(a) = self.genesis.agency(agency) {
+            return Ok(a.clone());
+        }
+        let path = self
+            .agency_dir(agency)
+            .join(crate::cli::ceremony::AGENCY_FILE);
+        if !path.exists() {
+            self.known_agency(agency).with_context(|| {
+                format!(
+                    "an agency added by governance runs from its agency.json (keys generate), \
+                     not found at {}",
+                    path.display()
+                )
+            })?;
+        }
+        let a: safeledger_core::genesis::Agency =
+            crate::cli::files::read_json(&path, "an agency file", 1 << 20)?;
+        if a.id != agency {
+            bail!(
+                "{} is the file of agency {}, not {agency}",
+                path.display(),
+                a.id
+            );
+        }
+        Ok(a)
+    }
+
     /// `Ok` when `agency` is one of the genesis's agencies.
     ///
     /// # Errors
@@ -297,6 +332,15 @@ impl Home {
         let Some(a) = self.genesis.agency(agency) else {
             bail!("no agency {agency} in the genesis");
         };
+        self.tls_identity_of(a)
+    }
+
+    /// [`Home::tls_identity`] of `a` (a genesis agency or one [`Home::node_agency`] read).
+    pub fn tls_identity_of(
+        &self,
+        a: &safeledger_core::genesis::Agency,
+    ) -> anyhow::Result<Option<(String, String)>> {
+        let agency = a.id.as_str();
         if a.tls_cert.is_empty() {
             return Ok(None);
         }

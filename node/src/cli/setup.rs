@@ -131,12 +131,7 @@ pub async fn node(cmd: NodeCmd) -> anyhow::Result<()> {
     };
     init_tracing(log_level.as_deref());
     let h = home::Home::load(&home)?;
-    h.known_agency(&agency)?;
-    let a = h
-        .genesis
-        .agency(&agency)
-        .with_context(|| format!("agency {agency} is not in the genesis"))?
-        .clone();
+    let a = h.node_agency(&agency)?;
     let grpc: std::net::SocketAddr = a
         .grpc_addr
         .trim_start_matches("https://")
@@ -151,7 +146,7 @@ pub async fn node(cmd: NodeCmd) -> anyhow::Result<()> {
         data_dir: h.agency_dir(&agency).join("data"),
         p2p_listen: a.p2p_addr.clone(),
         grpc_listen: grpc,
-        grpc_tls: h.tls_identity(&agency)?,
+        grpc_tls: h.tls_identity_of(&a)?,
         metrics_listen: metrics_addr,
         limits,
         state_sync,

@@ -448,7 +448,8 @@ impl NodeMachine {
 
     /// Admits to the network the validators of the next two heights that it does not know
     /// yet (a new agency's node or a rotated key, passed by governance), at their agency's
-    /// genesis address.
+    /// address in the registry: the genesis one, or the one the proposal that added the
+    /// agency carried (issue 22 item 8).
     fn admit_new_validators(&mut self, out: &mut Vec<Action>) {
         let tip = &self.app.tip;
         let keys: Vec<(PublicKey, String)> = tip
@@ -459,12 +460,22 @@ impl NodeMachine {
             .filter(|v| v.key != self.ctx.node_key && !self.admitted.contains(&v.key))
             .map(|v| (v.key, v.agency.clone()))
             .collect();
+        if keys.is_empty() {
+            return;
+        }
+        let agencies = self
+            .ctx
+            .registry
+            .agencies(&crate::app::StoreView(&self.app.store));
         for (key, agency) in keys {
             self.admitted.insert(key);
-            match self.app.genesis.agency(&agency).map(|a| a.p2p_addr.clone()) {
-                Some(addr) => out.push(Action::AddPeer(PeerInfo { key, addr })),
-                None => {
-                    tracing::warn!(%agency, "a validator of an agency with no genesis address is not reachable")
+            match agencies.get(&agency).map(|a| a.p2p_addr.clone()) {
+                Some(addr) if !addr.is_empty() => {
+                    tracing::info!(%agency, %addr, "validator admitted to the network");
+                    out.push(Action::AddPeer(PeerInfo { key, addr }))
+                }
+                _ => {
+                    tracing::warn!(%agency, "a validator of an agency with no address is not reachable")
                 }
             }
         }

@@ -25,6 +25,25 @@ pub struct ProcNet {
 }
 
 impl ProcNet {
+    /// Adds an agency made by `keys generate --out HOME/<id>` (its `agency.json`) as node
+    /// `self.agencies.len()`, its gRPC certificate pinned; start it with
+    /// [`ProcNet::spawn_with`].
+    pub fn add_agency(&mut self, id: &str) -> usize {
+        let dir = self.home.join(id);
+        let a: serde_json::Value = serde_json::from_str(
+            &std::fs::read_to_string(dir.join("agency.json")).expect("agency.json"),
+        )
+        .expect("json");
+        let grpc = a["grpc_addr"].as_str().unwrap_or_default().to_string();
+        safeledger_client::tls::pin(&grpc, a["tls_cert"].as_str().unwrap_or_default());
+        self.agencies.push(id.to_string());
+        self.endpoints.push(grpc);
+        self.node_keys
+            .push(a["node_key"].as_str().unwrap_or_default().to_string());
+        self.children.push(None);
+        self.agencies.len() - 1
+    }
+
     /// [`ProcNet::init`] with every node started.
     pub fn start() -> ProcNet {
         let mut net = ProcNet::init();

@@ -41,8 +41,9 @@ pub enum GovernanceCmd {
     },
     /// Propose removing an agency: its officers' signatures are refused from then on.
     RemoveAgency {
-        /// The agency id.
-        agency: String,
+        /// The agency id (named `target`, apart from `--agency`, the agency that proposes).
+        #[arg(value_name = "AGENCY")]
+        target: String,
         #[command(flatten)]
         proposing: Proposing,
     },
@@ -58,8 +59,10 @@ pub enum GovernanceCmd {
     },
     /// Propose a validator's voting power (0 takes it out) or a rotated node key.
     SetValidator {
-        /// The agency.
-        agency: String,
+        /// The agency whose validator changes (named `target`, apart from `--agency`, the
+        /// agency that proposes).
+        #[arg(value_name = "AGENCY")]
+        target: String,
         /// New voting power.
         #[arg(long)]
         power: u64,
@@ -184,8 +187,8 @@ pub async fn governance(cmd: GovernanceCmd) -> anyhow::Result<()> {
             };
             (action, proposing)
         }
-        GovernanceCmd::RemoveAgency { agency, proposing } => {
-            (GovernanceAction::RemoveAgency { id: agency }, proposing)
+        GovernanceCmd::RemoveAgency { target, proposing } => {
+            (GovernanceAction::RemoveAgency { id: target }, proposing)
         }
         GovernanceCmd::SetParam {
             name,
@@ -220,7 +223,7 @@ pub async fn governance(cmd: GovernanceCmd) -> anyhow::Result<()> {
             )
         }
         GovernanceCmd::SetValidator {
-            agency,
+            target: agency,
             power,
             node_key,
             proposing,

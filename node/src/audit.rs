@@ -67,7 +67,9 @@ impl From<ProofError> for AuditError {
     fn from(e: ProofError) -> Self {
         match e {
             ProofError::Missing(m) => AuditError::Unsupported(format!(
-                "ledger tree node missing ({m}): this data directory predates stored tree nodes"
+                "ledger tree node missing ({m}): this node does not hold the ledger tree of \
+                 those heights (it joined by state sync after them, or its data directory \
+                 predates stored tree nodes): ask another node"
             )),
             other => AuditError::Invalid(other.to_string()),
         }
@@ -157,7 +159,7 @@ pub fn checkpoint(store: &Store, height: u64) -> Result<Checkpoint, AuditError> 
 fn locate(store: &Store, id: &TxId) -> Result<(u64, u32, Header), AuditError> {
     let (h, i) = store
         .tx_location(id)?
-        .ok_or_else(|| AuditError::NotFound(format!("transaction {id} is not committed")))?;
+        .ok_or_else(|| AuditError::NotFound(store.tx_missing(id)))?;
     let block = store
         .block(h)?
         .ok_or_else(|| AuditError::NotFound(format!("block {h} missing")))?;

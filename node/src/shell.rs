@@ -218,9 +218,12 @@ pub async fn start(config: NodeConfig) -> anyhow::Result<RunningNode> {
 
     let in_progress = store.sync_in_progress()?;
     let empty = store.tip()?.is_none_or(|t| t.height == 0);
+    let mut peers_at_start = 0;
     if config.state_sync && (empty || in_progress) {
         tracing::info!("joining by state sync");
-        crate::snapshot::fetch::run(&net, &mut net_rx, &config.genesis, &store).await?;
+        let (_, connected) =
+            crate::snapshot::fetch::run(&net, &mut net_rx, &config.genesis, &store).await?;
+        peers_at_start = connected.len() as u32;
     } else if in_progress {
         bail!(
             "a state sync into {} did not finish: start the node with --state-sync again, or \
@@ -291,7 +294,7 @@ pub async fn start(config: NodeConfig) -> anyhow::Result<RunningNode> {
         ctx: ctx.clone(),
         status: status_rx,
         round: AtomicU32::new(0),
-        peers: AtomicU32::new(0),
+        peers: AtomicU32::new(peers_at_start),
         net: net.clone(),
         txs_arrived: Notify::new(),
         node_secret: config.node_key.clone(),
@@ -305,6 +308,7 @@ pub async fn start(config: NodeConfig) -> anyhow::Result<RunningNode> {
             config.limits.grpc_max_clients,
         ),
     });
+    shared.metrics.peers.set(i64::from(peers_at_start));
     let (metrics_addr, ops) = match config.metrics_listen {
         Some(addr) => {
             let health = health_check(shared.clone(), &config);

@@ -117,7 +117,7 @@ pub(super) async fn get_transaction(
     let (h, i) = store
         .tx_location(&id)
         .map_err(internal)?
-        .ok_or_else(|| Status::not_found(format!("transaction {id} is not committed")))?;
+        .ok_or_else(|| Status::not_found(store.tx_missing(&id)))?;
     let block = store
         .block(h)
         .map_err(internal)?

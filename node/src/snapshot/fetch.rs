@@ -34,7 +34,8 @@ const PEER_WAIT: Duration = Duration::from_secs(10);
 const CHUNK_ATTEMPTS: usize = 8;
 
 /// Runs state sync into `store` while answering inbound requests from `rx` with a refusal
-/// (the node has no ledger to serve yet); returns the installed tip.
+/// (the node has no ledger to serve yet); returns the installed tip and the peers connected
+/// at the end (from the connection events it took off `rx`, for the node's peer count).
 ///
 /// # Errors
 /// No usable snapshot within [`STATE_SYNC_TIMEOUT`], the network stopped, or the store
@@ -44,17 +45,24 @@ pub async fn run(
     rx: &mut mpsc::Receiver<NetEvent>,
     genesis: &Genesis,
     store: &Store,
-) -> anyhow::Result<Tip> {
+) -> anyhow::Result<(Tip, BTreeSet<PublicKey>)> {
     let sync = sync(net, genesis, store);
     tokio::pin!(sync);
+    let mut connected = BTreeSet::new();
     loop {
         tokio::select! {
-            r = &mut sync => return r,
+            r = &mut sync => return r.map(|tip| (tip, connected)),
             ev = rx.recv() => match ev {
                 Some(NetEvent::Request { reply, .. }) => reply.send(to_canonical(
                     &SyncResponse::Error("state sync in progress".into()),
                 )),
-                Some(_) => {}
+                Some(NetEvent::PeerConnected(p)) => {
+                    connected.insert(p);
+                }
+                Some(NetEvent::PeerDisconnected(p)) => {
+                    connected.remove(&p);
+                }
+                Some(NetEvent::Gossip { .. }) => {}
                 None => bail!("the p2p network stopped during state sync"),
             },
         }
@@ -74,12 +82,13 @@ fn short(p: &PublicKey) -> String {
     p.to_hex()[..8].to_string()
 }
 
-/// Peers skipped for the rest of the sync.
-struct Skipped(BTreeSet<PublicKey>);
+/// Peers skipped for serving bad data, with the genesis agencies' names for the log.
+struct Skipped(BTreeSet<PublicKey>, BTreeMap<PublicKey, String>);
 
 impl Skipped {
     fn skip(&mut self, p: PublicKey, why: &str) {
-        tracing::warn!(peer = %short(&p), why, "state sync: peer skipped");
+        let agency = self.1.get(&p).map_or("?", String::as_str);
+        tracing::warn!(peer = %short(&p), agency, why, "state sync: peer skipped");
         self.0.insert(p);
     }
 }
@@ -97,22 +106,39 @@ async fn sync(net: &NetworkHandle, genesis: &Genesis, store: &Store) -> anyhow::
     while net.connected_peers().await.len() < others && started.elapsed() < PEER_WAIT {
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
-    let mut skipped = Skipped(BTreeSet::new());
+    let names = genesis
+        .agencies
+        .iter()
+        .map(|a| (a.node_key, a.id.clone()))
+        .collect();
+    let mut skipped = Skipped(BTreeSet::new(), names);
     loop {
         if started.elapsed() > STATE_SYNC_TIMEOUT {
             bail!(
                 "no usable state snapshot from the peers within {} s (do they take snapshots? \
-                 node.toml snapshot_interval); start again with --state-sync, or without it \
-                 on an empty data directory to replay every block",
+                 node.toml snapshot_interval); start again with --state-sync, or remove the \
+                 data directory and start without it to replay every block",
                 STATE_SYNC_TIMEOUT.as_secs()
             );
         }
-        let peers: Vec<PublicKey> = net
-            .connected_peers()
-            .await
-            .into_iter()
-            .filter(|p| !skipped.0.contains(p))
+        let connected = net.connected_peers().await;
+        let peers: Vec<PublicKey> = connected
+            .iter()
+            .filter(|p| !skipped.0.contains(*p))
+            .copied()
             .collect();
+        if peers.is_empty() && !connected.is_empty() {
+            // Every connected peer served bad data: give them another chance later (one
+            // may have had a corrupt snapshot and taken a good one since).
+            tracing::warn!(
+                skipped = skipped.0.len(),
+                "state sync: every connected peer was skipped for bad snapshot data; \
+                 asking them again in 30 s"
+            );
+            tokio::time::sleep(Duration::from_secs(30)).await;
+            skipped.0.clear();
+            continue;
+        }
         let mut offers: BTreeMap<(u64, Hash), (SnapshotInfo, Vec<PublicKey>)> = BTreeMap::new();
         for p in &peers {
             match ask(net, *p, &SyncRequest::Snapshots).await {
@@ -133,7 +159,11 @@ async fn sync(net: &NetworkHandle, genesis: &Genesis, store: &Store) -> anyhow::
             }
         }
         if offers.is_empty() {
-            tracing::info!(peers = peers.len(), "state sync: no snapshot offered yet");
+            tracing::info!(
+                peers = peers.len(),
+                "state sync: no snapshot offered yet (no peer connected, or none takes \
+                 snapshots or has one whose next block is committed)"
+            );
             tokio::time::sleep(Duration::from_secs(2)).await;
             continue;
         }
@@ -197,20 +227,34 @@ async fn take(
     store.begin_state_sync()?;
     let meta = &offer.meta;
     let mut turn = 0usize;
+    // Peers whose last request failed (a timeout, a refusal) are asked last: a frozen peer
+    // costs one request timeout, not one per chunk.
+    let mut slow: BTreeSet<PublicKey> = BTreeSet::new();
     for index in 0..meta.chunks.len() {
         let mut failures = 0;
         loop {
-            let usable: Vec<PublicKey> = holders
+            let live: Vec<PublicKey> = holders
                 .iter()
                 .filter(|p| !skipped.0.contains(*p))
                 .copied()
                 .collect();
-            if usable.is_empty() {
-                bail!("every peer offering it was skipped");
+            if live.is_empty() {
+                bail!("every peer offering it served bad data and was skipped");
             }
             if failures >= CHUNK_ATTEMPTS {
-                bail!("chunk {index}: {failures} requests failed");
+                bail!("chunk {index}: {failures} requests failed (timeouts or refusals)");
             }
+            let fast: Vec<PublicKey> = live
+                .iter()
+                .filter(|p| !slow.contains(*p))
+                .copied()
+                .collect();
+            let usable = if fast.is_empty() {
+                slow.clear();
+                live
+            } else {
+                fast
+            };
             let p = usable[turn % usable.len()];
             turn += 1;
             let req = SyncRequest::SnapshotChunk {
@@ -231,11 +275,17 @@ async fn take(
                 }
                 Ok(other) => {
                     failures += 1;
-                    tracing::debug!(peer = %short(&p), ?other, "state sync: no chunk");
+                    slow.insert(p);
+                    let why = match other {
+                        SyncResponse::Error(e) => e,
+                        _ => "an answer that is not a chunk".into(),
+                    };
+                    tracing::warn!(peer = %short(&p), index, why, "state sync: no chunk; asking another peer");
                 }
                 Err(e) => {
                     failures += 1;
-                    tracing::debug!(peer = %short(&p), error = %e, "state sync: no chunk");
+                    slow.insert(p);
+                    tracing::warn!(peer = %short(&p), index, error = %e, "state sync: no chunk; asking another peer");
                 }
             }
         }

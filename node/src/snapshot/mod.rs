@@ -214,15 +214,30 @@ impl Snapshots {
         SnapshotOffer::build(store, meta)
     }
 
-    /// Chunk `index` of the snapshot after `height`.
+    /// Chunk `index` of the snapshot after `height`, checked against the snapshot's own
+    /// summary before it is served (a chunk damaged on disk is refused and logged, so the
+    /// peer asks another node rather than blame this one for a lie).
     ///
     /// # Errors
-    /// No such snapshot or chunk, or the file does not decode (as text for the peer).
+    /// No such snapshot or chunk, or the file does not decode or match its summary (as
+    /// text for the peer).
     pub fn chunk(&self, height: u64, index: u32) -> Result<Pairs, String> {
         let dir = self.dir.as_ref().ok_or("this node keeps no snapshots")?;
         let bytes = std::fs::read(dir.join(height.to_string()).join(format!("chunk-{index}")))
             .map_err(|e| format!("no chunk {index} of snapshot {height} here: {e}"))?;
         let mut pairs: Pairs = from_canonical(&bytes).map_err(|e| format!("chunk {index}: {e}"))?;
+        let meta = self.meta(height)?;
+        if let Err(e) = safeledger_core::state_chunks::verify_chunk(
+            meta.bits,
+            &meta.chunks,
+            index as usize,
+            &pairs,
+        ) {
+            tracing::warn!(height, index, error = %e, "a snapshot chunk on disk is damaged: not served");
+            return Err(format!(
+                "chunk {index} of snapshot {height} is damaged here"
+            ));
+        }
         if self.lying {
             match pairs.first_mut().and_then(|p| p.1.last_mut()) {
                 Some(b) => *b ^= 1,

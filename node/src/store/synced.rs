@@ -27,6 +27,8 @@ use std::collections::BTreeMap;
 
 /// The key marking a state sync in progress.
 const SYNCING: &[u8] = b"m/statesync";
+/// The height a state-synced node installed (BE u64): it holds no block at or below it.
+const BASE: &[u8] = b"m/base";
 
 /// Values the keys held before the commits since a capture began (`None`: absent).
 pub(super) type Captured = BTreeMap<Vec<u8>, Option<Vec<u8>>>;
@@ -159,8 +161,29 @@ impl Store {
             b.insert(hkey(b"vc/", sh), to_canonical(step));
         }
         b.remove(SYNCING);
+        b.insert(BASE, h.to_be_bytes().to_vec());
         self.db.apply_batch(b)?;
         self.sync()
+    }
+
+    /// The snapshot height a state-synced node started from (it holds no blocks,
+    /// results, transaction index or ledger-tree nodes of the heights up to it); `None`
+    /// for a node that has every block. A read error counts as `None`.
+    pub fn synced_from(&self) -> Option<u64> {
+        let v = self.db.get(BASE).ok()??;
+        <[u8; 8]>::try_from(v.as_ref()).ok().map(u64::from_be_bytes)
+    }
+
+    /// Why `id` is not in this node's transaction index, for an answer: not committed,
+    /// or — on a state-synced node — perhaps committed before the node's snapshot.
+    pub fn tx_missing(&self, id: &safeledger_core::TxId) -> String {
+        match self.synced_from() {
+            Some(h) => format!(
+                "transaction {id} is not committed after height {h}; this node joined by \
+                 state sync at height {h} and holds no transactions up to it: ask another node"
+            ),
+            None => format!("transaction {id} is not committed"),
+        }
     }
 
     /// The validator-set change at `height` as a state-synced node received it (header,

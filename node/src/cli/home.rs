@@ -265,9 +265,10 @@ impl Home {
         self.dir.join(agency)
     }
 
-    /// The agency's officer key.
+    /// The agency's officer key: of a genesis agency, or of one added by governance whose
+    /// directory holds its `agency.json` ([`Home::node_agency`]).
     pub fn officer_key(&self, agency: &str) -> anyhow::Result<SecretKey> {
-        self.known_agency(agency)?;
+        self.node_agency(agency)?;
         read_key(&self.agency_dir(agency).join("officer.key"))
     }
 
@@ -286,13 +287,18 @@ impl Home {
             .agency_dir(agency)
             .join(crate::cli::ceremony::AGENCY_FILE);
         if !path.exists() {
-            self.known_agency(agency).with_context(|| {
-                format!(
-                    "an agency added by governance runs from its agency.json (keys generate), \
-                     not found at {}",
-                    path.display()
-                )
-            })?;
+            let ids: Vec<&str> = self
+                .genesis
+                .agencies
+                .iter()
+                .map(|a| a.id.as_str())
+                .collect();
+            return Err(crate::cli::exit::usage(format!(
+                "unknown agency {agency} (the network has: {}; an agency added by governance \
+                 needs its agency.json from `keys generate` at {})",
+                ids.join(", "),
+                path.display()
+            )));
         }
         let a: safeledger_core::genesis::Agency =
             crate::cli::files::read_json(&path, "an agency file", 1 << 20)?;
@@ -306,24 +312,13 @@ impl Home {
         Ok(a)
     }
 
-    /// `Ok` when `agency` is one of the genesis's agencies.
+    /// `Ok` when `agency` is one of the genesis's agencies, or one added by governance
+    /// whose directory holds its `agency.json` ([`Home::node_agency`]).
     ///
     /// # Errors
-    /// Bad usage (exit 2): "unknown agency X (the network has: a, b, …)".
+    /// Bad usage (exit 2): "unknown agency X (the network has: a, b, …; …)".
     pub fn known_agency(&self, agency: &str) -> anyhow::Result<()> {
-        if self.genesis.agency(agency).is_some() {
-            return Ok(());
-        }
-        let ids: Vec<&str> = self
-            .genesis
-            .agencies
-            .iter()
-            .map(|a| a.id.as_str())
-            .collect();
-        Err(crate::cli::exit::usage(format!(
-            "unknown agency {agency} (the network has: {})",
-            ids.join(", ")
-        )))
+        self.node_agency(agency).map(|_| ())
     }
 
     /// The TLS identity of `agency`'s node: its pinned certificate and its private key

@@ -25,15 +25,12 @@ pub mod offer;
 #[cfg(test)]
 mod tests;
 
-pub use offer::{SnapshotInfo, SnapshotOffer};
+pub use offer::{SnapshotInfo, SnapshotMeta, SnapshotOffer};
 
 use crate::store::{Store, Tip};
 use safeledger_core::encoding::{from_canonical, to_canonical};
-use safeledger_core::genesis::ValidatorSet;
-use safeledger_core::merkle::CompactRange;
 use safeledger_core::state_chunks::{summarize, ChunkSummary, Pairs, MAX_CHUNK_BITS};
 use safeledger_core::state_tree::StateTree;
-use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -53,27 +50,6 @@ pub const DEFAULT_SNAPSHOT_INTERVAL: u64 = 1_000;
 /// Test-only: a node started with this variable set serves every snapshot chunk with one
 /// value byte changed (the lying peer of the state-sync test).
 pub const LYING_SNAPSHOT_ENV: &str = "SAFELEDGER_TEST_LYING_SNAPSHOT";
-
-/// A snapshot as written to `meta`.
-#[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct SnapshotMeta {
-    /// The state is the state after this height.
-    pub height: u64,
-    /// Key-path prefix bits the map is cut by.
-    pub bits: u32,
-    /// One summary per chunk.
-    pub chunks: Vec<ChunkSummary>,
-    /// The ledger tree through `height`.
-    pub ledger: CompactRange,
-    /// The validator set of `height + 1`.
-    pub validators: ValidatorSet,
-    /// The validator set of `height + 2`.
-    pub next_validators: ValidatorSet,
-    /// State keys.
-    pub keys: u64,
-    /// Bytes of keys and values.
-    pub bytes: u64,
-}
 
 /// A node's snapshots: where they are, how often to take one.
 pub struct Snapshots {

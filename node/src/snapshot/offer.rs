@@ -9,17 +9,37 @@
 //! `next_validators_hash`; the results root and the transaction count are read from those
 //! headers. The tip [`verify`] returns is built from nothing else.
 
-use super::SnapshotMeta;
 use crate::store::{Store, Tip};
 use safeledger_core::block::CommitCertificate;
 use safeledger_core::encoding::to_canonical;
-use safeledger_core::genesis::Genesis;
+use safeledger_core::genesis::{Genesis, ValidatorSet};
 use safeledger_core::hash::{Domain, Hash};
 use safeledger_core::lightclient::{follow_path, LightError, PathError, SetChange};
 use safeledger_core::merkle::CompactRange;
 use safeledger_core::state_chunks::{verify_summaries, ChunkError, ChunkSummary};
 use safeledger_core::Header;
 use serde::{Deserialize, Serialize};
+
+/// A snapshot as written to `meta`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct SnapshotMeta {
+    /// The state is the state after this height.
+    pub height: u64,
+    /// Key-path prefix bits the map is cut by.
+    pub bits: u32,
+    /// One summary per chunk.
+    pub chunks: Vec<ChunkSummary>,
+    /// The ledger tree through `height`.
+    pub ledger: CompactRange,
+    /// The validator set of `height + 1`.
+    pub validators: ValidatorSet,
+    /// The validator set of `height + 2`.
+    pub next_validators: ValidatorSet,
+    /// State keys.
+    pub keys: u64,
+    /// Bytes of keys and values.
+    pub bytes: u64,
+}
 
 /// One snapshot in a peer's list.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]

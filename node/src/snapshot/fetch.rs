@@ -1,8 +1,9 @@
 //! State sync, the syncing side (`safeledger node start --state-sync`): before the node
 //! opens its ledger, it asks its peers for their snapshots, takes the newest one whose
 //! offer verifies against genesis ([`super::offer::verify`]), fetches its chunks from the
-//! peers that offered the same snapshot, checks each against its summary before storing
-//! it, and installs the certified tip. Then the node starts as usual and block-syncs from
+//! peers that offered the same snapshot (in waves of one chunk per peer, at most
+//! [`CHUNKS_IN_FLIGHT`] at once), checks each against its summary before storing it, and
+//! installs the certified tip. Then the node starts as usual and block-syncs from
 //! the snapshot's height on.
 //!
 //! A peer whose offer or chunk fails a check is skipped for the rest of the sync (and
@@ -21,7 +22,7 @@ use safeledger_core::encoding::{from_canonical, to_canonical};
 use safeledger_core::state_chunks::{verify_chunk, MAX_CHUNK_BITS};
 use safeledger_core::{Genesis, Hash, PublicKey};
 use safeledger_network::{NetEvent, NetworkHandle};
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
 
@@ -30,6 +31,8 @@ use tokio::sync::mpsc;
 pub const STATE_SYNC_TIMEOUT: Duration = Duration::from_secs(600);
 /// How long state sync first waits for every genesis validator to be connected.
 const PEER_WAIT: Duration = Duration::from_secs(10);
+/// Chunk requests in flight at once (one per source peer, at most this many).
+const CHUNKS_IN_FLIGHT: usize = 4;
 /// Failed requests (timeouts, refusals) for one chunk before the snapshot is abandoned.
 const CHUNK_ATTEMPTS: usize = 8;
 
@@ -230,64 +233,74 @@ async fn take(
     // Peers whose last request failed (a timeout, a refusal) are asked last: a frozen peer
     // costs one request timeout, not one per chunk.
     let mut slow: BTreeSet<PublicKey> = BTreeSet::new();
-    for index in 0..meta.chunks.len() {
-        let mut failures = 0;
-        loop {
-            let live: Vec<PublicKey> = holders
-                .iter()
-                .filter(|p| !skipped.0.contains(*p))
-                .copied()
-                .collect();
-            if live.is_empty() {
-                bail!("every peer offering it served bad data and was skipped");
-            }
-            if failures >= CHUNK_ATTEMPTS {
-                bail!("chunk {index}: {failures} requests failed (timeouts or refusals)");
-            }
-            let fast: Vec<PublicKey> = live
-                .iter()
-                .filter(|p| !slow.contains(*p))
-                .copied()
-                .collect();
-            let usable = if fast.is_empty() {
-                slow.clear();
-                live
-            } else {
-                fast
-            };
-            let p = usable[turn % usable.len()];
-            turn += 1;
+    let mut failures: BTreeMap<usize, usize> = BTreeMap::new();
+    let mut pending: VecDeque<usize> = (0..meta.chunks.len()).collect();
+    // In waves: one chunk from each usable peer at a time (at most CHUNKS_IN_FLIGHT),
+    // each checked and stored as it comes; a failed one goes back in the queue.
+    while !pending.is_empty() {
+        let live: Vec<PublicKey> = holders
+            .iter()
+            .filter(|p| !skipped.0.contains(*p))
+            .copied()
+            .collect();
+        if live.is_empty() {
+            bail!("every peer offering it served bad data and was skipped");
+        }
+        let fast: Vec<PublicKey> = live
+            .iter()
+            .filter(|p| !slow.contains(*p))
+            .copied()
+            .collect();
+        let usable = if fast.is_empty() {
+            slow.clear();
+            live
+        } else {
+            fast
+        };
+        let n = usable.len().min(CHUNKS_IN_FLIGHT).min(pending.len());
+        let wave: Vec<(usize, PublicKey)> = pending
+            .drain(..n)
+            .enumerate()
+            .map(|(k, index)| (index, usable[(turn + k) % usable.len()]))
+            .collect();
+        turn += n;
+        let answers = futures::future::join_all(wave.iter().map(|(index, p)| {
             let req = SyncRequest::SnapshotChunk {
                 height: h,
-                index: index as u32,
+                index: *index as u32,
             };
-            match ask(net, p, &req).await {
+            async move { ask(net, *p, &req).await }
+        }))
+        .await;
+        for ((index, p), answer) in wave.into_iter().zip(answers) {
+            let why = match answer {
                 Ok(SyncResponse::SnapshotChunk(pairs)) => {
                     match verify_chunk(meta.bits, &meta.chunks, index, &pairs) {
                         Ok(()) => {
                             store
                                 .put_state_chunk(&pairs)
                                 .context("storing a state chunk")?;
-                            break;
+                            continue;
                         }
-                        Err(e) => skipped.skip(p, &format!("chunk {index} of snapshot {h}: {e}")),
+                        Err(e) => {
+                            skipped.skip(p, &format!("chunk {index} of snapshot {h}: {e}"));
+                            pending.push_back(index);
+                            continue;
+                        }
                     }
                 }
-                Ok(other) => {
-                    failures += 1;
-                    slow.insert(p);
-                    let why = match other {
-                        SyncResponse::Error(e) => e,
-                        _ => "an answer that is not a chunk".into(),
-                    };
-                    tracing::warn!(peer = %short(&p), index, why, "state sync: no chunk; asking another peer");
-                }
-                Err(e) => {
-                    failures += 1;
-                    slow.insert(p);
-                    tracing::warn!(peer = %short(&p), index, error = %e, "state sync: no chunk; asking another peer");
-                }
+                Ok(SyncResponse::Error(e)) => e,
+                Ok(_) => "an answer that is not a chunk".into(),
+                Err(e) => e.to_string(),
+            };
+            slow.insert(p);
+            let failed = failures.entry(index).or_default();
+            *failed += 1;
+            tracing::warn!(peer = %short(&p), index, why, "state sync: no chunk; asking another peer");
+            if *failed >= CHUNK_ATTEMPTS {
+                bail!("chunk {index}: {failed} requests failed (timeouts or refusals)");
             }
+            pending.push_back(index);
         }
     }
     store

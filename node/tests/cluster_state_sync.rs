@@ -33,15 +33,20 @@ async fn wait_nodes(net: &ProcNet, nodes: &[usize], h: u64, within: Duration) {
     }
 }
 
+/// Node `i` takes a state snapshot every `interval` heights (0: none) from its next start.
+fn snapshot_every(net: &ProcNet, i: usize, interval: u64) {
+    std::fs::write(
+        net.agency_dir(i).join("node.toml"),
+        format!("snapshot_interval = {interval}\n"),
+    )
+    .expect("node.toml");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cluster_state_sync_joins_with_one_lying_peer_skipped() {
     let mut net = ProcNet::init();
     for i in 0..4 {
-        std::fs::write(
-            net.agency_dir(i).join("node.toml"),
-            "snapshot_interval = 5\n",
-        )
-        .expect("node.toml");
+        snapshot_every(&net, i, 5);
     }
     // Node 2 stays out: three of four validators commit without it.
     net.spawn(0);
@@ -92,11 +97,7 @@ async fn cluster_state_sync_joins_with_one_lying_peer_skipped() {
     let liar_env = [(safeledger_node::snapshot::LYING_SNAPSHOT_ENV, "1")];
     for i in [0, 1, 3] {
         net.terminate(i);
-        std::fs::write(
-            net.agency_dir(i).join("node.toml"),
-            "snapshot_interval = 0\n",
-        )
-        .expect("node.toml");
+        snapshot_every(&net, i, 0);
         net.spawn_with(i, &[], if i == 1 { &liar_env[..] } else { &[] });
     }
     let now = heights(&net).await.into_iter().flatten().max().unwrap_or(0);
@@ -186,11 +187,7 @@ async fn signed_at(net: &ProcNet, from: usize, i: usize, h: u64) -> bool {
 async fn cluster_state_sync_a_validator_added_by_governance_joins_and_signs_until_removed() {
     let mut net = ProcNet::init();
     for i in 0..4 {
-        std::fs::write(
-            net.agency_dir(i).join("node.toml"),
-            "snapshot_interval = 5\n",
-        )
-        .expect("node.toml");
+        snapshot_every(&net, i, 5);
     }
     for i in 0..4 {
         net.spawn(i);

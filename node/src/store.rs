@@ -174,6 +174,13 @@ fn hkey(prefix: &[u8], h: u64) -> Vec<u8> {
 /// Bytes of one stored ledger-tree node in an `lb/` value: level, index, hash.
 const NODE_BYTES: usize = 1 + 8 + 32;
 
+/// Appends `n` to an `lb/` value: level, index (BE), hash ([`NODE_BYTES`]).
+fn push_node(out: &mut Vec<u8>, n: &safeledger_core::merkle::TreeNode) {
+    out.push(n.level);
+    out.extend_from_slice(&n.index.to_be_bytes());
+    out.extend_from_slice(&n.hash.0);
+}
+
 /// The key of a node in the one-key-per-node layout of earlier stores (read only).
 fn lkey(level: u8, index: u64) -> Vec<u8> {
     let mut k = b"l/".to_vec();
@@ -497,9 +504,7 @@ impl Store {
         let mut nodes = Vec::with_capacity(block.txs.len() * 2 * NODE_BYTES);
         for leaf in leaves {
             range.append_with::<safeledger_core::merkle::Blake3Tree>(*leaf, |n| {
-                nodes.push(n.level);
-                nodes.extend_from_slice(&n.index.to_be_bytes());
-                nodes.extend_from_slice(&n.hash.0);
+                push_node(&mut nodes, &n)
             });
         }
         if !block.txs.is_empty() {

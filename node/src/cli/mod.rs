@@ -36,3 +36,15 @@ pub mod text;
 pub mod tips;
 pub mod verbs;
 pub mod when;
+
+#[cfg(test)]
+mod tests {
+    /// clap's own checks of every command's definition (unique argument names among
+    /// them: a positional `agency` beside `--agency` once made `governance set-validator`
+    /// panic in debug builds and conflate the two in release builds).
+    #[test]
+    fn every_command_definition_is_consistent() {
+        use clap::CommandFactory;
+        super::args::Cli::command().debug_assert();
+    }
+}

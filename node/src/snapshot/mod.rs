@@ -29,11 +29,12 @@ pub use offer::{SnapshotInfo, SnapshotMeta, SnapshotOffer};
 
 use crate::store::{Store, Tip};
 use safeledger_core::encoding::{from_canonical, to_canonical};
-use safeledger_core::state_chunks::{summarize, ChunkSummary, Pairs, MAX_CHUNK_BITS};
-use safeledger_core::state_tree::StateTree;
+use safeledger_core::state_chunks::{
+    summarize, verify_chunk, verify_summaries, ChunkSummary, Pairs, MAX_CHUNK_BITS,
+};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 /// Snapshots listed per peer; a syncing node reads no more of one peer's list.
 pub const MAX_OFFERS_PER_PEER: usize = 4;
@@ -61,6 +62,8 @@ pub struct Snapshots {
     building: Arc<AtomicBool>,
     /// Test-only lying ([`LYING_SNAPSHOT_ENV`]).
     lying: bool,
+    /// The meta last read ([`Snapshots::meta`]).
+    last_meta: Mutex<Option<Arc<SnapshotMeta>>>,
 }
 
 impl Snapshots {
@@ -87,6 +90,7 @@ impl Snapshots {
             interval,
             building: Default::default(),
             lying,
+            last_meta: Default::default(),
         })
     }
 
@@ -97,6 +101,7 @@ impl Snapshots {
             interval: 0,
             building: Default::default(),
             lying: false,
+            last_meta: Default::default(),
         }
     }
 
@@ -148,24 +153,23 @@ impl Snapshots {
 
     /// Heights of the snapshots on disk, newest first.
     fn heights(&self) -> Vec<u64> {
-        let Some(dir) = &self.dir else {
-            return Vec::new();
-        };
-        let mut out: Vec<u64> = std::fs::read_dir(dir)
-            .into_iter()
-            .flatten()
-            .flatten()
-            .filter_map(|e| e.file_name().to_str()?.parse().ok())
-            .collect();
-        out.sort_unstable_by(|a, b| b.cmp(a));
-        out
+        self.dir.as_deref().map(heights_in).unwrap_or_default()
     }
 
-    fn meta(&self, height: u64) -> Result<SnapshotMeta, String> {
+    /// The meta of the snapshot after `height`; the last one read is kept, since every
+    /// chunk served is checked against it.
+    fn meta(&self, height: u64) -> Result<Arc<SnapshotMeta>, String> {
+        let mut last = self.last_meta.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(m) = last.as_ref().filter(|m| m.height == height) {
+            return Ok(m.clone());
+        }
         let dir = self.dir.as_ref().ok_or("this node keeps no snapshots")?;
         let bytes = std::fs::read(dir.join(height.to_string()).join("meta"))
             .map_err(|e| format!("no snapshot after height {height} here: {e}"))?;
-        from_canonical(&bytes).map_err(|e| format!("snapshot {height}: meta: {e}"))
+        let meta: Arc<SnapshotMeta> =
+            Arc::new(from_canonical(&bytes).map_err(|e| format!("snapshot {height}: meta: {e}"))?);
+        *last = Some(meta.clone());
+        Ok(meta)
     }
 
     /// The snapshots this node offers, newest first (those whose header h+1 is committed),
@@ -187,7 +191,7 @@ impl Snapshots {
     /// the peer).
     pub fn offer(&self, store: &Store, height: u64) -> Result<SnapshotOffer, String> {
         let meta = self.meta(height)?;
-        SnapshotOffer::build(store, meta)
+        SnapshotOffer::build(store, (*meta).clone())
     }
 
     /// Chunk `index` of the snapshot after `height`, checked against the snapshot's own
@@ -203,12 +207,7 @@ impl Snapshots {
             .map_err(|e| format!("no chunk {index} of snapshot {height} here: {e}"))?;
         let mut pairs: Pairs = from_canonical(&bytes).map_err(|e| format!("chunk {index}: {e}"))?;
         let meta = self.meta(height)?;
-        if let Err(e) = safeledger_core::state_chunks::verify_chunk(
-            meta.bits,
-            &meta.chunks,
-            index as usize,
-            &pairs,
-        ) {
+        if let Err(e) = verify_chunk(meta.bits, &meta.chunks, index as usize, &pairs) {
             tracing::warn!(height, index, error = %e, "a snapshot chunk on disk is damaged: not served");
             return Err(format!(
                 "chunk {index} of snapshot {height} is damaged here"
@@ -222,6 +221,18 @@ impl Snapshots {
         }
         Ok(pairs)
     }
+}
+
+/// Heights of the snapshots in `dir` (directories named by their height), newest first.
+fn heights_in(dir: &Path) -> Vec<u64> {
+    let mut out: Vec<u64> = std::fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse().ok())
+        .collect();
+    out.sort_unstable_by(|a, b| b.cmp(a));
+    out
 }
 
 /// The fewest prefix bits a snapshot is cut by (8 chunks, even for a small state: a
@@ -257,15 +268,11 @@ fn write(store: &Store, tip: &Tip, dir: &Path) -> Result<SnapshotMeta, String> {
         .iter()
         .map(|(k, v)| (k.as_slice(), v.as_slice()))
         .collect();
-    let root = StateTree::from_pairs(refs.iter().copied()).root();
-    if root != tip.state_root {
-        return Err(format!(
-            "the state read has root {root}, the tip's is {}",
-            tip.state_root
-        ));
-    }
     let bytes: u64 = pairs.iter().map(|(k, v)| (k.len() + v.len()) as u64).sum();
     let (bits, chunks, of) = cut(&refs, bytes).ok_or("a chunk exceeds the size limit")?;
+    // The summaries join to the root of the state read: it must be the tip's.
+    verify_summaries(bits, &chunks, &tip.state_root)
+        .map_err(|e| format!("the state read is not the tip's: {e}"))?;
     let mut per: Vec<Vec<&(Vec<u8>, Vec<u8>)>> = vec![Vec::new(); chunks.len()];
     for (p, i) in pairs.iter().zip(of) {
         per[i].push(p);
@@ -296,13 +303,7 @@ fn write(store: &Store, tip: &Tip, dir: &Path) -> Result<SnapshotMeta, String> {
         std::fs::remove_dir_all(&last).map_err(io)?;
     }
     std::fs::rename(&tmp, &last).map_err(io)?;
-    let mut kept: Vec<u64> = std::fs::read_dir(dir)
-        .map_err(io)?
-        .flatten()
-        .filter_map(|e| e.file_name().to_str()?.parse().ok())
-        .collect();
-    kept.sort_unstable_by(|a, b| b.cmp(a));
-    for old in kept.into_iter().skip(KEEP_SNAPSHOTS) {
+    for old in heights_in(dir).into_iter().skip(KEEP_SNAPSHOTS) {
         let _ = std::fs::remove_dir_all(dir.join(old.to_string()));
     }
     Ok(meta)

@@ -85,7 +85,8 @@ pub struct SnapshotOffer {
 }
 
 impl SnapshotOffer {
-    /// The offer of `meta`, with headers and certificate read from `store`.
+    /// The offer of `meta`: block h's header, and the checkpoint of h+1 (its header,
+    /// certificate and validator path, [`crate::audit::checkpoint`]) read from `store`.
     ///
     /// # Errors
     /// Header h+1 not committed yet, or a read failed (as text for the peer).
@@ -96,22 +97,13 @@ impl SnapshotOffer {
             .map_err(|e| e.to_string())?
             .ok_or_else(|| format!("block {h} is not here"))?
             .header;
-        let next = store
-            .block(h + 1)
-            .map_err(|e| e.to_string())?
-            .ok_or_else(|| format!("block {} is not committed yet", h + 1))?;
-        let certificate = store
-            .certificate(h + 1)
-            .map_err(|e| e.to_string())?
-            .ok_or_else(|| format!("no certificate of block {}", h + 1))?;
-        let validator_path =
-            crate::audit::validator_path(store, &next.header).map_err(|e| e.to_string())?;
+        let next = crate::audit::checkpoint(store, h + 1).map_err(|e| e.to_string())?;
         Ok(SnapshotOffer {
             meta,
             header,
             next_header: next.header,
-            certificate,
-            validator_path,
+            certificate: next.certificate,
+            validator_path: next.validator_path,
         })
     }
 }

@@ -19,9 +19,10 @@
 //! before its snapshot). `m/statesync` marks a sync in progress: a node that stopped in
 //! the middle must sync again (or be wiped), never run on partial state.
 
-use super::{decode, hkey, Store, StoreError, Tip, NODE_BYTES};
+use super::{decode, hkey, push_node, Store, StoreError, Tip, NODE_BYTES};
 use safeledger_core::encoding::to_canonical;
 use safeledger_core::lightclient::SetChange;
+use safeledger_core::merkle::TreeNode;
 use safeledger_core::state_chunks::Pairs;
 use std::collections::BTreeMap;
 
@@ -31,7 +32,7 @@ const SYNCING: &[u8] = b"m/statesync";
 const BASE: &[u8] = b"m/base";
 
 /// Values the keys held before the commits since a capture began (`None`: absent).
-pub(super) type Captured = BTreeMap<Vec<u8>, Option<Vec<u8>>>;
+pub type Captured = BTreeMap<Vec<u8>, Option<Vec<u8>>>;
 
 impl Store {
     /// Starts recording, for each key a later commit writes, the value it held before
@@ -41,7 +42,7 @@ impl Store {
     }
 
     /// Ends the capture and returns what it recorded (empty when none was running).
-    pub fn end_capture(&self) -> BTreeMap<Vec<u8>, Option<Vec<u8>>> {
+    pub fn end_capture(&self) -> Captured {
         self.capture
             .lock()
             .unwrap_or_else(|e| e.into_inner())
@@ -71,15 +72,9 @@ impl Store {
     /// # Errors
     /// Reading the store failed (the capture is ended all the same).
     pub fn state_after_capture(&self) -> Result<Pairs, StoreError> {
-        let mut out = Vec::new();
-        let scanned: Result<(), StoreError> = (|| {
-            for kv in self.state_scan(b"") {
-                out.push(kv?);
-            }
-            Ok(())
-        })();
+        let scanned: Result<Pairs, StoreError> = self.state_scan(b"").collect();
         let captured = self.end_capture();
-        scanned?;
+        let mut out = scanned?;
         out.retain(|(k, _)| !captured.contains_key(k));
         out.extend(captured.into_iter().filter_map(|(k, v)| Some((k, v?))));
         Ok(out)
@@ -142,15 +137,18 @@ impl Store {
         if tip.ledger.size > 0 {
             let mut nodes = Vec::with_capacity(tip.ledger.peaks.len() * NODE_BYTES);
             let mut start = 0u64;
-            for (bit, peak) in (0..64u8)
+            for (level, peak) in (0..64u8)
                 .rev()
                 .filter(|b| tip.ledger.size >> b & 1 == 1)
                 .zip(&tip.ledger.peaks)
             {
-                nodes.push(bit);
-                nodes.extend_from_slice(&(start >> bit).to_be_bytes());
-                nodes.extend_from_slice(&peak.0);
-                start += 1u64 << bit;
+                let node = TreeNode {
+                    level,
+                    index: start >> level,
+                    hash: *peak,
+                };
+                push_node(&mut nodes, &node);
+                start += 1u64 << level;
             }
             b.insert(hkey(b"lb/", h), nodes);
             b.insert(hkey(b"ls/", tip.ledger.size), h.to_be_bytes().to_vec());

@@ -72,30 +72,14 @@ impl ProcNet {
         g["consensus"]["timeout_precommit_ms"] = 500.into();
         std::fs::write(&gpath, serde_json::to_string_pretty(&g).expect("json")).expect("write");
         // Trust each node's TLS certificate as the genesis pins it.
+        let (mut agencies, mut endpoints, mut node_keys) = (Vec::new(), Vec::new(), Vec::new());
         for a in g["agencies"].as_array().expect("agencies") {
-            safeledger_client::tls::pin(
-                a["grpc_addr"].as_str().unwrap_or_default(),
-                a["tls_cert"].as_str().unwrap_or_default(),
-            );
+            let field = |name: &str| a[name].as_str().unwrap_or_default().to_string();
+            safeledger_client::tls::pin(&field("grpc_addr"), &field("tls_cert"));
+            agencies.push(field("id"));
+            endpoints.push(field("grpc_addr"));
+            node_keys.push(field("node_key"));
         }
-        let agencies: Vec<String> = g["agencies"]
-            .as_array()
-            .expect("agencies")
-            .iter()
-            .map(|a| a["id"].as_str().unwrap_or_default().to_string())
-            .collect();
-        let endpoints = g["agencies"]
-            .as_array()
-            .expect("agencies")
-            .iter()
-            .map(|a| a["grpc_addr"].as_str().unwrap_or_default().to_string())
-            .collect();
-        let node_keys = g["agencies"]
-            .as_array()
-            .expect("agencies")
-            .iter()
-            .map(|a| a["node_key"].as_str().unwrap_or_default().to_string())
-            .collect();
         ProcNet {
             _dir: dir,
             home,
